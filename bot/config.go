@@ -1,0 +1,234 @@
+package bot
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is the deployment configuration, read from the environment. It is never changeable
+// from chat. Each variable is documented in the README.
+type Config struct {
+	Listen        string // LISTEN_ADDR: the web pages' listener
+	PublicBaseURL string // PUBLIC_BASE_URL: where users reach the pages (https)
+
+	RedisURL        string   // REDIS_URL: one node
+	RedisAddrs      []string // REDIS_ADDRS: Sentinel or Cluster seeds
+	RedisMasterName string   // REDIS_MASTER_NAME: Sentinel
+	RedisCluster    bool     // REDIS_CLUSTER
+	RedisPassword   string   // REDIS_PASSWORD
+
+	SealKeys  map[string][]byte // SEAL_KEYS: id:base64 of 32 bytes, comma separated; first seals
+	SealKeyID string
+	MACKey    []byte // MAC_KEY: base64 of at least 32 bytes
+
+	TenantID     string // GRAPH_TENANT_ID
+	ClientID     string // GRAPH_CLIENT_ID
+	ClientSecret string // GRAPH_CLIENT_SECRET
+	GraphBaseURL string // GRAPH_BASE_URL (optional)
+	TokenURL     string // GRAPH_TOKEN_URL (optional)
+
+	OIDCIssuer       string // OIDC_ISSUER: the directory sign-in for the web pages
+	OIDCClientID     string // OIDC_CLIENT_ID (default GRAPH_CLIENT_ID)
+	OIDCClientSecret string // OIDC_CLIENT_SECRET (default GRAPH_CLIENT_SECRET)
+
+	SMTPAddr     string // SMTP_ADDR host:port
+	SMTPFrom     string // SMTP_FROM
+	SMTPUser     string // SMTP_USER
+	SMTPPassword string // SMTP_PASSWORD
+
+	AllowPrivileged bool     // ALLOW_PRIVILEGED_USERS
+	AdminGroups     []string // BOT_ADMIN_GROUPS
+	HelpdeskURL     string   // HELPDESK_URL
+	EnabledFor      string   // POLICY_ENABLED_FOR: seeds the policy on first start
+	EnabledGroups   []string // POLICY_GROUPS
+	ConsoleChat     bool     // CONSOLE_CHAT: also chat on stdin (operators trying a tenant)
+	LogLevel        string   // LOG_LEVEL
+}
+
+// FromEnv reads the configuration; problems are reported by Validate, all at once.
+func FromEnv(getenv func(string) string) (Config, []error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var errs []error
+	g := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	list := func(k string) []string {
+		var out []string
+		for _, p := range strings.Split(g(k), ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	boolean := func(k string) bool {
+		v := g(k)
+		if v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: want true or false, got %q", k, v))
+		}
+		return b
+	}
+	c := Config{
+		Listen: g("LISTEN_ADDR"), PublicBaseURL: strings.TrimSuffix(g("PUBLIC_BASE_URL"), "/"),
+		RedisURL: g("REDIS_URL"), RedisAddrs: list("REDIS_ADDRS"), RedisMasterName: g("REDIS_MASTER_NAME"),
+		RedisCluster: boolean("REDIS_CLUSTER"), RedisPassword: getenv("REDIS_PASSWORD"),
+		TenantID: g("GRAPH_TENANT_ID"), ClientID: g("GRAPH_CLIENT_ID"), ClientSecret: getenv("GRAPH_CLIENT_SECRET"),
+		GraphBaseURL: g("GRAPH_BASE_URL"), TokenURL: g("GRAPH_TOKEN_URL"),
+		OIDCIssuer: g("OIDC_ISSUER"), OIDCClientID: g("OIDC_CLIENT_ID"), OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
+		AllowPrivileged: boolean("ALLOW_PRIVILEGED_USERS"), AdminGroups: list("BOT_ADMIN_GROUPS"),
+		HelpdeskURL: g("HELPDESK_URL"), EnabledFor: g("POLICY_ENABLED_FOR"), EnabledGroups: list("POLICY_GROUPS"),
+		ConsoleChat: boolean("CONSOLE_CHAT"), LogLevel: g("LOG_LEVEL"),
+	}
+	if c.Listen == "" {
+		c.Listen = ":8080"
+	}
+	if c.OIDCClientID == "" {
+		c.OIDCClientID = c.ClientID
+	}
+	if c.OIDCClientSecret == "" {
+		c.OIDCClientSecret = c.ClientSecret
+	}
+	if c.TokenURL == "" && c.TenantID != "" {
+		c.TokenURL = "https://login.microsoftonline.com/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/token"
+	}
+	if v := g("SEAL_KEYS"); v != "" {
+		keys, cur, err := parseSealKeys(v)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.SealKeys, c.SealKeyID = keys, cur
+	}
+	if v := g("MAC_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			errs = append(errs, errors.New("MAC_KEY: not base64"))
+		}
+		c.MACKey = k
+	}
+	return c, errs
+}
+
+func parseSealKeys(s string) (map[string][]byte, string, error) {
+	out := map[string][]byte{}
+	cur := ""
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		id, b64, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, "", errors.New("SEAL_KEYS: want id:base64[,id:base64…]")
+		}
+		key, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			return nil, "", fmt.Errorf("SEAL_KEYS: key %q is not base64", id)
+		}
+		if cur == "" {
+			cur = id
+		}
+		out[id] = key
+	}
+	return out, cur, nil
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.PublicBaseURL == "" {
+		bad("PUBLIC_BASE_URL is required (the https address where users open the bot's pages)")
+	} else if u, err := url.Parse(c.PublicBaseURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+		bad("PUBLIC_BASE_URL must be an https URL (http only on loopback), got %q", c.PublicBaseURL)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("LISTEN_ADDR must be host:port, got %q", c.Listen)
+	}
+	if c.RedisURL == "" && len(c.RedisAddrs) == 0 {
+		bad("REDIS_URL or REDIS_ADDRS is required")
+	}
+	if c.RedisURL != "" && len(c.RedisAddrs) > 0 {
+		bad("set REDIS_URL or REDIS_ADDRS, not both")
+	}
+	if c.RedisMasterName != "" && c.RedisCluster {
+		bad("REDIS_MASTER_NAME (Sentinel) and REDIS_CLUSTER cannot both be set")
+	}
+	if len(c.SealKeys) == 0 {
+		bad("SEAL_KEYS is required: id:base64 of 32 random bytes (openssl rand -base64 32)")
+	}
+	for id, k := range c.SealKeys {
+		if len(k) != 32 {
+			bad("SEAL_KEYS: key %q must be 32 bytes, is %d", id, len(k))
+		}
+	}
+	if len(c.MACKey) < 32 {
+		bad("MAC_KEY is required: base64 of at least 32 random bytes")
+	}
+	if c.TenantID == "" {
+		bad("GRAPH_TENANT_ID is required (the Entra tenant)")
+	}
+	if c.ClientID == "" {
+		bad("GRAPH_CLIENT_ID is required (the bot's app registration)")
+	}
+	if c.ClientSecret == "" {
+		bad("GRAPH_CLIENT_SECRET is required")
+	}
+	for k, v := range map[string]string{"GRAPH_BASE_URL": c.GraphBaseURL, "GRAPH_TOKEN_URL": c.TokenURL, "OIDC_ISSUER": c.OIDCIssuer} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			bad("%s must be an https URL, got %q", k, v)
+		}
+	}
+	if c.OIDCIssuer == "" {
+		bad("OIDC_ISSUER is required for the directory sign-in (e.g. https://login.microsoftonline.com/<tenant>/v2.0)")
+	}
+	if c.SMTPAddr == "" {
+		bad("SMTP_ADDR is required (host:port of the mail relay for codes and notices)")
+	} else if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+		bad("SMTP_ADDR must be host:port, got %q", c.SMTPAddr)
+	}
+	if c.SMTPFrom == "" || !strings.Contains(c.SMTPFrom, "@") {
+		bad("SMTP_FROM is required: the sender address")
+	}
+	if c.HelpdeskURL != "" {
+		if u, err := url.Parse(c.HelpdeskURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			bad("HELPDESK_URL must be an http(s) URL, got %q", c.HelpdeskURL)
+		}
+	}
+	switch c.EnabledFor {
+	case "", "none", "all":
+	case "selected":
+		if len(c.EnabledGroups) == 0 {
+			bad("POLICY_ENABLED_FOR=selected needs POLICY_GROUPS (group object ids)")
+		}
+	default:
+		bad("POLICY_ENABLED_FOR must be none, selected or all, got %q", c.EnabledFor)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "", "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,218 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// Handler is what the console drives: the flows engine.
+type Handler interface {
+	Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error)
+}
+
+// Person is a chat user one can act as in the console.
+type Person struct {
+	UPN  string
+	Note string
+}
+
+// Platform is the console's platform name in chat keys.
+const Platform = "console"
+
+// Console reads one message per line and prints the bot's replies.
+type Console struct {
+	h      Handler
+	people []Person
+	out    io.Writer
+
+	mu      sync.Mutex
+	current string                    // UPN acted as
+	choices map[string][]flows.Choice // last choices shown, per person
+	seq     int
+	prefix  string
+}
+
+// New builds a console over h, offering people to act as, printing to out.
+func New(h Handler, people []Person, out io.Writer) *Console {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return &Console{h: h, people: people, out: out, choices: map[string][]flows.Choice{}, prefix: hex.EncodeToString(b)}
+}
+
+// Chat is the chat reference of a console person.
+func Chat(upn string) flows.ChatRef {
+	return flows.ChatRef{Platform: Platform, Tenant: "local", UserID: strings.ToLower(upn), Locale: "en"}
+}
+
+// As switches who is typing.
+func (c *Console) As(upn string) {
+	c.mu.Lock()
+	c.current = upn
+	c.mu.Unlock()
+}
+
+// Say sends one line as the current person and returns the replies and their rendering. A
+// bare number picks from the choices last shown to that person.
+func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, error) {
+	c.mu.Lock()
+	upn := c.current
+	c.seq++
+	idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
+	choices := c.choices[upn]
+	c.mu.Unlock()
+	if upn == "" {
+		return nil, "Pick who you are first: type /as and a number.\n", nil
+	}
+	in := flows.Inbound{Chat: Chat(upn), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
+	t := strings.TrimSpace(line)
+	if n, err := strconv.Atoi(t); err == nil && n >= 1 && n <= len(choices) && len(t) <= 2 {
+		in.Choice = choices[n-1].ID
+	} else {
+		in.Text = line
+	}
+	replies, err := c.h.Handle(ctx, in)
+	c.remember(upn, replies)
+	return replies, Render(replies), err
+}
+
+func (c *Console) remember(upn string, replies []flows.Reply) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range replies {
+		if len(r.Choices) > 0 {
+			c.choices[upn] = r.Choices
+		}
+	}
+}
+
+// Notify implements flows.Notifier: it prints a message that arrives outside a request.
+func (c *Console) Notify(_ context.Context, chat flows.ChatRef, replies []flows.Reply) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := fmt.Fprintf(c.out, "\n[resetbot → %s] %s", chat.UserID, Render(replies))
+	return err
+}
+
+// Render prints replies as numbered lines.
+func Render(replies []flows.Reply) string {
+	var b strings.Builder
+	for _, r := range replies {
+		b.WriteString(r.Text)
+		b.WriteString("\n")
+		if r.Link != "" {
+			b.WriteString("  🔗 " + r.Link + "\n")
+		}
+		for i, ch := range r.Choices {
+			fmt.Fprintf(&b, "  %d) %s\n", i+1, ch.Label)
+		}
+	}
+	return b.String()
+}
+
+// Run reads lines from in until it ends or ctx is done.
+func (c *Console) Run(ctx context.Context, in io.Reader) error {
+	c.printPeople()
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	lines := make(chan string)
+	errc := make(chan error, 1)
+	go func() {
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		errc <- sc.Err()
+		close(lines)
+	}()
+	c.prompt()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				return <-errc
+			}
+			if quit := c.line(ctx, line); quit {
+				return nil
+			}
+			c.prompt()
+		}
+	}
+}
+
+func (c *Console) line(ctx context.Context, line string) (quit bool) {
+	t := strings.TrimSpace(line)
+	switch {
+	case t == "/quit" || t == "/exit":
+		return true
+	case t == "/who" || t == "/users":
+		c.printPeople()
+		return false
+	case strings.HasPrefix(t, "/as"):
+		arg := strings.TrimSpace(strings.TrimPrefix(t, "/as"))
+		if n, err := strconv.Atoi(arg); err == nil && n >= 1 && n <= len(c.people) {
+			arg = c.people[n-1].UPN
+		}
+		if arg == "" || strings.ContainsAny(arg, " \t") {
+			c.printf("Type /as and a number from the list, or /who to see it.\n")
+			return false
+		}
+		c.As(arg)
+		c.printf("You are now %s. Try \"I'm locked out\", \"register\" or \"help\".\n", arg)
+		return false
+	}
+	c.mu.Lock()
+	cur := c.current
+	c.mu.Unlock()
+	if cur == "" {
+		if n, err := strconv.Atoi(t); err == nil && n >= 1 && n <= len(c.people) {
+			c.As(c.people[n-1].UPN)
+			c.printf("You are now %s. Try \"I'm locked out\", \"register\" or \"help\".\n", c.people[n-1].UPN)
+			return false
+		}
+	}
+	_, out, err := c.Say(ctx, line)
+	if err != nil {
+		out += "(the bot logged an error)\n"
+	}
+	c.printf("%s", out)
+	return false
+}
+
+func (c *Console) printPeople() {
+	var b strings.Builder
+	b.WriteString("Who are you? Type a number (or /as NUMBER later to switch):\n")
+	for i, p := range c.people {
+		fmt.Fprintf(&b, "  %d) %-22s %s\n", i+1, p.UPN, p.Note)
+	}
+	c.printf("%s", b.String())
+}
+
+func (c *Console) prompt() {
+	c.mu.Lock()
+	cur := c.current
+	c.mu.Unlock()
+	if cur == "" {
+		cur = "?"
+	}
+	c.printf("%s> ", cur)
+}
+
+func (c *Console) printf(format string, a ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintf(c.out, format, a...)
+}

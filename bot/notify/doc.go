@@ -1,0 +1,3 @@
+// Package notify delivers messages outside the chat: email over SMTP, and the demo's terminal
+// outbox.
+package notify

@@ -1,0 +1,418 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+var pages = template.Must(template.ParseFS(assets, "templates/*.html"))
+
+// Cookie names: the __Host- prefix pins them to this origin, Secure, Path=/.
+const (
+	cookieSession = "__Host-resetbot"
+	cookiePre     = "__Host-resetbot-pre"
+)
+
+// OIDC is the directory sign-in client.
+type OIDC struct {
+	Config   oauth2.Config
+	Verifier *oidc.IDTokenVerifier
+	Issuer   string
+}
+
+// NewOIDC discovers the provider at issuer; redirect is PUBLIC_BASE_URL + /oidc/callback.
+func NewOIDC(ctx context.Context, issuer, clientID, secret, baseURL string, now func() time.Time) (*OIDC, error) {
+	p, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return nil, err
+	}
+	return &OIDC{
+		Config: oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: p.Endpoint(),
+			RedirectURL: strings.TrimSuffix(baseURL, "/") + "/oidc/callback", Scopes: []string{oidc.ScopeOpenID, "profile"}},
+		Verifier: p.Verifier(&oidc.Config{ClientID: clientID, Now: now}),
+		Issuer:   issuer,
+	}, nil
+}
+
+// Server is the web front of the engine.
+type Server struct {
+	e    *flows.Engine
+	oidc *OIDC
+	mac  flows.MACer
+	webs flows.WebStates
+	log  *slog.Logger
+	csp  string
+}
+
+// New builds the pages.
+func New(e *flows.Engine, o *OIDC, mac flows.MACer, webs flows.WebStates, log *slog.Logger) *Server {
+	formAction := "'self'"
+	if u, err := url.Parse(o.Config.Endpoint.AuthURL); err == nil {
+		formAction += " " + u.Scheme + "://" + u.Host
+	}
+	return &Server{e: e, oidc: o, mac: mac, webs: webs, log: log,
+		csp: "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
+			"; frame-ancestors 'none'; base-uri 'none'"}
+}
+
+// Handler routes the pages behind the security headers.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /l/{token}", s.linkGet)
+	mux.HandleFunc("POST /l/{token}", s.linkPost)
+	mux.HandleFunc("GET /oidc/callback", s.callback)
+	mux.HandleFunc("GET /enrol", s.enrolMenu)
+	mux.HandleFunc("POST /enrol/begin", s.enrolBegin)
+	mux.HandleFunc("POST /enrol/confirm", s.enrolConfirm)
+	mux.HandleFunc("POST /enrol/done", s.enrolDone)
+	mux.Handle("GET /static/", http.FileServerFS(assets))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { s.gone(w, http.StatusNotFound) })
+	return s.headers(mux)
+}
+
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", s.csp)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type view struct {
+	Title   string
+	Error   string
+	Notice  string
+	Token   string
+	CSRF    string
+	Purpose string
+	Show    flows.EnrolShow
+	Kind    string
+	Methods []string
+	Enrol   []flows.MethodKind
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+		s.log.Error("render", "err", err, "page", name)
+	}
+}
+
+// gone is the one page for any unknown, used or expired link: it reveals nothing.
+func (s *Server) gone(w http.ResponseWriter, status int) {
+	s.render(w, status, "gone.html", view{Title: "Link not valid"})
+}
+
+func random() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func setCookie(w http.ResponseWriter, name, val string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: val, Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, MaxAge: maxAge})
+}
+
+func equal(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// linkGet shows what the link is for; it consumes nothing and shows no secret.
+func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	v, err := s.e.OpenLink(r.Context(), tok)
+	if err != nil {
+		s.gone(w, http.StatusNotFound)
+		return
+	}
+	pre := random()
+	setCookie(w, cookiePre, pre, 900)
+	page := "register.html"
+	title := "Set up your verification methods"
+	if v.Purpose == flows.PurposeReset {
+		page, title = "reset.html", "Choose a new password"
+	}
+	s.render(w, http.StatusOK, page, view{Title: title, Token: tok, CSRF: pre})
+}
+
+func (s *Server) preCSRF(r *http.Request) bool {
+	c, err := r.Cookie(cookiePre)
+	return err == nil && equal(c.Value, r.PostFormValue("csrf"))
+}
+
+// linkPost consumes the link: a registration starts the directory sign-in, a reset sets the
+// password.
+func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	if err := r.ParseForm(); err != nil || !s.preCSRF(r) {
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Please try again", Error: "This form expired. Open the link from the chat again."})
+		return
+	}
+	v, err := s.e.OpenLink(r.Context(), tok)
+	if err != nil {
+		s.gone(w, http.StatusNotFound)
+		return
+	}
+	if v.Purpose == flows.PurposeReset {
+		s.resetPost(w, r, tok)
+		return
+	}
+	ws, err := s.e.BeginSignIn(r.Context(), tok)
+	if err != nil {
+		s.gone(w, http.StatusNotFound)
+		return
+	}
+	ws.OIDCState, ws.Nonce, ws.Verifier, ws.CSRF = random(), random(), oauth2.GenerateVerifier(), random()
+	cookie := random()
+	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), ws); err != nil {
+		s.fail(w, err)
+		return
+	}
+	setCookie(w, cookieSession, cookie, int(flows.WebLifetime.Seconds()))
+	setCookie(w, cookiePre, "", -1)
+	u := s.oidc.Config.AuthCodeURL(ws.OIDCState, oidc.Nonce(ws.Nonce), oauth2.S256ChallengeOption(ws.Verifier),
+		oauth2.SetAuthURLParam("prompt", "login"))
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
+	err := s.e.ResetPassword(r.Context(), tok, r.PostFormValue("password"), r.PostFormValue("confirm"))
+	var pe *flows.PasswordError
+	switch {
+	case err == nil:
+		setCookie(w, cookiePre, "", -1)
+		s.render(w, http.StatusOK, "done.html", view{Title: "Password changed",
+			Notice: "Your password was changed. You can sign in with it now, and close this page."})
+	case errors.As(err, &pe):
+		if _, gerr := s.e.OpenLink(r.Context(), tok); gerr != nil {
+			s.render(w, http.StatusUnprocessableEntity, "error.html", view{Title: "Password not accepted",
+				Error: pe.Reason + " Ask the bot in chat for a new link."})
+			return
+		}
+		s.render(w, http.StatusUnprocessableEntity, "reset.html", view{Title: "Choose a new password", Token: tok,
+			CSRF: r.PostFormValue("csrf"), Error: pe.Reason})
+	case errors.Is(err, flows.ErrLinkGone):
+		s.gone(w, http.StatusNotFound)
+	default:
+		s.fail(w, err)
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	s.log.Error("web request failed", "err", err)
+	s.render(w, http.StatusInternalServerError, "error.html", view{Title: "Something went wrong",
+		Error: "Something went wrong on our side. Please ask the bot in chat for a new link, or contact the helpdesk."})
+}
+
+// session loads the browser session named by the cookie.
+func (s *Server) session(r *http.Request) (flows.WebState, string, bool) {
+	c, err := r.Cookie(cookieSession)
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return flows.WebState{}, "", false
+	}
+	key := s.mac.MAC("web", c.Value)
+	ws, err := s.webs.GetWeb(r.Context(), key)
+	if err != nil {
+		return flows.WebState{}, "", false
+	}
+	return ws, key, true
+}
+
+func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.session(r)
+	if !ok || ws.OIDCState == "" || !equal(ws.OIDCState, r.URL.Query().Get("state")) {
+		s.gone(w, http.StatusBadRequest)
+		return
+	}
+	ws.OIDCState = "" // one callback per sign-in
+	if e := r.URL.Query().Get("error"); e != "" {
+		_ = s.webs.DeleteWeb(r.Context(), key)
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Sign-in failed", Error: "The sign-in did not complete. Ask the bot in chat for a new link."})
+		return
+	}
+	tok, err := s.oidc.Config.Exchange(r.Context(), r.URL.Query().Get("code"), oauth2.VerifierOption(ws.Verifier))
+	if err != nil {
+		s.refuse(w, r, key, "The sign-in could not be completed.")
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := s.oidc.Verifier.Verify(r.Context(), raw)
+	if err != nil || !equal(idt.Nonce, ws.Nonce) {
+		s.refuse(w, r, key, "The sign-in could not be verified.")
+		return
+	}
+	var claims struct {
+		OID      string `json:"oid"`
+		AuthTime int64  `json:"auth_time"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		s.refuse(w, r, key, "The sign-in could not be verified.")
+		return
+	}
+	si := flows.SignIn{ObjectID: claims.OID}
+	if claims.AuthTime > 0 {
+		si.AuthTime = time.Unix(claims.AuthTime, 0)
+	}
+	switch err := s.e.CompleteSignIn(r.Context(), &ws, si); {
+	case errors.Is(err, flows.ErrWrongUser):
+		s.refuse(w, r, key, "You signed in as a different person than the one chatting with the bot. Nothing was changed.")
+		return
+	case errors.Is(err, flows.ErrSignInTooOld):
+		s.refuse(w, r, key, "The sign-in was not fresh enough. Ask the bot in chat for a new link and sign in again.")
+		return
+	case err != nil:
+		s.fail(w, err)
+		return
+	}
+	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+		s.fail(w, err)
+		return
+	}
+	http.Redirect(w, r, "/enrol", http.StatusSeeOther)
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, key, msg string) {
+	_ = s.webs.DeleteWeb(r.Context(), key)
+	setCookie(w, cookieSession, "", -1)
+	s.render(w, http.StatusForbidden, "error.html", view{Title: "Not signed in", Error: msg})
+}
+
+// signedIn loads a signed-in browser session and, for POSTs, checks its CSRF token.
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (flows.WebState, string, bool) {
+	ws, key, ok := s.session(r)
+	if !ok || ws.SignedInAt.IsZero() {
+		s.gone(w, http.StatusForbidden)
+		return ws, key, false
+	}
+	if r.Method == http.MethodPost && !equal(ws.CSRF, r.PostFormValue("csrf")) {
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Please try again", Error: "This form expired. Reload the page."})
+		return ws, key, false
+	}
+	return ws, key, true
+}
+
+func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, notice, errMsg string) {
+	names, err := s.e.RegisteredMethods(r.Context(), ws.UserID)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.render(w, status, "enrol.html", view{Title: "Your verification methods", CSRF: ws.CSRF, Methods: names,
+		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg})
+}
+
+func (s *Server) enrolMenu(w http.ResponseWriter, r *http.Request) {
+	ws, _, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	s.menu(w, r, ws, http.StatusOK, "", "")
+}
+
+func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	kind := flows.MethodKind(r.PostFormValue("method"))
+	show, err := s.e.BeginEnrol(r.Context(), &ws, kind, r.PostFormValue("address"))
+	switch {
+	case errors.Is(err, flows.ErrNeedSignIn):
+		s.gone(w, http.StatusForbidden)
+		return
+	case errors.Is(err, flows.ErrLimit):
+		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many codes were sent recently. Please wait a few minutes.")
+		return
+	case err != nil && (errors.Is(err, flows.ErrBadRequest) || strings.Contains(err.Error(), "valid email")):
+		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", "Please enter one email address, like name@example.com.")
+		return
+	case err != nil:
+		s.fail(w, err)
+		return
+	}
+	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.render(w, http.StatusOK, "confirm.html", view{Title: "Confirm", CSRF: ws.CSRF, Show: show, Kind: string(kind)})
+}
+
+func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	kind, err := s.e.ConfirmEnrol(r.Context(), &ws, r.PostFormValue("code"))
+	if perr := s.webs.PutWeb(r.Context(), key, ws); perr != nil {
+		s.fail(w, perr)
+		return
+	}
+	switch {
+	case err == nil:
+		s.menu(w, r, ws, http.StatusOK, "Done: "+methodName(kind)+" is registered.", "")
+	case errors.Is(err, flows.ErrCodeWrong):
+		s.render(w, http.StatusUnprocessableEntity, "confirm.html", view{Title: "Confirm", CSRF: ws.CSRF,
+			Kind: string(ws.PendingKind), Error: "That code isn't right. Please try again."})
+	case errors.Is(err, flows.ErrLimit):
+		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many wrong codes. Please start this method again.")
+	case errors.Is(err, flows.ErrNeedSignIn):
+		s.gone(w, http.StatusForbidden)
+	default:
+		s.fail(w, err)
+	}
+}
+
+func (s *Server) enrolDone(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if err := s.e.FinishRegistration(r.Context(), &ws); err != nil {
+		s.fail(w, err)
+		return
+	}
+	_ = s.webs.DeleteWeb(r.Context(), key)
+	setCookie(w, cookieSession, "", -1)
+	s.render(w, http.StatusOK, "done.html", view{Title: "All set", Notice: "Your methods are registered. You can close this page and go back to the chat."})
+}
+
+func methodName(k flows.MethodKind) string {
+	switch k {
+	case flows.MethodTOTP:
+		return "the authenticator app"
+	case flows.MethodEmail:
+		return "the email address"
+	}
+	return string(k)
+}

@@ -1,0 +1,117 @@
+package flows
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MsgID is the stable id of a catalog message.
+type MsgID string
+
+// The catalog's message ids.
+const (
+	MsgHelp            MsgID = "help"
+	MsgHelpdesk        MsgID = "helpdesk"
+	MsgNotUnderstood   MsgID = "not_understood"
+	MsgBadInput        MsgID = "bad_input"
+	MsgMustRegister    MsgID = "must_register"
+	MsgChooseMethod    MsgID = "choose_method"
+	MsgEnterTOTP       MsgID = "enter_totp"
+	MsgEmailSent       MsgID = "email_sent"
+	MsgCodeWrong       MsgID = "code_wrong"
+	MsgCodeExpired     MsgID = "code_expired"
+	MsgBlocked         MsgID = "blocked"
+	MsgTooManyCodes    MsgID = "too_many_codes"
+	MsgProvenMore      MsgID = "proven_more"
+	MsgResetLink       MsgID = "reset_link"
+	MsgUnlockIsReset   MsgID = "unlock_is_reset"
+	MsgRegisterLink    MsgID = "register_link"
+	MsgCancelled       MsgID = "cancelled"
+	MsgNothingToCancel MsgID = "nothing_to_cancel"
+	MsgStatusIdle      MsgID = "status_idle"
+	MsgStatusSession   MsgID = "status_session"
+	MsgExpired         MsgID = "expired"
+	MsgStaleButton     MsgID = "stale_button"
+	MsgBusy            MsgID = "busy"
+	MsgTrouble         MsgID = "trouble"
+	MsgPasswordChanged MsgID = "password_changed"
+	MsgRegistered      MsgID = "registered"
+	MsgPinMismatch     MsgID = "pin_mismatch"
+	MsgUseButtons      MsgID = "use_buttons"
+	MsgNoSecretsHere   MsgID = "no_secrets_here"
+)
+
+var catalog = map[string]map[MsgID]string{
+	"en": {
+		MsgHelp: "I can help you get back into your account without calling the helpdesk.\n" +
+			"• \"I'm locked out\" or \"forgot my password\": prove it's you, then choose a new password.\n" +
+			"• \"register\": set up the ways I can check it's you (an authenticator app, an email address).\n" +
+			"• \"status\": what is registered and where we are.\n" +
+			"• \"cancel\": stop what we are doing.\n" +
+			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
+		MsgHelpdesk:        "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
+		MsgNotUnderstood:   "Sorry, I didn't understand that. Type \"help\" to see what I can do.",
+		MsgBadInput:        "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
+		MsgMustRegister:    "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
+		MsgChooseMethod:    "To reset your password I need %d proof(s) that it's you. Choose a method:",
+		MsgEnterTOTP:       "Open your authenticator app and type the 6-digit code it shows for resetbot.",
+		MsgEmailSent:       "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
+		MsgCodeWrong:       "That code isn't right. Please try again, or type \"cancel\".",
+		MsgCodeExpired:     "That code has expired. Choose the method again to get a new one.",
+		MsgBlocked:         "Too many attempts: self-service is paused for this account for a while. Please contact the helpdesk: %s",
+		MsgTooManyCodes:    "I've sent too many codes in the last few minutes. Please wait a little, then try again.",
+		MsgProvenMore:      "Thanks, that's right. One more proof, please. Choose a method:",
+		MsgResetLink:       "Thanks, you're verified. Open this one-time link within 10 minutes to choose a new password:",
+		MsgUnlockIsReset:   "Your account is in Microsoft Entra ID, which unlocks an account when its password is reset. So I'll help you reset your password.",
+		MsgRegisterLink:    "Open this one-time link within 10 minutes. You'll sign in with your work account, then set up an authenticator app and an email address:",
+		MsgCancelled:       "Cancelled. Nothing was changed.",
+		MsgNothingToCancel: "There's nothing to cancel.",
+		MsgStatusIdle:      "Registered: %s. Nothing in progress.",
+		MsgStatusSession:   "Registered: %s. In progress: %s (%s), proofs so far: %d of %d.",
+		MsgExpired:         "That took a little too long and your request has expired, so let's start over. Nothing was changed.",
+		MsgStaleButton:     "That button is from an earlier step. Please use the latest message.",
+		MsgBusy:            "I got two messages at once; please send that again.",
+		MsgTrouble:         "Sorry, something went wrong on my side. Please try again in a moment, or contact the helpdesk: %s",
+		MsgPasswordChanged: "Your password was changed. You can sign in with it now.",
+		MsgRegistered:      "Your verification methods are registered: %s.",
+		MsgPinMismatch:     "This chat account is linked to a different directory account, so I can't help here. Please contact the helpdesk: %s",
+		MsgUseButtons:      "Please pick one of the options above.",
+		MsgNoSecretsHere:   "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
+	},
+}
+
+// Text renders a catalog message in the locale's language, falling back to English.
+func Text(locale string, id MsgID, args ...any) string {
+	lang := strings.ToLower(locale)
+	if i := strings.IndexAny(lang, "-_"); i > 0 {
+		lang = lang[:i]
+	}
+	msgs, ok := catalog[lang]
+	if !ok {
+		msgs = catalog["en"]
+	}
+	s, ok := msgs[id]
+	if !ok {
+		s = catalog["en"][id]
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+func methodLabel(m MethodKind) string {
+	switch m {
+	case MethodTOTP:
+		return "Authenticator app code"
+	case MethodEmail:
+		return "Email code"
+	case MethodSMS:
+		return "Text message (SMS)"
+	case MethodVoice:
+		return "Office phone call"
+	case MethodQuestions:
+		return "Security questions"
+	}
+	return string(m)
+}

@@ -1,0 +1,391 @@
+package flows
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrPinMismatch: the chat identity is pinned to another directory user.
+var ErrPinMismatch = errors.New("chat identity pinned to another directory user")
+
+// Deps are the ports the engine drives.
+type Deps struct {
+	Directory   Directory
+	Sessions    Sessions
+	Links       Links
+	Enrollments Enrollments
+	WebStates   WebStates
+	Policies    PolicyStore
+	Audit       Auditor
+	Notifier    Notifier
+	Mailer      Mailer
+	MAC         MACer
+	Clock       Clock
+	Rand        Random
+	Methods     []Method
+	Log         *slog.Logger
+}
+
+// Options are deployment settings the engine needs.
+type Options struct {
+	BaseURL         string // PUBLIC_BASE_URL of the web pages
+	AllowPrivileged bool   // may privileged users self-serve at all
+	ADConfigured    bool   // can AD-synced users be served
+	Issuer          string // shown in authenticator apps
+	MaxSignInAge    time.Duration
+	IdentityTTL     time.Duration
+	PolicyTTL       time.Duration
+}
+
+// Engine runs every conversation: Handle loads, checks expiry, dispatches and saves.
+type Engine struct {
+	d       Deps
+	o       Options
+	methods map[MethodKind]Method
+
+	mu     sync.Mutex
+	pol    Policy
+	polAt  time.Time
+	idents map[string]identEntry
+}
+
+type identEntry struct {
+	acct Account
+	err  error
+	at   time.Time
+}
+
+// New builds an engine.
+func New(d Deps, o Options) *Engine {
+	if o.MaxSignInAge == 0 {
+		o.MaxSignInAge = 5 * time.Minute
+	}
+	if o.IdentityTTL == 0 {
+		o.IdentityTTL = time.Minute
+	}
+	if o.PolicyTTL == 0 || o.PolicyTTL > 5*time.Second {
+		o.PolicyTTL = 5 * time.Second
+	}
+	if o.Issuer == "" {
+		o.Issuer = "resetbot"
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	e := &Engine{d: d, o: o, methods: map[MethodKind]Method{}, idents: map[string]identEntry{}}
+	for _, m := range d.Methods {
+		e.methods[m.Kind()] = m
+	}
+	return e
+}
+
+// step is the work of one inbound message: what to write and what to say.
+type step struct {
+	in      Inbound
+	now     time.Time
+	pol     Policy
+	acct    Account
+	subject string
+	snap    Snapshot
+	sess    *Session // the live session (nil when none or expired)
+	commit  Commit
+	replies []Reply
+	after   []func(ctx context.Context) error
+	audits  []AuditEvent
+	// filled after commit, per outcome
+	onOutcome func(o Outcome) []Reply
+}
+
+func (s *step) say(id MsgID, args ...any) {
+	s.replies = append(s.replies, Reply{MsgID: id, Text: Text(s.in.Chat.Locale, id, args...), Private: true})
+}
+
+// Handle processes one inbound message and returns the replies. It costs one pipelined read
+// and one atomic write in the session store; audit writes are asynchronous.
+func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
+	now := e.d.Clock.Now()
+	s := &step{in: in, now: now}
+	if !validText(in.Text) || len(in.Choice) > 512 {
+		s.say(MsgBadInput)
+		return s.replies, nil
+	}
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return e.trouble(s, pol, fmt.Errorf("flows: policy: %w", err))
+	}
+	s.pol = pol
+	acct, lookupErr := e.resolve(ctx, in)
+	if lookupErr != nil && !errors.Is(lookupErr, ErrNotFound) && !errors.Is(lookupErr, ErrAmbiguous) && !errors.Is(lookupErr, ErrPinMismatch) {
+		return e.trouble(s, pol, lookupErr)
+	}
+	s.acct = acct
+	s.subject = acct.ID
+	if lookupErr != nil {
+		s.subject = "c:" + in.Chat.Key()
+	}
+	snap, err := e.d.Sessions.Load(ctx, s.subject, in.Chat.Key())
+	if err != nil {
+		return e.trouble(s, pol, fmt.Errorf("flows: load: %w", err))
+	}
+	s.snap = snap
+	s.sess = snap.Session
+	s.commit = Commit{Subject: s.subject, ChatKey: in.Chat.Key(), IdemKey: in.IdemKey, Now: now, KeepSession: true}
+	if s.sess != nil {
+		s.commit.ExpectVersion = s.sess.Version
+	}
+	if s.sess != nil && s.sess.Expired(now) {
+		s.sess = nil
+		s.commit.KeepSession = false
+		s.say(MsgExpired)
+	}
+
+	reason := e.ineligible(acct, lookupErr, pol, snap.Enrollment, now)
+	e.dispatch(ctx, s, reason)
+
+	out, err := e.d.Sessions.Commit(ctx, s.commit)
+	if err != nil {
+		return e.trouble(s, pol, fmt.Errorf("flows: commit: %w", err))
+	}
+	switch out.Status {
+	case Duplicate:
+		return nil, nil
+	case Stale:
+		return []Reply{{MsgID: MsgBusy, Text: Text(in.Chat.Locale, MsgBusy), Private: true}}, nil
+	}
+	if s.onOutcome != nil {
+		s.replies = append(s.replies, s.onOutcome(out)...)
+	}
+	for _, f := range s.after {
+		if err := f(ctx); err != nil {
+			e.d.Log.ErrorContext(ctx, "side effect failed", "err", err, "user", s.subject)
+			s.replies = append(s.replies, Reply{MsgID: MsgTrouble, Text: Text(in.Chat.Locale, MsgTrouble, pol.HelpdeskURL), Private: true})
+		}
+	}
+	for _, a := range s.audits {
+		e.audit(ctx, a)
+	}
+	return s.replies, nil
+}
+
+func validText(t string) bool {
+	if len(t) > MaxTextLen || !utf8.ValidString(t) {
+		return false
+	}
+	for _, r := range t {
+		if r == 0 || (r < 0x20 && r != '\n' && r != '\t' && r != '\r') {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) trouble(s *step, pol Policy, err error) ([]Reply, error) {
+	url := pol.HelpdeskURL
+	if url == "" {
+		url = DefaultPolicy().HelpdeskURL
+	}
+	return []Reply{{MsgID: MsgTrouble, Text: Text(s.in.Chat.Locale, MsgTrouble, url), Private: true}}, err
+}
+
+// ineligible returns why a is out of self-service, or "" when a may use it. The reasons are
+// only audited: the user sees the same helpdesk reply for each of them.
+func (e *Engine) ineligible(a Account, lookupErr error, pol Policy, en Enrollment, now time.Time) string {
+	switch {
+	case errors.Is(lookupErr, ErrPinMismatch):
+		return "pin_mismatch"
+	case lookupErr != nil:
+		return "not_found"
+	case !a.Enabled:
+		return "disabled"
+	case !pol.InScope(a):
+		return "out_of_scope"
+	case a.Privileged && !e.o.AllowPrivileged:
+		return "privileged"
+	case a.Synced && !e.o.ADConfigured:
+		return "synced_without_ad"
+	case IsBlocked(en, now):
+		return "blocked"
+	}
+	return ""
+}
+
+func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
+	intent := IntentUnknown
+	var act, arg string
+	if s.in.Choice != "" {
+		var ok bool
+		act, arg, ok = e.parseChoice(s)
+		if !ok {
+			s.say(MsgStaleButton)
+			return
+		}
+	} else {
+		intent = ParseIntent(s.in.Text)
+	}
+	if intent == IntentHelp {
+		s.say(MsgHelp)
+		return
+	}
+	if intent == IntentCancel {
+		if s.sess == nil {
+			s.say(MsgNothingToCancel)
+			return
+		}
+		s.commit.KeepSession = false
+		s.say(MsgCancelled)
+		s.audit("cancel", "ok", "")
+		return
+	}
+	if reason != "" {
+		e.refuse(s, reason)
+		return
+	}
+	switch intent {
+	case IntentStatus:
+		e.status(s)
+		return
+	case IntentReset, IntentUnlock:
+		e.startVerify(ctx, s, intent)
+		return
+	case IntentRegister:
+		e.startRegister(s)
+		return
+	}
+	if act != "" {
+		e.choose(ctx, s, act, arg)
+		return
+	}
+	if s.sess == nil {
+		if intent == IntentCode {
+			s.say(MsgNotUnderstood)
+			return
+		}
+		e.unknown(s)
+		return
+	}
+	switch s.sess.State {
+	case StateAwaitCode:
+		if intent == IntentCode {
+			e.checkCode(ctx, s)
+			return
+		}
+		e.unknown(s)
+	case StateChooseMethod:
+		s.say(MsgUseButtons)
+		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
+	case StateResetLink, StateRegisterLink:
+		s.say(MsgUseButtons)
+	default:
+		// An unknown state (an older release, a corrupted record): start over politely.
+		s.commit.KeepSession = false
+		s.say(MsgExpired)
+	}
+}
+
+func (e *Engine) unknown(s *step) {
+	if looksSecret(s.in.Text) {
+		s.say(MsgNoSecretsHere)
+		return
+	}
+	s.say(MsgNotUnderstood)
+}
+
+// looksSecret spots an email address, a phone number or a password-like token typed in chat.
+func looksSecret(t string) bool {
+	if strings.Contains(t, "@") {
+		return true
+	}
+	digits := len(CodeDigits(t))
+	return digits >= 9 && digits <= 15 && strings.ContainsAny(t, "+()-")
+}
+
+// refuse gives the single helpdesk reply every ineligible state gets. The session, if any, is
+// removed, so every such state writes the same.
+func (e *Engine) refuse(s *step, reason string) {
+	if reason == "blocked" && s.sess != nil {
+		s.say(MsgBlocked, s.pol.HelpdeskURL)
+	} else {
+		s.say(MsgHelpdesk, s.pol.HelpdeskURL)
+	}
+	s.commit.KeepSession = false
+	s.audit("refused", "refused", reason)
+}
+
+func (s *step) audit(action, outcome, reason string) {
+	s.audits = append(s.audits, AuditEvent{Time: s.now, Actor: s.in.Chat.Key(), Subject: s.acct.ID,
+		Platform: s.in.Chat.Platform, Action: action, Outcome: outcome, Reason: reason})
+}
+
+func (e *Engine) audit(ctx context.Context, a AuditEvent) {
+	if e.d.Audit != nil {
+		e.d.Audit.Audit(ctx, a)
+	}
+}
+
+// newSession starts a session; it is saved by the commit with the next version.
+func (e *Engine) newSession(s *step, f Flow, st State) *Session {
+	var b [16]byte
+	_, _ = e.d.Rand.Read(b[:])
+	n := &Session{
+		ID: base64.RawURLEncoding.EncodeToString(b[:]), State: st, Flow: f, UserID: s.acct.ID,
+		Chat: s.in.Chat, CreatedAt: s.now, ExpiresAt: s.now.Add(SessionLifetime),
+	}
+	e.save(s, n)
+	return n
+}
+
+// save schedules sess to be written with the next version.
+func (e *Engine) save(s *step, sess *Session) {
+	sess.Version = s.commit.ExpectVersion + 1
+	s.commit.Session = sess
+	s.commit.KeepSession = false
+}
+
+func (e *Engine) status(s *step) {
+	names := []string{}
+	for _, m := range AllMethods {
+		if r, ok := s.snap.Enrollment.Methods[m]; ok {
+			label := methodLabel(m)
+			if m == MethodEmail {
+				label += " (" + MaskEmail(r.Address) + ")"
+			}
+			names = append(names, label)
+		}
+	}
+	reg := "nothing yet"
+	if len(names) > 0 {
+		reg = strings.Join(names, ", ")
+	}
+	if s.sess == nil {
+		s.say(MsgStatusIdle, reg)
+		return
+	}
+	s.say(MsgStatusSession, reg, s.sess.Flow, strings.ReplaceAll(string(s.sess.State), "_", " "),
+		len(s.sess.Proven), s.pol.RequiredFor(s.acct))
+}
+
+// parseChoice splits "action:arg|session|version" and refuses stale buttons.
+func (e *Engine) parseChoice(s *step) (act, arg string, ok bool) {
+	parts := strings.Split(s.in.Choice, "|")
+	if len(parts) != 3 || s.sess == nil || parts[1] != s.sess.ID {
+		return "", "", false
+	}
+	v, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || v != s.sess.Version {
+		return "", "", false
+	}
+	act, arg, _ = strings.Cut(parts[0], ":")
+	return act, arg, true
+}
+
+func choiceID(sess *Session, version int64, act, arg string) string {
+	return act + ":" + arg + "|" + sess.ID + "|" + strconv.FormatInt(version, 10)
+}

@@ -1,0 +1,46 @@
+package flows
+
+import "time"
+
+// MethodKind names a verification method.
+type MethodKind string
+
+// The verification methods.
+const (
+	MethodTOTP      MethodKind = "totp"
+	MethodEmail     MethodKind = "email"
+	MethodSMS       MethodKind = "sms"
+	MethodVoice     MethodKind = "voice"
+	MethodQuestions MethodKind = "questions"
+)
+
+// AllMethods lists every method in display order.
+var AllMethods = []MethodKind{MethodTOTP, MethodEmail, MethodSMS, MethodVoice, MethodQuestions}
+
+// Registered is one method a user registered. Secret and Address are plain in memory; the
+// store seals them before they reach Redis.
+type Registered struct {
+	Kind         MethodKind
+	Secret       string // TOTP secret (base32)
+	Address      string // email address
+	RegisteredAt time.Time
+}
+
+// Window is a fixed-window counter.
+type Window struct {
+	Count int
+	Start time.Time
+}
+
+// Enrollment is what a user registered plus the counters that guard it.
+type Enrollment struct {
+	Methods      map[MethodKind]Registered
+	Fails        Window
+	Tries        map[MethodKind]Window
+	Sent         Window
+	BlockedUntil time.Time
+	LastTOTPStep int64
+}
+
+// Has reports whether m is registered.
+func (e Enrollment) Has(m MethodKind) bool { _, ok := e.Methods[m]; return ok }

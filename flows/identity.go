@@ -1,0 +1,80 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+)
+
+// resolve maps a chat identity to its one directory account through the verified claim,
+// cached in process, and refuses an identity pinned to someone else.
+func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
+	key := in.Chat.Key()
+	now := e.d.Clock.Now()
+	e.mu.Lock()
+	c, ok := e.idents[key]
+	e.mu.Unlock()
+	if ok && now.Sub(c.at) < e.o.IdentityTTL {
+		return c.acct, c.err
+	}
+	pinned, err := e.d.Enrollments.Pinned(ctx, key)
+	if err != nil {
+		return Account{}, fmt.Errorf("flows: pin: %w", err)
+	}
+	acct, err := e.lookup(ctx, in.Claim)
+	if err == nil && pinned != "" && pinned != acct.ID {
+		e.audit(ctx, AuditEvent{Time: now, Actor: key, Subject: pinned, Platform: in.Chat.Platform,
+			Action: "identity", Outcome: "refused", Reason: "pin_mismatch"})
+		e.d.Log.WarnContext(ctx, "chat identity maps to another directory user than the one it is pinned to",
+			"chat", key, "pinned", pinned, "now", acct.ID)
+		acct, err = Account{}, ErrPinMismatch
+	}
+	if err != nil && !isExpected(err) {
+		return Account{}, err
+	}
+	e.mu.Lock()
+	if len(e.idents) > 100_000 {
+		e.idents = map[string]identEntry{}
+	}
+	e.idents[key] = identEntry{acct: acct, err: err, at: now}
+	e.mu.Unlock()
+	return acct, err
+}
+
+func (e *Engine) lookup(ctx context.Context, c Claim) (Account, error) {
+	if c.Value == "" {
+		return Account{}, ErrNotFound
+	}
+	return e.d.Directory.Lookup(ctx, c)
+}
+
+func isExpected(err error) bool {
+	return err == ErrNotFound || err == ErrAmbiguous || err == ErrPinMismatch ||
+		errorsIs(err, ErrNotFound) || errorsIs(err, ErrAmbiguous)
+}
+
+// Forget drops the cached mapping of a chat identity (after a sign-in pins it).
+func (e *Engine) Forget(chatKey string) {
+	e.mu.Lock()
+	delete(e.idents, chatKey)
+	e.mu.Unlock()
+}
+
+// policy returns the policy, cached in process for at most PolicyTTL.
+func (e *Engine) policy(ctx context.Context) (Policy, error) {
+	now := e.d.Clock.Now()
+	e.mu.Lock()
+	if !e.polAt.IsZero() && now.Sub(e.polAt) < e.o.PolicyTTL {
+		p := e.pol
+		e.mu.Unlock()
+		return p, nil
+	}
+	e.mu.Unlock()
+	p, _, err := e.d.Policies.GetPolicy(ctx)
+	if err != nil {
+		return DefaultPolicy(), err
+	}
+	e.mu.Lock()
+	e.pol, e.polAt = p, now
+	e.mu.Unlock()
+	return p, nil
+}

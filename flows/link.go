@@ -1,0 +1,118 @@
+package flows
+
+import (
+	"context"
+	"encoding/base64"
+	"time"
+)
+
+// LinkTTL is the longest a one-time link lives; never past its session.
+const LinkTTL = 10 * time.Minute
+
+const tokenRandom = 32 // 256 bits
+
+// grantLink makes a one-time link for sess and adds it to the commit; only its MAC is stored.
+// The token carries the purpose and the user id in front of 256 random bits so the page can
+// find the user's record in one slot; those are not secret, the random part is.
+func (e *Engine) grantLink(s *step, sess *Session, p Purpose) (string, error) {
+	tok, err := newToken(e.d.Rand, p, sess.UserID)
+	if err != nil {
+		return "", err
+	}
+	exp := s.now.Add(LinkTTL)
+	if sess.ExpiresAt.Before(exp) {
+		exp = sess.ExpiresAt
+	}
+	s.commit.Link = &LinkGrant{Purpose: p, MAC: linkMAC(e.d.MAC, tok), ExpiresAt: exp}
+	return e.o.BaseURL + "/l/" + tok, nil
+}
+
+func linkMAC(m MACer, token string) string { return m.MAC("link", token) }
+
+func newToken(r Random, p Purpose, userID string) (string, error) {
+	if len(userID) > 255 {
+		return "", ErrBadRequest
+	}
+	b := make([]byte, 0, 2+len(userID)+tokenRandom)
+	b = append(b, purposeByte(p), byte(len(userID)))
+	b = append(b, userID...)
+	rnd := make([]byte, tokenRandom)
+	if _, err := r.Read(rnd); err != nil {
+		return "", err
+	}
+	b = append(b, rnd...)
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func purposeByte(p Purpose) byte {
+	if p == PurposeReset {
+		return 'R'
+	}
+	return 'G'
+}
+
+// parseToken returns the purpose and user id of a token, or ErrLinkGone when malformed.
+func parseToken(tok string) (Purpose, string, error) {
+	if len(tok) > 600 {
+		return "", "", ErrLinkGone
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 2+tokenRandom {
+		return "", "", ErrLinkGone
+	}
+	n := int(b[1])
+	if len(b) != 2+n+tokenRandom || n == 0 {
+		return "", "", ErrLinkGone
+	}
+	var p Purpose
+	switch b[0] {
+	case 'R':
+		p = PurposeReset
+	case 'G':
+		p = PurposeRegister
+	default:
+		return "", "", ErrLinkGone
+	}
+	return p, string(b[2 : 2+n]), nil
+}
+
+// LinkView is what a page may show about a live link: nothing secret.
+type LinkView struct {
+	Purpose Purpose
+	UserID  string
+	Session *Session
+	Record  LinkRecord
+}
+
+// OpenLink checks a link without consuming it (GET): chat clients and scanners fetch links.
+func (e *Engine) OpenLink(ctx context.Context, token string) (LinkView, error) {
+	p, uid, err := parseToken(token)
+	if err != nil {
+		return LinkView{}, err
+	}
+	rec, sess, err := e.d.Links.Peek(ctx, uid, p, linkMAC(e.d.MAC, token))
+	if err != nil {
+		return LinkView{}, ErrLinkGone
+	}
+	now := e.d.Clock.Now()
+	if sess == nil || sess.Expired(now) || !now.Before(rec.ExpiresAt) || sess.Version != rec.SessionVersion || sess.ID != rec.SessionID {
+		return LinkView{}, ErrLinkGone
+	}
+	return LinkView{Purpose: p, UserID: uid, Session: sess, Record: rec}, nil
+}
+
+// consumeLink checks and consumes a link (POST only), saving next in the same atomic step.
+func (e *Engine) consumeLink(ctx context.Context, token string, want Purpose, next func(*Session) *Session) (LinkView, error) {
+	v, err := e.OpenLink(ctx, token)
+	if err != nil || v.Purpose != want {
+		return LinkView{}, ErrLinkGone
+	}
+	var n *Session
+	if next != nil {
+		n = next(v.Session)
+	}
+	if err := e.d.Links.Consume(ctx, v.UserID, want, linkMAC(e.d.MAC, token), n); err != nil {
+		return LinkView{}, ErrLinkGone
+	}
+	return v, nil
+}

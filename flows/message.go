@@ -1,0 +1,159 @@
+package flows
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Inbound is one user action, translated by an adapter from a verified platform request.
+type Inbound struct {
+	Chat    ChatRef
+	Claim   Claim  // verified identity claim (never a verification factor)
+	Text    string // free text, when typed
+	Choice  string // a button or choice id, when clicked
+	IdemKey string // platform delivery id: Slack event_id, Teams activity id, console counter
+}
+
+// Choice is a button: Label is shown, ID comes back in Inbound.Choice.
+type Choice struct {
+	ID    string
+	Label string
+}
+
+// Reply is one message from the bot, rendered by each adapter its own way.
+type Reply struct {
+	MsgID   MsgID
+	Text    string
+	Choices []Choice
+	Link    string // a one-time link to the bot's pages
+	Private bool
+}
+
+// Intent is what a free-text message asks for.
+type Intent int
+
+// The intents the bot understands.
+const (
+	IntentUnknown Intent = iota
+	IntentReset
+	IntentUnlock
+	IntentRegister
+	IntentHelp
+	IntentCancel
+	IntentStatus
+	IntentCode // a string of digits
+)
+
+// MaxTextLen bounds what the bot reads of one message.
+const MaxTextLen = 4000
+
+// ParseIntent understands the few phrases the bot acts on. It never echoes the text.
+func ParseIntent(text string) Intent {
+	if !utf8.ValidString(text) || len(text) > MaxTextLen {
+		return IntentUnknown
+	}
+	t := strings.ToLower(strings.TrimSpace(text))
+	t = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\'' || r == '’':
+			return -1
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			return r
+		default:
+			return ' '
+		}
+	}, t)
+	words := strings.Fields(t)
+	t = strings.Join(words, " ")
+	if t == "" {
+		return IntentUnknown
+	}
+	if isCode(strings.ReplaceAll(t, " ", "")) && len(words) <= 2 {
+		return IntentCode
+	}
+	has := func(ps ...string) bool {
+		for _, p := range ps {
+			if t == p || strings.HasPrefix(t, p+" ") || strings.HasSuffix(t, " "+p) || strings.Contains(t, " "+p+" ") {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("cancel", "stop", "abort", "never mind", "nevermind"):
+		return IntentCancel
+	case has("help", "what can you do", "commands"):
+		return IntentHelp
+	case has("status"):
+		return IntentStatus
+	case has("register", "enroll", "enrol", "set up", "setup", "sign up"):
+		return IntentRegister
+	case has("unlock", "locked out", "im locked", "locked", "lockout"):
+		return IntentUnlock
+	case has("reset", "forgot", "forgot my password", "forgotten", "password", "new password", "cant log in", "cant sign in"):
+		return IntentReset
+	}
+	return IntentUnknown
+}
+
+func isCode(s string) bool {
+	if len(s) < 6 || len(s) > 10 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// CodeDigits returns the digits of a typed code ("123 456" → "123456").
+func CodeDigits(text string) string {
+	var b strings.Builder
+	for _, r := range text {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// MaskEmail shows the first letter of the local part and of the domain: j***@c****.com.
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 1 {
+		return "***"
+	}
+	local, domain := addr[:at], addr[at+1:]
+	dot := strings.LastIndexByte(domain, '.')
+	if dot < 1 {
+		return firstRune(local) + "***@***"
+	}
+	host, tld := domain[:dot], domain[dot:]
+	return firstRune(local) + "***@" + firstRune(host) + strings.Repeat("*", 4) + tld
+}
+
+// MaskPhone keeps the country code and last two digits: +1 *** *** **42.
+func MaskPhone(e164 string) string {
+	d := CodeDigits(e164)
+	if len(d) < 4 {
+		return "***"
+	}
+	cc := d[:1]
+	if strings.HasPrefix(d, "1") {
+		cc = "1"
+	} else {
+		cc = d[:2]
+	}
+	return "+" + cc + " *** *** **" + d[len(d)-2:]
+}
+
+func firstRune(s string) string {
+	r, _ := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return ""
+	}
+	return string(r)
+}

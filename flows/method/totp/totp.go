@@ -1,0 +1,135 @@
+package totp
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"io"
+	"time"
+
+	"github.com/pquerna/otp"
+	pqtotp "github.com/pquerna/otp/totp"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+const (
+	period = 30
+	skew   = 1
+	digits = otp.DigitsSix
+)
+
+var opts = pqtotp.ValidateOpts{Period: period, Skew: 0, Digits: digits, Algorithm: otp.AlgorithmSHA1}
+
+// Method implements flows.Method and flows.Enroller for authenticator apps.
+type Method struct {
+	Issuer string    // shown in the app
+	Rand   io.Reader // crypto/rand in production
+}
+
+var (
+	_ flows.Method   = Method{}
+	_ flows.Enroller = Method{}
+)
+
+// Kind is flows.MethodTOTP.
+func (Method) Kind() flows.MethodKind { return flows.MethodTOTP }
+
+// Challenge only asks for the code: nothing is sent.
+func (Method) Challenge(context.Context, flows.Account, flows.Enrollment, string, time.Time) (flows.Challenge, error) {
+	return flows.Challenge{Msg: flows.MsgEnterTOTP}, nil
+}
+
+// Check accepts a code of the current step or one step either side, above the last accepted.
+func (Method) Check(_ flows.Account, e flows.Enrollment, _ string, _ flows.StoredCode, answer string, now time.Time) flows.Proof {
+	reg, ok := e.Methods[flows.MethodTOTP]
+	if !ok {
+		return flows.Proof{}
+	}
+	step, ok := Match(reg.Secret, flows.CodeDigits(answer), now)
+	if !ok || step <= e.LastTOTPStep {
+		return flows.Proof{Step: step}
+	}
+	return flows.Proof{Correct: true, Step: step}
+}
+
+// Match returns the step within one step of now whose code equals code. Every candidate is
+// computed and compared in constant time so the timing does not depend on which matched.
+func Match(secret, code string, now time.Time) (int64, bool) {
+	cur := now.Unix() / period
+	var found int64
+	hit := 0
+	for d := int64(-skew); d <= skew; d++ {
+		s := cur + d
+		want, err := pqtotp.GenerateCodeCustom(secret, time.Unix(s*period, 0).UTC(), opts)
+		if err != nil {
+			return 0, false
+		}
+		if len(want) == len(code) && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			found = s
+			hit = 1
+		}
+	}
+	return found, hit == 1
+}
+
+// Code returns the code of the step at t; tests and the demo helper use it.
+func Code(secret string, t time.Time) (string, error) {
+	return pqtotp.GenerateCodeCustom(secret, t, opts)
+}
+
+// Key is a freshly generated authenticator key.
+type Key struct {
+	Secret string // base32, shown for manual entry
+	URL    string // otpauth:// URL
+	QRPNG  string // data: URI of the QR code
+}
+
+// Generate makes a new 160-bit key from rand.
+func Generate(issuer, account string, rand io.Reader) (Key, error) {
+	k, err := pqtotp.Generate(pqtotp.GenerateOpts{
+		Issuer: issuer, AccountName: account, Period: period, Digits: digits,
+		Algorithm: otp.AlgorithmSHA1, SecretSize: 20, Rand: rand,
+	})
+	if err != nil {
+		return Key{}, fmt.Errorf("totp: generate: %w", err)
+	}
+	img, err := k.Image(240, 240)
+	if err != nil {
+		return Key{}, fmt.Errorf("totp: qr: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return Key{}, fmt.Errorf("totp: png: %w", err)
+	}
+	return Key{Secret: k.Secret(), URL: k.URL(), QRPNG: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())}, nil
+}
+
+// BeginEnrol generates a new key for the account; the page shows it after the POST.
+func (m Method) BeginEnrol(_ context.Context, a flows.Account, _ string, now time.Time) (flows.PendingEnrol, error) {
+	name := a.UPN
+	if name == "" {
+		name = a.Mail
+	}
+	k, err := Generate(m.Issuer, name, m.Rand)
+	if err != nil {
+		return flows.PendingEnrol{}, err
+	}
+	return flows.PendingEnrol{Secret: k.Secret, ExpiresAt: now.Add(flows.WebLifetime),
+		Show: flows.EnrolShow{Secret: k.Secret, URL: k.URL, QR: k.QRPNG}}, nil
+}
+
+// ConfirmEnrol accepts the first code from the app and returns the step it used.
+func (m Method) ConfirmEnrol(_ flows.Account, p flows.PendingEnrol, code string, now time.Time) (flows.Registered, int64, bool) {
+	if p.Secret == "" || !now.Before(p.ExpiresAt) {
+		return flows.Registered{}, 0, false
+	}
+	step, ok := Match(p.Secret, flows.CodeDigits(code), now)
+	if !ok {
+		return flows.Registered{}, 0, false
+	}
+	return flows.Registered{Kind: flows.MethodTOTP, Secret: p.Secret}, step, true
+}

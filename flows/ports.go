@@ -1,0 +1,246 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors for expected outcomes; the engine maps them to replies in one place.
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrAmbiguous  = errors.New("more than one directory user matches")
+	ErrStale      = errors.New("stale version")
+	ErrLinkGone   = errors.New("link unknown, used or expired")
+	ErrRefused    = errors.New("refused")
+	ErrDirectory  = errors.New("directory refused the change")
+	ErrBadRequest = errors.New("bad request")
+)
+
+// ClaimKind says which verified platform claim identifies a chat user.
+type ClaimKind string
+
+const (
+	// ClaimEmail is a profile email the platform says is confirmed (Slack).
+	ClaimEmail ClaimKind = "email"
+	// ClaimObjectID is a directory object id asserted by the platform (Teams aadObjectId).
+	ClaimObjectID ClaimKind = "oid"
+	// ClaimUPN is a user principal name; only the local console adapter uses it.
+	ClaimUPN ClaimKind = "upn"
+)
+
+// Claim is the verified identity assertion an adapter extracted from a platform request.
+type Claim struct {
+	Kind  ClaimKind
+	Value string
+}
+
+// Account is what the directory knows about one person, as far as self-service needs it.
+type Account struct {
+	ID          string // directory object id
+	UPN         string
+	Mail        string
+	DisplayName string
+	Enabled     bool
+	Synced      bool     // mastered on-premises (onPremisesSyncEnabled)
+	Groups      []string // transitive group ids
+	Privileged  bool     // holds a directory role
+}
+
+// Directory is a user directory: Entra ID through Graph, or Active Directory.
+type Directory interface {
+	// Lookup finds exactly one user by the claim, with groups and privilege; ErrNotFound or
+	// ErrAmbiguous otherwise.
+	Lookup(ctx context.Context, c Claim) (Account, error)
+	// SetPassword sets a new password; forceChange makes the user change it at next sign-in.
+	SetPassword(ctx context.Context, userID, password string, forceChange bool) error
+	// RevokeSessions signs the user out everywhere.
+	RevokeSessions(ctx context.Context, userID string) error
+}
+
+// Mail is one outgoing email.
+type Mail struct {
+	To      []string
+	Subject string
+	Body    string
+}
+
+// Mailer delivers email outside the chat.
+type Mailer interface {
+	Send(ctx context.Context, m Mail) error
+}
+
+// Notifier posts replies to a chat user outside of a request, e.g. after a web page finished.
+type Notifier interface {
+	Notify(ctx context.Context, chat ChatRef, replies []Reply) error
+}
+
+// Clock is the injected time source.
+type Clock interface{ Now() time.Time }
+
+// Random is the injected source of secret randomness (crypto/rand in production).
+type Random interface{ Read(p []byte) (int, error) }
+
+// MACer computes keyed MACs of secrets so only MACs are stored.
+type MACer interface {
+	MAC(parts ...string) string
+}
+
+// Snapshot is everything one chat step reads, fetched in one pipelined round trip.
+type Snapshot struct {
+	Session    *Session // nil when there is none
+	Enrollment Enrollment
+	Code       StoredCode // the pending code of the session, if any
+}
+
+// StoredCode is a pending one-time code: only its MAC is kept.
+type StoredCode struct {
+	MAC       string
+	ExpiresAt time.Time
+}
+
+// Status is the outcome of a Commit.
+type Status int
+
+const (
+	// Committed: every check passed and every write was applied.
+	Committed Status = iota
+	// Duplicate: the idempotency key was seen before; nothing was written.
+	Duplicate
+	// Stale: the session changed since it was read; nothing was written.
+	Stale
+	// Blocked: the user is blocked, or this attempt hit a limit and set the block.
+	Blocked
+	// Rejected: the proof was wrong, or its code or TOTP step was already used; it was counted.
+	Rejected
+	// LimitReached: a send limit refused this step; nothing else was written.
+	LimitReached
+)
+
+// Attempt describes one proof attempt, counted atomically before it can be accepted.
+type Attempt struct {
+	Method   MethodKind
+	Correct  bool   // what the constant-time comparison said
+	CodeMAC  string // the stored code MAC that must still be present to accept (code methods)
+	TOTPStep int64  // the step that matched; must be above the stored last step (TOTP)
+	Limits   Limits // the policy's attempt limits
+}
+
+// Commit is everything one chat step writes, applied by one atomic script.
+type Commit struct {
+	Subject       string // the person's hash tag id: directory object id, or a chat key when unknown
+	ChatKey       string
+	IdemKey       string
+	ExpectVersion int64 // version read; 0 when there was no session
+	Now           time.Time
+	Attempt       *Attempt
+	CountSend     *Limits // counts a code sent against Limits.SendMax
+	PutCode       *StoredCode
+	Link          *LinkGrant
+	Session       *Session // saved with Version = ExpectVersion+1; nil deletes it
+	KeepSession   bool     // leave the session untouched (only dedupe and counters)
+}
+
+// LinkGrant issues a one-time link inside a Commit; a new one voids the previous of its purpose.
+type LinkGrant struct {
+	Purpose   Purpose
+	MAC       string
+	ExpiresAt time.Time
+}
+
+// Outcome reports what a Commit did.
+type Outcome struct {
+	Status       Status
+	Version      int64
+	BlockedUntil time.Time
+}
+
+// Sessions stores chat sessions, pending codes and counters of one person.
+type Sessions interface {
+	Load(ctx context.Context, subject, chatKey string) (Snapshot, error)
+	Commit(ctx context.Context, c Commit) (Outcome, error)
+}
+
+// LinkRecord is a one-time link as stored: bound to user, purpose and session version.
+type LinkRecord struct {
+	UserID         string
+	Purpose        Purpose
+	SessionID      string
+	SessionVersion int64
+	ChatKey        string
+	ExpiresAt      time.Time
+}
+
+// Links checks and consumes one-time link tokens (by MAC).
+type Links interface {
+	// Peek returns the live link for the MAC without consuming it.
+	Peek(ctx context.Context, userID string, p Purpose, mac string) (LinkRecord, *Session, error)
+	// Consume removes the link if it is still the current one and its session still has the
+	// bound version; it saves next (when not nil) with a version compare. ErrLinkGone otherwise.
+	Consume(ctx context.Context, userID string, p Purpose, mac string, next *Session) error
+}
+
+// Enrollments stores registered methods (secrets sealed by the implementation).
+type Enrollments interface {
+	Get(ctx context.Context, userID string) (Enrollment, error)
+	// Register stores or replaces one method; totpStep, when above zero, becomes the last
+	// accepted TOTP step so the code that proved the enrolment cannot be replayed.
+	Register(ctx context.Context, userID string, m Registered, totpStep int64) error
+	// CountSend counts a code sent outside a chat step; false when the limit is reached.
+	CountSend(ctx context.Context, userID string, l Limits, now time.Time) (bool, error)
+	// Pin pins a chat identity to a directory object id; ErrRefused when pinned to another.
+	Pin(ctx context.Context, chatKey, userID string) error
+	// Pinned returns the object id a chat identity is pinned to, or "".
+	Pinned(ctx context.Context, chatKey string) (string, error)
+}
+
+// WebState is the server-side state of one browser session on the bot's pages.
+type WebState struct {
+	UserID    string
+	ChatKey   string
+	Purpose   Purpose
+	SessionID string
+	CSRF      string
+	// sign-in
+	OIDCState  string
+	Nonce      string
+	Verifier   string
+	SignedInAt time.Time
+	// enrolment in progress (sealed by the store)
+	PendingTOTP   string
+	PendingEmail  string
+	PendingMAC    string
+	PendingKind   MethodKind
+	PendingExpiry time.Time
+	Tries         int
+	ExpiresAt     time.Time
+}
+
+// WebStates stores browser sessions, keyed by the MAC of their cookie.
+type WebStates interface {
+	PutWeb(ctx context.Context, key string, s WebState) error
+	GetWeb(ctx context.Context, key string) (WebState, error)
+	DeleteWeb(ctx context.Context, key string) error
+}
+
+// PolicyStore keeps the versioned policy document.
+type PolicyStore interface {
+	GetPolicy(ctx context.Context) (Policy, int64, error)
+	PutPolicy(ctx context.Context, p Policy, expectVersion int64) (int64, error)
+}
+
+// AuditEvent is one security event.
+type AuditEvent struct {
+	Time     time.Time
+	Actor    string // chat key or directory id of who acted
+	Subject  string // directory id acted on
+	Platform string
+	Action   string
+	Outcome  string
+	Reason   string
+}
+
+// Auditor records security events; implementations write asynchronously.
+type Auditor interface {
+	Audit(ctx context.Context, e AuditEvent)
+}

@@ -1,0 +1,288 @@
+package flows
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Enroller registers a method on the web page, after a fresh directory sign-in.
+type Enroller interface {
+	Kind() MethodKind
+	// BeginEnrol starts registering with what the user entered (an address, or nothing).
+	BeginEnrol(ctx context.Context, a Account, input string, now time.Time) (PendingEnrol, error)
+	// ConfirmEnrol checks the code that proves the method works.
+	ConfirmEnrol(a Account, p PendingEnrol, code string, now time.Time) (Registered, int64, bool)
+}
+
+// PendingEnrol is a registration waiting for its first code.
+type PendingEnrol struct {
+	Secret    string // TOTP secret
+	Address   string // email address
+	MAC       string // MAC of the code sent
+	ExpiresAt time.Time
+	Show      EnrolShow
+	Send      func(ctx context.Context) error
+}
+
+// EnrolShow is what the page shows after the POST that began an enrolment.
+type EnrolShow struct {
+	Secret string // TOTP manual-entry secret
+	URL    string // otpauth URL
+	QR     string // data: URI
+	Masked string // masked address a code went to
+}
+
+// SignIn is a verified directory sign-in from the web page.
+type SignIn struct {
+	ObjectID string
+	AuthTime time.Time
+}
+
+// WebLifetime bounds a browser session on the bot's pages.
+const WebLifetime = 15 * time.Minute
+
+// MaxEnrolTries bounds wrong codes for one pending enrolment.
+const MaxEnrolTries = 5
+
+// ErrSignInTooOld: the directory sign-in is older than allowed.
+var ErrSignInTooOld = errors.New("sign-in too old")
+
+// ErrWrongUser: the signed-in directory user is not the chat user's.
+var ErrWrongUser = errors.New("signed-in user differs from the chat user")
+
+// ErrNeedSignIn: the browser session has no fresh sign-in.
+var ErrNeedSignIn = errors.New("fresh sign-in required")
+
+// ErrCodeWrong: an enrolment code did not match.
+var ErrCodeWrong = errors.New("code wrong")
+
+// startRegister gives an eligible user a registration link.
+func (e *Engine) startRegister(s *step) {
+	sess := e.newSession(s, FlowRegister, StateRegisterLink)
+	link, err := e.grantLink(s, sess, PurposeRegister)
+	if err != nil {
+		s.say(MsgTrouble, s.pol.HelpdeskURL)
+		return
+	}
+	s.audit("link_issued", "ok", string(PurposeRegister))
+	s.say(MsgRegisterLink)
+	s.replies[len(s.replies)-1].Link = link
+}
+
+// BeginSignIn consumes a registration link (POST) and opens a browser session for it.
+func (e *Engine) BeginSignIn(ctx context.Context, token string) (WebState, error) {
+	v, err := e.consumeLink(ctx, token, PurposeRegister, func(s *Session) *Session {
+		n := *s
+		n.Version++
+		return &n
+	})
+	if err != nil {
+		return WebState{}, err
+	}
+	now := e.d.Clock.Now()
+	exp := now.Add(WebLifetime)
+	return WebState{UserID: v.UserID, ChatKey: v.Session.Chat.Key(), Purpose: PurposeRegister,
+		SessionID: v.Session.ID, ExpiresAt: exp}, nil
+}
+
+// CompleteSignIn accepts a directory sign-in only for the chat user's own account, and only
+// when it is recent. It pins the chat identity to the directory user.
+func (e *Engine) CompleteSignIn(ctx context.Context, ws *WebState, si SignIn) error {
+	now := e.d.Clock.Now()
+	ev := AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: "signin"}
+	if subtle.ConstantTimeCompare([]byte(si.ObjectID), []byte(ws.UserID)) != 1 {
+		ev.Outcome, ev.Reason = "refused", "oid_mismatch"
+		e.audit(ctx, ev)
+		return ErrWrongUser
+	}
+	if si.AuthTime.IsZero() || now.Sub(si.AuthTime) > e.o.MaxSignInAge || si.AuthTime.After(now.Add(time.Minute)) {
+		ev.Outcome, ev.Reason = "refused", "auth_time"
+		e.audit(ctx, ev)
+		return ErrSignInTooOld
+	}
+	if err := e.d.Enrollments.Pin(ctx, ws.ChatKey, ws.UserID); err != nil {
+		ev.Outcome, ev.Reason = "refused", "pin_mismatch"
+		e.audit(ctx, ev)
+		return ErrWrongUser
+	}
+	e.Forget(ws.ChatKey)
+	ws.SignedInAt = now
+	ev.Outcome = "ok"
+	e.audit(ctx, ev)
+	return nil
+}
+
+func (e *Engine) signedIn(ws *WebState) error {
+	now := e.d.Clock.Now()
+	if ws.SignedInAt.IsZero() || now.Sub(ws.SignedInAt) > WebLifetime || !now.Before(ws.ExpiresAt) {
+		return ErrNeedSignIn
+	}
+	return nil
+}
+
+// Enrollers lists the methods that can be registered on the page under the current policy.
+func (e *Engine) Enrollers(ctx context.Context) []MethodKind {
+	pol, _ := e.policy(ctx)
+	var out []MethodKind
+	for _, m := range AllMethods {
+		if _, ok := e.methods[m].(Enroller); ok && pol.Allows(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Registered returns the user's registered methods for display (masked where needed).
+func (e *Engine) RegisteredMethods(ctx context.Context, userID string) ([]string, error) {
+	en, err := e.d.Enrollments.Get(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range AllMethods {
+		if r, ok := en.Methods[m]; ok {
+			l := methodLabel(m)
+			if m == MethodEmail {
+				l += " (" + MaskEmail(r.Address) + ")"
+			}
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// BeginEnrol starts registering kind for the signed-in user; ws keeps the pending state.
+func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, input string) (EnrolShow, error) {
+	if err := e.signedIn(ws); err != nil {
+		return EnrolShow{}, err
+	}
+	en, ok := e.methods[kind].(Enroller)
+	pol, _ := e.policy(ctx)
+	if !ok || !pol.Allows(kind) {
+		return EnrolShow{}, ErrBadRequest
+	}
+	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: ws.UserID})
+	if err != nil {
+		return EnrolShow{}, fmt.Errorf("flows: enrol lookup: %w", err)
+	}
+	now := e.d.Clock.Now()
+	p, err := en.BeginEnrol(ctx, acct, input, now)
+	if err != nil {
+		return EnrolShow{}, err
+	}
+	if p.Send != nil {
+		ok, err := e.d.Enrollments.CountSend(ctx, ws.UserID, pol.Limits, now)
+		if err != nil {
+			return EnrolShow{}, err
+		}
+		if !ok {
+			return EnrolShow{}, ErrLimit
+		}
+		if err := p.Send(ctx); err != nil {
+			return EnrolShow{}, fmt.Errorf("flows: send enrol code: %w", err)
+		}
+	}
+	ws.Purpose = PurposeRegister
+	ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.PendingExpiry, ws.Tries = p.Secret, p.Address, p.MAC, p.ExpiresAt, 0
+	ws.PendingKind = kind
+	return p.Show, nil
+}
+
+// ErrLimit: too many codes were sent recently.
+var ErrLimit = errors.New("too many codes sent")
+
+// ConfirmEnrol checks the first code of a pending enrolment and registers the method.
+func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (MethodKind, error) {
+	if err := e.signedIn(ws); err != nil {
+		return "", err
+	}
+	kind := ws.PendingKind
+	en, ok := e.methods[kind].(Enroller)
+	if !ok {
+		return "", ErrBadRequest
+	}
+	now := e.d.Clock.Now()
+	ws.Tries++
+	if ws.Tries > MaxEnrolTries {
+		ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC = "", "", "", ""
+		return "", ErrLimit
+	}
+	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: ws.UserID})
+	if err != nil {
+		return "", fmt.Errorf("flows: enrol lookup: %w", err)
+	}
+	p := PendingEnrol{Secret: ws.PendingTOTP, Address: ws.PendingEmail, MAC: ws.PendingMAC, ExpiresAt: ws.PendingExpiry}
+	reg, step, ok := en.ConfirmEnrol(acct, p, code, now)
+	if !ok {
+		return "", ErrCodeWrong
+	}
+	reg.RegisteredAt = now
+	if err := e.d.Enrollments.Register(ctx, ws.UserID, reg, step); err != nil {
+		return "", fmt.Errorf("flows: register: %w", err)
+	}
+	ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.Tries = "", "", "", "", 0
+	e.audit(ctx, AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: "register", Outcome: "ok", Reason: string(kind)})
+	e.announce(ctx, acct, reg)
+	return kind, nil
+}
+
+// announce tells the user, outside the chat, that a method was registered.
+func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
+	to := map[string]bool{}
+	if a.Mail != "" {
+		to[strings.ToLower(a.Mail)] = true
+	}
+	if en, err := e.d.Enrollments.Get(ctx, a.ID); err == nil {
+		if r, ok := en.Methods[MethodEmail]; ok {
+			to[strings.ToLower(r.Address)] = true
+		}
+	}
+	var list []string
+	for addr := range to {
+		list = append(list, addr)
+	}
+	if len(list) == 0 || e.d.Mailer == nil {
+		return
+	}
+	pol, _ := e.policy(ctx)
+	m := Mail{To: list, Subject: "A verification method was added to your account",
+		Body: fmt.Sprintf("Hello %s,\n\n%s was registered for self-service password reset on %s.\n\n"+
+			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, methodLabel(reg.Kind),
+			reg.RegisteredAt.UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL)}
+	if err := e.d.Mailer.Send(ctx, m); err != nil {
+		e.d.Log.ErrorContext(ctx, "registration notice failed", "err", err, "user", a.ID)
+	}
+}
+
+// FinishRegistration ends the chat's registration session and tells the chat what is set up.
+func (e *Engine) FinishRegistration(ctx context.Context, ws *WebState) error {
+	if err := e.signedIn(ws); err != nil {
+		return err
+	}
+	names, err := e.RegisteredMethods(ctx, ws.UserID)
+	if err != nil {
+		return err
+	}
+	if e.d.Notifier != nil {
+		chat, ok := parseChatKey(ws.ChatKey)
+		if ok {
+			r := Reply{MsgID: MsgRegistered, Text: Text(chat.Locale, MsgRegistered, strings.Join(names, ", ")), Private: true}
+			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func parseChatKey(k string) (ChatRef, bool) {
+	parts := strings.SplitN(k, ":", 3)
+	if len(parts) != 3 {
+		return ChatRef{}, false
+	}
+	return ChatRef{Platform: parts[0], Tenant: parts[1], UserID: parts[2]}, true
+}

@@ -1,0 +1,164 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+)
+
+// startVerify begins a reset or unlock: it checks registration and offers the methods.
+func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
+	flow := FlowReset
+	if intent == IntentUnlock {
+		flow = FlowUnlock
+		if !s.pol.AllowUnlock && !s.pol.AllowReset {
+			s.say(MsgHelpdesk, s.pol.HelpdeskURL)
+			return
+		}
+	} else if !s.pol.AllowReset {
+		s.say(MsgHelpdesk, s.pol.HelpdeskURL)
+		return
+	}
+	need := s.pol.RequiredFor(s.acct)
+	usable := s.pol.Usable(s.acct, s.snap.Enrollment)
+	if len(usable) < need {
+		s.say(MsgMustRegister, need, s.pol.HelpdeskURL)
+		s.audit("verify_start", "refused", "not_registered")
+		return
+	}
+	if flow == FlowUnlock {
+		unlockNotice(s)
+	}
+	sess := e.newSession(s, flow, StateChooseMethod)
+	s.say(MsgChooseMethod, need)
+	s.replies[len(s.replies)-1].Choices = e.methodChoices(s, sess, sess.Version)
+	s.audit("verify_start", "ok", string(flow))
+}
+
+// methodChoices offers the usable methods not yet proven in sess.
+func (e *Engine) methodChoices(s *step, sess *Session, version int64) []Choice {
+	var out []Choice
+	for _, m := range s.pol.Usable(s.acct, s.snap.Enrollment) {
+		if sess.HasProven(m) || e.methods[m] == nil {
+			continue
+		}
+		label := methodLabel(m)
+		if m == MethodEmail {
+			label += " to " + MaskEmail(s.snap.Enrollment.Methods[m].Address)
+		}
+		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: label})
+	}
+	return out
+}
+
+// choose handles a button: picking a method.
+func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
+	sess := s.sess
+	if act != "m" || (sess.State != StateChooseMethod && sess.State != StateAwaitCode) {
+		s.say(MsgStaleButton)
+		return
+	}
+	kind := MethodKind(arg)
+	m := e.methods[kind]
+	usable := false
+	for _, u := range s.pol.Usable(s.acct, s.snap.Enrollment) {
+		usable = usable || u == kind
+	}
+	if m == nil || !usable || sess.HasProven(kind) {
+		s.say(MsgStaleButton)
+		return
+	}
+	ch, err := m.Challenge(ctx, s.acct, s.snap.Enrollment, sess.ID, s.now)
+	if err != nil {
+		s.say(MsgTrouble, s.pol.HelpdeskURL)
+		e.d.Log.ErrorContext(ctx, "challenge failed", "err", err, "method", kind)
+		return
+	}
+	next := *sess
+	next.State, next.Method = StateAwaitCode, kind
+	if ch.Code != nil {
+		lim := s.pol.Limits
+		s.commit.CountSend = &lim
+		s.commit.PutCode = ch.Code
+	}
+	e.save(s, &next)
+	s.onOutcome = func(o Outcome) []Reply {
+		if o.Status == LimitReached {
+			s.after = nil
+			return []Reply{s.reply(MsgTooManyCodes)}
+		}
+		if ch.Send != nil {
+			s.audit("code_sent", "ok", string(kind))
+		}
+		return []Reply{s.reply(ch.Msg, ch.MsgArgs...)}
+	}
+	if ch.Send != nil {
+		s.after = append(s.after, ch.Send)
+	}
+}
+
+func (s *step) reply(id MsgID, args ...any) Reply {
+	return Reply{MsgID: id, Text: Text(s.in.Chat.Locale, id, args...), Private: true}
+}
+
+// checkCode judges a typed code. The attempt is counted by the commit before it can be
+// accepted, per directory user across every session and platform.
+func (e *Engine) checkCode(ctx context.Context, s *step) {
+	sess := s.sess
+	m := e.methods[sess.Method]
+	if m == nil {
+		s.say(MsgStaleButton)
+		return
+	}
+	p := m.Check(s.acct, s.snap.Enrollment, sess.ID, s.snap.Code, s.in.Text, s.now)
+	if p.Expired {
+		next := *sess
+		next.State, next.Method = StateChooseMethod, ""
+		e.save(s, &next)
+		s.say(MsgCodeExpired)
+		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, &next, next.Version)
+		return
+	}
+	s.commit.Attempt = &Attempt{Method: sess.Method, Correct: p.Correct, CodeMAC: p.CodeMAC, TOTPStep: p.Step, Limits: s.pol.Limits}
+	next := *sess
+	next.Proven = append(append([]MethodKind(nil), sess.Proven...), sess.Method)
+	need := s.pol.RequiredFor(s.acct)
+	var link string
+	if len(next.Proven) >= need {
+		next.State, next.Method = StateResetLink, ""
+		var err error
+		link, err = e.grantLink(s, &next, PurposeReset)
+		if err != nil {
+			s.say(MsgTrouble, s.pol.HelpdeskURL)
+			return
+		}
+	} else {
+		next.State, next.Method = StateChooseMethod, ""
+	}
+	e.save(s, &next)
+	method := sess.Method
+	s.onOutcome = func(o Outcome) []Reply {
+		switch o.Status {
+		case Committed:
+			s.audit("verify", "ok", string(method))
+			if next.State == StateResetLink {
+				s.audit("link_issued", "ok", string(PurposeReset))
+				r := s.reply(MsgResetLink)
+				r.Link = link
+				return []Reply{r}
+			}
+			r := s.reply(MsgProvenMore)
+			r.Choices = e.methodChoices(s, &next, o.Version)
+			return []Reply{r}
+		case Blocked:
+			s.audit("verify", "blocked", string(method))
+			return []Reply{s.reply(MsgBlocked, s.pol.HelpdeskURL)}
+		default:
+			s.audit("verify", "failed", string(method))
+			if !o.BlockedUntil.IsZero() && s.now.Before(o.BlockedUntil) {
+				s.audit("block", "ok", fmt.Sprintf("until %s", o.BlockedUntil.UTC().Format("2006-01-02T15:04Z")))
+				return []Reply{s.reply(MsgBlocked, s.pol.HelpdeskURL)}
+			}
+			return []Reply{s.reply(MsgCodeWrong)}
+		}
+	}
+}

@@ -1,0 +1,659 @@
+package graphtest
+
+import (
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// User is one directory user of the fake tenant.
+type User struct {
+	ID          string
+	UPN         string
+	Mail        string
+	DisplayName string
+	Password    string // for the sign-in form
+	Enabled     bool
+	Synced      bool
+	Groups      []string // group ids (transitive membership is what is listed)
+	Roles       []string // directory role template names; any makes the user privileged
+	Lang        string
+}
+
+// Group is a directory group.
+type Group struct {
+	ID   string
+	Name string
+}
+
+// Change is one write the tenant recorded.
+type Change struct {
+	Kind        string // "password" or "revoke"
+	UserID      string
+	ForceChange bool
+	Time        time.Time
+}
+
+// Tenant is the fake. Create it with New, then Start it.
+type Tenant struct {
+	ID           string
+	ClientID     string // the bot's app registration
+	ClientSecret string
+	// Clock is the tenant's time (auth_time, token expiry); time.Now when nil.
+	Clock func() time.Time
+	// PageSize of collections; small values exercise paging.
+	PageSize int
+	// OnChange is called after each recorded change (the demo prints it).
+	OnChange func(Change, User)
+
+	mu      sync.Mutex
+	users   map[string]*User
+	groups  map[string]Group
+	changes []Change
+	calls   map[string]int
+	fail    []failure
+	codes   map[string]authCode
+	key     *rsa.PrivateKey
+	kid     string
+	srv     *http.Server
+	ln      net.Listener
+	base    string
+}
+
+type failure struct {
+	match      string // substring of "METHOD path"
+	status     int
+	retryAfter string
+}
+
+type authCode struct {
+	clientID, redirect, challenge, nonce, userID string
+	authTime                                     time.Time
+	expires                                      time.Time
+}
+
+// New makes an empty tenant.
+func New() *Tenant {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return &Tenant{ID: "00000000-0000-4000-8000-00000000feed", ClientID: "resetbot-app", ClientSecret: randHex(16),
+		PageSize: 100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
+		codes: map[string]authCode{}, key: k, kid: randHex(8)}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+func (t *Tenant) now() time.Time {
+	if t.Clock != nil {
+		return t.Clock()
+	}
+	return time.Now()
+}
+
+// AddUser adds or replaces a user.
+func (t *Tenant) AddUser(u User) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := u
+	t.users[u.ID] = &c
+}
+
+// AddGroup adds a group.
+func (t *Tenant) AddGroup(g Group) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.groups[g.ID] = g
+}
+
+// User returns a copy of a user.
+func (t *Tenant) User(id string) (User, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u, ok := t.users[id]
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// Changes returns what was changed, in order.
+func (t *Tenant) Changes() []Change {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Change(nil), t.changes...)
+}
+
+// Calls returns how often each "METHOD route" was called.
+func (t *Tenant) Calls() map[string]int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range t.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// FailNext makes the next request whose "METHOD path" contains match answer status, with a
+// Retry-After header when retryAfter is not empty.
+func (t *Tenant) FailNext(match string, status int, retryAfter string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.fail = append(t.fail, failure{match: match, status: status, retryAfter: retryAfter})
+}
+
+// Start serves the tenant on a loopback port.
+func (t *Tenant) Start() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	t.ln = ln
+	t.base = "http://" + ln.Addr().String()
+	t.srv = &http.Server{Handler: t.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = t.srv.Serve(ln) }()
+	return nil
+}
+
+// Close stops the server.
+func (t *Tenant) Close() {
+	if t.srv != nil {
+		_ = t.srv.Close()
+	}
+}
+
+// URL is the tenant's base URL.
+func (t *Tenant) URL() string { return t.base }
+
+// GraphURL is the Graph base URL (…/v1.0).
+func (t *Tenant) GraphURL() string { return t.base + "/v1.0" }
+
+// Issuer is the OIDC issuer, Entra style.
+func (t *Tenant) Issuer() string { return t.base + "/" + t.ID + "/v2.0" }
+
+// TokenURL is the OAuth 2.0 token endpoint.
+func (t *Tenant) TokenURL() string { return t.base + "/" + t.ID + "/oauth2/v2.0/token" }
+
+// Handler serves Graph and OIDC.
+func (t *Tenant) Handler() http.Handler {
+	mux := http.NewServeMux()
+	p := "/" + t.ID
+	mux.HandleFunc("GET "+p+"/v2.0/.well-known/openid-configuration", t.discovery)
+	mux.HandleFunc("GET "+p+"/discovery/v2.0/keys", t.jwks)
+	mux.HandleFunc("GET "+p+"/oauth2/v2.0/authorize", t.authorizeForm)
+	mux.HandleFunc("POST "+p+"/oauth2/v2.0/authorize", t.authorizePost)
+	mux.HandleFunc("POST "+p+"/oauth2/v2.0/token", t.token)
+	mux.HandleFunc("GET /v1.0/users", t.graph(t.listUsers))
+	mux.HandleFunc("GET /v1.0/users/{id}", t.graph(t.getUser))
+	mux.HandleFunc("PATCH /v1.0/users/{id}", t.graph(t.patchUser))
+	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf", t.graph(t.memberOf))
+	mux.HandleFunc("POST /v1.0/users/{id}/revokeSignInSessions", t.graph(t.revoke))
+	return mux
+}
+
+func (t *Tenant) count(r *http.Request, route string) {
+	t.mu.Lock()
+	t.calls[r.Method+" "+route]++
+	t.mu.Unlock()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func graphError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
+
+// graph wraps a Graph handler: bearer token check, injected failures, gzip bodies.
+func (t *Tenant) graph(h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		route := regexp.MustCompile(`/users/[^/]+`).ReplaceAllString(r.URL.Path, "/users/{id}")
+		t.count(r, route)
+		if !t.checkAppToken(r) {
+			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is missing or invalid.")
+			return
+		}
+		t.mu.Lock()
+		for i, f := range t.fail {
+			if strings.Contains(r.Method+" "+r.URL.Path, f.match) {
+				t.fail = append(t.fail[:i], t.fail[i+1:]...)
+				t.mu.Unlock()
+				if f.retryAfter != "" {
+					w.Header().Set("Retry-After", f.retryAfter)
+				}
+				graphError(w, f.status, "TooManyRequests", "injected failure")
+				return
+			}
+		}
+		t.mu.Unlock()
+		var body []byte
+		if r.Body != nil {
+			var rd io.Reader = io.LimitReader(r.Body, 1<<20)
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				gz, err := gzip.NewReader(rd)
+				if err != nil {
+					graphError(w, http.StatusBadRequest, "BadRequest", "body is not gzip")
+					return
+				}
+				rd = gz
+			}
+			b, err := io.ReadAll(rd)
+			if err != nil {
+				graphError(w, http.StatusBadRequest, "BadRequest", "unreadable body")
+				return
+			}
+			body = b
+		}
+		h(w, r, body)
+	}
+}
+
+func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
+	all := map[string]any{
+		"@odata.type": "#microsoft.graph.user", "id": u.ID, "userPrincipalName": u.UPN, "mail": nullable(u.Mail),
+		"displayName": u.DisplayName, "accountEnabled": u.Enabled, "onPremisesSyncEnabled": nullableBool(u.Synced),
+		"preferredLanguage": nullable(u.Lang),
+	}
+	if len(sel) == 0 {
+		return all
+	}
+	out := map[string]any{"@odata.type": all["@odata.type"]}
+	for _, s := range sel {
+		if v, ok := all[s]; ok {
+			out[s] = v
+		}
+	}
+	return out
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullableBool(b bool) any {
+	if !b {
+		return nil
+	}
+	return true
+}
+
+func selectOf(r *http.Request) []string {
+	s := r.URL.Query().Get("$select")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+var filterRE = regexp.MustCompile(`^(\w+) eq '((?:[^']|'')*)'(?: or (\w+) eq '((?:[^']|'')*)')?$`)
+
+func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
+	f := r.URL.Query().Get("$filter")
+	var conds [][2]string
+	if f != "" {
+		m := filterRE.FindStringSubmatch(f)
+		if m == nil {
+			graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
+			return
+		}
+		conds = append(conds, [2]string{m[1], strings.ReplaceAll(m[2], "''", "'")})
+		if m[3] != "" {
+			conds = append(conds, [2]string{m[3], strings.ReplaceAll(m[4], "''", "'")})
+		}
+	}
+	t.mu.Lock()
+	var out []map[string]any
+	ids := make([]string, 0, len(t.users))
+	for id := range t.users {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		u := t.users[id]
+		ok := len(conds) == 0
+		for _, c := range conds {
+			var v string
+			switch c[0] {
+			case "mail":
+				v = u.Mail
+			case "userPrincipalName":
+				v = u.UPN
+			case "id":
+				v = u.ID
+			}
+			ok = ok || (v != "" && strings.EqualFold(v, c[1]))
+		}
+		if ok {
+			out = append(out, t.userJSON(u, selectOf(r)))
+		}
+	}
+	t.mu.Unlock()
+	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < len(out) {
+		out = out[:top]
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
+}
+
+func orEmpty(v []map[string]any) []map[string]any {
+	if v == nil {
+		return []map[string]any{}
+	}
+	return v
+}
+
+func (t *Tenant) lookup(w http.ResponseWriter, id string) (*User, bool) {
+	id, _ = url.PathUnescape(id)
+	if u, ok := t.users[id]; ok {
+		return u, true
+	}
+	for _, u := range t.users {
+		if strings.EqualFold(u.UPN, id) {
+			return u, true
+		}
+	}
+	graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+id+"' does not exist.")
+	return nil, false
+}
+
+func (t *Tenant) getUser(w http.ResponseWriter, r *http.Request, _ []byte) {
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	var out map[string]any
+	if ok {
+		out = t.userJSON(u, selectOf(r))
+	}
+	t.mu.Unlock()
+	if ok {
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (t *Tenant) patchUser(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		PasswordProfile *struct {
+			Password    string `json:"password"`
+			ForceChange bool   `json:"forceChangePasswordNextSignIn"`
+		} `json:"passwordProfile"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload.")
+		return
+	}
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	if req.PasswordProfile == nil {
+		t.mu.Unlock()
+		graphError(w, http.StatusBadRequest, "BadRequest", "only passwordProfile is supported")
+		return
+	}
+	if u.Synced {
+		t.mu.Unlock()
+		graphError(w, http.StatusBadRequest, "Request_BadRequest", "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.")
+		return
+	}
+	pw := req.PasswordProfile.Password
+	if len(pw) < 8 || strings.Contains(strings.ToLower(pw), "password") {
+		t.mu.Unlock()
+		graphError(w, http.StatusBadRequest, "Request_BadRequest", "The specified password does not comply with password complexity requirements. Please provide a different password.")
+		return
+	}
+	u.Password = pw
+	c := Change{Kind: "password", UserID: u.ID, ForceChange: req.PasswordProfile.ForceChange, Time: t.now()}
+	t.changes = append(t.changes, c)
+	cp := *u
+	t.mu.Unlock()
+	if t.OnChange != nil {
+		t.OnChange(c, cp)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (t *Tenant) memberOf(w http.ResponseWriter, r *http.Request, _ []byte) {
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	var all []map[string]any
+	for _, g := range u.Groups {
+		all = append(all, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g, "displayName": t.groups[g].Name})
+	}
+	for _, role := range u.Roles {
+		all = append(all, map[string]any{"@odata.type": "#microsoft.graph.directoryRole", "id": "role-" + role, "displayName": role})
+	}
+	t.mu.Unlock()
+	skip, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	end := skip + t.PageSize
+	resp := map[string]any{}
+	if end < len(all) {
+		q := r.URL.Query()
+		q.Set("$skiptoken", strconv.Itoa(end))
+		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
+	} else {
+		end = len(all)
+	}
+	if skip > len(all) {
+		skip = len(all)
+	}
+	resp["value"] = orEmpty(all[skip:end])
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (t *Tenant) revoke(w http.ResponseWriter, r *http.Request, _ []byte) {
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	c := Change{Kind: "revoke", UserID: u.ID, Time: t.now()}
+	t.changes = append(t.changes, c)
+	cp := *u
+	t.mu.Unlock()
+	if t.OnChange != nil {
+		t.OnChange(c, cp)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": true})
+}
+
+// ---- OpenID Connect provider ----
+
+func (t *Tenant) discovery(w http.ResponseWriter, r *http.Request) {
+	p := t.base + "/" + t.ID
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer": t.Issuer(), "authorization_endpoint": p + "/oauth2/v2.0/authorize",
+		"token_endpoint": p + "/oauth2/v2.0/token", "jwks_uri": p + "/discovery/v2.0/keys",
+		"response_types_supported": []string{"code"}, "subject_types_supported": []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"}, "code_challenge_methods_supported": []string{"S256"},
+		"scopes_supported": []string{"openid", "profile", "email"},
+	})
+}
+
+func (t *Tenant) jwks(w http.ResponseWriter, r *http.Request) {
+	pub := t.key.PublicKey
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": t.kid,
+		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}})
+}
+
+var loginPage = template.Must(template.New("login").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in – demo tenant</title></head>
+<body style="font-family:sans-serif;max-width:26rem;margin:3rem auto">
+<h1>Sign in to the demo tenant</h1>
+{{if .Error}}<p role="alert" style="color:#a00">{{.Error}}</p>{{end}}
+<form method="post">
+{{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
+<p><label for="u">Username</label><br><input id="u" name="username" autocomplete="username" value="{{.Hint}}"></p>
+<p><label for="p">Password</label><br><input id="p" name="password" type="password" autocomplete="current-password"></p>
+<p><button type="submit">Sign in</button></p></form></body></html>`))
+
+var authParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint"}
+
+func (t *Tenant) authorizeForm(w http.ResponseWriter, r *http.Request) {
+	params := map[string]string{}
+	for _, k := range authParams {
+		params[k] = r.URL.Query().Get(k)
+	}
+	t.renderLogin(w, params, "")
+}
+
+func (t *Tenant) renderLogin(w http.ResponseWriter, params map[string]string, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = loginPage.Execute(w, map[string]any{"Params": params, "Error": msg, "Hint": params["login_hint"]})
+}
+
+func (t *Tenant) authorizePost(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	params := map[string]string{}
+	for _, k := range authParams {
+		params[k] = r.PostForm.Get(k)
+	}
+	if params["client_id"] != t.ClientID || params["response_type"] != "code" || params["code_challenge_method"] != "S256" || params["code_challenge"] == "" {
+		http.Error(w, "AADSTS900144: invalid authorization request", http.StatusBadRequest)
+		return
+	}
+	name, pw := r.PostForm.Get("username"), r.PostForm.Get("password")
+	t.mu.Lock()
+	var user *User
+	for _, u := range t.users {
+		if strings.EqualFold(u.UPN, name) {
+			user = u
+		}
+	}
+	ok := user != nil && user.Enabled && user.Password != "" && user.Password == pw
+	t.mu.Unlock()
+	if !ok {
+		t.renderLogin(w, params, "Your account or password is incorrect.")
+		return
+	}
+	code := randHex(24)
+	now := t.now()
+	t.mu.Lock()
+	t.codes[code] = authCode{clientID: params["client_id"], redirect: params["redirect_uri"], challenge: params["code_challenge"],
+		nonce: params["nonce"], userID: user.ID, authTime: now, expires: now.Add(5 * time.Minute)}
+	t.mu.Unlock()
+	u, err := url.Parse(params["redirect_uri"])
+	if err != nil {
+		http.Error(w, "bad redirect", http.StatusBadRequest)
+		return
+	}
+	q := u.Query()
+	q.Set("code", code)
+	q.Set("state", params["state"])
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id != t.ClientID || secret != t.ClientSecret {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	now := t.now()
+	switch r.PostForm.Get("grant_type") {
+	case "client_credentials":
+		tok, err := t.sign(jwt.MapClaims{"iss": "https://sts.windows.net/" + t.ID + "/", "aud": "https://graph.microsoft.com",
+			"appid": t.ClientID, "tid": t.ID, "roles": []string{"User.ReadWrite.All"}, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
+	case "authorization_code":
+		code := r.PostForm.Get("code")
+		t.mu.Lock()
+		c, ok := t.codes[code]
+		delete(t.codes, code)
+		u := t.users[c.userID]
+		t.mu.Unlock()
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		if !ok || u == nil || now.After(c.expires) || c.redirect != r.PostForm.Get("redirect_uri") ||
+			base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
+			return
+		}
+		idt, err := t.sign(jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "oid": u.ID, "tid": t.ID,
+			"preferred_username": u.UPN, "name": u.DisplayName, "nonce": c.nonce, "iat": now.Unix(), "nbf": now.Unix(),
+			"exp": now.Add(time.Hour).Unix(), "auth_time": c.authTime.Unix(), "amr": []string{"pwd"}})
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": randHex(16), "token_type": "Bearer", "expires_in": 3600, "id_token": idt})
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
+	}
+}
+
+// SignIDToken signs arbitrary claims with the tenant's key (tests forge tokens with it).
+func (t *Tenant) SignIDToken(c jwt.MapClaims) (string, error) { return t.sign(c) }
+
+func (t *Tenant) sign(c jwt.MapClaims) (string, error) {
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	tok.Header["kid"] = t.kid
+	return tok.SignedString(t.key)
+}
+
+func (t *Tenant) checkAppToken(r *http.Request) bool {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience("https://graph.microsoft.com"),
+		jwt.WithTimeFunc(t.now))
+	if err != nil || !tok.Valid {
+		return false
+	}
+	c, _ := tok.Claims.(jwt.MapClaims)
+	return c["appid"] == t.ClientID
+}

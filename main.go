@@ -1,0 +1,308 @@
+// Command resetbot is the self-service password reset and account unlock bot.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/console"
+	"github.com/resetbot/resetbot/bot/notify"
+	"github.com/resetbot/resetbot/bot/web"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/graph"
+	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, getenv, stdin, stdout, stderr)
+	case "demo":
+		if err := demo(ctx, getenv, stdin, stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "resetbot demo:", err)
+			return 1
+		}
+		return 0
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "resetbot", version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprintln(stdout, "usage: resetbot [serve | demo | version]\n  serve  run the bot (configured by environment variables; see README)\n  demo   run offline in this terminal with a demo tenant and an embedded Redis")
+		return 0
+	}
+	fmt.Fprintf(stderr, "resetbot: unknown command %q (want serve, demo or version)\n", cmd)
+	return 2
+}
+
+// parts are what both serve and demo assemble.
+type parts struct {
+	dir       flows.Directory
+	mailer    flows.Mailer
+	notifier  flows.Notifier
+	store     *store.Store
+	crypto    *store.Crypto
+	audit     *store.Auditor
+	log       *slog.Logger
+	clock     flows.Clock
+	baseURL   string
+	allowPriv bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+type lateNotifier struct{ n flows.Notifier }
+
+func (l *lateNotifier) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) error {
+	if l.n == nil {
+		return nil
+	}
+	return l.n.Notify(ctx, c, r)
+}
+
+func engine(p parts) *flows.Engine {
+	return flows.New(flows.Deps{
+		Directory: p.dir, Sessions: p.store, Links: p.store, Enrollments: p.store, WebStates: p.store,
+		Policies: p.store, Audit: p.audit, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
+		Clock: p.clock, Rand: rand.Reader, Log: p.log,
+		Methods: []flows.Method{
+			totp.Method{Issuer: "resetbot", Rand: rand.Reader},
+			&emailcode.Method{Mailer: p.mailer, MAC: p.crypto, Rand: rand.Reader},
+		},
+	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv})
+}
+
+func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, errs := bot.FromEnv(getenv)
+	if err := errors.Join(append(errs, cfg.Validate())...); err != nil {
+		fmt.Fprintln(stderr, "resetbot: the configuration has problems:")
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, "  -", line)
+		}
+		return 2
+	}
+	log := bot.NewLogger(stderr, cfg.LogLevel)
+	if err := serveWith(ctx, cfg, log, stdin, stdout); err != nil {
+		log.Error("resetbot stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	rdb, err := store.Connect(store.Options{URL: cfg.RedisURL, Addrs: cfg.RedisAddrs, MasterName: cfg.RedisMasterName,
+		Cluster: cfg.RedisCluster, Password: cfg.RedisPassword})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: cfg.SealKeys, CurrentID: cfg.SealKeyID, MACKey: cfg.MACKey})
+	if err != nil {
+		return err
+	}
+	dir, err := graph.New(graph.Config{BaseURL: cfg.GraphBaseURL,
+		Credential: graph.NewClientCredential(cfg.TokenURL, cfg.ClientID, cfg.ClientSecret, nil)})
+	if err != nil {
+		return err
+	}
+	st := store.New(rdb, crypto)
+	if err := seedPolicy(ctx, st, cfg); err != nil {
+		return err
+	}
+	audit := store.NewAuditor(rdb, log)
+	defer audit.Close()
+	late := &lateNotifier{}
+	p := parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
+		allowPriv: cfg.AllowPrivileged, notifier: late,
+		mailer: &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}}
+	e := engine(p)
+	o, err := web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
+	if err != nil {
+		return fmt.Errorf("oidc: %w", err)
+	}
+	srv := &http.Server{Addr: cfg.Listen, Handler: web.New(e, o, crypto, st, log).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("resetbot serving", "listen", cfg.Listen, "public", cfg.PublicBaseURL, "version", version)
+	if cfg.ConsoleChat {
+		c := console.New(e, nil, stdout)
+		late.n = c
+		go func() { errc <- c.Run(ctx, stdin) }()
+	} else {
+		log.Warn("no chat platform is configured yet; set CONSOLE_CHAT=true to chat on this terminal")
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// seedPolicy writes the first policy from the environment when none is stored yet.
+func seedPolicy(ctx context.Context, st *store.Store, cfg bot.Config) error {
+	_, v, err := st.GetPolicy(ctx)
+	if err != nil || v > 0 {
+		return err
+	}
+	p := flows.DefaultPolicy()
+	if cfg.EnabledFor != "" {
+		p.EnabledFor = flows.EnabledFor(cfg.EnabledFor)
+	}
+	p.Groups = cfg.EnabledGroups
+	if cfg.HelpdeskURL != "" {
+		p.HelpdeskURL = cfg.HelpdeskURL
+	}
+	if _, err := st.PutPolicy(ctx, p, 0); err != nil && !errors.Is(err, flows.ErrStale) {
+		return fmt.Errorf("seed policy: %w", err)
+	}
+	return nil
+}
+
+// demo runs everything offline: an embedded Redis, the fake tenant, the web pages on loopback
+// and the console chat on this terminal.
+func demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	log := bot.NewLogger(stderr, orDefault(getenv("LOG_LEVEL"), "warn"))
+	m := miniredis.NewMiniRedis()
+	m.ClockTTL(true)
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		return fmt.Errorf("embedded redis: %w", err)
+	}
+	defer m.Close()
+	rdb, err := store.Connect(store.Options{URL: "redis://" + m.Addr()})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+
+	tenant := graphtest.New()
+	users := graphtest.DemoUsers(tenant)
+	tenant.OnChange = func(c graphtest.Change, u graphtest.User) {
+		switch c.Kind {
+		case "password":
+			fmt.Fprintf(stdout, "\n🏢 [demo tenant] password of %s changed (force change at next sign-in: %v)\n", u.UPN, c.ForceChange)
+		case "revoke":
+			fmt.Fprintf(stdout, "\n🏢 [demo tenant] sign-in sessions of %s revoked\n", u.UPN)
+		}
+	}
+	if err := tenant.Start(); err != nil {
+		return err
+	}
+	defer tenant.Close()
+
+	addr := orDefault(getenv("DEMO_ADDR"), "127.0.0.1:8080")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		ln.Close()
+		return errors.New("the demo listens on loopback only; set DEMO_ADDR to 127.0.0.1:PORT")
+	}
+	base := "http://" + ln.Addr().String()
+
+	keys := store.Keys{SealKeys: map[string][]byte{"demo": randomBytes(32)}, CurrentID: "demo", MACKey: randomBytes(32)}
+	crypto, err := store.NewCrypto(keys)
+	if err != nil {
+		return err
+	}
+	dir, err := graph.New(graph.Config{BaseURL: tenant.GraphURL(),
+		Credential: graph.NewClientCredential(tenant.TokenURL(), tenant.ClientID, tenant.ClientSecret, nil)})
+	if err != nil {
+		return err
+	}
+	st := store.New(rdb, crypto)
+	pol := flows.DefaultPolicy()
+	pol.EnabledFor, pol.Groups, pol.HelpdeskURL = flows.EnabledSelected, []string{graphtest.SSPRGroup}, "https://helpdesk.contoso.test"
+	if _, err := st.PutPolicy(ctx, pol, 0); err != nil {
+		return err
+	}
+	audit := store.NewAuditor(rdb, log)
+	defer audit.Close()
+	late := &lateNotifier{}
+	e := engine(parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: base,
+		notifier: late, mailer: &notify.Outbox{W: stdout}})
+	o, err := web.NewOIDC(ctx, tenant.Issuer(), tenant.ClientID, tenant.ClientSecret, base, time.Now)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: web.New(e, o, crypto, st, log).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	people := make([]console.Person, 0, len(users)+1)
+	notes := []string{"in the SSPR group: can register and reset", "not in the SSPR group", "Global Administrator (privileged)",
+		"synced from on-premises AD", "disabled account"}
+	for i, u := range users {
+		people = append(people, console.Person{UPN: u.UPN, Note: notes[i]})
+	}
+	people = append(people, console.Person{UPN: "mallory@elsewhere.test", Note: "not in the directory"})
+	c := console.New(e, people, stdout)
+	late.n = c
+	fmt.Fprintf(stdout, `
+==============================================================================
+ resetbot DEMO — offline, loopback only, nothing is kept after you quit.
+ Embedded Redis %s · demo tenant %s · web pages %s
+ Demo users sign in to the demo tenant with the password: %s
+ Emails appear below as [outbox]; directory changes as [demo tenant].
+ Type "help" after choosing who you are; /who lists users; /quit ends.
+==============================================================================
+`, m.Addr(), tenant.URL(), base, graphtest.DemoPassword)
+	return c.Run(ctx, stdin)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}

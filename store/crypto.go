@@ -1,0 +1,117 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Keys are the secrets the store uses: sealing keys by id (AES-256) and the MAC key.
+type Keys struct {
+	SealKeys  map[string][]byte // key id → 32 bytes
+	CurrentID string            // seals new values
+	MACKey    []byte            // at least 32 bytes
+}
+
+// Validate reports every problem with the keys at once.
+func (k Keys) Validate() error {
+	var errs []error
+	if len(k.SealKeys) == 0 {
+		errs = append(errs, errors.New("no sealing key"))
+	}
+	for id, key := range k.SealKeys {
+		if len(key) != 32 {
+			errs = append(errs, fmt.Errorf("sealing key %q must be 32 bytes, is %d", id, len(key)))
+		}
+		if id == "" || strings.ContainsAny(id, ":|") {
+			errs = append(errs, fmt.Errorf("sealing key id %q must be non-empty without ':' or '|'", id))
+		}
+	}
+	if _, ok := k.SealKeys[k.CurrentID]; !ok && len(k.SealKeys) > 0 {
+		errs = append(errs, fmt.Errorf("current sealing key %q is not among the keys", k.CurrentID))
+	}
+	if len(k.MACKey) < 32 {
+		errs = append(errs, errors.New("MAC key must be at least 32 bytes"))
+	}
+	return errors.Join(errs...)
+}
+
+// Crypto seals values with AES-256-GCM and MACs secrets with HMAC-SHA256.
+type Crypto struct {
+	aeads map[string]cipher.AEAD
+	cur   string
+	mac   []byte
+}
+
+// NewCrypto builds the sealer and MACer from validated keys.
+func NewCrypto(k Keys) (*Crypto, error) {
+	if err := k.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Crypto{aeads: map[string]cipher.AEAD{}, cur: k.CurrentID, mac: append([]byte(nil), k.MACKey...)}
+	for id, key := range k.SealKeys {
+		b, err := aes.NewCipher(key)
+		if err != nil {
+			return nil, err
+		}
+		g, err := cipher.NewGCM(b)
+		if err != nil {
+			return nil, err
+		}
+		c.aeads[id] = g
+	}
+	return c, nil
+}
+
+// Seal encrypts plain, bound to aad (user id and field name) so sealed values cannot be
+// swapped between users or fields. The result names the key id for rotation.
+func (c *Crypto) Seal(aad, plain string) (string, error) {
+	g := c.aeads[c.cur]
+	nonce := make([]byte, g.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	ct := g.Seal(nonce, nonce, []byte(plain), []byte(aad))
+	return c.cur + ":" + base64.RawStdEncoding.EncodeToString(ct), nil
+}
+
+// ErrUnseal: a sealed value could not be opened (wrong key, field or user, or tampered).
+var ErrUnseal = errors.New("store: cannot unseal value")
+
+// Open decrypts a value sealed with the same aad.
+func (c *Crypto) Open(aad, sealed string) (string, error) {
+	id, b64, ok := strings.Cut(sealed, ":")
+	if !ok {
+		return "", ErrUnseal
+	}
+	g, ok := c.aeads[id]
+	if !ok {
+		return "", ErrUnseal
+	}
+	ct, err := base64.RawStdEncoding.DecodeString(b64)
+	if err != nil || len(ct) < g.NonceSize() {
+		return "", ErrUnseal
+	}
+	pt, err := g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], []byte(aad))
+	if err != nil {
+		return "", ErrUnseal
+	}
+	return string(pt), nil
+}
+
+// MAC is HMAC-SHA256 over the parts, length-prefixed so parts cannot run into each other.
+func (c *Crypto) MAC(parts ...string) string {
+	h := hmac.New(sha256.New, c.mac)
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:", len(p))
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

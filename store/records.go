@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// Peek returns a live link record and its session without consuming anything.
+func (s *Store) Peek(ctx context.Context, userID string, p flows.Purpose, mac string) (flows.LinkRecord, *flows.Session, error) {
+	v, err := s.rdb.HGet(ctx, linksKey(userID), string(p)).Result()
+	if errors.Is(err, redis.Nil) {
+		return flows.LinkRecord{}, nil, flows.ErrLinkGone
+	}
+	if err != nil {
+		return flows.LinkRecord{}, nil, fmt.Errorf("store: link: %w", err)
+	}
+	rec, stored, ok := decodeLink(userID, p, v)
+	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
+		return flows.LinkRecord{}, nil, flows.ErrLinkGone
+	}
+	vals, err := s.rdb.HMGet(ctx, sessKey(userID, rec.ChatKey), "v", "data").Result()
+	if err != nil {
+		return flows.LinkRecord{}, nil, fmt.Errorf("store: link session: %w", err)
+	}
+	sess, err := decodeSession(vals)
+	if err != nil || sess == nil {
+		return flows.LinkRecord{}, nil, flows.ErrLinkGone
+	}
+	return rec, sess, nil
+}
+
+func decodeLink(uid string, p flows.Purpose, v string) (flows.LinkRecord, string, bool) {
+	parts := strings.Split(v, "|")
+	if len(parts) != 5 {
+		return flows.LinkRecord{}, "", false
+	}
+	ver, err1 := strconv.ParseInt(parts[3], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[4], 10, 64)
+	if err1 != nil || err2 != nil {
+		return flows.LinkRecord{}, "", false
+	}
+	return flows.LinkRecord{UserID: uid, Purpose: p, ChatKey: parts[1], SessionID: parts[2],
+		SessionVersion: ver, ExpiresAt: time.UnixMilli(exp)}, parts[0], true
+}
+
+// Consume removes the link if it is still current and its session still has the bound
+// version, saving next (or deleting the session) in the same script.
+func (s *Store) Consume(ctx context.Context, userID string, p flows.Purpose, mac string, next *flows.Session) error {
+	v, err := s.rdb.HGet(ctx, linksKey(userID), string(p)).Result()
+	if err != nil {
+		return flows.ErrLinkGone
+	}
+	rec, stored, ok := decodeLink(userID, p, v)
+	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
+		return flows.ErrLinkGone
+	}
+	data, ttl := "", int64(1000)
+	if next != nil {
+		b, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		data = string(b)
+		ttl = ttlMS(next.ExpiresAt, time.Now())
+	}
+	n, err := consumeScript.Run(ctx, s.rdb, []string{linksKey(userID), sessKey(userID, rec.ChatKey)},
+		string(p), v, rec.SessionVersion, data, ttl).Int()
+	if err != nil {
+		return fmt.Errorf("store: consume: %w", err)
+	}
+	if n != 1 {
+		return flows.ErrLinkGone
+	}
+	return nil
+}
+
+// Get returns a user's enrollment, unsealed.
+func (s *Store) Get(ctx context.Context, userID string) (flows.Enrollment, error) {
+	h, err := s.rdb.HGetAll(ctx, enrolKey(userID)).Result()
+	if err != nil {
+		return flows.Enrollment{}, fmt.Errorf("store: enrollment: %w", err)
+	}
+	return s.decodeEnrollment(userID, h)
+}
+
+// Register seals and stores one method. A TOTP step, when given, only ever moves forward.
+func (s *Store) Register(ctx context.Context, userID string, m flows.Registered, totpStep int64) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	field := "m:" + string(m.Kind)
+	sealed, err := s.c.Seal(userID+"|"+field, string(b))
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, enrolKey(userID), field, sealed)
+		if totpStep > 0 {
+			p.Eval(ctx, `local c = tonumber(redis.call('HGET', KEYS[1], 'totp_step') or '0')
+if tonumber(ARGV[1]) > c then redis.call('HSET', KEYS[1], 'totp_step', ARGV[1]) end return 1`,
+				[]string{enrolKey(userID)}, totpStep)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: register: %w", err)
+	}
+	return nil
+}
+
+// CountSend counts a code sent from the web page against the user's send limit.
+func (s *Store) CountSend(ctx context.Context, userID string, l flows.Limits, now time.Time) (bool, error) {
+	n, err := countSendScript.Run(ctx, s.rdb, []string{enrolKey(userID)}, now.UnixMilli(), l.SendWindow.Milliseconds(), l.SendMax).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: count send: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Pin pins a chat identity to a directory user; a different existing pin is refused.
+func (s *Store) Pin(ctx context.Context, chatKey, userID string) error {
+	ok, err := s.rdb.SetNX(ctx, pinKey(chatKey), userID, 0).Result()
+	if err != nil {
+		return fmt.Errorf("store: pin: %w", err)
+	}
+	if ok {
+		return nil
+	}
+	cur, err := s.rdb.Get(ctx, pinKey(chatKey)).Result()
+	if err != nil {
+		return fmt.Errorf("store: pin: %w", err)
+	}
+	if cur != userID {
+		return flows.ErrRefused
+	}
+	return nil
+}
+
+// Pinned returns the directory user a chat identity is pinned to, or "".
+func (s *Store) Pinned(ctx context.Context, chatKey string) (string, error) {
+	v, err := s.rdb.Get(ctx, pinKey(chatKey)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: pinned: %w", err)
+	}
+	return v, nil
+}
+
+func webKey(k string) string { return "web:" + k }
+
+// PutWeb seals and stores a browser session until its expiry.
+func (s *Store) PutWeb(ctx context.Context, key string, w flows.WebState) error {
+	b, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.c.Seal("web|"+key, string(b))
+	if err != nil {
+		return err
+	}
+	ttl := time.Until(w.ExpiresAt)
+	if ttl < time.Second || ttl > flows.WebLifetime+cleanupGrace {
+		ttl = flows.WebLifetime + cleanupGrace
+	}
+	if err := s.rdb.Set(ctx, webKey(key), sealed, ttl).Err(); err != nil {
+		return fmt.Errorf("store: web: %w", err)
+	}
+	return nil
+}
+
+// GetWeb returns a browser session, or flows.ErrNotFound.
+func (s *Store) GetWeb(ctx context.Context, key string) (flows.WebState, error) {
+	v, err := s.rdb.Get(ctx, webKey(key)).Result()
+	if errors.Is(err, redis.Nil) {
+		return flows.WebState{}, flows.ErrNotFound
+	}
+	if err != nil {
+		return flows.WebState{}, fmt.Errorf("store: web: %w", err)
+	}
+	plain, err := s.c.Open("web|"+key, v)
+	if err != nil {
+		return flows.WebState{}, flows.ErrNotFound
+	}
+	var w flows.WebState
+	if err := json.Unmarshal([]byte(plain), &w); err != nil {
+		return flows.WebState{}, flows.ErrNotFound
+	}
+	return w, nil
+}
+
+// DeleteWeb removes a browser session.
+func (s *Store) DeleteWeb(ctx context.Context, key string) error {
+	return s.rdb.Del(ctx, webKey(key)).Err()
+}
+
+const policyKey = "policy"
+
+// GetPolicy returns the policy and its version; the default with version 0 when none is set.
+func (s *Store) GetPolicy(ctx context.Context) (flows.Policy, int64, error) {
+	vals, err := s.rdb.HMGet(ctx, policyKey, "v", "data").Result()
+	if err != nil {
+		return flows.DefaultPolicy(), 0, fmt.Errorf("store: policy: %w", err)
+	}
+	if vals[0] == nil || vals[1] == nil {
+		return flows.DefaultPolicy(), 0, nil
+	}
+	p := flows.DefaultPolicy()
+	if err := json.Unmarshal([]byte(fmt.Sprint(vals[1])), &p); err != nil {
+		return flows.DefaultPolicy(), 0, fmt.Errorf("store: policy: %w", err)
+	}
+	v, _ := strconv.ParseInt(fmt.Sprint(vals[0]), 10, 64)
+	return p, v, nil
+}
+
+// PutPolicy stores a validated policy if the stored version is still expectVersion.
+func (s *Store) PutPolicy(ctx context.Context, p flows.Policy, expectVersion int64) (int64, error) {
+	if err := p.Validate(); err != nil {
+		return 0, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.rdb.Eval(ctx, `local c = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if c ~= tonumber(ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[1], 'v', c + 1, 'data', ARGV[2]) return c + 1`, []string{policyKey}, expectVersion, string(b)).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("store: policy: %w", err)
+	}
+	if n < 0 {
+		return 0, flows.ErrStale
+	}
+	return n, nil
+}

@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// Timeout bounds every Redis call so Redis can never eat a chat platform's ack budget.
+const Timeout = 500 * time.Millisecond
+
+// Options say how to reach Redis.
+type Options struct {
+	URL        string   // redis:// or rediss:// or unix:// for one node
+	Addrs      []string // Sentinel or Cluster seed addresses
+	MasterName string   // Sentinel master name
+	Cluster    bool
+	Password   string
+}
+
+// Connect builds a UniversalClient: one node from a URL, Sentinel with MasterName, Cluster
+// with Cluster or several Addrs. Every timeout is at most 500 ms.
+func Connect(o Options) (redis.UniversalClient, error) {
+	if o.URL != "" {
+		opt, err := redis.ParseURL(o.URL)
+		if err != nil {
+			return nil, fmt.Errorf("store: redis url: %w", err)
+		}
+		if o.Password != "" {
+			opt.Password = o.Password
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = Timeout, Timeout, Timeout, Timeout
+		opt.DisableIdentity = true
+		return redis.NewClient(opt), nil
+	}
+	if len(o.Addrs) == 0 {
+		return nil, errors.New("store: no redis address")
+	}
+	return redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs: o.Addrs, MasterName: o.MasterName, IsClusterMode: o.Cluster, Password: o.Password,
+		DialTimeout: Timeout, ReadTimeout: Timeout, WriteTimeout: Timeout, PoolTimeout: Timeout,
+		DisableIdentity: true,
+	}), nil
+}
+
+//go:embed step.lua
+var stepSrc string
+
+//go:embed consume.lua
+var consumeSrc string
+
+//go:embed misc.lua
+var countSendSrc string
+
+var (
+	stepScript      = redis.NewScript(stepSrc)
+	consumeScript   = redis.NewScript(consumeSrc)
+	countSendScript = redis.NewScript(countSendSrc)
+)
+
+// Store implements the flows ports on Redis.
+type Store struct {
+	rdb redis.UniversalClient
+	c   *Crypto
+}
+
+var (
+	_ flows.Sessions    = (*Store)(nil)
+	_ flows.Links       = (*Store)(nil)
+	_ flows.Enrollments = (*Store)(nil)
+	_ flows.WebStates   = (*Store)(nil)
+	_ flows.PolicyStore = (*Store)(nil)
+	_ flows.MACer       = (*Crypto)(nil)
+)
+
+// New wraps a client; c seals secrets before they reach Redis.
+func New(rdb redis.UniversalClient, c *Crypto) *Store { return &Store{rdb: rdb, c: c} }
+
+// Client returns the underlying client (for health checks).
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+func tag(subject string) string { return "{u:" + subject + "}" }
+
+func sessKey(subject, chat string) string { return tag(subject) + ":s:" + chat }
+func codeKey(subject, chat string) string { return tag(subject) + ":code:" + chat }
+func enrolKey(subject string) string      { return tag(subject) + ":e" }
+func linksKey(subject string) string      { return tag(subject) + ":l" }
+func idemKey(subject, k string) string    { return tag(subject) + ":i:" + k }
+func pinKey(chat string) string           { return "pin:" + chat }
+
+// Load reads the session, enrollment and pending code of one chat identity in one pipeline.
+func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
+	var sess *redis.SliceCmd
+	var en *redis.MapStringStringCmd
+	var code *redis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		sess = p.HMGet(ctx, sessKey(subject, chat), "v", "data")
+		en = p.HGetAll(ctx, enrolKey(subject))
+		code = p.Get(ctx, codeKey(subject, chat))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return flows.Snapshot{}, fmt.Errorf("store: load: %w", err)
+	}
+	var snap flows.Snapshot
+	if snap.Session, err = decodeSession(sess.Val()); err != nil {
+		return flows.Snapshot{}, err
+	}
+	if snap.Enrollment, err = s.decodeEnrollment(subject, en.Val()); err != nil {
+		return flows.Snapshot{}, err
+	}
+	if v, err := code.Result(); err == nil {
+		snap.Code = decodeCode(v)
+	}
+	return snap, nil
+}
+
+func decodeSession(vals []any) (*flows.Session, error) {
+	if len(vals) != 2 || vals[0] == nil || vals[1] == nil {
+		return nil, nil
+	}
+	data, _ := vals[1].(string)
+	var sess flows.Session
+	if err := json.Unmarshal([]byte(data), &sess); err != nil {
+		// A record we cannot read is treated as no session: the user starts over.
+		return nil, nil
+	}
+	v, _ := strconv.ParseInt(fmt.Sprint(vals[0]), 10, 64)
+	sess.Version = v
+	return &sess, nil
+}
+
+func decodeCode(v string) flows.StoredCode {
+	mac, exp, ok := strings.Cut(v, "|")
+	if !ok {
+		return flows.StoredCode{}
+	}
+	ms, _ := strconv.ParseInt(exp, 10, 64)
+	return flows.StoredCode{MAC: mac, ExpiresAt: time.UnixMilli(ms)}
+}
+
+func decodeWindow(v string) flows.Window {
+	c, st, ok := strings.Cut(v, ":")
+	if !ok {
+		return flows.Window{}
+	}
+	n, _ := strconv.Atoi(c)
+	ms, _ := strconv.ParseInt(st, 10, 64)
+	return flows.Window{Count: n, Start: time.UnixMilli(ms)}
+}
+
+func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollment, error) {
+	e := flows.Enrollment{Methods: map[flows.MethodKind]flows.Registered{}, Tries: map[flows.MethodKind]flows.Window{}}
+	for k, v := range h {
+		switch {
+		case strings.HasPrefix(k, "m:"):
+			plain, err := s.c.Open(uid+"|"+k, v)
+			if err != nil {
+				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
+			}
+			var r flows.Registered
+			if err := json.Unmarshal([]byte(plain), &r); err != nil {
+				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
+			}
+			e.Methods[r.Kind] = r
+		case k == "c:fail":
+			e.Fails = decodeWindow(v)
+		case k == "c:sent":
+			e.Sent = decodeWindow(v)
+		case strings.HasPrefix(k, "c:try:"):
+			e.Tries[flows.MethodKind(strings.TrimPrefix(k, "c:try:"))] = decodeWindow(v)
+		case k == "block":
+			ms, _ := strconv.ParseInt(v, 10, 64)
+			if ms > 0 {
+				e.BlockedUntil = time.UnixMilli(ms)
+			}
+		case k == "totp_step":
+			e.LastTOTPStep, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return e, nil
+}
+
+type plan struct {
+	Now     int64        `json:"now"`
+	Idem    bool         `json:"idem"`
+	Expect  int64        `json:"expect"`
+	Keep    bool         `json:"keep"`
+	Save    *planSave    `json:"save,omitempty"`
+	Attempt *planAttempt `json:"attempt,omitempty"`
+	Send    *planSend    `json:"send,omitempty"`
+	Code    *planVal     `json:"code,omitempty"`
+	Link    *planLink    `json:"link,omitempty"`
+}
+type planSave struct {
+	Data string `json:"data"`
+	TTL  int64  `json:"ttl"`
+}
+type planAttempt struct {
+	Method   string `json:"method"`
+	Correct  bool   `json:"correct"`
+	CodeMAC  string `json:"code_mac"`
+	Step     int64  `json:"step"`
+	FailMax  int    `json:"fail_max"`
+	FailWin  int64  `json:"fail_win"`
+	TriesMax int    `json:"tries_max"`
+	TriesWin int64  `json:"tries_win"`
+	BlockMS  int64  `json:"block_ms"`
+}
+type planSend struct {
+	Max int   `json:"max"`
+	Win int64 `json:"win"`
+}
+type planVal struct {
+	Val string `json:"val"`
+	TTL int64  `json:"ttl"`
+}
+type planLink struct {
+	Purpose string `json:"purpose"`
+	Val     string `json:"val"`
+	TTL     int64  `json:"ttl"`
+}
+
+// cleanupGrace keeps records a little past their logical expiry; expiry itself is checked
+// against the injected clock, Redis TTL only cleans up.
+const cleanupGrace = time.Minute
+
+func ttlMS(until, now time.Time) int64 {
+	d := until.Sub(now) + cleanupGrace
+	if d < time.Second {
+		d = time.Second
+	}
+	return d.Milliseconds()
+}
+
+// Commit applies one step with the atomic step script.
+func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, error) {
+	now := c.Now
+	p := plan{Now: now.UnixMilli(), Idem: c.IdemKey != "", Expect: c.ExpectVersion, Keep: c.KeepSession}
+	if c.Session != nil && !c.KeepSession {
+		b, err := json.Marshal(c.Session)
+		if err != nil {
+			return flows.Outcome{}, err
+		}
+		p.Save = &planSave{Data: string(b), TTL: ttlMS(c.Session.ExpiresAt, now)}
+	}
+	if a := c.Attempt; a != nil {
+		p.Attempt = &planAttempt{Method: string(a.Method), Correct: a.Correct, CodeMAC: a.CodeMAC, Step: a.TOTPStep,
+			FailMax: a.Limits.FailMax, FailWin: a.Limits.FailWindow.Milliseconds(),
+			TriesMax: a.Limits.TriesMax, TriesWin: a.Limits.TriesWindow.Milliseconds(), BlockMS: a.Limits.BlockFor.Milliseconds()}
+	}
+	if l := c.CountSend; l != nil {
+		p.Send = &planSend{Max: l.SendMax, Win: l.SendWindow.Milliseconds()}
+	}
+	if pc := c.PutCode; pc != nil {
+		p.Code = &planVal{Val: pc.MAC + "|" + strconv.FormatInt(pc.ExpiresAt.UnixMilli(), 10), TTL: ttlMS(pc.ExpiresAt, now)}
+	}
+	if l := c.Link; l != nil {
+		if c.Session == nil {
+			return flows.Outcome{}, errors.New("store: a link needs a session")
+		}
+		rec := strings.Join([]string{l.MAC, c.ChatKey, c.Session.ID, strconv.FormatInt(c.Session.Version, 10),
+			strconv.FormatInt(l.ExpiresAt.UnixMilli(), 10)}, "|")
+		p.Link = &planLink{Purpose: string(l.Purpose), Val: rec, TTL: ttlMS(l.ExpiresAt, now)}
+	}
+	arg, err := json.Marshal(p)
+	if err != nil {
+		return flows.Outcome{}, err
+	}
+	idem := c.IdemKey
+	if idem == "" {
+		idem = "-"
+	}
+	keys := []string{idemKey(c.Subject, idem), sessKey(c.Subject, c.ChatKey), enrolKey(c.Subject),
+		codeKey(c.Subject, c.ChatKey), linksKey(c.Subject)}
+	res, err := stepScript.Run(ctx, s.rdb, keys, string(arg)).StringSlice()
+	if err != nil {
+		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
+	}
+	if len(res) != 3 {
+		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %q", res)
+	}
+	v, _ := strconv.ParseInt(res[1], 10, 64)
+	blk, _ := strconv.ParseInt(res[2], 10, 64)
+	out := flows.Outcome{Version: v}
+	if blk > 0 {
+		out.BlockedUntil = time.UnixMilli(blk)
+	}
+	switch res[0] {
+	case "ok":
+		out.Status = flows.Committed
+	case "dup":
+		out.Status = flows.Duplicate
+	case "stale":
+		out.Status = flows.Stale
+	case "blocked":
+		out.Status = flows.Blocked
+	case "rejected":
+		out.Status = flows.Rejected
+	case "limit":
+		out.Status = flows.LimitReached
+	default:
+		return out, fmt.Errorf("store: commit: unexpected status %q", res[0])
+	}
+	return out, nil
+}

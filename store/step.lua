@@ -1,0 +1,99 @@
+-- One chat step, atomically: deduplicate, compare the session version, count the attempt
+-- before it can be accepted, check blocks and send limits, then save.
+-- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links
+-- ARGV[1]: the plan as JSON (see redis.go)
+local p = cjson.decode(ARGV[1])
+local now = tonumber(p.now)
+local function fmt(n) return string.format('%d', n) end
+
+if p.idem and redis.call('EXISTS', KEYS[1]) == 1 then
+  return {'dup', '0', '0'}
+end
+local cur = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
+if cur ~= tonumber(p.expect) then
+  return {'stale', fmt(cur), '0'}
+end
+local function markSeen()
+  if p.idem then redis.call('SET', KEYS[1], '1', 'EX', 86400) end
+end
+local function window(field, win)
+  local v = redis.call('HGET', KEYS[3], field)
+  if v then
+    local c, s = string.match(v, '^(%d+):(%d+)$')
+    c = tonumber(c); s = tonumber(s)
+    if c and s and now < s + win then return c, s end
+  end
+  return 0, now
+end
+local function tick(field, win)
+  local c, s = window(field, win)
+  c = c + 1
+  redis.call('HSET', KEYS[3], field, fmt(c) .. ':' .. fmt(s))
+  return c
+end
+local function blockedUntil()
+  return tonumber(redis.call('HGET', KEYS[3], 'block') or '0')
+end
+
+local a = p.attempt
+if a then
+  local blk = blockedUntil()
+  if blk > now then markSeen(); return {'blocked', fmt(cur), fmt(blk)} end
+  local t = tick('c:try:' .. a.method, tonumber(a.tries_win))
+  if t > tonumber(a.tries_max) then
+    blk = now + tonumber(a.block_ms)
+    redis.call('HSET', KEYS[3], 'block', fmt(blk))
+    markSeen()
+    return {'blocked', fmt(cur), fmt(blk)}
+  end
+  local ok = a.correct
+  if ok and a.code_mac ~= '' then
+    local v = redis.call('GET', KEYS[4])
+    ok = v and string.sub(v, 1, #a.code_mac + 1) == a.code_mac .. '|'
+  end
+  if ok and tonumber(a.step) > 0 then
+    local last = tonumber(redis.call('HGET', KEYS[3], 'totp_step') or '0')
+    ok = tonumber(a.step) > last
+  end
+  if not ok then
+    local f = tick('c:fail', tonumber(a.fail_win))
+    local nb = 0
+    if f >= tonumber(a.fail_max) then
+      nb = now + tonumber(a.block_ms)
+      redis.call('HSET', KEYS[3], 'block', fmt(nb))
+    end
+    markSeen()
+    return {'rejected', fmt(cur), fmt(nb)}
+  end
+  redis.call('HDEL', KEYS[3], 'c:try:' .. a.method)
+  if a.code_mac ~= '' then redis.call('DEL', KEYS[4]) end
+  if tonumber(a.step) > 0 then redis.call('HSET', KEYS[3], 'totp_step', fmt(tonumber(a.step))) end
+end
+
+local s = p.send
+if s then
+  local c, st = window('c:sent', tonumber(s.win))
+  if c >= tonumber(s.max) then markSeen(); return {'limit', fmt(cur), '0'} end
+  redis.call('HSET', KEYS[3], 'c:sent', fmt(c + 1) .. ':' .. fmt(st))
+end
+if p.code then
+  redis.call('SET', KEYS[4], p.code.val, 'PX', fmt(tonumber(p.code.ttl)))
+end
+if p.link then
+  redis.call('HSET', KEYS[5], p.link.purpose, p.link.val)
+  local ttl = redis.call('PTTL', KEYS[5])
+  if ttl < tonumber(p.link.ttl) then redis.call('PEXPIRE', KEYS[5], fmt(tonumber(p.link.ttl))) end
+end
+local nv = cur
+if not p.keep then
+  if p.save then
+    nv = cur + 1
+    redis.call('HSET', KEYS[2], 'v', fmt(nv), 'data', p.save.data)
+    redis.call('PEXPIRE', KEYS[2], fmt(tonumber(p.save.ttl)))
+  else
+    redis.call('DEL', KEYS[2], KEYS[4])
+    nv = 0
+  end
+end
+markSeen()
+return {'ok', fmt(nv), '0'}
