@@ -140,6 +140,9 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		return err
 	}
 	st := store.New(rdb, crypto)
+	if err := st.Preload(ctx); err != nil {
+		return err
+	}
 	if err := seedPolicy(ctx, st, cfg); err != nil {
 		return err
 	}
@@ -253,6 +256,9 @@ func demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 		return err
 	}
 	st := store.New(rdb, crypto)
+	if err := st.Preload(ctx); err != nil {
+		return err
+	}
 	pol := flows.DefaultPolicy()
 	pol.EnabledFor, pol.Groups, pol.HelpdeskURL = flows.EnabledSelected, []string{graphtest.SSPRGroup}, "https://helpdesk.contoso.test"
 	if _, err := st.PutPolicy(ctx, pol, 0); err != nil {

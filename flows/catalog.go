@@ -36,7 +36,6 @@ const (
 	MsgTrouble         MsgID = "trouble"
 	MsgPasswordChanged MsgID = "password_changed"
 	MsgRegistered      MsgID = "registered"
-	MsgPinMismatch     MsgID = "pin_mismatch"
 	MsgUseButtons      MsgID = "use_buttons"
 	MsgNoSecretsHere   MsgID = "no_secrets_here"
 )
@@ -74,7 +73,6 @@ var catalog = map[string]map[MsgID]string{
 		MsgTrouble:         "Sorry, something went wrong on my side. Please try again in a moment, or contact the helpdesk: %s",
 		MsgPasswordChanged: "Your password was changed. You can sign in with it now.",
 		MsgRegistered:      "Your verification methods are registered: %s.",
-		MsgPinMismatch:     "This chat account is linked to a different directory account, so I can't help here. Please contact the helpdesk: %s",
 		MsgUseButtons:      "Please pick one of the options above.",
 		MsgNoSecretsHere:   "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
 	},

@@ -85,6 +85,17 @@ var (
 // New wraps a client; c seals secrets before they reach Redis.
 func New(rdb redis.UniversalClient, c *Crypto) *Store { return &Store{rdb: rdb, c: c} }
 
+// Preload loads the scripts so the first step does not pay a NOSCRIPT round trip. (After a
+// Redis restart the scripts are reloaded on demand.)
+func (s *Store) Preload(ctx context.Context) error {
+	for _, sc := range []*redis.Script{stepScript, consumeScript, countSendScript} {
+		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
+			return fmt.Errorf("store: load script: %w", err)
+		}
+	}
+	return nil
+}
+
 // Client returns the underlying client (for health checks).
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 

@@ -66,7 +66,7 @@ func (s *Server) start() {
 		for sc.Scan() {
 			line := sc.Text()
 			log = append(log, line)
-			if !signalled && strings.Contains(line, "Ready to accept connections") {
+			if !signalled && strings.Contains(strings.ToLower(line), "ready to accept connections") {
 				signalled = true
 				ready <- nil
 			}
@@ -82,8 +82,8 @@ func (s *Server) start() {
 		if err != nil {
 			s.t.Fatal(err)
 		}
-	case <-time.After(30 * time.Second):
-		s.t.Fatal("redis-server did not become ready in 30 s")
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("redis-server did not become ready in 10 s")
 	}
 }
 

@@ -1,0 +1,488 @@
+package flows_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+const aliceMail = "alice@contoso.test"
+
+func newAlice(t *testing.T) (*storetest.Harness, string) {
+	h := storetest.New(t)
+	h.Dir.Add(storetest.Alice)
+	secret := h.Enrol(storetest.Alice.ID)
+	return h, secret
+}
+
+func hasMsg(rs []flows.Reply, id flows.MsgID) bool {
+	for _, r := range rs {
+		if r.MsgID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func linkOf(t *testing.T, rs []flows.Reply) string {
+	t.Helper()
+	for _, r := range rs {
+		if r.Link != "" {
+			return r.Link
+		}
+	}
+	t.Fatalf("no link in %v", storetest.IDs(rs))
+	return ""
+}
+
+func token(link string) string { return link[strings.LastIndex(link, "/")+1:] }
+
+// proveBoth runs a whole verification in chat and returns the reset link.
+func proveBoth(t *testing.T, h *storetest.Harness, chat, secret string) string {
+	t.Helper()
+	rs := h.Say(chat, aliceMail, "I'm locked out")
+	if !hasMsg(rs, flows.MsgChooseMethod) || !hasMsg(rs, flows.MsgUnlockIsReset) {
+		t.Fatalf("start: %v", storetest.IDs(rs))
+	}
+	rs = h.Click(chat, aliceMail, storetest.Choice(t, rs, "Authenticator"))
+	if !hasMsg(rs, flows.MsgEnterTOTP) {
+		t.Fatalf("totp: %v", storetest.IDs(rs))
+	}
+	code, _ := totp.Code(secret, h.Clock.Now())
+	rs = h.Say(chat, aliceMail, code)
+	if !hasMsg(rs, flows.MsgProvenMore) {
+		t.Fatalf("totp code: %v", storetest.IDs(rs))
+	}
+	rs = h.Click(chat, aliceMail, storetest.Choice(t, rs, "Email"))
+	if !hasMsg(rs, flows.MsgEmailSent) || strings.Contains(rs[0].Text, "private.") {
+		t.Fatalf("email: %+v", rs)
+	}
+	rs = h.Say(chat, aliceMail, storetest.CodeFrom(t, h.Mail.Last()))
+	if !hasMsg(rs, flows.MsgResetLink) {
+		t.Fatalf("email code: %v", storetest.IDs(rs))
+	}
+	return linkOf(t, rs)
+}
+
+func TestResetEndToEnd(t *testing.T) {
+	h, secret := newAlice(t)
+	link := proveBoth(t, h, "U1", secret)
+	ctx := context.Background()
+	if _, err := h.Engine.OpenReset(ctx, token(link)); err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	err := h.Engine.ResetPassword(ctx, token(link), "Correct-Horse-9", "Correct-Horse-8")
+	if _, ok := err.(*flows.PasswordError); !ok {
+		t.Fatalf("mismatch accepted: %v", err)
+	}
+	if err := h.Engine.ResetPassword(ctx, token(link), "Correct-Horse-9", "Correct-Horse-9"); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	if h.Dir.Passwords[storetest.Alice.ID] != "Correct-Horse-9" || len(h.Dir.Revoked) != 1 {
+		t.Fatalf("directory: %v %v", h.Dir.Passwords, h.Dir.Revoked)
+	}
+	if got := h.Mail.Last(); got.Subject != "Your password was reset" || len(got.To) != 2 {
+		t.Fatalf("notice: %+v", got)
+	}
+	if !hasMsg(h.Notes.Replies, flows.MsgPasswordChanged) {
+		t.Fatal("chat not told")
+	}
+	if err := h.Engine.ResetPassword(ctx, token(link), "Other-Horse-9", "Other-Horse-9"); err != flows.ErrLinkGone {
+		t.Fatalf("second use: %v", err)
+	}
+	if h.Dir.Passwords[storetest.Alice.ID] != "Correct-Horse-9" {
+		t.Fatal("second use changed the password")
+	}
+}
+
+func TestConcurrentSameEmailCodeOnlyOneWins(t *testing.T) {
+	h, secret := newAlice(t)
+	rs := h.Say("U1", aliceMail, "reset")
+	rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Authenticator"))
+	code, _ := totp.Code(secret, h.Clock.Now())
+	rs = h.Say("U1", aliceMail, code)
+	h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+	emailCode := storetest.CodeFrom(t, h.Mail.Last())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs := h.Say("U1", aliceMail, emailCode)
+			mu.Lock()
+			if hasMsg(rs, flows.MsgResetLink) {
+				wins++
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d submissions of one code succeeded, want exactly 1", wins)
+	}
+}
+
+func TestWrongCodesAcrossSessionsStopAtTheCap(t *testing.T) {
+	h, _ := newAlice(t)
+	limit := h.Policy.Limits.FailMax
+	var picks []string
+	for i := 0; i < 10; i++ {
+		chat := "S" + string(rune('0'+i))
+		rs := h.Say(chat, aliceMail, "reset")
+		rs = h.Click(chat, aliceMail, storetest.Choice(t, rs, "Email"))
+		if !hasMsg(rs, flows.MsgEmailSent) {
+			t.Fatalf("session %d: %v", i, storetest.IDs(rs))
+		}
+		picks = append(picks, chat)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wrong, blocked := 0, 0
+	other := map[flows.MsgID]int{}
+	for _, chat := range picks {
+		for j := 0; j < 5; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rs := h.Say(chat, aliceMail, "000000")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case hasMsg(rs, flows.MsgCodeWrong):
+					wrong++
+				case hasMsg(rs, flows.MsgBlocked), hasMsg(rs, flows.MsgHelpdesk), hasMsg(rs, flows.MsgBusy):
+					// refused unjudged: blocked, or the session moved on under it
+					blocked++
+				default:
+					for _, id := range storetest.IDs(rs) {
+						other[id]++
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if wrong > limit || wrong == 0 {
+		t.Fatalf("%d wrong codes were judged, want 1..%d", wrong, limit)
+	}
+	if wrong+blocked != 50 {
+		t.Fatalf("%d judged wrong + %d stopped != 50; others: %v", wrong, blocked, other)
+	}
+	en, _ := h.Store.Get(context.Background(), storetest.Alice.ID)
+	if !flows.IsBlocked(en, h.Clock.Now()) {
+		t.Fatal("user not blocked after 50 wrong codes")
+	}
+	// a new code does not reset anything: the user stays blocked, the right code is refused
+	h.Clock.Advance(time.Minute)
+	rs := h.Click(picks[0], aliceMail, "m:email|x|1")
+	if !hasMsg(rs, flows.MsgStaleButton) && !hasMsg(rs, flows.MsgBlocked) && !hasMsg(rs, flows.MsgHelpdesk) {
+		t.Fatalf("new code while blocked: %v", storetest.IDs(rs))
+	}
+	rs = h.Say("fresh", aliceMail, "reset")
+	if !hasMsg(rs, flows.MsgHelpdesk) {
+		t.Fatalf("blocked user got %v", storetest.IDs(rs))
+	}
+	en2, _ := h.Store.Get(context.Background(), storetest.Alice.ID)
+	if en2.BlockedUntil != en.BlockedUntil || en2.Fails != en.Fails {
+		t.Fatalf("counters changed while blocked: %+v → %+v", en.Fails, en2.Fails)
+	}
+	// the block lasts 24 hours
+	h.Clock.Advance(24 * time.Hour)
+	if rs := h.Say("fresh", aliceMail, "reset"); !hasMsg(rs, flows.MsgChooseMethod) {
+		t.Fatalf("after the block: %v", storetest.IDs(rs))
+	}
+}
+
+func TestNewCodeDoesNotResetTheCount(t *testing.T) {
+	h, _ := newAlice(t)
+	limit := h.Policy.Limits.FailMax
+	rs := h.Say("U1", aliceMail, "reset")
+	for i := 0; i < limit; i++ {
+		// ask for a new code each time, then get it wrong
+		rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+		if !hasMsg(rs, flows.MsgEmailSent) {
+			t.Fatalf("round %d: %v", i, storetest.IDs(rs))
+		}
+		rs = h.Say("U1", aliceMail, "111111")
+		if i < limit-1 && !hasMsg(rs, flows.MsgCodeWrong) {
+			t.Fatalf("round %d: %v", i, storetest.IDs(rs))
+		}
+		if i < limit-1 {
+			// back to the method list for another code
+			rs = h.Say("U1", aliceMail, "reset")
+		}
+	}
+	if !hasMsg(rs, flows.MsgBlocked) {
+		t.Fatalf("after %d wrong codes with fresh codes in between: %v", limit, storetest.IDs(rs))
+	}
+}
+
+func TestSendLimit(t *testing.T) {
+	h, _ := newAlice(t)
+	max := h.Policy.Limits.SendMax
+	var rs []flows.Reply
+	for i := 0; i <= max; i++ {
+		rs = h.Say("U1", aliceMail, "reset")
+		rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+	}
+	if !hasMsg(rs, flows.MsgTooManyCodes) {
+		t.Fatalf("code %d: %v", max+1, storetest.IDs(rs))
+	}
+	if n := len(h.Mail.All()); n != max {
+		t.Fatalf("%d codes mailed, want %d", n, max)
+	}
+	h.Clock.Advance(h.Policy.Limits.SendWindow)
+	rs = h.Say("U1", aliceMail, "reset")
+	if rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email")); !hasMsg(rs, flows.MsgEmailSent) {
+		t.Fatalf("after the window: %v", storetest.IDs(rs))
+	}
+}
+
+func TestTOTPCodeAcceptedOnceAcrossSessions(t *testing.T) {
+	h, secret := newAlice(t)
+	code, _ := totp.Code(secret, h.Clock.Now())
+	for i, chat := range []string{"A", "B"} {
+		rs := h.Say(chat, aliceMail, "reset")
+		h.Click(chat, aliceMail, storetest.Choice(t, rs, "Authenticator"))
+		rs = h.Say(chat, aliceMail, code)
+		if i == 0 && !hasMsg(rs, flows.MsgProvenMore) {
+			t.Fatalf("first use: %v", storetest.IDs(rs))
+		}
+		if i == 1 && !hasMsg(rs, flows.MsgCodeWrong) {
+			t.Fatalf("replay in another session: %v", storetest.IDs(rs))
+		}
+	}
+	// the next step's code works
+	h.Clock.Advance(30 * time.Second)
+	next, _ := totp.Code(secret, h.Clock.Now())
+	if rs := h.Say("B", aliceMail, next); !hasMsg(rs, flows.MsgProvenMore) {
+		t.Fatalf("next step: %v", storetest.IDs(rs))
+	}
+}
+
+func TestIneligibleStatesAreIndistinguishable(t *testing.T) {
+	h := storetest.New(t)
+	base := flows.Account{Enabled: true, Groups: []string{storetest.Group}}
+	mk := func(id string, f func(*flows.Account)) string {
+		a := base
+		a.ID, a.Mail, a.UPN = id, id+"@contoso.test", id+"@contoso.test"
+		f(&a)
+		h.Dir.Add(a)
+		h.Enrol(a.ID)
+		return a.Mail
+	}
+	cases := map[string]string{
+		"not found":    "nobody@contoso.test",
+		"disabled":     mk("disabled", func(a *flows.Account) { a.Enabled = false }),
+		"out of scope": mk("outside", func(a *flows.Account) { a.Groups = nil }),
+		"privileged":   mk("admin", func(a *flows.Account) { a.Privileged = true }),
+		"synced":       mk("synced", func(a *flows.Account) { a.Synced = true }),
+		"blocked":      mk("blocked", func(*flows.Account) {}),
+	}
+	ctx := context.Background()
+	until := h.Clock.Now().Add(time.Hour).UnixMilli()
+	if err := h.RDB.HSet(ctx, "{u:blocked}:e", "block", until).Err(); err != nil {
+		t.Fatal(err)
+	}
+	type trace struct {
+		text  string
+		dir   []string
+		redis []string
+		trips int
+	}
+	var first *trace
+	firstName := ""
+	for name, claim := range cases {
+		h.Rebuild()
+		h.Dir.TakeCalls()
+		h.Counter.Take()
+		rs := h.Say("chat-"+strings.ReplaceAll(name, " ", ""), claim, "I'm locked out")
+		trips, cmds := h.Counter.Take()
+		tr := &trace{text: storetest.Render(rs), dir: h.Dir.TakeCalls(), redis: cmds, trips: trips}
+		if first == nil {
+			first, firstName = tr, name
+			if !strings.Contains(tr.text, "helpdesk") {
+				t.Fatalf("%s: %q", name, tr.text)
+			}
+			continue
+		}
+		if tr.text != first.text {
+			t.Errorf("%s replied %q, %s replied %q", name, tr.text, firstName, first.text)
+		}
+		if strings.Join(tr.dir, ",") != strings.Join(first.dir, ",") || strings.Join(tr.redis, ",") != strings.Join(first.redis, ",") {
+			t.Errorf("%s made calls dir=%v redis=%v; %s made dir=%v redis=%v", name, tr.dir, tr.redis, firstName, first.dir, first.redis)
+		}
+	}
+	// an eligible but unregistered user is told to register instead
+	h.Dir.Add(flows.Account{ID: "newbie", Mail: "newbie@contoso.test", Enabled: true, Groups: []string{storetest.Group}})
+	if rs := h.Say("chat-newbie", "newbie@contoso.test", "I'm locked out"); !hasMsg(rs, flows.MsgMustRegister) {
+		t.Fatalf("unregistered: %v", storetest.IDs(rs))
+	}
+}
+
+func TestPrivilegedAllowedNeedsTwoMethodsNeverQuestions(t *testing.T) {
+	h := storetest.New(t)
+	admin := storetest.Alice
+	admin.Privileged = true
+	h.Dir.Add(admin)
+	h.Enrol(admin.ID)
+	h.Opts.AllowPrivileged = true
+	h.Policy.Required = 1
+	if _, err := h.Store.PutPolicy(context.Background(), h.Policy, 1); err != nil {
+		t.Fatal(err)
+	}
+	h.Rebuild()
+	rs := h.Say("U1", aliceMail, "reset")
+	if !strings.Contains(rs[len(rs)-1].Text, "2 proof") {
+		t.Fatalf("privileged with required=1: %q", rs[len(rs)-1].Text)
+	}
+}
+
+func TestStepCostsAtMostTwoRoundTrips(t *testing.T) {
+	h, secret := newAlice(t)
+	h.Say("U1", aliceMail, "status") // warms the identity and policy caches
+	h.Counter.Take()
+	check := func(what string) {
+		t.Helper()
+		n, cmds := h.Counter.Take()
+		if n > 2 {
+			t.Errorf("%s took %d round trips: %v", what, n, cmds)
+		}
+	}
+	rs := h.Say("U1", aliceMail, "reset")
+	check("reset")
+	rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Authenticator"))
+	check("choose")
+	code, _ := totp.Code(secret, h.Clock.Now())
+	rs = h.Say("U1", aliceMail, code)
+	check("totp code")
+	h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+	check("email choice")
+	rs = h.Say("U1", aliceMail, "999999")
+	check("wrong code")
+	rs = h.Say("U1", aliceMail, storetest.CodeFrom(t, h.Mail.Last()))
+	check("right code")
+	if !hasMsg(rs, flows.MsgResetLink) {
+		t.Fatalf("did not finish: %v", storetest.IDs(rs))
+	}
+}
+
+func TestExpiredSessionRestartsPolitely(t *testing.T) {
+	h, secret := newAlice(t)
+	rs := h.Say("U1", aliceMail, "reset")
+	h.Click("U1", aliceMail, storetest.Choice(t, rs, "Authenticator"))
+	h.Clock.Advance(flows.SessionLifetime)
+	code, _ := totp.Code(secret, h.Clock.Now())
+	rs = h.Say("U1", aliceMail, code)
+	if !hasMsg(rs, flows.MsgExpired) || hasMsg(rs, flows.MsgProvenMore) {
+		t.Fatalf("expired: %v", storetest.IDs(rs))
+	}
+	rs = h.Say("U1", aliceMail, "status")
+	if !hasMsg(rs, flows.MsgStatusIdle) {
+		t.Fatalf("status after expiry: %v", storetest.IDs(rs))
+	}
+	if rs = h.Say("U1", aliceMail, "reset"); !hasMsg(rs, flows.MsgChooseMethod) {
+		t.Fatalf("restart: %v", storetest.IDs(rs))
+	}
+}
+
+func TestWritesNeverExtendTheSession(t *testing.T) {
+	h, _ := newAlice(t)
+	rs := h.Say("U1", aliceMail, "reset")
+	h.Clock.Advance(10 * time.Minute)
+	rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+	h.Clock.Advance(5 * time.Minute)
+	rs = h.Say("U1", aliceMail, storetest.CodeFrom(t, h.Mail.Last()))
+	if !hasMsg(rs, flows.MsgExpired) {
+		t.Fatalf("15 minutes after the start the session still ran: %v", storetest.IDs(rs))
+	}
+}
+
+func TestDuplicateInboundHandledOnce(t *testing.T) {
+	h, _ := newAlice(t)
+	rs := h.Say("U1", aliceMail, "reset")
+	in := flows.Inbound{Chat: storetest.Chat("U1"), Claim: flows.Claim{Kind: flows.ClaimEmail, Value: aliceMail},
+		Choice: storetest.Choice(t, rs, "Email"), IdemKey: "Ev-retry-1"}
+	first, err := h.Send(in)
+	if err != nil || !hasMsg(first, flows.MsgEmailSent) {
+		t.Fatalf("first: %v %v", storetest.IDs(first), err)
+	}
+	again, err := h.Send(in)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("duplicate answered %v %v", storetest.IDs(again), err)
+	}
+	if n := len(h.Mail.All()); n != 1 {
+		t.Fatalf("%d codes sent for one click", n)
+	}
+}
+
+func TestStaleButtonRefused(t *testing.T) {
+	h, _ := newAlice(t)
+	rs := h.Say("U1", aliceMail, "reset")
+	old := storetest.Choice(t, rs, "Email")
+	h.Click("U1", aliceMail, old) // moves the session on
+	rs = h.Click("U1", aliceMail, old)
+	if !hasMsg(rs, flows.MsgStaleButton) {
+		t.Fatalf("stale: %v", storetest.IDs(rs))
+	}
+	if n := len(h.Mail.All()); n != 1 {
+		t.Fatalf("stale button sent a code: %d", n)
+	}
+	// a button of another session is refused too
+	rs = h.Click("U1", aliceMail, "m:totp|forged|2")
+	if !hasMsg(rs, flows.MsgStaleButton) {
+		t.Fatalf("forged: %v", storetest.IDs(rs))
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	h, _ := newAlice(t)
+	h.Say("U1", aliceMail, "reset")
+	ctx := context.Background()
+	snapshot := func() string {
+		var b strings.Builder
+		for _, k := range []string{"{u:a11ce-0001}:e", "{u:a11ce-0001}:s:test:T1:U1"} {
+			m, _ := h.RDB.HGetAll(ctx, k).Result()
+			for f, v := range m {
+				b.WriteString(k + f + "=" + v + ";")
+			}
+		}
+		return b.String()
+	}
+	before := snapshot()
+	for name, msg := range map[string]string{
+		"empty": "", "spaces": "   ", "10KB": strings.Repeat("a", 10<<10), "binary": "\x00\x01\xff\xfe",
+		"emoji": "🔒🔑😱", "control": "hi\x1b[2J",
+	} {
+		rs := h.Say("U1", aliceMail, msg)
+		if len(rs) == 0 || rs[0].Text == "" {
+			t.Fatalf("%s: no polite reply", name)
+		}
+		if !hasMsg(rs, flows.MsgBadInput) && !hasMsg(rs, flows.MsgNotUnderstood) && !hasMsg(rs, flows.MsgUseButtons) {
+			t.Fatalf("%s: %v", name, storetest.IDs(rs))
+		}
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("bad input changed stored data")
+	}
+}
+
+func TestPinnedIdentityRefusesAnotherUser(t *testing.T) {
+	h, _ := newAlice(t)
+	ctx := context.Background()
+	if err := h.Store.Pin(ctx, storetest.Chat("U1").Key(), "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	rs := h.Say("U1", aliceMail, "reset")
+	if !hasMsg(rs, flows.MsgHelpdesk) {
+		t.Fatalf("pinned to another: %v", storetest.IDs(rs))
+	}
+}

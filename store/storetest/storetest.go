@@ -1,0 +1,398 @@
+// Package storetest builds a flows engine on a real redis-server for tests, with a fake
+// directory, an injected clock, a recording mailer and counters of every directory call and
+// Redis round trip.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/redistest"
+)
+
+// Clock is a settable clock.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts at a fixed instant.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)} }
+
+// Now returns the current fake time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Directory is an in-memory directory that counts its calls.
+type Directory struct {
+	mu        sync.Mutex
+	Users     map[string]flows.Account // by id
+	Passwords map[string]string
+	Calls     []string
+	Revoked   []string
+	Fail      error
+}
+
+// NewDirectory makes an empty directory.
+func NewDirectory() *Directory {
+	return &Directory{Users: map[string]flows.Account{}, Passwords: map[string]string{}}
+}
+
+// Add adds an account.
+func (d *Directory) Add(a flows.Account) { d.mu.Lock(); d.Users[a.ID] = a; d.mu.Unlock() }
+
+// Lookup finds one account by id, mail or UPN.
+func (d *Directory) Lookup(_ context.Context, c flows.Claim) (flows.Account, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Calls = append(d.Calls, "Lookup")
+	if d.Fail != nil {
+		return flows.Account{}, d.Fail
+	}
+	var found []flows.Account
+	for _, a := range d.Users {
+		switch c.Kind {
+		case flows.ClaimObjectID:
+			if a.ID == c.Value {
+				found = append(found, a)
+			}
+		default:
+			if strings.EqualFold(a.Mail, c.Value) || strings.EqualFold(a.UPN, c.Value) {
+				found = append(found, a)
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return flows.Account{}, flows.ErrNotFound
+	case 1:
+		return found[0], nil
+	}
+	return flows.Account{}, flows.ErrAmbiguous
+}
+
+// SetPassword records the password.
+func (d *Directory) SetPassword(_ context.Context, id, pw string, _ bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Calls = append(d.Calls, "SetPassword")
+	d.Passwords[id] = pw
+	return nil
+}
+
+// RevokeSessions records the revocation.
+func (d *Directory) RevokeSessions(_ context.Context, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Calls = append(d.Calls, "RevokeSessions")
+	d.Revoked = append(d.Revoked, id)
+	return nil
+}
+
+// TakeCalls returns and clears the recorded calls.
+func (d *Directory) TakeCalls() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := d.Calls
+	d.Calls = nil
+	return c
+}
+
+// Mailer records mail.
+type Mailer struct {
+	mu   sync.Mutex
+	Sent []flows.Mail
+}
+
+// Send records m.
+func (m *Mailer) Send(_ context.Context, mail flows.Mail) error {
+	m.mu.Lock()
+	m.Sent = append(m.Sent, mail)
+	m.mu.Unlock()
+	return nil
+}
+
+// All returns a copy of what was sent.
+func (m *Mailer) All() []flows.Mail {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]flows.Mail(nil), m.Sent...)
+}
+
+// Last returns the last mail.
+func (m *Mailer) Last() flows.Mail {
+	all := m.All()
+	if len(all) == 0 {
+		return flows.Mail{}
+	}
+	return all[len(all)-1]
+}
+
+// Notifier records chat notices.
+type Notifier struct {
+	mu      sync.Mutex
+	Replies []flows.Reply
+}
+
+// Notify records replies.
+func (n *Notifier) Notify(_ context.Context, _ flows.ChatRef, r []flows.Reply) error {
+	n.mu.Lock()
+	n.Replies = append(n.Replies, r...)
+	n.mu.Unlock()
+	return nil
+}
+
+// Counter is a go-redis hook counting round trips and commands.
+type Counter struct {
+	mu         sync.Mutex
+	RoundTrips int
+	Commands   []string
+}
+
+// DialHook passes through.
+func (c *Counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook counts one round trip per command.
+func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		c.RoundTrips++
+		c.Commands = append(c.Commands, strings.ToUpper(cmd.Name()))
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+// ProcessPipelineHook counts one round trip per pipeline.
+func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.mu.Lock()
+		c.RoundTrips++
+		names := make([]string, len(cmds))
+		for i, cmd := range cmds {
+			names[i] = strings.ToUpper(cmd.Name())
+		}
+		c.Commands = append(c.Commands, "PIPELINE("+strings.Join(names, ",")+")")
+		c.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// Take returns and resets the counts.
+func (c *Counter) Take() (int, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, cmds := c.RoundTrips, c.Commands
+	c.RoundTrips, c.Commands = 0, nil
+	return n, cmds
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// Harness is an engine on a real Redis with fakes around it.
+type Harness struct {
+	T       testing.TB
+	Redis   *redistest.Server
+	RDB     *redis.Client
+	Store   *store.Store
+	Crypto  *store.Crypto
+	Audit   *store.Auditor
+	Dir     *Directory
+	Mail    *Mailer
+	Notes   *Notifier
+	Clock   *Clock
+	Counter *Counter
+	Engine  *flows.Engine
+	Logs    *syncBuffer
+	Deps    flows.Deps
+	Opts    flows.Options
+	Policy  flows.Policy
+}
+
+// Group is the group self-service is enabled for in the harness policy.
+const Group = "grp-sspr"
+
+// New starts redis-server and builds the harness with extra redis-server arguments.
+func New(t testing.TB, redisArgs ...string) *Harness {
+	t.Helper()
+	srv := redistest.Start(t, redisArgs...)
+	return NewOn(t, srv)
+}
+
+// NewOn builds the harness on a running server.
+func NewOn(t testing.TB, srv *redistest.Server) *Harness {
+	t.Helper()
+	h := &Harness{T: t, Redis: srv, Dir: NewDirectory(), Mail: &Mailer{}, Notes: &Notifier{}, Clock: NewClock(),
+		Counter: &Counter{}, Logs: &syncBuffer{}}
+	h.RDB = srv.Client()
+	h.RDB.AddHook(h.Counter)
+	key := func() []byte { b := make([]byte, 32); _, _ = rand.Read(b); return b }
+	c, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": key()}, CurrentID: "k1", MACKey: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Crypto = c
+	h.Store = store.New(h.RDB, c)
+	if err := h.Store.Preload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log := bot.NewLogger(h.Logs, "debug")
+	// audit writes go through their own client: they are asynchronous and not part of a step
+	h.Audit = store.NewAuditor(srv.Client(), log)
+	t.Cleanup(h.Audit.Close)
+	h.Policy = flows.DefaultPolicy()
+	h.Policy.EnabledFor, h.Policy.Groups = flows.EnabledSelected, []string{Group}
+	if _, err := h.Store.PutPolicy(context.Background(), h.Policy, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
+		Policies: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
+		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, &emailcode.Method{Mailer: h.Mail, MAC: c, Rand: rand.Reader}}}
+	h.Opts = flows.Options{BaseURL: "https://bot.test"}
+	h.Engine = flows.New(h.Deps, h.Opts)
+	h.Counter.Take()
+	return h
+}
+
+// Rebuild makes a fresh engine (empty in-process caches) over the same parts.
+func (h *Harness) Rebuild() { h.Engine = flows.New(h.Deps, h.Opts) }
+
+// LogText is everything logged so far.
+func (h *Harness) LogText() string { return h.Logs.String() }
+
+// Alice is the standard eligible user.
+var Alice = flows.Account{ID: "a11ce-0001", UPN: "alice@contoso.test", Mail: "alice@contoso.test", DisplayName: "Alice",
+	Enabled: true, Groups: []string{Group}}
+
+// Enrol registers TOTP and email for a user straight in the store; it returns the TOTP secret.
+func (h *Harness) Enrol(userID string) string {
+	h.T.Helper()
+	k, err := totp.Generate("resetbot", userID, rand.Reader)
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := h.Store.Register(ctx, userID, flows.Registered{Kind: flows.MethodTOTP, Secret: k.Secret, RegisteredAt: h.Clock.Now()}, 0); err != nil {
+		h.T.Fatal(err)
+	}
+	if err := h.Store.Register(ctx, userID, flows.Registered{Kind: flows.MethodEmail, Address: "private." + userID + "@mail.test", RegisteredAt: h.Clock.Now()}, 0); err != nil {
+		h.T.Fatal(err)
+	}
+	h.Counter.Take()
+	return k.Secret
+}
+
+// Chat is a chat identity of the harness.
+func Chat(id string) flows.ChatRef {
+	return flows.ChatRef{Platform: "test", Tenant: "T1", UserID: id, Locale: "en"}
+}
+
+// Say sends text as chat user id claiming email claim.
+func (h *Harness) Say(chat, claim, text string) []flows.Reply {
+	h.T.Helper()
+	return h.send(flows.Inbound{Chat: Chat(chat), Claim: flows.Claim{Kind: flows.ClaimEmail, Value: claim}, Text: text, IdemKey: idem()})
+}
+
+// Click sends a button choice.
+func (h *Harness) Click(chat, claim, choice string) []flows.Reply {
+	h.T.Helper()
+	return h.send(flows.Inbound{Chat: Chat(chat), Claim: flows.Claim{Kind: flows.ClaimEmail, Value: claim}, Choice: choice, IdemKey: idem()})
+}
+
+// Send handles one inbound.
+func (h *Harness) send(in flows.Inbound) []flows.Reply {
+	h.T.Helper()
+	r, err := h.Engine.Handle(context.Background(), in)
+	if err != nil {
+		h.T.Fatalf("handle %q: %v", in.Text, err)
+	}
+	return r
+}
+
+// Send handles one inbound as given.
+func (h *Harness) Send(in flows.Inbound) ([]flows.Reply, error) {
+	return h.Engine.Handle(context.Background(), in)
+}
+
+var (
+	idemMu  sync.Mutex
+	idemSeq int
+)
+
+func idem() string {
+	idemMu.Lock()
+	defer idemMu.Unlock()
+	idemSeq++
+	return "evt-" + strconv.Itoa(idemSeq)
+}
+
+// Choice finds the choice whose label contains s.
+func Choice(t testing.TB, replies []flows.Reply, s string) string {
+	t.Helper()
+	for _, r := range replies {
+		for _, c := range r.Choices {
+			if strings.Contains(c.Label, s) {
+				return c.ID
+			}
+		}
+	}
+	t.Fatalf("no choice %q in %+v", s, replies)
+	return ""
+}
+
+// IDs lists the message ids of replies.
+func IDs(replies []flows.Reply) []flows.MsgID {
+	out := make([]flows.MsgID, len(replies))
+	for i, r := range replies {
+		out[i] = r.MsgID
+	}
+	return out
+}
+
+// CodeFrom extracts the 6-digit code from a mail body.
+func CodeFrom(t testing.TB, m flows.Mail) string {
+	t.Helper()
+	for _, f := range strings.Fields(m.Body) {
+		f = strings.Trim(f, ".,")
+		if len(f) == emailcode.Digits && strings.Trim(f, "0123456789") == "" {
+			return f
+		}
+	}
+	t.Fatalf("no code in mail %q", m.Subject)
+	return ""
+}
+
+// Render joins the texts of replies.
+func Render(rs []flows.Reply) string {
+	var b strings.Builder
+	for _, r := range rs {
+		b.WriteString(r.Text + "\n")
+	}
+	return b.String()
+}
