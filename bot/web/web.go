@@ -113,6 +113,7 @@ type view struct {
 	CSRF    string
 	Purpose string
 	Show    flows.EnrolShow
+	QR      template.URL // a data: URI the engine generated, never user input
 	Kind    string
 	Methods []string
 	Enrol   []flows.MethodKind
@@ -365,7 +366,11 @@ func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	s.render(w, http.StatusOK, "confirm.html", view{Title: "Confirm", CSRF: ws.CSRF, Show: show, Kind: string(kind)})
+	v := view{Title: "Confirm", CSRF: ws.CSRF, Show: show, Kind: string(kind)}
+	if strings.HasPrefix(show.QR, "data:image/png;base64,") {
+		v.QR = template.URL(show.QR)
+	}
+	s.render(w, http.StatusOK, "confirm.html", v)
 }
 
 func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
@@ -383,7 +388,7 @@ func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
 		s.menu(w, r, ws, http.StatusOK, "Done: "+methodName(kind)+" is registered.", "")
 	case errors.Is(err, flows.ErrCodeWrong):
 		s.render(w, http.StatusUnprocessableEntity, "confirm.html", view{Title: "Confirm", CSRF: ws.CSRF,
-			Kind: string(ws.PendingKind), Error: "That code isn't right. Please try again."})
+			Kind: string(ws.PendingKind), Error: "That code is not right. Please try again."})
 	case errors.Is(err, flows.ErrLimit):
 		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many wrong codes. Please start this method again.")
 	case errors.Is(err, flows.ErrNeedSignIn):

@@ -1,0 +1,43 @@
+package notify_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/resetbot/resetbot/bot/notify"
+	"github.com/resetbot/resetbot/bot/notify/smtptest"
+	"github.com/resetbot/resetbot/flows"
+)
+
+func TestSMTPDeliversToARealServer(t *testing.T) {
+	srv := smtptest.Start(t)
+	m := &notify.SMTP{Addr: srv.Addr, From: "resetbot@contoso.test"}
+	err := m.Send(context.Background(), flows.Mail{To: []string{"a@x.test", "b@y.test"}, Subject: "Hello\r\nBcc: evil@x.test", Body: "line 1\nline 2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Wait(t, 1)[0]
+	if got.From != "resetbot@contoso.test" || len(got.To) != 2 {
+		t.Fatalf("envelope: %+v", got)
+	}
+	if !strings.Contains(got.Data, "Subject: Hello  Bcc: evil@x.test\n") || strings.Contains(got.Data, "\nBcc:") {
+		t.Fatalf("header injection not neutralised:\n%s", got.Data)
+	}
+	if !strings.Contains(got.Data, "line 1\nline 2") {
+		t.Fatalf("body: %q", got.Data)
+	}
+}
+
+func TestSMTPRefusesBadAddresses(t *testing.T) {
+	srv := smtptest.Start(t)
+	m := &notify.SMTP{Addr: srv.Addr, From: "resetbot@contoso.test"}
+	for _, to := range [][]string{nil, {"a@x.test\r\nRCPT TO:<b@y.test>"}} {
+		if err := m.Send(context.Background(), flows.Mail{To: to, Subject: "s", Body: "b"}); err == nil {
+			t.Fatalf("sent to %q", to)
+		}
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Fatalf("%d messages delivered", n)
+	}
+}

@@ -1,0 +1,317 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/web"
+	"github.com/resetbot/resetbot/bot/web/webtest"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+type env struct {
+	h     *storetest.Harness
+	tn    *graphtest.Tenant
+	srv   *httptest.Server
+	alice graphtest.User
+	bob   graphtest.User
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	h := storetest.New(t)
+	tn := graphtest.New()
+	tn.Clock = h.Clock.Now
+	users := graphtest.DemoUsers(tn)
+	if err := tn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tn.Close)
+	for _, u := range users[:2] {
+		h.Dir.Add(flows.Account{ID: u.ID, UPN: u.UPN, Mail: u.Mail, DisplayName: u.DisplayName, Enabled: true, Groups: []string{storetest.Group}})
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	h.Opts.BaseURL = srv.URL
+	h.Rebuild()
+	o, err := web.NewOIDC(context.Background(), tn.Issuer(), tn.ClientID, tn.ClientSecret, srv.URL, h.Clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = web.New(h.Engine, o, h.Crypto, h.Store, bot.NewLogger(h.Logs, "debug")).Handler()
+	return &env{h: h, tn: tn, srv: srv, alice: users[0], bob: users[1]}
+}
+
+func (e *env) registerLink(t *testing.T, u graphtest.User) string {
+	t.Helper()
+	rs := e.h.Say("chat-"+u.ID, u.Mail, "register")
+	for _, r := range rs {
+		if r.Link != "" {
+			if !strings.HasPrefix(r.Link, e.srv.URL+"/l/") {
+				t.Fatalf("link %q", r.Link)
+			}
+			return r.Link
+		}
+	}
+	t.Fatalf("no link: %v", storetest.IDs(rs))
+	return ""
+}
+
+// signIn opens a registration link and signs in to the tenant as who.
+func (e *env) signIn(t *testing.T, link string, who graphtest.User) *webtest.Browser {
+	t.Helper()
+	b := webtest.New(t, e.srv.Client())
+	b.Get(link)
+	if b.Status != 200 || !strings.Contains(b.Last, "Sign in with your work account") {
+		t.Fatalf("link page %d:\n%s", b.Status, b.Last)
+	}
+	b.Submit("", nil)
+	b.SignIn(who.UPN, graphtest.DemoPassword)
+	return b
+}
+
+func checkHeaders(t *testing.T, h http.Header) {
+	t.Helper()
+	csp := h.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if h.Get("Referrer-Policy") != "no-referrer" || h.Get("Cache-Control") != "no-store" || h.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers: %v", h)
+	}
+}
+
+func TestRegisterAuthenticatorAndEmail(t *testing.T) {
+	e := setup(t)
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	if b.Status != 200 || !strings.HasSuffix(b.URL.Path, "/enrol") || !strings.Contains(b.Last, "Set up an authenticator app") {
+		t.Fatalf("after sign-in %d %s:\n%s", b.Status, b.URL, b.Last)
+	}
+	checkHeaders(t, b.Header)
+	if strings.Contains(b.Last, `class="secret"`) {
+		t.Fatal("a GET page shows a secret")
+	}
+	b.Submit("/enrol/begin", url.Values{"method": {"totp"}})
+	secret := b.TOTPSecret()
+	if !strings.Contains(b.Last, `src="data:image/png;base64,`) {
+		t.Fatal("no QR code")
+	}
+	checkHeaders(t, b.Header)
+	b.Submit("/enrol/confirm", url.Values{"code": {"000000"}})
+	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "is not right") {
+		t.Fatalf("wrong code %d", b.Status)
+	}
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	b.Submit("/enrol/confirm", url.Values{"code": {code}})
+	if !strings.Contains(b.Last, "authenticator app is registered") {
+		t.Fatalf("confirm:\n%s", b.Last)
+	}
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"not an address"}})
+	if b.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad address accepted: %d", b.Status)
+	}
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.private@mail.test"}})
+	if !strings.Contains(b.Last, "a***@m****.test") {
+		t.Fatalf("email page:\n%s", b.Last)
+	}
+	b.Submit("/enrol/confirm", url.Values{"code": {storetest.CodeFrom(t, e.h.Mail.Last())}})
+	if !strings.Contains(b.Last, "email address is registered") {
+		t.Fatalf("email confirm:\n%s", b.Last)
+	}
+	b.Submit("/enrol/done", nil)
+	if !strings.Contains(b.Last, "Your methods are registered") {
+		t.Fatalf("done:\n%s", b.Last)
+	}
+	en, err := e.h.Store.Get(context.Background(), e.alice.ID)
+	if err != nil || !en.Has(flows.MethodTOTP) || !en.Has(flows.MethodEmail) || en.Methods[flows.MethodTOTP].Secret != secret {
+		t.Fatalf("enrollment %+v %v", en, err)
+	}
+	// the enrolment code cannot be replayed for verification
+	if en.LastTOTPStep != e.h.Clock.Now().Unix()/30 {
+		t.Fatalf("last step %d", en.LastTOTPStep)
+	}
+	announced := 0
+	for _, m := range e.h.Mail.All() {
+		if strings.Contains(m.Subject, "was added") {
+			announced++
+			if !strings.Contains(strings.Join(m.To, ","), "alice@contoso.test") {
+				t.Fatalf("announcement not sent to the directory address: %v", m.To)
+			}
+		}
+	}
+	if announced != 2 {
+		t.Fatalf("%d announcements, want 2", announced)
+	}
+	found := false
+	for _, r := range e.h.Notes.Replies {
+		found = found || r.MsgID == flows.MsgRegistered
+	}
+	if !found {
+		t.Fatal("the chat was not told")
+	}
+	// the browser session ended
+	b.Get(e.srv.URL + "/enrol")
+	if b.Status != http.StatusForbidden {
+		t.Fatalf("session still alive: %d", b.Status)
+	}
+}
+
+func TestSignInAsAnotherUserIsRefused(t *testing.T) {
+	e := setup(t)
+	b := e.signIn(t, e.registerLink(t, e.alice), e.bob)
+	if b.Status != http.StatusForbidden || !strings.Contains(b.Last, "different person") {
+		t.Fatalf("%d:\n%s", b.Status, b.Last)
+	}
+	b.Post(e.srv.URL+"/enrol/begin", url.Values{"method": {"totp"}})
+	if b.Status != http.StatusForbidden || strings.Contains(b.Last, "secret") {
+		t.Fatalf("enrol after refusal: %d", b.Status)
+	}
+	for _, id := range []string{e.alice.ID, e.bob.ID} {
+		en, _ := e.h.Store.Get(context.Background(), id)
+		if len(en.Methods) != 0 {
+			t.Fatalf("%s got methods", id)
+		}
+	}
+	if p, _ := e.h.Store.Pinned(context.Background(), storetest.Chat("chat-"+e.alice.ID).Key()); p != "" {
+		t.Fatalf("pinned to %q after a refused sign-in", p)
+	}
+}
+
+func TestOldSignInIsRefused(t *testing.T) {
+	e := setup(t)
+	e.tn.Clock = func() time.Time { return e.h.Clock.Now().Add(-6 * time.Minute) }
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	if b.Status != http.StatusForbidden || !strings.Contains(b.Last, "not fresh enough") {
+		t.Fatalf("%d:\n%s", b.Status, b.Last)
+	}
+}
+
+func TestLinkIsConsumedByPOSTOnly(t *testing.T) {
+	e := setup(t)
+	link := e.registerLink(t, e.alice)
+	scanner := webtest.New(t, e.srv.Client())
+	for i := 0; i < 3; i++ { // chat unfurlers and mail scanners fetch links
+		scanner.Get(link)
+		if scanner.Status != 200 {
+			t.Fatalf("GET %d consumed the link: %d", i, scanner.Status)
+		}
+	}
+	// a POST without the form's CSRF token is refused and consumes nothing
+	scanner.Post(link, url.Values{"csrf": {"forged"}})
+	if scanner.Status != http.StatusForbidden {
+		t.Fatalf("forged POST: %d", scanner.Status)
+	}
+	e.signIn(t, link, e.alice)
+	again := webtest.New(t, e.srv.Client())
+	again.Get(link)
+	if again.Status != http.StatusNotFound {
+		t.Fatalf("used link: %d", again.Status)
+	}
+	usedPage := again.Last
+	again.Get(e.srv.URL + "/l/AAAAunknownAAAA")
+	if again.Status != http.StatusNotFound || again.Last != usedPage {
+		t.Fatalf("unknown and used links look different")
+	}
+	// a second POST of the used link (replaying the form) fails too
+	form := url.Values{"csrf": {"x"}}
+	again.Client.Jar.SetCookies(again.URL, []*http.Cookie{{Name: "__Host-resetbot-pre", Value: "x", Path: "/"}})
+	again.Post(link, form)
+	if again.Status != http.StatusNotFound {
+		t.Fatalf("second POST: %d", again.Status)
+	}
+}
+
+func TestNewLinkVoidsTheOld(t *testing.T) {
+	e := setup(t)
+	old := e.registerLink(t, e.alice)
+	e.registerLink(t, e.alice)
+	b := webtest.New(t, e.srv.Client())
+	b.Get(old)
+	if b.Status != http.StatusNotFound {
+		t.Fatalf("old link still works: %d", b.Status)
+	}
+}
+
+func TestLinkExpires(t *testing.T) {
+	e := setup(t)
+	link := e.registerLink(t, e.alice)
+	e.h.Clock.Advance(flows.LinkTTL)
+	b := webtest.New(t, e.srv.Client())
+	b.Get(link)
+	if b.Status != http.StatusNotFound {
+		t.Fatalf("expired link: %d", b.Status)
+	}
+}
+
+func TestCookiesAreHostPrefixedAndSecure(t *testing.T) {
+	e := setup(t)
+	c := *e.srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Get(e.registerLink(t, e.alice))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	set := resp.Header.Values("Set-Cookie")
+	if len(set) == 0 {
+		t.Fatal("no cookie")
+	}
+	for _, s := range set {
+		if !strings.HasPrefix(s, "__Host-") || !strings.Contains(s, "Secure") || !strings.Contains(s, "HttpOnly") || !strings.Contains(s, "Path=/") || strings.Contains(s, "Domain=") {
+			t.Fatalf("cookie %q", s)
+		}
+	}
+}
+
+func TestResetPage(t *testing.T) {
+	e := setup(t)
+	secret := e.h.Enrol(e.alice.ID)
+	chat, mail := "chat-reset", e.alice.Mail
+	rs := e.h.Say(chat, mail, "forgot my password")
+	rs = e.h.Click(chat, mail, storetest.Choice(t, rs, "Authenticator"))
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	rs = e.h.Say(chat, mail, code)
+	rs = e.h.Click(chat, mail, storetest.Choice(t, rs, "Email"))
+	rs = e.h.Say(chat, mail, storetest.CodeFrom(t, e.h.Mail.Last()))
+	link := ""
+	for _, r := range rs {
+		link += r.Link
+	}
+	b := webtest.New(t, e.srv.Client())
+	b.Get(link)
+	if b.Status != 200 || !strings.Contains(b.Last, `name="confirm"`) {
+		t.Fatalf("reset page %d:\n%s", b.Status, b.Last)
+	}
+	checkHeaders(t, b.Header)
+	b.Submit("", url.Values{"password": {"Tr0ub4dor&3x"}, "confirm": {"Tr0ub4dor&3y"}})
+	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "not the same") {
+		t.Fatalf("mismatch: %d", b.Status)
+	}
+	b.Submit("", url.Values{"password": {"alllowercase"}, "confirm": {"alllowercase"}})
+	if !strings.Contains(b.Last, "three of") {
+		t.Fatalf("weak: %d %s", b.Status, b.Last)
+	}
+	b.Submit("", url.Values{"password": {"Tr0ub4dor&3x"}, "confirm": {"Tr0ub4dor&3x"}})
+	if b.Status != 200 || !strings.Contains(b.Last, "Your password was changed") {
+		t.Fatalf("reset: %d\n%s", b.Status, b.Last)
+	}
+	if e.h.Dir.Passwords[e.alice.ID] != "Tr0ub4dor&3x" {
+		t.Fatal("directory not called")
+	}
+	b.Get(link)
+	if b.Status != http.StatusNotFound {
+		t.Fatalf("link alive after use: %d", b.Status)
+	}
+}

@@ -1,0 +1,151 @@
+package graph_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	khttp "github.com/microsoft/kiota-http-go"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/graph"
+	"github.com/resetbot/resetbot/graph/graphtest"
+)
+
+func setup(t *testing.T) (*graphtest.Tenant, *graph.Directory) {
+	t.Helper()
+	tn := graphtest.New()
+	graphtest.DemoUsers(tn)
+	if err := tn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tn.Close)
+	d, err := graph.New(graph.Config{BaseURL: tn.GraphURL(),
+		Credential: graph.NewClientCredential(tn.TokenURL(), tn.ClientID, tn.ClientSecret, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn, d
+}
+
+func TestLookup(t *testing.T) {
+	tn, d := setup(t)
+	tn.PageSize = 1 // every membership page has one entry: paging must be followed
+	tn.AddGroup(graphtest.Group{ID: "g2", Name: "Second"})
+	u, _ := tn.User("ca401000-0000-4000-8000-000000000003")
+	u.Groups = append(u.Groups, "g2")
+	tn.AddUser(u)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		claim flows.Claim
+		check func(flows.Account) bool
+		err   error
+	}{
+		{"by mail", flows.Claim{Kind: flows.ClaimEmail, Value: "Alice@Contoso.test"},
+			func(a flows.Account) bool {
+				return a.ID == "a11ce000-0000-4000-8000-000000000001" && a.Enabled && !a.Privileged && len(a.Groups) == 1
+			}, nil},
+		{"by upn", flows.Claim{Kind: flows.ClaimUPN, Value: "bob@contoso.test"},
+			func(a flows.Account) bool { return a.DisplayName == "Bob Outside" && len(a.Groups) == 0 }, nil},
+		{"by id", flows.Claim{Kind: flows.ClaimObjectID, Value: "da4e0000-0000-4000-8000-000000000004"},
+			func(a flows.Account) bool { return a.Synced }, nil},
+		{"privileged over pages", flows.Claim{Kind: flows.ClaimEmail, Value: "carol@contoso.test"},
+			func(a flows.Account) bool { return a.Privileged && len(a.Groups) == 2 }, nil},
+		{"disabled", flows.Claim{Kind: flows.ClaimEmail, Value: "erin@contoso.test"},
+			func(a flows.Account) bool { return !a.Enabled }, nil},
+		{"unknown mail", flows.Claim{Kind: flows.ClaimEmail, Value: "nobody@contoso.test"}, nil, flows.ErrNotFound},
+		{"unknown id", flows.Claim{Kind: flows.ClaimObjectID, Value: "00000000-dead-4000-8000-000000000000"}, nil, flows.ErrNotFound},
+		{"quote injection", flows.Claim{Kind: flows.ClaimEmail, Value: "x' or mail eq 'alice@contoso.test"}, nil, flows.ErrNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := d.Lookup(ctx, c.claim)
+			if c.err != nil {
+				if !errors.Is(err, c.err) {
+					t.Fatalf("err %v, want %v", err, c.err)
+				}
+				return
+			}
+			if err != nil || !c.check(a) {
+				t.Fatalf("%+v %v", a, err)
+			}
+		})
+	}
+}
+
+func TestLookupAmbiguous(t *testing.T) {
+	tn, d := setup(t)
+	tn.AddUser(graphtest.User{ID: "dup-1", UPN: "alias@contoso.test", Mail: "alice@contoso.test", Enabled: true})
+	if _, err := d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimEmail, Value: "alice@contoso.test"}); !errors.Is(err, flows.ErrAmbiguous) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestSetPasswordRetriedAfter429TakesEffectOnce(t *testing.T) {
+	tn, d := setup(t)
+	id := "a11ce000-0000-4000-8000-000000000001"
+	tn.FailNext("PATCH /v1.0/users/", http.StatusTooManyRequests, "1")
+	if err := d.SetPassword(context.Background(), id, "New-Passw0rd-42", false); err != nil {
+		t.Fatal(err)
+	}
+	ch := tn.Changes()
+	if len(ch) != 1 || ch[0].Kind != "password" || ch[0].ForceChange {
+		t.Fatalf("changes %+v", ch)
+	}
+	if u, _ := tn.User(id); u.Password != "New-Passw0rd-42" {
+		t.Fatalf("password %q: the retried body was garbled", u.Password)
+	}
+	if n := tn.Calls()["PATCH /v1.0/users/{id}"]; n != 2 {
+		t.Fatalf("%d PATCH calls, want the 429 and one retry", n)
+	}
+}
+
+func TestSetPasswordRefusals(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	var pe *flows.PasswordError
+	if err := d.SetPassword(ctx, "a11ce000-0000-4000-8000-000000000001", "password123", false); !errors.As(err, &pe) {
+		t.Fatalf("policy refusal: %v", err)
+	}
+	if err := d.SetPassword(ctx, "da4e0000-0000-4000-8000-000000000004", "Fine-Passw0rd-1", true); err == nil || errors.As(err, &pe) {
+		t.Fatalf("synced user: %v", err)
+	}
+	if len(tn.Changes()) != 0 {
+		t.Fatalf("refused writes recorded: %+v", tn.Changes())
+	}
+}
+
+func TestRevokeSessions(t *testing.T) {
+	tn, d := setup(t)
+	if err := d.RevokeSessions(context.Background(), "a11ce000-0000-4000-8000-000000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if ch := tn.Changes(); len(ch) != 1 || ch[0].Kind != "revoke" {
+		t.Fatalf("%+v", ch)
+	}
+}
+
+func TestWrongAppSecretIsRefused(t *testing.T) {
+	tn, _ := setup(t)
+	d, err := graph.New(graph.Config{BaseURL: tn.GraphURL(),
+		Credential: graph.NewClientCredential(tn.TokenURL(), tn.ClientID, "wrong", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimEmail, Value: "alice@contoso.test"}); err == nil {
+		t.Fatal("lookup with a wrong secret succeeded")
+	}
+	if n := tn.Calls()["GET /v1.0/users"]; n != 0 {
+		t.Fatalf("graph was called %d times without a token", n)
+	}
+}
+
+func TestMiddlewareHasNoCompression(t *testing.T) {
+	for _, m := range graph.Middleware() {
+		if _, ok := m.(*khttp.CompressionHandler); ok {
+			t.Fatalf("compression handler in the pipeline: %T", m)
+		}
+	}
+}
