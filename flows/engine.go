@@ -154,6 +154,8 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if err != nil {
 		return e.trouble(s, pol, fmt.Errorf("flows: commit: %w", err))
 	}
+	e.d.Log.DebugContext(ctx, "step", "chat", in.Chat.Key(), "subject", s.subject, "status", int(out.Status),
+		"version", out.Version, "ineligible", reason)
 	switch out.Status {
 	case Duplicate:
 		return nil, nil

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/console"
+	"github.com/resetbot/resetbot/bot/notify"
+	"github.com/resetbot/resetbot/bot/notify/smtptest"
+	"github.com/resetbot/resetbot/bot/web"
+	"github.com/resetbot/resetbot/bot/web/webtest"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/graph"
+	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/redistest"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+func TestServeWithEmptyEnvironmentListsEveryProblem(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve"}, func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	if code == 0 {
+		t.Fatal("serve started without configuration")
+	}
+	for _, v := range []string{"PUBLIC_BASE_URL", "REDIS_URL", "SEAL_KEYS", "MAC_KEY", "GRAPH_TENANT_ID", "GRAPH_CLIENT_ID",
+		"GRAPH_CLIENT_SECRET", "OIDC_ISSUER", "SMTP_ADDR", "SMTP_FROM"} {
+		if !strings.Contains(errb.String(), v) {
+			t.Errorf("the error list does not name %s:\n%s", v, errb.String())
+		}
+	}
+}
+
+func TestVersionAndUnknownCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	if run(context.Background(), []string{"version"}, nil, nil, &out, &errb) != 0 || !strings.HasPrefix(out.String(), "resetbot ") {
+		t.Fatalf("version: %q", out.String())
+	}
+	if run(context.Background(), []string{"frobnicate"}, nil, nil, &out, &errb) != 2 {
+		t.Fatal("unknown command accepted")
+	}
+}
+
+// world is the whole product wired as in production, with fakes only at the edges: a real
+// redis-server, the real Graph SDK against graphtest, a real SMTP server, the web pages over
+// HTTPS and the console adapter as the chat.
+type world struct {
+	clock  *storetest.Clock
+	redis  *redistest.Server
+	tenant *graphtest.Tenant
+	smtp   *smtptest.Server
+	web    *httptest.Server
+	chat   *console.Console
+	out    *bytes.Buffer
+	logs   *bytes.Buffer
+	st     *store.Store
+	users  []graphtest.User
+	said   []flows.Reply
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{clock: storetest.NewClock(), out: &bytes.Buffer{}, logs: &bytes.Buffer{}}
+	w.redis = redistest.Start(t)
+	w.tenant = graphtest.New()
+	w.tenant.Clock = w.clock.Now
+	w.users = graphtest.DemoUsers(w.tenant)
+	if err := w.tenant.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.tenant.Close)
+	w.smtp = smtptest.Start(t)
+	w.web = httptest.NewUnstartedServer(nil)
+	w.web.StartTLS()
+	t.Cleanup(w.web.Close)
+
+	ctx := context.Background()
+	rdb, err := store.Connect(store.Options{URL: w.redis.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": randomBytes(32)}, CurrentID: "k1", MACKey: randomBytes(32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.st = store.New(rdb, crypto)
+	if err := w.st.Preload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := bot.Config{EnabledFor: "selected", EnabledGroups: []string{graphtest.SSPRGroup}, HelpdeskURL: "https://help.contoso.test"}
+	if err := seedPolicy(ctx, w.st, cfg); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := graph.New(graph.Config{BaseURL: w.tenant.GraphURL(),
+		Credential: graph.NewClientCredential(w.tenant.TokenURL(), w.tenant.ClientID, w.tenant.ClientSecret, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := bot.NewLogger(w.logs, "debug")
+	audit := store.NewAuditor(rdb, log)
+	t.Cleanup(audit.Close)
+	late := &lateNotifier{}
+	e := engine(parts{dir: dir, store: w.st, crypto: crypto, audit: audit, log: log, clock: w.clock, baseURL: w.web.URL,
+		notifier: late, mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}})
+	o, err := web.NewOIDC(ctx, w.tenant.Issuer(), w.tenant.ClientID, w.tenant.ClientSecret, w.web.URL, w.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.web.Config.Handler = web.New(e, o, crypto, w.st, log).Handler()
+	w.chat = console.New(e, nil, w.out)
+	late.n = w.chat
+	return w
+}
+
+func (w *world) say(t *testing.T, as, text string) []flows.Reply {
+	t.Helper()
+	w.chat.As(as)
+	rs, rendered, err := w.chat.Say(context.Background(), text)
+	if err != nil {
+		t.Fatalf("%s says %q: %v", as, text, err)
+	}
+	w.out.WriteString(as + "> " + text + "\n" + rendered)
+	w.said = append(w.said, rs...)
+	return rs
+}
+
+func msgIn(rs []flows.Reply, id flows.MsgID) bool {
+	for _, r := range rs {
+		if r.MsgID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func linkIn(t *testing.T, rs []flows.Reply) string {
+	t.Helper()
+	for _, r := range rs {
+		if r.Link != "" {
+			return r.Link
+		}
+	}
+	t.Fatalf("no link in %v", storetest.IDs(rs))
+	return ""
+}
+
+var codeRE = regexp.MustCompile(`code is (\d{6})`)
+
+func mailCode(t *testing.T, m smtptest.Message) string {
+	t.Helper()
+	c := codeRE.FindStringSubmatch(m.Data)
+	if c == nil {
+		t.Fatalf("no code in\n%s", m.Data)
+	}
+	return c[1]
+}
+
+func TestTranscriptRegisterVerifyReset(t *testing.T) {
+	w := newWorld(t)
+	alice := w.users[0]
+	var secrets []string // everything that must never show up in chat or logs
+
+	// unregistered: told to register
+	if rs := w.say(t, alice.UPN, "I'm locked out"); !msgIn(rs, flows.MsgMustRegister) {
+		t.Fatalf("unregistered: %v", storetest.IDs(rs))
+	}
+	// register on the web page after the directory sign-in
+	link := linkIn(t, w.say(t, alice.UPN, "register"))
+	secrets = append(secrets, link[strings.LastIndex(link, "/")+1:])
+	b := webtest.New(t, w.web.Client())
+	b.Get(link)
+	b.Submit("", nil)
+	b.SignIn(alice.UPN, graphtest.DemoPassword)
+	b.Submit("/enrol/begin", url.Values{"method": {"totp"}})
+	secret := b.TOTPSecret()
+	secrets = append(secrets, secret)
+	code, _ := totp.Code(secret, w.clock.Now())
+	secrets = append(secrets, code)
+	b.Submit("/enrol/confirm", url.Values{"code": {code}})
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.home@mail.test"}})
+	msgs := w.smtp.Wait(t, 2) // the TOTP announcement, then the confirmation code
+	ecode := mailCode(t, msgs[len(msgs)-1])
+	secrets = append(secrets, ecode)
+	b.Submit("/enrol/confirm", url.Values{"code": {ecode}})
+	b.Submit("/enrol/done", nil)
+	if !strings.Contains(b.Last, "Your methods are registered") {
+		t.Fatalf("registration did not finish:\n%s", b.Last)
+	}
+
+	// verify in chat with both methods, choosing by number as a person would
+	w.clock.Advance(30 * time.Second)
+	rs := w.say(t, alice.UPN, "forgot my password")
+	if !msgIn(rs, flows.MsgChooseMethod) {
+		t.Fatalf("start: %v", storetest.IDs(rs))
+	}
+	rs = w.say(t, alice.UPN, "1") // authenticator app
+	if !msgIn(rs, flows.MsgEnterTOTP) {
+		t.Fatalf("pick 1: %v", storetest.IDs(rs))
+	}
+	code2, _ := totp.Code(secret, w.clock.Now())
+	secrets = append(secrets, code2)
+	rs = w.say(t, alice.UPN, code2[:3]+" "+code2[3:])
+	if !msgIn(rs, flows.MsgProvenMore) {
+		t.Fatalf("totp: %v", storetest.IDs(rs))
+	}
+	sent := len(w.smtp.Messages())
+	rs = w.say(t, alice.UPN, "1") // email, the one left
+	if !msgIn(rs, flows.MsgEmailSent) || !strings.Contains(rs[0].Text, "a***@m****.test") {
+		t.Fatalf("email: %+v", rs)
+	}
+	ecode2 := mailCode(t, w.smtp.Wait(t, sent+1)[sent])
+	secrets = append(secrets, ecode2)
+	rs = w.say(t, alice.UPN, ecode2)
+	resetLink := linkIn(t, rs)
+	secrets = append(secrets, resetLink[strings.LastIndex(resetLink, "/")+1:])
+
+	// the new password on the one-time page
+	const newPassword = "Sunny-Meadow-42"
+	secrets = append(secrets, newPassword, graphtest.DemoPassword)
+	b.Get(resetLink)
+	b.Submit("", url.Values{"password": {newPassword}, "confirm": {newPassword}})
+	if !strings.Contains(b.Last, "Your password was changed") {
+		t.Fatalf("reset page:\n%s", b.Last)
+	}
+	changes := w.tenant.Changes()
+	if len(changes) != 2 || changes[0].Kind != "password" || changes[0].UserID != alice.ID || changes[1].Kind != "revoke" {
+		t.Fatalf("tenant changes %+v", changes)
+	}
+	if u, _ := w.tenant.User(alice.ID); u.Password != newPassword {
+		t.Fatal("the tenant does not have the new password")
+	}
+	all := w.smtp.Wait(t, sent+2)
+	notice := all[len(all)-1]
+	if !strings.Contains(notice.Data, "Subject: Your password was reset") || !strings.Contains(strings.Join(notice.To, ","), "alice@contoso.test") {
+		t.Fatalf("notice:\n%+v", notice)
+	}
+	if !strings.Contains(w.out.String(), "Your password was changed") {
+		t.Fatal("the chat was not told")
+	}
+
+	// the others get the helpdesk
+	for _, u := range w.users[1:] {
+		if rs := w.say(t, u.UPN, "reset"); !msgIn(rs, flows.MsgHelpdesk) {
+			t.Fatalf("%s: %v", u.UPN, storetest.IDs(rs))
+		}
+	}
+
+	// nothing secret in any reply text or log line
+	var texts strings.Builder
+	for _, r := range w.said {
+		texts.WriteString(r.Text + "\n")
+		for _, c := range r.Choices {
+			texts.WriteString(c.Label + "\n")
+		}
+	}
+	logs := stripTimes(t, w.logs.String())
+	for _, s := range secrets {
+		if strings.Contains(texts.String(), s) {
+			t.Errorf("a reply contains the secret %q", s)
+		}
+		if strings.Contains(logs, s) {
+			t.Errorf("the log contains the secret %q", s)
+		}
+	}
+	// nor in Redis in clear: the secret, the private address
+	ctx := context.Background()
+	keys, _ := w.st.Client().Keys(ctx, "*").Result()
+	for _, k := range keys {
+		dump, _ := w.st.Client().Dump(ctx, k).Result()
+		for _, s := range append(secrets, "alice.home@mail.test") {
+			if strings.Contains(dump, s) {
+				t.Errorf("redis key %s holds %q in clear", k, s)
+			}
+		}
+	}
+	t.Logf("transcript:\n%s", w.out.String())
+}
+
+// stripTimes removes the wall-clock time of JSON log lines, whose digits could look like a code.
+func stripTimes(t *testing.T, logs string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		delete(m, "time")
+		out, _ := json.Marshal(m)
+		b.Write(out)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
