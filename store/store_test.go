@@ -1,0 +1,355 @@
+package store_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/redistest"
+)
+
+func key() []byte { b := make([]byte, 32); _, _ = rand.Read(b); return b }
+
+func newCrypto(t *testing.T) *store.Crypto {
+	c, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": key()}, CurrentID: "k1", MACKey: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// backends are the Redis servers the conformance suite runs against: a real redis-server, and
+// the demo's embedded miniredis.
+func backends(t *testing.T) map[string]func(t *testing.T) redis.UniversalClient {
+	return map[string]func(t *testing.T) redis.UniversalClient{
+		"redis-server": func(t *testing.T) redis.UniversalClient { return redistest.Start(t).Client() },
+		"miniredis": func(t *testing.T) redis.UniversalClient {
+			m := miniredis.RunT(t)
+			c, err := store.Connect(store.Options{URL: "redis://" + m.Addr()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			return c
+		},
+	}
+}
+
+var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+
+func session(id string, now time.Time) *flows.Session {
+	return &flows.Session{ID: id, State: flows.StateAwaitCode, Flow: flows.FlowReset, UserID: "u1",
+		Chat: flows.ChatRef{Platform: "p", Tenant: "t", UserID: "c1"}, Method: flows.MethodEmail, CreatedAt: now, ExpiresAt: now.Add(flows.SessionLifetime)}
+}
+
+func TestConformance(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			for cname, c := range conformance {
+				t.Run(cname, func(t *testing.T) {
+					rdb := open(t)
+					s := store.New(rdb, newCrypto(t))
+					if err := s.Preload(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+					c(t, s, rdb)
+				})
+			}
+		})
+	}
+}
+
+const chat = "p:t:c1"
+
+var lim = flows.DefaultLimits()
+
+var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.UniversalClient){
+	"session versions and dedupe": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		sess := session("s1", t0)
+		sess.Version = 1
+		out, err := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, IdemKey: "e1", Now: t0, Session: sess})
+		if err != nil || out.Status != flows.Committed || out.Version != 1 {
+			t.Fatalf("first: %+v %v", out, err)
+		}
+		if out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, IdemKey: "e1", Now: t0, Session: sess}); out.Status != flows.Duplicate {
+			t.Fatalf("dup: %+v", out)
+		}
+		if out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, IdemKey: "e2", Now: t0, Session: sess}); out.Status != flows.Stale {
+			t.Fatalf("stale: %+v", out)
+		}
+		snap, err := s.Load(ctx, "u1", chat)
+		if err != nil || snap.Session == nil || snap.Session.Version != 1 || snap.Session.ID != "s1" {
+			t.Fatalf("load: %+v %v", snap.Session, err)
+		}
+		// delete with the right version
+		if out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, IdemKey: "e3", Now: t0, ExpectVersion: 1}); out.Status != flows.Committed {
+			t.Fatalf("delete: %+v", out)
+		}
+		if snap, _ := s.Load(ctx, "u1", chat); snap.Session != nil {
+			t.Fatal("session survived delete")
+		}
+	},
+	"attempts agree with the pure model": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		model := flows.Enrollment{}
+		now := t0
+		for i := 0; i < 60; i++ {
+			n, _ := rand.Int(rand.Reader, big.NewInt(100))
+			correct := n.Int64() < 30
+			step, _ := rand.Int(rand.Reader, big.NewInt(4))
+			now = now.Add(time.Duration(step.Int64()) * 17 * time.Minute)
+			a := flows.Attempt{Method: flows.MethodTOTP, Correct: correct, Limits: lim}
+			var want flows.Status
+			model, want = flows.Judge(model, a, now)
+			out, err := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: now, Attempt: &a, KeepSession: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Status != want {
+				t.Fatalf("attempt %d (correct=%v at +%s): store %d, model %d", i, correct, now.Sub(t0), out.Status, want)
+			}
+			en, _ := s.Get(ctx, "u1")
+			if !en.BlockedUntil.Equal(model.BlockedUntil) || en.Fails.Count != model.Fails.Count {
+				t.Fatalf("attempt %d: store %+v/%v, model %+v/%v", i, en.Fails, en.BlockedUntil, model.Fails, model.BlockedUntil)
+			}
+		}
+	},
+	"a code is accepted once": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		sess := session("s1", t0)
+		sess.Version = 1
+		code := &flows.StoredCode{MAC: "abc123", ExpiresAt: t0.Add(10 * time.Minute)}
+		lim2 := lim
+		if out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, Session: sess, PutCode: code, CountSend: &lim2}); out.Status != flows.Committed {
+			t.Fatalf("put: %+v", out)
+		}
+		snap, _ := s.Load(ctx, "u1", chat)
+		if snap.Code.MAC != "abc123" || !snap.Code.ExpiresAt.Equal(code.ExpiresAt) {
+			t.Fatalf("code %+v", snap.Code)
+		}
+		a := flows.Attempt{Method: flows.MethodEmail, Correct: true, CodeMAC: "abc123", Limits: lim}
+		next := *sess
+		next.Version = 2
+		if out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, ExpectVersion: 1, Attempt: &a, Session: &next}); out.Status != flows.Committed {
+			t.Fatalf("accept: %+v", out)
+		}
+		next.Version = 3
+		if out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, ExpectVersion: 2, Attempt: &a, Session: &next}); out.Status != flows.Rejected {
+			t.Fatalf("second use: %+v", out)
+		}
+	},
+	"a TOTP step is accepted once": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		for i, want := range []flows.Status{flows.Committed, flows.Rejected} {
+			a := flows.Attempt{Method: flows.MethodTOTP, Correct: true, TOTPStep: 100, Limits: lim}
+			out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: "p:t:c" + string(rune('a'+i)), Now: t0, Attempt: &a, KeepSession: true})
+			if out.Status != want {
+				t.Fatalf("use %d: %+v", i, out)
+			}
+		}
+		en, _ := s.Get(ctx, "u1")
+		if en.LastTOTPStep != 100 {
+			t.Fatalf("step %d", en.LastTOTPStep)
+		}
+		if err := s.Register(ctx, "u1", flows.Registered{Kind: flows.MethodTOTP, Secret: "S"}, 50); err != nil {
+			t.Fatal(err)
+		}
+		if en, _ := s.Get(ctx, "u1"); en.LastTOTPStep != 100 {
+			t.Fatalf("a registration moved the step back to %d", en.LastTOTPStep)
+		}
+	},
+	"send limit": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		l := lim
+		for i := 0; i <= l.SendMax; i++ {
+			out, _ := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, CountSend: &l, KeepSession: true})
+			if (i < l.SendMax) != (out.Status == flows.Committed) {
+				t.Fatalf("send %d: %+v", i, out)
+			}
+		}
+		if ok, _ := s.CountSend(ctx, "u1", l, t0); ok {
+			t.Fatal("web send passed the shared limit")
+		}
+		if ok, _ := s.CountSend(ctx, "u1", l, t0.Add(l.SendWindow)); !ok {
+			t.Fatal("limit did not reset after the window")
+		}
+	},
+	"links: one current per purpose, bound to the session version": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		sess := session("s1", t0)
+		sess.Version = 1
+		grant := func(mac string) {
+			sess.Version = func() int64 {
+				snap, _ := s.Load(ctx, "u1", chat)
+				if snap.Session == nil {
+					return 1
+				}
+				return snap.Session.Version + 1
+			}()
+			exp := sess.Version - 1
+			out, err := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, ExpectVersion: exp, Session: sess,
+				Link: &flows.LinkGrant{Purpose: flows.PurposeReset, MAC: mac, ExpiresAt: t0.Add(10 * time.Minute)}})
+			if err != nil || out.Status != flows.Committed {
+				t.Fatalf("grant: %+v %v", out, err)
+			}
+		}
+		grant("mac1")
+		rec, got, err := s.Peek(ctx, "u1", flows.PurposeReset, "mac1")
+		if err != nil || got == nil || rec.SessionVersion != 1 || rec.ChatKey != chat {
+			t.Fatalf("peek: %+v %v", rec, err)
+		}
+		grant("mac2")
+		if _, _, err := s.Peek(ctx, "u1", flows.PurposeReset, "mac1"); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("old link: %v", err)
+		}
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac1", nil); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("consume old: %v", err)
+		}
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac2", nil); err != nil {
+			t.Fatalf("consume: %v", err)
+		}
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac2", nil); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("consume twice: %v", err)
+		}
+		// a link whose session moved on is dead
+		grant("mac3")
+		next := *sess
+		next.Version++
+		s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, ExpectVersion: sess.Version, Session: &next})
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac3", nil); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("consume after the session moved: %v", err)
+		}
+	},
+	"sealed enrollment": func(t *testing.T, s *store.Store, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		if err := s.Register(ctx, "u1", flows.Registered{Kind: flows.MethodTOTP, Secret: "JBSWY3DPEHPK3PXP"}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Register(ctx, "u2", flows.Registered{Kind: flows.MethodEmail, Address: "someone@mail.test"}, 0); err != nil {
+			t.Fatal(err)
+		}
+		en, err := s.Get(ctx, "u1")
+		if err != nil || en.Methods[flows.MethodTOTP].Secret != "JBSWY3DPEHPK3PXP" {
+			t.Fatalf("%+v %v", en, err)
+		}
+		raw, _ := rdb.HGetAll(ctx, "{u:u1}:e").Result()
+		for _, v := range raw {
+			if strings.Contains(v, "JBSWY3DPEHPK3PXP") {
+				t.Fatal("secret in clear")
+			}
+		}
+		// a sealed value moved to another user or field does not open
+		moved := raw["m:totp"]
+		rdb.HSet(ctx, "{u:u2}:e", "m:totp", moved)
+		if _, err := s.Get(ctx, "u2"); err == nil {
+			t.Fatal("a value sealed for u1 opened for u2")
+		}
+		rdb.HSet(ctx, "{u:u1}:e", "m:email", moved)
+		if _, err := s.Get(ctx, "u1"); err == nil {
+			t.Fatal("a value sealed for one field opened as another")
+		}
+	},
+	"pins": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		if p, _ := s.Pinned(ctx, chat); p != "" {
+			t.Fatal(p)
+		}
+		if err := s.Pin(ctx, chat, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Pin(ctx, chat, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Pin(ctx, chat, "u2"); !errors.Is(err, flows.ErrRefused) {
+			t.Fatalf("re-pin: %v", err)
+		}
+		if p, _ := s.Pinned(ctx, chat); p != "u1" {
+			t.Fatal(p)
+		}
+	},
+	"web states": func(t *testing.T, s *store.Store, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		w := flows.WebState{UserID: "u1", PendingTOTP: "SECRETSECRET", ExpiresAt: time.Now().Add(time.Minute)}
+		if err := s.PutWeb(ctx, "k", w); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := rdb.Get(ctx, "web:k").Result(); strings.Contains(v, "SECRETSECRET") {
+			t.Fatal("pending secret in clear")
+		}
+		got, err := s.GetWeb(ctx, "k")
+		if err != nil || got.PendingTOTP != "SECRETSECRET" {
+			t.Fatalf("%+v %v", got, err)
+		}
+		_ = s.DeleteWeb(ctx, "k")
+		if _, err := s.GetWeb(ctx, "k"); !errors.Is(err, flows.ErrNotFound) {
+			t.Fatal(err)
+		}
+	},
+	"policy versions": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		p, v, err := s.GetPolicy(ctx)
+		if err != nil || v != 0 || p.EnabledFor != flows.EnabledNone {
+			t.Fatalf("%+v %d %v", p, v, err)
+		}
+		p.EnabledFor = flows.EnabledAll
+		if v, err := s.PutPolicy(ctx, p, 0); err != nil || v != 1 {
+			t.Fatalf("%d %v", v, err)
+		}
+		if _, err := s.PutPolicy(ctx, p, 0); !errors.Is(err, flows.ErrStale) {
+			t.Fatalf("stale put: %v", err)
+		}
+		p.Required = 7
+		if _, err := s.PutPolicy(ctx, p, 1); err == nil {
+			t.Fatal("invalid policy stored")
+		}
+		if got, v, _ := s.GetPolicy(ctx); v != 1 || got.EnabledFor != flows.EnabledAll {
+			t.Fatalf("%+v %d", got, v)
+		}
+	},
+	"audit stream": func(t *testing.T, _ *store.Store, rdb redis.UniversalClient) {
+		a := store.NewAuditor(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		a.Audit(context.Background(), flows.AuditEvent{Time: t0, Actor: "p:t:c1", Subject: "u1", Action: "reset", Outcome: "ok"})
+		a.Close()
+		ev, err := store.Events(context.Background(), rdb)
+		if err != nil || len(ev) != 1 || ev[0].Action != "reset" || ev[0].Subject != "u1" {
+			t.Fatalf("%+v %v", ev, err)
+		}
+	},
+}
+
+func TestSealKeyRotation(t *testing.T) {
+	old, cur := key(), key()
+	c1, _ := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"old": old}, CurrentID: "old", MACKey: key()})
+	sealed, _ := c1.Seal("u1|m:totp", "secret")
+	c2, _ := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"old": old, "new": cur}, CurrentID: "new", MACKey: key()})
+	if got, err := c2.Open("u1|m:totp", sealed); err != nil || got != "secret" {
+		t.Fatalf("old key after rotation: %q %v", got, err)
+	}
+	if s2, _ := c2.Seal("a", "b"); !strings.HasPrefix(s2, "new:") {
+		t.Fatalf("new values not sealed with the current key: %s", s2)
+	}
+}
+
+func TestKeysValidateReportsAll(t *testing.T) {
+	err := store.Keys{SealKeys: map[string][]byte{"a:b": {1}}, CurrentID: "x", MACKey: []byte{1}}.Validate()
+	if err == nil {
+		t.Fatal("bad keys accepted")
+	}
+	for _, want := range []string{"32 bytes", "':'", "current sealing key", "MAC key"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}
