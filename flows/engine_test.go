@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -451,9 +452,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 		var b strings.Builder
 		for _, k := range []string{"{u:a11ce-0001}:e", "{u:a11ce-0001}:s:test:T1:U1"} {
 			m, _ := h.RDB.HGetAll(ctx, k).Result()
+			fields := make([]string, 0, len(m))
 			for f, v := range m {
-				b.WriteString(k + f + "=" + v + ";")
+				fields = append(fields, k+f+"="+v+";")
 			}
+			sort.Strings(fields)
+			b.WriteString(strings.Join(fields, ""))
 		}
 		return b.String()
 	}

@@ -1,0 +1,79 @@
+package bot_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/resetbot/resetbot/bot"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func good() map[string]string {
+	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	return map[string]string{
+		"PUBLIC_BASE_URL": "https://resetbot.contoso.com", "REDIS_URL": "redis://10.0.0.5:6379/0", "SEAL_KEYS": "k1:" + k,
+		"MAC_KEY": k, "GRAPH_TENANT_ID": "t", "GRAPH_CLIENT_ID": "c", "GRAPH_CLIENT_SECRET": "s",
+		"OIDC_ISSUER": "https://login.microsoftonline.com/t/v2.0", "SMTP_ADDR": "smtp.contoso.com:587", "SMTP_FROM": "resetbot@contoso.com",
+	}
+}
+
+func TestConfigValid(t *testing.T) {
+	c, errs := bot.FromEnv(env(good()))
+	if len(errs) != 0 || c.Validate() != nil {
+		t.Fatalf("%v %v", errs, c.Validate())
+	}
+	if c.OIDCClientID != "c" || c.TokenURL != "https://login.microsoftonline.com/t/oauth2/v2.0/token" || c.SealKeyID != "k1" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
+	m := good()
+	m["PUBLIC_BASE_URL"] = "http://resetbot.contoso.com"
+	m["SEAL_KEYS"] = "k1:" + base64.StdEncoding.EncodeToString([]byte("short"))
+	m["SMTP_ADDR"] = "nohost"
+	m["POLICY_ENABLED_FOR"] = "selected"
+	m["LOG_LEVEL"] = "loud"
+	m["ALLOW_PRIVILEGED_USERS"] = "maybe"
+	c, errs := bot.FromEnv(env(m))
+	all := append(errs, c.Validate())
+	var b strings.Builder
+	for _, e := range all {
+		if e != nil {
+			b.WriteString(e.Error() + "\n")
+		}
+	}
+	for _, want := range []string{"PUBLIC_BASE_URL must be an https", "must be 32 bytes", "SMTP_ADDR must be host:port",
+		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestLoopbackHTTPAllowed(t *testing.T) {
+	m := good()
+	m["PUBLIC_BASE_URL"] = "http://127.0.0.1:8080"
+	c, _ := bot.FromEnv(env(m))
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoggerRedactsSecretsByName(t *testing.T) {
+	var buf bytes.Buffer
+	log := bot.NewLogger(&buf, "debug")
+	log.Info("x", "code", "123456", "password", "hunter2", "link_token", "tok", "totp_secret", "JBSW", "Authorization", "Bearer x", "user", "alice")
+	out := buf.String()
+	for _, s := range []string{"123456", "hunter2", `"tok"`, "JBSW", "Bearer x"} {
+		if strings.Contains(out, s) {
+			t.Errorf("logged %q: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, "alice") {
+		t.Fatal("non-secret attribute lost")
+	}
+}

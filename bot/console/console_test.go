@@ -1,0 +1,46 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/resetbot/resetbot/bot/console"
+	"github.com/resetbot/resetbot/flows"
+)
+
+type echo struct{ got []flows.Inbound }
+
+func (e *echo) Handle(_ context.Context, in flows.Inbound) ([]flows.Reply, error) {
+	e.got = append(e.got, in)
+	return []flows.Reply{{Text: "pick", Choices: []flows.Choice{{ID: "a|s|1", Label: "First"}, {ID: "b|s|1", Label: "Second"}}}}, nil
+}
+
+func TestPipedConversation(t *testing.T) {
+	h := &echo{}
+	var out bytes.Buffer
+	c := console.New(h, []console.Person{{UPN: "alice@contoso.test"}, {UPN: "bob@contoso.test"}}, &out)
+	in := strings.NewReader("hello before choosing\n1\nI'm locked out\n2\n/as 2\n3\n/quit\nnever read\n")
+	if err := c.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.got) != 3 {
+		t.Fatalf("handled %d messages: %+v", len(h.got), h.got)
+	}
+	if h.got[0].Text != "I'm locked out" || h.got[0].Claim.Value != "alice@contoso.test" || h.got[0].Claim.Kind != flows.ClaimUPN {
+		t.Fatalf("first: %+v", h.got[0])
+	}
+	if h.got[1].Choice != "b|s|1" {
+		t.Fatalf("a number did not pick a choice: %+v", h.got[1])
+	}
+	if h.got[2].Chat.UserID != "bob@contoso.test" || h.got[2].Text != "3" {
+		t.Fatalf("bob's message: %+v", h.got[2])
+	}
+	if h.got[0].IdemKey == h.got[1].IdemKey {
+		t.Fatal("idempotency keys repeat")
+	}
+	if !strings.Contains(out.String(), "  2) Second") || !strings.Contains(out.String(), "Pick who you are first") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
