@@ -304,3 +304,20 @@ func stripTimes(t *testing.T, logs string) string {
 	}
 	return b.String()
 }
+
+func TestDemoRunsOfflineFromAPipe(t *testing.T) {
+	var out, errb bytes.Buffer
+	env := map[string]string{"DEMO_ADDR": "127.0.0.1:0"}
+	in := strings.NewReader("1\nI'm locked out\nregister\n/as 3\nreset\n/quit\n")
+	code := run(context.Background(), []string{"demo"}, func(k string) string { return env[k] }, in, &out, &errb)
+	if code != 0 {
+		t.Fatalf("demo exited %d: %s", code, errb.String())
+	}
+	o := out.String()
+	for _, want := range []string{"resetbot DEMO", "alice@contoso.test", "bob@contoso.test", "carol@contoso.test", "dave@contoso.test",
+		"You haven't registered enough", "🔗 http://127.0.0.1:", "contact the helpdesk"} {
+		if !strings.Contains(o, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, o)
+		}
+	}
+}

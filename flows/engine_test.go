@@ -490,3 +490,35 @@ func TestPinnedIdentityRefusesAnotherUser(t *testing.T) {
 		t.Fatalf("pinned to another: %v", storetest.IDs(rs))
 	}
 }
+
+func TestHelpCancelStatusAtEveryStep(t *testing.T) {
+	h, secret := newAlice(t)
+	steps := []func(){
+		func() {}, // no session
+		func() { h.Say("U1", aliceMail, "reset") },
+		func() {
+			rs := h.Say("U1", aliceMail, "reset")
+			h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+		},
+		func() { proveBoth(t, h, "U1", secret); h.Clock.Advance(30 * time.Second) },
+		func() { h.Say("U1", aliceMail, "register") },
+	}
+	for i, setup := range steps {
+		setup()
+		if rs := h.Say("U1", aliceMail, "help"); !hasMsg(rs, flows.MsgHelp) {
+			t.Fatalf("step %d help: %v", i, storetest.IDs(rs))
+		}
+		if rs := h.Say("U1", aliceMail, "status"); !hasMsg(rs, flows.MsgStatusIdle) && !hasMsg(rs, flows.MsgStatusSession) {
+			t.Fatalf("step %d status: %v", i, storetest.IDs(rs))
+		} else if strings.Contains(rs[0].Text, "private.") {
+			t.Fatalf("status shows an address: %q", rs[0].Text)
+		}
+		rs := h.Say("U1", aliceMail, "cancel")
+		if i == 0 && !hasMsg(rs, flows.MsgNothingToCancel) || i > 0 && !hasMsg(rs, flows.MsgCancelled) {
+			t.Fatalf("step %d cancel: %v", i, storetest.IDs(rs))
+		}
+		if rs := h.Say("U1", aliceMail, "status"); !hasMsg(rs, flows.MsgStatusIdle) {
+			t.Fatalf("step %d after cancel: %v", i, storetest.IDs(rs))
+		}
+	}
+}
