@@ -134,25 +134,10 @@ func (w *world) say(t *testing.T, as, text string) []flows.Reply {
 	return rs
 }
 
-func msgIn(rs []flows.Reply, id flows.MsgID) bool {
-	for _, r := range rs {
-		if r.MsgID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func linkIn(t *testing.T, rs []flows.Reply) string {
-	t.Helper()
-	for _, r := range rs {
-		if r.Link != "" {
-			return r.Link
-		}
-	}
-	t.Fatalf("no link in %v", storetest.IDs(rs))
-	return ""
-}
+var (
+	msgIn  = storetest.Has
+	linkIn = storetest.Link
+)
 
 var codeRE = regexp.MustCompile(`code is (\d{6})`)
 

@@ -22,25 +22,10 @@ func newAlice(t *testing.T) (*storetest.Harness, string) {
 	return h, secret
 }
 
-func hasMsg(rs []flows.Reply, id flows.MsgID) bool {
-	for _, r := range rs {
-		if r.MsgID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func linkOf(t *testing.T, rs []flows.Reply) string {
-	t.Helper()
-	for _, r := range rs {
-		if r.Link != "" {
-			return r.Link
-		}
-	}
-	t.Fatalf("no link in %v", storetest.IDs(rs))
-	return ""
-}
+var (
+	hasMsg = storetest.Has
+	linkOf = storetest.Link
+)
 
 func token(link string) string { return link[strings.LastIndex(link, "/")+1:] }
 

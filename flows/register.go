@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -232,6 +233,15 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 
 // announce tells the user, outside the chat, that a method was registered.
 func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
+	pol, _ := e.policy(ctx)
+	e.mailUser(ctx, a, "A verification method was added to your account",
+		fmt.Sprintf("Hello %s,\n\n%s was registered for self-service password reset on %s.\n\n"+
+			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, methodLabel(reg.Kind),
+			reg.RegisteredAt.UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
+}
+
+// mailUser sends a notice to every address the user has: the directory's and the registered one.
+func (e *Engine) mailUser(ctx context.Context, a Account, subject, body string) {
 	to := map[string]bool{}
 	if a.Mail != "" {
 		to[strings.ToLower(a.Mail)] = true
@@ -241,20 +251,16 @@ func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
 			to[strings.ToLower(r.Address)] = true
 		}
 	}
-	var list []string
+	list := make([]string, 0, len(to))
 	for addr := range to {
 		list = append(list, addr)
 	}
+	sort.Strings(list)
 	if len(list) == 0 || e.d.Mailer == nil {
 		return
 	}
-	pol, _ := e.policy(ctx)
-	m := Mail{To: list, Subject: "A verification method was added to your account",
-		Body: fmt.Sprintf("Hello %s,\n\n%s was registered for self-service password reset on %s.\n\n"+
-			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, methodLabel(reg.Kind),
-			reg.RegisteredAt.UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL)}
-	if err := e.d.Mailer.Send(ctx, m); err != nil {
-		e.d.Log.ErrorContext(ctx, "registration notice failed", "err", err, "user", a.ID)
+	if err := e.d.Mailer.Send(ctx, Mail{To: list, Subject: subject, Body: body}); err != nil {
+		e.d.Log.ErrorContext(ctx, "notice failed", "err", err, "user", a.ID, "subject", subject)
 	}
 }
 

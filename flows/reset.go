@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -113,27 +112,8 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 }
 
 func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy) {
-	to := map[string]bool{}
-	if a.Mail != "" {
-		to[strings.ToLower(a.Mail)] = true
-	}
-	if en, err := e.d.Enrollments.Get(ctx, a.ID); err == nil {
-		if r, ok := en.Methods[MethodEmail]; ok {
-			to[strings.ToLower(r.Address)] = true
-		}
-	}
-	var list []string
-	for k := range to {
-		list = append(list, k)
-	}
-	if len(list) == 0 || e.d.Mailer == nil {
-		return
-	}
-	m := Mail{To: list, Subject: "Your password was reset",
-		Body: fmt.Sprintf("Hello %s,\n\nyour password was reset through resetbot on %s.\n\n"+
+	e.mailUser(ctx, a, "Your password was reset",
+		fmt.Sprintf("Hello %s,\n\nyour password was reset through resetbot on %s.\n\n"+
 			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName,
-			e.d.Clock.Now().UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL)}
-	if err := e.d.Mailer.Send(ctx, m); err != nil {
-		e.d.Log.ErrorContext(ctx, "reset notice failed", "err", err, "user", a.ID)
-	}
+			e.d.Clock.Now().UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
 }

@@ -23,8 +23,9 @@ type Auditor struct {
 	rdb  redis.UniversalClient
 	log  *slog.Logger
 	ch   chan flows.AuditEvent
-	wg   sync.WaitGroup
-	once sync.Once
+	wg     sync.WaitGroup
+	mu     sync.RWMutex
+	closed bool
 }
 
 var _ flows.Auditor = (*Auditor)(nil)
@@ -37,13 +38,19 @@ func NewAuditor(rdb redis.UniversalClient, log *slog.Logger) *Auditor {
 	return a
 }
 
-// Audit queues one event; when the queue is full it writes in line rather than drop it.
+// Audit queues one event; when the queue is full, or the writer has stopped, it writes in line
+// rather than drop it.
 func (a *Auditor) Audit(ctx context.Context, e flows.AuditEvent) {
-	select {
-	case a.ch <- e:
-	default:
-		a.write(context.WithoutCancel(ctx), e)
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if !a.closed {
+		select {
+		case a.ch <- e:
+			return
+		default:
+		}
 	}
+	a.write(context.WithoutCancel(ctx), e)
 }
 
 func (a *Auditor) run() {
@@ -65,7 +72,12 @@ func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
 
 // Close flushes queued events and stops the writer.
 func (a *Auditor) Close() {
-	a.once.Do(func() { close(a.ch) })
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.ch)
+	}
+	a.mu.Unlock()
 	a.wg.Wait()
 }
 

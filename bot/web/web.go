@@ -355,7 +355,7 @@ func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, flows.ErrLimit):
 		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many codes were sent recently. Please wait a few minutes.")
 		return
-	case err != nil && (errors.Is(err, flows.ErrBadRequest) || strings.Contains(err.Error(), "valid email")):
+	case errors.Is(err, flows.ErrBadRequest):
 		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", "Please enter one email address, like name@example.com.")
 		return
 	case err != nil:

@@ -396,3 +396,25 @@ func Render(rs []flows.Reply) string {
 	}
 	return b.String()
 }
+
+// Has reports whether a reply with message id is among rs.
+func Has(rs []flows.Reply, id flows.MsgID) bool {
+	for _, r := range rs {
+		if r.MsgID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Link returns the one-time link among rs, failing the test when there is none.
+func Link(t testing.TB, rs []flows.Reply) string {
+	t.Helper()
+	for _, r := range rs {
+		if r.Link != "" {
+			return r.Link
+		}
+	}
+	t.Fatalf("no link in %v", IDs(rs))
+	return ""
+}

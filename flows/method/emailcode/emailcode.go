@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -125,7 +124,7 @@ func (m *Method) ConfirmEnrol(a flows.Account, p flows.PendingEnrol, code string
 }
 
 // ErrBadAddress: the text is not one plain email address.
-var ErrBadAddress = errors.New("not a valid email address")
+var ErrBadAddress = fmt.Errorf("%w: not a valid email address", flows.ErrBadRequest)
 
 // ParseAddress accepts one plain address (no display name), at most 254 characters.
 func ParseAddress(s string) (string, error) {
