@@ -507,3 +507,20 @@ func TestHelpCancelStatusAtEveryStep(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretsTypedInChatAreNotTaken(t *testing.T) {
+	h, _ := newAlice(t)
+	for _, msg := range []string{"my email is alice.home@mail.test", "call me on +1 (425) 555-0142"} {
+		rs := h.Say("U1", aliceMail, msg)
+		if !hasMsg(rs, flows.MsgNoSecretsHere) {
+			t.Fatalf("%q: %v", msg, storetest.IDs(rs))
+		}
+	}
+	keys, _ := h.RDB.Keys(context.Background(), "*").Result()
+	for _, k := range keys {
+		v, _ := h.RDB.Dump(context.Background(), k).Result()
+		if strings.Contains(v, "alice.home") || strings.Contains(v, "555-0142") {
+			t.Fatalf("%s stores what was typed", k)
+		}
+	}
+}
