@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/console"
 	"github.com/resetbot/resetbot/bot/notify"
+	slackbot "github.com/resetbot/resetbot/bot/slack"
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
@@ -76,19 +78,36 @@ type parts struct {
 	clock     flows.Clock
 	baseURL   string
 	allowPriv bool
+	admins    []string
 }
 
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-type lateNotifier struct{ n flows.Notifier }
+// router sends out-of-request messages to the adapter of the chat's platform.
+type router struct {
+	mu sync.RWMutex
+	by map[string]flows.Notifier
+}
 
-func (l *lateNotifier) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) error {
-	if l.n == nil {
-		return nil
+func (r *router) set(platform string, n flows.Notifier) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.by == nil {
+		r.by = map[string]flows.Notifier{}
 	}
-	return l.n.Notify(ctx, c, r)
+	r.by[platform] = n
+}
+
+func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) error {
+	r.mu.RLock()
+	n := r.by[c.Platform]
+	r.mu.RUnlock()
+	if n == nil {
+		return fmt.Errorf("no chat adapter for platform %q", c.Platform)
+	}
+	return n.Notify(ctx, c, rs)
 }
 
 func engine(p parts) *flows.Engine {
@@ -100,7 +119,7 @@ func engine(p parts) *flows.Engine {
 			totp.Method{Issuer: "resetbot", Rand: rand.Reader},
 			&emailcode.Method{Mailer: p.mailer, MAC: p.crypto, Rand: rand.Reader},
 		},
-	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv})
+	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins})
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -148,26 +167,47 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	}
 	audit := store.NewAuditor(rdb, log)
 	defer audit.Close()
-	late := &lateNotifier{}
+	late := &router{}
 	p := parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
-		allowPriv: cfg.AllowPrivileged, notifier: late,
+		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
 		mailer: &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}}
 	e := engine(p)
 	o, err := web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
 	if err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
-	srv := &http.Server{Addr: cfg.Listen, Handler: web.New(e, o, crypto, st, log).Handler(), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("resetbot serving", "listen", cfg.Listen, "public", cfg.PublicBaseURL, "version", version)
+	mux := http.NewServeMux()
+	mux.Handle("/", web.New(e, o, crypto, st, log).Handler())
+	errc := make(chan error, 3)
+	chats := 0
+	if cfg.SlackBotToken != "" {
+		sa, err := slackbot.New(slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken,
+			SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,
+			EnterpriseIDs: cfg.SlackEnterpriseIDs, AdminChannel: cfg.SlackAdminChannel}, e, st, realClock{}, log)
+		if err != nil {
+			return err
+		}
+		late.set(slackbot.Platform, sa)
+		if cfg.SlackMode == "socket" {
+			go func() { errc <- sa.RunSocket(ctx) }()
+		} else {
+			mux.Handle("/slack/", sa.HTTPHandler())
+		}
+		chats++
+		log.Info("slack enabled", "mode", cfg.SlackMode, "teams", strings.Join(cfg.SlackTeamIDs, ","))
+	}
 	if cfg.ConsoleChat {
 		c := console.New(e, nil, stdout)
-		late.n = c
+		late.set(console.Platform, c)
 		go func() { errc <- c.Run(ctx, stdin) }()
-	} else {
-		log.Warn("no chat platform is configured yet; set CONSOLE_CHAT=true to chat on this terminal")
+		chats++
 	}
+	if chats == 0 {
+		log.Warn("no chat platform is configured: set SLACK_BOT_TOKEN (or CONSOLE_CHAT=true to chat on this terminal)")
+	}
+	srv := &http.Server{Addr: cfg.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("resetbot serving", "listen", cfg.Listen, "public", cfg.PublicBaseURL, "version", version)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -266,7 +306,7 @@ func demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	}
 	audit := store.NewAuditor(rdb, log)
 	defer audit.Close()
-	late := &lateNotifier{}
+	late := &router{}
 	e := engine(parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: base,
 		notifier: late, mailer: &notify.Outbox{W: stdout}})
 	o, err := web.NewOIDC(ctx, tenant.Issuer(), tenant.ClientID, tenant.ClientSecret, base, time.Now)
@@ -285,7 +325,7 @@ func demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	}
 	people = append(people, console.Person{UPN: "mallory@elsewhere.test", Note: "not in the directory"})
 	c := console.New(e, people, stdout)
-	late.n = c
+	late.set(console.Platform, c)
 	fmt.Fprintf(stdout, `
 ==============================================================================
  resetbot DEMO — offline, loopback only, nothing is kept after you quit.

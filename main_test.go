@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -65,6 +66,9 @@ type world struct {
 	st     *store.Store
 	users  []graphtest.User
 	said   []flows.Reply
+	eng    *flows.Engine
+	router *router
+	log    *slog.Logger
 }
 
 func newWorld(t *testing.T) *world {
@@ -109,7 +113,7 @@ func newWorld(t *testing.T) *world {
 	log := bot.NewLogger(w.logs, "debug")
 	audit := store.NewAuditor(rdb, log)
 	t.Cleanup(audit.Close)
-	late := &lateNotifier{}
+	late := &router{}
 	e := engine(parts{dir: dir, store: w.st, crypto: crypto, audit: audit, log: log, clock: w.clock, baseURL: w.web.URL,
 		notifier: late, mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}})
 	o, err := web.NewOIDC(ctx, w.tenant.Issuer(), w.tenant.ClientID, w.tenant.ClientSecret, w.web.URL, w.clock.Now)
@@ -118,7 +122,8 @@ func newWorld(t *testing.T) *world {
 	}
 	w.web.Config.Handler = web.New(e, o, crypto, w.st, log).Handler()
 	w.chat = console.New(e, nil, w.out)
-	late.n = w.chat
+	late.set(console.Platform, w.chat)
+	w.eng, w.router, w.log = e, late, log
 	return w
 }
 
@@ -162,25 +167,8 @@ func TestTranscriptRegisterVerifyReset(t *testing.T) {
 	// register on the web page after the directory sign-in
 	link := linkIn(t, w.say(t, alice.UPN, "register"))
 	secrets = append(secrets, link[strings.LastIndex(link, "/")+1:])
-	b := webtest.New(t, w.web.Client())
-	b.Get(link)
-	b.Submit("", nil)
-	b.SignIn(alice.UPN, graphtest.DemoPassword)
-	b.Submit("/enrol/begin", url.Values{"method": {"totp"}})
-	secret := b.TOTPSecret()
-	secrets = append(secrets, secret)
-	code, _ := totp.Code(secret, w.clock.Now())
-	secrets = append(secrets, code)
-	b.Submit("/enrol/confirm", url.Values{"code": {code}})
-	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.home@mail.test"}})
-	msgs := w.smtp.Wait(t, 2) // the TOTP announcement, then the confirmation code
-	ecode := mailCode(t, msgs[len(msgs)-1])
-	secrets = append(secrets, ecode)
-	b.Submit("/enrol/confirm", url.Values{"code": {ecode}})
-	b.Submit("/enrol/done", nil)
-	if !strings.Contains(b.Last, "Your methods are registered") {
-		t.Fatalf("registration did not finish:\n%s", b.Last)
-	}
+	b, secret, regSecrets := w.registerOnWeb(t, link, alice)
+	secrets = append(secrets, regSecrets...)
 
 	// verify in chat with both methods, choosing by number as a person would
 	w.clock.Advance(30 * time.Second)
@@ -269,6 +257,34 @@ func TestTranscriptRegisterVerifyReset(t *testing.T) {
 		}
 	}
 	t.Logf("transcript:\n%s", w.out.String())
+}
+
+// registerOnWeb opens a registration link, signs in as who, registers an authenticator app and
+// an email address, and returns the browser, the TOTP secret and the codes it used.
+func (w *world) registerOnWeb(t *testing.T, link string, who graphtest.User) (*webtest.Browser, string, []string) {
+	t.Helper()
+	var secrets []string
+	b := webtest.New(t, w.web.Client())
+	b.Get(link)
+	b.Submit("", nil)
+	b.SignIn(who.UPN, graphtest.DemoPassword)
+	b.Submit("/enrol/begin", url.Values{"method": {"totp"}})
+	secret := b.TOTPSecret()
+	secrets = append(secrets, secret)
+	code, _ := totp.Code(secret, w.clock.Now())
+	secrets = append(secrets, code)
+	b.Submit("/enrol/confirm", url.Values{"code": {code}})
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.home@mail.test"}})
+	msgs := w.smtp.Wait(t, 2) // the TOTP announcement, then the confirmation code
+	ecode := mailCode(t, msgs[len(msgs)-1])
+	secrets = append(secrets, ecode)
+	b.Submit("/enrol/confirm", url.Values{"code": {ecode}})
+	b.Submit("/enrol/done", nil)
+	if !strings.Contains(b.Last, "Your methods are registered") {
+		t.Fatalf("registration did not finish:\n%s", b.Last)
+	}
+
+	return b, secret, secrets
 }
 
 // stripTimes removes the wall-clock time of JSON log lines, whose digits could look like a code.

@@ -48,6 +48,14 @@ type Config struct {
 	EnabledFor      string   // POLICY_ENABLED_FOR: seeds the policy on first start
 	EnabledGroups   []string // POLICY_GROUPS
 	ConsoleChat     bool     // CONSOLE_CHAT: also chat on stdin (operators trying a tenant)
+
+	SlackBotToken      string   // SLACK_BOT_TOKEN xoxb-…: enables Slack
+	SlackAppToken      string   // SLACK_APP_TOKEN xapp-…: Socket Mode
+	SlackSigningSecret string   // SLACK_SIGNING_SECRET: HTTP Events API
+	SlackMode          string   // SLACK_MODE: socket (default with an app token) or http
+	SlackTeamIDs       []string // SLACK_TEAM_IDS
+	SlackEnterpriseIDs []string // SLACK_ENTERPRISE_IDS
+	SlackAdminChannel  string   // SLACK_ADMIN_CHANNEL
 	LogLevel        string   // LOG_LEVEL
 }
 
@@ -89,6 +97,15 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		AllowPrivileged: boolean("ALLOW_PRIVILEGED_USERS"), AdminGroups: list("BOT_ADMIN_GROUPS"),
 		HelpdeskURL: g("HELPDESK_URL"), EnabledFor: g("POLICY_ENABLED_FOR"), EnabledGroups: list("POLICY_GROUPS"),
 		ConsoleChat: boolean("CONSOLE_CHAT"), LogLevel: g("LOG_LEVEL"),
+		SlackBotToken: getenv("SLACK_BOT_TOKEN"), SlackAppToken: getenv("SLACK_APP_TOKEN"),
+		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"), SlackMode: g("SLACK_MODE"),
+		SlackTeamIDs: list("SLACK_TEAM_IDS"), SlackEnterpriseIDs: list("SLACK_ENTERPRISE_IDS"), SlackAdminChannel: g("SLACK_ADMIN_CHANNEL"),
+	}
+	if c.SlackMode == "" && c.SlackAppToken != "" {
+		c.SlackMode = "socket"
+	}
+	if c.SlackMode == "" && c.SlackBotToken != "" {
+		c.SlackMode = "http"
 	}
 	if c.Listen == "" {
 		c.Listen = ":8080"
@@ -216,6 +233,26 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("POLICY_ENABLED_FOR must be none, selected or all, got %q", c.EnabledFor)
+	}
+	if c.SlackBotToken != "" || c.SlackAppToken != "" || c.SlackSigningSecret != "" {
+		if !strings.HasPrefix(c.SlackBotToken, "xoxb-") {
+			bad("SLACK_BOT_TOKEN must be a bot token (xoxb-…)")
+		}
+		switch c.SlackMode {
+		case "socket":
+			if !strings.HasPrefix(c.SlackAppToken, "xapp-") {
+				bad("SLACK_MODE=socket needs SLACK_APP_TOKEN, an app-level token (xapp-…)")
+			}
+		case "http":
+			if len(c.SlackSigningSecret) < 16 {
+				bad("SLACK_MODE=http needs SLACK_SIGNING_SECRET")
+			}
+		default:
+			bad("SLACK_MODE must be socket or http, got %q", c.SlackMode)
+		}
+		if len(c.SlackTeamIDs) == 0 {
+			bad("SLACK_TEAM_IDS must list the workspace ids the bot serves")
+		}
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "", "debug", "info", "warn", "error":

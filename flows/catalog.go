@@ -38,6 +38,10 @@ const (
 	MsgRegistered      MsgID = "registered"
 	MsgUseButtons      MsgID = "use_buttons"
 	MsgNoSecretsHere   MsgID = "no_secrets_here"
+	MsgNotAdmin        MsgID = "not_admin"
+	MsgAdminSoon       MsgID = "admin_soon"
+	MsgPlatformRefused MsgID = "platform_refused"
+	MsgWorking         MsgID = "working"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -75,6 +79,10 @@ var catalog = map[string]map[MsgID]string{
 		MsgRegistered:      "Your verification methods are registered: %s.",
 		MsgUseButtons:      "Please pick one of the options above.",
 		MsgNoSecretsHere:   "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
+		MsgNotAdmin:        "Sorry, only bot admins can use that command. This attempt was recorded.",
+		MsgAdminSoon:       "Admin commands are not available in this version yet.",
+		MsgPlatformRefused: "Sorry, I can't help this chat account (guest, external or unverified email). Please contact the helpdesk: %s",
+		MsgWorking:         "On it: I'll answer in our direct messages.",
 	},
 }
 

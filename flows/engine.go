@@ -43,6 +43,7 @@ type Options struct {
 	MaxSignInAge    time.Duration
 	IdentityTTL     time.Duration
 	PolicyTTL       time.Duration
+	AdminGroups     []string // directory groups whose members are bot admins
 }
 
 // Engine runs every conversation: Handle loads, checks expiry, dispatches and saves.

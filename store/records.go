@@ -245,3 +245,13 @@ redis.call('HSET', KEYS[1], 'v', c + 1, 'data', ARGV[2]) return c + 1`, []string
 	}
 	return n, nil
 }
+
+// FirstSeen records a platform delivery id and reports whether this is its first sighting,
+// shared by every replica.
+func (s *Store) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, "seen:"+id, "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("store: seen: %w", err)
+	}
+	return ok, nil
+}

@@ -1,0 +1,371 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// Platform is Slack's name in chat keys.
+const Platform = "slack"
+
+// Config is the Slack part of the deployment configuration.
+type Config struct {
+	BotToken      string   // xoxb-…
+	AppToken      string   // xapp-…, Socket Mode
+	SigningSecret string   // HTTP mode
+	Socket        bool     // Socket Mode instead of HTTP
+	TeamIDs       []string // allowed workspaces
+	EnterpriseIDs []string // allowed Enterprise Grid orgs (empty: none required)
+	APIURL        string   // tests: the fake Slack; must end with /
+	AdminChannel  string   // where security alerts for bot admins are posted (optional)
+}
+
+// Validate checks tokens by prefix and the transport's secrets, reporting every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if !strings.HasPrefix(c.BotToken, "xoxb-") {
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN must be a bot token (xoxb-…)"))
+	}
+	if c.Socket && !strings.HasPrefix(c.AppToken, "xapp-") {
+		errs = append(errs, errors.New("Socket Mode needs SLACK_APP_TOKEN, an app-level token (xapp-…) with connections:write"))
+	}
+	if !c.Socket && len(c.SigningSecret) < 16 {
+		errs = append(errs, errors.New("the HTTP Events API needs SLACK_SIGNING_SECRET"))
+	}
+	if len(c.TeamIDs) == 0 {
+		errs = append(errs, errors.New("SLACK_TEAM_IDS must list the workspace ids the bot serves"))
+	}
+	return errors.Join(errs...)
+}
+
+// Engine is what the adapter drives.
+type Engine interface {
+	Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error)
+	Overview(ctx context.Context, in flows.Inbound) (flows.Overview, error)
+	Admin(ctx context.Context, in flows.Inbound, command string) ([]flows.Reply, error)
+	PlatformRefusal(ctx context.Context, chat flows.ChatRef, reason string) flows.Reply
+}
+
+// Seen deduplicates deliveries across replicas.
+type Seen interface {
+	FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error)
+}
+
+// Adapter connects one Slack app to the engine.
+type Adapter struct {
+	cfg   Config
+	api   *slackapi.Client
+	eng   Engine
+	seen  Seen
+	clock flows.Clock
+	sleep func(ctx context.Context, d time.Duration) error
+	log   *slog.Logger
+	lim   *limiter
+
+	mu    sync.Mutex
+	users map[string]userEntry
+	work  sync.WaitGroup
+}
+
+type userEntry struct {
+	user slackapi.User
+	at   time.Time
+}
+
+// Option adjusts an Adapter.
+type Option func(*Adapter)
+
+// WithSleep injects how the adapter waits (tests advance a fake clock instead).
+func WithSleep(f func(ctx context.Context, d time.Duration) error) Option {
+	return func(a *Adapter) { a.sleep = f }
+}
+
+// New builds the adapter.
+func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger, opts ...Option) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sopts := []slackapi.Option{}
+	if cfg.APIURL != "" {
+		sopts = append(sopts, slackapi.OptionAPIURL(cfg.APIURL))
+	}
+	if cfg.AppToken != "" {
+		sopts = append(sopts, slackapi.OptionAppLevelToken(cfg.AppToken))
+	}
+	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), eng: eng, seen: seen, clock: clock, log: log,
+		users: map[string]userEntry{}, sleep: realSleep}
+	for _, o := range opts {
+		o(a)
+	}
+	a.lim = newLimiter(clock, a.sleep)
+	return a, nil
+}
+
+func realSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Wait blocks until the work started by acknowledged requests is done.
+func (a *Adapter) Wait() { a.work.Wait() }
+
+// later runs f after the request was acknowledged, detached from the request's context.
+func (a *Adapter) later(ctx context.Context, f func(ctx context.Context)) {
+	a.work.Add(1)
+	go func() {
+		defer a.work.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		f(ctx)
+	}()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// allowed reports whether a workspace (and enterprise) is served.
+func (a *Adapter) allowed(team, enterprise string) bool {
+	if !contains(a.cfg.TeamIDs, team) {
+		return false
+	}
+	if len(a.cfg.EnterpriseIDs) > 0 && !contains(a.cfg.EnterpriseIDs, enterprise) {
+		return false
+	}
+	return true
+}
+
+// first reports whether a delivery id is new; on a Redis error it lets the delivery through,
+// since the engine's own commit deduplicates again.
+func (a *Adapter) first(ctx context.Context, id string) bool {
+	if id == "" {
+		return true
+	}
+	ok, err := a.seen.FirstSeen(ctx, "slack:"+id, time.Hour)
+	if err != nil {
+		a.log.WarnContext(ctx, "dedupe unavailable", "err", err)
+		return true
+	}
+	return ok
+}
+
+// identify turns a Slack user into a verified claim, or a reason to refuse.
+func (a *Adapter) identify(ctx context.Context, userID, team string) (flows.ChatRef, flows.Claim, string, error) {
+	chat := flows.ChatRef{Platform: Platform, Tenant: team, UserID: userID, Locale: "en"}
+	u, err := a.user(ctx, userID)
+	if err != nil {
+		return chat, flows.Claim{}, "", err
+	}
+	if u.Locale != "" {
+		chat.Locale = u.Locale
+	}
+	switch {
+	case u.Deleted:
+		return chat, flows.Claim{}, "deleted", nil
+	case u.IsBot:
+		return chat, flows.Claim{}, "bot", nil
+	case u.IsRestricted || u.IsUltraRestricted:
+		return chat, flows.Claim{}, "guest", nil
+	case u.IsStranger || (u.TeamID != "" && u.TeamID != team && !contains(a.cfg.TeamIDs, u.TeamID)):
+		return chat, flows.Claim{}, "external", nil
+	case !u.IsEmailConfirmed || u.Profile.Email == "":
+		return chat, flows.Claim{}, "email_unconfirmed", nil
+	}
+	return chat, flows.Claim{Kind: flows.ClaimEmail, Value: strings.ToLower(u.Profile.Email)}, "", nil
+}
+
+const userTTL = 5 * time.Minute
+
+func (a *Adapter) user(ctx context.Context, id string) (slackapi.User, error) {
+	now := a.clock.Now()
+	a.mu.Lock()
+	e, ok := a.users[id]
+	a.mu.Unlock()
+	if ok && now.Sub(e.at) < userTTL {
+		return e.user, nil
+	}
+	var u *slackapi.User
+	err := a.call(ctx, "users.info", func() error {
+		var err error
+		u, err = a.api.GetUserInfoContext(ctx, id)
+		return err
+	})
+	if err != nil {
+		return slackapi.User{}, fmt.Errorf("slack: users.info: %w", err)
+	}
+	a.mu.Lock()
+	if len(a.users) > 50_000 {
+		a.users = map[string]userEntry{}
+	}
+	a.users[id] = userEntry{user: *u, at: now}
+	a.mu.Unlock()
+	return *u, nil
+}
+
+// handle runs one inbound through the engine and posts the replies to channel.
+func (a *Adapter) handle(ctx context.Context, team, userID, channel string, build func(*flows.Inbound)) {
+	chat, claim, refusal, err := a.identify(ctx, userID, team)
+	chat.Channel = channel
+	if err != nil {
+		a.log.ErrorContext(ctx, "slack identify failed", "err", err, "user", userID)
+		return
+	}
+	if refusal != "" {
+		if refusal == "bot" || refusal == "deleted" {
+			return
+		}
+		a.post(ctx, chat, []flows.Reply{a.eng.PlatformRefusal(ctx, chat, refusal)})
+		return
+	}
+	in := flows.Inbound{Chat: chat, Claim: claim}
+	build(&in)
+	replies, err := a.eng.Handle(ctx, in)
+	if err != nil {
+		a.log.ErrorContext(ctx, "engine failed", "err", err, "chat", chat.Key())
+	}
+	a.post(ctx, chat, replies)
+}
+
+// onEvent handles one Events API payload (the JSON of an event_callback).
+func (a *Adapter) onEvent(ctx context.Context, raw json.RawMessage) {
+	var outer struct {
+		EventID      string `json:"event_id"`
+		TeamID       string `json:"team_id"`
+		EnterpriseID string `json:"enterprise_id"`
+	}
+	_ = json.Unmarshal(raw, &outer)
+	ev, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
+	if err != nil || ev.Type != slackevents.CallbackEvent {
+		return
+	}
+	if !a.allowed(outer.TeamID, outer.EnterpriseID) {
+		a.log.WarnContext(ctx, "event from a workspace that is not allowed", "team", outer.TeamID, "enterprise", outer.EnterpriseID)
+		return
+	}
+	switch e := ev.InnerEvent.Data.(type) {
+	case *slackevents.MessageEvent:
+		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.Message != nil && e.Message.Edited != nil {
+			return
+		}
+		if !a.first(ctx, "evt:"+outer.EventID) {
+			return
+		}
+		a.handle(ctx, outer.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
+			in.Text, in.IdemKey = e.Text, "slack:"+outer.EventID
+		})
+	case *slackevents.AppHomeOpenedEvent:
+		if e.Tab == "home" && a.first(ctx, "evt:"+outer.EventID) {
+			a.publishHome(ctx, outer.TeamID, e.User)
+		}
+	}
+}
+
+// onInteraction handles a block_actions payload: a button in a message or on the home tab.
+func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCallback) {
+	if cb.Type != slackapi.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+		return
+	}
+	team := cb.Team.ID
+	if !a.allowed(team, cb.Enterprise.ID) {
+		a.log.WarnContext(ctx, "interaction from a workspace that is not allowed", "team", team)
+		return
+	}
+	act := cb.ActionCallback.BlockActions[0]
+	if act.ActionID == "link" || !a.first(ctx, "trg:"+cb.TriggerID+":"+act.ActionID) {
+		return // link buttons need no answer
+	}
+	channel := cb.Channel.ID
+	if cb.View.Type == "home" || channel == "" {
+		ch, err := a.openDM(ctx, cb.User.ID)
+		if err != nil {
+			a.log.ErrorContext(ctx, "conversations.open failed", "err", err)
+			return
+		}
+		channel = ch
+	}
+	if cb.Container.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
+		a.closeButtons(ctx, channel, cb.Container.MessageTs, cb.Message, act)
+	}
+	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
+		in.IdemKey = "slack:" + cb.TriggerID
+		switch {
+		case strings.HasPrefix(act.ActionID, "choice:"):
+			in.Choice = act.Value
+		case strings.HasPrefix(act.ActionID, "home:"):
+			in.Text = strings.TrimPrefix(act.ActionID, "home:")
+		}
+	})
+	if cb.View.Type == "home" {
+		a.publishHome(ctx, team, cb.User.ID)
+	}
+}
+
+// adminCommands are routed to the admin flow.
+var adminCommands = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true}
+
+// onCommand handles /sspr; the replies go to the user's direct messages.
+func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {
+	if !a.allowed(c.TeamID, c.EnterpriseID) {
+		return
+	}
+	if !a.first(ctx, "trg:"+c.TriggerID) {
+		return
+	}
+	words := strings.Fields(strings.ToLower(c.Text))
+	sub := "status"
+	if len(words) > 0 {
+		sub = words[0]
+	}
+	channel, err := a.openDM(ctx, c.UserID)
+	if err != nil {
+		a.log.ErrorContext(ctx, "conversations.open failed", "err", err)
+		return
+	}
+	if adminCommands[sub] {
+		chat, claim, refusal, err := a.identify(ctx, c.UserID, c.TeamID)
+		chat.Channel = channel
+		if err != nil {
+			return
+		}
+		in := flows.Inbound{Chat: chat, Claim: claim, IdemKey: "slack:" + c.TriggerID}
+		if refusal != "" {
+			in.Claim = flows.Claim{}
+		}
+		replies, err := a.eng.Admin(ctx, in, sub)
+		if err != nil {
+			a.log.ErrorContext(ctx, "admin command failed", "err", err)
+		}
+		a.post(ctx, chat, replies)
+		return
+	}
+	switch sub {
+	case "status", "register", "reset", "unlock", "help", "cancel":
+	default:
+		sub = "help"
+	}
+	a.handle(ctx, c.TeamID, c.UserID, channel, func(in *flows.Inbound) {
+		in.Text, in.IdemKey = sub, "slack:"+c.TriggerID
+	})
+}

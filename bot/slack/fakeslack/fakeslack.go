@@ -1,0 +1,317 @@
+// Package fakeslack extends slack-go's slacktest server with what resetbot calls
+// (users.info per user with is_email_confirmed and guests, conversations.open, chat.update,
+// views.publish, 429s on demand) and a scripted Socket Mode websocket, for tests.
+package fakeslack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slacktest"
+)
+
+// User is one Slack user of the fake workspace.
+type User struct {
+	ID             string
+	TeamID         string
+	Email          string
+	EmailConfirmed bool
+	Guest          bool
+	Stranger       bool
+	Bot            bool
+	Deleted        bool
+}
+
+// Post is one message the bot posted or updated.
+type Post struct {
+	Method  string // chat.postMessage or chat.update
+	Channel string
+	Text    string
+	Blocks  string // the blocks JSON
+	Form    map[string]string
+}
+
+// Server is the fake Slack.
+type Server struct {
+	*slacktest.Server
+	t testing.TB
+
+	mu      sync.Mutex
+	users   map[string]User
+	posts   []Post
+	views   []string
+	calls   map[string]int
+	limit   map[string]string // method → Retry-After seconds for its next call
+	notify  chan struct{}
+	envs    chan []byte
+	acks    chan string
+	sockets int
+}
+
+// Start runs the fake until the test ends.
+func Start(t testing.TB) *Server {
+	s := &Server{t: t, users: map[string]User{}, calls: map[string]int{}, limit: map[string]string{},
+		notify: make(chan struct{}, 10000), envs: make(chan []byte, 100), acks: make(chan string, 1000)}
+	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
+		c.Handle("/users.info", s.usersInfo)
+		c.Handle("/conversations.open", s.conversationsOpen)
+		c.Handle("/chat.postMessage", s.record("chat.postMessage"))
+		c.Handle("/chat.update", s.record("chat.update"))
+		c.Handle("/views.publish", s.viewsPublish)
+		c.Handle("/apps.connections.open", s.connectionsOpen)
+		c.Handle("/socket", slacktest.Websocket(s.socket))
+	})
+	s.Server.Start()
+	t.Cleanup(s.Server.Stop)
+	return s
+}
+
+// AddUser adds a user.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	s.users[u.ID] = u
+	s.mu.Unlock()
+}
+
+// RateLimitNext makes the next call of method answer 429 with Retry-After seconds.
+func (s *Server) RateLimitNext(method, seconds string) {
+	s.mu.Lock()
+	s.limit[method] = seconds
+	s.mu.Unlock()
+}
+
+// Calls returns how often method was called.
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+// Posts returns what was posted so far.
+func (s *Server) Posts() []Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Post(nil), s.posts...)
+}
+
+// Views returns the published home views (JSON).
+func (s *Server) Views() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.views...)
+}
+
+// WaitPosts waits until n messages were posted in total.
+func (s *Server) WaitPosts(n int) []Post {
+	s.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if p := s.Posts(); len(p) >= n {
+			return p
+		}
+		select {
+		case <-s.notify:
+		case <-deadline:
+			s.t.Fatalf("fake Slack got %d posts, want %d: %+v", len(s.Posts()), n, s.Posts())
+		}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) limited(w http.ResponseWriter, method string) bool {
+	s.mu.Lock()
+	s.calls[method]++
+	ra, ok := s.limit[method]
+	delete(s.limit, method)
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	w.Header().Set("Retry-After", ra)
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write([]byte(`{"ok":false,"error":"ratelimited"}`))
+	return true
+}
+
+func (s *Server) usersInfo(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, "users.info") {
+		return
+	}
+	_ = r.ParseForm()
+	s.mu.Lock()
+	u, ok := s.users[r.FormValue("user")]
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{
+		"id": u.ID, "team_id": u.TeamID, "name": strings.Split(u.Email, "@")[0], "deleted": u.Deleted, "is_bot": u.Bot,
+		"is_restricted": u.Guest, "is_ultra_restricted": false, "is_stranger": u.Stranger, "is_email_confirmed": u.EmailConfirmed,
+		"locale": "en-US", "profile": map[string]any{"email": u.Email},
+	}})
+}
+
+func (s *Server) conversationsOpen(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, "conversations.open") {
+		return
+	}
+	_ = r.ParseForm()
+	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + r.FormValue("users"), "is_im": true}})
+}
+
+func (s *Server) record(method string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.limited(w, method) {
+			return
+		}
+		_ = r.ParseForm()
+		form := map[string]string{}
+		for k := range r.Form {
+			form[k] = r.FormValue(k)
+		}
+		p := Post{Method: method, Channel: r.FormValue("channel"), Text: r.FormValue("text"), Blocks: r.FormValue("blocks"), Form: form}
+		s.mu.Lock()
+		s.posts = append(s.posts, p)
+		n := len(s.posts)
+		s.mu.Unlock()
+		s.notify <- struct{}{}
+		writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": fmt.Sprintf("1700000000.%06d", n), "text": p.Text})
+	}
+}
+
+func (s *Server) viewsPublish(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, "views.publish") {
+		return
+	}
+	var body map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	b, _ := json.Marshal(body["view"])
+	s.mu.Lock()
+	s.views = append(s.views, string(b))
+	s.mu.Unlock()
+	s.notify <- struct{}{}
+	writeJSON(w, map[string]any{"ok": true})
+}
+
+// WaitViews waits until n home views were published.
+func (s *Server) WaitViews(n int) []string {
+	s.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if v := s.Views(); len(v) >= n {
+			return v
+		}
+		select {
+		case <-s.notify:
+		case <-deadline:
+			s.t.Fatalf("fake Slack got %d views, want %d", len(s.Views()), n)
+		}
+	}
+}
+
+func (s *Server) connectionsOpen(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer xapp-") {
+		writeJSON(w, map[string]any{"ok": false, "error": "not_allowed_token_type"})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "url": "ws://" + s.ServerAddr + "/socket"})
+}
+
+// socket speaks Socket Mode: hello, then the queued envelopes; acks are collected.
+func (s *Server) socket(c *websocket.Conn) {
+	s.mu.Lock()
+	s.sockets++
+	s.mu.Unlock()
+	if err := c.WriteJSON(map[string]any{"type": "hello", "num_connections": 1,
+		"connection_info": map[string]any{"app_id": "A0RESETBOT"}, "debug_info": map[string]any{"host": "fake"}}); err != nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			var ack struct {
+				EnvelopeID string `json:"envelope_id"`
+			}
+			if err := c.ReadJSON(&ack); err != nil {
+				return
+			}
+			if ack.EnvelopeID != "" {
+				s.acks <- ack.EnvelopeID
+			}
+		}
+	}()
+	for {
+		select {
+		case env := <-s.envs:
+			if err := c.WriteMessage(websocket.TextMessage, env); err != nil {
+				return
+			}
+		case <-done:
+			return
+		}
+	}
+}
+
+// SendEnvelope queues one Socket Mode envelope and waits for its acknowledgement.
+func (s *Server) SendEnvelope(kind, envelopeID string, payload any) {
+	s.t.Helper()
+	b, _ := json.Marshal(map[string]any{"type": kind, "envelope_id": envelopeID, "accepts_response_payload": kind != "events_api", "payload": payload})
+	s.envs <- b
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case id := <-s.acks:
+			if id == envelopeID {
+				return
+			}
+		case <-deadline:
+			s.t.Fatalf("envelope %s was not acknowledged", envelopeID)
+		}
+	}
+}
+
+// MessageEvent is an event_callback payload for a DM from user.
+func MessageEvent(team, eventID, user, text string) map[string]any {
+	return map[string]any{"token": "x", "team_id": team, "api_app_id": "A0RESETBOT", "type": "event_callback",
+		"event_id": eventID, "event_time": 1700000000,
+		"event": map[string]any{"type": "message", "channel_type": "im", "channel": "D" + user, "user": user, "text": text, "ts": "1700000000.000100"}}
+}
+
+// BlockAction is an interactive payload for a click on button (actionID, value) in a DM.
+func BlockAction(team, triggerID, user, actionID, value, messageTs string) map[string]any {
+	return map[string]any{"type": "block_actions", "team": map[string]any{"id": team}, "user": map[string]any{"id": user},
+		"trigger_id": triggerID, "channel": map[string]any{"id": "D" + user},
+		"container": map[string]any{"type": "message", "message_ts": messageTs, "channel_id": "D" + user},
+		"message":   map[string]any{"ts": messageTs, "blocks": []any{}},
+		"actions":   []any{map[string]any{"action_id": actionID, "block_id": "actions:0", "value": value, "type": "button", "text": map[string]any{"type": "plain_text", "text": "x"}}}}
+}
+
+// Buttons returns the (action id, value) pairs of the buttons in a post's blocks.
+func Buttons(p Post) [][2]string {
+	var blocks slackapi.Blocks
+	_ = json.Unmarshal([]byte(p.Blocks), &blocks)
+	var out [][2]string
+	for _, b := range blocks.BlockSet {
+		if ab, ok := b.(*slackapi.ActionBlock); ok {
+			for _, e := range ab.Elements.ElementSet {
+				if btn, ok := e.(*slackapi.ButtonBlockElement); ok {
+					out = append(out, [2]string{btn.ActionID, btn.Value})
+				}
+			}
+		}
+	}
+	return out
+}

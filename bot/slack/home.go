@@ -1,0 +1,68 @@
+package slack
+
+import (
+	"context"
+	"strings"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// publishHome shows the App Home tab: what is registered (masked), when reconfirmation is due,
+// and buttons to register, reset or unlock.
+func (a *Adapter) publishHome(ctx context.Context, team, user string) {
+	chat, claim, refusal, err := a.identify(ctx, user, team)
+	if err != nil {
+		a.log.ErrorContext(ctx, "home: identify failed", "err", err)
+		return
+	}
+	var ov flows.Overview
+	if refusal == "" {
+		ov, err = a.eng.Overview(ctx, flows.Inbound{Chat: chat, Claim: claim})
+		if err != nil {
+			a.log.ErrorContext(ctx, "home: overview failed", "err", err)
+			return
+		}
+	} else {
+		ov.HelpdeskURL = ""
+	}
+	view := HomeView(ov)
+	err = a.call(ctx, "views.publish", func() error {
+		_, err := a.api.PublishViewContext(ctx, slackapi.PublishViewContextRequest{UserID: user, View: view})
+		return err
+	})
+	if err != nil {
+		a.log.ErrorContext(ctx, "views.publish failed", "err", err)
+	}
+}
+
+// HomeView renders the home tab.
+func HomeView(ov flows.Overview) slackapi.HomeTabViewRequest {
+	text := func(s string) *slackapi.TextBlockObject {
+		return slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(s), false, false)
+	}
+	blocks := []slackapi.Block{slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, "Password self-service", false, false))}
+	if !ov.Eligible {
+		msg := "Self-service isn't available for this account. Please contact the helpdesk."
+		if ov.HelpdeskURL != "" {
+			msg += " " + ov.HelpdeskURL
+		}
+		blocks = append(blocks, slackapi.NewSectionBlock(text(msg), nil, nil))
+		return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
+	}
+	reg := "Nothing registered yet."
+	if len(ov.Registered) > 0 {
+		reg = "Registered: " + strings.Join(ov.Registered, ", ") + "."
+	}
+	if !ov.ReconfirmDue.IsZero() {
+		reg += " Please reconfirm them by " + ov.ReconfirmDue.UTC().Format("2 January 2006") + "."
+	}
+	blocks = append(blocks, slackapi.NewSectionBlock(text(reg), nil, nil),
+		slackapi.NewActionBlock("home",
+			slackapi.NewButtonBlockElement("home:register", "register", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Register methods", false, false)),
+			slackapi.NewButtonBlockElement("home:reset", "reset", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Reset my password", false, false)),
+			slackapi.NewButtonBlockElement("home:unlock", "unlock", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Unlock my account", false, false)),
+		))
+	return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
+}

@@ -1,0 +1,135 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// Blocks renders replies as Block Kit: text sections, one-time links as link buttons, choices
+// as buttons whose values carry the session id and version.
+func Blocks(replies []flows.Reply) ([]slackapi.Block, string) {
+	var blocks []slackapi.Block
+	var fallback []string
+	for ri, r := range replies {
+		fallback = append(fallback, r.Text)
+		blocks = append(blocks, slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(r.Text), false, false), nil, nil))
+		var buttons []slackapi.BlockElement
+		if r.Link != "" {
+			b := slackapi.NewButtonBlockElement("link", "", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Open the one-time page", false, false))
+			b.URL = r.Link
+			b.Style = slackapi.StylePrimary
+			buttons = append(buttons, b)
+		}
+		for i, c := range r.Choices {
+			buttons = append(buttons, slackapi.NewButtonBlockElement(fmt.Sprintf("choice:%d", i), c.ID,
+				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Label, 75), false, false)))
+		}
+		if len(buttons) > 0 {
+			blocks = append(blocks, slackapi.NewActionBlock(fmt.Sprintf("actions:%d", ri), buttons...))
+		}
+	}
+	return blocks, strings.Join(fallback, "\n")
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// post sends replies to the chat's channel with unfurling off.
+func (a *Adapter) post(ctx context.Context, chat flows.ChatRef, replies []flows.Reply) {
+	if len(replies) == 0 {
+		return
+	}
+	if err := a.send(ctx, chat, replies); err != nil {
+		a.log.ErrorContext(ctx, "slack post failed", "err", err, "chat", chat.Key())
+	}
+}
+
+func (a *Adapter) send(ctx context.Context, chat flows.ChatRef, replies []flows.Reply) error {
+	channel := chat.Channel
+	if channel == "" {
+		ch, err := a.openDM(ctx, chat.UserID)
+		if err != nil {
+			return err
+		}
+		channel = ch
+	}
+	blocks, text := Blocks(replies)
+	return a.call(ctx, "chat.postMessage:"+channel, func() error {
+		_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...),
+			slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
+		return err
+	})
+}
+
+// Notify implements flows.Notifier: a direct message outside a request.
+func (a *Adapter) Notify(ctx context.Context, chat flows.ChatRef, replies []flows.Reply) error {
+	return a.send(ctx, chat, replies)
+}
+
+// openDM returns the direct-message channel with a user.
+func (a *Adapter) openDM(ctx context.Context, user string) (string, error) {
+	var id string
+	err := a.call(ctx, "conversations.open", func() error {
+		ch, _, _, err := a.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+		if err == nil {
+			id = ch.ID
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("slack: conversations.open: %w", err)
+	}
+	return id, nil
+}
+
+// closeButtons replaces a clicked message's buttons with what was chosen, so it cannot be
+// clicked again (a stale click would be refused anyway).
+func (a *Adapter) closeButtons(ctx context.Context, channel, ts string, msg slackapi.Message, act *slackapi.BlockAction) {
+	var blocks []slackapi.Block
+	for _, b := range msg.Blocks.BlockSet {
+		if b.BlockType() != slackapi.MBTAction {
+			blocks = append(blocks, b)
+		}
+	}
+	label := act.Text.Text
+	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, "You chose: "+label, false, false)))
+	err := a.call(ctx, "chat.update:"+channel, func() error {
+		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText("You chose: "+label, false), slackapi.MsgOptionBlocks(blocks...))
+		return err
+	})
+	if err != nil {
+		a.log.WarnContext(ctx, "chat.update failed", "err", err)
+	}
+}
+
+// maxRetries bounds how often one call waits out a 429.
+const maxRetries = 3
+
+// call runs one Web API call behind the method's limiter, waiting out 429 Retry-After.
+func (a *Adapter) call(ctx context.Context, method string, f func() error) error {
+	for attempt := 0; ; attempt++ {
+		if err := a.lim.wait(ctx, method); err != nil {
+			return err
+		}
+		err := f()
+		var rl *slackapi.RateLimitedError
+		if !errors.As(err, &rl) || attempt >= maxRetries {
+			return err
+		}
+		a.log.WarnContext(ctx, "slack rate limited", "method", method, "retry_after", rl.RetryAfter.String())
+		a.lim.backoff(method, rl.RetryAfter)
+	}
+}

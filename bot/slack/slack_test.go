@@ -1,0 +1,464 @@
+package slack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/slack"
+	"github.com/resetbot/resetbot/bot/slack/fakeslack"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+const (
+	team   = "T0CONTOSO"
+	secret = "8f742231b10e8888abcd99yyyzzz85a5"
+)
+
+type env struct {
+	h      *storetest.Harness
+	fake   *fakeslack.Server
+	a      *slack.Adapter
+	srv    *httptest.Server
+	totp   string
+	mu     sync.Mutex
+	slept  []time.Duration
+	events int
+}
+
+func setup(t *testing.T, socket bool) *env {
+	t.Helper()
+	e := &env{h: storetest.New(t), fake: fakeslack.Start(t)}
+	e.h.Dir.Add(storetest.Alice)
+	e.totp = e.h.Enrol(storetest.Alice.ID)
+	e.fake.AddUser(fakeslack.User{ID: "UALICE", TeamID: team, Email: "Alice@contoso.test", EmailConfirmed: true})
+	e.a = e.adapter(t, socket)
+	e.srv = httptest.NewServer(e.a.HTTPHandler())
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) adapter(t *testing.T, socket bool) *slack.Adapter {
+	t.Helper()
+	a, err := slack.New(slack.Config{BotToken: "xoxb-1-test", AppToken: "xapp-1-test", SigningSecret: secret, Socket: socket,
+		TeamIDs: []string{team}, APIURL: e.fake.GetAPIURL()}, e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"),
+		slack.WithSleep(func(_ context.Context, d time.Duration) error {
+			e.mu.Lock()
+			e.slept = append(e.slept, d)
+			e.mu.Unlock()
+			e.h.Clock.Advance(d)
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// event posts a signed Events API request and waits for the work it started.
+func (e *env) event(t *testing.T, payload any, hdr map[string]string) int {
+	t.Helper()
+	body, _ := json.Marshal(payload)
+	return e.signed(t, "/slack/events", "application/json", body, e.h.Clock.Now(), hdr)
+}
+
+func (e *env) signed(t *testing.T, path, ctype string, body []byte, at time.Time, hdr map[string]string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, bytes.NewReader(body))
+	for k, v := range slack.Sign(secret, body, at) {
+		req.Header[k] = v
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", ctype)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	e.a.Wait()
+	return resp.StatusCode
+}
+
+func (e *env) click(t *testing.T, trigger, action, value string) {
+	t.Helper()
+	payload, _ := json.Marshal(fakeslack.BlockAction(team, trigger, "UALICE", action, value, "1700000000.000001"))
+	body := []byte("payload=" + url.QueryEscape(string(payload)))
+	if code := e.signed(t, "/slack/interactive", "application/x-www-form-urlencoded", body, e.h.Clock.Now(), nil); code != 200 {
+		t.Fatalf("interactive: %d", code)
+	}
+}
+
+func (e *env) say(t *testing.T, id, text string) {
+	t.Helper()
+	e.events++
+	if code := e.event(t, fakeslack.MessageEvent(team, id, "UALICE", text), nil); code != 200 {
+		t.Fatalf("event: %d", code)
+	}
+}
+
+func lastPost(t *testing.T, f *fakeslack.Server, method string) fakeslack.Post {
+	t.Helper()
+	ps := f.Posts()
+	for i := len(ps) - 1; i >= 0; i-- {
+		if ps[i].Method == method {
+			return ps[i]
+		}
+	}
+	t.Fatalf("no %s", method)
+	return fakeslack.Post{}
+}
+
+func button(t *testing.T, p fakeslack.Post, labelIndex int) (string, string) {
+	t.Helper()
+	bs := fakeslack.Buttons(p)
+	var choices [][2]string
+	for _, b := range bs {
+		if strings.HasPrefix(b[0], "choice:") {
+			choices = append(choices, b)
+		}
+	}
+	if labelIndex >= len(choices) {
+		t.Fatalf("no button %d in %s", labelIndex, p.Blocks)
+	}
+	return choices[labelIndex][0], choices[labelIndex][1]
+}
+
+// converse drives the whole conversation with say and click, and returns the reset link.
+func converse(t *testing.T, e *env, say func(id, text string), click func(trigger, action, value string)) string {
+	say("Ev1", "I'm locked out")
+	p := lastPost(t, e.fake, "chat.postMessage")
+	if !strings.Contains(p.Text, "proof") || p.Channel != "DUALICE" || p.Form["unfurl_links"] != "false" || p.Form["unfurl_media"] != "false" {
+		t.Fatalf("first reply: %+v", p)
+	}
+	act, val := button(t, p, 0)
+	click("Tr1", act, val)
+	if p := lastPost(t, e.fake, "chat.update"); !strings.Contains(p.Text, "You chose") {
+		t.Fatalf("buttons not closed: %+v", p)
+	}
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "authenticator app") {
+		t.Fatalf("after choosing: %+v", p)
+	}
+	e.h.Clock.Advance(30 * time.Second)
+	code, _ := totp.Code(e.totp, e.h.Clock.Now())
+	say("Ev2", code)
+	p = lastPost(t, e.fake, "chat.postMessage")
+	act, val = button(t, p, 0)
+	click("Tr2", act, val)
+	p = lastPost(t, e.fake, "chat.postMessage")
+	if !strings.Contains(p.Text, "p***@m****.test") || strings.Contains(p.Text+p.Blocks, "private.") {
+		t.Fatalf("email step: %+v", p)
+	}
+	say("Ev3", storetest.CodeFrom(t, e.h.Mail.Last()))
+	p = lastPost(t, e.fake, "chat.postMessage")
+	var link string
+	var blocks []map[string]any
+	_ = json.Unmarshal([]byte(p.Blocks), &blocks)
+	for _, b := range blocks {
+		for _, el := range asList(b["elements"]) {
+			if u, ok := el.(map[string]any)["url"].(string); ok {
+				link = u
+			}
+		}
+	}
+	if !strings.HasPrefix(link, "https://bot.test/l/") {
+		t.Fatalf("no link button: %s", p.Blocks)
+	}
+	return link
+}
+
+func asList(v any) []any { l, _ := v.([]any); return l }
+
+func finish(t *testing.T, e *env, link string) {
+	t.Helper()
+	tok := link[strings.LastIndex(link, "/")+1:]
+	if err := e.h.Engine.ResetPassword(context.Background(), tok, "Sunny-Meadow-42", "Sunny-Meadow-42"); err != nil {
+		t.Fatal(err)
+	}
+	if e.h.Dir.Passwords[storetest.Alice.ID] != "Sunny-Meadow-42" {
+		t.Fatal("password not set")
+	}
+}
+
+func TestConversationOverHTTPEvents(t *testing.T) {
+	e := setup(t, false)
+	link := converse(t, e,
+		func(id, text string) { e.say(t, id, text) },
+		func(tr, act, val string) { e.click(t, tr, act, val) })
+	finish(t, e, link)
+}
+
+func TestConversationOverSocketMode(t *testing.T) {
+	e := setup(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.a.RunSocket(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	n := 0
+	wait := func() {
+		n++
+		e.fake.WaitPosts(n)
+		e.a.Wait()
+		n = len(e.fake.Posts())
+	}
+	link := converse(t, e,
+		func(id, text string) {
+			e.fake.SendEnvelope("events_api", "env-"+id, fakeslack.MessageEvent(team, id, "UALICE", text))
+			wait()
+		},
+		func(tr, act, val string) {
+			e.fake.SendEnvelope("interactive", "env-"+tr, fakeslack.BlockAction(team, tr, "UALICE", act, val, "1700000000.000001"))
+			wait()
+		})
+	finish(t, e, link)
+}
+
+func TestSignatures(t *testing.T) {
+	e := setup(t, false)
+	body, _ := json.Marshal(fakeslack.MessageEvent(team, "EvSig", "UALICE", "reset"))
+	now := e.h.Clock.Now()
+	send := func(h http.Header, b []byte) int {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/slack/events", bytes.NewReader(b))
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		e.a.Wait()
+		return resp.StatusCode
+	}
+	tampered := bytes.Replace(body, []byte("reset"), []byte("unlock"), 1)
+	cases := map[string]struct {
+		h    http.Header
+		body []byte
+	}{
+		"stale 301 s":    {slack.Sign(secret, body, now.Add(-301*time.Second)), body},
+		"future 301 s":   {slack.Sign(secret, body, now.Add(301*time.Second)), body},
+		"tampered body":  {slack.Sign(secret, body, now), tampered},
+		"wrong secret":   {slack.Sign("another-secret-0123456789", body, now), body},
+		"missing header": {http.Header{}, body},
+		"no signature":   {func() http.Header { h := slack.Sign(secret, body, now); h.Del("X-Slack-Signature"); return h }(), body},
+	}
+	for name, c := range cases {
+		if code := send(c.h, c.body); code != http.StatusUnauthorized {
+			t.Errorf("%s: %d", name, code)
+		}
+	}
+	if n := len(e.fake.Posts()); n != 0 || len(e.h.Dir.TakeCalls()) != 0 {
+		t.Fatalf("a refused request ran: %d posts", n)
+	}
+	if code := send(slack.Sign(secret, body, now.Add(-299*time.Second)), body); code != 200 {
+		t.Fatalf("299 s old: %d", code)
+	}
+	if n := len(e.fake.Posts()); n != 1 {
+		t.Fatalf("valid request: %d posts", n)
+	}
+}
+
+func TestURLVerification(t *testing.T) {
+	e := setup(t, false)
+	body := []byte(`{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}`)
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/slack/events", bytes.NewReader(body))
+	for k, v := range slack.Sign(secret, body, e.h.Clock.Now()) {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	if b.String() != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Fatalf("challenge: %q", b.String())
+	}
+}
+
+func TestRetriesHandledOnceAcrossReplicas(t *testing.T) {
+	e := setup(t, false)
+	replica := e.adapter(t, false)
+	other := httptest.NewServer(replica.HTTPHandler())
+	t.Cleanup(other.Close)
+	ev := fakeslack.MessageEvent(team, "EvRetry", "UALICE", "I'm locked out")
+	for i := 0; i < 3; i++ {
+		hdr := map[string]string{}
+		if i > 0 {
+			hdr["X-Slack-Retry-Num"], hdr["X-Slack-Retry-Reason"] = string(rune('0'+i)), "http_timeout"
+		}
+		e.event(t, ev, hdr)
+	}
+	// the same delivery reaching the second replica
+	body, _ := json.Marshal(ev)
+	req, _ := http.NewRequest(http.MethodPost, other.URL+"/slack/events", bytes.NewReader(body))
+	for k, v := range slack.Sign(secret, body, e.h.Clock.Now()) {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	replica.Wait()
+	e.a.Wait()
+	if n := len(e.fake.Posts()); n != 1 {
+		t.Fatalf("%d replies to one event delivered four times", n)
+	}
+}
+
+func TestIgnoredAndRefused(t *testing.T) {
+	e := setup(t, false)
+	e.fake.AddUser(fakeslack.User{ID: "UNOCONF", TeamID: team, Email: "alice@contoso.test", EmailConfirmed: false})
+	e.fake.AddUser(fakeslack.User{ID: "UGUEST", TeamID: team, Email: "alice@contoso.test", EmailConfirmed: true, Guest: true})
+	e.fake.AddUser(fakeslack.User{ID: "USTRANGER", TeamID: "T0OTHER", Email: "alice@contoso.test", EmailConfirmed: true, Stranger: true})
+	ctx := context.Background()
+	before, _ := e.h.RDB.Keys(ctx, "{u:*").Result()
+	foreign := fakeslack.MessageEvent("T0OTHER", "EvF", "UALICE", "reset")
+	bot := fakeslack.MessageEvent(team, "EvB", "UALICE", "reset")
+	bot["event"].(map[string]any)["bot_id"] = "B1"
+	edited := fakeslack.MessageEvent(team, "EvE", "UALICE", "reset")
+	edited["event"].(map[string]any)["subtype"] = "message_changed"
+	channel := fakeslack.MessageEvent(team, "EvC", "UALICE", "reset")
+	channel["event"].(map[string]any)["channel_type"] = "channel"
+	for _, ev := range []map[string]any{foreign, bot, edited, channel} {
+		e.event(t, ev, nil)
+	}
+	if n := len(e.fake.Posts()); n != 0 {
+		t.Fatalf("ignored events were answered: %+v", e.fake.Posts())
+	}
+	for _, u := range []string{"UNOCONF", "UGUEST", "USTRANGER"} {
+		e.event(t, fakeslack.MessageEvent(team, "Ev"+u, u, "reset"), nil)
+	}
+	posts := e.fake.Posts()
+	if len(posts) != 3 {
+		t.Fatalf("refusals: %+v", posts)
+	}
+	for _, p := range posts {
+		if !strings.Contains(p.Text, "contact the helpdesk") {
+			t.Fatalf("refusal text %q", p.Text)
+		}
+	}
+	if calls := e.h.Dir.TakeCalls(); len(calls) != 0 {
+		t.Fatalf("the directory was asked: %v", calls)
+	}
+	// only the delivery ids and audit records were written; no session, pin or counter
+	keys, _ := e.h.RDB.Keys(ctx, "{u:*").Result()
+	if len(keys) != len(before) {
+		t.Fatalf("user keys written: %v, before %v", keys, before)
+	}
+}
+
+func TestPinnedToAnotherUserIsRefused(t *testing.T) {
+	e := setup(t, false)
+	chat := flows.ChatRef{Platform: slack.Platform, Tenant: team, UserID: "UALICE"}
+	if err := e.h.Store.Pin(context.Background(), chat.Key(), "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	e.say(t, "EvPin", "reset")
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "helpdesk") {
+		t.Fatalf("pinned mismatch: %q", p.Text)
+	}
+	ev, _ := store.Events(context.Background(), e.h.RDB)
+	found := false
+	for _, x := range ev {
+		found = found || x.Reason == "pin_mismatch"
+	}
+	if !found {
+		t.Fatal("mismatch not audited")
+	}
+}
+
+func TestRateLimitIsWaitedOutAndDeliveredOnce(t *testing.T) {
+	e := setup(t, false)
+	e.fake.RateLimitNext("chat.postMessage", "7")
+	e.say(t, "Ev429", "reset")
+	posts := e.fake.Posts()
+	if len(posts) != 1 || e.fake.Calls("chat.postMessage") != 2 {
+		t.Fatalf("posts %d, calls %d", len(posts), e.fake.Calls("chat.postMessage"))
+	}
+	waited := time.Duration(0)
+	for _, d := range e.slept {
+		waited += d
+	}
+	if waited < 7*time.Second {
+		t.Fatalf("waited %s, Retry-After was 7 s", waited)
+	}
+}
+
+func TestSlashCommands(t *testing.T) {
+	e := setup(t, false)
+	cmd := func(trigger, text string) {
+		form := url.Values{"command": {"/sspr"}, "text": {text}, "team_id": {team}, "user_id": {"UALICE"},
+			"channel_id": {"C1"}, "trigger_id": {trigger}, "response_url": {"https://hooks.invalid/x"}}
+		if code := e.signed(t, "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), e.h.Clock.Now(), nil); code != 200 {
+			t.Fatalf("/sspr %s: %d", text, code)
+		}
+	}
+	cmd("TrA", "register")
+	p := lastPost(t, e.fake, "chat.postMessage")
+	if p.Channel != "DUALICE" || !strings.Contains(p.Text, "sign in with your work account") {
+		t.Fatalf("register: %+v", p)
+	}
+	cmd("TrB", "")
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "Registered:") {
+		t.Fatalf("status: %q", p.Text)
+	}
+	cmd("TrC", "policy show")
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "only bot admins") {
+		t.Fatalf("non-admin: %q", p.Text)
+	}
+	ev, _ := store.Events(context.Background(), e.h.RDB)
+	refused := false
+	for _, x := range ev {
+		refused = refused || (x.Action == "admin:policy" && x.Outcome == "refused" && x.Reason == "not_bot_admin")
+	}
+	if !refused {
+		t.Fatalf("refusal not audited: %+v", ev)
+	}
+}
+
+func TestAppHome(t *testing.T) {
+	e := setup(t, false)
+	home := map[string]any{"team_id": team, "type": "event_callback", "event_id": "EvHome",
+		"event": map[string]any{"type": "app_home_opened", "user": "UALICE", "tab": "home", "channel": "DUALICE"}}
+	e.event(t, home, nil)
+	v := e.fake.WaitViews(1)[0]
+	for _, want := range []string{"Authenticator app code", "p***@m****.test", "home:register", "home:reset", "home:unlock", "reconfirm"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("home lacks %q: %s", want, v)
+		}
+	}
+	if strings.Contains(v, "private.") {
+		t.Fatal("home shows an address")
+	}
+	e.click(t, "TrHome", "home:reset", "reset")
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "proof") {
+		t.Fatalf("home reset: %q", p.Text)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	err := slack.Config{BotToken: "xoxp-user", Socket: true, AppToken: "xoxb-nope"}.Validate()
+	for _, want := range []string{"xoxb-", "xapp-", "SLACK_TEAM_IDS"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	if err := (slack.Config{BotToken: "xoxb-1", SigningSecret: "short", TeamIDs: []string{"T"}}).Validate(); err == nil {
+		t.Fatal("HTTP mode without a signing secret")
+	}
+}

@@ -1,0 +1,59 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// RunSocket connects over Socket Mode and serves until ctx ends. Every envelope is acknowledged
+// first, then worked on.
+func (a *Adapter) RunSocket(ctx context.Context) error {
+	client := socketmode.New(a.api)
+	errc := make(chan error, 1)
+	go func() { errc <- client.RunContext(ctx) }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		case evt, ok := <-client.Events:
+			if !ok {
+				return nil
+			}
+			a.envelope(ctx, client, evt)
+		}
+	}
+}
+
+func (a *Adapter) envelope(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	if evt.Request == nil {
+		return
+	}
+	switch evt.Type {
+	case socketmode.EventTypeEventsAPI, socketmode.EventTypeInteractive, socketmode.EventTypeSlashCommand:
+	default:
+		return
+	}
+	_ = client.Ack(*evt.Request)
+	if !a.first(ctx, "env:"+evt.Request.EnvelopeID) {
+		return
+	}
+	payload := append(json.RawMessage(nil), evt.Request.Payload...)
+	switch evt.Type {
+	case socketmode.EventTypeEventsAPI:
+		a.later(ctx, func(ctx context.Context) { a.onEvent(ctx, payload) })
+	case socketmode.EventTypeInteractive:
+		var cb slackapi.InteractionCallback
+		if err := json.Unmarshal(payload, &cb); err == nil {
+			a.later(ctx, func(ctx context.Context) { a.onInteraction(ctx, cb) })
+		}
+	case socketmode.EventTypeSlashCommand:
+		if c, ok := evt.Data.(slackapi.SlashCommand); ok {
+			a.later(ctx, func(ctx context.Context) { a.onCommand(ctx, c) })
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package flows
+
+import (
+	"context"
+	"time"
+)
+
+// Overview is what a chat home page shows a user about their own account.
+type Overview struct {
+	Eligible     bool
+	Registered   []string  // masked labels
+	ReconfirmDue time.Time // zero when never
+	HelpdeskURL  string
+}
+
+// Overview describes the chat user's own registration. An ineligible user learns nothing but the
+// helpdesk link, whatever the reason.
+func (e *Engine) Overview(ctx context.Context, in Inbound) (Overview, error) {
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return Overview{}, err
+	}
+	out := Overview{HelpdeskURL: pol.HelpdeskURL}
+	acct, lerr := e.resolve(ctx, in)
+	if lerr != nil && !isExpected(lerr) {
+		return out, lerr
+	}
+	var en Enrollment
+	if lerr == nil {
+		if en, err = e.d.Enrollments.Get(ctx, acct.ID); err != nil {
+			return out, err
+		}
+	}
+	if e.ineligible(acct, lerr, pol, en, e.d.Clock.Now()) != "" {
+		return out, nil
+	}
+	out.Eligible = true
+	var oldest time.Time
+	for _, m := range AllMethods {
+		r, ok := en.Methods[m]
+		if !ok {
+			continue
+		}
+		l := methodLabel(m)
+		if m == MethodEmail {
+			l += " (" + MaskEmail(r.Address) + ")"
+		}
+		out.Registered = append(out.Registered, l)
+		if oldest.IsZero() || r.RegisteredAt.Before(oldest) {
+			oldest = r.RegisteredAt
+		}
+	}
+	if pol.ReconfirmDays > 0 && !oldest.IsZero() {
+		out.ReconfirmDue = oldest.AddDate(0, 0, pol.ReconfirmDays)
+	}
+	return out, nil
+}
+
+// Admin handles a bot-admin command. Bot admins are members of the configured directory
+// groups, never chosen by a chat platform's roles; every attempt is audited.
+func (e *Engine) Admin(ctx context.Context, in Inbound, command string) ([]Reply, error) {
+	now := e.d.Clock.Now()
+	acct, err := e.resolve(ctx, in)
+	admin := err == nil && acct.Enabled && e.isAdmin(acct)
+	ev := AuditEvent{Time: now, Actor: in.Chat.Key(), Subject: acct.ID, Platform: in.Chat.Platform, Action: "admin:" + command}
+	if !admin {
+		ev.Outcome, ev.Reason = "refused", "not_bot_admin"
+		e.audit(ctx, ev)
+		return []Reply{{MsgID: MsgNotAdmin, Text: Text(in.Chat.Locale, MsgNotAdmin), Private: true}}, nil
+	}
+	ev.Outcome, ev.Reason = "refused", "not_available"
+	e.audit(ctx, ev)
+	return []Reply{{MsgID: MsgAdminSoon, Text: Text(in.Chat.Locale, MsgAdminSoon), Private: true}}, nil
+}
+
+func (e *Engine) isAdmin(a Account) bool {
+	for _, g := range e.o.AdminGroups {
+		for _, h := range a.Groups {
+			if g == h {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// PlatformRefusal is the polite reply for chat accounts an adapter will not map to anyone:
+// guests, external users, unconfirmed emails.
+func (e *Engine) PlatformRefusal(ctx context.Context, chat ChatRef, reason string) Reply {
+	pol, _ := e.policy(ctx)
+	e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: chat.Key(), Platform: chat.Platform, Action: "identity", Outcome: "refused", Reason: reason})
+	return Reply{MsgID: MsgPlatformRefused, Text: Text(chat.Locale, MsgPlatformRefused, pol.HelpdeskURL), Private: true}
+}
