@@ -79,11 +79,32 @@ type parts struct {
 	baseURL   string
 	allowPriv bool
 	admins    []string
+	alerts    flows.Alerter
 }
 
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
+
+// alertFan hands security alerts to every adapter that can reach bot admins.
+type alertFan struct {
+	mu sync.RWMutex
+	to []flows.Alerter
+}
+
+func (f *alertFan) set(a flows.Alerter) {
+	f.mu.Lock()
+	f.to = append(f.to, a)
+	f.mu.Unlock()
+}
+
+func (f *alertFan) Alert(ctx context.Context, e flows.AuditEvent, text string) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, a := range f.to {
+		a.Alert(ctx, e, text)
+	}
+}
 
 // router sends out-of-request messages to the adapter of the chat's platform.
 type router struct {
@@ -113,7 +134,7 @@ func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) 
 func engine(p parts) *flows.Engine {
 	return flows.New(flows.Deps{
 		Directory: p.dir, Sessions: p.store, Links: p.store, Enrollments: p.store, WebStates: p.store,
-		Policies: p.store, Audit: p.audit, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
+		Policies: p.store, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
 		Clock: p.clock, Rand: rand.Reader, Log: p.log,
 		Methods: []flows.Method{
 			totp.Method{Issuer: "resetbot", Rand: rand.Reader},
@@ -168,7 +189,8 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	audit := store.NewAuditor(rdb, log)
 	defer audit.Close()
 	late := &router{}
-	p := parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
+	alerts := &alertFan{}
+	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
 		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
 		mailer: &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}}
 	e := engine(p)
@@ -188,6 +210,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 			return err
 		}
 		late.set(slackbot.Platform, sa)
+		alerts.set(sa)
 		if cfg.SlackMode == "socket" {
 			go func() { errc <- sa.RunSocket(ctx) }()
 		} else {

@@ -25,6 +25,7 @@ type Deps struct {
 	WebStates   WebStates
 	Policies    PolicyStore
 	Audit       Auditor
+	Alerts      Alerter
 	Notifier    Notifier
 	Mailer      Mailer
 	MAC         MACer

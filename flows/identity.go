@@ -22,8 +22,13 @@ func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
 	}
 	acct, err := e.lookup(ctx, in.Claim)
 	if err == nil && pinned != "" && pinned != acct.ID {
-		e.audit(ctx, AuditEvent{Time: now, Actor: key, Subject: pinned, Platform: in.Chat.Platform,
-			Action: "identity", Outcome: "refused", Reason: "pin_mismatch"})
+		ev := AuditEvent{Time: now, Actor: key, Subject: pinned, Platform: in.Chat.Platform,
+			Action: "identity", Outcome: "refused", Reason: "pin_mismatch"}
+		e.audit(ctx, ev)
+		if e.d.Alerts != nil {
+			e.d.Alerts.Alert(ctx, ev, "The chat account "+key+" is pinned to directory user "+pinned+
+				" but now maps to "+acct.ID+". Self-service was refused; please check the chat account's email.")
+		}
 		e.d.Log.WarnContext(ctx, "chat identity maps to another directory user than the one it is pinned to",
 			"chat", key, "pinned", pinned, "now", acct.ID)
 		acct, err = Account{}, ErrPinMismatch

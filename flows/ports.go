@@ -244,3 +244,9 @@ type AuditEvent struct {
 type Auditor interface {
 	Audit(ctx context.Context, e AuditEvent)
 }
+
+// Alerter tells bot admins about a security event that needs a person (e.g. a chat identity that
+// now maps to another directory user). Optional.
+type Alerter interface {
+	Alert(ctx context.Context, e AuditEvent, text string)
+}

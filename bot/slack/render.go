@@ -133,3 +133,16 @@ func (a *Adapter) call(ctx context.Context, method string, f func() error) error
 		a.lim.backoff(method, rl.RetryAfter)
 	}
 }
+
+// Alert implements flows.Alerter: it posts to the bot admins' channel when one is configured,
+// and always logs.
+func (a *Adapter) Alert(ctx context.Context, ev flows.AuditEvent, text string) {
+	a.log.WarnContext(ctx, "security alert", "action", ev.Action, "reason", ev.Reason, "actor", ev.Actor, "subject", ev.Subject)
+	if a.cfg.AdminChannel == "" {
+		return
+	}
+	r := flows.Reply{Text: "⚠️ resetbot security alert: " + text}
+	if err := a.send(ctx, flows.ChatRef{Platform: Platform, Channel: a.cfg.AdminChannel}, []flows.Reply{r}); err != nil {
+		a.log.ErrorContext(ctx, "alert post failed", "err", err)
+	}
+}

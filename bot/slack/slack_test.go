@@ -364,6 +364,15 @@ func TestIgnoredAndRefused(t *testing.T) {
 
 func TestPinnedToAnotherUserIsRefused(t *testing.T) {
 	e := setup(t, false)
+	alerts, err := slack.New(slack.Config{BotToken: "xoxb-1", SigningSecret: secret, TeamIDs: []string{team},
+		APIURL: e.fake.GetAPIURL(), AdminChannel: "CADMINS"}, e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.Deps.Alerts = alerts
+	e.h.Rebuild()
+	e.a = e.adapter(t, false)
+	e.srv.Config.Handler = e.a.HTTPHandler()
 	chat := flows.ChatRef{Platform: slack.Platform, Tenant: team, UserID: "UALICE"}
 	if err := e.h.Store.Pin(context.Background(), chat.Key(), "someone-else"); err != nil {
 		t.Fatal(err)
@@ -372,6 +381,7 @@ func TestPinnedToAnotherUserIsRefused(t *testing.T) {
 	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "helpdesk") {
 		t.Fatalf("pinned mismatch: %q", p.Text)
 	}
+	e.h.Audit.Close() // flush: audit writes are asynchronous
 	ev, _ := store.Events(context.Background(), e.h.RDB)
 	found := false
 	for _, x := range ev {
@@ -379,6 +389,13 @@ func TestPinnedToAnotherUserIsRefused(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("mismatch not audited")
+	}
+	reported := false
+	for _, p := range e.fake.Posts() {
+		reported = reported || (p.Channel == "CADMINS" && strings.Contains(p.Text, "pinned to directory user someone-else"))
+	}
+	if !reported {
+		t.Fatalf("bot admins not told: %+v", e.fake.Posts())
 	}
 }
 
@@ -421,6 +438,7 @@ func TestSlashCommands(t *testing.T) {
 	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "only bot admins") {
 		t.Fatalf("non-admin: %q", p.Text)
 	}
+	e.h.Audit.Close() // flush: audit writes are asynchronous
 	ev, _ := store.Events(context.Background(), e.h.RDB)
 	refused := false
 	for _, x := range ev {
