@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,31 +19,62 @@ import (
 
 const slackTeam = "T0CONTOSO"
 
-// The whole path over Slack Socket Mode: register, verify with buttons and codes, reset on the
-// page; the fake tenant records the change through the real Graph SDK.
-func TestSlackSocketModeEndToEnd(t *testing.T) {
+// The whole path over Slack, in both transports: register, verify with buttons and codes, reset
+// on the page; the fake tenant records the change through the real Graph SDK.
+func TestSlackSocketModeEndToEnd(t *testing.T) { slackEndToEnd(t, true) }
+
+func TestSlackHTTPEventsEndToEnd(t *testing.T) { slackEndToEnd(t, false) }
+
+const slackSecret = "0123456789abcdef0123456789abcdef"
+
+func slackEndToEnd(t *testing.T, socket bool) {
 	w := newWorld(t)
 	alice := w.users[0]
 	fake := fakeslack.Start(t)
 	fake.AddUser(fakeslack.User{ID: "UALICE", TeamID: slackTeam, Email: alice.Mail, EmailConfirmed: true})
-	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-1", AppToken: "xapp-1", Socket: true, TeamIDs: []string{slackTeam},
+	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-1", AppToken: "xapp-1", SigningSecret: slackSecret, Socket: socket, TeamIDs: []string{slackTeam},
 		APIURL: fake.GetAPIURL()}, w.eng, w.st, w.clock, w.log,
 		slackbot.WithSleep(func(_ context.Context, d time.Duration) error { w.clock.Advance(d); return nil }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.router.set(slackbot.Platform, sa)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sa.RunSocket(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	deliver := func(kind, id string, payload map[string]any) {
+		fake.SendEnvelope(kind, id, payload)
+	}
+	if socket {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- sa.RunSocket(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	} else {
+		hs := httptest.NewServer(sa.HTTPHandler())
+		t.Cleanup(hs.Close)
+		deliver = func(kind, _ string, payload map[string]any) {
+			raw, _ := json.Marshal(payload)
+			path, ctype, body := "/slack/events", "application/json", raw
+			if kind == "interactive" {
+				path, ctype, body = "/slack/interactive", "application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(raw)))
+			}
+			req, _ := http.NewRequest(http.MethodPost, hs.URL+path, bytes.NewReader(body))
+			for k, v := range slackbot.Sign(slackSecret, body, w.clock.Now()) {
+				req.Header[k] = v
+			}
+			req.Header.Set("Content-Type", ctype)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %v %v", path, err, resp)
+			}
+			resp.Body.Close()
+		}
+	}
 
 	seq := 0
 	last := func() fakeslack.Post { ps := fake.Posts(); return ps[len(ps)-1] }
 	say := func(text string) fakeslack.Post {
 		seq++
 		n := len(fake.Posts())
-		fake.SendEnvelope("events_api", "env-m"+itoa(seq), fakeslack.MessageEvent(slackTeam, "Ev"+itoa(seq), "UALICE", text))
+		deliver("events_api", "env-m"+itoa(seq), fakeslack.MessageEvent(slackTeam, "Ev"+itoa(seq), "UALICE", text))
 		fake.WaitPosts(n + 1)
 		sa.Wait()
 		return last()
@@ -54,7 +88,7 @@ func TestSlackSocketModeEndToEnd(t *testing.T) {
 			}
 		}
 		n := len(fake.Posts())
-		fake.SendEnvelope("interactive", "env-c"+itoa(seq), fakeslack.BlockAction(slackTeam, "Tr"+itoa(seq), "UALICE", act, val, "1700000000.000001"))
+		deliver("interactive", "env-c"+itoa(seq), fakeslack.BlockAction(slackTeam, "Tr"+itoa(seq), "UALICE", act, val, "1700000000.000001"))
 		fake.WaitPosts(n + 2) // the closed buttons, then the reply
 		sa.Wait()
 		return last()
