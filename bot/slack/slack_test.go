@@ -75,20 +75,27 @@ func (e *env) event(t *testing.T, payload any, hdr map[string]string) int {
 
 func (e *env) signed(t *testing.T, path, ctype string, body []byte, at time.Time, hdr map[string]string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, bytes.NewReader(body))
-	for k, v := range slack.Sign(secret, body, at) {
+	h := slack.Sign(secret, body, at)
+	for k, v := range hdr {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", ctype)
+	return send(t, e.srv.URL+path, h, body, e.a)
+}
+
+// send posts body with headers h to u and waits for the work the adapter started.
+func send(t *testing.T, u string, h http.Header, body []byte, a *slack.Adapter) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
+	for k, v := range h {
 		req.Header[k] = v
 	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Content-Type", ctype)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	e.a.Wait()
+	a.Wait()
 	return resp.StatusCode
 }
 
@@ -229,19 +236,7 @@ func TestSignatures(t *testing.T) {
 	e := setup(t, false)
 	body, _ := json.Marshal(fakeslack.MessageEvent(team, "EvSig", "UALICE", "reset"))
 	now := e.h.Clock.Now()
-	send := func(h http.Header, b []byte) int {
-		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/slack/events", bytes.NewReader(b))
-		for k, v := range h {
-			req.Header[k] = v
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		e.a.Wait()
-		return resp.StatusCode
-	}
+	post := func(h http.Header, b []byte) int { return send(t, e.srv.URL+"/slack/events", h, b, e.a) }
 	tampered := bytes.Replace(body, []byte("reset"), []byte("unlock"), 1)
 	cases := map[string]struct {
 		h    http.Header
@@ -255,14 +250,14 @@ func TestSignatures(t *testing.T) {
 		"no signature":   {func() http.Header { h := slack.Sign(secret, body, now); h.Del("X-Slack-Signature"); return h }(), body},
 	}
 	for name, c := range cases {
-		if code := send(c.h, c.body); code != http.StatusUnauthorized {
+		if code := post(c.h, c.body); code != http.StatusUnauthorized {
 			t.Errorf("%s: %d", name, code)
 		}
 	}
 	if n := len(e.fake.Posts()); n != 0 || len(e.h.Dir.TakeCalls()) != 0 {
 		t.Fatalf("a refused request ran: %d posts", n)
 	}
-	if code := send(slack.Sign(secret, body, now.Add(-299*time.Second)), body); code != 200 {
+	if code := post(slack.Sign(secret, body, now.Add(-299*time.Second)), body); code != 200 {
 		t.Fatalf("299 s old: %d", code)
 	}
 	if n := len(e.fake.Posts()); n != 1 {
@@ -304,16 +299,7 @@ func TestRetriesHandledOnceAcrossReplicas(t *testing.T) {
 	}
 	// the same delivery reaching the second replica
 	body, _ := json.Marshal(ev)
-	req, _ := http.NewRequest(http.MethodPost, other.URL+"/slack/events", bytes.NewReader(body))
-	for k, v := range slack.Sign(secret, body, e.h.Clock.Now()) {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	replica.Wait()
+	send(t, other.URL+"/slack/events", slack.Sign(secret, body, e.h.Clock.Now()), body, replica)
 	e.a.Wait()
 	if n := len(e.fake.Posts()); n != 1 {
 		t.Fatalf("%d replies to one event delivered four times", n)
