@@ -56,7 +56,7 @@ type Config struct {
 	SlackTeamIDs       []string // SLACK_TEAM_IDS
 	SlackEnterpriseIDs []string // SLACK_ENTERPRISE_IDS
 	SlackAdminChannel  string   // SLACK_ADMIN_CHANNEL
-	LogLevel        string   // LOG_LEVEL
+	LogLevel           string   // LOG_LEVEL
 }
 
 // FromEnv reads the configuration; problems are reported by Validate, all at once.

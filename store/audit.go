@@ -20,9 +20,9 @@ const AuditMaxLen = 100_000
 // Auditor writes audit events to the stream from a background goroutine, so a step never
 // waits for them. Close flushes.
 type Auditor struct {
-	rdb  redis.UniversalClient
-	log  *slog.Logger
-	ch   chan flows.AuditEvent
+	rdb    redis.UniversalClient
+	log    *slog.Logger
+	ch     chan flows.AuditEvent
 	wg     sync.WaitGroup
 	mu     sync.RWMutex
 	closed bool
