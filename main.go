@@ -22,11 +22,14 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/console"
 	"github.com/resetbot/resetbot/bot/notify"
+	"github.com/resetbot/resetbot/bot/notify/phonetest"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/smscode"
 	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/flows/method/voicecall"
 	"github.com/resetbot/resetbot/graph"
 	"github.com/resetbot/resetbot/graph/graphtest"
 	"github.com/resetbot/resetbot/store"
@@ -68,18 +71,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // parts are what both serve and demo assemble.
 type parts struct {
-	dir       flows.Directory
-	mailer    flows.Mailer
-	notifier  flows.Notifier
-	store     *store.Store
-	crypto    *store.Crypto
-	audit     *store.Auditor
-	log       *slog.Logger
-	clock     flows.Clock
-	baseURL   string
-	allowPriv bool
-	admins    []string
-	alerts    flows.Alerter
+	dir         flows.Directory
+	mailer      flows.Mailer
+	notifier    flows.Notifier
+	store       *store.Store
+	crypto      *store.Crypto
+	audit       *store.Auditor
+	log         *slog.Logger
+	clock       flows.Clock
+	baseURL     string
+	allowPriv   bool
+	admins      []string
+	phone       flows.PhoneSender
+	phoneBudget int
+	alerts      flows.Alerter
 }
 
 type realClock struct{}
@@ -136,11 +141,25 @@ func engine(p parts) *flows.Engine {
 		Directory: p.dir, Sessions: p.store, Links: p.store, Enrollments: p.store, WebStates: p.store,
 		Policies: p.store, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
 		Clock: p.clock, Rand: rand.Reader, Log: p.log,
-		Methods: []flows.Method{
-			totp.Method{Issuer: "resetbot", Rand: rand.Reader},
-			&emailcode.Method{Mailer: p.mailer, MAC: p.crypto, Rand: rand.Reader},
-		},
+		Methods: methods(p),
 	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins})
+}
+
+// methods are the verification methods this deployment can offer; SMS and voice only with a
+// provider, always behind the deployment-wide hourly budget.
+func methods(p parts) []flows.Method {
+	ms := []flows.Method{
+		totp.Method{Issuer: "resetbot", Rand: rand.Reader},
+		emailcode.New(p.mailer, p.crypto, rand.Reader),
+	}
+	if p.phone != nil {
+		budget := &notify.Budget{Next: p.phone, Audit: p.audit, Log: p.log, Clock: p.clock,
+			Take: func(ctx context.Context) (bool, error) {
+				return p.store.TakeBudget(ctx, "phone", p.phoneBudget, time.Hour, p.clock.Now())
+			}}
+		ms = append(ms, smscode.New(budget, p.crypto, rand.Reader), voicecall.New(budget, p.crypto, rand.Reader))
+	}
+	return ms
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -192,7 +211,12 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	alerts := &alertFan{}
 	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
 		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
-		mailer: &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}}
+		mailer:      &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword},
+		phoneBudget: cfg.PhoneBudget}
+	if cfg.PhoneAccountSID != "" {
+		p.phone = &notify.Twilio{BaseURL: orDefault(cfg.PhoneURL, "https://api.twilio.com"), AccountSID: cfg.PhoneAccountSID,
+			AuthToken: cfg.PhoneAuthToken, From: cfg.PhoneFrom}
+	}
 	e := engine(p)
 	o, err := web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
 	if err != nil {
@@ -324,14 +348,26 @@ func demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	}
 	pol := flows.DefaultPolicy()
 	pol.EnabledFor, pol.Groups, pol.HelpdeskURL = flows.EnabledSelected, []string{graphtest.SSPRGroup}, "https://helpdesk.contoso.test"
+	pol.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail, flows.MethodSMS, flows.MethodVoice}
+	pol.PhoneCountries = []string{"1", "44"}
 	if _, err := st.PutPolicy(ctx, pol, 0); err != nil {
 		return err
+	}
+	phone := phonetest.Start()
+	defer phone.Close()
+	phone.OnSend = func(s phonetest.Sent) {
+		if s.Kind == "sms" {
+			fmt.Fprintf(stdout, "\n📱 [sms to %s] %s\n", s.To, s.Text)
+		} else {
+			fmt.Fprintf(stdout, "\n📞 [call to %s] %s\n", s.To, s.Text)
+		}
 	}
 	audit := store.NewAuditor(rdb, log)
 	defer audit.Close()
 	late := &router{}
 	e := engine(parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: base,
-		notifier: late, mailer: &notify.Outbox{W: stdout}})
+		notifier: late, mailer: &notify.Outbox{W: stdout}, phoneBudget: 100,
+		phone: &notify.Twilio{BaseURL: phone.URL, AccountSID: phone.SID, AuthToken: phone.Token, From: "+14255550100"}})
 	o, err := web.NewOIDC(ctx, tenant.Issuer(), tenant.ClientID, tenant.ClientSecret, base, time.Now)
 	if err != nil {
 		return err

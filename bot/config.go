@@ -56,7 +56,13 @@ type Config struct {
 	SlackTeamIDs       []string // SLACK_TEAM_IDS
 	SlackEnterpriseIDs []string // SLACK_ENTERPRISE_IDS
 	SlackAdminChannel  string   // SLACK_ADMIN_CHANNEL
-	LogLevel           string   // LOG_LEVEL
+
+	PhoneURL        string // PHONE_PROVIDER_URL: Twilio-compatible REST API base
+	PhoneAccountSID string // PHONE_ACCOUNT_SID
+	PhoneAuthToken  string // PHONE_AUTH_TOKEN
+	PhoneFrom       string // PHONE_FROM: the sending number, E.164
+	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
+	LogLevel        string // LOG_LEVEL
 }
 
 // FromEnv reads the configuration; problems are reported by Validate, all at once.
@@ -100,6 +106,15 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SlackBotToken: getenv("SLACK_BOT_TOKEN"), SlackAppToken: getenv("SLACK_APP_TOKEN"),
 		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"), SlackMode: g("SLACK_MODE"),
 		SlackTeamIDs: list("SLACK_TEAM_IDS"), SlackEnterpriseIDs: list("SLACK_ENTERPRISE_IDS"), SlackAdminChannel: g("SLACK_ADMIN_CHANNEL"),
+		PhoneURL: g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
+		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100,
+	}
+	if v := g("PHONE_BUDGET_PER_HOUR"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100000 {
+			errs = append(errs, fmt.Errorf("PHONE_BUDGET_PER_HOUR must be a whole number from 1 to 100000, got %q", v))
+		}
+		c.PhoneBudget = n
 	}
 	if c.SlackMode == "" && c.SlackAppToken != "" {
 		c.SlackMode = "socket"
@@ -252,6 +267,17 @@ func (c Config) Validate() error {
 		}
 		if len(c.SlackTeamIDs) == 0 {
 			bad("SLACK_TEAM_IDS must list the workspace ids the bot serves")
+		}
+	}
+	if c.PhoneAccountSID != "" || c.PhoneAuthToken != "" || c.PhoneFrom != "" || c.PhoneURL != "" {
+		if c.PhoneAccountSID == "" || c.PhoneAuthToken == "" {
+			bad("the phone provider needs PHONE_ACCOUNT_SID and PHONE_AUTH_TOKEN")
+		}
+		if len(c.PhoneFrom) < 8 || c.PhoneFrom[0] != '+' {
+			bad("PHONE_FROM must be the sending number in E.164 form, like +14255550100")
+		}
+		if u, err := url.Parse(c.PhoneURL); c.PhoneURL != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname())))) {
+			bad("PHONE_PROVIDER_URL must be an https URL, got %q", c.PhoneURL)
 		}
 	}
 	switch strings.ToLower(c.LogLevel) {

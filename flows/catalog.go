@@ -42,6 +42,9 @@ const (
 	MsgAdminSoon       MsgID = "admin_soon"
 	MsgPlatformRefused MsgID = "platform_refused"
 	MsgWorking         MsgID = "working"
+	MsgSMSSent         MsgID = "sms_sent"
+	MsgCallPlaced      MsgID = "call_placed"
+	MsgPhoneBudget     MsgID = "phone_budget"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -83,6 +86,9 @@ var catalog = map[string]map[MsgID]string{
 		MsgAdminSoon:       "Admin commands are not available in this version yet.",
 		MsgPlatformRefused: "Sorry, I can't help this chat account (guest, external or unverified email). Please contact the helpdesk: %s",
 		MsgWorking:         "On it: I'll answer in our direct messages.",
+		MsgSMSSent:         "I texted a 6-digit code to %s. It works for 10 minutes. Type it here.",
+		MsgCallPlaced:      "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
+		MsgPhoneBudget:     "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
 	},
 }
 

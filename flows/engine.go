@@ -168,7 +168,12 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 		s.replies = append(s.replies, s.onOutcome(out)...)
 	}
 	for _, f := range s.after {
-		if err := f(ctx); err != nil {
+		err := f(ctx)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrBudget):
+			s.replies = []Reply{s.reply(MsgPhoneBudget, pol.HelpdeskURL)}
+		default:
 			e.d.Log.ErrorContext(ctx, "side effect failed", "err", err, "user", s.subject)
 			s.replies = append(s.replies, Reply{MsgID: MsgTrouble, Text: Text(in.Chat.Locale, MsgTrouble, pol.HelpdeskURL), Private: true})
 		}
@@ -354,16 +359,7 @@ func (e *Engine) save(s *step, sess *Session) {
 }
 
 func (e *Engine) status(s *step) {
-	names := []string{}
-	for _, m := range AllMethods {
-		if r, ok := s.snap.Enrollment.Methods[m]; ok {
-			label := methodLabel(m)
-			if m == MethodEmail {
-				label += " (" + MaskEmail(r.Address) + ")"
-			}
-			names = append(names, label)
-		}
-	}
+	names := s.snap.Enrollment.Described()
 	reg := "nothing yet"
 	if len(names) > 0 {
 		reg = strings.Join(names, ", ")

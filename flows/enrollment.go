@@ -44,3 +44,27 @@ type Enrollment struct {
 
 // Has reports whether m is registered.
 func (e Enrollment) Has(m MethodKind) bool { _, ok := e.Methods[m]; return ok }
+
+// Describe names a registered method for people, with its destination masked.
+func Describe(r Registered) string {
+	l := methodLabel(r.Kind)
+	switch r.Kind {
+	case MethodEmail:
+		l += " (" + MaskEmail(r.Address) + ")"
+	case MethodSMS, MethodVoice:
+		l += " (" + MaskPhone(r.Address) + ")"
+	}
+	return l
+}
+
+// Described lists the registered methods of e in display order.
+func (e Enrollment) Described() []string {
+	var out []string
+	for _, m := range AllMethods {
+		if r, ok := e.Methods[m]; ok {
+			r.Kind = m
+			out = append(out, Describe(r))
+		}
+	}
+	return out
+}

@@ -36,16 +36,8 @@ func (e *Engine) Overview(ctx context.Context, in Inbound) (Overview, error) {
 	}
 	out.Eligible = true
 	var oldest time.Time
-	for _, m := range AllMethods {
-		r, ok := en.Methods[m]
-		if !ok {
-			continue
-		}
-		l := methodLabel(m)
-		if m == MethodEmail {
-			l += " (" + MaskEmail(r.Address) + ")"
-		}
-		out.Registered = append(out.Registered, l)
+	out.Registered = en.Described()
+	for _, r := range en.Methods {
 		if oldest.IsZero() || r.RegisteredAt.Before(oldest) {
 			oldest = r.RegisteredAt
 		}

@@ -57,6 +57,7 @@ type Policy struct {
 	RevokeSessions      bool         `json:"revoke_sessions"`
 	Limits              Limits       `json:"limits"`
 	HelpdeskURL         string       `json:"helpdesk_url"`
+	PhoneCountries      []string     `json:"phone_countries"` // calling codes numbers may be in
 }
 
 // DefaultLimits are Entra's: 5 failed proofs a day or 5 tries an hour on one method block for
@@ -75,7 +76,7 @@ func DefaultLimits() Limits {
 func DefaultPolicy() Policy {
 	return Policy{
 		EnabledFor:          EnabledNone,
-		Methods:             []MethodKind{MethodTOTP, MethodEmail},
+		Methods:             []MethodKind{MethodTOTP, MethodEmail, MethodSMS, MethodVoice},
 		Required:            2,
 		RequireRegistration: true,
 		ReconfirmDays:       180,
@@ -88,6 +89,7 @@ func DefaultPolicy() Policy {
 		ResetMode:           ResetUserChosen,
 		RevokeSessions:      true,
 		Limits:              DefaultLimits(),
+		PhoneCountries:      []string{"1"},
 		HelpdeskURL:         "https://helpdesk.example.com",
 	}
 }
@@ -183,6 +185,11 @@ func (p Policy) Validate() error {
 	}
 	if l.FailWindow <= 0 || l.TriesWindow <= 0 || l.BlockFor <= 0 || l.SendWindow <= 0 {
 		bad("attempt windows and the block duration must be positive")
+	}
+	for _, cc := range p.PhoneCountries {
+		if len(cc) == 0 || len(cc) > 3 || strings.Trim(cc, "0123456789") != "" || cc[0] == '0' {
+			bad("phone country %q must be a calling code of 1 to 3 digits, like 1 or 44", cc)
+		}
 	}
 	if !strings.HasPrefix(p.HelpdeskURL, "https://") && !strings.HasPrefix(p.HelpdeskURL, "http://") {
 		bad("helpdesk link must be an http(s) URL")

@@ -14,7 +14,7 @@ import (
 type Enroller interface {
 	Kind() MethodKind
 	// BeginEnrol starts registering with what the user entered (an address, or nothing).
-	BeginEnrol(ctx context.Context, a Account, input string, now time.Time) (PendingEnrol, error)
+	BeginEnrol(ctx context.Context, a Account, input string, pol Policy, now time.Time) (PendingEnrol, error)
 	// ConfirmEnrol checks the code that proves the method works.
 	ConfirmEnrol(a Account, p PendingEnrol, code string, now time.Time) (Registered, int64, bool)
 }
@@ -137,23 +137,13 @@ func (e *Engine) Enrollers(ctx context.Context) []MethodKind {
 	return out
 }
 
-// Registered returns the user's registered methods for display (masked where needed).
+// RegisteredMethods returns the user's registered methods for display (masked).
 func (e *Engine) RegisteredMethods(ctx context.Context, userID string) ([]string, error) {
 	en, err := e.d.Enrollments.Get(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, m := range AllMethods {
-		if r, ok := en.Methods[m]; ok {
-			l := methodLabel(m)
-			if m == MethodEmail {
-				l += " (" + MaskEmail(r.Address) + ")"
-			}
-			out = append(out, l)
-		}
-	}
-	return out, nil
+	return en.Described(), nil
 }
 
 // BeginEnrol starts registering kind for the signed-in user; ws keeps the pending state.
@@ -171,7 +161,7 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 		return EnrolShow{}, fmt.Errorf("flows: enrol lookup: %w", err)
 	}
 	now := e.d.Clock.Now()
-	p, err := en.BeginEnrol(ctx, acct, input, now)
+	p, err := en.BeginEnrol(ctx, acct, input, pol, now)
 	if err != nil {
 		return EnrolShow{}, err
 	}

@@ -41,11 +41,9 @@ func (e *Engine) methodChoices(s *step, sess *Session, version int64) []Choice {
 		if sess.HasProven(m) || e.methods[m] == nil {
 			continue
 		}
-		label := methodLabel(m)
-		if m == MethodEmail {
-			label += " to " + MaskEmail(s.snap.Enrollment.Methods[m].Address)
-		}
-		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: label})
+		r := s.snap.Enrollment.Methods[m]
+		r.Kind = m
+		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: Describe(r)})
 	}
 	return out
 }

@@ -255,3 +255,25 @@ func (s *Store) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bo
 	}
 	return ok, nil
 }
+
+// TakeBudget counts one unit against a deployment-wide budget of limit per window (a fixed
+// window on the injected clock); false when it is spent.
+func (s *Store) TakeBudget(ctx context.Context, name string, limit int, window time.Duration, now time.Time) (bool, error) {
+	n, err := budgetScript.Run(ctx, s.rdb, []string{"budget:" + name}, now.UnixMilli(), window.Milliseconds(), limit).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: budget: %w", err)
+	}
+	return n == 1, nil
+}
+
+var budgetScript = redis.NewScript(`local now, win, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local v = redis.call('GET', KEYS[1])
+local c, s = 0, now
+if v then
+  local vc, vs = string.match(v, '^(%d+):(%d+)$')
+  vc = tonumber(vc); vs = tonumber(vs)
+  if vc and vs and now < vs + win then c, s = vc, vs end
+end
+if c >= max then return 0 end
+redis.call('SET', KEYS[1], string.format('%d:%d', c + 1, s), 'PX', string.format('%d', win * 2))
+return 1`)

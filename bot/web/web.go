@@ -355,8 +355,11 @@ func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, flows.ErrLimit):
 		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many codes were sent recently. Please wait a few minutes.")
 		return
+	case errors.Is(err, flows.ErrBudget):
+		s.menu(w, r, ws, http.StatusServiceUnavailable, "", "Text messages and calls are paused for a while. Please try again later or choose another method.")
+		return
 	case errors.Is(err, flows.ErrBadRequest):
-		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", "Please enter one email address, like name@example.com.")
+		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", plainReason(err))
 		return
 	case err != nil:
 		s.fail(w, err)
@@ -418,6 +421,19 @@ func methodName(k flows.MethodKind) string {
 		return "the authenticator app"
 	case flows.MethodEmail:
 		return "the email address"
+	case flows.MethodSMS:
+		return "the mobile phone"
+	case flows.MethodVoice:
+		return "the office phone"
 	}
 	return string(k)
+}
+
+// plainReason turns a bad-request error into the sentence after its prefix.
+func plainReason(err error) string {
+	msg := strings.TrimPrefix(err.Error(), flows.ErrBadRequest.Error()+": ")
+	if msg == flows.ErrBadRequest.Error() || msg == "" {
+		return "Please check what you entered."
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }

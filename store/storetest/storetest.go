@@ -16,9 +16,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/sentcode"
+	"github.com/resetbot/resetbot/flows/method/smscode"
 	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/flows/method/voicecall"
 	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/redistest"
 )
@@ -231,8 +235,13 @@ type Harness struct {
 	Engine  *flows.Engine
 	Logs    *syncBuffer
 	Deps    flows.Deps
-	Opts    flows.Options
-	Policy  flows.Policy
+	Phone   *Phone
+	// PhoneBudget is the deployment's SMS and call budget per hour.
+	PhoneBudget int
+	// WithPhones makes Enrol register an SMS and a voice number too.
+	WithPhones bool
+	Opts       flows.Options
+	Policy     flows.Policy
 }
 
 // Group is the group self-service is enabled for in the harness policy.
@@ -249,7 +258,7 @@ func New(t testing.TB, redisArgs ...string) *Harness {
 func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	t.Helper()
 	h := &Harness{T: t, Redis: srv, Dir: NewDirectory(), Mail: &Mailer{}, Notes: &Notifier{}, Clock: NewClock(),
-		Counter: &Counter{}, Logs: &syncBuffer{}}
+		Counter: &Counter{}, Logs: &syncBuffer{}, Phone: &Phone{}, PhoneBudget: 100}
 	h.RDB = srv.Client()
 	h.RDB.AddHook(h.Counter)
 	key := func() []byte { b := make([]byte, 32); _, _ = rand.Read(b); return b }
@@ -273,7 +282,8 @@ func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	}
 	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
 		Policies: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
-		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, &emailcode.Method{Mailer: h.Mail, MAC: c, Rand: rand.Reader}}}
+		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
+			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader)}}
 	h.Opts = flows.Options{BaseURL: "https://bot.test"}
 	h.Engine = flows.New(h.Deps, h.Opts)
 	h.Counter.Take()
@@ -303,6 +313,13 @@ func (h *Harness) Enrol(userID string) string {
 	}
 	if err := h.Store.Register(ctx, userID, flows.Registered{Kind: flows.MethodEmail, Address: "private." + userID + "@mail.test", RegisteredAt: h.Clock.Now()}, 0); err != nil {
 		h.T.Fatal(err)
+	}
+	if h.WithPhones {
+		for kind, num := range map[flows.MethodKind]string{flows.MethodSMS: "+14255550142", flows.MethodVoice: "+14255550199"} {
+			if err := h.Store.Register(ctx, userID, flows.Registered{Kind: kind, Address: num, RegisteredAt: h.Clock.Now()}, 0); err != nil {
+				h.T.Fatal(err)
+			}
+		}
 	}
 	h.Counter.Take()
 	return k.Secret
@@ -380,7 +397,7 @@ func CodeFrom(t testing.TB, m flows.Mail) string {
 	t.Helper()
 	for _, f := range strings.Fields(m.Body) {
 		f = strings.Trim(f, ".,")
-		if len(f) == emailcode.Digits && strings.Trim(f, "0123456789") == "" {
+		if len(f) == sentcode.Digits && strings.Trim(f, "0123456789") == "" {
 			return f
 		}
 	}
@@ -417,4 +434,51 @@ func Link(t testing.TB, rs []flows.Reply) string {
 	}
 	t.Fatalf("no link in %v", IDs(rs))
 	return ""
+}
+
+// Phone records SMS and calls.
+type Phone struct {
+	mu   sync.Mutex
+	Sent []string // "sms to body" or "call to speech"
+}
+
+// SendSMS records a text.
+func (p *Phone) SendSMS(_ context.Context, to, body string) error {
+	p.mu.Lock()
+	p.Sent = append(p.Sent, "sms "+to+" "+body)
+	p.mu.Unlock()
+	return nil
+}
+
+// Call records a call.
+func (p *Phone) Call(_ context.Context, to, speech string) error {
+	p.mu.Lock()
+	p.Sent = append(p.Sent, "call "+to+" "+speech)
+	p.mu.Unlock()
+	return nil
+}
+
+// All returns what was sent.
+func (p *Phone) All() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.Sent...)
+}
+
+// PhoneSender is the recorder behind the deployment-wide budget, as in production.
+func (h *Harness) PhoneSender() flows.PhoneSender {
+	return &notify.Budget{Next: h.Phone, Audit: h.Audit, Log: bot.NewLogger(h.Logs, "debug"), Clock: h.Clock,
+		Take: func(ctx context.Context) (bool, error) {
+			return h.Store.TakeBudget(ctx, "phone", h.PhoneBudget, time.Hour, h.Clock.Now())
+		}}
+}
+
+// CodeIn returns the 6-digit code in a recorded SMS or call (the call spells it out).
+func CodeIn(t testing.TB, sent string) string {
+	t.Helper()
+	d := flows.CodeDigits(sent[strings.LastIndex(sent, "code is"):])
+	if len(d) < 6 {
+		t.Fatalf("no code in %q", sent)
+	}
+	return d[:6]
 }

@@ -109,7 +109,7 @@ func Generate(issuer, account string, rand io.Reader) (Key, error) {
 }
 
 // BeginEnrol generates a new key for the account; the page shows it after the POST.
-func (m Method) BeginEnrol(_ context.Context, a flows.Account, _ string, now time.Time) (flows.PendingEnrol, error) {
+func (m Method) BeginEnrol(_ context.Context, a flows.Account, _ string, _ flows.Policy, now time.Time) (flows.PendingEnrol, error) {
 	name := a.UPN
 	if name == "" {
 		name = a.Mail

@@ -62,7 +62,7 @@ func TestGenerate(t *testing.T) {
 	}
 	now := time.Now()
 	m := totp.Method{Issuer: "resetbot", Rand: rand.Reader}
-	p, err := m.BeginEnrol(context.Background(), flows.Account{UPN: "a@b.c"}, "", now)
+	p, err := m.BeginEnrol(context.Background(), flows.Account{UPN: "a@b.c"}, "", flows.DefaultPolicy(), now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,82 @@
+// Package phonetest is a fake Twilio-compatible SMS and voice provider over HTTP that records
+// what it was asked to send, for tests and the demo.
+package phonetest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+)
+
+// Sent is one message or call.
+type Sent struct {
+	Kind string // "sms" or "call"
+	To   string
+	From string
+	Text string // SMS body, or the call's TwiML
+}
+
+// Provider is the fake.
+type Provider struct {
+	*httptest.Server
+	SID, Token string
+
+	mu   sync.Mutex
+	sent []Sent
+	// OnSend is called for each accepted send (the demo prints it).
+	OnSend func(Sent)
+}
+
+// Start runs the fake on loopback; Close stops it.
+func Start() *Provider {
+	p := &Provider{SID: "AC00000000000000000000000000000000", Token: "test-token"}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", p.handle("sms", "Body"))
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Calls.json", p.handle("call", "Twiml"))
+	p.Server = httptest.NewServer(mux)
+	return p
+}
+
+func (p *Provider) handle(kind, field string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != p.SID || pass != p.Token || r.PathValue("sid") != p.SID {
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]any{"code": 20003, "message": "Authenticate"})
+			return
+		}
+		_ = r.ParseForm()
+		s := Sent{Kind: kind, To: r.PostForm.Get("To"), From: r.PostForm.Get("From"), Text: r.PostForm.Get(field)}
+		if !strings.HasPrefix(s.To, "+") || s.Text == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]any{"code": 21211, "message": "Invalid 'To' Phone Number"})
+			return
+		}
+		p.mu.Lock()
+		p.sent = append(p.sent, s)
+		p.mu.Unlock()
+		if p.OnSend != nil {
+			p.OnSend(s)
+		}
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"sid": "SM" + strings.Repeat("0", 32), "status": "queued"})
+	}
+}
+
+// Sent returns what was sent so far.
+func (p *Provider) Sent() []Sent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Sent(nil), p.sent...)
+}
+
+// Last returns the last send.
+func (p *Provider) Last() Sent {
+	s := p.Sent()
+	if len(s) == 0 {
+		return Sent{}
+	}
+	return s[len(s)-1]
+}

@@ -1,0 +1,128 @@
+// Package sentcode is the shared core of the methods that send a one-time code to a registered
+// destination (email, SMS, voice call): 6 digits from crypto/rand, valid 10 minutes, stored
+// only as a MAC bound to user, session and method, single use.
+package sentcode
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// TTL is how long a code works.
+const TTL = 10 * time.Minute
+
+// Digits is the length of a code.
+const Digits = 6
+
+// Channel is how one kind of destination is validated, masked and reached.
+type Channel interface {
+	Kind() flows.MethodKind
+	// Parse validates what the user typed on the page under the policy; it returns the
+	// destination in canonical form.
+	Parse(input string, pol flows.Policy) (string, error)
+	Mask(dest string) string
+	// Deliver sends the code; enrol says it confirms a new destination.
+	Deliver(ctx context.Context, dest, code string, enrol bool) error
+	// Sent is the chat message that says where the code went.
+	Sent() flows.MsgID
+}
+
+// Method implements flows.Method and flows.Enroller over a Channel.
+type Method struct {
+	Ch   Channel
+	MAC  flows.MACer
+	Rand flows.Random
+}
+
+var (
+	_ flows.Method   = (*Method)(nil)
+	_ flows.Enroller = (*Method)(nil)
+)
+
+// Kind is the channel's method.
+func (m *Method) Kind() flows.MethodKind { return m.Ch.Kind() }
+
+// NewCode draws a uniform code of Digits digits from r (rejection sampling).
+func NewCode(r flows.Random) (string, error) {
+	const max = 1_000_000
+	for {
+		var b [4]byte
+		if _, err := r.Read(b[:]); err != nil {
+			return "", fmt.Errorf("sentcode: random: %w", err)
+		}
+		v := binary.BigEndian.Uint32(b[:])
+		if v < (1<<32)/max*max {
+			return fmt.Sprintf("%06d", v%max), nil
+		}
+	}
+}
+
+// CodeMAC binds a code to its method, user and session (or "enrol").
+func CodeMAC(mac flows.MACer, kind flows.MethodKind, userID, sessionID, code string) string {
+	return mac.MAC("code", string(kind), userID, sessionID, code)
+}
+
+// Challenge draws a code for the registered destination; Send delivers it after the commit.
+func (m *Method) Challenge(_ context.Context, a flows.Account, e flows.Enrollment, sessionID string, now time.Time) (flows.Challenge, error) {
+	reg, ok := e.Methods[m.Kind()]
+	if !ok || reg.Address == "" {
+		return flows.Challenge{}, fmt.Errorf("sentcode %s: %w", m.Kind(), flows.ErrNotFound)
+	}
+	code, err := NewCode(m.Rand)
+	if err != nil {
+		return flows.Challenge{}, err
+	}
+	return flows.Challenge{
+		Code:    &flows.StoredCode{MAC: CodeMAC(m.MAC, m.Kind(), a.ID, sessionID, code), ExpiresAt: now.Add(TTL)},
+		Send:    func(ctx context.Context) error { return m.Ch.Deliver(ctx, reg.Address, code, false) },
+		Msg:     m.Ch.Sent(),
+		MsgArgs: []any{m.Ch.Mask(reg.Address)},
+	}, nil
+}
+
+// Check compares the MAC of the answer with the stored one in constant time.
+func (m *Method) Check(a flows.Account, _ flows.Enrollment, sessionID string, stored flows.StoredCode, answer string, now time.Time) flows.Proof {
+	if stored.MAC == "" {
+		return flows.Proof{}
+	}
+	got := CodeMAC(m.MAC, m.Kind(), a.ID, sessionID, flows.CodeDigits(answer))
+	ok := subtle.ConstantTimeCompare([]byte(got), []byte(stored.MAC)) == 1
+	if !now.Before(stored.ExpiresAt) {
+		return flows.Proof{Expired: true}
+	}
+	return flows.Proof{Correct: ok, CodeMAC: stored.MAC}
+}
+
+// BeginEnrol validates the destination typed on the page and sends it a code.
+func (m *Method) BeginEnrol(_ context.Context, a flows.Account, input string, pol flows.Policy, now time.Time) (flows.PendingEnrol, error) {
+	dest, err := m.Ch.Parse(input, pol)
+	if err != nil {
+		return flows.PendingEnrol{}, err
+	}
+	code, err := NewCode(m.Rand)
+	if err != nil {
+		return flows.PendingEnrol{}, err
+	}
+	return flows.PendingEnrol{
+		Address: dest, MAC: CodeMAC(m.MAC, m.Kind(), a.ID, "enrol", code), ExpiresAt: now.Add(TTL),
+		Show: flows.EnrolShow{Masked: m.Ch.Mask(dest)},
+		Send: func(ctx context.Context) error { return m.Ch.Deliver(ctx, dest, code, true) },
+	}, nil
+}
+
+// ConfirmEnrol checks the code sent to the new destination: only then is it usable.
+func (m *Method) ConfirmEnrol(a flows.Account, p flows.PendingEnrol, code string, now time.Time) (flows.Registered, int64, bool) {
+	if p.MAC == "" || !now.Before(p.ExpiresAt) {
+		return flows.Registered{}, 0, false
+	}
+	got := CodeMAC(m.MAC, m.Kind(), a.ID, "enrol", flows.CodeDigits(code))
+	if subtle.ConstantTimeCompare([]byte(got), []byte(p.MAC)) != 1 {
+		return flows.Registered{}, 0, false
+	}
+	return flows.Registered{Kind: m.Kind(), Address: p.Address}, 0, true
+}

@@ -1,0 +1,43 @@
+// Package voicecall is the office-phone method: a call that reads a code out twice.
+package voicecall
+
+import (
+	"context"
+	"strings"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/sentcode"
+)
+
+// New is the voice-call method.
+func New(s flows.PhoneSender, mac flows.MACer, rand flows.Random) *sentcode.Method {
+	return &sentcode.Method{Ch: Channel{Sender: s}, MAC: mac, Rand: rand}
+}
+
+// Channel calls and speaks codes.
+type Channel struct{ Sender flows.PhoneSender }
+
+// Kind is flows.MethodVoice.
+func (Channel) Kind() flows.MethodKind { return flows.MethodVoice }
+
+// Parse accepts an E.164 number in an allowed country.
+func (Channel) Parse(input string, pol flows.Policy) (string, error) {
+	return flows.ParsePhone(input, pol.PhoneCountries)
+}
+
+// Mask shows +1 *** *** **42.
+func (Channel) Mask(dest string) string { return flows.MaskPhone(dest) }
+
+// Sent is the chat message after the call is placed.
+func (Channel) Sent() flows.MsgID { return flows.MsgCallPlaced }
+
+// Speech is what the call says: the digits one by one, twice.
+func Speech(code string) string {
+	digits := strings.Join(strings.Split(code, ""), ", ")
+	return "This is resetbot. Your verification code is: " + digits + ". Again: " + digits + ". Goodbye."
+}
+
+// Deliver places the call.
+func (c Channel) Deliver(ctx context.Context, dest, code string, _ bool) error {
+	return c.Sender.Call(ctx, dest, Speech(code))
+}
