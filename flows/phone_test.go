@@ -1,0 +1,136 @@
+package flows_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+// signedIn opens a registration link and signs in, through the engine's web API.
+func signedIn(t *testing.T, h *storetest.Harness, chat string) flows.WebState {
+	t.Helper()
+	rs := h.Say(chat, aliceMail, "register")
+	ws, err := h.Engine.BeginSignIn(context.Background(), token(linkOf(t, rs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Engine.CompleteSignIn(context.Background(), &ws, flows.SignIn{ObjectID: storetest.Alice.ID, AuthTime: h.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
+func TestPhoneNumberUnusableUntilConfirmed(t *testing.T) {
+	h, _ := newAlice(t)
+	ctx := context.Background()
+	ws := signedIn(t, h, "U1")
+	show, err := h.Engine.BeginEnrol(ctx, &ws, flows.MethodSMS, "+1 425 555 0142")
+	if err != nil || show.Masked != "+1 *** *** **42" {
+		t.Fatalf("%+v %v", show, err)
+	}
+	rs := h.Say("U2", aliceMail, "reset")
+	for _, r := range rs {
+		for _, c := range r.Choices {
+			if strings.Contains(c.Label, "Text message") {
+				t.Fatal("an unconfirmed number is offered")
+			}
+		}
+	}
+	if _, err := h.Engine.ConfirmEnrol(ctx, &ws, storetest.CodeIn(t, h.Phone.All()[0])); err != nil {
+		t.Fatal(err)
+	}
+	rs = h.Say("U2", aliceMail, "reset")
+	rs = h.Click("U2", aliceMail, storetest.Choice(t, rs, "Text message"))
+	if !hasMsg(rs, flows.MsgSMSSent) || !strings.Contains(rs[0].Text, "+1 *** *** **42") {
+		t.Fatalf("%+v", rs)
+	}
+	// a number outside the allowed countries is refused on the page
+	if _, err := h.Engine.BeginEnrol(ctx, &ws, flows.MethodVoice, "+44 20 7946 0958"); err == nil {
+		t.Fatal("a number outside the allow-list was accepted")
+	}
+}
+
+func TestPhoneBudgetStopsSendingAndAudits(t *testing.T) {
+	h := storetest.New(t)
+	h.WithPhones = true
+	h.PhoneBudget = 2
+	h.Dir.Add(storetest.Alice)
+	h.Enrol(storetest.Alice.ID)
+	var rs []flows.Reply
+	for i := 0; i < 3; i++ {
+		chat := fmt.Sprintf("B%d", i)
+		rs = h.Say(chat, aliceMail, "reset")
+		rs = h.Click(chat, aliceMail, storetest.Choice(t, rs, "Text message"))
+	}
+	if !hasMsg(rs, flows.MsgPhoneBudget) {
+		t.Fatalf("third send: %v", storetest.IDs(rs))
+	}
+	if n := len(h.Phone.All()); n != 2 {
+		t.Fatalf("%d sends with a budget of 2", n)
+	}
+	h.Audit.Close()
+	ev, _ := store.Events(context.Background(), h.RDB)
+	audited := false
+	for _, e := range ev {
+		audited = audited || (e.Action == "phone_budget" && e.Outcome == "exhausted")
+	}
+	if !audited || !strings.Contains(h.LogText(), "ALERT") {
+		t.Fatal("the spent budget was not audited and alerted")
+	}
+}
+
+func TestWrongSMSCodesFromTwoPlatformsStopAtTheCap(t *testing.T) {
+	h := storetest.New(t)
+	h.WithPhones = true
+	h.Dir.Add(storetest.Alice)
+	h.Enrol(storetest.Alice.ID)
+	limit := h.Policy.Limits.FailMax
+	in := func(i int, text, choice string) flows.Inbound {
+		platform := []string{"slack", "teams"}[i%2]
+		return flows.Inbound{Chat: flows.ChatRef{Platform: platform, Tenant: "T", UserID: fmt.Sprintf("chat%d", i), Locale: "en"},
+			Claim: flows.Claim{Kind: flows.ClaimEmail, Value: aliceMail}, Text: text, Choice: choice, IdemKey: fmt.Sprintf("k-%d-%s-%s", i, text, choice)}
+	}
+	for i := 0; i < 10; i++ {
+		rs, _ := h.Send(in(i, "reset", ""))
+		rs, _ = h.Send(in(i, "", storetest.Choice(t, rs, "Text message")))
+		if !hasMsg(rs, flows.MsgSMSSent) {
+			t.Fatalf("session %d: %v", i, storetest.IDs(rs))
+		}
+	}
+	// the 11th code within 10 minutes is refused
+	rs, _ := h.Send(in(10, "reset", ""))
+	if rs, _ = h.Send(in(10, "", storetest.Choice(t, rs, "Text message"))); !hasMsg(rs, flows.MsgTooManyCodes) {
+		t.Fatalf("11th code: %v", storetest.IDs(rs))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wrong := 0
+	for i := 0; i < 10; i++ {
+		for j := 0; j < 5; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rs, _ := h.Send(in(i, fmt.Sprintf("00000%d", j), ""))
+				mu.Lock()
+				if hasMsg(rs, flows.MsgCodeWrong) {
+					wrong++
+				}
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	if wrong > limit {
+		t.Fatalf("%d wrong codes judged across two platforms, cap %d", wrong, limit)
+	}
+	en, _ := h.Store.Get(context.Background(), storetest.Alice.ID)
+	if !flows.IsBlocked(en, h.Clock.Now()) {
+		t.Fatal("not blocked")
+	}
+}
