@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,7 @@ import (
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/questions"
 	"github.com/resetbot/resetbot/flows/method/smscode"
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/flows/method/voicecall"
@@ -151,6 +153,7 @@ func methods(p parts) []flows.Method {
 	ms := []flows.Method{
 		totp.Method{Issuer: "resetbot", Rand: rand.Reader},
 		emailcode.New(p.mailer, p.crypto, rand.Reader),
+		questions.New(questions.DefaultParams, runtime.GOMAXPROCS(0)),
 	}
 	if p.phone != nil {
 		budget := &notify.Budget{Next: p.phone, Audit: p.audit, Log: p.log, Clock: p.clock,
@@ -348,7 +351,7 @@ func demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	}
 	pol := flows.DefaultPolicy()
 	pol.EnabledFor, pol.Groups, pol.HelpdeskURL = flows.EnabledSelected, []string{graphtest.SSPRGroup}, "https://helpdesk.contoso.test"
-	pol.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail, flows.MethodSMS, flows.MethodVoice}
+	pol.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail, flows.MethodSMS, flows.MethodVoice, flows.MethodQuestions}
 	pol.PhoneCountries = []string{"1", "44"}
 	if _, err := st.PutPolicy(ctx, pol, 0); err != nil {
 		return err

@@ -45,6 +45,8 @@ const (
 	MsgSMSSent         MsgID = "sms_sent"
 	MsgCallPlaced      MsgID = "call_placed"
 	MsgPhoneBudget     MsgID = "phone_budget"
+	MsgQuestionsLink   MsgID = "questions_link"
+	MsgAnswersWrong    MsgID = "answers_wrong"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -62,7 +64,8 @@ var catalog = map[string]map[MsgID]string{
 		MsgChooseMethod:    "To reset your password I need %d proof(s) that it's you. Choose a method:",
 		MsgEnterTOTP:       "Open your authenticator app and type the 6-digit code it shows for resetbot.",
 		MsgEmailSent:       "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
-		MsgCodeWrong:       "That code isn't right. Please try again, or type \"cancel\".",
+		MsgCodeWrong:       "That code isn't right. Type it again, choose another method, or type \"cancel\".",
+		MsgAnswersWrong:    "Those answers aren't right. Choose a method to try again, or type \"cancel\".",
 		MsgCodeExpired:     "That code has expired. Choose the method again to get a new one.",
 		MsgBlocked:         "Too many attempts: self-service is paused for this account for a while. Please contact the helpdesk: %s",
 		MsgTooManyCodes:    "I've sent too many codes in the last few minutes. Please wait a little, then try again.",
@@ -89,6 +92,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgSMSSent:         "I texted a 6-digit code to %s. It works for 10 minutes. Type it here.",
 		MsgCallPlaced:      "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
 		MsgPhoneBudget:     "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
+		MsgQuestionsLink:   "Answer your security questions on this one-time page (never in chat):",
 	},
 }
 

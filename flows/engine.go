@@ -151,7 +151,12 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 
 	reason := e.ineligible(acct, lookupErr, pol, snap.Enrollment, now)
 	e.dispatch(ctx, s, reason)
+	return e.finish(ctx, s, reason)
+}
 
+// finish applies a step's commit, then says what happened and runs the side effects.
+func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, error) {
+	in, pol := s.in, s.pol
 	out, err := e.d.Sessions.Commit(ctx, s.commit)
 	if err != nil {
 		return e.trouble(s, pol, fmt.Errorf("flows: commit: %w", err))

@@ -22,8 +22,15 @@ var AllMethods = []MethodKind{MethodTOTP, MethodEmail, MethodSMS, MethodVoice, M
 type Registered struct {
 	Kind         MethodKind
 	Secret       string // TOTP secret (base32)
-	Address      string // email address
+	Address      string // email address or E.164 phone number
+	Questions    []QA   // security questions with Argon2id hashes of the answers
 	RegisteredAt time.Time
+}
+
+// QA is one registered security question; only a hash of the answer is kept.
+type QA struct {
+	Question string `json:"q"`
+	Hash     string `json:"h"`
 }
 
 // Window is a fixed-window counter.

@@ -45,8 +45,11 @@ func newToken(r Random, p Purpose, userID string) (string, error) {
 }
 
 func purposeByte(p Purpose) byte {
-	if p == PurposeReset {
+	switch p {
+	case PurposeReset:
 		return 'R'
+	case PurposeQuestions:
+		return 'Q'
 	}
 	return 'G'
 }
@@ -70,6 +73,8 @@ func parseToken(tok string) (Purpose, string, error) {
 		p = PurposeReset
 	case 'G':
 		p = PurposeRegister
+	case 'Q':
+		p = PurposeQuestions
 	default:
 		return "", "", ErrLinkGone
 	}

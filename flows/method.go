@@ -10,7 +10,7 @@ type Method interface {
 	Kind() MethodKind
 	// Challenge starts a proof. Code methods return the code's record (only a MAC) and a Send
 	// function the engine calls after the commit that counted the send.
-	Challenge(ctx context.Context, a Account, e Enrollment, sessionID string, now time.Time) (Challenge, error)
+	Challenge(ctx context.Context, a Account, e Enrollment, pol Policy, sessionID string, now time.Time) (Challenge, error)
 	// Check judges an answer in constant time; it never writes.
 	Check(a Account, e Enrollment, sessionID string, stored StoredCode, answer string, now time.Time) Proof
 }
@@ -21,6 +21,7 @@ type Challenge struct {
 	Send    func(ctx context.Context) error
 	Msg     MsgID
 	MsgArgs []any
+	Link    Purpose // answered on a one-time page instead of in chat
 }
 
 // Proof is the judgement of one answer.

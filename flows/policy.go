@@ -58,6 +58,7 @@ type Policy struct {
 	Limits              Limits       `json:"limits"`
 	HelpdeskURL         string       `json:"helpdesk_url"`
 	PhoneCountries      []string     `json:"phone_countries"` // calling codes numbers may be in
+	CustomQuestions     []string     `json:"custom_questions,omitempty"`
 }
 
 // DefaultLimits are Entra's: 5 failed proofs a day or 5 tries an hour on one method block for

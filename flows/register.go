@@ -130,7 +130,9 @@ func (e *Engine) Enrollers(ctx context.Context) []MethodKind {
 	pol, _ := e.policy(ctx)
 	var out []MethodKind
 	for _, m := range AllMethods {
-		if _, ok := e.methods[m].(Enroller); ok && pol.Allows(m) {
+		_, enrols := e.methods[m].(Enroller)
+		_, questions := e.methods[m].(QuestionRegistrar)
+		if (enrols || questions) && pol.Allows(m) {
 			out = append(out, m)
 		}
 	}

@@ -28,8 +28,9 @@ type Purpose string
 
 // The purposes of links.
 const (
-	PurposeRegister Purpose = "register"
-	PurposeReset    Purpose = "reset"
+	PurposeRegister  Purpose = "register"
+	PurposeReset     Purpose = "reset"
+	PurposeQuestions Purpose = "questions"
 )
 
 // SessionLifetime is how long a session lives; writes never extend it.

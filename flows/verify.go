@@ -65,7 +65,7 @@ func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
 		s.say(MsgStaleButton)
 		return
 	}
-	ch, err := m.Challenge(ctx, s.acct, s.snap.Enrollment, sess.ID, s.now)
+	ch, err := m.Challenge(ctx, s.acct, s.snap.Enrollment, s.pol, sess.ID, s.now)
 	if err != nil {
 		s.say(MsgTrouble, s.pol.HelpdeskURL)
 		e.d.Log.ErrorContext(ctx, "challenge failed", "err", err, "method", kind)
@@ -78,6 +78,13 @@ func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
 		s.commit.CountSend = &lim
 		s.commit.PutCode = ch.Code
 	}
+	var link string
+	if ch.Link != "" {
+		if link, err = e.grantLink(s, &next, ch.Link); err != nil {
+			s.say(MsgTrouble, s.pol.HelpdeskURL)
+			return
+		}
+	}
 	e.save(s, &next)
 	s.onOutcome = func(o Outcome) []Reply {
 		if o.Status == LimitReached {
@@ -87,7 +94,9 @@ func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
 		if ch.Send != nil {
 			s.audit("code_sent", "ok", string(kind))
 		}
-		return []Reply{s.reply(ch.Msg, ch.MsgArgs...)}
+		r := s.reply(ch.Msg, ch.MsgArgs...)
+		r.Link = link
+		return []Reply{r}
 	}
 	if ch.Send != nil {
 		s.after = append(s.after, ch.Send)
@@ -119,9 +128,8 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 	s.commit.Attempt = &Attempt{Method: sess.Method, Correct: p.Correct, CodeMAC: p.CodeMAC, TOTPStep: p.Step, Limits: s.pol.Limits}
 	next := *sess
 	next.Proven = append(append([]MethodKind(nil), sess.Proven...), sess.Method)
-	need := s.pol.RequiredFor(s.acct)
 	var link string
-	if len(next.Proven) >= need {
+	if Complete(next.Proven, s.pol.RequiredFor(s.acct)) {
 		next.State, next.Method = StateResetLink, ""
 		var err error
 		link, err = e.grantLink(s, &next, PurposeReset)
@@ -156,7 +164,27 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 				s.audit("block", "ok", fmt.Sprintf("until %s", o.BlockedUntil.UTC().Format("2006-01-02T15:04Z")))
 				return []Reply{s.reply(MsgBlocked, s.pol.HelpdeskURL)}
 			}
-			return []Reply{s.reply(MsgCodeWrong)}
+			id := MsgCodeWrong
+			if method == MethodQuestions {
+				id = MsgAnswersWrong
+			}
+			r := s.reply(id)
+			r.Choices = e.methodChoices(s, sess, sess.Version)
+			return []Reply{r}
 		}
 	}
+}
+
+// Complete reports whether proven is enough: the number required, and never security questions
+// alone.
+func Complete(proven []MethodKind, need int) bool {
+	if len(proven) < need {
+		return false
+	}
+	for _, m := range proven {
+		if m != MethodQuestions {
+			return true
+		}
+	}
+	return false
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 //go:embed templates/*.html static/*
 var assets embed.FS
 
-var pages = template.Must(template.ParseFS(assets, "templates/*.html"))
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).ParseFS(assets, "templates/*.html"))
 
 // Cookie names: the __Host- prefix pins them to this origin, Secure, Path=/.
 const (
@@ -82,6 +83,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /enrol", s.enrolMenu)
 	mux.HandleFunc("POST /enrol/begin", s.enrolBegin)
 	mux.HandleFunc("POST /enrol/confirm", s.enrolConfirm)
+	mux.HandleFunc("POST /enrol/questions", s.enrolQuestions)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -117,6 +119,8 @@ type view struct {
 	Kind    string
 	Methods []string
 	Enrol   []flows.MethodKind
+	Choices []string // security questions offered or asked
+	Slots   []int
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -159,12 +163,20 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 	}
 	pre := random()
 	setCookie(w, cookiePre, pre, 900)
+	vw := view{Title: "Set up your verification methods", Token: tok, CSRF: pre}
 	page := "register.html"
-	title := "Set up your verification methods"
-	if v.Purpose == flows.PurposeReset {
-		page, title = "reset.html", "Choose a new password"
+	switch v.Purpose {
+	case flows.PurposeReset:
+		page, vw.Title = "reset.html", "Choose a new password"
+	case flows.PurposeQuestions:
+		qs, err := s.e.OpenQuestions(r.Context(), tok)
+		if err != nil {
+			s.gone(w, http.StatusNotFound)
+			return
+		}
+		page, vw.Title, vw.Choices = "answer.html", "Your security questions", qs
 	}
-	s.render(w, http.StatusOK, page, view{Title: title, Token: tok, CSRF: pre})
+	s.render(w, http.StatusOK, page, vw)
 }
 
 func (s *Server) preCSRF(r *http.Request) bool {
@@ -185,8 +197,12 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		s.gone(w, http.StatusNotFound)
 		return
 	}
-	if v.Purpose == flows.PurposeReset {
+	switch v.Purpose {
+	case flows.PurposeReset:
 		s.resetPost(w, r, tok)
+		return
+	case flows.PurposeQuestions:
+		s.answerPost(w, r, tok)
 		return
 	}
 	ws, err := s.e.BeginSignIn(r.Context(), tok)
@@ -347,6 +363,10 @@ func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind := flows.MethodKind(r.PostFormValue("method"))
+	if kind == flows.MethodQuestions {
+		s.questionsForm(w, r, ws, http.StatusOK, "")
+		return
+	}
 	show, err := s.e.BeginEnrol(r.Context(), &ws, kind, r.PostFormValue("address"))
 	switch {
 	case errors.Is(err, flows.ErrNeedSignIn):
@@ -436,4 +456,62 @@ func plainReason(err error) string {
 		return "Please check what you entered."
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}
+
+// formList reads fields name0, name1, … up to max.
+func formList(r *http.Request, name string, max int) []string {
+	var out []string
+	for i := 0; i < max; i++ {
+		v, ok := r.PostForm[name+strconv.Itoa(i)]
+		if !ok || len(v) != 1 {
+			break
+		}
+		out = append(out, v[0])
+	}
+	return out
+}
+
+func (s *Server) questionsForm(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, errMsg string) {
+	setup, err := s.e.QuestionChoices(r.Context(), &ws)
+	if err != nil {
+		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", "Security questions are not offered.")
+		return
+	}
+	s.render(w, status, "questions.html", view{Title: "Security questions", CSRF: ws.CSRF, Choices: setup.Choices,
+		Slots: make([]int, setup.Count), Error: errMsg})
+}
+
+func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
+	ws, _, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	err := s.e.RegisterQuestions(r.Context(), &ws, formList(r, "q", 5), formList(r, "a", 5))
+	switch {
+	case err == nil:
+		s.menu(w, r, ws, http.StatusOK, "Done: your security questions are registered.", "")
+	case errors.Is(err, flows.ErrBadRequest):
+		s.questionsForm(w, r, ws, http.StatusUnprocessableEntity, plainReason(err))
+	case errors.Is(err, flows.ErrNeedSignIn):
+		s.gone(w, http.StatusForbidden)
+	default:
+		s.fail(w, err)
+	}
+}
+
+func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) {
+	ok, err := s.e.AnswerQuestions(r.Context(), tok, formList(r, "a", 5))
+	setCookie(w, cookiePre, "", -1)
+	switch {
+	case errors.Is(err, flows.ErrLinkGone):
+		s.gone(w, http.StatusNotFound)
+	case errors.Is(err, flows.ErrBlocked):
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Not now", Error: "Too many attempts: self-service is paused for this account. Please contact the helpdesk."})
+	case err != nil:
+		s.fail(w, err)
+	case ok:
+		s.render(w, http.StatusOK, "done.html", view{Title: "Thank you", Notice: "Those answers are right. Go back to the chat for the next step."})
+	default:
+		s.render(w, http.StatusUnprocessableEntity, "error.html", view{Title: "Not right", Error: "Those answers are not right. Go back to the chat to try again or choose another method."})
+	}
 }

@@ -2,9 +2,12 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/bot/web/webtest"
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/questions"
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/graph/graphtest"
 	"github.com/resetbot/resetbot/store/storetest"
@@ -314,4 +318,121 @@ func TestResetPage(t *testing.T) {
 	if b.Status != http.StatusNotFound {
 		t.Fatalf("link alive after use: %d", b.Status)
 	}
+}
+
+func TestSecurityQuestionsOnThePages(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	pol, v, _ := e.h.Store.GetPolicy(ctx)
+	pol.Methods = append(pol.Methods, flows.MethodQuestions)
+	if _, err := e.h.Store.PutPolicy(ctx, pol, v); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Clock.Advance(6 * time.Second) // past the policy cache
+	secret := e.h.Enrol(e.alice.ID)
+
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	b.Submit("/enrol/begin", url.Values{"method": {"questions"}})
+	if b.Status != 200 || strings.Count(b.Last, "<select") != 3 {
+		t.Fatalf("questions form %d:\n%s", b.Status, b.Last)
+	}
+	form := url.Values{}
+	answers := []string{"Fluffy McFluff", "Springfield", "Saint Mary"}
+	for i := 0; i < 3; i++ {
+		form.Set(fmt.Sprintf("q%d", i), questionsList()[i])
+		form.Set(fmt.Sprintf("a%d", i), answers[i])
+	}
+	form.Set("a1", "fluffy   mcfluff")
+	b.Submit("/enrol/questions", form)
+	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "different answer") {
+		t.Fatalf("duplicate answers: %d", b.Status)
+	}
+	form.Set("a1", answers[1])
+	b.Submit("/enrol/questions", form)
+	if !strings.Contains(b.Last, "security questions are registered") {
+		t.Fatalf("register:\n%s", b.Last)
+	}
+
+	chat, mail := "chat-q", e.alice.Mail
+	answerPage := func(rs []flows.Reply) *webtest.Browser {
+		t.Helper()
+		qb := webtest.New(t, e.srv.Client())
+		qb.Get(storetest.Link(t, rs))
+		if qb.Status != 200 || strings.Count(qb.Last, `type="password"`) != 3 {
+			t.Fatalf("answer page %d:\n%s", qb.Status, qb.Last)
+		}
+		return qb
+	}
+	answer := func(qb *webtest.Browser, wrong bool) {
+		t.Helper()
+		f := url.Values{}
+		for i := 0; i < 3; i++ {
+			q := regexp.MustCompile(fmt.Sprintf(`<label for="a%d">([^<]+)</label>`, i)).FindStringSubmatch(qb.Last)
+			a := answers[indexOf(html.UnescapeString(q[1]))]
+			if wrong && i == 2 {
+				a = "wrong answer"
+			}
+			f.Set(fmt.Sprintf("a%d", i), "  "+strings.ToUpper(a)+" ")
+		}
+		qb.Submit("", f)
+	}
+	rs := e.h.Say(chat, mail, "reset")
+	rs = e.h.Click(chat, mail, storetest.Choice(t, rs, "Security questions"))
+	if !storetest.Has(rs, flows.MsgQuestionsLink) {
+		t.Fatalf("questions link: %v", storetest.IDs(rs))
+	}
+	qb := answerPage(rs)
+	answer(qb, true)
+	if qb.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("wrong answers: %d", qb.Status)
+	}
+	if last := e.h.Notes.Replies[len(e.h.Notes.Replies)-1]; last.MsgID != flows.MsgAnswersWrong {
+		t.Fatalf("chat told %v", last.MsgID)
+	}
+	told := len(e.h.Notes.Replies)
+	qb.Submit("", url.Values{"a0": {"x"}})
+	if qb.Status < 400 || len(e.h.Notes.Replies) != told {
+		t.Fatalf("a used questions link worked again: %d", qb.Status)
+	}
+	rs = e.h.Click(chat, mail, storetest.Choice(t, e.h.Notes.Replies[len(e.h.Notes.Replies)-1:], "Security questions"))
+	qb = answerPage(rs)
+	answer(qb, false)
+	if qb.Status != 200 {
+		t.Fatalf("right answers: %d\n%s", qb.Status, qb.Last)
+	}
+	next := e.h.Notes.Replies[len(e.h.Notes.Replies)-1]
+	if next.MsgID != flows.MsgProvenMore {
+		t.Fatalf("after questions the chat got %v", next.MsgID)
+	}
+	rs = e.h.Click(chat, mail, storetest.Choice(t, []flows.Reply{next}, "Authenticator"))
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	if rs = e.h.Say(chat, mail, code); !storetest.Has(rs, flows.MsgResetLink) {
+		t.Fatalf("after totp: %v", storetest.IDs(rs))
+	}
+	// the answers are nowhere in clear
+	keys, _ := e.h.RDB.Keys(ctx, "*").Result()
+	for _, k := range keys {
+		d, _ := e.h.RDB.Dump(ctx, k).Result()
+		for _, a := range answers {
+			if strings.Contains(strings.ToLower(d), strings.ToLower(a)) {
+				t.Fatalf("%s holds an answer", k)
+			}
+		}
+	}
+	for _, a := range answers {
+		if strings.Contains(strings.ToLower(e.h.LogText()), strings.ToLower(a)) {
+			t.Fatal("an answer was logged")
+		}
+	}
+}
+
+func questionsList() []string { return questions.Predefined }
+
+func indexOf(q string) int {
+	for i, x := range questions.Predefined {
+		if x == q {
+			return i
+		}
+	}
+	return -1
 }

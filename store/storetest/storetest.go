@@ -19,6 +19,7 @@ import (
 	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/questions"
 	"github.com/resetbot/resetbot/flows/method/sentcode"
 	"github.com/resetbot/resetbot/flows/method/smscode"
 	"github.com/resetbot/resetbot/flows/method/totp"
@@ -240,8 +241,10 @@ type Harness struct {
 	PhoneBudget int
 	// WithPhones makes Enrol register an SMS and a voice number too.
 	WithPhones bool
-	Opts       flows.Options
-	Policy     flows.Policy
+	// Questions is the security-questions method (light hashing costs).
+	Questions *questions.Method
+	Opts      flows.Options
+	Policy    flows.Policy
 }
 
 // Group is the group self-service is enabled for in the harness policy.
@@ -280,10 +283,13 @@ func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	if _, err := h.Store.PutPolicy(context.Background(), h.Policy, 0); err != nil {
 		t.Fatal(err)
 	}
+	// light Argon2 costs keep the race-enabled tests fast; production uses questions.DefaultParams
+	h.Questions = questions.New(questions.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2)
 	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
 		Policies: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
 		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
-			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader)}}
+			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader),
+			h.Questions}}
 	h.Opts = flows.Options{BaseURL: "https://bot.test"}
 	h.Engine = flows.New(h.Deps, h.Opts)
 	h.Counter.Take()

@@ -68,7 +68,7 @@ func CodeMAC(mac flows.MACer, kind flows.MethodKind, userID, sessionID, code str
 }
 
 // Challenge draws a code for the registered destination; Send delivers it after the commit.
-func (m *Method) Challenge(_ context.Context, a flows.Account, e flows.Enrollment, sessionID string, now time.Time) (flows.Challenge, error) {
+func (m *Method) Challenge(_ context.Context, a flows.Account, e flows.Enrollment, _ flows.Policy, sessionID string, now time.Time) (flows.Challenge, error) {
 	reg, ok := e.Methods[m.Kind()]
 	if !ok || reg.Address == "" {
 		return flows.Challenge{}, fmt.Errorf("sentcode %s: %w", m.Kind(), flows.ErrNotFound)

@@ -98,7 +98,7 @@ func TestEveryCodeMethod(t *testing.T) {
 				t.Fatal("right enrolment code refused")
 			}
 			en := flows.Enrollment{Methods: map[flows.MethodKind]flows.Registered{reg.Kind: reg}}
-			ch, err := c.m.Challenge(context.Background(), a, en, "s1", now)
+			ch, err := c.m.Challenge(context.Background(), a, en, pol, "s1", now)
 			if err != nil || ch.Msg != c.sentMsg || ch.MsgArgs[0] != c.mask {
 				t.Fatalf("%+v %v", ch, err)
 			}

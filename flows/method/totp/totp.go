@@ -39,7 +39,7 @@ var (
 func (Method) Kind() flows.MethodKind { return flows.MethodTOTP }
 
 // Challenge only asks for the code: nothing is sent.
-func (Method) Challenge(context.Context, flows.Account, flows.Enrollment, string, time.Time) (flows.Challenge, error) {
+func (Method) Challenge(context.Context, flows.Account, flows.Enrollment, flows.Policy, string, time.Time) (flows.Challenge, error) {
 	return flows.Challenge{Msg: flows.MsgEnterTOTP}, nil
 }
 
