@@ -212,6 +212,10 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	defer audit.Close()
 	late := &router{}
 	alerts := &alertFan{}
+	var mailer flows.Mailer = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
+	if cfg.MailVia == "graph" {
+		mailer = graph.NewMailer(dir, cfg.MailSender)
+	}
 	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
 		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
 		mailer:      &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword},

@@ -37,6 +37,8 @@ type Config struct {
 	OIDCClientID     string // OIDC_CLIENT_ID (default GRAPH_CLIENT_ID)
 	OIDCClientSecret string // OIDC_CLIENT_SECRET (default GRAPH_CLIENT_SECRET)
 
+	MailVia      string // MAIL_VIA: smtp (default) or graph
+	MailSender   string // MAIL_SENDER: the mailbox Graph sendMail sends from
 	SMTPAddr     string // SMTP_ADDR host:port
 	SMTPFrom     string // SMTP_FROM
 	SMTPUser     string // SMTP_USER
@@ -99,6 +101,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		TenantID: g("GRAPH_TENANT_ID"), ClientID: g("GRAPH_CLIENT_ID"), ClientSecret: getenv("GRAPH_CLIENT_SECRET"),
 		GraphBaseURL: g("GRAPH_BASE_URL"), TokenURL: g("GRAPH_TOKEN_URL"),
 		OIDCIssuer: g("OIDC_ISSUER"), OIDCClientID: g("OIDC_CLIENT_ID"), OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
+		MailVia: g("MAIL_VIA"), MailSender: g("MAIL_SENDER"),
 		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
 		AllowPrivileged: boolean("ALLOW_PRIVILEGED_USERS"), AdminGroups: list("BOT_ADMIN_GROUPS"),
 		HelpdeskURL: g("HELPDESK_URL"), EnabledFor: g("POLICY_ENABLED_FOR"), EnabledGroups: list("POLICY_GROUPS"),
@@ -227,13 +230,22 @@ func (c Config) Validate() error {
 	if c.OIDCIssuer == "" {
 		bad("OIDC_ISSUER is required for the directory sign-in (e.g. https://login.microsoftonline.com/<tenant>/v2.0)")
 	}
-	if c.SMTPAddr == "" {
-		bad("SMTP_ADDR is required (host:port of the mail relay for codes and notices)")
-	} else if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
-		bad("SMTP_ADDR must be host:port, got %q", c.SMTPAddr)
-	}
-	if c.SMTPFrom == "" || !strings.Contains(c.SMTPFrom, "@") {
-		bad("SMTP_FROM is required: the sender address")
+	switch c.MailVia {
+	case "", "smtp":
+		if c.SMTPAddr == "" {
+			bad("SMTP_ADDR is required (host:port of the mail relay for codes and notices), or MAIL_VIA=graph")
+		} else if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			bad("SMTP_ADDR must be host:port, got %q", c.SMTPAddr)
+		}
+		if c.SMTPFrom == "" || !strings.Contains(c.SMTPFrom, "@") {
+			bad("SMTP_FROM is required: the sender address")
+		}
+	case "graph":
+		if !strings.Contains(c.MailSender, "@") {
+			bad("MAIL_VIA=graph needs MAIL_SENDER, the mailbox to send from (e.g. resetbot@contoso.com)")
+		}
+	default:
+		bad("MAIL_VIA must be smtp or graph, got %q", c.MailVia)
 	}
 	if c.HelpdeskURL != "" {
 		if u, err := url.Parse(c.HelpdeskURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") {

@@ -150,6 +150,9 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	}
 
 	reason := e.ineligible(acct, lookupErr, pol, snap.Enrollment, now)
+	if reason == "" && pol.DirectoryMethods {
+		e.addDirectoryMethods(ctx, s)
+	}
 	e.dispatch(ctx, s, reason)
 	return e.finish(ctx, s, reason)
 }
@@ -393,4 +396,35 @@ func (e *Engine) parseChoice(s *step) (act, arg string, ok bool) {
 
 func choiceID(sess *Session, version int64, act, arg string) string {
 	return act + ":" + arg + "|" + sess.ID + "|" + strconv.FormatInt(version, 10)
+}
+
+// addDirectoryMethods offers the directory's own contact methods where the user registered none
+// of that kind, phones only in allowed countries. A directory failure only means fewer methods.
+func (e *Engine) addDirectoryMethods(ctx context.Context, s *step) {
+	src, ok := e.d.Directory.(ContactSource)
+	if !ok {
+		return
+	}
+	ms, err := src.ContactMethods(ctx, s.acct.ID)
+	if err != nil {
+		e.d.Log.WarnContext(ctx, "directory contact methods unavailable", "err", err, "user", s.acct.ID)
+		return
+	}
+	if s.snap.Enrollment.Methods == nil {
+		s.snap.Enrollment.Methods = map[MethodKind]Registered{}
+	}
+	for _, m := range ms {
+		if _, have := s.snap.Enrollment.Methods[m.Kind]; have {
+			continue
+		}
+		if m.Kind == MethodSMS || m.Kind == MethodVoice {
+			n, err := ParsePhone(m.Address, s.pol.PhoneCountries)
+			if err != nil {
+				continue
+			}
+			m.Address = n
+		}
+		m.RegisteredAt = s.now
+		s.snap.Enrollment.Methods[m.Kind] = m
+	}
 }

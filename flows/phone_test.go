@@ -134,3 +134,53 @@ func TestWrongSMSCodesFromTwoPlatformsStopAtTheCap(t *testing.T) {
 		t.Fatal("not blocked")
 	}
 }
+
+type contactDir struct {
+	*storetest.Directory
+	methods []flows.Registered
+}
+
+func (c contactDir) ContactMethods(context.Context, string) ([]flows.Registered, error) {
+	return c.methods, nil
+}
+
+func TestDirectoryContactMethodsWhenThePolicyAllows(t *testing.T) {
+	h := storetest.New(t)
+	h.Deps.Directory = contactDir{Directory: h.Dir, methods: []flows.Registered{
+		{Kind: flows.MethodSMS, Address: "+14255550142"}, {Kind: flows.MethodVoice, Address: "+442079460958"},
+		{Kind: flows.MethodEmail, Address: "alice.dir@mail.test"}}}
+	h.Rebuild()
+	h.Dir.Add(storetest.Alice)
+	ctx := context.Background()
+	if err := h.Store.Register(ctx, storetest.Alice.ID, flows.Registered{Kind: flows.MethodEmail, Address: "alice.own@mail.test"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if rs := h.Say("U1", aliceMail, "reset"); !hasMsg(rs, flows.MsgMustRegister) {
+		t.Fatalf("directory methods used without the policy: %v", storetest.IDs(rs))
+	}
+	h.Policy.DirectoryMethods = true
+	if _, err := h.Store.PutPolicy(ctx, h.Policy, 1); err != nil {
+		t.Fatal(err)
+	}
+	h.Rebuild()
+	rs := h.Say("U2", aliceMail, "reset")
+	labels := storetest.Render(rs)
+	for _, r := range rs {
+		for _, c := range r.Choices {
+			labels += c.Label + "\n"
+		}
+	}
+	if !strings.Contains(labels, "Text message (SMS) (+1 *** *** **42)") || strings.Contains(labels, "Office phone") ||
+		!strings.Contains(labels, "Email code (a***@m****.test)") {
+		t.Fatalf("choices: %s", labels)
+	}
+	rs = h.Click("U2", aliceMail, storetest.Choice(t, rs, "Email"))
+	if got := h.Mail.Last().To[0]; got != "alice.own@mail.test" {
+		t.Fatalf("the registered address must win over the directory's: %s", got)
+	}
+	rs = h.Say("U2", aliceMail, storetest.CodeFrom(t, h.Mail.Last()))
+	rs = h.Click("U2", aliceMail, storetest.Choice(t, rs, "Text message"))
+	if !hasMsg(rs, flows.MsgSMSSent) || !strings.Contains(h.Phone.All()[0], "+14255550142") {
+		t.Fatalf("directory SMS: %v %v", storetest.IDs(rs), h.Phone.All())
+	}
+}

@@ -58,6 +58,12 @@ type Directory interface {
 	RevokeSessions(ctx context.Context, userID string) error
 }
 
+// ContactSource is a directory that also holds verified contact methods (Entra's phone and
+// email authentication methods); the policy may offer them as registered.
+type ContactSource interface {
+	ContactMethods(ctx context.Context, userID string) ([]Registered, error)
+}
+
 // Mail is one outgoing email.
 type Mail struct {
 	To      []string

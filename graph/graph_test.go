@@ -149,3 +149,37 @@ func TestMiddlewareHasNoCompression(t *testing.T) {
 		}
 	}
 }
+
+func TestSendMailFromAMailbox(t *testing.T) {
+	tn, d := setup(t)
+	tn.AddUser(graphtest.User{ID: "mbx-1", UPN: "resetbot@contoso.test", Enabled: true})
+	m := graph.NewMailer(d, "resetbot@contoso.test")
+	if err := m.Send(context.Background(), flows.Mail{To: []string{"a@x.test", "b@y.test"}, Subject: "Hi", Body: "Line 1\nLine 2"}); err != nil {
+		t.Fatal(err)
+	}
+	got := tn.Mails()
+	if len(got) != 1 || got[0].From != "resetbot@contoso.test" || len(got[0].To) != 2 || got[0].Subject != "Hi" || got[0].Body != "Line 1\nLine 2" {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func TestContactMethodsFromTheDirectory(t *testing.T) {
+	tn, d := setup(t)
+	u, _ := tn.User("a11ce000-0000-4000-8000-000000000001")
+	u.Phones = []graphtest.Phone{{Number: "+1 4255550142", Type: "mobile"}, {Number: "+1 4255550199", Type: "office"}}
+	u.AuthEmail = "alice.home@mail.test"
+	tn.AddUser(u)
+	ms, err := d.ContactMethods(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[flows.MethodKind]string{flows.MethodSMS: "+14255550142", flows.MethodVoice: "+14255550199", flows.MethodEmail: "alice.home@mail.test"}
+	if len(ms) != 3 {
+		t.Fatalf("%+v", ms)
+	}
+	for _, m := range ms {
+		if want[m.Kind] != m.Address {
+			t.Fatalf("%+v", ms)
+		}
+	}
+}

@@ -36,6 +36,22 @@ type User struct {
 	Groups      []string // group ids (transitive membership is what is listed)
 	Roles       []string // directory role template names; any makes the user privileged
 	Lang        string
+	Phones      []Phone // phone authentication methods
+	AuthEmail   string  // email authentication method
+}
+
+// Phone is a phone authentication method.
+type Phone struct {
+	Number string // as Entra shows it, e.g. "+1 4255550142"
+	Type   string // mobile, alternateMobile or office
+}
+
+// SentMail is one message sent through sendMail.
+type SentMail struct {
+	From    string
+	To      []string
+	Subject string
+	Body    string
 }
 
 // Group is a directory group.
@@ -68,6 +84,7 @@ type Tenant struct {
 	users   map[string]*User
 	groups  map[string]Group
 	changes []Change
+	mails   []SentMail
 	calls   map[string]int
 	fail    []failure
 	codes   map[string]authCode
@@ -212,6 +229,9 @@ func (t *Tenant) Handler() http.Handler {
 	mux.HandleFunc("PATCH /v1.0/users/{id}", t.graph(t.patchUser))
 	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf", t.graph(t.memberOf))
 	mux.HandleFunc("POST /v1.0/users/{id}/revokeSignInSessions", t.graph(t.revoke))
+	mux.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/emailMethods", t.graph(t.emailMethods))
 	return mux
 }
 
@@ -656,4 +676,76 @@ func (t *Tenant) checkAppToken(r *http.Request) bool {
 	}
 	c, _ := tok.Claims.(jwt.MapClaims)
 	return c["appid"] == t.ClientID
+}
+
+// Mails returns what was sent through sendMail.
+func (t *Tenant) Mails() []SentMail {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]SentMail(nil), t.mails...)
+}
+
+func (t *Tenant) sendMail(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		Message struct {
+			Subject string `json:"subject"`
+			Body    struct {
+				ContentType string `json:"contentType"`
+				Content     string `json:"content"`
+			} `json:"body"`
+			To []struct {
+				EmailAddress struct {
+					Address string `json:"address"`
+				} `json:"emailAddress"`
+			} `json:"toRecipients"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Message.To) == 0 {
+		graphError(w, http.StatusBadRequest, "ErrorInvalidRecipients", "At least one recipient is not valid.")
+		return
+	}
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	m := SentMail{From: u.UPN, Subject: req.Message.Subject, Body: req.Message.Body.Content}
+	for _, to := range req.Message.To {
+		m.To = append(m.To, to.EmailAddress.Address)
+	}
+	t.mails = append(t.mails, m)
+	t.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (t *Tenant) phoneMethods(w http.ResponseWriter, r *http.Request, _ []byte) {
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	var out []map[string]any
+	for i, p := range u.Phones {
+		out = append(out, map[string]any{"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": fmt.Sprintf("phone-%d", i),
+			"phoneNumber": p.Number, "phoneType": p.Type, "smsSignInState": "notSupported"})
+	}
+	t.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
+}
+
+func (t *Tenant) emailMethods(w http.ResponseWriter, r *http.Request, _ []byte) {
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	var out []map[string]any
+	if u.AuthEmail != "" {
+		out = append(out, map[string]any{"@odata.type": "#microsoft.graph.emailAuthenticationMethod", "id": "email-0", "emailAddress": u.AuthEmail})
+	}
+	t.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
 }
