@@ -218,7 +218,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	}
 	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
 		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
-		mailer:      &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword},
+		mailer:      mailer,
 		phoneBudget: cfg.PhoneBudget}
 	if cfg.PhoneAccountSID != "" {
 		p.phone = &notify.Twilio{BaseURL: orDefault(cfg.PhoneURL, "https://api.twilio.com"), AccountSID: cfg.PhoneAccountSID,
