@@ -47,6 +47,7 @@ const (
 	MsgPhoneBudget     MsgID = "phone_budget"
 	MsgQuestionsLink   MsgID = "questions_link"
 	MsgAnswersWrong    MsgID = "answers_wrong"
+	MsgReconfirmDue    MsgID = "reconfirm_due"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -66,6 +67,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgEmailSent:       "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
 		MsgCodeWrong:       "That code isn't right. Type it again, choose another method, or type \"cancel\".",
 		MsgAnswersWrong:    "Those answers aren't right. Choose a method to try again, or type \"cancel\".",
+		MsgReconfirmDue:    "Your methods were registered more than %d days ago. Before the next reset, please show they still work: press Reconfirm next to each on the page below.",
 		MsgCodeExpired:     "That code has expired. Choose the method again to get a new one.",
 		MsgBlocked:         "Too many attempts: self-service is paused for this account for a while. Please contact the helpdesk: %s",
 		MsgTooManyCodes:    "I've sent too many codes in the last few minutes. Please wait a little, then try again.",

@@ -184,3 +184,38 @@ func TestDirectoryContactMethodsWhenThePolicyAllows(t *testing.T) {
 		t.Fatalf("directory SMS: %v %v", storetest.IDs(rs), h.Phone.All())
 	}
 }
+
+func TestBlocksCanBeListedAndCleared(t *testing.T) {
+	h, _ := newAlice(t)
+	ctx := context.Background()
+	if bs, _ := h.Engine.Blocks(ctx); len(bs) != 0 {
+		t.Fatalf("blocks before: %+v", bs)
+	}
+	rs := h.Say("U1", aliceMail, "reset")
+	h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+	for i := 0; i < h.Policy.Limits.FailMax; i++ {
+		h.Say("U1", aliceMail, "999999")
+	}
+	bs, err := h.Engine.Blocks(ctx)
+	if err != nil || len(bs) != 1 || bs[0].UserID != storetest.Alice.ID || !bs[0].Until.Equal(h.Clock.Now().Add(h.Policy.Limits.BlockFor)) {
+		t.Fatalf("blocks: %+v %v", bs, err)
+	}
+	if err := h.Engine.Unblock(ctx, "admin:bob", storetest.Alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if bs, _ := h.Engine.Blocks(ctx); len(bs) != 0 {
+		t.Fatalf("blocks after clearing: %+v", bs)
+	}
+	if rs := h.Say("U1", aliceMail, "reset"); !hasMsg(rs, flows.MsgChooseMethod) {
+		t.Fatalf("after unblock: %v", storetest.IDs(rs))
+	}
+	h.Audit.Close()
+	ev, _ := store.Events(ctx, h.RDB)
+	found := false
+	for _, x := range ev {
+		found = found || (x.Action == "unblock" && x.Actor == "admin:bob" && x.Subject == storetest.Alice.ID)
+	}
+	if !found {
+		t.Fatal("unblock not audited")
+	}
+}

@@ -167,6 +167,12 @@ type Sessions interface {
 	Commit(ctx context.Context, c Commit) (Outcome, error)
 }
 
+// Block is one blocked user.
+type Block struct {
+	UserID string
+	Until  time.Time
+}
+
 // LinkRecord is a one-time link as stored: bound to user, purpose and session version.
 type LinkRecord struct {
 	UserID         string
@@ -192,6 +198,12 @@ type Enrollments interface {
 	// Register stores or replaces one method; totpStep, when above zero, becomes the last
 	// accepted TOTP step so the code that proved the enrolment cannot be replayed.
 	Register(ctx context.Context, userID string, m Registered, totpStep int64) error
+	// Remove deletes one registered method.
+	Remove(ctx context.Context, userID string, kind MethodKind) error
+	// Blocked lists the users whose self-service is blocked at now.
+	Blocked(ctx context.Context, now time.Time) ([]Block, error)
+	// Unblock clears a user's block and failure counters.
+	Unblock(ctx context.Context, userID string) error
 	// CountSend counts a code sent outside a chat step; false when the limit is reached.
 	CountSend(ctx context.Context, userID string, l Limits, now time.Time) (bool, error)
 	// Pin pins a chat identity to a directory object id; ErrRefused when pinned to another.
@@ -217,6 +229,7 @@ type WebState struct {
 	PendingEmail  string
 	PendingMAC    string
 	PendingKind   MethodKind
+	Reconfirm     bool // the pending enrolment re-proves an existing method
 	PendingExpiry time.Time
 	Tries         int
 	ExpiresAt     time.Time

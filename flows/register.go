@@ -179,7 +179,7 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 			return EnrolShow{}, fmt.Errorf("flows: send enrol code: %w", err)
 		}
 	}
-	ws.Purpose = PurposeRegister
+	ws.Purpose, ws.Reconfirm = PurposeRegister, false
 	ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.PendingExpiry, ws.Tries = p.Secret, p.Address, p.MAC, p.ExpiresAt, 0
 	ws.PendingKind = kind
 	return p.Show, nil
@@ -209,17 +209,34 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 		return "", fmt.Errorf("flows: enrol lookup: %w", err)
 	}
 	p := PendingEnrol{Secret: ws.PendingTOTP, Address: ws.PendingEmail, MAC: ws.PendingMAC, ExpiresAt: ws.PendingExpiry}
-	reg, step, ok := en.ConfirmEnrol(acct, p, code, now)
+	var reg Registered
+	var step int64
+	if ws.Reconfirm && kind == MethodTOTP {
+		reg, step, ok, err = e.confirmExistingTOTP(ctx, ws, acct, code)
+		if err != nil {
+			return "", err
+		}
+	} else {
+		reg, step, ok = en.ConfirmEnrol(acct, p, code, now)
+	}
 	if !ok {
 		return "", ErrCodeWrong
 	}
+	reconfirm := ws.Reconfirm
+	ws.Reconfirm = false
 	reg.RegisteredAt = now
 	if err := e.d.Enrollments.Register(ctx, ws.UserID, reg, step); err != nil {
 		return "", fmt.Errorf("flows: register: %w", err)
 	}
 	ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.Tries = "", "", "", "", 0
-	e.audit(ctx, AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: "register", Outcome: "ok", Reason: string(kind)})
-	e.announce(ctx, acct, reg)
+	action := "register"
+	if reconfirm {
+		action = "reconfirm"
+	}
+	e.audit(ctx, AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: action, Outcome: "ok", Reason: string(kind)})
+	if !reconfirm {
+		e.announce(ctx, acct, reg)
+	}
 	return kind, nil
 }
 

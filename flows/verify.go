@@ -25,6 +25,12 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 		s.audit("verify_start", "refused", "not_registered")
 		return
 	}
+	if anyDue(s, usable) {
+		s.say(MsgReconfirmDue, s.pol.ReconfirmDays)
+		e.startRegister(s)
+		s.audit("verify_start", "refused", "reconfirm_due")
+		return
+	}
 	if flow == FlowUnlock {
 		unlockNotice(s)
 	}

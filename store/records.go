@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -277,3 +279,67 @@ end
 if c >= max then return 0 end
 redis.call('SET', KEYS[1], string.format('%d:%d', c + 1, s), 'PX', string.format('%d', win * 2))
 return 1`)
+
+// Remove deletes one registered method.
+func (s *Store) Remove(ctx context.Context, userID string, kind flows.MethodKind) error {
+	if err := s.rdb.HDel(ctx, enrolKey(userID), "m:"+string(kind)).Err(); err != nil {
+		return fmt.Errorf("store: remove: %w", err)
+	}
+	return nil
+}
+
+var unblockScript = redis.NewScript(`local f = redis.call('HKEYS', KEYS[1])
+for _, k in ipairs(f) do
+  if k == 'block' or k == 'c:fail' or string.sub(k, 1, 6) == 'c:try:' then redis.call('HDEL', KEYS[1], k) end
+end
+return 1`)
+
+// Unblock clears the block and the attempt counters of a user (not the send counter).
+func (s *Store) Unblock(ctx context.Context, userID string) error {
+	if err := unblockScript.Run(ctx, s.rdb, []string{enrolKey(userID)}).Err(); err != nil {
+		return fmt.Errorf("store: unblock: %w", err)
+	}
+	return nil
+}
+
+// Blocked scans the enrollments (on every master in Cluster) for users blocked at now. It is an
+// admin operation: it walks the keyspace in batches rather than keep a second index.
+func (s *Store) Blocked(ctx context.Context, now time.Time) ([]flows.Block, error) {
+	var mu sync.Mutex
+	var out []flows.Block
+	scan := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, "{u:*}:e", 1000).Iterator()
+		for iter.Next(ctx) {
+			key := iter.Val()
+			v, err := c.HGet(ctx, key, "block").Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			ms, _ := strconv.ParseInt(v, 10, 64)
+			if until := time.UnixMilli(ms); now.Before(until) {
+				id := strings.TrimSuffix(strings.TrimPrefix(key, "{u:"), "}:e")
+				mu.Lock()
+				out = append(out, flows.Block{UserID: id, Until: until})
+				mu.Unlock()
+			}
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := s.rdb.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, scan)
+	case *redis.Client:
+		err = scan(ctx, c)
+	default:
+		err = errors.New("unsupported client")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: blocked: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
+	return out, nil
+}

@@ -84,6 +84,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /enrol/begin", s.enrolBegin)
 	mux.HandleFunc("POST /enrol/confirm", s.enrolConfirm)
 	mux.HandleFunc("POST /enrol/questions", s.enrolQuestions)
+	mux.HandleFunc("POST /enrol/reconfirm", s.enrolReconfirm)
+	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -108,19 +110,19 @@ func (s *Server) headers(next http.Handler) http.Handler {
 }
 
 type view struct {
-	Title   string
-	Error   string
-	Notice  string
-	Token   string
-	CSRF    string
-	Purpose string
-	Show    flows.EnrolShow
-	QR      template.URL // a data: URI the engine generated, never user input
-	Kind    string
-	Methods []string
-	Enrol   []flows.MethodKind
-	Choices []string // security questions offered or asked
-	Slots   []int
+	Title      string
+	Error      string
+	Notice     string
+	Token      string
+	CSRF       string
+	Purpose    string
+	Show       flows.EnrolShow
+	QR         template.URL // a data: URI the engine generated, never user input
+	Kind       string
+	Registered []flows.MethodView
+	Enrol      []flows.MethodKind
+	Choices    []string // security questions offered or asked
+	Slots      []int
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -340,12 +342,12 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (flows.WebStat
 }
 
 func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, notice, errMsg string) {
-	names, err := s.e.RegisteredMethods(r.Context(), ws.UserID)
+	methods, err := s.e.MethodViews(r.Context(), ws.UserID)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	s.render(w, status, "enrol.html", view{Title: "Your verification methods", CSRF: ws.CSRF, Methods: names,
+	s.render(w, status, "enrol.html", view{Title: "Your verification methods", CSRF: ws.CSRF, Registered: methods,
 		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg})
 }
 
@@ -368,32 +370,7 @@ func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	show, err := s.e.BeginEnrol(r.Context(), &ws, kind, r.PostFormValue("address"))
-	switch {
-	case errors.Is(err, flows.ErrNeedSignIn):
-		s.gone(w, http.StatusForbidden)
-		return
-	case errors.Is(err, flows.ErrLimit):
-		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many codes were sent recently. Please wait a few minutes.")
-		return
-	case errors.Is(err, flows.ErrBudget):
-		s.menu(w, r, ws, http.StatusServiceUnavailable, "", "Text messages and calls are paused for a while. Please try again later or choose another method.")
-		return
-	case errors.Is(err, flows.ErrBadRequest):
-		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", plainReason(err))
-		return
-	case err != nil:
-		s.fail(w, err)
-		return
-	}
-	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
-		s.fail(w, err)
-		return
-	}
-	v := view{Title: "Confirm", CSRF: ws.CSRF, Show: show, Kind: string(kind)}
-	if strings.HasPrefix(show.QR, "data:image/png;base64,") {
-		v.QR = template.URL(show.QR)
-	}
-	s.render(w, http.StatusOK, "confirm.html", v)
+	s.enrolStarted(w, r, ws, key, kind, show, err)
 }
 
 func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
@@ -408,7 +385,7 @@ func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err == nil:
-		s.menu(w, r, ws, http.StatusOK, "Done: "+methodName(kind)+" is registered.", "")
+		s.menu(w, r, ws, http.StatusOK, "Done: "+methodName(kind)+" is registered and confirmed.", "")
 	case errors.Is(err, flows.ErrCodeWrong):
 		s.render(w, http.StatusUnprocessableEntity, "confirm.html", view{Title: "Confirm", CSRF: ws.CSRF,
 			Kind: string(ws.PendingKind), Error: "That code is not right. Please try again."})
@@ -513,5 +490,62 @@ func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) 
 		s.render(w, http.StatusOK, "done.html", view{Title: "Thank you", Notice: "Those answers are right. Go back to the chat for the next step."})
 	default:
 		s.render(w, http.StatusUnprocessableEntity, "error.html", view{Title: "Not right", Error: "Those answers are not right. Go back to the chat to try again or choose another method."})
+	}
+}
+
+func (s *Server) enrolReconfirm(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	kind := flows.MethodKind(r.PostFormValue("method"))
+	show, err := s.e.BeginReconfirm(r.Context(), &ws, kind)
+	s.enrolStarted(w, r, ws, key, kind, show, err)
+}
+
+// enrolStarted stores the pending enrolment and shows the confirmation form, or the error.
+func (s *Server) enrolStarted(w http.ResponseWriter, r *http.Request, ws flows.WebState, key string, kind flows.MethodKind, show flows.EnrolShow, err error) bool {
+	switch {
+	case errors.Is(err, flows.ErrNeedSignIn):
+		s.gone(w, http.StatusForbidden)
+		return false
+	case errors.Is(err, flows.ErrLimit):
+		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many codes were sent recently. Please wait a few minutes.")
+		return false
+	case errors.Is(err, flows.ErrBudget):
+		s.menu(w, r, ws, http.StatusServiceUnavailable, "", "Text messages and calls are paused for a while. Please try again later or choose another method.")
+		return false
+	case errors.Is(err, flows.ErrBadRequest):
+		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", plainReason(err))
+		return false
+	case err != nil:
+		s.fail(w, err)
+		return false
+	}
+	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+		s.fail(w, err)
+		return false
+	}
+	v := view{Title: "Confirm", CSRF: ws.CSRF, Show: show, Kind: string(kind)}
+	if strings.HasPrefix(show.QR, "data:image/png;base64,") {
+		v.QR = template.URL(show.QR)
+	}
+	s.render(w, http.StatusOK, "confirm.html", v)
+	return true
+}
+
+func (s *Server) enrolRemove(w http.ResponseWriter, r *http.Request) {
+	ws, _, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	kind := flows.MethodKind(r.PostFormValue("method"))
+	switch err := s.e.RemoveMethod(r.Context(), &ws, kind); {
+	case err == nil:
+		s.menu(w, r, ws, http.StatusOK, "Removed: "+methodName(kind)+".", "")
+	case errors.Is(err, flows.ErrNeedSignIn):
+		s.gone(w, http.StatusForbidden)
+	default:
+		s.fail(w, err)
 	}
 }

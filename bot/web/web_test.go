@@ -153,6 +153,9 @@ func TestRegisterAuthenticatorAndEmail(t *testing.T) {
 			if !strings.Contains(strings.Join(m.To, ","), "alice@contoso.test") {
 				t.Fatalf("announcement not sent to the directory address: %v", m.To)
 			}
+			if !strings.Contains(m.Body, "If this wasn't you, contact the helpdesk now: https://") {
+				t.Fatalf("no helpdesk link in the announcement: %q", m.Body)
+			}
 		}
 	}
 	if announced != 2 {
@@ -435,4 +438,60 @@ func indexOf(q string) int {
 		}
 	}
 	return -1
+}
+
+func TestReconfirmationAndRemoval(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	secret := e.h.Enrol(e.alice.ID) // registered now; the default policy asks to reconfirm after 180 days
+	e.h.Clock.Advance(181 * 24 * time.Hour)
+	rs := e.h.Say("chat-r", e.alice.Mail, "I'm locked out")
+	if !storetest.Has(rs, flows.MsgReconfirmDue) || storetest.Has(rs, flows.MsgChooseMethod) {
+		t.Fatalf("due: %v", storetest.IDs(rs))
+	}
+	b := e.signIn(t, storetest.Link(t, rs), e.alice)
+	if strings.Count(b.Last, "reconfirmation due") != 2 {
+		t.Fatalf("menu:\n%s", b.Last)
+	}
+	// the authenticator app: its current code, never a replayed step
+	b.Submit("/enrol/reconfirm", url.Values{"method": {"totp"}})
+	if strings.Contains(b.Last, `class="secret"`) {
+		t.Fatal("reconfirming shows the secret again")
+	}
+	b.Submit("/enrol/confirm", url.Values{"code": {"000000"}})
+	if b.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("wrong code: %d", b.Status)
+	}
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	b.Submit("/enrol/confirm", url.Values{"code": {code}})
+	if !strings.Contains(b.Last, "registered and confirmed") || strings.Count(b.Last, "reconfirmation due") != 1 {
+		t.Fatalf("totp reconfirm:\n%s", b.Last)
+	}
+	// the email address: a code to the same address
+	b.Submit("/enrol/reconfirm", url.Values{"method": {"email"}})
+	m := e.h.Mail.Last()
+	if m.To[0] != "private."+e.alice.ID+"@mail.test" {
+		t.Fatalf("code went to %v", m.To)
+	}
+	b.Submit("/enrol/confirm", url.Values{"code": {storetest.CodeFrom(t, m)}})
+	if strings.Contains(b.Last, "reconfirmation due") {
+		t.Fatalf("still due:\n%s", b.Last)
+	}
+	if rs := e.h.Say("chat-r", e.alice.Mail, "reset"); !storetest.Has(rs, flows.MsgChooseMethod) {
+		t.Fatalf("after reconfirming: %v", storetest.IDs(rs))
+	}
+	// removal is announced, to the removed address too, with the helpdesk link
+	before := len(e.h.Mail.All())
+	b.Submit("/enrol/remove", url.Values{"method": {"email"}})
+	if !strings.Contains(b.Last, "Removed") {
+		t.Fatalf("remove:\n%s", b.Last)
+	}
+	all := e.h.Mail.All()
+	if len(all) != before+1 || !strings.Contains(all[before].Subject, "removed") ||
+		!strings.Contains(strings.Join(all[before].To, ","), "private.") || !strings.Contains(all[before].Body, "https://") {
+		t.Fatalf("removal notice: %+v", all[before:])
+	}
+	if en, _ := e.h.Store.Get(ctx, e.alice.ID); en.Has(flows.MethodEmail) || !en.Has(flows.MethodTOTP) {
+		t.Fatalf("enrollment after removal: %+v", en.Methods)
+	}
 }
