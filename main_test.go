@@ -15,6 +15,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/console"
 	"github.com/resetbot/resetbot/bot/notify"
+	"github.com/resetbot/resetbot/bot/notify/phonetest"
 	"github.com/resetbot/resetbot/bot/notify/smtptest"
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/bot/web/webtest"
@@ -69,6 +70,7 @@ type world struct {
 	eng    *flows.Engine
 	router *router
 	log    *slog.Logger
+	phone  *phonetest.Provider
 }
 
 func newWorld(t *testing.T) *world {
@@ -83,6 +85,8 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(w.tenant.Close)
 	w.smtp = smtptest.Start(t)
+	w.phone = phonetest.Start()
+	t.Cleanup(w.phone.Close)
 	w.web = httptest.NewUnstartedServer(nil)
 	w.web.StartTLS()
 	t.Cleanup(w.web.Close)
@@ -115,7 +119,8 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(audit.Close)
 	late := &router{}
 	e := engine(parts{dir: dir, store: w.st, crypto: crypto, audit: audit, log: log, clock: w.clock, baseURL: w.web.URL,
-		notifier: late, mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}})
+		notifier: late, mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}, phoneBudget: 100,
+		phone: &notify.Twilio{BaseURL: w.phone.URL, AccountSID: w.phone.SID, AuthToken: w.phone.Token, From: "+14255550100"}})
 	o, err := web.NewOIDC(ctx, w.tenant.Issuer(), w.tenant.ClientID, w.tenant.ClientSecret, w.web.URL, w.clock.Now)
 	if err != nil {
 		t.Fatal(err)
