@@ -524,3 +524,24 @@ func TestSecretsTypedInChatAreNotTaken(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkNeverOutlivesItsSession(t *testing.T) {
+	h, secret := newAlice(t)
+	rs := h.Say("U1", aliceMail, "reset")
+	h.Clock.Advance(11 * time.Minute)
+	rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Authenticator"))
+	code, _ := totp.Code(secret, h.Clock.Now())
+	rs = h.Say("U1", aliceMail, code)
+	rs = h.Click("U1", aliceMail, storetest.Choice(t, rs, "Email"))
+	rs = h.Say("U1", aliceMail, storetest.CodeFrom(t, h.Mail.Last()))
+	link := token(linkOf(t, rs))
+	ctx := context.Background()
+	h.Clock.Advance(3*time.Minute + 59*time.Second) // 14:59 after the start: still inside the session
+	if _, err := h.Engine.OpenReset(ctx, link); err != nil {
+		t.Fatalf("inside the session: %v", err)
+	}
+	h.Clock.Advance(time.Second) // the session ends at 15:00, though the link is only 4 minutes old
+	if _, err := h.Engine.OpenReset(ctx, link); err != flows.ErrLinkGone {
+		t.Fatalf("link outlived its session: %v", err)
+	}
+}
