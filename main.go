@@ -141,7 +141,7 @@ func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) 
 func engine(p parts) *flows.Engine {
 	return flows.New(flows.Deps{
 		Directory: p.dir, Sessions: p.store, Links: p.store, Enrollments: p.store, WebStates: p.store,
-		Policies: p.store, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
+		Policies: p.store, Pending: p.store, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
 		Clock: p.clock, Rand: rand.Reader, Log: p.log,
 		Methods: methods(p),
 	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins})

@@ -48,6 +48,7 @@ const (
 	MsgQuestionsLink   MsgID = "questions_link"
 	MsgAnswersWrong    MsgID = "answers_wrong"
 	MsgReconfirmDue    MsgID = "reconfirm_due"
+	MsgAdmin           MsgID = "admin"
 )
 
 var catalog = map[string]map[MsgID]string{

@@ -24,6 +24,7 @@ type Deps struct {
 	Enrollments Enrollments
 	WebStates   WebStates
 	Policies    PolicyStore
+	Pending     PendingChanges
 	Audit       Auditor
 	Alerts      Alerter
 	Notifier    Notifier

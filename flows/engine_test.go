@@ -545,3 +545,73 @@ func TestLinkNeverOutlivesItsSession(t *testing.T) {
 		t.Fatalf("link outlived its session: %v", err)
 	}
 }
+
+// racyPolicies lets another admin's change land between a read and a write.
+type racyPolicies struct {
+	flows.PolicyStore
+	fired bool
+	other func()
+}
+
+func (r *racyPolicies) GetPolicy(ctx context.Context) (flows.Policy, int64, error) {
+	p, v, err := r.PolicyStore.GetPolicy(ctx)
+	if !r.fired {
+		r.fired = true
+		r.other()
+	}
+	return p, v, err
+}
+
+func TestTwoAdminsRacingOneWins(t *testing.T) {
+	h := storetest.New(t)
+	for _, id := range []string{"bob", "carol"} {
+		h.Dir.Add(flows.Account{ID: id, Mail: id + "@contoso.test", Enabled: true, Groups: []string{"admins"}})
+	}
+	h.Opts.AdminGroups = []string{"admins"}
+	ctx := context.Background()
+	racy := &racyPolicies{PolicyStore: h.Store}
+	h.Deps.Policies = racy
+	h.Rebuild()
+	admin := func(who, text string) string {
+		rs, err := h.Engine.Admin(ctx, flows.Inbound{Chat: storetest.Chat(who), Claim: flows.Claim{Kind: flows.ClaimEmail, Value: who + "@contoso.test"}}, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs[0].Text
+	}
+	var carol string
+	racy.other = func() { carol = admin("carol", "policy set reconfirm_days 30") }
+	bob := admin("bob", "policy set reconfirm_days 60")
+	if !strings.Contains(carol, "Done: reconfirm_days = 30") || !strings.Contains(bob, "another bot admin changed the policy") {
+		t.Fatalf("carol %q, bob %q", carol, bob)
+	}
+	if p, v, _ := h.Store.GetPolicy(ctx); p.ReconfirmDays != 30 || v != 2 {
+		t.Fatalf("policy %d version %d", p.ReconfirmDays, v)
+	}
+}
+
+func TestWeakens(t *testing.T) {
+	base := flows.DefaultPolicy()
+	for name, c := range map[string]struct {
+		mod  func(*flows.Policy)
+		weak bool
+	}{
+		"fewer required":    {func(p *flows.Policy) { p.Required = 1 }, true},
+		"add questions":     {func(p *flows.Policy) { p.Methods = append(p.Methods, flows.MethodQuestions) }, true},
+		"higher fail_max":   {func(p *flows.Policy) { p.Limits.FailMax = 10 }, true},
+		"shorter block":     {func(p *flows.Policy) { p.Limits.BlockFor = time.Hour }, true},
+		"wider scope":       {func(p *flows.Policy) { p.EnabledFor = flows.EnabledAll }, true},
+		"never reconfirm":   {func(p *flows.Policy) { p.ReconfirmDays = 0 }, true},
+		"phone alone":       {func(p *flows.Policy) { p.AllowPhoneAlone = true }, true},
+		"shorter reconfirm": {func(p *flows.Policy) { p.ReconfirmDays = 30 }, false},
+		"lower send_max":    {func(p *flows.Policy) { p.Limits.SendMax = 3 }, false},
+		"remove sms":        {func(p *flows.Policy) { p.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail} }, false},
+	} {
+		next := base
+		next.Methods = append([]flows.MethodKind(nil), base.Methods...)
+		c.mod(&next)
+		if got := len(flows.Weakens(base, next)) > 0; got != c.weak {
+			t.Errorf("%s: weakens=%v", name, got)
+		}
+	}
+}

@@ -48,23 +48,6 @@ func (e *Engine) Overview(ctx context.Context, in Inbound) (Overview, error) {
 	return out, nil
 }
 
-// Admin handles a bot-admin command. Bot admins are members of the configured directory
-// groups, never chosen by a chat platform's roles; every attempt is audited.
-func (e *Engine) Admin(ctx context.Context, in Inbound, command string) ([]Reply, error) {
-	now := e.d.Clock.Now()
-	acct, err := e.resolve(ctx, in)
-	admin := err == nil && acct.Enabled && e.isAdmin(acct)
-	ev := AuditEvent{Time: now, Actor: in.Chat.Key(), Subject: acct.ID, Platform: in.Chat.Platform, Action: "admin:" + command}
-	if !admin {
-		ev.Outcome, ev.Reason = "refused", "not_bot_admin"
-		e.audit(ctx, ev)
-		return []Reply{{MsgID: MsgNotAdmin, Text: Text(in.Chat.Locale, MsgNotAdmin), Private: true}}, nil
-	}
-	ev.Outcome, ev.Reason = "refused", "not_available"
-	e.audit(ctx, ev)
-	return []Reply{{MsgID: MsgAdminSoon, Text: Text(in.Chat.Locale, MsgAdminSoon), Private: true}}, nil
-}
-
 func (e *Engine) isAdmin(a Account) bool {
 	for _, g := range e.o.AdminGroups {
 		for _, h := range a.Groups {

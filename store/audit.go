@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -26,6 +30,9 @@ type Auditor struct {
 	wg     sync.WaitGroup
 	mu     sync.RWMutex
 	closed bool
+	writes atomic.Uint64
+	// MaxAge drops older events (0 keeps them until the length cap).
+	MaxAge time.Duration
 }
 
 var _ flows.Auditor = (*Auditor)(nil)
@@ -61,6 +68,13 @@ func (a *Auditor) run() {
 }
 
 func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
+	if n := a.writes.Add(1); a.MaxAge > 0 && n%256 == 1 {
+		// age cap: drop entries older than MaxAge (the length cap is on every XADD)
+		minID := strconv.FormatInt(e.Time.Add(-a.MaxAge).UnixMilli(), 10) + "-0"
+		if err := a.rdb.XTrimMinIDApprox(ctx, AuditStream, minID, 0).Err(); err != nil {
+			a.log.Error("audit trim failed", "err", err)
+		}
+	}
 	err := a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: AuditStream, MaxLen: AuditMaxLen, Approx: true, Values: []any{
 		"time", strconv.FormatInt(e.Time.UnixMilli(), 10), "actor", e.Actor, "subject", e.Subject,
 		"platform", e.Platform, "action", e.Action, "outcome", e.Outcome, "reason", e.Reason,
@@ -89,9 +103,73 @@ func Events(ctx context.Context, rdb redis.UniversalClient) ([]flows.AuditEvent,
 	}
 	out := make([]flows.AuditEvent, 0, len(msgs))
 	for _, m := range msgs {
-		g := func(k string) string { s, _ := m.Values[k].(string); return s }
-		out = append(out, flows.AuditEvent{Actor: g("actor"), Subject: g("subject"), Platform: g("platform"),
-			Action: g("action"), Outcome: g("outcome"), Reason: g("reason")})
+		out = append(out, decodeEvent(m))
 	}
 	return out, nil
+}
+
+func decodeEvent(m redis.XMessage) flows.AuditEvent {
+	g := func(k string) string { s, _ := m.Values[k].(string); return s }
+	ms, _ := strconv.ParseInt(g("time"), 10, 64)
+	return flows.AuditEvent{Time: time.UnixMilli(ms).UTC(), Actor: g("actor"), Subject: g("subject"), Platform: g("platform"),
+		Action: g("action"), Outcome: g("outcome"), Reason: g("reason")}
+}
+
+// recentScan bounds how far back Recent looks.
+const recentScan = 10_000
+
+// Recent returns up to n of a subject's events, newest first, from the latest entries.
+func (a *Auditor) Recent(ctx context.Context, subject string, n int) ([]flows.AuditEvent, error) {
+	var out []flows.AuditEvent
+	end, seen := "+", 0
+	for len(out) < n && seen < recentScan {
+		msgs, err := a.rdb.XRevRangeN(ctx, AuditStream, end, "-", 500).Result()
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			if m.ID == end {
+				continue
+			}
+			seen++
+			if e := decodeEvent(m); e.Subject == subject {
+				out = append(out, e)
+				if len(out) == n {
+					break
+				}
+			}
+		}
+		if len(msgs) < 500 {
+			break
+		}
+		end = msgs[len(msgs)-1].ID
+	}
+	return out, nil
+}
+
+// Export writes every event as one JSON object per line, oldest first, for a SIEM.
+func Export(ctx context.Context, rdb redis.UniversalClient, w io.Writer) (int, error) {
+	start, n := "-", 0
+	enc := json.NewEncoder(w)
+	for {
+		msgs, err := rdb.XRangeN(ctx, AuditStream, start, "+", 1000).Result()
+		if err != nil {
+			return n, err
+		}
+		for _, m := range msgs {
+			if m.ID == start {
+				continue
+			}
+			e := decodeEvent(m)
+			if err := enc.Encode(map[string]string{"id": m.ID, "time": e.Time.Format(time.RFC3339Nano), "actor": e.Actor,
+				"subject": e.Subject, "platform": e.Platform, "action": e.Action, "outcome": e.Outcome, "reason": e.Reason}); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(msgs) < 1000 {
+			return n, nil
+		}
+		start = msgs[len(msgs)-1].ID
+	}
 }

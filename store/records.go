@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -342,4 +344,53 @@ func (s *Store) Blocked(ctx context.Context, now time.Time) ([]flows.Block, erro
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UserID < out[j].UserID })
 	return out, nil
+}
+
+// PendingTTL is how long a weakening change waits for its second admin.
+const PendingTTL = 7 * 24 * time.Hour
+
+// Propose stores a pending change and returns its id.
+func (s *Store) Propose(ctx context.Context, c flows.PendingChange) (string, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	raw := make([]byte, 6)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(raw)
+	if err := s.rdb.Set(ctx, "policy:pending:"+id, b, PendingTTL).Err(); err != nil {
+		return "", fmt.Errorf("store: propose: %w", err)
+	}
+	return id, nil
+}
+
+var takePendingScript = redis.NewScript(`local v = redis.call('GET', KEYS[1])
+if not v then return {'none', ''} end
+local c = cjson.decode(v)
+if c.by == ARGV[1] then return {'same', ''} end
+redis.call('DEL', KEYS[1])
+return {'ok', v}`)
+
+// Take removes and returns a pending change, refusing its own requester.
+func (s *Store) Take(ctx context.Context, id, approver string) (flows.PendingChange, error) {
+	if len(id) != 12 || strings.Trim(id, "0123456789abcdef") != "" {
+		return flows.PendingChange{}, flows.ErrNotFound
+	}
+	res, err := takePendingScript.Run(ctx, s.rdb, []string{"policy:pending:" + id}, approver).StringSlice()
+	if err != nil {
+		return flows.PendingChange{}, fmt.Errorf("store: take: %w", err)
+	}
+	switch res[0] {
+	case "same":
+		return flows.PendingChange{}, flows.ErrSameAdmin
+	case "ok":
+		var c flows.PendingChange
+		if err := json.Unmarshal([]byte(res[1]), &c); err != nil {
+			return flows.PendingChange{}, err
+		}
+		return c, nil
+	}
+	return flows.PendingChange{}, flows.ErrNotFound
 }

@@ -74,12 +74,13 @@ type Store struct {
 }
 
 var (
-	_ flows.Sessions    = (*Store)(nil)
-	_ flows.Links       = (*Store)(nil)
-	_ flows.Enrollments = (*Store)(nil)
-	_ flows.WebStates   = (*Store)(nil)
-	_ flows.PolicyStore = (*Store)(nil)
-	_ flows.MACer       = (*Crypto)(nil)
+	_ flows.Sessions       = (*Store)(nil)
+	_ flows.Links          = (*Store)(nil)
+	_ flows.Enrollments    = (*Store)(nil)
+	_ flows.WebStates      = (*Store)(nil)
+	_ flows.PolicyStore    = (*Store)(nil)
+	_ flows.PendingChanges = (*Store)(nil)
+	_ flows.MACer          = (*Crypto)(nil)
 )
 
 // New wraps a client; c seals secrets before they reach Redis.

@@ -353,7 +353,7 @@ func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {
 		if refusal != "" {
 			in.Claim = flows.Claim{}
 		}
-		replies, err := a.eng.Admin(ctx, in, sub)
+		replies, err := a.eng.Admin(ctx, in, c.Text)
 		if err != nil {
 			a.log.ErrorContext(ctx, "admin command failed", "err", err)
 		}

@@ -286,7 +286,7 @@ func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	// light Argon2 costs keep the race-enabled tests fast; production uses questions.DefaultParams
 	h.Questions = questions.New(questions.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2)
 	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
-		Policies: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
+		Policies: h.Store, Pending: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
 		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
 			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader),
 			h.Questions}}
@@ -487,4 +487,19 @@ func CodeIn(t testing.TB, sent string) string {
 		t.Fatalf("no code in %q", sent)
 	}
 	return d[:6]
+}
+
+// Members lists the accounts in a group.
+func (d *Directory) Members(_ context.Context, group string) ([]flows.Account, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []flows.Account
+	for _, a := range d.Users {
+		for _, g := range a.Groups {
+			if g == group {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
 }

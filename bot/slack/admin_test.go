@@ -1,0 +1,150 @@
+package slack_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/resetbot/resetbot/bot/slack/fakeslack"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+const adminGroup = "grp-bot-admins"
+
+// admins makes Bob and Carol bot admins (Slack ids UBOB, UCAROL) and rebuilds the adapter.
+func admins(t *testing.T, e *env) {
+	t.Helper()
+	for _, a := range []flows.Account{
+		{ID: "bob-0002", Mail: "bob@contoso.test", UPN: "bob@contoso.test", DisplayName: "Bob", Enabled: true, Groups: []string{adminGroup}},
+		{ID: "carol-0003", Mail: "carol@contoso.test", UPN: "carol@contoso.test", DisplayName: "Carol", Enabled: true, Groups: []string{adminGroup}},
+	} {
+		e.h.Dir.Add(a)
+		e.fake.AddUser(fakeslack.User{ID: "U" + strings.ToUpper(strings.Split(a.Mail, "@")[0]), TeamID: team, Email: a.Mail, EmailConfirmed: true})
+	}
+	e.h.Opts.AdminGroups = []string{adminGroup}
+	e.h.Rebuild()
+	e.a = e.adapter(t, false)
+	e.srv.Config.Handler = e.a.HTTPHandler()
+}
+
+var trig int
+
+func (e *env) command(t *testing.T, user, text string) string {
+	t.Helper()
+	trig++
+	form := url.Values{"command": {"/sspr"}, "text": {text}, "team_id": {team}, "user_id": {user},
+		"channel_id": {"C1"}, "trigger_id": {"TrAdm" + strings.Repeat("x", trig)}}
+	if code := e.signed(t, "/slack/commands", "application/x-www-form-urlencoded", []byte(form.Encode()), e.h.Clock.Now(), nil); code != 200 {
+		t.Fatalf("/sspr %s: %d", text, code)
+	}
+	return lastPost(t, e.fake, "chat.postMessage").Text
+}
+
+func TestAdminPolicyCommands(t *testing.T) {
+	e := setup(t, false)
+	admins(t, e)
+	ctx := context.Background()
+	if out := e.command(t, "UALICE", "policy set required 1"); !strings.Contains(out, "only bot admins") {
+		t.Fatalf("non-admin: %q", out)
+	}
+	if out := e.command(t, "UBOB", "policy show"); !strings.Contains(out, "required = 2") || !strings.Contains(out, "reconfirm_days = 180") {
+		t.Fatalf("show: %q", out)
+	}
+	for in, want := range map[string]string{
+		"policy set required 3":            "from 1 to 2",
+		"policy set reconfirm_days 731":    "from 0 to 730",
+		"policy set questions_answer 9":    "from 3 to 5",
+		"policy set methods totp,pigeon":   "not a method",
+		"policy set colour blue":           "Unknown setting",
+		"policy set enabled_for everybody": "none, selected or all",
+		"policy set methods questions":     "would be invalid",
+		"policy set helpdesk_url http://x": "https link",
+	} {
+		if out := e.command(t, "UBOB", in); !strings.Contains(out, want) {
+			t.Errorf("%s: %q, want %q", in, out, want)
+		}
+	}
+	if _, v, _ := e.h.Store.GetPolicy(ctx); v != 1 {
+		t.Fatalf("refused changes moved the version to %d", v)
+	}
+	// a strengthening change applies at once
+	if out := e.command(t, "UBOB", "policy set reconfirm_days 90"); !strings.Contains(out, "Done: reconfirm_days = 90 (policy version 2)") {
+		t.Fatalf("strengthen: %q", out)
+	}
+	// a weakening change waits for a second admin
+	out := e.command(t, "UBOB", "policy set required 1")
+	if !strings.Contains(out, "second bot admin must approve") {
+		t.Fatalf("weaken: %q", out)
+	}
+	id := out[strings.Index(out, "policy approve ")+len("policy approve ") : strings.Index(out, "policy approve ")+len("policy approve ")+12]
+	if p, _, _ := e.h.Store.GetPolicy(ctx); p.Required != 2 {
+		t.Fatal("a weakening change applied without approval")
+	}
+	mails := e.h.Mail.All()
+	if len(mails) == 0 || !strings.Contains(mails[len(mails)-1].Subject, "waiting for approval") ||
+		!strings.Contains(strings.Join(mails[len(mails)-1].To, ","), "carol@contoso.test") {
+		t.Fatalf("admins not told: %+v", mails)
+	}
+	if out := e.command(t, "UBOB", "policy approve "+id); !strings.Contains(out, "different bot admin") {
+		t.Fatalf("self-approval: %q", out)
+	}
+	if out := e.command(t, "UCAROL", "policy approve "+id); !strings.Contains(out, "Approved and applied: required = 1") {
+		t.Fatalf("approval: %q", out)
+	}
+	if p, v, _ := e.h.Store.GetPolicy(ctx); p.Required != 1 || v != 3 {
+		t.Fatalf("after approval: required %d version %d", p.Required, v)
+	}
+	if out := e.command(t, "UCAROL", "policy approve "+id); !strings.Contains(out, "no pending change") {
+		t.Fatalf("second approval: %q", out)
+	}
+	e.h.Audit.Close()
+	ev, _ := store.Events(ctx, e.h.RDB)
+	var actions []string
+	for _, x := range ev {
+		if strings.HasPrefix(x.Action, "admin:") {
+			actions = append(actions, x.Action+"/"+x.Outcome)
+		}
+	}
+	joined := strings.Join(actions, " ")
+	for _, want := range []string{"admin:policy set/refused", "admin:policy set/ok", "admin:policy set/pending", "admin:policy approve/ok", "admin:policy approve/refused"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("audit lacks %s: %s", want, joined)
+		}
+	}
+}
+
+func TestAdminUnblockAndAudit(t *testing.T) {
+	e := setup(t, false)
+	admins(t, e)
+	for i := 0; i < e.h.Policy.Limits.FailMax; i++ {
+		e.h.Say("U1", storetest.Alice.Mail, "reset")
+		rs := e.h.Say("U1", storetest.Alice.Mail, "reset")
+		rs = e.h.Click("U1", storetest.Alice.Mail, storetest.Choice(t, rs, "Authenticator"))
+		e.h.Say("U1", storetest.Alice.Mail, "000000")
+	}
+	if bs, _ := e.h.Engine.Blocks(context.Background()); len(bs) != 1 {
+		t.Fatalf("not blocked: %+v", bs)
+	}
+	if out := e.command(t, "UALICE", "unblock alice@contoso.test"); !strings.Contains(out, "only bot admins") {
+		t.Fatalf("self-unblock: %q", out)
+	}
+	if out := e.command(t, "UBOB", "unblock nobody@contoso.test"); !strings.Contains(out, "Usage: unblock") {
+		t.Fatalf("unknown user: %q", out)
+	}
+	if out := e.command(t, "UBOB", "unblock alice@contoso.test"); !strings.Contains(out, "can use self-service again") {
+		t.Fatalf("unblock: %q", out)
+	}
+	if bs, _ := e.h.Engine.Blocks(context.Background()); len(bs) != 0 {
+		t.Fatalf("still blocked: %+v", bs)
+	}
+	e.h.Audit.Close() // flush, then read through the same store the command uses
+	out := e.command(t, "UBOB", "audit alice@contoso.test")
+	for _, want := range []string{"Recent security events for Alice", "unblock ok", "verify failed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit lacks %q: %q", want, out)
+		}
+	}
+}

@@ -1,0 +1,484 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Admin handles a bot-admin command ("policy show", "policy set required 2", "unblock <user>",
+// "audit <user>", …). Bot admins are members of the configured directory groups, never chosen by
+// a chat platform's roles; every attempt is audited.
+func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, error) {
+	now := e.d.Clock.Now()
+	words := strings.Fields(text)
+	if len(words) == 0 || len(text) > 2000 {
+		words = []string{"help"}
+	}
+	cmd := strings.ToLower(words[0])
+	action := "admin:" + cmd
+	if len(words) > 1 && cmd == "policy" {
+		action += " " + strings.ToLower(words[1])
+	}
+	acct, err := e.resolve(ctx, in)
+	admin := err == nil && acct.Enabled && e.isAdmin(acct)
+	ev := AuditEvent{Time: now, Actor: in.Chat.Key(), Subject: acct.ID, Platform: in.Chat.Platform, Action: action}
+	say := func(s string) []Reply { return []Reply{{MsgID: MsgAdmin, Text: s, Private: true}} }
+	if !admin {
+		ev.Outcome, ev.Reason = "refused", "not_bot_admin"
+		e.audit(ctx, ev)
+		return []Reply{{MsgID: MsgNotAdmin, Text: Text(in.Chat.Locale, MsgNotAdmin), Private: true}}, nil
+	}
+	var out string
+	switch cmd {
+	case "policy":
+		out, ev.Outcome, ev.Reason = e.policyCommand(ctx, acct, words[1:])
+	case "unblock":
+		out, ev.Outcome, ev.Reason = e.unblockCommand(ctx, in, words[1:])
+	case "audit":
+		out, ev.Outcome, ev.Reason = e.auditCommand(ctx, words[1:])
+	default:
+		out, ev.Outcome = adminHelp, "ok"
+	}
+	e.audit(ctx, ev)
+	return say(out), nil
+}
+
+const adminHelp = "Bot admin commands:\n" +
+	"• policy show\n" +
+	"• policy set <setting> <value> (policy show lists the settings)\n" +
+	"• policy approve <id> (a second bot admin applies a weakening change)\n" +
+	"• unblock <user email or id>\n" +
+	"• audit <user email or id>"
+
+// target finds the directory user an admin command names.
+func (e *Engine) target(ctx context.Context, words []string) (Account, error) {
+	if len(words) != 1 {
+		return Account{}, ErrBadRequest
+	}
+	kind := ClaimObjectID
+	if strings.Contains(words[0], "@") {
+		kind = ClaimEmail
+	}
+	return e.d.Directory.Lookup(ctx, Claim{Kind: kind, Value: words[0]})
+}
+
+func (e *Engine) unblockCommand(ctx context.Context, in Inbound, words []string) (string, string, string) {
+	a, err := e.target(ctx, words)
+	if err != nil {
+		return "Usage: unblock <user email or id> (one user that exists in the directory).", "refused", "bad_target"
+	}
+	if err := e.Unblock(ctx, in.Chat.Key(), a.ID); err != nil {
+		return "Sorry, the unblock failed; please try again.", "failed", "store"
+	}
+	return fmt.Sprintf("%s can use self-service again: the block and the attempt counters are cleared.", a.DisplayName), "ok", a.ID
+}
+
+// AuditReader reads a user's recent security events (optional; the Redis auditor has it).
+type AuditReader interface {
+	Recent(ctx context.Context, subject string, n int) ([]AuditEvent, error)
+}
+
+func (e *Engine) auditCommand(ctx context.Context, words []string) (string, string, string) {
+	a, err := e.target(ctx, words)
+	if err != nil {
+		return "Usage: audit <user email or id>.", "refused", "bad_target"
+	}
+	r, ok := e.d.Audit.(AuditReader)
+	if !ok {
+		return "The audit log cannot be read here.", "failed", "no_reader"
+	}
+	evs, err := r.Recent(ctx, a.ID, 20)
+	if err != nil {
+		return "Sorry, the audit log could not be read.", "failed", "store"
+	}
+	if len(evs) == 0 {
+		return "No security events for " + a.DisplayName + ".", "ok", a.ID
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Recent security events for %s (newest first):\n", a.DisplayName)
+	for _, x := range evs {
+		fmt.Fprintf(&b, "• %s %s %s %s (%s)\n", x.Time.UTC().Format("2006-01-02 15:04"), x.Action, x.Outcome, x.Reason, x.Platform)
+	}
+	return b.String(), "ok", a.ID
+}
+
+// setting is one policy field an admin can set.
+type setting struct {
+	name  string
+	help  string
+	show  func(Policy) string
+	apply func(*Policy, string) error
+}
+
+func boolSetting(name, help string, f func(*Policy) *bool) setting {
+	return setting{name: name, help: help + " (on or off)",
+		show: func(p Policy) string { return onOff(*f(&p)) },
+		apply: func(p *Policy, v string) error {
+			switch strings.ToLower(v) {
+			case "on", "true", "yes":
+				*f(p) = true
+			case "off", "false", "no":
+				*f(p) = false
+			default:
+				return fmt.Errorf("%s takes on or off", name)
+			}
+			return nil
+		}}
+}
+
+func intSetting(name, help string, lo, hi int, f func(*Policy) *int) setting {
+	return setting{name: name, help: fmt.Sprintf("%s (%d to %d)", help, lo, hi),
+		show: func(p Policy) string { return strconv.Itoa(*f(&p)) },
+		apply: func(p *Policy, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < lo || n > hi {
+				return fmt.Errorf("%s takes a whole number from %d to %d", name, lo, hi)
+			}
+			*f(p) = n
+			return nil
+		}}
+}
+
+func listSetting(name, help string, f func(*Policy) *[]string, check func(string) bool) setting {
+	return setting{name: name, help: help + " (comma-separated)",
+		show: func(p Policy) string { return strings.Join(*f(&p), ", ") },
+		apply: func(p *Policy, v string) error {
+			var out []string
+			for _, x := range strings.Split(v, ",") {
+				if x = strings.TrimSpace(x); x != "" {
+					if !check(x) {
+						return fmt.Errorf("%q is not valid for %s", x, name)
+					}
+					out = append(out, x)
+				}
+			}
+			*f(p) = out
+			return nil
+		}}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+var settings = []setting{
+	{name: "enabled_for", help: "who may use self-service (none, selected or all)",
+		show: func(p Policy) string { return string(p.EnabledFor) },
+		apply: func(p *Policy, v string) error {
+			switch EnabledFor(strings.ToLower(v)) {
+			case EnabledNone, EnabledSelected, EnabledAll:
+				p.EnabledFor = EnabledFor(strings.ToLower(v))
+				return nil
+			}
+			return errors.New("enabled_for takes none, selected or all")
+		}},
+	listSetting("groups", "directory group ids self-service is enabled for", func(p *Policy) *[]string { return &p.Groups },
+		func(s string) bool { return len(s) <= 64 && !strings.ContainsAny(s, " \t") }),
+	{name: "methods", help: "methods offered: totp, email, sms, voice, questions (comma-separated)",
+		show: func(p Policy) string {
+			var s []string
+			for _, m := range p.Methods {
+				s = append(s, string(m))
+			}
+			return strings.Join(s, ", ")
+		},
+		apply: func(p *Policy, v string) error {
+			var ms []MethodKind
+			for _, x := range strings.Split(v, ",") {
+				m := MethodKind(strings.TrimSpace(strings.ToLower(x)))
+				ok := false
+				for _, k := range AllMethods {
+					ok = ok || k == m
+				}
+				if !ok {
+					return fmt.Errorf("%q is not a method: use totp, email, sms, voice or questions", x)
+				}
+				ms = append(ms, m)
+			}
+			p.Methods = ms
+			return nil
+		}},
+	intSetting("required", "methods a reset needs", 1, 2, func(p *Policy) *int { return &p.Required }),
+	boolSetting("allow_phone_alone", "let SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone }),
+	boolSetting("require_registration", "remind users until they register", func(p *Policy) *bool { return &p.RequireRegistration }),
+	intSetting("reconfirm_days", "days before users must reconfirm, 0 never", 0, 730, func(p *Policy) *int { return &p.ReconfirmDays }),
+	intSetting("questions_register", "security questions to register", 3, 5, func(p *Policy) *int { return &p.QuestionsToRegister }),
+	intSetting("questions_answer", "security questions to answer", 3, 5, func(p *Policy) *int { return &p.QuestionsToAnswer }),
+	boolSetting("notify_user", "email users when their password is reset", func(p *Policy) *bool { return &p.NotifyUser }),
+	boolSetting("notify_admins", "tell all bot admins when a privileged user resets", func(p *Policy) *bool { return &p.NotifyAdmins }),
+	boolSetting("allow_reset", "verified users may reset", func(p *Policy) *bool { return &p.AllowReset }),
+	boolSetting("allow_unlock", "verified users may unlock", func(p *Policy) *bool { return &p.AllowUnlock }),
+	{name: "reset_mode", help: "user_chosen, temporary or tap",
+		show: func(p Policy) string { return string(p.ResetMode) },
+		apply: func(p *Policy, v string) error {
+			switch ResetMode(strings.ToLower(v)) {
+			case ResetUserChosen, ResetTemporary, ResetTAP:
+				p.ResetMode = ResetMode(strings.ToLower(v))
+				return nil
+			}
+			return errors.New("reset_mode takes user_chosen, temporary or tap")
+		}},
+	boolSetting("revoke_sessions", "sign users out everywhere after a reset", func(p *Policy) *bool { return &p.RevokeSessions }),
+	intSetting("fail_max", "failed proofs in 24 hours before a block", 1, 50, func(p *Policy) *int { return &p.Limits.FailMax }),
+	intSetting("tries_max", "tries on one method in an hour before a block", 1, 50, func(p *Policy) *int { return &p.Limits.TriesMax }),
+	intSetting("send_max", "codes sent in 10 minutes", 1, 100, func(p *Policy) *int { return &p.Limits.SendMax }),
+	{name: "block_hours", help: "hours a block lasts (1 to 168)",
+		show: func(p Policy) string { return strconv.Itoa(int(p.Limits.BlockFor / time.Hour)) },
+		apply: func(p *Policy, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 168 {
+				return errors.New("block_hours takes a whole number from 1 to 168")
+			}
+			p.Limits.BlockFor = time.Duration(n) * time.Hour
+			return nil
+		}},
+	{name: "helpdesk_url", help: "the link shown whenever the bot cannot help (https)",
+		show: func(p Policy) string { return p.HelpdeskURL },
+		apply: func(p *Policy, v string) error {
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme != "https" || u.Host == "" {
+				return errors.New("helpdesk_url takes an https link")
+			}
+			p.HelpdeskURL = v
+			return nil
+		}},
+	listSetting("phone_countries", "calling codes phone numbers may be in", func(p *Policy) *[]string { return &p.PhoneCountries },
+		func(s string) bool { return len(s) <= 3 && strings.Trim(s, "0123456789") == "" && s[0] != '0' }),
+	boolSetting("directory_methods", "offer the directory's own phone and email methods", func(p *Policy) *bool { return &p.DirectoryMethods }),
+}
+
+func findSetting(name string) (setting, bool) {
+	for _, s := range settings {
+		if s.name == strings.ToLower(name) {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// ShowPolicy renders the policy with its version.
+func ShowPolicy(p Policy, version int64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Self-service policy, version %d:\n", version)
+	for _, s := range settings {
+		fmt.Fprintf(&b, "• %s = %s  — %s\n", s.name, s.show(p), s.help)
+	}
+	return b.String()
+}
+
+func (e *Engine) policyCommand(ctx context.Context, admin Account, words []string) (string, string, string) {
+	p, v, err := e.d.Policies.GetPolicy(ctx)
+	if err != nil {
+		return "Sorry, the policy could not be read.", "failed", "store"
+	}
+	if len(words) == 0 || strings.EqualFold(words[0], "show") {
+		return ShowPolicy(p, v), "ok", ""
+	}
+	switch strings.ToLower(words[0]) {
+	case "set":
+		if len(words) < 3 {
+			return "Usage: policy set <setting> <value>. policy show lists the settings.", "refused", "usage"
+		}
+		return e.policySet(ctx, admin, p, v, words[1], strings.Join(words[2:], " "))
+	case "approve":
+		if len(words) != 2 {
+			return "Usage: policy approve <id>.", "refused", "usage"
+		}
+		return e.policyApprove(ctx, admin, words[1])
+	}
+	return adminHelp, "refused", "usage"
+}
+
+func (e *Engine) policySet(ctx context.Context, admin Account, p Policy, v int64, name, value string) (string, string, string) {
+	s, ok := findSetting(name)
+	if !ok {
+		var names []string
+		for _, s := range settings {
+			names = append(names, s.name)
+		}
+		return "Unknown setting " + strconvQuote(name) + ". Settings: " + strings.Join(names, ", ") + ".", "refused", "unknown_setting"
+	}
+	next := p
+	next.Methods = append([]MethodKind(nil), p.Methods...)
+	next.Groups = append([]string(nil), p.Groups...)
+	next.PhoneCountries = append([]string(nil), p.PhoneCountries...)
+	if err := s.apply(&next, value); err != nil {
+		return "Not changed: " + err.Error() + ".", "refused", "bad_value"
+	}
+	if err := next.Validate(); err != nil {
+		return "Not changed: the policy would be invalid:\n• " + strings.ReplaceAll(err.Error(), "\n", "\n• "), "refused", "invalid"
+	}
+	change := s.name + " = " + s.show(next)
+	if w := Weakens(p, next); len(w) > 0 {
+		id, err := e.d.Pending.Propose(ctx, PendingChange{Policy: next, BaseVersion: v, Change: change, By: admin.ID, At: e.d.Clock.Now()})
+		if err != nil {
+			return "Sorry, the change could not be recorded.", "failed", "store"
+		}
+		e.announceAdmins(ctx, "Policy change waiting for approval", fmt.Sprintf("%s asked to change the self-service policy: %s. It weakens it (%s). "+
+			"Another bot admin can apply it with: policy approve %s", admin.DisplayName, change, strings.Join(w, "; "), id))
+		return fmt.Sprintf("This change weakens the policy (%s), so a second bot admin must approve it: they can run \"policy approve %s\". Nothing changed yet.",
+			strings.Join(w, "; "), id), "pending", change
+	}
+	nv, err := e.d.Policies.PutPolicy(ctx, next, v)
+	if errors.Is(err, ErrStale) {
+		return "Not changed: another bot admin changed the policy at the same time. Run policy show and try again.", "refused", "stale"
+	}
+	if err != nil {
+		return "Sorry, the change could not be saved.", "failed", "store"
+	}
+	e.forgetPolicy()
+	return fmt.Sprintf("Done: %s (policy version %d).", change, nv), "ok", change
+}
+
+func (e *Engine) policyApprove(ctx context.Context, admin Account, id string) (string, string, string) {
+	pc, err := e.d.Pending.Take(ctx, id, admin.ID)
+	switch {
+	case errors.Is(err, ErrSameAdmin):
+		return "A different bot admin must approve a change you asked for.", "refused", "same_admin"
+	case err != nil:
+		return "There is no pending change " + strconvQuote(id) + " (it may have been approved already or expired).", "refused", "unknown_pending"
+	}
+	nv, err := e.d.Policies.PutPolicy(ctx, pc.Policy, pc.BaseVersion)
+	if errors.Is(err, ErrStale) {
+		return "Not applied: the policy changed since this was asked for. Ask again with policy set.", "refused", "stale"
+	}
+	if err != nil {
+		return "Sorry, the change could not be saved.", "failed", "store"
+	}
+	e.forgetPolicy()
+	e.announceAdmins(ctx, "Policy weakened", fmt.Sprintf("%s approved a weakening policy change: %s (policy version %d).", admin.DisplayName, pc.Change, nv))
+	return fmt.Sprintf("Approved and applied: %s (policy version %d).", pc.Change, nv), "ok", pc.Change
+}
+
+func strconvQuote(s string) string {
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return strconv.Quote(s)
+}
+
+// forgetPolicy drops the in-process policy cache so this replica sees a change at once; others
+// see it within the cache's 5 seconds.
+func (e *Engine) forgetPolicy() {
+	e.mu.Lock()
+	e.polAt = time.Time{}
+	e.mu.Unlock()
+}
+
+// Weakens lists how next is weaker than old: fewer proofs, weaker methods, higher limits,
+// wider scope, longer reconfirmation.
+func Weakens(old, next Policy) []string {
+	var w []string
+	if next.Required < old.Required {
+		w = append(w, "fewer methods required")
+	}
+	for _, m := range next.Methods {
+		if !old.Allows(m) && (m == MethodQuestions || m == MethodSMS || m == MethodVoice) {
+			w = append(w, "adds "+string(m))
+		}
+	}
+	if next.AllowPhoneAlone && !old.AllowPhoneAlone {
+		w = append(w, "lets SMS or a call alone complete a reset")
+	}
+	if next.QuestionsToAnswer < old.QuestionsToAnswer {
+		w = append(w, "fewer questions to answer")
+	}
+	l, o := next.Limits, old.Limits
+	if l.FailMax > o.FailMax || l.TriesMax > o.TriesMax || l.SendMax > o.SendMax || l.BlockFor < o.BlockFor {
+		w = append(w, "looser attempt limits")
+	}
+	scope := map[EnabledFor]int{EnabledNone: 0, EnabledSelected: 1, EnabledAll: 2}
+	if scope[next.EnabledFor] > scope[old.EnabledFor] {
+		w = append(w, "wider scope")
+	} else if next.EnabledFor == EnabledSelected {
+		for _, g := range next.Groups {
+			if !containsFold(old.Groups, g) {
+				w = append(w, "adds group "+g)
+			}
+		}
+	}
+	if (old.ReconfirmDays > 0 && next.ReconfirmDays == 0) || (next.ReconfirmDays > old.ReconfirmDays && old.ReconfirmDays > 0) {
+		w = append(w, "longer reconfirmation")
+	}
+	if next.DirectoryMethods && !old.DirectoryMethods {
+		w = append(w, "offers the directory's own methods")
+	}
+	sort.Strings(w)
+	return w
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// announceAdmins tells every bot admin by email (the members of the admin groups) and logs.
+func (e *Engine) announceAdmins(ctx context.Context, subject, body string) {
+	e.d.Log.WarnContext(ctx, "bot admin notice", "subject", subject)
+	if e.d.Alerts != nil {
+		e.d.Alerts.Alert(ctx, AuditEvent{Time: e.d.Clock.Now(), Action: "policy", Outcome: "notice"}, body)
+	}
+	lister, ok := e.d.Directory.(GroupMembers)
+	if !ok || e.d.Mailer == nil {
+		return
+	}
+	seen := map[string]bool{}
+	var to []string
+	for _, g := range e.o.AdminGroups {
+		ms, err := lister.Members(ctx, g)
+		if err != nil {
+			e.d.Log.ErrorContext(ctx, "admin group members unavailable", "err", err, "group", g)
+			continue
+		}
+		for _, m := range ms {
+			if m.Mail != "" && !seen[strings.ToLower(m.Mail)] {
+				seen[strings.ToLower(m.Mail)] = true
+				to = append(to, m.Mail)
+			}
+		}
+	}
+	if len(to) == 0 {
+		return
+	}
+	sort.Strings(to)
+	if err := e.d.Mailer.Send(ctx, Mail{To: to, Subject: "resetbot: " + subject, Body: body + "\n"}); err != nil {
+		e.d.Log.ErrorContext(ctx, "admin notice failed", "err", err)
+	}
+}
+
+// GroupMembers lists the (transitive) user members of a directory group; optional.
+type GroupMembers interface {
+	Members(ctx context.Context, groupID string) ([]Account, error)
+}
+
+// PendingChange is a weakening policy change waiting for a second bot admin.
+type PendingChange struct {
+	Policy      Policy    `json:"policy"`
+	BaseVersion int64     `json:"base"`
+	Change      string    `json:"change"`
+	By          string    `json:"by"`
+	At          time.Time `json:"at"`
+}
+
+// ErrSameAdmin: the admin who asked for a change tried to approve it.
+var ErrSameAdmin = errors.New("the same admin cannot approve")
+
+// PendingChanges stores weakening changes until another admin approves them.
+type PendingChanges interface {
+	Propose(ctx context.Context, c PendingChange) (string, error)
+	// Take removes and returns the change if approver is not its requester.
+	Take(ctx context.Context, id, approver string) (PendingChange, error)
+}
