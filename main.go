@@ -60,11 +60,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return 1
 		}
 		return 0
+	case "audit":
+		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "resetbot", version)
 		return 0
 	case "help", "--help", "-h":
-		fmt.Fprintln(stdout, "usage: resetbot [serve | demo | version]\n  serve  run the bot (configured by environment variables; see README)\n  demo   run offline in this terminal with a demo tenant and an embedded Redis")
+		fmt.Fprintln(stdout, "usage: resetbot [serve | demo | audit export | version]\n  serve         run the bot (configured by environment variables; see README)\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)")
 		return 0
 	}
 	fmt.Fprintf(stderr, "resetbot: unknown command %q (want serve, demo or version)\n", cmd)
@@ -208,7 +210,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	if err := seedPolicy(ctx, st, cfg); err != nil {
 		return err
 	}
-	audit := store.NewAuditor(rdb, log)
+	audit := store.NewAuditor(rdb, log, time.Duration(cfg.AuditMaxAgeDays)*24*time.Hour)
 	defer audit.Close()
 	late := &router{}
 	alerts := &alertFan{}
@@ -417,4 +419,31 @@ func randomBytes(n int) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// auditCmd is "resetbot audit export": the audit stream as JSON lines on stdout, for a SIEM.
+func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] != "export" {
+		fmt.Fprintln(stderr, "usage: resetbot audit export")
+		return 2
+	}
+	cfg, _ := bot.FromEnv(getenv)
+	if cfg.RedisURL == "" && len(cfg.RedisAddrs) == 0 {
+		fmt.Fprintln(stderr, "resetbot audit export: set REDIS_URL or REDIS_ADDRS")
+		return 2
+	}
+	rdb, err := store.Connect(store.Options{URL: cfg.RedisURL, Addrs: cfg.RedisAddrs, MasterName: cfg.RedisMasterName,
+		Cluster: cfg.RedisCluster, Password: cfg.RedisPassword})
+	if err != nil {
+		fmt.Fprintln(stderr, "resetbot audit export:", err)
+		return 1
+	}
+	defer rdb.Close()
+	n, err := store.Export(ctx, rdb, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "resetbot audit export:", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "exported %d events\n", n)
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
@@ -325,5 +326,27 @@ func TestDemoRunsOfflineFromAPipe(t *testing.T) {
 		if !strings.Contains(o, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, o)
 		}
+	}
+}
+
+func TestAuditExportCommand(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	a := store.NewAuditor(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, action := range []string{"verify", "reset"} {
+		a.Audit(context.Background(), flows.AuditEvent{Time: time.Now(), Actor: "console:local:x", Subject: "u1", Action: action, Outcome: "ok"})
+	}
+	a.Close()
+	var out, errb bytes.Buffer
+	env := map[string]string{"REDIS_URL": srv.URL()}
+	if code := run(context.Background(), []string{"audit", "export"}, func(k string) string { return env[k] }, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"action":"verify"`) || !strings.Contains(lines[1], `"action":"reset"`) {
+		t.Fatalf("export:\n%s", out.String())
+	}
+	if code := run(context.Background(), []string{"audit", "export"}, func(string) string { return "" }, nil, &out, &errb); code != 2 {
+		t.Fatal("export without Redis settings did not fail")
 	}
 }

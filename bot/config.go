@@ -65,6 +65,7 @@ type Config struct {
 	PhoneFrom       string // PHONE_FROM: the sending number, E.164
 	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
 	LogLevel        string // LOG_LEVEL
+	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
 }
 
 // FromEnv reads the configuration; problems are reported by Validate, all at once.
@@ -110,7 +111,14 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"), SlackMode: g("SLACK_MODE"),
 		SlackTeamIDs: list("SLACK_TEAM_IDS"), SlackEnterpriseIDs: list("SLACK_ENTERPRISE_IDS"), SlackAdminChannel: g("SLACK_ADMIN_CHANNEL"),
 		PhoneURL: g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
-		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100,
+		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100, AuditMaxAgeDays: 400,
+	}
+	if v := g("AUDIT_MAX_AGE_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3650 {
+			errs = append(errs, fmt.Errorf("AUDIT_MAX_AGE_DAYS must be a whole number from 1 to 3650, got %q", v))
+		}
+		c.AuditMaxAgeDays = n
 	}
 	if v := g("PHONE_BUDGET_PER_HOUR"); v != "" {
 		n, err := strconv.Atoi(v)

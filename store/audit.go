@@ -31,15 +31,17 @@ type Auditor struct {
 	mu     sync.RWMutex
 	closed bool
 	writes atomic.Uint64
-	// MaxAge drops older events (0 keeps them until the length cap).
-	MaxAge time.Duration
+	maxAge time.Duration // 0 keeps events until the length cap
 }
 
 var _ flows.Auditor = (*Auditor)(nil)
 
-// NewAuditor starts the writer.
-func NewAuditor(rdb redis.UniversalClient, log *slog.Logger) *Auditor {
+// NewAuditor starts the writer; maxAge (when given and above zero) drops older events.
+func NewAuditor(rdb redis.UniversalClient, log *slog.Logger, maxAge ...time.Duration) *Auditor {
 	a := &Auditor{rdb: rdb, log: log, ch: make(chan flows.AuditEvent, 4096)}
+	if len(maxAge) > 0 {
+		a.maxAge = maxAge[0]
+	}
 	a.wg.Add(1)
 	go a.run()
 	return a
@@ -68,9 +70,9 @@ func (a *Auditor) run() {
 }
 
 func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
-	if n := a.writes.Add(1); a.MaxAge > 0 && n%256 == 1 {
+	if n := a.writes.Add(1); a.maxAge > 0 && n%256 == 1 {
 		// age cap: drop entries older than MaxAge (the length cap is on every XADD)
-		minID := strconv.FormatInt(e.Time.Add(-a.MaxAge).UnixMilli(), 10) + "-0"
+		minID := strconv.FormatInt(e.Time.Add(-a.maxAge).UnixMilli(), 10) + "-0"
 		if err := a.rdb.XTrimMinIDApprox(ctx, AuditStream, minID, 0).Err(); err != nil {
 			a.log.Error("audit trim failed", "err", err)
 		}

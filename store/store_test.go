@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +354,26 @@ func TestKeysValidateReportsAll(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}
+	}
+}
+
+func TestAuditAgeCapAndExport(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	a := store.NewAuditor(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), 30*24*time.Hour)
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	// an event from 40 days ago, written with its own time as the stream id
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: store.AuditStream, ID: strconv.FormatInt(old.UnixMilli(), 10) + "-0",
+		Values: []any{"time", strconv.FormatInt(old.UnixMilli(), 10), "action", "ancient", "subject", "u0"}})
+	a.Audit(ctx, flows.AuditEvent{Time: time.Now(), Actor: "slack:T:U1", Subject: "u1", Platform: "slack", Action: "reset", Outcome: "ok"})
+	a.Close()
+	var out bytes.Buffer
+	n, err := store.Export(ctx, rdb, &out)
+	if err != nil || n != 1 {
+		t.Fatalf("exported %d: %v\n%s", n, err, out.String())
+	}
+	var line map[string]string
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil || line["action"] != "reset" || line["subject"] != "u1" || line["time"] == "" {
+		t.Fatalf("%q %v", out.String(), err)
 	}
 }
