@@ -10,45 +10,49 @@ type MsgID string
 
 // The catalog's message ids.
 const (
-	MsgHelp            MsgID = "help"
-	MsgHelpdesk        MsgID = "helpdesk"
-	MsgNotUnderstood   MsgID = "not_understood"
-	MsgBadInput        MsgID = "bad_input"
-	MsgMustRegister    MsgID = "must_register"
-	MsgChooseMethod    MsgID = "choose_method"
-	MsgEnterTOTP       MsgID = "enter_totp"
-	MsgEmailSent       MsgID = "email_sent"
-	MsgCodeWrong       MsgID = "code_wrong"
-	MsgCodeExpired     MsgID = "code_expired"
-	MsgBlocked         MsgID = "blocked"
-	MsgTooManyCodes    MsgID = "too_many_codes"
-	MsgProvenMore      MsgID = "proven_more"
-	MsgResetLink       MsgID = "reset_link"
-	MsgUnlockIsReset   MsgID = "unlock_is_reset"
-	MsgRegisterLink    MsgID = "register_link"
-	MsgCancelled       MsgID = "cancelled"
-	MsgNothingToCancel MsgID = "nothing_to_cancel"
-	MsgStatusIdle      MsgID = "status_idle"
-	MsgStatusSession   MsgID = "status_session"
-	MsgExpired         MsgID = "expired"
-	MsgStaleButton     MsgID = "stale_button"
-	MsgBusy            MsgID = "busy"
-	MsgTrouble         MsgID = "trouble"
-	MsgPasswordChanged MsgID = "password_changed"
-	MsgRegistered      MsgID = "registered"
-	MsgUseButtons      MsgID = "use_buttons"
-	MsgNoSecretsHere   MsgID = "no_secrets_here"
-	MsgNotAdmin        MsgID = "not_admin"
-	MsgAdminSoon       MsgID = "admin_soon"
-	MsgPlatformRefused MsgID = "platform_refused"
-	MsgWorking         MsgID = "working"
-	MsgSMSSent         MsgID = "sms_sent"
-	MsgCallPlaced      MsgID = "call_placed"
-	MsgPhoneBudget     MsgID = "phone_budget"
-	MsgQuestionsLink   MsgID = "questions_link"
-	MsgAnswersWrong    MsgID = "answers_wrong"
-	MsgReconfirmDue    MsgID = "reconfirm_due"
-	MsgAdmin           MsgID = "admin"
+	MsgHelp              MsgID = "help"
+	MsgHelpdesk          MsgID = "helpdesk"
+	MsgNotUnderstood     MsgID = "not_understood"
+	MsgBadInput          MsgID = "bad_input"
+	MsgMustRegister      MsgID = "must_register"
+	MsgChooseMethod      MsgID = "choose_method"
+	MsgEnterTOTP         MsgID = "enter_totp"
+	MsgEmailSent         MsgID = "email_sent"
+	MsgCodeWrong         MsgID = "code_wrong"
+	MsgCodeExpired       MsgID = "code_expired"
+	MsgBlocked           MsgID = "blocked"
+	MsgTooManyCodes      MsgID = "too_many_codes"
+	MsgProvenMore        MsgID = "proven_more"
+	MsgResetLink         MsgID = "reset_link"
+	MsgUnlockIsReset     MsgID = "unlock_is_reset"
+	MsgRegisterLink      MsgID = "register_link"
+	MsgCancelled         MsgID = "cancelled"
+	MsgNothingToCancel   MsgID = "nothing_to_cancel"
+	MsgStatusIdle        MsgID = "status_idle"
+	MsgStatusSession     MsgID = "status_session"
+	MsgExpired           MsgID = "expired"
+	MsgStaleButton       MsgID = "stale_button"
+	MsgBusy              MsgID = "busy"
+	MsgTrouble           MsgID = "trouble"
+	MsgPasswordChanged   MsgID = "password_changed"
+	MsgRegistered        MsgID = "registered"
+	MsgUseButtons        MsgID = "use_buttons"
+	MsgNoSecretsHere     MsgID = "no_secrets_here"
+	MsgNotAdmin          MsgID = "not_admin"
+	MsgAdminSoon         MsgID = "admin_soon"
+	MsgPlatformRefused   MsgID = "platform_refused"
+	MsgWorking           MsgID = "working"
+	MsgSMSSent           MsgID = "sms_sent"
+	MsgCallPlaced        MsgID = "call_placed"
+	MsgPhoneBudget       MsgID = "phone_budget"
+	MsgQuestionsLink     MsgID = "questions_link"
+	MsgAnswersWrong      MsgID = "answers_wrong"
+	MsgReconfirmDue      MsgID = "reconfirm_due"
+	MsgAdmin             MsgID = "admin"
+	MsgReminder          MsgID = "reminder"
+	MsgReminderReconfirm MsgID = "reminder_reconfirm"
+	MsgSnoozed           MsgID = "snoozed"
+	MsgSnoozeLimit       MsgID = "snooze_limit"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -59,43 +63,47 @@ var catalog = map[string]map[MsgID]string{
 			"• \"status\": what is registered and where we are.\n" +
 			"• \"cancel\": stop what we are doing.\n" +
 			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
-		MsgHelpdesk:        "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
-		MsgNotUnderstood:   "Sorry, I didn't understand that. Type \"help\" to see what I can do.",
-		MsgBadInput:        "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
-		MsgMustRegister:    "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
-		MsgChooseMethod:    "To reset your password I need %d proof(s) that it's you. Choose a method:",
-		MsgEnterTOTP:       "Open your authenticator app and type the 6-digit code it shows for resetbot.",
-		MsgEmailSent:       "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
-		MsgCodeWrong:       "That code isn't right. Type it again, choose another method, or type \"cancel\".",
-		MsgAnswersWrong:    "Those answers aren't right. Choose a method to try again, or type \"cancel\".",
-		MsgReconfirmDue:    "Your methods were registered more than %d days ago. Before the next reset, please show they still work: press Reconfirm next to each on the page below.",
-		MsgCodeExpired:     "That code has expired. Choose the method again to get a new one.",
-		MsgBlocked:         "Too many attempts: self-service is paused for this account for a while. Please contact the helpdesk: %s",
-		MsgTooManyCodes:    "I've sent too many codes in the last few minutes. Please wait a little, then try again.",
-		MsgProvenMore:      "Thanks, that's right. One more proof, please. Choose a method:",
-		MsgResetLink:       "Thanks, you're verified. Open this one-time link within 10 minutes to choose a new password:",
-		MsgUnlockIsReset:   "Your account is in Microsoft Entra ID, which unlocks an account when its password is reset. So I'll help you reset your password.",
-		MsgRegisterLink:    "Open this one-time link within 10 minutes. You'll sign in with your work account, then set up an authenticator app and an email address:",
-		MsgCancelled:       "Cancelled. Nothing was changed.",
-		MsgNothingToCancel: "There's nothing to cancel.",
-		MsgStatusIdle:      "Registered: %s. Nothing in progress.",
-		MsgStatusSession:   "Registered: %s. In progress: %s (%s), proofs so far: %d of %d.",
-		MsgExpired:         "That took a little too long and your request has expired, so let's start over. Nothing was changed.",
-		MsgStaleButton:     "That button is from an earlier step. Please use the latest message.",
-		MsgBusy:            "I got two messages at once; please send that again.",
-		MsgTrouble:         "Sorry, something went wrong on my side. Please try again in a moment, or contact the helpdesk: %s",
-		MsgPasswordChanged: "Your password was changed. You can sign in with it now.",
-		MsgRegistered:      "Your verification methods are registered: %s.",
-		MsgUseButtons:      "Please pick one of the options above.",
-		MsgNoSecretsHere:   "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
-		MsgNotAdmin:        "Sorry, only bot admins can use that command. This attempt was recorded.",
-		MsgAdminSoon:       "Admin commands are not available in this version yet.",
-		MsgPlatformRefused: "Sorry, I can't help this chat account (guest, external or unverified email). Please contact the helpdesk: %s",
-		MsgWorking:         "On it: I'll answer in our direct messages.",
-		MsgSMSSent:         "I texted a 6-digit code to %s. It works for 10 minutes. Type it here.",
-		MsgCallPlaced:      "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
-		MsgPhoneBudget:     "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
-		MsgQuestionsLink:   "Answer your security questions on this one-time page (never in chat):",
+		MsgHelpdesk:          "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
+		MsgNotUnderstood:     "Sorry, I didn't understand that. Type \"help\" to see what I can do.",
+		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
+		MsgMustRegister:      "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
+		MsgChooseMethod:      "To reset your password I need %d proof(s) that it's you. Choose a method:",
+		MsgEnterTOTP:         "Open your authenticator app and type the 6-digit code it shows for resetbot.",
+		MsgEmailSent:         "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
+		MsgCodeWrong:         "That code isn't right. Type it again, choose another method, or type \"cancel\".",
+		MsgAnswersWrong:      "Those answers aren't right. Choose a method to try again, or type \"cancel\".",
+		MsgReminder:          "You haven't set up password self-service yet. It takes two minutes, and next time you're locked out you can get back in without calling the helpdesk.",
+		MsgReminderReconfirm: "Please reconfirm your password self-service methods: it's been a while since you set them up.",
+		MsgSnoozed:           "OK, I'll remind you in 3 days.",
+		MsgSnoozeLimit:       "You've postponed this 3 times, so I'll remind you every day until you're registered. Type \"register\" to do it now.",
+		MsgReconfirmDue:      "Your methods were registered more than %d days ago. Before the next reset, please show they still work: press Reconfirm next to each on the page below.",
+		MsgCodeExpired:       "That code has expired. Choose the method again to get a new one.",
+		MsgBlocked:           "Too many attempts: self-service is paused for this account for a while. Please contact the helpdesk: %s",
+		MsgTooManyCodes:      "I've sent too many codes in the last few minutes. Please wait a little, then try again.",
+		MsgProvenMore:        "Thanks, that's right. One more proof, please. Choose a method:",
+		MsgResetLink:         "Thanks, you're verified. Open this one-time link within 10 minutes to choose a new password:",
+		MsgUnlockIsReset:     "Your account is in Microsoft Entra ID, which unlocks an account when its password is reset. So I'll help you reset your password.",
+		MsgRegisterLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then set up an authenticator app and an email address:",
+		MsgCancelled:         "Cancelled. Nothing was changed.",
+		MsgNothingToCancel:   "There's nothing to cancel.",
+		MsgStatusIdle:        "Registered: %s. Nothing in progress.",
+		MsgStatusSession:     "Registered: %s. In progress: %s (%s), proofs so far: %d of %d.",
+		MsgExpired:           "That took a little too long and your request has expired, so let's start over. Nothing was changed.",
+		MsgStaleButton:       "That button is from an earlier step. Please use the latest message.",
+		MsgBusy:              "I got two messages at once; please send that again.",
+		MsgTrouble:           "Sorry, something went wrong on my side. Please try again in a moment, or contact the helpdesk: %s",
+		MsgPasswordChanged:   "Your password was changed. You can sign in with it now.",
+		MsgRegistered:        "Your verification methods are registered: %s.",
+		MsgUseButtons:        "Please pick one of the options above.",
+		MsgNoSecretsHere:     "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
+		MsgNotAdmin:          "Sorry, only bot admins can use that command. This attempt was recorded.",
+		MsgAdminSoon:         "Admin commands are not available in this version yet.",
+		MsgPlatformRefused:   "Sorry, I can't help this chat account (guest, external or unverified email). Please contact the helpdesk: %s",
+		MsgWorking:           "On it: I'll answer in our direct messages.",
+		MsgSMSSent:           "I texted a 6-digit code to %s. It works for 10 minutes. Type it here.",
+		MsgCallPlaced:        "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
+		MsgPhoneBudget:       "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
+		MsgQuestionsLink:     "Answer your security questions on this one-time page (never in chat):",
 	},
 }
 

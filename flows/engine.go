@@ -25,6 +25,7 @@ type Deps struct {
 	WebStates   WebStates
 	Policies    PolicyStore
 	Pending     PendingChanges
+	Reminders   ReminderQueue
 	Audit       Auditor
 	Alerts      Alerter
 	Notifier    Notifier
@@ -238,6 +239,15 @@ func (e *Engine) ineligible(a Account, lookupErr error, pol Policy, en Enrollmen
 func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	intent := IntentUnknown
 	var act, arg string
+	if act, ok := strings.CutPrefix(s.in.Choice, "r:"); ok {
+		if reason != "" {
+			e.refuse(s, reason)
+			return
+		}
+		act, _, _ = strings.Cut(act, "|")
+		e.reminderChoice(ctx, s, act)
+		return
+	}
 	if s.in.Choice != "" {
 		var ok bool
 		act, arg, ok = e.parseChoice(s)

@@ -152,12 +152,16 @@ func (m *Mailer) Last() flows.Mail {
 type Notifier struct {
 	mu      sync.Mutex
 	Replies []flows.Reply
+	To      []flows.ChatRef // the chat of each reply
 }
 
 // Notify records replies.
-func (n *Notifier) Notify(_ context.Context, _ flows.ChatRef, r []flows.Reply) error {
+func (n *Notifier) Notify(_ context.Context, c flows.ChatRef, r []flows.Reply) error {
 	n.mu.Lock()
 	n.Replies = append(n.Replies, r...)
+	for range r {
+		n.To = append(n.To, c)
+	}
 	n.mu.Unlock()
 	return nil
 }
@@ -286,7 +290,7 @@ func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	// light Argon2 costs keep the race-enabled tests fast; production uses questions.DefaultParams
 	h.Questions = questions.New(questions.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2)
 	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
-		Policies: h.Store, Pending: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
+		Policies: h.Store, Pending: h.Store, Reminders: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
 		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
 			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader),
 			h.Questions}}
@@ -503,3 +507,33 @@ func (d *Directory) Members(_ context.Context, group string) ([]flows.Account, e
 	}
 	return out, nil
 }
+
+// EachUser pages through the users, or the members of groups.
+func (d *Directory) EachUser(ctx context.Context, groups []string, fn func(flows.Account) error) error {
+	d.mu.Lock()
+	var list []flows.Account
+	for _, a := range d.Users {
+		in := len(groups) == 0
+		for _, g := range groups {
+			for _, h := range a.Groups {
+				in = in || g == h
+			}
+		}
+		if in {
+			list = append(list, a)
+		}
+	}
+	d.mu.Unlock()
+	for _, a := range list {
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ChatRoster is a fixed email → chat map.
+type ChatRoster map[string]flows.ChatTarget
+
+// Targets returns the map.
+func (c ChatRoster) Targets(context.Context) (map[string]flows.ChatTarget, error) { return c, nil }

@@ -1,0 +1,291 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Due is one user's next reminder time.
+type Due struct {
+	UserID string
+	At     time.Time
+}
+
+// ReminderQueue is the shared schedule of reminders (a sorted set by due time in Redis) and each
+// user's reminder counts. Replicas claim due users with a lease, so each is sent once, and a
+// dead replica's claims come due again when their lease ends.
+type ReminderQueue interface {
+	Schedule(ctx context.Context, queue string, due []Due) error
+	Claim(ctx context.Context, queue string, now time.Time, n int, lease time.Duration) ([]string, error)
+	Reschedule(ctx context.Context, queue, userID string, at time.Time) error
+	Unschedule(ctx context.Context, queue, userID string) error
+	Pending(ctx context.Context, queue string) (int64, error)
+	ReminderState(ctx context.Context, userID string) (sent, snoozes int, err error)
+	CountReminder(ctx context.Context, userID string, snooze bool) (int, error)
+}
+
+// Roster pages through the directory users in scope: all users, or the members of groups.
+type Roster interface {
+	EachUser(ctx context.Context, groups []string, fn func(Account) error) error
+}
+
+// ChatTarget is where and when a user can be reminded.
+type ChatTarget struct {
+	Chat ChatRef
+	TZ   *time.Location
+}
+
+// ChatRoster maps directory emails to chat identities, listing the platform's users once per
+// campaign (not one lookup per user).
+type ChatRoster interface {
+	Targets(ctx context.Context) (map[string]ChatTarget, error)
+}
+
+// Reminder settings.
+const (
+	ReminderQueueName = "registration"
+	SnoozeFor         = 72 * time.Hour
+	MaxSnoozes        = 3
+	RemindEvery       = 72 * time.Hour
+	QuietFrom         = 20 // local hour quiet hours start
+	QuietTo           = 8  // local hour they end
+)
+
+// Reminders plans and sends registration reminders. Several replicas may Run at once.
+type Reminders struct {
+	e      *Engine
+	q      ReminderQueue
+	roster Roster
+	chats  []ChatRoster
+	lease  time.Duration
+	batch  int
+
+	users   map[string]Account    // by id, from the last roster walk
+	targets map[string]ChatTarget // by lowercase email
+
+	Sent, Skipped, Failed, Deferred atomic.Int64
+}
+
+// NewReminders builds the scheduler.
+func NewReminders(e *Engine, q ReminderQueue, roster Roster, chats ...ChatRoster) *Reminders {
+	return &Reminders{e: e, q: q, roster: roster, chats: chats, lease: 5 * time.Minute, batch: 50}
+}
+
+// needs reports why a user should be reminded, or "".
+func (r *Reminders) needs(ctx context.Context, a Account, pol Policy, now time.Time) (string, error) {
+	if !a.Enabled || a.Synced && !r.e.o.ADConfigured || a.Privileged && !r.e.o.AllowPrivileged || !pol.InScope(a) {
+		return "", nil
+	}
+	en, err := r.e.d.Enrollments.Get(ctx, a.ID)
+	if err != nil {
+		return "", err
+	}
+	usable := pol.Usable(a, en)
+	if len(usable) < pol.RequiredFor(a) {
+		return "unregistered", nil
+	}
+	for _, m := range usable {
+		if reconfirmDue(en.Methods[m], pol, now) {
+			return "reconfirm", nil
+		}
+	}
+	return "", nil
+}
+
+// load walks the directory and the chat platforms once for this campaign.
+func (r *Reminders) load(ctx context.Context, pol Policy) error {
+	users := map[string]Account{}
+	var groups []string
+	if pol.EnabledFor == EnabledSelected {
+		groups = pol.Groups
+	}
+	if err := r.roster.EachUser(ctx, groups, func(a Account) error {
+		if len(users) < 5_000_000 {
+			users[a.ID] = a
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("flows: roster: %w", err)
+	}
+	targets := map[string]ChatTarget{}
+	for _, c := range r.chats {
+		m, err := c.Targets(ctx)
+		if err != nil {
+			return fmt.Errorf("flows: chat roster: %w", err)
+		}
+		for k, v := range m {
+			targets[strings.ToLower(k)] = v
+		}
+	}
+	r.users, r.targets = users, targets
+	return nil
+}
+
+// Plan queues every user in scope who has not registered (or must reconfirm), due now. Users
+// already queued keep their time, so planning again resumes a campaign.
+func (r *Reminders) Plan(ctx context.Context) (int, error) {
+	pol, err := r.e.policy(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if !pol.RequireRegistration || pol.EnabledFor == EnabledNone {
+		return 0, nil
+	}
+	if err := r.load(ctx, pol); err != nil {
+		return 0, err
+	}
+	now := r.e.d.Clock.Now()
+	var due []Due
+	for _, a := range r.users {
+		why, err := r.needs(ctx, a, pol, now)
+		if err != nil {
+			return 0, err
+		}
+		if why != "" {
+			due = append(due, Due{UserID: a.ID, At: now})
+		}
+	}
+	if err := r.q.Schedule(ctx, ReminderQueueName, due); err != nil {
+		return 0, err
+	}
+	r.e.d.Log.InfoContext(ctx, "reminder campaign planned", "users", len(r.users), "queued", len(due))
+	return len(due), nil
+}
+
+// Step claims and handles one batch of due users; it returns how many it claimed.
+func (r *Reminders) Step(ctx context.Context) (int, error) {
+	pol, err := r.e.policy(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if r.users == nil {
+		if err := r.load(ctx, pol); err != nil {
+			return 0, err
+		}
+	}
+	now := r.e.d.Clock.Now()
+	ids, err := r.q.Claim(ctx, ReminderQueueName, now, r.batch, r.lease)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		r.one(ctx, pol, id, now)
+	}
+	return len(ids), nil
+}
+
+func (r *Reminders) one(ctx context.Context, pol Policy, id string, now time.Time) {
+	a, ok := r.users[id]
+	why := ""
+	var err error
+	if ok {
+		why, err = r.needs(ctx, a, pol, now)
+	}
+	if err != nil {
+		r.Failed.Add(1)
+		r.e.d.Log.ErrorContext(ctx, "reminder check failed", "err", err, "user", id)
+		return // the lease runs out and another try comes
+	}
+	t, mapped := r.targets[strings.ToLower(a.Mail)]
+	if !mapped && a.UPN != "" {
+		t, mapped = r.targets[strings.ToLower(a.UPN)]
+	}
+	if why == "" {
+		r.Skipped.Add(1)
+		_ = r.q.Unschedule(ctx, ReminderQueueName, id)
+		return
+	}
+	if !mapped { // not on any chat platform yet: look again next round
+		r.Skipped.Add(1)
+		_ = r.q.Reschedule(ctx, ReminderQueueName, id, now.Add(RemindEvery))
+		return
+	}
+	if next, quiet := quietUntil(now, t.TZ); quiet {
+		r.Deferred.Add(1)
+		_ = r.q.Reschedule(ctx, ReminderQueueName, id, next)
+		return
+	}
+	msg := Text(t.Chat.Locale, MsgReminder)
+	if why == "reconfirm" {
+		msg = Text(t.Chat.Locale, MsgReminderReconfirm)
+	}
+	reply := Reply{MsgID: MsgReminder, Text: msg, Private: true, Choices: []Choice{
+		{ID: "r:register|remind|0", Label: "Register now"}, {ID: "r:snooze|remind|0", Label: "Remind me in 3 days"}}}
+	if err := r.e.d.Notifier.Notify(ctx, t.Chat, []Reply{reply}); err != nil {
+		r.Failed.Add(1)
+		r.e.d.Log.ErrorContext(ctx, "reminder failed", "err", err, "user", id)
+		return
+	}
+	r.Sent.Add(1)
+	if _, err := r.q.CountReminder(ctx, id, false); err != nil {
+		r.e.d.Log.ErrorContext(ctx, "reminder count failed", "err", err)
+	}
+	_ = r.q.Reschedule(ctx, ReminderQueueName, id, now.Add(RemindEvery))
+	r.e.audit(ctx, AuditEvent{Time: now, Actor: "resetbot", Subject: id, Platform: t.Chat.Platform, Action: "reminder", Outcome: "sent", Reason: why})
+}
+
+// quietUntil reports whether now is in the user's quiet hours, and when they end.
+func quietUntil(now time.Time, tz *time.Location) (time.Time, bool) {
+	if tz == nil {
+		tz = time.UTC
+	}
+	l := now.In(tz)
+	h := l.Hour()
+	if h >= QuietTo && h < QuietFrom {
+		return time.Time{}, false
+	}
+	end := time.Date(l.Year(), l.Month(), l.Day(), QuietTo, 0, 0, 0, tz)
+	if h >= QuietFrom {
+		end = end.AddDate(0, 0, 1)
+	}
+	return end, true
+}
+
+// Run handles due reminders whenever tick fires, until ctx ends.
+func (r *Reminders) Run(ctx context.Context, tick <-chan time.Time) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			for {
+				n, err := r.Step(ctx)
+				if err != nil {
+					r.e.d.Log.ErrorContext(ctx, "reminder step failed", "err", err)
+					break
+				}
+				if n == 0 {
+					break
+				}
+			}
+		}
+	}
+}
+
+// reminderChoice handles the buttons of a reminder: register now, or snooze.
+func (e *Engine) reminderChoice(ctx context.Context, s *step, act string) {
+	if act == "register" {
+		e.startRegister(s)
+		return
+	}
+	q := e.d.Reminders
+	if q == nil {
+		s.say(MsgNotUnderstood)
+		return
+	}
+	n, err := q.CountReminder(ctx, s.acct.ID, true)
+	if err != nil {
+		s.say(MsgTrouble, s.pol.HelpdeskURL)
+		return
+	}
+	if n > MaxSnoozes {
+		_ = q.Reschedule(ctx, ReminderQueueName, s.acct.ID, s.now.Add(24*time.Hour))
+		s.say(MsgSnoozeLimit)
+		return
+	}
+	_ = q.Reschedule(ctx, ReminderQueueName, s.acct.ID, s.now.Add(SnoozeFor))
+	s.say(MsgSnoozed)
+}
