@@ -428,7 +428,7 @@ func TestSlashCommands(t *testing.T) {
 	ev, _ := store.Events(context.Background(), e.h.RDB)
 	refused := false
 	for _, x := range ev {
-		refused = refused || (x.Action == "admin:policy" && x.Outcome == "refused" && x.Reason == "not_bot_admin")
+		refused = refused || (x.Action == "admin:policy show" && x.Outcome == "refused" && x.Reason == "not_bot_admin")
 	}
 	if !refused {
 		t.Fatalf("refusal not audited: %+v", ev)
