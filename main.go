@@ -88,6 +88,7 @@ type parts struct {
 	admins      []string
 	phone       flows.PhoneSender
 	phoneBudget int
+	campaign    *campaign
 	alerts      flows.Alerter
 }
 
@@ -113,6 +114,16 @@ func (f *alertFan) Alert(ctx context.Context, e flows.AuditEvent, text string) {
 	for _, a := range f.to {
 		a.Alert(ctx, e, text)
 	}
+}
+
+// campaign lets the engine start a reminder campaign on the scheduler built after it.
+type campaign struct{ r *flows.Reminders }
+
+func (c *campaign) plan(ctx context.Context) (int, error) {
+	if c == nil || c.r == nil {
+		return 0, errors.New("reminders are not running")
+	}
+	return c.r.Plan(ctx)
 }
 
 // router sends out-of-request messages to the adapter of the chat's platform.
@@ -143,7 +154,7 @@ func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) 
 func engine(p parts) *flows.Engine {
 	return flows.New(flows.Deps{
 		Directory: p.dir, Sessions: p.store, Links: p.store, Enrollments: p.store, WebStates: p.store,
-		Policies: p.store, Pending: p.store, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
+		Policies: p.store, Pending: p.store, Reminders: p.store, Campaign: p.campaign.plan, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
 		Clock: p.clock, Rand: rand.Reader, Log: p.log,
 		Methods: methods(p),
 	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins})
@@ -226,6 +237,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		p.phone = &notify.Twilio{BaseURL: orDefault(cfg.PhoneURL, "https://api.twilio.com"), AccountSID: cfg.PhoneAccountSID,
 			AuthToken: cfg.PhoneAuthToken, From: cfg.PhoneFrom}
 	}
+	p.campaign = &campaign{}
 	e := engine(p)
 	o, err := web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
 	if err != nil {
@@ -235,6 +247,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	mux.Handle("/", web.New(e, o, crypto, st, log).Handler())
 	errc := make(chan error, 3)
 	chats := 0
+	var rosters []flows.ChatRoster
 	if cfg.SlackBotToken != "" {
 		sa, err := slackbot.New(slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken,
 			SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,
@@ -243,6 +256,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 			return err
 		}
 		late.set(slackbot.Platform, sa)
+		rosters = append(rosters, sa)
 		alerts.set(sa)
 		if cfg.SlackMode == "socket" {
 			go func() { errc <- sa.RunSocket(ctx) }()
@@ -260,6 +274,12 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	}
 	if chats == 0 {
 		log.Warn("no chat platform is configured: set SLACK_BOT_TOKEN (or CONSOLE_CHAT=true to chat on this terminal)")
+	}
+	if len(rosters) > 0 {
+		p.campaign.r = flows.NewReminders(e, st, dir, rosters...)
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		go func() { _ = p.campaign.r.Run(ctx, tick.C) }()
 	}
 	srv := &http.Server{Addr: cfg.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { errc <- srv.ListenAndServe() }()

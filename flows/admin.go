@@ -42,6 +42,8 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 		out, ev.Outcome, ev.Reason = e.unblockCommand(ctx, in, words[1:])
 	case "audit":
 		out, ev.Outcome, ev.Reason = e.auditCommand(ctx, words[1:])
+	case "remind":
+		out, ev.Outcome, ev.Reason = e.remindCommand(ctx, words[1:])
 	default:
 		out, ev.Outcome = adminHelp, "ok"
 	}
@@ -54,7 +56,8 @@ const adminHelp = "Bot admin commands:\n" +
 	"• policy set <setting> <value> (policy show lists the settings)\n" +
 	"• policy approve <id> (a second bot admin applies a weakening change)\n" +
 	"• unblock <user email or id>\n" +
-	"• audit <user email or id>"
+	"• audit <user email or id>\n" +
+	"• remind now (start a registration reminder campaign) and remind (its progress)"
 
 // target finds the directory user an admin command names.
 func (e *Engine) target(ctx context.Context, words []string) (Account, error) {
@@ -481,4 +484,22 @@ type PendingChanges interface {
 	Propose(ctx context.Context, c PendingChange) (string, error)
 	// Take removes and returns the change if approver is not its requester.
 	Take(ctx context.Context, id, approver string) (PendingChange, error)
+}
+
+func (e *Engine) remindCommand(ctx context.Context, words []string) (string, string, string) {
+	if e.d.Campaign == nil || e.d.Reminders == nil {
+		return "Reminders are not set up in this deployment.", "refused", "no_reminders"
+	}
+	if len(words) == 1 && strings.EqualFold(words[0], "now") {
+		n, err := e.d.Campaign(ctx)
+		if err != nil {
+			return "Sorry, the campaign could not be planned: the directory or chat platform did not answer.", "failed", "plan"
+		}
+		return fmt.Sprintf("Reminder campaign started: %d people have not registered (or must reconfirm) and will get a direct message, outside their quiet hours.", n), "ok", strconv.Itoa(n)
+	}
+	n, err := e.d.Reminders.Pending(ctx, ReminderQueueName)
+	if err != nil {
+		return "Sorry, the reminder queue could not be read.", "failed", "store"
+	}
+	return fmt.Sprintf("%d people are scheduled for a reminder. Type \"remind now\" to start a campaign.", n), "ok", ""
 }

@@ -26,15 +26,17 @@ type Deps struct {
 	Policies    PolicyStore
 	Pending     PendingChanges
 	Reminders   ReminderQueue
-	Audit       Auditor
-	Alerts      Alerter
-	Notifier    Notifier
-	Mailer      Mailer
-	MAC         MACer
-	Clock       Clock
-	Rand        Random
-	Methods     []Method
-	Log         *slog.Logger
+	// Campaign plans a reminder campaign now (wired by main to a Reminders); optional.
+	Campaign func(ctx context.Context) (int, error)
+	Audit    Auditor
+	Alerts   Alerter
+	Notifier Notifier
+	Mailer   Mailer
+	MAC      MACer
+	Clock    Clock
+	Rand     Random
+	Methods  []Method
+	Log      *slog.Logger
 }
 
 // Options are deployment settings the engine needs.

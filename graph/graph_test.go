@@ -183,3 +183,30 @@ func TestContactMethodsFromTheDirectory(t *testing.T) {
 		}
 	}
 }
+
+func TestRosterPagesUsersAndGroupMembers(t *testing.T) {
+	tn, d := setup(t)
+	tn.PageSize = 2
+	var all, members []string
+	if err := d.EachUser(context.Background(), nil, func(a flows.Account) error { all = append(all, a.UPN); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 5 {
+		t.Fatalf("all users over pages of 2: %v", all)
+	}
+	if err := d.EachUser(context.Background(), []string{graphtest.SSPRGroup}, func(a flows.Account) error {
+		if len(a.Groups) != 1 || a.Groups[0] != graphtest.SSPRGroup {
+			t.Fatalf("member without its group: %+v", a)
+		}
+		members = append(members, a.UPN)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(members) != 4 {
+		t.Fatalf("group members: %v", members)
+	}
+	if ms, err := d.Members(context.Background(), graphtest.SSPRGroup); err != nil || len(ms) != 4 {
+		t.Fatalf("%d %v", len(ms), err)
+	}
+}

@@ -148,3 +148,74 @@ func TestAdminUnblockAndAudit(t *testing.T) {
 		}
 	}
 }
+
+func TestRemindNowThroughSlack(t *testing.T) {
+	e := setup(t, false)
+	admins(t, e)
+	// 6 unregistered people in the group, one of them a guest in Slack; Alice is registered
+	for i := 0; i < 6; i++ {
+		mail := "person" + string(rune('a'+i)) + "@contoso.test"
+		e.h.Dir.Add(flows.Account{ID: "p-" + string(rune('a'+i)), Mail: mail, Enabled: true, Groups: []string{storetest.Group}})
+		e.fake.AddUser(fakeslack.User{ID: "UP" + string(rune('A'+i)), TeamID: team, Email: mail, EmailConfirmed: true, Guest: i == 5, TZ: "Europe/Berlin"})
+	}
+	var rem *flows.Reminders
+	dm := &forward{}
+	e.h.Deps.Campaign = func(ctx context.Context) (int, error) { return rem.Plan(ctx) }
+	e.h.Deps.Notifier = dm
+	e.h.Rebuild()
+	e.a = e.adapter(t, false)
+	e.srv.Config.Handler = e.a.HTTPHandler()
+	dm.to = e.a
+	rem = flows.NewReminders(e.h.Engine, e.h.Store, e.h.Dir, e.a)
+	if out := e.command(t, "UALICE", "remind now"); !strings.Contains(out, "only bot admins") {
+		t.Fatalf("non-admin: %q", out)
+	}
+	out := e.command(t, "UBOB", "remind now")
+	// bob and carol (admins, in no SSPR group) are out of scope; 6 unregistered members are queued
+	if !strings.Contains(out, "6 people") {
+		t.Fatalf("remind now: %q", out)
+	}
+	before := len(e.fake.Posts())
+	for {
+		n, err := rem.Step(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	posts := e.fake.Posts()[before:]
+	to := map[string]int{}
+	for _, p := range posts {
+		to[p.Channel]++
+		if !strings.Contains(p.Text, "haven't set up password self-service") || len(fakeslack.Buttons(p)) != 2 || strings.Contains(p.Blocks, "https://") {
+			t.Fatalf("reminder %+v", p)
+		}
+	}
+	if len(to) != 5 || to["DUPF"] != 0 {
+		t.Fatalf("reminded %v (the guest must be left out)", to)
+	}
+	for ch, n := range to {
+		if n != 1 {
+			t.Fatalf("%s reminded %d times", ch, n)
+		}
+	}
+	// "Remind me in 3 days" from the DM
+	act, val := button(t, posts[0], 1)
+	user := strings.TrimPrefix(posts[0].Channel, "D")
+	e.clickAs(t, user, "TrSnooze", act, val)
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "remind you in 3 days") {
+		t.Fatalf("snooze: %q", p.Text)
+	}
+	if out := e.command(t, "UBOB", "remind"); !strings.Contains(out, "6 people are scheduled") {
+		t.Fatalf("progress: %q", out)
+	}
+}
+
+// forward lets the engine reach an adapter built after it.
+type forward struct{ to flows.Notifier }
+
+func (f *forward) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) error {
+	return f.to.Notify(ctx, c, r)
+}

@@ -2,7 +2,9 @@ package slack
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -65,4 +67,37 @@ func HomeView(ov flows.Overview) slackapi.HomeTabViewRequest {
 			slackapi.NewButtonBlockElement("home:unlock", "unlock", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Unlock my account", false, false)),
 		))
 	return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
+}
+
+// Targets implements flows.ChatRoster: the workspace's people by confirmed email, from one walk
+// of users.list, with their time zones. Guests, external users, bots and deleted users are left
+// out.
+func (a *Adapter) Targets(ctx context.Context) (map[string]flows.ChatTarget, error) {
+	var users []slackapi.User
+	err := a.call(ctx, "users.list", func() error {
+		var err error
+		users, err = a.api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("slack: users.list: %w", err)
+	}
+	out := map[string]flows.ChatTarget{}
+	for _, u := range users {
+		if u.Deleted || u.IsBot || u.IsRestricted || u.IsUltraRestricted || u.IsStranger || !u.IsEmailConfirmed || u.Profile.Email == "" ||
+			!contains(a.cfg.TeamIDs, u.TeamID) {
+			continue
+		}
+		tz, err := time.LoadLocation(u.TZ)
+		if err != nil || u.TZ == "" {
+			tz = time.UTC
+		}
+		locale := u.Locale
+		if locale == "" {
+			locale = "en"
+		}
+		out[strings.ToLower(u.Profile.Email)] = flows.ChatTarget{TZ: tz,
+			Chat: flows.ChatRef{Platform: Platform, Tenant: u.TeamID, UserID: u.ID, Locale: locale}}
+	}
+	return out, nil
 }

@@ -101,7 +101,12 @@ func send(t *testing.T, u string, h http.Header, body []byte, a *slack.Adapter) 
 
 func (e *env) click(t *testing.T, trigger, action, value string) {
 	t.Helper()
-	payload, _ := json.Marshal(fakeslack.BlockAction(team, trigger, "UALICE", action, value, "1700000000.000001"))
+	e.clickAs(t, "UALICE", trigger, action, value)
+}
+
+func (e *env) clickAs(t *testing.T, user, trigger, action, value string) {
+	t.Helper()
+	payload, _ := json.Marshal(fakeslack.BlockAction(team, trigger, user, action, value, "1700000000.000001"))
 	body := []byte("payload=" + url.QueryEscape(string(payload)))
 	if code := e.signed(t, "/slack/interactive", "application/x-www-form-urlencoded", body, e.h.Clock.Now(), nil); code != 200 {
 		t.Fatalf("interactive: %d", code)

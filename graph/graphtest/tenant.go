@@ -230,6 +230,8 @@ func (t *Tenant) Handler() http.Handler {
 	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf", t.graph(t.memberOf))
 	mux.HandleFunc("POST /v1.0/users/{id}/revokeSignInSessions", t.graph(t.revoke))
 	mux.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
+	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
+	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/emailMethods", t.graph(t.emailMethods))
 	return mux
@@ -378,10 +380,57 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		}
 	}
 	t.mu.Unlock()
-	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < len(out) {
-		out = out[:top]
+	t.page(w, r, out)
+}
+
+// page answers one page of a collection, with an absolute nextLink while more remain.
+func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
+	size := t.PageSize
+	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < size {
+		size = top
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
+	skip, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	if skip > len(all) {
+		skip = len(all)
+	}
+	end := skip + size
+	resp := map[string]any{}
+	if end < len(all) {
+		q := r.URL.Query()
+		q.Set("$skiptoken", strconv.Itoa(end))
+		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
+	} else {
+		end = len(all)
+	}
+	resp["value"] = orEmpty(all[skip:end])
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
+	g := r.PathValue("gid")
+	t.mu.Lock()
+	if _, ok := t.groups[g]; !ok {
+		t.mu.Unlock()
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+g+"' does not exist.")
+		return
+	}
+	ids := make([]string, 0, len(t.users))
+	for id := range t.users {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []map[string]any
+	for _, id := range ids {
+		u := t.users[id]
+		for _, ug := range u.Groups {
+			if ug == g {
+				out = append(out, t.userJSON(u, selectOf(r)))
+				break
+			}
+		}
+	}
+	t.mu.Unlock()
+	t.page(w, r, out)
 }
 
 func orEmpty(v []map[string]any) []map[string]any {

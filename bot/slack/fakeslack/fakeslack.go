@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +29,7 @@ type User struct {
 	Stranger       bool
 	Bot            bool
 	Deleted        bool
+	TZ             string // IANA zone, e.g. Europe/Berlin
 }
 
 // Post is one message the bot posted or updated.
@@ -61,6 +64,7 @@ func Start(t testing.TB) *Server {
 		notify: make(chan struct{}, 10000), envs: make(chan []byte, 100), acks: make(chan string, 1000)}
 	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/users.info", s.usersInfo)
+		c.Handle("/users.list", s.usersList)
 		c.Handle("/conversations.open", s.conversationsOpen)
 		c.Handle("/chat.postMessage", s.record("chat.postMessage"))
 		c.Handle("/chat.update", s.record("chat.update"))
@@ -156,11 +160,7 @@ func (s *Server) usersInfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
 		return
 	}
-	writeJSON(w, map[string]any{"ok": true, "user": map[string]any{
-		"id": u.ID, "team_id": u.TeamID, "name": strings.Split(u.Email, "@")[0], "deleted": u.Deleted, "is_bot": u.Bot,
-		"is_restricted": u.Guest, "is_ultra_restricted": false, "is_stranger": u.Stranger, "is_email_confirmed": u.EmailConfirmed,
-		"locale": "en-US", "profile": map[string]any{"email": u.Email},
-	}})
+	writeJSON(w, map[string]any{"ok": true, "user": userJSON(u)})
 }
 
 func (s *Server) conversationsOpen(w http.ResponseWriter, r *http.Request) {
@@ -314,4 +314,42 @@ func Buttons(p Post) [][2]string {
 		}
 	}
 	return out
+}
+
+func userJSON(u User) map[string]any {
+	return map[string]any{
+		"id": u.ID, "team_id": u.TeamID, "name": strings.Split(u.Email, "@")[0], "deleted": u.Deleted, "is_bot": u.Bot,
+		"is_restricted": u.Guest, "is_ultra_restricted": false, "is_stranger": u.Stranger, "is_email_confirmed": u.EmailConfirmed,
+		"locale": "en-US", "tz": u.TZ, "profile": map[string]any{"email": u.Email},
+	}
+}
+
+// usersList pages the users with a cursor, 200 at most a page, as Slack does.
+func (s *Server) usersList(w http.ResponseWriter, r *http.Request) {
+	if s.limited(w, "users.list") {
+		return
+	}
+	_ = r.ParseForm()
+	limit := 200
+	if n, err := strconv.Atoi(r.FormValue("limit")); err == nil && n > 0 && n < limit {
+		limit = n
+	}
+	start, _ := strconv.Atoi(r.FormValue("cursor"))
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.users))
+	for id := range s.users {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var page []map[string]any
+	end := min(start+limit, len(ids))
+	for _, id := range ids[min(start, len(ids)):end] {
+		page = append(page, userJSON(s.users[id]))
+	}
+	s.mu.Unlock()
+	next := ""
+	if end < len(ids) {
+		next = strconv.Itoa(end)
+	}
+	writeJSON(w, map[string]any{"ok": true, "members": page, "response_metadata": map[string]any{"next_cursor": next}})
 }

@@ -1,0 +1,86 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+var (
+	_ flows.Roster       = (*Directory)(nil)
+	_ flows.GroupMembers = (*Directory)(nil)
+)
+
+const pageSize = int32(999)
+
+func account(u models.Userable) flows.Account {
+	return flows.Account{ID: str(u.GetId()), UPN: str(u.GetUserPrincipalName()), Mail: str(u.GetMail()),
+		DisplayName: str(u.GetDisplayName()), Enabled: u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
+		Synced: u.GetOnPremisesSyncEnabled() != nil && *u.GetOnPremisesSyncEnabled()}
+}
+
+// EachUser pages through all users (groups empty) or the transitive user members of groups,
+// with $select so each page stays small. Members of several groups are visited once.
+func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flows.Account) error) error {
+	top := pageSize
+	if len(groupIDs) == 0 {
+		b := d.client.Users()
+		res, err := b.Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: userFields, Top: &top}})
+		for {
+			if err != nil {
+				return fmt.Errorf("graph: list users: %w", err)
+			}
+			for _, u := range res.GetValue() {
+				if err := fn(account(u)); err != nil {
+					return err
+				}
+			}
+			next := res.GetOdataNextLink()
+			if next == nil || *next == "" {
+				return nil
+			}
+			res, err = b.WithUrl(*next).Get(ctx, nil)
+		}
+	}
+	seen := map[string]bool{}
+	for _, g := range groupIDs {
+		b := d.client.Groups().ByGroupId(g).TransitiveMembers().GraphUser()
+		res, err := b.Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: userFields, Top: &top}})
+		for {
+			if err != nil {
+				return fmt.Errorf("graph: group members: %w", err)
+			}
+			for _, u := range res.GetValue() {
+				a := account(u)
+				if seen[a.ID] {
+					continue
+				}
+				seen[a.ID] = true
+				a.Groups = []string{g}
+				if err := fn(a); err != nil {
+					return err
+				}
+			}
+			next := res.GetOdataNextLink()
+			if next == nil || *next == "" {
+				break
+			}
+			res, err = b.WithUrl(*next).Get(ctx, nil)
+		}
+	}
+	return nil
+}
+
+// Members lists a group's transitive user members.
+func (d *Directory) Members(ctx context.Context, groupID string) ([]flows.Account, error) {
+	var out []flows.Account
+	err := d.EachUser(ctx, []string{groupID}, func(a flows.Account) error { out = append(out, a); return nil })
+	return out, err
+}
