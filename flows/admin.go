@@ -79,6 +79,10 @@ func (e *Engine) unblockCommand(ctx context.Context, in Inbound, words []string)
 	if err := e.Unblock(ctx, in.Chat.Key(), a.ID); err != nil {
 		return "Sorry, the unblock failed; please try again.", "failed", "store"
 	}
+	pol, _ := e.policy(ctx)
+	e.mailUser(ctx, a, "You can use password self-service again",
+		fmt.Sprintf("Hello %s,\n\na bot admin cleared the block on your password self-service. You can ask the bot again.\n\n"+
+			"If you did not ask for this, contact the helpdesk: %s\n", a.DisplayName, pol.HelpdeskURL))
 	return fmt.Sprintf("%s can use self-service again: the block and the attempt counters are cleared.", a.DisplayName), "ok", a.ID
 }
 

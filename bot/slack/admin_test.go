@@ -140,6 +140,9 @@ func TestAdminUnblockAndAudit(t *testing.T) {
 	if bs, _ := e.h.Engine.Blocks(context.Background()); len(bs) != 0 {
 		t.Fatalf("still blocked: %+v", bs)
 	}
+	if m := e.h.Mail.Last(); !strings.Contains(m.Subject, "self-service again") || !strings.Contains(strings.Join(m.To, ","), "alice@contoso.test") {
+		t.Fatalf("the user was not told: %+v", m)
+	}
 	e.h.Audit.Close() // flush, then read through the same store the command uses
 	out := e.command(t, "UBOB", "audit alice@contoso.test")
 	for _, want := range []string{"Recent security events for Alice", "unblock ok", "verify failed"} {

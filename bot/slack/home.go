@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -73,25 +74,33 @@ func HomeView(ov flows.Overview) slackapi.HomeTabViewRequest {
 // of users.list, with their time zones. Guests, external users, bots and deleted users are left
 // out.
 func (a *Adapter) Targets(ctx context.Context) (map[string]flows.ChatTarget, error) {
-	var users []slackapi.User
-	err := a.call(ctx, "users.list", func() error {
-		var err error
-		users, err = a.api.GetUsersContext(ctx, slackapi.GetUsersOptionLimit(200))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("slack: users.list: %w", err)
-	}
 	out := map[string]flows.ChatTarget{}
+	page := a.api.GetUsersPaginated(slackapi.GetUsersOptionLimit(200), slackapi.GetUsersOptionIncludeLocale(true))
+	for {
+		err := a.call(ctx, "users.list", func() error {
+			var err error
+			page, err = page.Next(ctx)
+			return err
+		})
+		if page.Done(err) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("slack: users.list: %w", err)
+		}
+		a.addTargets(out, page.Users)
+	}
+}
+
+// addTargets keeps the members that can be reminded: one page at a time, so a large workspace
+// is never held in memory as a whole.
+func (a *Adapter) addTargets(out map[string]flows.ChatTarget, users []slackapi.User) {
 	for _, u := range users {
 		if u.Deleted || u.IsBot || u.IsRestricted || u.IsUltraRestricted || u.IsStranger || !u.IsEmailConfirmed || u.Profile.Email == "" ||
 			!contains(a.cfg.TeamIDs, u.TeamID) {
 			continue
 		}
-		tz, err := time.LoadLocation(u.TZ)
-		if err != nil || u.TZ == "" {
-			tz = time.UTC
-		}
+		tz := zone(u.TZ)
 		locale := u.Locale
 		if locale == "" {
 			locale = "en"
@@ -99,5 +108,26 @@ func (a *Adapter) Targets(ctx context.Context) (map[string]flows.ChatTarget, err
 		out[strings.ToLower(u.Profile.Email)] = flows.ChatTarget{TZ: tz,
 			Chat: flows.ChatRef{Platform: Platform, Tenant: u.TeamID, UserID: u.ID, Locale: locale}}
 	}
-	return out, nil
+}
+
+var (
+	zonesMu sync.Mutex
+	zones   = map[string]*time.Location{}
+)
+
+// zone loads an IANA time zone once; unknown zones are UTC.
+func zone(name string) *time.Location {
+	zonesMu.Lock()
+	defer zonesMu.Unlock()
+	if l, ok := zones[name]; ok {
+		return l
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil || name == "" {
+		l = time.UTC
+	}
+	if len(zones) < 1000 {
+		zones[name] = l
+	}
+	return l
 }

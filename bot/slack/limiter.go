@@ -19,6 +19,8 @@ func tierInterval(method string) time.Duration {
 		return time.Second
 	case "conversations.open", "chat.update", "users.lookupByEmail":
 		return 1200 * time.Millisecond
+	case "users.list": // Tier 2
+		return 3 * time.Second
 	case "users.info", "views.publish", "chat.postEphemeral":
 		return 600 * time.Millisecond
 	}
