@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+	_ "time/tzdata" // fixed-offset zones, whatever the machine has
 
 	"github.com/resetbot/resetbot/bot"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
@@ -22,12 +29,14 @@ import (
 // remindWorld is a tenant of n users in the SSPR group, all in a fake Slack workspace, every
 // registeredEvery-th one registered, on a real redis-server.
 type remindWorld struct {
-	tenant *graphtest.Tenant
-	slack  *fakeslack.Server
-	redis  *redistest.Server
-	st     *store.Store
-	dir    *graph.Directory
-	reg    map[string]bool // registered user ids
+	tenant    *graphtest.Tenant
+	slack     *fakeslack.Server
+	redis     *redistest.Server
+	st        *store.Store
+	dir       *graph.Directory
+	reg       map[string]bool // registered user ids
+	keyString string          // the sealing and MAC key, shared with replica processes
+	crypto    *store.Crypto
 }
 
 func newRemindWorld(tb testing.TB, n, registeredEvery int) *remindWorld {
@@ -43,8 +52,9 @@ func newRemindWorld(tb testing.TB, n, registeredEvery int) *remindWorld {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { rdb.Close() })
-	crypto, _ := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k": randomBytes(32)}, CurrentID: "k", MACKey: randomBytes(32)})
-	w.st = store.New(rdb, crypto)
+	w.keyString = strings.Repeat("k", 32)
+	crypto, _ := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k": []byte(w.keyString)}, CurrentID: "k", MACKey: []byte(w.keyString)})
+	w.st, w.crypto = store.New(rdb, crypto), crypto
 	if err := w.st.Preload(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
@@ -79,14 +89,22 @@ func newRemindWorld(tb testing.TB, n, registeredEvery int) *remindWorld {
 
 // reminders builds one replica's scheduler: engine, Slack adapter as notifier and roster.
 func (w *remindWorld) reminders(tb testing.TB, clock flows.Clock) (*flows.Reminders, *slackbot.Adapter) {
+	r, sa := w.remindersAt(w.slack.GetAPIURL(), clock)
+	if r == nil {
+		tb.Fatal("slack adapter")
+	}
+	return r, sa
+}
+
+func (w *remindWorld) remindersAt(slackURL string, clock flows.Clock) (*flows.Reminders, *slackbot.Adapter) {
 	log := bot.NewLogger(&bytes.Buffer{}, "error")
 	fwd := &router{}
-	e := engine(parts{dir: w.dir, store: w.st, crypto: nil, audit: nil, log: log, clock: clock, notifier: fwd,
+	e := engine(parts{dir: w.dir, store: w.st, crypto: w.crypto, audit: store.NewAuditor(w.st.Client(), log), log: log, clock: clock, notifier: fwd,
 		mailer: noMail{}})
 	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-1", SigningSecret: slackSecret, TeamIDs: []string{slackTeam},
-		APIURL: w.slack.GetAPIURL()}, e, w.st, clock, log, slackbot.WithSleep(func(context.Context, time.Duration) error { return nil }))
+		APIURL: slackURL}, e, w.st, clock, log, slackbot.WithSleep(func(context.Context, time.Duration) error { return nil }))
 	if err != nil {
-		tb.Fatal(err)
+		return nil, nil
 	}
 	fwd.set(slackbot.Platform, sa)
 	return flows.NewReminders(e, w.st, w.dir, sa), sa
@@ -150,3 +168,162 @@ func BenchmarkPlan50kCampaign(b *testing.B) {
 	b.ReportMetric(float64(p)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(p-base.HeapInuse)/(1<<20), "peak-over-baseline-MB")
 }
+
+// TestMain runs this test binary as a reminder replica when the parent test asks for one.
+func TestMain(m *testing.M) {
+	if os.Getenv("RESETBOT_REPLICA") != "" {
+		os.Exit(replicaMain())
+	}
+	os.Exit(m.Run())
+}
+
+// replicaMain is one scheduler replica in its own process: it claims and sends reminders until
+// its standard input closes, printing "claimed N" after each claim, before handling it.
+func replicaMain() int {
+	g := os.Getenv
+	rdb, err := store.Connect(store.Options{URL: g("R_REDIS")})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	crypto, _ := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k": []byte(g("R_KEY"))}, CurrentID: "k", MACKey: []byte(g("R_KEY"))})
+	st := store.New(rdb, crypto)
+	dir, err := graph.New(graph.Config{BaseURL: g("R_GRAPH"), Credential: graph.NewClientCredential(g("R_TOKEN"), g("R_CLIENT"), g("R_SECRET"), nil)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	w := &remindWorld{st: st, dir: dir, crypto: crypto}
+	r, _ := w.remindersAt(g("R_SLACK"), realClock{})
+	r.Lease = time.Second
+	r.Batch = 25
+	r.OnClaim = func(n int) {
+		if n > 0 {
+			fmt.Printf("claimed %d\n", n)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); cancel() }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	if err := r.Run(ctx, tick.C); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+type replica struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	claims chan int
+}
+
+func startReplica(t *testing.T, w *remindWorld, key string) *replica {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "RESETBOT_REPLICA=1", "R_REDIS="+w.redis.URL(), "R_KEY="+key, "R_GRAPH="+w.tenant.GraphURL(),
+		"R_TOKEN="+w.tenant.TokenURL(), "R_CLIENT="+w.tenant.ClientID, "R_SECRET="+w.tenant.ClientSecret, "R_SLACK="+w.slack.GetAPIURL())
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{cmd: cmd, stdin: stdin, claims: make(chan int, 10000)}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var n int
+			if _, err := fmt.Sscanf(sc.Text(), "claimed %d", &n); err == nil {
+				r.claims <- n
+			}
+		}
+		close(r.claims)
+	}()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return r
+}
+
+// daytimeZone is a fixed-offset zone where it is now about noon, so quiet hours do not apply.
+func daytimeZone() string {
+	o := (12 - time.Now().UTC().Hour() + 24) % 24
+	if o > 14 {
+		o -= 24
+	}
+	if o == 0 {
+		return "Etc/GMT"
+	}
+	return fmt.Sprintf("Etc/GMT%+d", -o)
+}
+
+func runReplicas(t *testing.T, kill bool) {
+	const users, every = 5000, 5
+	w := newRemindWorld(t, users, every)
+	zone := daytimeZone()
+	for i := 0; i < users; i++ {
+		w.slack.AddUser(fakeslack.User{ID: fmt.Sprintf("U%07d", i), TeamID: slackTeam, Email: fmt.Sprintf("user%05d@contoso.test", i), EmailConfirmed: true, TZ: zone})
+	}
+	planner, _ := w.remindersAt(w.slack.GetAPIURL(), realClock{})
+	want := users - users/every
+	if n, err := planner.Plan(context.Background()); err != nil || n != want {
+		t.Fatalf("planned %d: %v", n, err)
+	}
+	reps := []*replica{startReplica(t, w, w.keyString), startReplica(t, w, w.keyString), startReplica(t, w, w.keyString)}
+	inFlight := 0
+	if kill {
+		// kill the first replica midway, right after its fifth claim: whatever that claim took is
+		// in flight (its earlier batches are done)
+		seen := 0
+		for n := range reps[0].claims {
+			inFlight = n
+			if seen++; seen == 5 {
+				break
+			}
+		}
+		_ = reps[0].cmd.Process.Signal(syscall.SIGKILL)
+		_ = reps[0].cmd.Wait()
+	}
+	posts := w.slack.WaitPostsWithin(want, 90*time.Second)
+	for _, r := range reps[boolIndex(kill):] {
+		r.stdin.Close()
+		_ = r.cmd.Wait()
+	}
+	posts = w.slack.Posts()
+	per := map[string]int{}
+	for _, p := range posts {
+		per[p.Channel]++
+	}
+	dups := 0
+	for i := 0; i < users; i++ {
+		ch := fmt.Sprintf("DU%07d", i)
+		registered := i%every == 0
+		switch {
+		case registered && per[ch] != 0:
+			t.Fatalf("registered user %d was reminded", i)
+		case !registered && per[ch] == 0:
+			t.Fatalf("user %d was missed", i)
+		case per[ch] > 1:
+			dups += per[ch] - 1
+		}
+	}
+	t.Logf("%d users reminded by 3 replicas (one killed: %v); duplicates %d, the killed replica's claim in flight %d",
+		len(per), kill, dups, inFlight)
+	if !kill && dups != 0 {
+		t.Fatalf("%d duplicates without a failure", dups)
+	}
+	if dups > inFlight {
+		t.Fatalf("%d duplicates, more than the killed replica's %d in-flight claims", dups, inFlight)
+	}
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestReminderReplicasAsProcesses(t *testing.T) { runReplicas(t, false) }
+
+func TestReminderReplicaKilledMidway(t *testing.T) { runReplicas(t, true) }

@@ -60,8 +60,13 @@ type Reminders struct {
 	q      ReminderQueue
 	roster Roster
 	chats  []ChatRoster
-	lease  time.Duration
-	batch  int
+
+	// Lease is how long a claim is held before another replica may take it (default 5 min).
+	Lease time.Duration
+	// Batch is how many users one claim takes (default 50).
+	Batch int
+	// OnClaim, when set, is told how many users a claim took, before they are handled.
+	OnClaim func(n int)
 
 	users   map[string]Account    // by id, from the last roster walk
 	targets map[string]ChatTarget // by lowercase email
@@ -71,7 +76,7 @@ type Reminders struct {
 
 // NewReminders builds the scheduler.
 func NewReminders(e *Engine, q ReminderQueue, roster Roster, chats ...ChatRoster) *Reminders {
-	return &Reminders{e: e, q: q, roster: roster, chats: chats, lease: 5 * time.Minute, batch: 50}
+	return &Reminders{e: e, q: q, roster: roster, chats: chats, Lease: 5 * time.Minute, Batch: 50}
 }
 
 // needs reports why a user should be reminded, or "".
@@ -167,9 +172,12 @@ func (r *Reminders) Step(ctx context.Context) (int, error) {
 		}
 	}
 	now := r.e.d.Clock.Now()
-	ids, err := r.q.Claim(ctx, ReminderQueueName, now, r.batch, r.lease)
+	ids, err := r.q.Claim(ctx, ReminderQueueName, now, r.Batch, r.Lease)
 	if err != nil {
 		return 0, err
+	}
+	if r.OnClaim != nil {
+		r.OnClaim(len(ids))
 	}
 	for _, id := range ids {
 		r.one(ctx, pol, id, now)

@@ -353,3 +353,19 @@ func (s *Server) usersList(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"ok": true, "members": page, "response_metadata": map[string]any{"next_cursor": next}})
 }
+
+// WaitPostsWithin waits until n messages were posted in total, failing after d.
+func (s *Server) WaitPostsWithin(n int, d time.Duration) []Post {
+	s.t.Helper()
+	deadline := time.After(d)
+	for {
+		if p := s.Posts(); len(p) >= n {
+			return p
+		}
+		select {
+		case <-s.notify:
+		case <-deadline:
+			s.t.Fatalf("fake Slack got %d posts, want %d", len(s.Posts()), n)
+		}
+	}
+}
