@@ -37,9 +37,9 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	var out string
 	switch cmd {
 	case "policy":
-		out, ev.Outcome, ev.Reason = e.policyCommand(ctx, acct, words[1:])
+		out, ev.Outcome, ev.Reason = e.policyCommand(ctx, in, acct, words[1:])
 	case "unblock":
-		out, ev.Outcome, ev.Reason = e.unblockCommand(ctx, in, words[1:])
+		out, ev.Outcome, ev.Reason = e.unblockCommand(ctx, in, acct, words[1:])
 	case "audit":
 		out, ev.Outcome, ev.Reason = e.auditCommand(ctx, words[1:])
 	case "remind":
@@ -71,19 +71,16 @@ func (e *Engine) target(ctx context.Context, words []string) (Account, error) {
 	return e.d.Directory.Lookup(ctx, Claim{Kind: kind, Value: words[0]})
 }
 
-func (e *Engine) unblockCommand(ctx context.Context, in Inbound, words []string) (string, string, string) {
+func (e *Engine) unblockCommand(ctx context.Context, in Inbound, admin Account, words []string) (string, string, string) {
 	a, err := e.target(ctx, words)
 	if err != nil {
 		return "Usage: unblock <user email or id> (one user that exists in the directory).", "refused", "bad_target"
 	}
-	if err := e.Unblock(ctx, in.Chat.Key(), a.ID); err != nil {
-		return "Sorry, the unblock failed; please try again.", "failed", "store"
+	link, err := e.adminLink(ctx, in, admin, "unblock:"+a.ID)
+	if err != nil {
+		return "Sorry, the confirmation link could not be made.", "failed", "store"
 	}
-	pol, _ := e.policy(ctx)
-	e.mailUser(ctx, a, "You can use password self-service again",
-		fmt.Sprintf("Hello %s,\n\na bot admin cleared the block on your password self-service. You can ask the bot again.\n\n"+
-			"If you did not ask for this, contact the helpdesk: %s\n", a.DisplayName, pol.HelpdeskURL))
-	return fmt.Sprintf("%s can use self-service again: the block and the attempt counters are cleared.", a.DisplayName), "ok", a.ID
+	return fmt.Sprintf("To unblock %s, confirm with a fresh multi-factor sign-in on this one-time page: %s", a.DisplayName, link), "pending", a.ID
 }
 
 // AuditReader reads a user's recent security events (optional; the Redis auditor has it).
@@ -282,7 +279,7 @@ func ShowPolicy(p Policy, version int64) string {
 	return b.String()
 }
 
-func (e *Engine) policyCommand(ctx context.Context, admin Account, words []string) (string, string, string) {
+func (e *Engine) policyCommand(ctx context.Context, in Inbound, admin Account, words []string) (string, string, string) {
 	p, v, err := e.d.Policies.GetPolicy(ctx)
 	if err != nil {
 		return "Sorry, the policy could not be read.", "failed", "store"
@@ -295,17 +292,17 @@ func (e *Engine) policyCommand(ctx context.Context, admin Account, words []strin
 		if len(words) < 3 {
 			return "Usage: policy set <setting> <value>. policy show lists the settings.", "refused", "usage"
 		}
-		return e.policySet(ctx, admin, p, v, words[1], strings.Join(words[2:], " "))
+		return e.policySet(ctx, in, admin, p, v, words[1], strings.Join(words[2:], " "))
 	case "approve":
 		if len(words) != 2 {
 			return "Usage: policy approve <id>.", "refused", "usage"
 		}
-		return e.policyApprove(ctx, admin, words[1])
+		return e.policyApprove(ctx, in, admin, words[1])
 	}
 	return adminHelp, "refused", "usage"
 }
 
-func (e *Engine) policySet(ctx context.Context, admin Account, p Policy, v int64, name, value string) (string, string, string) {
+func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Policy, v int64, name, value string) (string, string, string) {
 	s, ok := findSetting(name)
 	if !ok {
 		var names []string
@@ -326,14 +323,16 @@ func (e *Engine) policySet(ctx context.Context, admin Account, p Policy, v int64
 	}
 	change := s.name + " = " + s.show(next)
 	if w := Weakens(p, next); len(w) > 0 {
-		id, err := e.d.Pending.Propose(ctx, PendingChange{Policy: next, BaseVersion: v, Change: change, By: admin.ID, At: e.d.Clock.Now()})
+		id, err := e.d.Pending.ProposeChange(ctx, PendingChange{Policy: next, BaseVersion: v, Change: change, By: admin.ID, At: e.d.Clock.Now()})
 		if err != nil {
 			return "Sorry, the change could not be recorded.", "failed", "store"
 		}
-		e.announceAdmins(ctx, "Policy change waiting for approval", fmt.Sprintf("%s asked to change the self-service policy: %s. It weakens it (%s). "+
-			"Another bot admin can apply it with: policy approve %s", admin.DisplayName, change, strings.Join(w, "; "), id))
-		return fmt.Sprintf("This change weakens the policy (%s), so a second bot admin must approve it: they can run \"policy approve %s\". Nothing changed yet.",
-			strings.Join(w, "; "), id), "pending", change
+		link, err := e.adminLink(ctx, in, admin, "confirm:"+id)
+		if err != nil {
+			return "Sorry, the confirmation link could not be made.", "failed", "store"
+		}
+		return fmt.Sprintf("This change weakens the policy (%s). Confirm it with a fresh multi-factor sign-in on this one-time page: %s\n"+
+			"Then a second bot admin must approve it with \"policy approve %s\". Nothing changed yet.", strings.Join(w, "; "), link, id), "pending", change
 	}
 	nv, err := e.d.Policies.PutPolicy(ctx, next, v)
 	if errors.Is(err, ErrStale) {
@@ -346,24 +345,130 @@ func (e *Engine) policySet(ctx context.Context, admin Account, p Policy, v int64
 	return fmt.Sprintf("Done: %s (policy version %d).", change, nv), "ok", change
 }
 
-func (e *Engine) policyApprove(ctx context.Context, admin Account, id string) (string, string, string) {
-	pc, err := e.d.Pending.Take(ctx, id, admin.ID)
+func (e *Engine) policyApprove(ctx context.Context, in Inbound, admin Account, id string) (string, string, string) {
+	pc, err := e.d.Pending.PeekChange(ctx, id)
 	switch {
-	case errors.Is(err, ErrSameAdmin):
-		return "A different bot admin must approve a change you asked for.", "refused", "same_admin"
 	case err != nil:
 		return "There is no pending change " + strconvQuote(id) + " (it may have been approved already or expired).", "refused", "unknown_pending"
+	case pc.By == admin.ID:
+		return "A different bot admin must approve a change you asked for.", "refused", "same_admin"
+	case !pc.Confirmed:
+		return "That change is not confirmed yet: the bot admin who asked for it must first sign in on their confirmation page.", "refused", "unconfirmed"
 	}
-	nv, err := e.d.Policies.PutPolicy(ctx, pc.Policy, pc.BaseVersion)
-	if errors.Is(err, ErrStale) {
-		return "Not applied: the policy changed since this was asked for. Ask again with policy set.", "refused", "stale"
-	}
+	link, err := e.adminLink(ctx, in, admin, "approve:"+id)
 	if err != nil {
-		return "Sorry, the change could not be saved.", "failed", "store"
+		return "Sorry, the confirmation link could not be made.", "failed", "store"
 	}
-	e.forgetPolicy()
-	e.announceAdmins(ctx, "Policy weakened", fmt.Sprintf("%s approved a weakening policy change: %s (policy version %d).", admin.DisplayName, pc.Change, nv))
-	return fmt.Sprintf("Approved and applied: %s (policy version %d).", pc.Change, nv), "ok", pc.Change
+	return fmt.Sprintf("To approve %s, confirm with a fresh multi-factor sign-in on this one-time page: %s", pc.Change, link), "pending", pc.Change
+}
+
+// ErrNeedMFA: a bot admin's confirmation needs a multi-factor sign-in.
+var ErrNeedMFA = errors.New("multi-factor sign-in required")
+
+// AdminConfirm carries out the bot admin action a fresh multi-factor sign-in confirmed: a
+// weakening change (requester's confirmation, or a second admin's approval), or an unblock.
+func (e *Engine) AdminConfirm(ctx context.Context, ws *WebState, si SignIn) (string, error) {
+	if err := e.signedIn(ws); err != nil {
+		return "", err
+	}
+	mfa := false
+	for _, m := range si.AMR {
+		mfa = mfa || m == "mfa"
+	}
+	now := e.d.Clock.Now()
+	ev := AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: "admin:confirm " + ws.Action}
+	if !mfa {
+		ev.Outcome, ev.Reason = "refused", "no_mfa"
+		e.audit(ctx, ev)
+		return "", ErrNeedMFA
+	}
+	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: ws.UserID})
+	if err != nil || !acct.Enabled || !e.isAdmin(acct) {
+		ev.Outcome, ev.Reason = "refused", "not_bot_admin"
+		e.audit(ctx, ev)
+		return "", ErrRefused
+	}
+	kind, arg, _ := strings.Cut(ws.Action, ":")
+	ws.Action = ""
+	var msg string
+	switch kind {
+	case "confirm":
+		if err := e.d.Pending.ConfirmChange(ctx, arg, acct.ID); err != nil {
+			return "", ErrLinkGone
+		}
+		pc, _ := e.d.Pending.PeekChange(ctx, arg)
+		e.announceAdmins(ctx, "Policy change waiting for approval", fmt.Sprintf("%s asked to weaken the self-service policy: %s. "+
+			"Another bot admin can apply it with: policy approve %s", acct.DisplayName, pc.Change, arg))
+		msg = "Confirmed. A second bot admin must now approve it with \"policy approve " + arg + "\"; all bot admins were told."
+	case "approve":
+		pc, err := e.d.Pending.TakeChange(ctx, arg, acct.ID)
+		if err != nil {
+			return "", ErrLinkGone
+		}
+		nv, err := e.d.Policies.PutPolicy(ctx, pc.Policy, pc.BaseVersion)
+		if errors.Is(err, ErrStale) {
+			return "Not applied: the policy changed since this was asked for. Ask again with policy set.", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		e.forgetPolicy()
+		e.announceAdmins(ctx, "Policy weakened", fmt.Sprintf("%s approved a weakening policy change: %s (policy version %d).", acct.DisplayName, pc.Change, nv))
+		msg = fmt.Sprintf("Approved and applied: %s (policy version %d).", pc.Change, nv)
+	case "unblock":
+		target, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: arg})
+		if err != nil {
+			return "", ErrLinkGone
+		}
+		if err := e.Unblock(ctx, ws.ChatKey, target.ID); err != nil {
+			return "", err
+		}
+		pol, _ := e.policy(ctx)
+		e.mailUser(ctx, target, "You can use password self-service again",
+			fmt.Sprintf("Hello %s,\n\na bot admin cleared the block on your password self-service. You can ask the bot again.\n\n"+
+				"If you did not ask for this, contact the helpdesk: %s\n", target.DisplayName, pol.HelpdeskURL))
+		msg = target.DisplayName + " can use self-service again: the block and the attempt counters are cleared, and they were told by email."
+	default:
+		return "", ErrLinkGone
+	}
+	ev.Outcome = "ok"
+	e.audit(ctx, ev)
+	if e.d.Notifier != nil {
+		if chat, ok := parseChatKey(ws.ChatKey); ok {
+			_ = e.d.Notifier.Notify(ctx, chat, []Reply{{MsgID: MsgAdmin, Text: msg, Private: true}})
+		}
+	}
+	return msg, nil
+}
+
+// adminLink gives a bot admin a one-time page on which a fresh multi-factor sign-in confirms
+// action; it lives in a chat session of the admin's, so it expires and is voided like any link.
+func (e *Engine) adminLink(ctx context.Context, in Inbound, admin Account, action string) (string, error) {
+	now := e.d.Clock.Now()
+	snap, err := e.d.Sessions.Load(ctx, admin.ID, in.Chat.Key())
+	if err != nil {
+		return "", err
+	}
+	pol, _ := e.policy(ctx)
+	s := &step{in: in, now: now, pol: pol, acct: admin, subject: admin.ID, snap: snap, sess: snap.Session}
+	s.commit = Commit{Subject: admin.ID, ChatKey: in.Chat.Key(), Now: now, KeepSession: true}
+	if snap.Session != nil {
+		s.commit.ExpectVersion = snap.Session.Version
+	}
+	sess := e.newSession(s, FlowAdmin, StateAdminLink)
+	sess.Action = action
+	link, err := e.grantLink(s, sess, PurposeAdmin)
+	if err != nil {
+		return "", err
+	}
+	out, err := e.d.Sessions.Commit(ctx, s.commit)
+	if err != nil {
+		return "", err
+	}
+	if out.Status != Committed {
+		return "", ErrStale
+	}
+	return link, nil
 }
 
 func strconvQuote(s string) string {
@@ -478,6 +583,7 @@ type PendingChange struct {
 	Change      string    `json:"change"`
 	By          string    `json:"by"`
 	At          time.Time `json:"at"`
+	Confirmed   bool      `json:"confirmed"` // the requester confirmed with a fresh MFA sign-in
 }
 
 // ErrSameAdmin: the admin who asked for a change tried to approve it.
@@ -485,9 +591,13 @@ var ErrSameAdmin = errors.New("the same admin cannot approve")
 
 // PendingChanges stores weakening changes until another admin approves them.
 type PendingChanges interface {
-	Propose(ctx context.Context, c PendingChange) (string, error)
-	// Take removes and returns the change if approver is not its requester.
-	Take(ctx context.Context, id, approver string) (PendingChange, error)
+	ProposeChange(ctx context.Context, c PendingChange) (string, error)
+	// PeekChange returns a pending change without taking it.
+	PeekChange(ctx context.Context, id string) (PendingChange, error)
+	// ConfirmChange marks the change confirmed by its requester.
+	ConfirmChange(ctx context.Context, id, by string) error
+	// TakeChange removes and returns a confirmed change if approver is not its requester.
+	TakeChange(ctx context.Context, id, approver string) (PendingChange, error)
 }
 
 func (e *Engine) remindCommand(ctx context.Context, words []string) (string, string, string) {

@@ -311,7 +311,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	case StateChooseMethod:
 		s.say(MsgUseButtons)
 		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
-	case StateResetLink, StateRegisterLink:
+	case StateResetLink, StateRegisterLink, StateAdminLink:
 		s.say(MsgUseButtons)
 	default:
 		// An unknown state (an older release, a corrupted record): start over politely.

@@ -50,6 +50,8 @@ func purposeByte(p Purpose) byte {
 		return 'R'
 	case PurposeQuestions:
 		return 'Q'
+	case PurposeAdmin:
+		return 'A'
 	}
 	return 'G'
 }
@@ -75,6 +77,8 @@ func parseToken(tok string) (Purpose, string, error) {
 		p = PurposeRegister
 	case 'Q':
 		p = PurposeQuestions
+	case 'A':
+		p = PurposeAdmin
 	default:
 		return "", "", ErrLinkGone
 	}

@@ -229,7 +229,8 @@ type WebState struct {
 	PendingEmail  string
 	PendingMAC    string
 	PendingKind   MethodKind
-	Reconfirm     bool // the pending enrolment re-proves an existing method
+	Reconfirm     bool   // the pending enrolment re-proves an existing method
+	Action        string // PurposeAdmin: what the bot admin confirms by signing in
 	PendingExpiry time.Time
 	Tries         int
 	ExpiresAt     time.Time

@@ -41,6 +41,7 @@ type EnrolShow struct {
 type SignIn struct {
 	ObjectID string
 	AuthTime time.Time
+	AMR      []string // authentication methods; "mfa" when multi-factor was used
 }
 
 // WebLifetime bounds a browser session on the bot's pages.
@@ -76,7 +77,11 @@ func (e *Engine) startRegister(s *step) {
 
 // BeginSignIn consumes a registration link (POST) and opens a browser session for it.
 func (e *Engine) BeginSignIn(ctx context.Context, token string) (WebState, error) {
-	v, err := e.consumeLink(ctx, token, PurposeRegister, func(s *Session) *Session {
+	purpose := PurposeRegister
+	if v, err := e.OpenLink(ctx, token); err == nil && v.Purpose == PurposeAdmin {
+		purpose = PurposeAdmin
+	}
+	v, err := e.consumeLink(ctx, token, purpose, func(s *Session) *Session {
 		n := *s
 		n.Version++
 		return &n
@@ -86,7 +91,7 @@ func (e *Engine) BeginSignIn(ctx context.Context, token string) (WebState, error
 	}
 	now := e.d.Clock.Now()
 	exp := now.Add(WebLifetime)
-	return WebState{UserID: v.UserID, ChatKey: v.Session.Chat.Key(), Purpose: PurposeRegister,
+	return WebState{UserID: v.UserID, ChatKey: v.Session.Chat.Key(), Purpose: purpose, Action: v.Session.Action,
 		SessionID: v.Session.ID, ExpiresAt: exp}, nil
 }
 

@@ -11,6 +11,7 @@ const (
 	StateAwaitCode    State = "await_code"    // a code was sent or asked for; waiting for it
 	StateResetLink    State = "reset_link"    // proven; the new-password link is out
 	StateRegisterLink State = "register_link" // the registration link is out
+	StateAdminLink    State = "admin_link"    // a bot admin's confirmation link is out
 )
 
 // Flow is what the user asked for.
@@ -21,6 +22,7 @@ const (
 	FlowReset    Flow = "reset"
 	FlowUnlock   Flow = "unlock"
 	FlowRegister Flow = "register"
+	FlowAdmin    Flow = "admin"
 )
 
 // Purpose binds a one-time link or code to what it may be used for.
@@ -31,6 +33,7 @@ const (
 	PurposeRegister  Purpose = "register"
 	PurposeReset     Purpose = "reset"
 	PurposeQuestions Purpose = "questions"
+	PurposeAdmin     Purpose = "admin"
 )
 
 // SessionLifetime is how long a session lives; writes never extend it.
@@ -58,6 +61,7 @@ type Session struct {
 	Chat      ChatRef      `json:"chat"`
 	Method    MethodKind   `json:"method,omitempty"` // the method being proven
 	Proven    []MethodKind `json:"proven,omitempty"`
+	Action    string       `json:"action,omitempty"` // a bot admin's action awaiting a fresh MFA sign-in
 	CreatedAt time.Time    `json:"created"`
 	ExpiresAt time.Time    `json:"expires"`
 }

@@ -349,8 +349,8 @@ func (s *Store) Blocked(ctx context.Context, now time.Time) ([]flows.Block, erro
 // PendingTTL is how long a weakening change waits for its second admin.
 const PendingTTL = 7 * 24 * time.Hour
 
-// Propose stores a pending change and returns its id.
-func (s *Store) Propose(ctx context.Context, c flows.PendingChange) (string, error) {
+// ProposeChange stores a pending change and returns its id.
+func (s *Store) ProposeChange(ctx context.Context, c flows.PendingChange) (string, error) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return "", err
@@ -366,19 +366,75 @@ func (s *Store) Propose(ctx context.Context, c flows.PendingChange) (string, err
 	return id, nil
 }
 
+func pendingKey(id string) (string, bool) {
+	if len(id) != 12 || strings.Trim(id, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return "policy:pending:" + id, true
+}
+
+// PeekChange returns a pending change.
+func (s *Store) PeekChange(ctx context.Context, id string) (flows.PendingChange, error) {
+	k, ok := pendingKey(id)
+	if !ok {
+		return flows.PendingChange{}, flows.ErrNotFound
+	}
+	v, err := s.rdb.Get(ctx, k).Result()
+	if errors.Is(err, redis.Nil) {
+		return flows.PendingChange{}, flows.ErrNotFound
+	}
+	if err != nil {
+		return flows.PendingChange{}, fmt.Errorf("store: pending: %w", err)
+	}
+	var c flows.PendingChange
+	if err := json.Unmarshal([]byte(v), &c); err != nil {
+		return flows.PendingChange{}, err
+	}
+	return c, nil
+}
+
+var confirmPendingScript = redis.NewScript(`local v = redis.call('GET', KEYS[1])
+if not v then return 'none' end
+local c = cjson.decode(v)
+if c.by ~= ARGV[1] then return 'other' end
+c.confirmed = true
+redis.call('SET', KEYS[1], cjson.encode(c), 'KEEPTTL')
+return 'ok'`)
+
+// ConfirmChange marks a change confirmed by its requester.
+func (s *Store) ConfirmChange(ctx context.Context, id, by string) error {
+	k, ok := pendingKey(id)
+	if !ok {
+		return flows.ErrNotFound
+	}
+	res, err := confirmPendingScript.Run(ctx, s.rdb, []string{k}, by).Text()
+	if err != nil {
+		return fmt.Errorf("store: confirm: %w", err)
+	}
+	switch res {
+	case "ok":
+		return nil
+	case "other":
+		return flows.ErrRefused
+	}
+	return flows.ErrNotFound
+}
+
 var takePendingScript = redis.NewScript(`local v = redis.call('GET', KEYS[1])
 if not v then return {'none', ''} end
 local c = cjson.decode(v)
 if c.by == ARGV[1] then return {'same', ''} end
+if not c.confirmed then return {'unconfirmed', ''} end
 redis.call('DEL', KEYS[1])
 return {'ok', v}`)
 
-// Take removes and returns a pending change, refusing its own requester.
-func (s *Store) Take(ctx context.Context, id, approver string) (flows.PendingChange, error) {
-	if len(id) != 12 || strings.Trim(id, "0123456789abcdef") != "" {
+// TakeChange removes and returns a confirmed change, refusing its own requester.
+func (s *Store) TakeChange(ctx context.Context, id, approver string) (flows.PendingChange, error) {
+	k, ok := pendingKey(id)
+	if !ok {
 		return flows.PendingChange{}, flows.ErrNotFound
 	}
-	res, err := takePendingScript.Run(ctx, s.rdb, []string{"policy:pending:" + id}, approver).StringSlice()
+	res, err := takePendingScript.Run(ctx, s.rdb, []string{k}, approver).StringSlice()
 	if err != nil {
 		return flows.PendingChange{}, fmt.Errorf("store: take: %w", err)
 	}

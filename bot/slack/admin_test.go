@@ -74,12 +74,23 @@ func TestAdminPolicyCommands(t *testing.T) {
 	if out := e.command(t, "UBOB", "policy set reconfirm_days 90"); !strings.Contains(out, "Done: reconfirm_days = 90 (policy version 2)") {
 		t.Fatalf("strengthen: %q", out)
 	}
-	// a weakening change waits for a second admin
+	// a weakening change needs the requester's fresh MFA sign-in, then a second admin's
 	out := e.command(t, "UBOB", "policy set required 1")
-	if !strings.Contains(out, "second bot admin must approve") {
+	if !strings.Contains(out, "second bot admin must approve") || !strings.Contains(out, "multi-factor") {
 		t.Fatalf("weaken: %q", out)
 	}
 	id := out[strings.Index(out, "policy approve ")+len("policy approve ") : strings.Index(out, "policy approve ")+len("policy approve ")+12]
+	if out := e.command(t, "UCAROL", "policy approve "+id); !strings.Contains(out, "not confirmed yet") {
+		t.Fatalf("approval before confirmation: %q", out)
+	}
+	if _, err := e.confirm(t, out, "bob-0002", false); err != flows.ErrNeedMFA {
+		t.Fatalf("confirmation without MFA: %v", err)
+	}
+	out = e.command(t, "UBOB", "policy set required 1") // a new link (and a new pending change)
+	id = out[strings.Index(out, "policy approve ")+len("policy approve ") : strings.Index(out, "policy approve ")+len("policy approve ")+12]
+	if msg, err := e.confirm(t, out, "bob-0002", true); err != nil || !strings.Contains(msg, "second bot admin") {
+		t.Fatalf("confirmation: %q %v", msg, err)
+	}
 	if p, _, _ := e.h.Store.GetPolicy(ctx); p.Required != 2 {
 		t.Fatal("a weakening change applied without approval")
 	}
@@ -91,8 +102,9 @@ func TestAdminPolicyCommands(t *testing.T) {
 	if out := e.command(t, "UBOB", "policy approve "+id); !strings.Contains(out, "different bot admin") {
 		t.Fatalf("self-approval: %q", out)
 	}
-	if out := e.command(t, "UCAROL", "policy approve "+id); !strings.Contains(out, "Approved and applied: required = 1") {
-		t.Fatalf("approval: %q", out)
+	out = e.command(t, "UCAROL", "policy approve "+id)
+	if msg, err := e.confirm(t, out, "carol-0003", true); err != nil || !strings.Contains(msg, "Approved and applied: required = 1") {
+		t.Fatalf("approval: %q %v", msg, err)
 	}
 	if p, v, _ := e.h.Store.GetPolicy(ctx); p.Required != 1 || v != 3 {
 		t.Fatalf("after approval: required %d version %d", p.Required, v)
@@ -109,7 +121,8 @@ func TestAdminPolicyCommands(t *testing.T) {
 		}
 	}
 	joined := strings.Join(actions, " ")
-	for _, want := range []string{"admin:policy set/refused", "admin:policy set/ok", "admin:policy set/pending", "admin:policy approve/ok", "admin:policy approve/refused"} {
+	for _, want := range []string{"admin:policy set/refused", "admin:policy set/ok", "admin:policy set/pending", "admin:policy approve/pending",
+		"admin:policy approve/refused", "admin:confirm confirm:" + id + "/ok", "admin:confirm approve:" + id + "/ok"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("audit lacks %s: %s", want, joined)
 		}
@@ -134,8 +147,12 @@ func TestAdminUnblockAndAudit(t *testing.T) {
 	if out := e.command(t, "UBOB", "unblock nobody@contoso.test"); !strings.Contains(out, "Usage: unblock") {
 		t.Fatalf("unknown user: %q", out)
 	}
-	if out := e.command(t, "UBOB", "unblock alice@contoso.test"); !strings.Contains(out, "can use self-service again") {
-		t.Fatalf("unblock: %q", out)
+	out := e.command(t, "UBOB", "unblock alice@contoso.test")
+	if bs, _ := e.h.Engine.Blocks(context.Background()); len(bs) != 1 {
+		t.Fatal("unblocked before the admin's sign-in")
+	}
+	if msg, err := e.confirm(t, out, "bob-0002", true); err != nil || !strings.Contains(msg, "can use self-service again") {
+		t.Fatalf("unblock: %q %v", msg, err)
 	}
 	if bs, _ := e.h.Engine.Blocks(context.Background()); len(bs) != 0 {
 		t.Fatalf("still blocked: %+v", bs)
@@ -144,7 +161,7 @@ func TestAdminUnblockAndAudit(t *testing.T) {
 		t.Fatalf("the user was not told: %+v", m)
 	}
 	e.h.Audit.Close() // flush, then read through the same store the command uses
-	out := e.command(t, "UBOB", "audit alice@contoso.test")
+	out = e.command(t, "UBOB", "audit alice@contoso.test")
 	for _, want := range []string{"Recent security events for Alice", "unblock ok", "verify failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("audit lacks %q: %q", want, out)
@@ -221,4 +238,28 @@ type forward struct{ to flows.Notifier }
 
 func (f *forward) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) error {
 	return f.to.Notify(ctx, c, r)
+}
+
+// confirm signs a bot admin in on their one-time page (through the engine's web API) and
+// carries out the action; mfa says whether the sign-in used multi-factor.
+func (e *env) confirm(t *testing.T, out, adminID string, mfa bool) (string, error) {
+	t.Helper()
+	i := strings.Index(out, "https://bot.test/l/")
+	if i < 0 {
+		t.Fatalf("no link in %q", out)
+	}
+	link := strings.Fields(out[i:])[0]
+	ctx := context.Background()
+	ws, err := e.h.Engine.BeginSignIn(ctx, link[strings.LastIndex(link, "/")+1:])
+	if err != nil {
+		t.Fatalf("begin: %v", err)
+	}
+	si := flows.SignIn{ObjectID: adminID, AuthTime: e.h.Clock.Now(), AMR: []string{"pwd"}}
+	if mfa {
+		si.AMR = append(si.AMR, "mfa")
+	}
+	if err := e.h.Engine.CompleteSignIn(ctx, &ws, si); err != nil {
+		t.Fatalf("sign-in: %v", err)
+	}
+	return e.h.Engine.AdminConfirm(ctx, &ws, si)
 }

@@ -168,6 +168,8 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 	vw := view{Title: "Set up your verification methods", Token: tok, CSRF: pre}
 	page := "register.html"
 	switch v.Purpose {
+	case flows.PurposeAdmin:
+		page, vw.Title = "admin.html", "Confirm a bot admin action"
 	case flows.PurposeReset:
 		page, vw.Title = "reset.html", "Choose a new password"
 	case flows.PurposeQuestions:
@@ -292,14 +294,15 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var claims struct {
-		OID      string `json:"oid"`
-		AuthTime int64  `json:"auth_time"`
+		OID      string   `json:"oid"`
+		AuthTime int64    `json:"auth_time"`
+		AMR      []string `json:"amr"`
 	}
 	if err := idt.Claims(&claims); err != nil {
 		s.refuse(w, r, key, "The sign-in could not be verified.")
 		return
 	}
-	si := flows.SignIn{ObjectID: claims.OID}
+	si := flows.SignIn{ObjectID: claims.OID, AMR: claims.AMR}
 	if claims.AuthTime > 0 {
 		si.AuthTime = time.Unix(claims.AuthTime, 0)
 	}
@@ -312,6 +315,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		s.fail(w, err)
+		return
+	}
+	if ws.Purpose == flows.PurposeAdmin {
+		s.adminDone(w, r, key, ws, si)
 		return
 	}
 	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
@@ -547,5 +554,23 @@ func (s *Server) enrolRemove(w http.ResponseWriter, r *http.Request) {
 		s.gone(w, http.StatusForbidden)
 	default:
 		s.fail(w, err)
+	}
+}
+
+// adminDone carries out a bot admin's action after the fresh sign-in; the browser session ends.
+func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, key string, ws flows.WebState, si flows.SignIn) {
+	_ = s.webs.DeleteWeb(r.Context(), key)
+	setCookie(w, cookieSession, "", -1)
+	msg, err := s.e.AdminConfirm(r.Context(), &ws, si)
+	switch {
+	case errors.Is(err, flows.ErrNeedMFA):
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Multi-factor sign-in needed",
+			Error: "This needs a sign-in with multi-factor authentication. Nothing was changed; run the command again and sign in with MFA."})
+	case errors.Is(err, flows.ErrRefused), errors.Is(err, flows.ErrLinkGone):
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Not done", Error: "This action is no longer possible. Nothing was changed."})
+	case err != nil:
+		s.fail(w, err)
+	default:
+		s.render(w, http.StatusOK, "done.html", view{Title: "Done", Notice: msg})
 	}
 }

@@ -495,3 +495,54 @@ func TestReconfirmationAndRemoval(t *testing.T) {
 		t.Fatalf("enrollment after removal: %+v", en.Methods)
 	}
 }
+
+func TestAdminConfirmationNeedsAnMFASignIn(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	bob := e.bob
+	e.h.Dir.Add(flows.Account{ID: bob.ID, UPN: bob.UPN, Mail: bob.Mail, DisplayName: bob.DisplayName, Enabled: true, Groups: []string{"admins"}})
+	e.h.Opts.AdminGroups = []string{"admins"}
+	e.h.Rebuild()
+	o, err := web.NewOIDC(ctx, e.tn.Issuer(), e.tn.ClientID, e.tn.ClientSecret, e.srv.URL, e.h.Clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Config.Handler = web.New(e.h.Engine, o, e.h.Crypto, e.h.Store, bot.NewLogger(e.h.Logs, "debug")).Handler()
+	if err := e.h.RDB.HSet(ctx, "{u:"+e.alice.ID+"}:e", "block", e.h.Clock.Now().Add(time.Hour).UnixMilli()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	unblock := func() string {
+		rs, err := e.h.Engine.Admin(ctx, flows.Inbound{Chat: storetest.Chat("bob-chat"), Claim: flows.Claim{Kind: flows.ClaimEmail, Value: bob.Mail}}, "unblock "+e.alice.Mail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := rs[0].Text
+		return strings.Fields(out[strings.Index(out, e.srv.URL+"/l/"):])[0]
+	}
+	b := webtest.New(t, e.srv.Client())
+	b.Get(unblock())
+	if !strings.Contains(b.Last, "Sign in to confirm") {
+		t.Fatalf("admin page:\n%s", b.Last)
+	}
+	b.Submit("", nil)
+	b.SignIn(bob.UPN, graphtest.DemoPassword) // no MFA on this account yet
+	if b.Status != http.StatusForbidden || !strings.Contains(b.Last, "multi-factor") {
+		t.Fatalf("without MFA: %d\n%s", b.Status, b.Last)
+	}
+	if bs, _ := e.h.Engine.Blocks(ctx); len(bs) != 1 {
+		t.Fatal("unblocked without MFA")
+	}
+	u, _ := e.tn.User(bob.ID)
+	u.MFA = true
+	e.tn.AddUser(u)
+	b = webtest.New(t, e.srv.Client())
+	b.Get(unblock())
+	b.Submit("", nil)
+	b.SignIn(bob.UPN, graphtest.DemoPassword)
+	if b.Status != 200 || !strings.Contains(b.Last, "can use self-service again") {
+		t.Fatalf("with MFA: %d\n%s", b.Status, b.Last)
+	}
+	if bs, _ := e.h.Engine.Blocks(ctx); len(bs) != 0 {
+		t.Fatal("still blocked")
+	}
+}

@@ -37,6 +37,7 @@ type User struct {
 	Roles       []string // directory role template names; any makes the user privileged
 	Lang        string
 	Phones      []Phone // phone authentication methods
+	MFA         bool    // signs in with multi-factor (amr includes "mfa")
 	AuthEmail   string  // email authentication method
 }
 
@@ -692,7 +693,7 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 		}
 		idt, err := t.sign(jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "oid": u.ID, "tid": t.ID,
 			"preferred_username": u.UPN, "name": u.DisplayName, "nonce": c.nonce, "iat": now.Unix(), "nbf": now.Unix(),
-			"exp": now.Add(time.Hour).Unix(), "auth_time": c.authTime.Unix(), "amr": []string{"pwd"}})
+			"exp": now.Add(time.Hour).Unix(), "auth_time": c.authTime.Unix(), "amr": amr(u)})
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 			return
@@ -797,4 +798,11 @@ func (t *Tenant) emailMethods(w http.ResponseWriter, r *http.Request, _ []byte) 
 	}
 	t.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
+}
+
+func amr(u *User) []string {
+	if u.MFA {
+		return []string{"pwd", "mfa"}
+	}
+	return []string{"pwd"}
 }
