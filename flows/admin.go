@@ -35,7 +35,10 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 		return []Reply{{MsgID: MsgNotAdmin, Text: Text(in.Chat.Locale, MsgNotAdmin), Private: true}}, nil
 	}
 	var out string
+	var file *Attachment
 	switch cmd {
+	case "report":
+		out, file, ev.Outcome, ev.Reason = e.reportCommand(ctx, words[1:])
 	case "policy":
 		out, ev.Outcome, ev.Reason = e.policyCommand(ctx, in, acct, words[1:])
 	case "unblock":
@@ -48,7 +51,9 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 		out, ev.Outcome = adminHelp, "ok"
 	}
 	e.audit(ctx, ev)
-	return say(out), nil
+	rs := say(out)
+	rs[0].File = file
+	return rs, nil
 }
 
 const adminHelp = "Bot admin commands:\n" +
@@ -57,7 +62,8 @@ const adminHelp = "Bot admin commands:\n" +
 	"• policy approve <id> (a second bot admin applies a weakening change)\n" +
 	"• unblock <user email or id>\n" +
 	"• audit <user email or id>\n" +
-	"• remind now (start a registration reminder campaign) and remind (its progress)"
+	"• remind now (start a registration reminder campaign) and remind (its progress)\n" +
+	"• report, or report csv for the per-user list"
 
 // target finds the directory user an admin command names.
 func (e *Engine) target(ctx context.Context, words []string) (Account, error) {
@@ -86,6 +92,7 @@ func (e *Engine) unblockCommand(ctx context.Context, in Inbound, admin Account, 
 // AuditReader reads a user's recent security events (optional; the Redis auditor has it).
 type AuditReader interface {
 	Recent(ctx context.Context, subject string, n int) ([]AuditEvent, error)
+	Since(ctx context.Context, since time.Time, fn func(AuditEvent)) error
 }
 
 func (e *Engine) auditCommand(ctx context.Context, words []string) (string, string, string) {

@@ -28,6 +28,7 @@ type Reply struct {
 	Choices []Choice
 	Link    string // a one-time link to the bot's pages
 	Private bool
+	File    *Attachment // a file to attach (the CSV report)
 }
 
 // Intent is what a free-text message asks for.

@@ -175,3 +175,25 @@ func Export(ctx context.Context, rdb redis.UniversalClient, w io.Writer) (int, e
 		start = msgs[len(msgs)-1].ID
 	}
 }
+
+// Since calls fn for every event from since on, oldest first.
+func (a *Auditor) Since(ctx context.Context, since time.Time, fn func(flows.AuditEvent)) error {
+	start := strconv.FormatInt(since.UnixMilli(), 10) + "-0"
+	first := true
+	for {
+		msgs, err := a.rdb.XRangeN(ctx, AuditStream, start, "+", 1000).Result()
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if !first && m.ID == start {
+				continue
+			}
+			fn(decodeEvent(m))
+		}
+		if len(msgs) < 1000 {
+			return nil
+		}
+		start, first = msgs[len(msgs)-1].ID, false
+	}
+}

@@ -263,3 +263,36 @@ func (e *env) confirm(t *testing.T, out, adminID string, mfa bool) (string, erro
 	}
 	return e.h.Engine.AdminConfirm(ctx, &ws, si)
 }
+
+func TestReportAndCSV(t *testing.T) {
+	e := setup(t, false)
+	admins(t, e)
+	ctx := context.Background()
+	// Alice is registered (setup); two more people in the group, one registered, one a formula
+	e.h.Dir.Add(flows.Account{ID: "p-1", Mail: "p1@contoso.test", UPN: "p1@contoso.test", DisplayName: "=HYPERLINK(\"x\")", Enabled: true, Groups: []string{storetest.Group}})
+	e.h.Dir.Add(flows.Account{ID: "p-2", Mail: "p2@contoso.test", UPN: "p2@contoso.test", DisplayName: "P2", Enabled: true, Groups: []string{storetest.Group}})
+	e.h.Enrol("p-2")
+	// a reset 3 days ago and one 20 days ago
+	for _, ago := range []int{3, 20} {
+		e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now().AddDate(0, 0, -ago), Subject: "p-2", Action: "reset", Outcome: "ok"})
+	}
+	e.h.Audit.Close()
+	out := e.command(t, "UBOB", "report")
+	for _, want := range []string{"in scope: 3", "registered: 2 (66%)", "Authenticator app code: 2", "resets: 1 in 7 days, 2 in 30 days", "blocked now: 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	e.command(t, "UBOB", "report csv")
+	files := e.fake.Files()
+	if len(files) != 1 || files[0].Channel != "DUBOB" {
+		t.Fatalf("files %+v", files)
+	}
+	csv := string(files[0].Data)
+	if !strings.HasPrefix(csv, "user,name,registered,methods") || strings.Count(csv, "\n") != 4 || !strings.Contains(csv, `'=HYPERLINK`) {
+		t.Fatalf("csv:\n%s", csv)
+	}
+	if strings.Contains(csv, "private.") {
+		t.Fatal("the csv holds a private address")
+	}
+}

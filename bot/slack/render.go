@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,11 +68,27 @@ func (a *Adapter) send(ctx context.Context, chat flows.ChatRef, replies []flows.
 		channel = ch
 	}
 	blocks, text := Blocks(replies)
-	return a.call(ctx, "chat.postMessage:"+channel, func() error {
+	err := a.call(ctx, "chat.postMessage:"+channel, func() error {
 		_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...),
 			slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	for _, r := range replies {
+		if f := r.File; f != nil {
+			err := a.call(ctx, "files.upload", func() error {
+				_, err := a.api.UploadFileContext(ctx, slackapi.UploadFileParameters{Reader: bytes.NewReader(f.Data), FileSize: len(f.Data),
+					Filename: f.Name, Title: f.Title, Channel: channel})
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("slack: upload %s: %w", f.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Notify implements flows.Notifier: a direct message outside a request.

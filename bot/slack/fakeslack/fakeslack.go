@@ -6,6 +6,7 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -50,6 +51,8 @@ type Server struct {
 	users   map[string]User
 	posts   []Post
 	views   []string
+	uploads map[string][]byte // file id → content
+	shared  []File
 	calls   map[string]int
 	limit   map[string]string // method → Retry-After seconds for its next call
 	notify  chan struct{}
@@ -60,7 +63,7 @@ type Server struct {
 
 // Start runs the fake until the test ends.
 func Start(t testing.TB) *Server {
-	s := &Server{t: t, users: map[string]User{}, calls: map[string]int{}, limit: map[string]string{},
+	s := &Server{t: t, users: map[string]User{}, calls: map[string]int{}, limit: map[string]string{}, uploads: map[string][]byte{},
 		notify: make(chan struct{}, 10000), envs: make(chan []byte, 100), acks: make(chan string, 1000)}
 	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/users.info", s.usersInfo)
@@ -69,6 +72,9 @@ func Start(t testing.TB) *Server {
 		c.Handle("/chat.postMessage", s.record("chat.postMessage"))
 		c.Handle("/chat.update", s.record("chat.update"))
 		c.Handle("/views.publish", s.viewsPublish)
+		c.Handle("/files.getUploadURLExternal", s.uploadURL)
+		c.Handle("/upload/", s.upload)
+		c.Handle("/files.completeUploadExternal", s.completeUpload)
 		c.Handle("/apps.connections.open", s.connectionsOpen)
 		c.Handle("/socket", slacktest.Websocket(s.socket))
 	})
@@ -368,4 +374,59 @@ func (s *Server) WaitPostsWithin(n int, d time.Duration) []Post {
 			s.t.Fatalf("fake Slack got %d posts, want %d", len(s.Posts()), n)
 		}
 	}
+}
+
+// File is an uploaded file shared to a channel.
+type File struct {
+	ID, Name, Title, Channel string
+	Data                     []byte
+}
+
+// Files returns the files shared so far.
+func (s *Server) Files() []File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]File(nil), s.shared...)
+}
+
+func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	s.mu.Lock()
+	id := fmt.Sprintf("F%06d", len(s.uploads)+1)
+	s.uploads[id] = nil
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"ok": true, "upload_url": "http://" + s.ServerAddr + "/upload/" + id, "file_id": id})
+}
+
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/upload/")
+	f, _, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, "no file", http.StatusBadRequest)
+		return
+	}
+	b, _ := io.ReadAll(f)
+	s.mu.Lock()
+	s.uploads[id] = b
+	s.mu.Unlock()
+	_, _ = w.Write([]byte("OK - " + strconv.Itoa(len(b))))
+}
+
+func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	var files []struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	}
+	_ = json.Unmarshal([]byte(r.FormValue("files")), &files)
+	s.mu.Lock()
+	for _, f := range files {
+		s.shared = append(s.shared, File{ID: f.ID, Title: f.Title, Channel: r.FormValue("channel_id"), Data: s.uploads[f.ID]})
+	}
+	s.mu.Unlock()
+	out := []map[string]any{}
+	for _, f := range files {
+		out = append(out, map[string]any{"id": f.ID, "title": f.Title})
+	}
+	writeJSON(w, map[string]any{"ok": true, "files": out})
 }
