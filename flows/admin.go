@@ -265,6 +265,72 @@ var settings = []setting{
 	listSetting("phone_countries", "calling codes phone numbers may be in", func(p *Policy) *[]string { return &p.PhoneCountries },
 		func(s string) bool { return len(s) <= 3 && strings.Trim(s, "0123456789") == "" && s[0] != '0' }),
 	boolSetting("directory_methods", "offer the directory's own phone and email methods", func(p *Policy) *bool { return &p.DirectoryMethods }),
+	{name: "custom_questions", help: "extra security questions, separated by |",
+		show: func(p Policy) string { return strings.Join(p.CustomQuestions, " | ") },
+		apply: func(p *Policy, v string) error {
+			var qs []string
+			for _, q := range strings.Split(v, "|") {
+				if q = strings.TrimSpace(q); q == "" {
+					continue
+				}
+				if len(q) < 10 || len(q) > 120 || !strings.HasSuffix(q, "?") {
+					return fmt.Errorf("each custom question needs 10 to 120 characters and a question mark: %q", q)
+				}
+				qs = append(qs, q)
+			}
+			if len(qs) > 20 {
+				return errors.New("at most 20 custom questions")
+			}
+			p.CustomQuestions = qs
+			return nil
+		}},
+	intSetting("manager_after", "tell a user's manager after this many reminders, 0 never", 0, 20, func(p *Policy) *int { return &p.ManagerAfter }),
+}
+
+// GroupResolver finds a directory group by display name (optional).
+type GroupResolver interface {
+	ResolveGroup(ctx context.Context, name string) (string, error)
+}
+
+// resolveGroups turns group names into ids; ids (GUIDs) pass through.
+func (e *Engine) resolveGroups(ctx context.Context, value string) (string, error) {
+	var ids []string
+	for _, g := range strings.Split(value, ",") {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			continue
+		}
+		if isGUID(g) {
+			ids = append(ids, g)
+			continue
+		}
+		r, ok := e.d.Directory.(GroupResolver)
+		if !ok {
+			return "", fmt.Errorf("give group ids: the directory cannot look up %q by name", g)
+		}
+		id, err := r.ResolveGroup(ctx, g)
+		if err != nil {
+			return "", fmt.Errorf("no single group is named %q", g)
+		}
+		ids = append(ids, id)
+	}
+	return strings.Join(ids, ","), nil
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if r != '-' {
+				return false
+			}
+		} else if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }
 
 func findSetting(name string) (setting, bool) {
@@ -317,6 +383,13 @@ func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Pol
 			names = append(names, s.name)
 		}
 		return "Unknown setting " + strconvQuote(name) + ". Settings: " + strings.Join(names, ", ") + ".", "refused", "unknown_setting"
+	}
+	if s.name == "groups" {
+		resolved, err := e.resolveGroups(ctx, value)
+		if err != nil {
+			return "Not changed: " + err.Error() + ".", "refused", "bad_value"
+		}
+		value = resolved
 	}
 	next := p
 	next.Methods = append([]MethodKind(nil), p.Methods...)

@@ -60,6 +60,7 @@ type Policy struct {
 	PhoneCountries      []string     `json:"phone_countries"` // calling codes numbers may be in
 	CustomQuestions     []string     `json:"custom_questions,omitempty"`
 	DirectoryMethods    bool         `json:"directory_methods"` // offer the directory's phone and email methods
+	ManagerAfter        int          `json:"manager_after"`     // tell the manager after this many reminders (0 never)
 }
 
 // DefaultLimits are Entra's: 5 failed proofs a day or 5 tries an hour on one method block for

@@ -68,8 +68,9 @@ type Reminders struct {
 	// OnClaim, when set, is told how many users a claim took, before they are handled.
 	OnClaim func(n int)
 
-	users   map[string]Account    // by id, from the last roster walk
-	targets map[string]ChatTarget // by lowercase email
+	users    map[string]Account    // by id, from the last roster walk
+	targets  map[string]ChatTarget // by lowercase email
+	loadedAt time.Time
 
 	Sent, Skipped, Failed, Deferred atomic.Int64
 }
@@ -125,7 +126,7 @@ func (r *Reminders) load(ctx context.Context, pol Policy) error {
 			targets[strings.ToLower(k)] = v
 		}
 	}
-	r.users, r.targets = users, targets
+	r.users, r.targets, r.loadedAt = users, targets, r.e.d.Clock.Now()
 	return nil
 }
 
@@ -166,7 +167,7 @@ func (r *Reminders) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if r.users == nil {
+	if r.users == nil || r.e.d.Clock.Now().Sub(r.loadedAt) > time.Hour {
 		if err := r.load(ctx, pol); err != nil {
 			return 0, err
 		}
@@ -228,11 +229,39 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now time.Tim
 		return
 	}
 	r.Sent.Add(1)
-	if _, err := r.q.CountReminder(ctx, id, false); err != nil {
+	n, err := r.q.CountReminder(ctx, id, false)
+	if err != nil {
 		r.e.d.Log.ErrorContext(ctx, "reminder count failed", "err", err)
+	}
+	if pol.ManagerAfter > 0 && n == pol.ManagerAfter {
+		r.tellManager(ctx, a, n)
 	}
 	_ = r.q.Reschedule(ctx, ReminderQueueName, id, now.Add(RemindEvery))
 	r.e.audit(ctx, AuditEvent{Time: now, Actor: "resetbot", Subject: id, Platform: t.Chat.Platform, Action: "reminder", Outcome: "sent", Reason: why})
+}
+
+// ManagerSource finds a user's manager in the directory (optional).
+type ManagerSource interface {
+	Manager(ctx context.Context, userID string) (Account, error)
+}
+
+// tellManager emails a user's manager once the user ignored the policy's number of reminders.
+func (r *Reminders) tellManager(ctx context.Context, a Account, n int) {
+	src, ok := r.e.d.Directory.(ManagerSource)
+	if !ok || r.e.d.Mailer == nil {
+		return
+	}
+	m, err := src.Manager(ctx, a.ID)
+	if err != nil || m.Mail == "" {
+		return
+	}
+	body := fmt.Sprintf("Hello %s,\n\n%s has not set up password self-service after %d reminders. Setting it up takes two minutes in "+
+		"chat (\"register\") and saves a helpdesk call when they are locked out.\n", m.DisplayName, a.DisplayName, n)
+	if err := r.e.d.Mailer.Send(ctx, Mail{To: []string{m.Mail}, Subject: "Password self-service: " + a.DisplayName + " is not registered yet", Body: body}); err != nil {
+		r.e.d.Log.ErrorContext(ctx, "manager notice failed", "err", err)
+		return
+	}
+	r.e.audit(ctx, AuditEvent{Time: r.e.d.Clock.Now(), Actor: "resetbot", Subject: a.ID, Action: "reminder_manager", Outcome: "sent"})
 }
 
 // quietUntil reports whether now is in the user's quiet hours, and when they end.
@@ -259,6 +288,7 @@ func (r *Reminders) Run(ctx context.Context, tick <-chan time.Time) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick:
+			claimed := 0
 			for {
 				n, err := r.Step(ctx)
 				if err != nil {
@@ -268,6 +298,11 @@ func (r *Reminders) Run(ctx context.Context, tick <-chan time.Time) error {
 				if n == 0 {
 					break
 				}
+				claimed += n
+			}
+			if claimed > 0 {
+				r.e.d.Log.InfoContext(ctx, "reminders", "claimed", claimed, "sent", r.Sent.Load(), "skipped", r.Skipped.Load(),
+					"deferred", r.Deferred.Load(), "failed", r.Failed.Load())
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,5 +166,35 @@ func TestQuietHoursInTheUsersTimeZone(t *testing.T) {
 	r.Step(ctx)
 	if r.Sent.Load() != 1 {
 		t.Fatal("not reminded at 08:00 local")
+	}
+}
+
+type managedDir struct{ *storetest.Directory }
+
+func (m managedDir) Manager(_ context.Context, id string) (flows.Account, error) {
+	return flows.Account{ID: "boss", Mail: "boss@contoso.test", DisplayName: "Boss"}, nil
+}
+
+func TestManagerToldAfterNReminders(t *testing.T) {
+	h := storetest.New(t)
+	h.Deps.Directory = managedDir{h.Dir}
+	h.Policy.ManagerAfter = 2
+	if _, err := h.Store.PutPolicy(context.Background(), h.Policy, 1); err != nil {
+		t.Fatal(err)
+	}
+	h.Rebuild()
+	roster := campaign(t, h, 0, 1, 0, 0)
+	ctx := context.Background()
+	r := flows.NewReminders(h.Engine, h.Store, managedDir{h.Dir}, roster)
+	r.Plan(ctx)
+	r.Step(ctx)
+	if n := len(h.Mail.All()); n != 0 {
+		t.Fatalf("manager told after one reminder: %d mails", n)
+	}
+	h.Clock.Advance(flows.RemindEvery)
+	r.Step(ctx)
+	m := h.Mail.All()
+	if len(m) != 1 || m[0].To[0] != "boss@contoso.test" || !strings.Contains(m[0].Body, "after 2 reminders") {
+		t.Fatalf("manager notice: %+v", m)
 	}
 }

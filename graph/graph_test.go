@@ -210,3 +210,23 @@ func TestRosterPagesUsersAndGroupMembers(t *testing.T) {
 		t.Fatalf("%d %v", len(ms), err)
 	}
 }
+
+func TestResolveGroupAndManager(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	if id, err := d.ResolveGroup(ctx, "SSPR users"); err != nil || id != graphtest.SSPRGroup {
+		t.Fatalf("%q %v", id, err)
+	}
+	if _, err := d.ResolveGroup(ctx, "No such group"); !errors.Is(err, flows.ErrNotFound) {
+		t.Fatalf("unknown group: %v", err)
+	}
+	u, _ := tn.User("a11ce000-0000-4000-8000-000000000001")
+	u.ManagerID = "b0b00000-0000-4000-8000-000000000002"
+	tn.AddUser(u)
+	if m, err := d.Manager(ctx, u.ID); err != nil || m.UPN != "bob@contoso.test" {
+		t.Fatalf("%+v %v", m, err)
+	}
+	if _, err := d.Manager(ctx, "b0b00000-0000-4000-8000-000000000002"); !errors.Is(err, flows.ErrNotFound) {
+		t.Fatalf("no manager: %v", err)
+	}
+}

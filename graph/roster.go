@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -83,4 +84,40 @@ func (d *Directory) Members(ctx context.Context, groupID string) ([]flows.Accoun
 	var out []flows.Account
 	err := d.EachUser(ctx, []string{groupID}, func(a flows.Account) error { out = append(out, a); return nil })
 	return out, err
+}
+
+var (
+	_ flows.GroupResolver = (*Directory)(nil)
+	_ flows.ManagerSource = (*Directory)(nil)
+)
+
+// ResolveGroup finds the one group with a display name.
+func (d *Directory) ResolveGroup(ctx context.Context, name string) (string, error) {
+	filter := "displayName eq '" + strings.ReplaceAll(name, "'", "''") + "'"
+	top := int32(2)
+	res, err := d.client.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id", "displayName"}, Top: &top}})
+	if err != nil {
+		return "", fmt.Errorf("graph: find group: %w", err)
+	}
+	if len(res.GetValue()) != 1 {
+		return "", flows.ErrNotFound
+	}
+	return str(res.GetValue()[0].GetId()), nil
+}
+
+// Manager returns a user's manager.
+func (d *Directory) Manager(ctx context.Context, userID string) (flows.Account, error) {
+	o, err := d.client.Users().ByUserId(userID).Manager().Get(ctx, nil)
+	if statusOf(err) == 404 {
+		return flows.Account{}, flows.ErrNotFound
+	}
+	if err != nil {
+		return flows.Account{}, fmt.Errorf("graph: manager: %w", err)
+	}
+	u, ok := o.(models.Userable)
+	if !ok {
+		return flows.Account{}, flows.ErrNotFound
+	}
+	return account(u), nil
 }

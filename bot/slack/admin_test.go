@@ -296,3 +296,22 @@ func TestReportAndCSV(t *testing.T) {
 		t.Fatal("the csv holds a private address")
 	}
 }
+
+func TestPolicyGroupsByNameAndCustomQuestions(t *testing.T) {
+	e := setup(t, false)
+	admins(t, e)
+	if out := e.command(t, "UBOB", "policy set groups Finance Team"); !strings.Contains(out, `no single group is named "Finance Team"`) {
+		t.Fatalf("unknown group: %q", out)
+	}
+	// a group named by its display name is resolved to its id; a new group widens the scope, so it waits
+	if out := e.command(t, "UBOB", "policy set groups SSPR Pilot"); !strings.Contains(out, "adds group 11111111-2222-4333-8444-555555555555") {
+		t.Fatalf("group by name: %q", out)
+	}
+	out := e.command(t, "UBOB", "policy set custom_questions What was your first job title? | Who was your favourite teacher?")
+	if !strings.Contains(out, "Done: custom_questions = What was your first job title? | Who was your favourite teacher?") {
+		t.Fatalf("custom questions: %q", out)
+	}
+	if out := e.command(t, "UBOB", "policy set custom_questions no question mark"); !strings.Contains(out, "question mark") {
+		t.Fatalf("bad question: %q", out)
+	}
+}

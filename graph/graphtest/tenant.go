@@ -38,7 +38,8 @@ type User struct {
 	Lang        string
 	Phones      []Phone // phone authentication methods
 	MFA         bool    // signs in with multi-factor (amr includes "mfa")
-	AuthEmail   string  // email authentication method
+	ManagerID   string
+	AuthEmail   string // email authentication method
 }
 
 // Phone is a phone authentication method.
@@ -232,6 +233,8 @@ func (t *Tenant) Handler() http.Handler {
 	mux.HandleFunc("POST /v1.0/users/{id}/revokeSignInSessions", t.graph(t.revoke))
 	mux.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
 	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
+	mux.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
+	mux.HandleFunc("GET /v1.0/users/{id}/manager", t.graph(t.manager))
 	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/emailMethods", t.graph(t.emailMethods))
@@ -805,4 +808,42 @@ func amr(u *User) []string {
 		return []string{"pwd", "mfa"}
 	}
 	return []string{"pwd"}
+}
+
+func (t *Tenant) listGroups(w http.ResponseWriter, r *http.Request, _ []byte) {
+	m := filterRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
+	if m == nil || m[1] != "displayName" {
+		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
+		return
+	}
+	name := strings.ReplaceAll(m[2], "''", "'")
+	t.mu.Lock()
+	var out []map[string]any
+	for _, g := range t.groups {
+		if strings.EqualFold(g.Name, name) {
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g.ID, "displayName": g.Name})
+		}
+	}
+	t.mu.Unlock()
+	t.page(w, r, out)
+}
+
+func (t *Tenant) manager(w http.ResponseWriter, r *http.Request, _ []byte) {
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	m, found := t.users[u.ManagerID]
+	var out map[string]any
+	if found {
+		out = t.userJSON(m, nil)
+	}
+	t.mu.Unlock()
+	if !found {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource 'manager' does not exist.")
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }

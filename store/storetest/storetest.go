@@ -537,3 +537,14 @@ type ChatRoster map[string]flows.ChatTarget
 
 // Targets returns the map.
 func (c ChatRoster) Targets(context.Context) (map[string]flows.ChatTarget, error) { return c, nil }
+
+// GroupNames maps display names to group ids for ResolveGroup.
+var GroupNames = map[string]string{"SSPR Pilot": "11111111-2222-4333-8444-555555555555"}
+
+// ResolveGroup finds a group id by display name.
+func (d *Directory) ResolveGroup(_ context.Context, name string) (string, error) {
+	if id, ok := GroupNames[name]; ok {
+		return id, nil
+	}
+	return "", flows.ErrNotFound
+}
