@@ -22,6 +22,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/console"
+	"github.com/resetbot/resetbot/bot/metrics"
 	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/bot/notify/phonetest"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
@@ -275,11 +276,19 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	if chats == 0 {
 		log.Warn("no chat platform is configured: set SLACK_BOT_TOKEN (or CONSOLE_CHAT=true to chat on this terminal)")
 	}
+	reg := metrics.New()
 	if len(rosters) > 0 {
 		p.campaign.r = flows.NewReminders(e, st, dir, rosters...)
+		rr := p.campaign.r
+		reg.Reminders(metrics.ReminderCounts{Sent: &rr.Sent, Skipped: &rr.Skipped, Failed: &rr.Failed, Deferred: &rr.Deferred})
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
 		go func() { _ = p.campaign.r.Run(ctx, tick.C) }()
+	}
+	if cfg.MetricsAddr != "" {
+		ms := &http.Server{Addr: cfg.MetricsAddr, Handler: reg.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- ms.ListenAndServe() }()
+		defer ms.Close()
 	}
 	srv := &http.Server{Addr: cfg.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { errc <- srv.ListenAndServe() }()

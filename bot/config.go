@@ -66,6 +66,7 @@ type Config struct {
 	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
 	LogLevel        string // LOG_LEVEL
 	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
+	MetricsAddr     string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
 }
 
 // FromEnv reads the configuration; problems are reported by Validate, all at once.
@@ -111,7 +112,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"), SlackMode: g("SLACK_MODE"),
 		SlackTeamIDs: list("SLACK_TEAM_IDS"), SlackEnterpriseIDs: list("SLACK_ENTERPRISE_IDS"), SlackAdminChannel: g("SLACK_ADMIN_CHANNEL"),
 		PhoneURL: g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
-		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100, AuditMaxAgeDays: 400,
+		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100, AuditMaxAgeDays: 400, MetricsAddr: g("METRICS_ADDR"),
 	}
 	if v := g("AUDIT_MAX_AGE_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -298,6 +299,11 @@ func (c Config) Validate() error {
 		}
 		if u, err := url.Parse(c.PhoneURL); c.PhoneURL != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname())))) {
 			bad("PHONE_PROVIDER_URL must be an https URL, got %q", c.PhoneURL)
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("METRICS_ADDR must be host:port, got %q", c.MetricsAddr)
 		}
 	}
 	switch strings.ToLower(c.LogLevel) {

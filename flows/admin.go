@@ -284,6 +284,7 @@ var settings = []setting{
 			p.CustomQuestions = qs
 			return nil
 		}},
+	intSetting("remind_every_days", "days between reminders", 1, 30, func(p *Policy) *int { return &p.RemindEveryDays }),
 	intSetting("manager_after", "tell a user's manager after this many reminders, 0 never", 0, 20, func(p *Policy) *int { return &p.ManagerAfter }),
 }
 

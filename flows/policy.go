@@ -61,6 +61,7 @@ type Policy struct {
 	CustomQuestions     []string     `json:"custom_questions,omitempty"`
 	DirectoryMethods    bool         `json:"directory_methods"` // offer the directory's phone and email methods
 	ManagerAfter        int          `json:"manager_after"`     // tell the manager after this many reminders (0 never)
+	RemindEveryDays     int          `json:"remind_every_days"` // days between reminders
 }
 
 // DefaultLimits are Entra's: 5 failed proofs a day or 5 tries an hour on one method block for
@@ -93,6 +94,7 @@ func DefaultPolicy() Policy {
 		RevokeSessions:      true,
 		Limits:              DefaultLimits(),
 		PhoneCountries:      []string{"1"},
+		RemindEveryDays:     3,
 		HelpdeskURL:         "https://helpdesk.example.com",
 	}
 }
@@ -173,6 +175,9 @@ func (p Policy) Validate() error {
 	}
 	if p.QuestionsToAnswer > p.QuestionsToRegister {
 		bad("questions to answer (%d) cannot exceed questions to register (%d)", p.QuestionsToAnswer, p.QuestionsToRegister)
+	}
+	if p.RemindEveryDays < 1 || p.RemindEveryDays > 30 {
+		bad("days between reminders must be 1 to 30, not %d", p.RemindEveryDays)
 	}
 	if !p.AllowReset && !p.AllowUnlock {
 		bad("allow reset, unlock or both")

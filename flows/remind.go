@@ -49,9 +49,9 @@ const (
 	ReminderQueueName = "registration"
 	SnoozeFor         = 72 * time.Hour
 	MaxSnoozes        = 3
-	RemindEvery       = 72 * time.Hour
-	QuietFrom         = 20 // local hour quiet hours start
-	QuietTo           = 8  // local hour they end
+	RemindEvery       = 72 * time.Hour // looking again for users on no chat platform
+	QuietFrom         = 20             // local hour quiet hours start
+	QuietTo           = 8              // local hour they end
 )
 
 // Reminders plans and sends registration reminders. Several replicas may Run at once.
@@ -236,7 +236,7 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now time.Tim
 	if pol.ManagerAfter > 0 && n == pol.ManagerAfter {
 		r.tellManager(ctx, a, n)
 	}
-	_ = r.q.Reschedule(ctx, ReminderQueueName, id, now.Add(RemindEvery))
+	_ = r.q.Reschedule(ctx, ReminderQueueName, id, now.Add(time.Duration(pol.RemindEveryDays)*24*time.Hour))
 	r.e.audit(ctx, AuditEvent{Time: now, Actor: "resetbot", Subject: id, Platform: t.Chat.Platform, Action: "reminder", Outcome: "sent", Reason: why})
 }
 
