@@ -202,6 +202,9 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now time.Tim
 	if !mapped && a.UPN != "" {
 		t, mapped = r.targets[strings.ToLower(a.UPN)]
 	}
+	if !mapped { // Teams knows people by directory object id
+		t, mapped = r.targets[strings.ToLower(a.ID)]
+	}
 	if why == "" {
 		r.Skipped.Add(1)
 		_ = r.q.Unschedule(ctx, ReminderQueueName, id)

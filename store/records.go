@@ -450,3 +450,34 @@ func (s *Store) TakeChange(ctx context.Context, id, approver string) (flows.Pend
 	}
 	return flows.PendingChange{}, flows.ErrNotFound
 }
+
+const teamsRefs = "teams:refs"
+
+// PutRef stores a Teams conversation reference for a directory user.
+func (s *Store) PutRef(ctx context.Context, userID string, ref []byte) error {
+	return s.rdb.HSet(ctx, teamsRefs, userID, ref).Err()
+}
+
+// GetRef returns a user's Teams conversation reference.
+func (s *Store) GetRef(ctx context.Context, userID string) ([]byte, error) {
+	b, err := s.rdb.HGet(ctx, teamsRefs, userID).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, flows.ErrNotFound
+	}
+	return b, err
+}
+
+// EachRef walks every stored Teams conversation reference.
+func (s *Store) EachRef(ctx context.Context, fn func(userID string, ref []byte) error) error {
+	iter := s.rdb.HScan(ctx, teamsRefs, 0, "", 1000).Iterator()
+	for iter.Next(ctx) {
+		id := iter.Val()
+		if !iter.Next(ctx) {
+			break
+		}
+		if err := fn(id, []byte(iter.Val())); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
+}

@@ -1,0 +1,392 @@
+package teams_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/teams"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+const (
+	appID  = "11111111-aaaa-4bbb-8ccc-000000000b07"
+	tenant = "22222222-aaaa-4bbb-8ccc-00000000fe11"
+)
+
+// botFramework is a fake of the Bot Framework's signing keys and token service, and of the Bot
+// Connector that receives the bot's replies.
+type botFramework struct {
+	srv       *httptest.Server
+	mu        sync.Mutex
+	keys      map[string]*rsa.PrivateKey
+	endorse   map[string][]string
+	posts     []posted
+	fail      []int // statuses for the next connector calls
+	tokenHits int
+}
+
+type posted struct {
+	Conversation string
+	Auth         string
+	Activity     map[string]any
+}
+
+func newBotFramework(t *testing.T) *botFramework {
+	f := &botFramework{keys: map[string]*rsa.PrivateKey{}, endorse: map[string][]string{}}
+	f.addKey(t, "k1", "msteams", "webchat")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /openid", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": teams.BotFrameworkIssuer, "jwks_uri": f.srv.URL + "/keys"})
+	})
+	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var ks []map[string]any
+		for kid, k := range f.keys {
+			ks = append(ks, map[string]any{"kty": "RSA", "use": "sig", "kid": kid, "n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()),
+				"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes()), "endorsements": f.endorse[kid]})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": ks})
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if r.PostForm.Get("client_id") != appID || r.PostForm.Get("client_secret") != "bot-secret" ||
+			r.PostForm.Get("scope") != "https://api.botframework.com/.default" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		f.mu.Lock()
+		f.tokenHits++
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "outbound-token", "token_type": "Bearer", "expires_in": 3600})
+	})
+	mux.HandleFunc("POST /v3/conversations/{id}/activities", func(w http.ResponseWriter, r *http.Request) {
+		var act map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&act)
+		f.mu.Lock()
+		if len(f.fail) > 0 {
+			code := f.fail[0]
+			f.fail = f.fail[1:]
+			f.mu.Unlock()
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(code)
+			return
+		}
+		f.posts = append(f.posts, posted{Conversation: r.PathValue("id"), Auth: r.Header.Get("Authorization"), Activity: act})
+		f.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "reply-1"})
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *botFramework) addKey(t *testing.T, kid string, endorsements ...string) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.keys[kid], f.endorse[kid] = k, endorsements
+	f.mu.Unlock()
+}
+
+func (f *botFramework) Posts() []posted {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]posted(nil), f.posts...)
+}
+
+// token signs claims with key kid (signer may differ to forge a bad signature).
+func (f *botFramework) token(t *testing.T, kid string, signer *rsa.PrivateKey, claims jwt.MapClaims) string {
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = kid
+	if signer == nil {
+		f.mu.Lock()
+		signer = f.keys[kid]
+		f.mu.Unlock()
+	}
+	s, err := tok.SignedString(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type env struct {
+	h     *storetest.Harness
+	bf    *botFramework
+	a     *teams.Adapter
+	srv   *httptest.Server
+	slept []time.Duration
+	mu    sync.Mutex
+	seq   int
+	totp  string
+}
+
+func setup(t *testing.T) *env {
+	e := &env{h: storetest.New(t), bf: newBotFramework(t)}
+	e.h.Dir.Add(storetest.Alice)
+	e.totp = e.h.Enrol(storetest.Alice.ID)
+	var err error
+	e.a, err = teams.New(teams.Config{AppID: appID, AppSecret: "bot-secret", TenantID: tenant, AllowedTenants: []string{tenant},
+		ServiceHosts: []string{"127.0.0.1"}, Metadata: e.bf.srv.URL + "/openid", TokenURL: e.bf.srv.URL + "/token"},
+		e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"),
+		teams.WithSleep(func(_ context.Context, d time.Duration) error {
+			e.mu.Lock()
+			e.slept = append(e.slept, d)
+			e.mu.Unlock()
+			e.h.Clock.Advance(d)
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(e.a.Handler())
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *env) claims(serviceURL string) jwt.MapClaims {
+	now := e.h.Clock.Now()
+	return jwt.MapClaims{"iss": teams.BotFrameworkIssuer, "aud": appID, "serviceurl": serviceURL,
+		"nbf": now.Add(-time.Minute).Unix(), "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}
+}
+
+func (e *env) activity(typ, text string, value any) map[string]any {
+	e.seq++
+	a := map[string]any{"type": typ, "id": "act-" + strings.Repeat("x", e.seq), "serviceUrl": e.bf.srv.URL, "channelId": "msteams",
+		"from":         map[string]any{"id": "29:alice", "name": "Alice", "aadObjectId": storetest.Alice.ID},
+		"recipient":    map[string]any{"id": "28:" + appID},
+		"conversation": map[string]any{"id": "a:conv-alice", "conversationType": "personal", "tenantId": tenant},
+		"channelData":  map[string]any{"tenant": map[string]any{"id": tenant}}, "text": text, "locale": "en-US"}
+	if value != nil {
+		a["value"] = value
+	}
+	return a
+}
+
+// send posts an activity with an Authorization header and waits for its work.
+func (e *env) send(t *testing.T, auth string, act map[string]any) int {
+	t.Helper()
+	b, _ := json.Marshal(act)
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/messages", bytes.NewReader(b))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	e.a.Wait()
+	return resp.StatusCode
+}
+
+func (e *env) valid(t *testing.T, act map[string]any) int {
+	return e.send(t, "Bearer "+e.bf.token(t, "k1", nil, e.claims(act["serviceUrl"].(string))), act)
+}
+
+func lastCard(t *testing.T, bf *botFramework) (string, []map[string]any) {
+	t.Helper()
+	ps := bf.Posts()
+	if len(ps) == 0 {
+		t.Fatal("no reply")
+	}
+	att := ps[len(ps)-1].Activity["attachments"].([]any)[0].(map[string]any)
+	card := att["content"].(map[string]any)
+	var text []string
+	for _, b := range card["body"].([]any) {
+		text = append(text, b.(map[string]any)["text"].(string))
+	}
+	var actions []map[string]any
+	if as, ok := card["actions"].([]any); ok {
+		for _, a := range as {
+			actions = append(actions, a.(map[string]any))
+		}
+	}
+	return strings.Join(text, "\n"), actions
+}
+
+func submit(t *testing.T, actions []map[string]any, title string) map[string]any {
+	t.Helper()
+	for _, a := range actions {
+		if a["type"] == "Action.Submit" && strings.Contains(a["title"].(string), title) {
+			return a["data"].(map[string]any)
+		}
+	}
+	t.Fatalf("no %q in %v", title, actions)
+	return nil
+}
+
+func TestConversationOverTeams(t *testing.T) {
+	e := setup(t)
+	if code := e.valid(t, e.activity("message", "I'm locked out", nil)); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	text, actions := lastCard(t, e.bf)
+	if !strings.Contains(text, "proof") || e.bf.Posts()[0].Auth != "Bearer outbound-token" || e.bf.Posts()[0].Conversation != "a:conv-alice" {
+		t.Fatalf("first reply %q %+v", text, e.bf.Posts()[0])
+	}
+	e.valid(t, e.activity("message", "", submit(t, actions, "Authenticator")))
+	e.h.Clock.Advance(30 * time.Second)
+	code, _ := totp.Code(e.totp, e.h.Clock.Now())
+	e.valid(t, e.activity("message", code, nil))
+	_, actions = lastCard(t, e.bf)
+	e.valid(t, e.activity("message", "", submit(t, actions, "Email")))
+	e.valid(t, e.activity("message", storetest.CodeFrom(t, e.h.Mail.Last()), nil))
+	_, actions = lastCard(t, e.bf)
+	link := ""
+	for _, a := range actions {
+		if a["type"] == "Action.OpenUrl" {
+			link = a["url"].(string)
+		}
+	}
+	if !strings.HasPrefix(link, "https://bot.test/l/") {
+		t.Fatalf("no link: %v", actions)
+	}
+	if err := e.h.Engine.ResetPassword(context.Background(), link[strings.LastIndex(link, "/")+1:], "Sunny-Meadow-42", "Sunny-Meadow-42"); err != nil {
+		t.Fatal(err)
+	}
+	if e.h.Dir.Passwords[storetest.Alice.ID] != "Sunny-Meadow-42" {
+		t.Fatal("password not set")
+	}
+}
+
+func TestTokenFailures(t *testing.T) {
+	e := setup(t)
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	e.bf.addKey(t, "web", "webchat")
+	act := e.activity("message", "reset", nil)
+	su := act["serviceUrl"].(string)
+	mod := func(f func(jwt.MapClaims)) jwt.MapClaims { c := e.claims(su); f(c); return c }
+	foreign := e.activity("message", "reset", nil)
+	foreign["channelData"] = map[string]any{"tenant": map[string]any{"id": "33333333-0000-4000-8000-000000000000"}}
+	cases := []struct {
+		name string
+		auth string
+		act  map[string]any
+		want int
+	}{
+		{"missing header", "", act, 401},
+		{"not bearer", "Basic abc", act, 401},
+		{"bad signature", "Bearer " + e.bf.token(t, "k1", other, e.claims(su)), act, 401},
+		{"unknown key", "Bearer " + e.bf.token(t, "k9", other, e.claims(su)), act, 401},
+		{"tenant-issued Entra token", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/" + tenant + "/v2.0" })), act, 401},
+		{"wrong audience", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["aud"] = "someone-else" })), act, 401},
+		{"expired beyond leeway", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-6 * time.Minute).Unix() })), act, 401},
+		{"serviceUrl mismatch", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["serviceurl"] = "https://smba.trafficmanager.net/emea/" })), act, 403},
+		{"no msteams endorsement", "Bearer " + e.bf.token(t, "web", nil, e.claims(su)), act, 403},
+		{"foreign tenant", "Bearer " + e.bf.token(t, "k1", nil, e.claims(su)), foreign, 403},
+	}
+	for _, c := range cases {
+		if got := e.send(t, c.auth, c.act); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+	if n := len(e.bf.Posts()); n != 0 || len(e.h.Dir.TakeCalls()) != 0 {
+		t.Fatalf("a refused request ran: %d posts", n)
+	}
+	// expired within the leeway passes
+	if got := e.send(t, "Bearer "+e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-4 * time.Minute).Unix() })), act); got != 200 {
+		t.Fatalf("within leeway: %d", got)
+	}
+}
+
+func TestRotatedKeyIsFetched(t *testing.T) {
+	e := setup(t)
+	e.valid(t, e.activity("message", "help", nil)) // caches k1
+	e.bf.addKey(t, "k2", "msteams")
+	act := e.activity("message", "help", nil)
+	if got := e.send(t, "Bearer "+e.bf.token(t, "k2", nil, e.claims(act["serviceUrl"].(string))), act); got != 200 {
+		t.Fatalf("rotated key: %d", got)
+	}
+}
+
+func TestServiceURLOffTheAllowListGetsNoCall(t *testing.T) {
+	e := setup(t)
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the bot called an unlisted serviceUrl: %s", r.URL)
+	}))
+	defer evil.Close()
+	act := e.activity("message", "reset", nil)
+	act["serviceUrl"] = strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+	if got := e.send(t, "Bearer "+e.bf.token(t, "k1", nil, e.claims(act["serviceUrl"].(string))), act); got != 200 {
+		t.Fatalf("status %d", got)
+	}
+	if _, err := e.h.Store.GetRef(context.Background(), storetest.Alice.ID); err == nil {
+		t.Fatal("a reference to an unlisted serviceUrl was stored")
+	}
+}
+
+func TestInstallationThenProactiveMessageWithRetry(t *testing.T) {
+	e := setup(t)
+	inst := e.activity("conversationUpdate", "", nil)
+	inst["membersAdded"] = []any{map[string]any{"id": "28:" + appID}}
+	if got := e.valid(t, inst); got != 200 {
+		t.Fatalf("install: %d", got)
+	}
+	if len(e.bf.Posts()) != 0 {
+		t.Fatal("installation answered")
+	}
+	e.bf.mu.Lock()
+	e.bf.fail = []int{429, 502}
+	e.bf.mu.Unlock()
+	before := e.h.Clock.Now()
+	err := e.a.Notify(context.Background(), flows.ChatRef{Platform: teams.Platform, UserID: storetest.Alice.ID},
+		[]flows.Reply{{Text: "You haven't set up password self-service yet."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := e.bf.Posts()
+	if len(ps) != 1 || ps[0].Conversation != "a:conv-alice" {
+		t.Fatalf("posts %+v", ps)
+	}
+	if waited := e.h.Clock.Now().Sub(before); waited < 6*time.Second {
+		t.Fatalf("waited %s for two Retry-After: 3", waited)
+	}
+	targets, _ := e.a.Targets(context.Background())
+	if _, ok := targets[strings.ToLower(storetest.Alice.ID)]; !ok {
+		t.Fatalf("roster %v", targets)
+	}
+}
+
+func TestBlockedOnSlackIsBlockedOnTeams(t *testing.T) {
+	e := setup(t)
+	for i := 0; i < e.h.Policy.Limits.FailMax; i++ {
+		rs := e.h.Say("slack-chat", storetest.Alice.Mail, "reset")
+		rs = e.h.Click("slack-chat", storetest.Alice.Mail, storetest.Choice(t, rs, "Authenticator"))
+		e.h.Say("slack-chat", storetest.Alice.Mail, "000000")
+	}
+	e.valid(t, e.activity("message", "I'm locked out", nil))
+	if text, _ := lastCard(t, e.bf); !strings.Contains(text, "helpdesk") {
+		t.Fatalf("teams after a block elsewhere: %q", text)
+	}
+}
+
+func TestAdminCommandsAsMessages(t *testing.T) {
+	e := setup(t)
+	e.valid(t, e.activity("message", "policy show", nil))
+	if text, _ := lastCard(t, e.bf); !strings.Contains(text, "only bot admins") {
+		t.Fatalf("non-admin: %q", text)
+	}
+}
