@@ -26,6 +26,7 @@ import (
 	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/bot/notify/phonetest"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
+	"github.com/resetbot/resetbot/bot/teams"
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
@@ -63,11 +64,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 0
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "teams-package":
+		return teamsPackage(args[1:], getenv, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "resetbot", version)
 		return 0
 	case "help", "--help", "-h":
-		fmt.Fprintln(stdout, "usage: resetbot [serve | demo | audit export | version]\n  serve         run the bot (configured by environment variables; see README)\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)")
+		fmt.Fprintln(stdout, "usage: resetbot [serve | demo | audit export | teams-package | version]\n  serve         run the bot (configured by environment variables; see README)\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)\n  teams-package write the Teams app package (needs TEAMS_APP_ID and PUBLIC_BASE_URL)")
 		return 0
 	}
 	fmt.Fprintf(stderr, "resetbot: unknown command %q (want serve, demo or version)\n", cmd)
@@ -266,6 +269,18 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		}
 		chats++
 		log.Info("slack enabled", "mode", cfg.SlackMode, "teams", strings.Join(cfg.SlackTeamIDs, ","))
+	}
+	if cfg.TeamsAppID != "" {
+		ta, err := teams.New(teams.Config{AppID: cfg.TeamsAppID, AppSecret: cfg.TeamsAppPassword, TenantID: cfg.TeamsTenantID,
+			AllowedTenants: cfg.TeamsAllowedTenants, ServiceHosts: cfg.TeamsServiceHosts}, e, st, realClock{}, log)
+		if err != nil {
+			return err
+		}
+		late.set(teams.Platform, ta)
+		rosters = append(rosters, ta)
+		mux.Handle("/api/messages", ta.Handler())
+		chats++
+		log.Info("teams enabled", "tenants", strings.Join(cfg.TeamsAllowedTenants, ","))
 	}
 	if cfg.ConsoleChat {
 		c := console.New(e, nil, stdout)
@@ -474,5 +489,36 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return 1
 	}
 	fmt.Fprintf(stderr, "exported %d events\n", n)
+	return 0
+}
+
+// teamsPackage writes the Teams app package (manifest.json and icons, zipped) from TEAMS_APP_ID
+// and PUBLIC_BASE_URL: "resetbot teams-package [file]" (default resetbot-teams.zip).
+func teamsPackage(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	out := "resetbot-teams.zip"
+	if len(args) == 1 {
+		out = args[0]
+	}
+	appID, base := getenv("TEAMS_APP_ID"), getenv("PUBLIC_BASE_URL")
+	if appID == "" || base == "" {
+		fmt.Fprintln(stderr, "resetbot teams-package: set TEAMS_APP_ID and PUBLIC_BASE_URL")
+		return 2
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		fmt.Fprintln(stderr, "resetbot teams-package:", err)
+		return 1
+	}
+	v := "1.0.0"
+	if err := teams.WritePackage(f, appID, base, v); err != nil {
+		f.Close()
+		fmt.Fprintln(stderr, "resetbot teams-package:", err)
+		return 1
+	}
+	if err := f.Close(); err != nil {
+		fmt.Fprintln(stderr, "resetbot teams-package:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "wrote", out, "- upload it in the Teams admin center (Teams apps > Manage apps > Upload)")
 	return 0
 }

@@ -67,6 +67,12 @@ type Config struct {
 	LogLevel        string // LOG_LEVEL
 	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
 	MetricsAddr     string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
+
+	TeamsAppID          string   // TEAMS_APP_ID: the bot's app registration; enables Teams
+	TeamsAppPassword    string   // TEAMS_APP_PASSWORD: its client secret
+	TeamsTenantID       string   // TEAMS_TENANT_ID: the bot's own tenant (single tenant)
+	TeamsAllowedTenants []string // TEAMS_ALLOWED_TENANTS
+	TeamsServiceHosts   []string // TEAMS_SERVICE_HOSTS: reply hosts (default Teams' own)
 }
 
 // FromEnv reads the configuration; problems are reported by Validate, all at once.
@@ -113,6 +119,8 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SlackTeamIDs: list("SLACK_TEAM_IDS"), SlackEnterpriseIDs: list("SLACK_ENTERPRISE_IDS"), SlackAdminChannel: g("SLACK_ADMIN_CHANNEL"),
 		PhoneURL: g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
 		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100, AuditMaxAgeDays: 400, MetricsAddr: g("METRICS_ADDR"),
+		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
+		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
 	}
 	if v := g("AUDIT_MAX_AGE_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -299,6 +307,17 @@ func (c Config) Validate() error {
 		}
 		if u, err := url.Parse(c.PhoneURL); c.PhoneURL != "" && (err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname())))) {
 			bad("PHONE_PROVIDER_URL must be an https URL, got %q", c.PhoneURL)
+		}
+	}
+	if c.TeamsAppID != "" || c.TeamsAppPassword != "" {
+		if c.TeamsAppID == "" || c.TeamsAppPassword == "" {
+			bad("Teams needs TEAMS_APP_ID and TEAMS_APP_PASSWORD")
+		}
+		if c.TeamsTenantID == "" {
+			bad("Teams needs TEAMS_TENANT_ID, the bot's own tenant (single-tenant registration)")
+		}
+		if len(c.TeamsAllowedTenants) == 0 {
+			bad("Teams needs TEAMS_ALLOWED_TENANTS, the tenant ids whose users the bot serves")
 		}
 	}
 	if c.MetricsAddr != "" {

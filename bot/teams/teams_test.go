@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/teams"
+	"github.com/resetbot/resetbot/bot/teams/teamstest"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/store/storetest"
@@ -30,110 +29,9 @@ const (
 	tenant = "22222222-aaaa-4bbb-8ccc-00000000fe11"
 )
 
-// botFramework is a fake of the Bot Framework's signing keys and token service, and of the Bot
-// Connector that receives the bot's replies.
-type botFramework struct {
-	srv       *httptest.Server
-	mu        sync.Mutex
-	keys      map[string]*rsa.PrivateKey
-	endorse   map[string][]string
-	posts     []posted
-	fail      []int // statuses for the next connector calls
-	tokenHits int
-}
-
-type posted struct {
-	Conversation string
-	Auth         string
-	Activity     map[string]any
-}
-
-func newBotFramework(t *testing.T) *botFramework {
-	f := &botFramework{keys: map[string]*rsa.PrivateKey{}, endorse: map[string][]string{}}
-	f.addKey(t, "k1", "msteams", "webchat")
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /openid", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": teams.BotFrameworkIssuer, "jwks_uri": f.srv.URL + "/keys"})
-	})
-	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		var ks []map[string]any
-		for kid, k := range f.keys {
-			ks = append(ks, map[string]any{"kty": "RSA", "use": "sig", "kid": kid, "n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()),
-				"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes()), "endorsements": f.endorse[kid]})
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"keys": ks})
-	})
-	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		if r.PostForm.Get("client_id") != appID || r.PostForm.Get("client_secret") != "bot-secret" ||
-			r.PostForm.Get("scope") != "https://api.botframework.com/.default" {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		f.mu.Lock()
-		f.tokenHits++
-		f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "outbound-token", "token_type": "Bearer", "expires_in": 3600})
-	})
-	mux.HandleFunc("POST /v3/conversations/{id}/activities", func(w http.ResponseWriter, r *http.Request) {
-		var act map[string]any
-		_ = json.NewDecoder(r.Body).Decode(&act)
-		f.mu.Lock()
-		if len(f.fail) > 0 {
-			code := f.fail[0]
-			f.fail = f.fail[1:]
-			f.mu.Unlock()
-			w.Header().Set("Retry-After", "3")
-			w.WriteHeader(code)
-			return
-		}
-		f.posts = append(f.posts, posted{Conversation: r.PathValue("id"), Auth: r.Header.Get("Authorization"), Activity: act})
-		f.mu.Unlock()
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": "reply-1"})
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *botFramework) addKey(t *testing.T, kid string, endorsements ...string) {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.mu.Lock()
-	f.keys[kid], f.endorse[kid] = k, endorsements
-	f.mu.Unlock()
-}
-
-func (f *botFramework) Posts() []posted {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]posted(nil), f.posts...)
-}
-
-// token signs claims with key kid (signer may differ to forge a bad signature).
-func (f *botFramework) token(t *testing.T, kid string, signer *rsa.PrivateKey, claims jwt.MapClaims) string {
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = kid
-	if signer == nil {
-		f.mu.Lock()
-		signer = f.keys[kid]
-		f.mu.Unlock()
-	}
-	s, err := tok.SignedString(signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 type env struct {
 	h     *storetest.Harness
-	bf    *botFramework
+	bf    *teamstest.BotFramework
 	a     *teams.Adapter
 	srv   *httptest.Server
 	slept []time.Duration
@@ -143,12 +41,12 @@ type env struct {
 }
 
 func setup(t *testing.T) *env {
-	e := &env{h: storetest.New(t), bf: newBotFramework(t)}
+	e := &env{h: storetest.New(t), bf: teamstest.Start(t, appID)}
 	e.h.Dir.Add(storetest.Alice)
 	e.totp = e.h.Enrol(storetest.Alice.ID)
 	var err error
 	e.a, err = teams.New(teams.Config{AppID: appID, AppSecret: "bot-secret", TenantID: tenant, AllowedTenants: []string{tenant},
-		ServiceHosts: []string{"127.0.0.1"}, Metadata: e.bf.srv.URL + "/openid", TokenURL: e.bf.srv.URL + "/token"},
+		ServiceHosts: []string{"127.0.0.1"}, Metadata: e.bf.URL() + "/openid", TokenURL: e.bf.URL() + "/token"},
 		e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"),
 		teams.WithSleep(func(_ context.Context, d time.Duration) error {
 			e.mu.Lock()
@@ -173,7 +71,7 @@ func (e *env) claims(serviceURL string) jwt.MapClaims {
 
 func (e *env) activity(typ, text string, value any) map[string]any {
 	e.seq++
-	a := map[string]any{"type": typ, "id": "act-" + strings.Repeat("x", e.seq), "serviceUrl": e.bf.srv.URL, "channelId": "msteams",
+	a := map[string]any{"type": typ, "id": "act-" + strings.Repeat("x", e.seq), "serviceUrl": e.bf.URL(), "channelId": "msteams",
 		"from":         map[string]any{"id": "29:alice", "name": "Alice", "aadObjectId": storetest.Alice.ID},
 		"recipient":    map[string]any{"id": "28:" + appID},
 		"conversation": map[string]any{"id": "a:conv-alice", "conversationType": "personal", "tenantId": tenant},
@@ -203,10 +101,10 @@ func (e *env) send(t *testing.T, auth string, act map[string]any) int {
 }
 
 func (e *env) valid(t *testing.T, act map[string]any) int {
-	return e.send(t, "Bearer "+e.bf.token(t, "k1", nil, e.claims(act["serviceUrl"].(string))), act)
+	return e.send(t, "Bearer "+e.bf.Token(t, "k1", nil, e.claims(act["serviceUrl"].(string))), act)
 }
 
-func lastCard(t *testing.T, bf *botFramework) (string, []map[string]any) {
+func lastCard(t *testing.T, bf *teamstest.BotFramework) (string, []map[string]any) {
 	t.Helper()
 	ps := bf.Posts()
 	if len(ps) == 0 {
@@ -275,7 +173,7 @@ func TestConversationOverTeams(t *testing.T) {
 func TestTokenFailures(t *testing.T) {
 	e := setup(t)
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	e.bf.addKey(t, "web", "webchat")
+	e.bf.AddKey(t, "web", "webchat")
 	act := e.activity("message", "reset", nil)
 	su := act["serviceUrl"].(string)
 	mod := func(f func(jwt.MapClaims)) jwt.MapClaims { c := e.claims(su); f(c); return c }
@@ -289,14 +187,14 @@ func TestTokenFailures(t *testing.T) {
 	}{
 		{"missing header", "", act, 401},
 		{"not bearer", "Basic abc", act, 401},
-		{"bad signature", "Bearer " + e.bf.token(t, "k1", other, e.claims(su)), act, 401},
-		{"unknown key", "Bearer " + e.bf.token(t, "k9", other, e.claims(su)), act, 401},
-		{"tenant-issued Entra token", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/" + tenant + "/v2.0" })), act, 401},
-		{"wrong audience", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["aud"] = "someone-else" })), act, 401},
-		{"expired beyond leeway", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-6 * time.Minute).Unix() })), act, 401},
-		{"serviceUrl mismatch", "Bearer " + e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["serviceurl"] = "https://smba.trafficmanager.net/emea/" })), act, 403},
-		{"no msteams endorsement", "Bearer " + e.bf.token(t, "web", nil, e.claims(su)), act, 403},
-		{"foreign tenant", "Bearer " + e.bf.token(t, "k1", nil, e.claims(su)), foreign, 403},
+		{"bad signature", "Bearer " + e.bf.Token(t, "k1", other, e.claims(su)), act, 401},
+		{"unknown key", "Bearer " + e.bf.Token(t, "k9", other, e.claims(su)), act, 401},
+		{"tenant-issued Entra token", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/" + tenant + "/v2.0" })), act, 401},
+		{"wrong audience", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["aud"] = "someone-else" })), act, 401},
+		{"expired beyond leeway", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-6 * time.Minute).Unix() })), act, 401},
+		{"serviceUrl mismatch", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["serviceurl"] = "https://smba.trafficmanager.net/emea/" })), act, 403},
+		{"no msteams endorsement", "Bearer " + e.bf.Token(t, "web", nil, e.claims(su)), act, 403},
+		{"foreign tenant", "Bearer " + e.bf.Token(t, "k1", nil, e.claims(su)), foreign, 403},
 	}
 	for _, c := range cases {
 		if got := e.send(t, c.auth, c.act); got != c.want {
@@ -307,7 +205,7 @@ func TestTokenFailures(t *testing.T) {
 		t.Fatalf("a refused request ran: %d posts", n)
 	}
 	// expired within the leeway passes
-	if got := e.send(t, "Bearer "+e.bf.token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-4 * time.Minute).Unix() })), act); got != 200 {
+	if got := e.send(t, "Bearer "+e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-4 * time.Minute).Unix() })), act); got != 200 {
 		t.Fatalf("within leeway: %d", got)
 	}
 }
@@ -315,9 +213,9 @@ func TestTokenFailures(t *testing.T) {
 func TestRotatedKeyIsFetched(t *testing.T) {
 	e := setup(t)
 	e.valid(t, e.activity("message", "help", nil)) // caches k1
-	e.bf.addKey(t, "k2", "msteams")
+	e.bf.AddKey(t, "k2", "msteams")
 	act := e.activity("message", "help", nil)
-	if got := e.send(t, "Bearer "+e.bf.token(t, "k2", nil, e.claims(act["serviceUrl"].(string))), act); got != 200 {
+	if got := e.send(t, "Bearer "+e.bf.Token(t, "k2", nil, e.claims(act["serviceUrl"].(string))), act); got != 200 {
 		t.Fatalf("rotated key: %d", got)
 	}
 }
@@ -330,7 +228,7 @@ func TestServiceURLOffTheAllowListGetsNoCall(t *testing.T) {
 	defer evil.Close()
 	act := e.activity("message", "reset", nil)
 	act["serviceUrl"] = strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
-	if got := e.send(t, "Bearer "+e.bf.token(t, "k1", nil, e.claims(act["serviceUrl"].(string))), act); got != 200 {
+	if got := e.send(t, "Bearer "+e.bf.Token(t, "k1", nil, e.claims(act["serviceUrl"].(string))), act); got != 200 {
 		t.Fatalf("status %d", got)
 	}
 	if _, err := e.h.Store.GetRef(context.Background(), storetest.Alice.ID); err == nil {
@@ -348,18 +246,28 @@ func TestInstallationThenProactiveMessageWithRetry(t *testing.T) {
 	if len(e.bf.Posts()) != 0 {
 		t.Fatal("installation answered")
 	}
-	e.bf.mu.Lock()
-	e.bf.fail = []int{429, 502}
-	e.bf.mu.Unlock()
+	// Alice has not registered after all: a reminder campaign reaches her through Teams
+	if err := e.h.Store.Remove(context.Background(), storetest.Alice.ID, flows.MethodTOTP); err != nil {
+		t.Fatal(err)
+	}
+	fwd := &forward{to: e.a}
+	e.h.Deps.Notifier = fwd
+	e.h.Rebuild()
+	e.bf.Fail(429, 502)
 	before := e.h.Clock.Now()
-	err := e.a.Notify(context.Background(), flows.ChatRef{Platform: teams.Platform, UserID: storetest.Alice.ID},
-		[]flows.Reply{{Text: "You haven't set up password self-service yet."}})
-	if err != nil {
+	r := flows.NewReminders(e.h.Engine, e.h.Store, e.h.Dir, e.a)
+	if n, err := r.Plan(context.Background()); err != nil || n != 1 {
+		t.Fatalf("planned %d %v", n, err)
+	}
+	if _, err := r.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ps := e.bf.Posts()
-	if len(ps) != 1 || ps[0].Conversation != "a:conv-alice" {
-		t.Fatalf("posts %+v", ps)
+	if len(ps) != 1 || ps[0].Conversation != "a:conv-alice" || r.Sent.Load() != 1 {
+		t.Fatalf("posts %+v, sent %d", ps, r.Sent.Load())
+	}
+	if text, actions := lastCard(t, e.bf); !strings.Contains(text, "haven't set up") || len(actions) != 2 {
+		t.Fatalf("reminder card %q %v", text, actions)
 	}
 	if waited := e.h.Clock.Now().Sub(before); waited < 6*time.Second {
 		t.Fatalf("waited %s for two Retry-After: 3", waited)
@@ -389,4 +297,11 @@ func TestAdminCommandsAsMessages(t *testing.T) {
 	if text, _ := lastCard(t, e.bf); !strings.Contains(text, "only bot admins") {
 		t.Fatalf("non-admin: %q", text)
 	}
+}
+
+// forward lets the engine reach an adapter built after it.
+type forward struct{ to flows.Notifier }
+
+func (f *forward) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) error {
+	return f.to.Notify(ctx, c, r)
 }
