@@ -362,6 +362,8 @@ func (e *Engine) policyCommand(ctx context.Context, in Inbound, admin Account, w
 		return ShowPolicy(p, v), "ok", ""
 	}
 	switch strings.ToLower(words[0]) {
+	case "banned":
+		return e.bannedCommand(ctx, p, v, words[1:])
 	case "set":
 		if len(words) < 3 {
 			return "Usage: policy set <setting> <value>. policy show lists the settings.", "refused", "usage"
@@ -697,4 +699,56 @@ func (e *Engine) remindCommand(ctx context.Context, words []string) (string, str
 		return "Sorry, the reminder queue could not be read.", "failed", "store"
 	}
 	return fmt.Sprintf("%d people are scheduled for a reminder. Type \"remind now\" to start a campaign.", n), "ok", ""
+}
+
+// bannedCommand edits the organisation's banned-password terms: banned add|remove <term>, list.
+func (e *Engine) bannedCommand(ctx context.Context, p Policy, v int64, words []string) (string, string, string) {
+	if len(words) == 0 || strings.EqualFold(words[0], "list") {
+		if len(p.BannedTerms) == 0 {
+			return "No custom banned terms yet. Add one with: policy banned add <term>", "ok", "list"
+		}
+		return fmt.Sprintf("%d custom banned terms: %s", len(p.BannedTerms), strings.Join(p.BannedTerms, ", ")), "ok", "list"
+	}
+	if len(words) != 2 {
+		return "Usage: policy banned add <term>, policy banned remove <term>, policy banned list.", "refused", "usage"
+	}
+	term := strings.ToLower(words[1])
+	if n := len(term); n < 4 || n > 50 {
+		return "A banned term needs 4 to 50 characters.", "refused", "bad_value"
+	}
+	next := p
+	next.BannedTerms = nil
+	found := false
+	for _, t := range p.BannedTerms {
+		if t == term {
+			found = true
+			continue
+		}
+		next.BannedTerms = append(next.BannedTerms, t)
+	}
+	switch strings.ToLower(words[0]) {
+	case "add":
+		if found {
+			return "\"" + term + "\" is already banned.", "ok", term
+		}
+		if len(p.BannedTerms) >= 1000 {
+			return "Not added: the list already has 1,000 terms, the most it can hold.", "refused", "full"
+		}
+		next.BannedTerms = append(next.BannedTerms, term)
+	case "remove":
+		if !found {
+			return "\"" + term + "\" is not on the list.", "refused", term
+		}
+	default:
+		return "Usage: policy banned add <term>, policy banned remove <term>, policy banned list.", "refused", "usage"
+	}
+	nv, err := e.d.Policies.PutPolicy(ctx, next, v)
+	if errors.Is(err, ErrStale) {
+		return "Not changed: another bot admin changed the policy at the same time. Try again.", "refused", "stale"
+	}
+	if err != nil {
+		return "Sorry, the change could not be saved.", "failed", "store"
+	}
+	e.forgetPolicy()
+	return fmt.Sprintf("Done: %d custom banned terms (policy version %d).", len(next.BannedTerms), nv), "ok", words[0] + " " + term
 }

@@ -26,6 +26,7 @@ type Deps struct {
 	Policies    PolicyStore
 	Pending     PendingChanges
 	Reminders   ReminderQueue
+	Banned      *BannedList // the built-in banned-password list
 	// Campaign plans a reminder campaign now (wired by main to a Reminders); optional.
 	Campaign func(ctx context.Context) (int, error)
 	Audit    Auditor
@@ -61,6 +62,9 @@ type Engine struct {
 	pol    Policy
 	polAt  time.Time
 	idents map[string]identEntry
+	// the policy's banned terms, rebuilt when the policy changes
+	custom   *BannedList
+	customOf []string
 }
 
 type identEntry struct {

@@ -79,7 +79,7 @@ func TestResetEndToEnd(t *testing.T) {
 	if !hasMsg(h.Notes.Replies, flows.MsgPasswordChanged) {
 		t.Fatal("chat not told")
 	}
-	if err := h.Engine.ResetPassword(ctx, token(link), "Other-Horse-9", "Other-Horse-9"); err != flows.ErrLinkGone {
+	if err := h.Engine.ResetPassword(ctx, token(link), "Other-Zebra-Canyon-9", "Other-Zebra-Canyon-9"); err != flows.ErrLinkGone {
 		t.Fatalf("second use: %v", err)
 	}
 	if h.Dir.Passwords[storetest.Alice.ID] != "Correct-Horse-9" {

@@ -59,9 +59,10 @@ type Policy struct {
 	HelpdeskURL         string       `json:"helpdesk_url"`
 	PhoneCountries      []string     `json:"phone_countries"` // calling codes numbers may be in
 	CustomQuestions     []string     `json:"custom_questions,omitempty"`
-	DirectoryMethods    bool         `json:"directory_methods"` // offer the directory's phone and email methods
-	ManagerAfter        int          `json:"manager_after"`     // tell the manager after this many reminders (0 never)
-	RemindEveryDays     int          `json:"remind_every_days"` // days between reminders
+	DirectoryMethods    bool         `json:"directory_methods"`      // offer the directory's phone and email methods
+	ManagerAfter        int          `json:"manager_after"`          // tell the manager after this many reminders (0 never)
+	RemindEveryDays     int          `json:"remind_every_days"`      // days between reminders
+	BannedTerms         []string     `json:"banned_terms,omitempty"` // the organisation's own banned-password terms
 }
 
 // DefaultLimits are Entra's: 5 failed proofs a day or 5 tries an hour on one method block for
@@ -175,6 +176,9 @@ func (p Policy) Validate() error {
 	}
 	if p.QuestionsToAnswer > p.QuestionsToRegister {
 		bad("questions to answer (%d) cannot exceed questions to register (%d)", p.QuestionsToAnswer, p.QuestionsToRegister)
+	}
+	if len(p.BannedTerms) > 1000 {
+		bad("at most 1,000 banned terms, not %d", len(p.BannedTerms))
 	}
 	if p.RemindEveryDays < 1 || p.RemindEveryDays > 30 {
 		bad("days between reminders must be 1 to 30, not %d", p.RemindEveryDays)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -71,6 +72,17 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 	if err := CheckPassword(pw, confirm); err != nil {
 		return err
 	}
+	_, uid, err := parseToken(token)
+	if err != nil {
+		return ErrLinkGone
+	}
+	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: uid})
+	if err != nil {
+		return ErrLinkGone
+	}
+	if err := CheckNewPassword(pw, confirm, e.bannedLists(ctx), personalTerms(acct)); err != nil {
+		return err
+	}
 	v, err := e.consumeLink(ctx, token, PurposeReset, nil)
 	if err != nil {
 		return err
@@ -98,8 +110,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 			e.d.Log.ErrorContext(ctx, "revoke sessions failed", "err", err, "user", v.UserID)
 		}
 	}
-	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: v.UserID})
-	if err == nil && pol.NotifyUser {
+	if pol.NotifyUser {
 		e.noticeReset(ctx, acct, pol)
 	}
 	if e.d.Notifier != nil {
@@ -116,4 +127,27 @@ func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy) {
 		fmt.Sprintf("Hello %s,\n\nyour password was reset through resetbot on %s.\n\n"+
 			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName,
 			e.d.Clock.Now().UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
+}
+
+// personalTerms are the user's own names, which a password may not be built from.
+func personalTerms(a Account) []string {
+	out := strings.Fields(a.DisplayName)
+	for _, addr := range []string{a.UPN, a.Mail} {
+		if local, _, ok := strings.Cut(addr, "@"); ok {
+			out = append(out, local)
+			out = append(out, strings.FieldsFunc(local, func(r rune) bool { return r == '.' || r == '_' || r == '-' })...)
+		}
+	}
+	return out
+}
+
+// bannedLists are the built-in list and the policy's own terms.
+func (e *Engine) bannedLists(ctx context.Context) []*BannedList {
+	pol, _ := e.policy(ctx)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.custom == nil || strings.Join(e.customOf, "\x00") != strings.Join(pol.BannedTerms, "\x00") {
+		e.custom, e.customOf = NewBannedList(pol.BannedTerms), pol.BannedTerms
+	}
+	return []*BannedList{e.d.Banned, e.custom}
 }

@@ -70,7 +70,7 @@ func New(e *flows.Engine, o *OIDC, mac flows.MACer, webs flows.WebStates, log *s
 		formAction += " " + u.Scheme + "://" + u.Host
 	}
 	return &Server{e: e, oidc: o, mac: mac, webs: webs, log: log,
-		csp: "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
+		csp: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; form-action " + formAction +
 			"; frame-ancestors 'none'; base-uri 'none'"}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/trustelem/zxcvbn/frequency"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/notify"
@@ -290,7 +291,7 @@ func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	// light Argon2 costs keep the race-enabled tests fast; production uses questions.DefaultParams
 	h.Questions = questions.New(questions.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2)
 	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
-		Policies: h.Store, Pending: h.Store, Reminders: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
+		Banned: Banned(), Policies: h.Store, Pending: h.Store, Reminders: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
 		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
 			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader),
 			h.Questions}}
@@ -547,4 +548,15 @@ func (d *Directory) ResolveGroup(_ context.Context, name string) (string, error)
 		return id, nil
 	}
 	return "", flows.ErrNotFound
+}
+
+var (
+	bannedOnce sync.Once
+	banned     *flows.BannedList
+)
+
+// Banned is the built-in banned-password list production uses (zxcvbn's common passwords).
+func Banned() *flows.BannedList {
+	bannedOnce.Do(func() { banned = flows.NewBannedList(frequency.FrequencyLists["passwords"]) })
+	return banned
 }

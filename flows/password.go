@@ -1,0 +1,180 @@
+package flows
+
+import (
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Banned-password checking in the style Entra ID Password Protection documents: normalise
+// (lower case, common substitutions), find banned terms (exactly or at edit distance 1) and the
+// user's own names, score one point per banned part and one per other character, and accept
+// at five points or more. The built-in list comes from outside flows (main wires the zxcvbn
+// frequency list), the custom list from the policy.
+
+// MinScore is the score a new password must reach.
+const MinScore = 5
+
+var substitutions = strings.NewReplacer("0", "o", "1", "l", "$", "s", "@", "a")
+
+// NormalisePassword lowers case and undoes the usual substitutions.
+func NormalisePassword(s string) string { return substitutions.Replace(strings.ToLower(s)) }
+
+// BannedList is a set of normalised banned terms.
+type BannedList struct {
+	mu    sync.RWMutex
+	terms map[string]bool
+	byLen map[int][]string
+}
+
+// NewBannedList normalises and indexes terms of 4 or more characters.
+func NewBannedList(terms []string) *BannedList {
+	b := &BannedList{terms: map[string]bool{}, byLen: map[int][]string{}}
+	for _, t := range terms {
+		b.add(t)
+	}
+	return b
+}
+
+func (b *BannedList) add(t string) {
+	n := NormalisePassword(strings.TrimSpace(t))
+	if utf8.RuneCountInString(n) < 4 || b.terms[n] {
+		return
+	}
+	b.terms[n] = true
+	b.byLen[len(n)] = append(b.byLen[len(n)], n)
+}
+
+// Len is the number of terms.
+func (b *BannedList) Len() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.terms)
+}
+
+// within1 reports whether a and b are at edit distance at most 1.
+func within1(a, b string) bool {
+	if a == b {
+		return true
+	}
+	la, lb := len(a), len(b)
+	if la-lb > 1 || lb-la > 1 {
+		return false
+	}
+	i, j, edits := 0, 0, 0
+	for i < la && j < lb {
+		if a[i] == b[j] {
+			i++
+			j++
+			continue
+		}
+		if edits++; edits > 1 {
+			return false
+		}
+		switch {
+		case la > lb:
+			i++
+		case lb > la:
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return edits+(la-i)+(lb-j) <= 1
+}
+
+// match returns the length of the banned part of s starting at i: the longest exact term, or
+// else the longest part one edit away from a term; 0 when there is none.
+func (b *BannedList) match(s string, i int) int {
+	for l := len(s) - i; l >= 4; l-- {
+		if b.terms[s[i:i+l]] {
+			return l
+		}
+	}
+	for l := len(s) - i; l >= 3; l-- {
+		cand := s[i : i+l]
+		for _, n := range []int{l, l + 1, l - 1} {
+			for _, t := range b.byLen[n] {
+				if within1(cand, t) {
+					return l
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// Score counts a password's points: each banned part (from the lists or the user's own names)
+// is one point, every other character one point.
+func Score(pw string, lists []*BannedList, personal []string) (int, []string) {
+	s := NormalisePassword(pw)
+	var found []string
+	var own []string
+	for _, p := range personal {
+		if p = NormalisePassword(p); utf8.RuneCountInString(p) >= 3 {
+			own = append(own, p)
+		}
+	}
+	points := 0
+	for i := 0; i < len(s); {
+		l := 0
+		for _, p := range own {
+			if strings.HasPrefix(s[i:], p) && len(p) > l {
+				l = len(p)
+			}
+		}
+		if l == 0 {
+			for _, b := range lists {
+				if b == nil {
+					continue
+				}
+				b.mu.RLock()
+				if m := b.match(s, i); m > l {
+					l = m
+				}
+				b.mu.RUnlock()
+			}
+		}
+		if l > 0 {
+			found = append(found, s[i:i+l])
+			points++
+			i += l
+			continue
+		}
+		points++
+		i++
+	}
+	return points, found
+}
+
+// entraAllowed are the characters Entra ID accepts in passwords: ASCII letters, digits, space
+// and these symbols.
+const entraSymbols = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<> "
+
+// CheckNewPassword applies Entra's cloud rules, then the banned-password scoring, and says in
+// plain words what to change.
+func CheckNewPassword(pw, confirm string, lists []*BannedList, personal []string) error {
+	if err := CheckPassword(pw, confirm); err != nil {
+		return err
+	}
+	for _, r := range pw {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(entraSymbols, r)) {
+			return &PasswordError{"Use only letters A–Z, digits, spaces and the symbols " + strings.TrimSpace(entraSymbols) + " (no accented letters or emoji)."}
+		}
+	}
+	points, found := Score(pw, lists, personal)
+	if points < MinScore {
+		what := "common words or passwords"
+		for _, f := range found {
+			for _, p := range personal {
+				if NormalisePassword(p) == f {
+					what = "your own name or account name"
+				}
+			}
+		}
+		return &PasswordError{"This password is too easy to guess: it is mostly made of " + what +
+			". Add a few more unrelated words or characters (for example a short sentence)."}
+	}
+	return nil
+}
