@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/resetbot/resetbot/flows"
@@ -33,6 +35,8 @@ type Config struct {
 // Directory is the Entra ID directory.
 type Directory struct {
 	client *msgraph.GraphServiceClient
+	// Log receives warnings (e.g. a privilege check that failed); may be nil.
+	Log *slog.Logger
 }
 
 var _ flows.Directory = (*Directory)(nil)
@@ -151,13 +155,40 @@ func (d *Directory) Lookup(ctx context.Context, c flows.Claim) (flows.Account, e
 	default:
 		return flows.Account{}, flows.ErrNotFound
 	}
-	a := flows.Account{ID: str(u.GetId()), UPN: str(u.GetUserPrincipalName()), Mail: str(u.GetMail()),
-		DisplayName: str(u.GetDisplayName()), Enabled: u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
-		Synced: u.GetOnPremisesSyncEnabled() != nil && *u.GetOnPremisesSyncEnabled()}
+	a := account(u)
+	// privilege: any directory role (active or eligible through PIM), or a role-assignable group;
+	// when it cannot be told, the user counts as privileged
 	if err := d.memberships(ctx, &a); err != nil {
-		return flows.Account{}, err
+		d.log("memberships unknown, treating the user as privileged", err)
+		a.Privileged = true
+	}
+	if !a.Privileged {
+		eligible, err := d.eligibleRoles(ctx, a.ID)
+		if err != nil {
+			d.log("role eligibility unknown, treating the user as privileged", err)
+		}
+		a.Privileged = eligible || err != nil
 	}
 	return a, nil
+}
+
+// eligibleRoles reports whether PIM makes the user eligible for any directory role.
+func (d *Directory) eligibleRoles(ctx context.Context, userID string) (bool, error) {
+	filter := "principalId eq '" + strings.ReplaceAll(userID, "'", "''") + "'"
+	top := int32(1)
+	res, err := d.client.RoleManagement().Directory().RoleEligibilityScheduleInstances().Get(ctx,
+		&rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters{Filter: &filter, Top: &top}})
+	if err != nil {
+		return false, fmt.Errorf("graph: role eligibility: %w", err)
+	}
+	return len(res.GetValue()) > 0, nil
+}
+
+func (d *Directory) log(msg string, err error) {
+	if d.Log != nil {
+		d.Log.Warn(msg, "err", err)
+	}
 }
 
 // memberships reads transitive groups and directory roles, following every page. If it fails
@@ -165,7 +196,7 @@ func (d *Directory) Lookup(ctx context.Context, c flows.Claim) (flows.Account, e
 func (d *Directory) memberships(ctx context.Context, a *flows.Account) error {
 	b := d.client.Users().ByUserId(a.ID).TransitiveMemberOf()
 	res, err := b.Get(ctx, &users.ItemTransitiveMemberOfRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemTransitiveMemberOfRequestBuilderGetQueryParameters{Select: []string{"id"}}})
+		QueryParameters: &users.ItemTransitiveMemberOfRequestBuilderGetQueryParameters{Select: []string{"id", "isAssignableToRole"}}})
 	for pages := 0; ; pages++ {
 		if err != nil {
 			return fmt.Errorf("graph: memberships: %w", err)
@@ -176,6 +207,9 @@ func (d *Directory) memberships(ctx context.Context, a *flows.Account) error {
 				a.Privileged = true
 			case models.Groupable:
 				a.Groups = append(a.Groups, str(o.GetId()))
+				if g := o.(models.Groupable); g.GetIsAssignableToRole() != nil && *g.GetIsAssignableToRole() {
+					a.Privileged = true
+				}
 			}
 		}
 		next := res.GetOdataNextLink()

@@ -230,3 +230,45 @@ func TestResolveGroupAndManager(t *testing.T) {
 		t.Fatalf("no manager: %v", err)
 	}
 }
+
+func TestPrivilegeIncludesPIMAndRoleAssignableGroupsAndFailsClosed(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	lookup := func(mail string) flows.Account {
+		a, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimEmail, Value: mail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if lookup("alice@contoso.test").Privileged {
+		t.Fatal("alice is not privileged")
+	}
+	// eligible through PIM
+	u, _ := tn.User("a11ce000-0000-4000-8000-000000000001")
+	u.Eligible = []string{"User Administrator"}
+	tn.AddUser(u)
+	if !lookup("alice@contoso.test").Privileged {
+		t.Fatal("a PIM-eligible user is not privileged")
+	}
+	// member of a role-assignable group
+	tn.AddGroup(graphtest.Group{ID: "grp-admins", Name: "Helpdesk admins", RoleAssignable: true})
+	b, _ := tn.User("b0b00000-0000-4000-8000-000000000002")
+	b.Groups = []string{"grp-admins"}
+	tn.AddUser(b)
+	if !lookup("bob@contoso.test").Privileged {
+		t.Fatal("a member of a role-assignable group is not privileged")
+	}
+	// the checks fail: privileged
+	tn.FailNext("/transitiveMemberOf", http.StatusInternalServerError, "")
+	if !lookup("erin@contoso.test").Privileged {
+		t.Fatal("a failed membership check did not count as privileged")
+	}
+	tn.FailNext("/roleEligibilityScheduleInstances", http.StatusInternalServerError, "")
+	if !lookup("erin@contoso.test").Privileged {
+		t.Fatal("a failed eligibility check did not count as privileged")
+	}
+	if lookup("erin@contoso.test").Privileged {
+		t.Fatal("erin is not privileged once the checks answer")
+	}
+}

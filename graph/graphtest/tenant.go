@@ -39,7 +39,8 @@ type User struct {
 	Phones      []Phone // phone authentication methods
 	MFA         bool    // signs in with multi-factor (amr includes "mfa")
 	ManagerID   string
-	AuthEmail   string // email authentication method
+	Eligible    []string // directory roles the user may activate through PIM
+	AuthEmail   string   // email authentication method
 }
 
 // Phone is a phone authentication method.
@@ -58,8 +59,9 @@ type SentMail struct {
 
 // Group is a directory group.
 type Group struct {
-	ID   string
-	Name string
+	ID             string
+	Name           string
+	RoleAssignable bool // isAssignableToRole: membership can carry directory roles
 }
 
 // Change is one write the tenant recorded.
@@ -234,6 +236,7 @@ func (t *Tenant) Handler() http.Handler {
 	mux.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
 	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
 	mux.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
+	mux.HandleFunc("GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances", t.graph(t.eligibility))
 	mux.HandleFunc("GET /v1.0/users/{id}/manager", t.graph(t.manager))
 	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
@@ -524,7 +527,8 @@ func (t *Tenant) memberOf(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	var all []map[string]any
 	for _, g := range u.Groups {
-		all = append(all, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g, "displayName": t.groups[g].Name})
+		all = append(all, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g, "displayName": t.groups[g].Name,
+			"isAssignableToRole": t.groups[g].RoleAssignable})
 	}
 	for _, role := range u.Roles {
 		all = append(all, map[string]any{"@odata.type": "#microsoft.graph.directoryRole", "id": "role-" + role, "displayName": role})
@@ -846,4 +850,24 @@ func (t *Tenant) manager(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+var principalRE = regexp.MustCompile(`^principalId eq '([^']*)'$`)
+
+func (t *Tenant) eligibility(w http.ResponseWriter, r *http.Request, _ []byte) {
+	m := principalRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
+	if m == nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
+		return
+	}
+	t.mu.Lock()
+	var out []map[string]any
+	if u, ok := t.users[m[1]]; ok {
+		for i, role := range u.Eligible {
+			out = append(out, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleEligibilityScheduleInstance",
+				"id": fmt.Sprintf("elig-%d", i), "principalId": u.ID, "roleDefinitionId": "role-" + role, "directoryScopeId": "/"})
+		}
+	}
+	t.mu.Unlock()
+	t.page(w, r, out)
 }
