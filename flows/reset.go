@@ -69,6 +69,7 @@ func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error)
 
 // ResetPassword consumes a reset link (POST) and sets the password the user chose.
 func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) error {
+	ctx = WithUserWaiting(ctx)
 	if err := CheckPassword(pw, confirm); err != nil {
 		return err
 	}

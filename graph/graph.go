@@ -85,7 +85,7 @@ func New(cfg Config) (*Directory, error) {
 		parent = http.DefaultTransport
 	}
 	hc := &http.Client{
-		Transport:     khttp.NewCustomTransportWithParentTransport(parent, Middleware()...),
+		Transport:     khttp.NewCustomTransportWithParentTransport(priority{parent}, Middleware()...),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, hc)
@@ -251,4 +251,15 @@ func str(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// priority asks Graph to favour requests a person is waiting for.
+type priority struct{ next http.RoundTripper }
+
+func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
+	if flows.UserWaiting(r.Context()) {
+		r = r.Clone(r.Context())
+		r.Header.Set("x-ms-throttle-priority", "high")
+	}
+	return p.next.RoundTrip(r)
 }

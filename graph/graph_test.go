@@ -272,3 +272,20 @@ func TestPrivilegeIncludesPIMAndRoleAssignableGroupsAndFailsClosed(t *testing.T)
 		t.Fatal("erin is not privileged once the checks answer")
 	}
 }
+
+func TestPriorityWhileAUserWaits(t *testing.T) {
+	tn, d := setup(t)
+	claim := flows.Claim{Kind: flows.ClaimEmail, Value: "alice@contoso.test"}
+	if _, err := d.Lookup(context.Background(), claim); err != nil {
+		t.Fatal(err)
+	}
+	if n := tn.Calls()["priority GET /v1.0/users"]; n != 0 {
+		t.Fatalf("background lookup sent priority: %d", n)
+	}
+	if _, err := d.Lookup(flows.WithUserWaiting(context.Background()), claim); err != nil {
+		t.Fatal(err)
+	}
+	if n := tn.Calls()["priority GET /v1.0/users"]; n != 1 {
+		t.Fatalf("interactive lookup sent priority %d times", n)
+	}
+}

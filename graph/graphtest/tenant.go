@@ -247,6 +247,9 @@ func (t *Tenant) Handler() http.Handler {
 func (t *Tenant) count(r *http.Request, route string) {
 	t.mu.Lock()
 	t.calls[r.Method+" "+route]++
+	if r.Header.Get("x-ms-throttle-priority") == "high" {
+		t.calls["priority "+r.Method+" "+route]++
+	}
 	t.mu.Unlock()
 }
 
