@@ -96,7 +96,8 @@ func (b *BannedList) match(s string, i int) int {
 		cand := s[i : i+l]
 		for _, n := range []int{l, l + 1, l - 1} {
 			for _, t := range b.byLen[n] {
-				if within1(cand, t) {
+				// a fuzzy match keeps its first letter, so it cannot swallow a separator
+				if cand[0] == t[0] && within1(cand, t) {
 					return l
 				}
 			}
