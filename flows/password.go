@@ -94,9 +94,11 @@ func (b *BannedList) match(s string, i int) int {
 	}
 	for l := len(s) - i; l >= 3; l-- {
 		cand := s[i : i+l]
+		if !alnum(cand[0]) || !alnum(cand[l-1]) {
+			continue // a fuzzy match never starts or ends on a separator
+		}
 		for _, n := range []int{l, l + 1, l - 1} {
 			for _, t := range b.byLen[n] {
-				// a fuzzy match keeps its first letter, so it cannot swallow a separator
 				if cand[0] == t[0] && within1(cand, t) {
 					return l
 				}
@@ -179,3 +181,5 @@ func CheckNewPassword(pw, confirm string, lists []*BannedList, personal []string
 	}
 	return nil
 }
+
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
