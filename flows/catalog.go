@@ -53,6 +53,7 @@ const (
 	MsgReminderReconfirm MsgID = "reminder_reconfirm"
 	MsgSnoozed           MsgID = "snoozed"
 	MsgSnoozeLimit       MsgID = "snooze_limit"
+	MsgNotMe             MsgID = "not_me"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -75,6 +76,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgReminder:          "You haven't set up password self-service yet. It takes two minutes, and next time you're locked out you can get back in without calling the helpdesk.",
 		MsgReminderReconfirm: "Please reconfirm your password self-service methods: it's been a while since you set them up.",
 		MsgSnoozed:           "OK, I'll remind you in 3 days.",
+		MsgNotMe:             "Thank you for telling us. Your account was signed out everywhere, self-service is paused for it, and the bot admins were alerted. Please contact the helpdesk now: %s",
 		MsgSnoozeLimit:       "You've postponed this 3 times, so I'll remind you every day until you're registered. Type \"register\" to do it now.",
 		MsgReconfirmDue:      "Your methods were registered more than %d days ago. Before the next reset, please show they still work: press Reconfirm next to each on the page below.",
 		MsgCodeExpired:       "That code has expired. Choose the method again to get a new one.",

@@ -246,6 +246,13 @@ func (e *Engine) ineligible(a Account, lookupErr error, pol Policy, en Enrollmen
 func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	intent := IntentUnknown
 	var act, arg string
+	if strings.HasPrefix(s.in.Choice, "x:notme|") {
+		// honoured whatever the user's state: someone may have taken over the account
+		if s.acct.ID != "" {
+			e.notMe(ctx, s)
+			return
+		}
+	}
 	if act, ok := strings.CutPrefix(s.in.Choice, "r:"); ok {
 		if reason != "" {
 			e.refuse(s, reason)

@@ -202,6 +202,8 @@ type Enrollments interface {
 	Remove(ctx context.Context, userID string, kind MethodKind) error
 	// Blocked lists the users whose self-service is blocked at now.
 	Blocked(ctx context.Context, now time.Time) ([]Block, error)
+	// Block blocks a user's self-service until a time.
+	Block(ctx context.Context, userID string, until time.Time) error
 	// Unblock clears a user's block and failure counters.
 	Unblock(ctx context.Context, userID string) error
 	// CountSend counts a code sent outside a chat step; false when the limit is reached.

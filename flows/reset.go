@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -55,7 +56,7 @@ func CheckPassword(pw, confirm string) error {
 
 // ResetView is what the new-password page may show for a live link.
 type ResetView struct {
-	DisplayName string
+	Mode ResetMode // user_chosen: the user types a password; otherwise one is issued after a POST
 }
 
 // OpenReset checks a reset link for the page (GET); it consumes nothing.
@@ -64,12 +65,16 @@ func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error)
 	if err != nil || v.Purpose != PurposeReset || v.Session.State != StateResetLink {
 		return ResetView{}, ErrLinkGone
 	}
-	return ResetView{}, nil
+	pol, _ := e.policy(ctx)
+	return ResetView{Mode: pol.ResetMode}, nil
 }
 
 // ResetPassword consumes a reset link (POST) and sets the password the user chose.
 func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) error {
 	ctx = WithUserWaiting(ctx)
+	if pol, _ := e.policy(ctx); pol.ResetMode != ResetUserChosen {
+		return ErrBadRequest
+	}
 	if err := CheckPassword(pw, confirm); err != nil {
 		return err
 	}
@@ -92,35 +97,61 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 		return ErrLinkGone
 	}
 	pol, _ := e.policy(ctx)
-	now := e.d.Clock.Now()
-	ev := AuditEvent{Time: now, Actor: v.Session.Chat.Key(), Subject: v.UserID, Platform: v.Session.Chat.Platform, Action: string(v.Session.Flow)}
-	force := pol.ResetMode == ResetTemporary
-	if err := e.d.Directory.SetPassword(ctx, v.UserID, pw, force); err != nil {
-		ev.Outcome, ev.Reason = "failed", "directory"
-		e.audit(ctx, ev)
+	if err := e.d.Directory.SetPassword(ctx, v.UserID, pw, false); err != nil {
+		e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: v.Session.Chat.Key(), Subject: v.UserID, Platform: v.Session.Chat.Platform,
+			Action: string(v.Session.Flow), Outcome: "failed", Reason: "directory"})
 		var pe *PasswordError
 		if errors.As(err, &pe) {
 			return err
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
-	ev.Outcome = "ok"
-	e.audit(ctx, ev)
+	e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen))
+	return nil
+}
+
+// afterReset audits, signs the user out everywhere (when the policy says so), tells them by
+// email and in chat (with a "This wasn't me" button) and tells the bot admins when a privileged
+// user reset.
+func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, pol Policy, how string) {
+	e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: sess.Chat.Key(), Subject: acct.ID, Platform: sess.Chat.Platform,
+		Action: string(sess.Flow), Outcome: "ok", Reason: how})
 	if pol.RevokeSessions {
-		if err := e.d.Directory.RevokeSessions(ctx, v.UserID); err != nil {
-			e.d.Log.ErrorContext(ctx, "revoke sessions failed", "err", err, "user", v.UserID)
+		if err := e.d.Directory.RevokeSessions(ctx, acct.ID); err != nil {
+			e.d.Log.ErrorContext(ctx, "revoke sessions failed", "err", err, "user", acct.ID)
 		}
 	}
 	if pol.NotifyUser {
 		e.noticeReset(ctx, acct, pol)
 	}
+	if acct.Privileged && pol.NotifyAdmins {
+		e.announceAdmins(ctx, "A privileged user reset their password",
+			fmt.Sprintf("%s (%s), who holds directory roles, reset their password through resetbot (%s).", acct.DisplayName, acct.UPN, how))
+	}
 	if e.d.Notifier != nil {
-		r := Reply{MsgID: MsgPasswordChanged, Text: Text(v.Session.Chat.Locale, MsgPasswordChanged), Private: true}
-		if err := e.d.Notifier.Notify(ctx, v.Session.Chat, []Reply{r}); err != nil {
+		r := Reply{MsgID: MsgPasswordChanged, Text: Text(sess.Chat.Locale, MsgPasswordChanged), Private: true,
+			Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: "This wasn't me"}}}
+		if err := e.d.Notifier.Notify(ctx, sess.Chat, []Reply{r}); err != nil {
 			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 		}
 	}
-	return nil
+}
+
+// notMe handles "This wasn't me" after a reset: sessions revoked again, self-service blocked,
+// bot admins alerted.
+func (e *Engine) notMe(ctx context.Context, s *step) {
+	now := s.now
+	if err := e.d.Directory.RevokeSessions(ctx, s.acct.ID); err != nil {
+		e.d.Log.ErrorContext(ctx, "revoke sessions failed", "err", err, "user", s.acct.ID)
+	}
+	if err := e.d.Enrollments.Block(ctx, s.acct.ID, now.Add(s.pol.Limits.BlockFor)); err != nil {
+		e.d.Log.ErrorContext(ctx, "block failed", "err", err, "user", s.acct.ID)
+	}
+	s.audit("not_me", "ok", "reset disowned")
+	e.announceAdmins(ctx, "A user says a password reset wasn't them",
+		fmt.Sprintf("%s (%s) pressed \"This wasn't me\" after a password reset. Their sign-in sessions were revoked and self-service is blocked for them. Please contact them.",
+			s.acct.DisplayName, s.acct.UPN))
+	s.say(MsgNotMe, s.pol.HelpdeskURL)
 }
 
 func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy) {
@@ -151,4 +182,71 @@ func (e *Engine) bannedLists(ctx context.Context) []*BannedList {
 		e.custom, e.customOf = NewBannedList(pol.BannedTerms), pol.BannedTerms
 	}
 	return []*BannedList{e.d.Banned, e.custom}
+}
+
+// TAPIssuer issues Temporary Access Passes (Entra ID); optional.
+type TAPIssuer interface {
+	IssueTAP(ctx context.Context, userID string, lifetime time.Duration) (string, error)
+}
+
+// TAPLifetime is how long an issued Temporary Access Pass works.
+const TAPLifetime = time.Hour
+
+// tempAlphabet avoids look-alike characters.
+const tempAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+// TemporaryPassword draws a 16-character password with all four kinds of character.
+func TemporaryPassword(r Random) (string, error) {
+	for {
+		b := make([]byte, 14)
+		if _, err := r.Read(b); err != nil {
+			return "", err
+		}
+		out := make([]byte, 0, 16)
+		for _, c := range b {
+			out = append(out, tempAlphabet[int(c)%len(tempAlphabet)])
+		}
+		pw := string(out[:7]) + "-" + string(out[7:]) + "!"
+		if CheckPassword(pw, pw) == nil && strings.IndexAny(pw, "23456789") >= 0 {
+			return pw, nil
+		}
+	}
+}
+
+// IssueTemporary consumes a reset link (POST) and, by the policy's reset mode, sets a generated
+// temporary password that must be changed at the next sign-in, or issues a Temporary Access
+// Pass. The secret is returned for the page to show once; it is never stored or sent to chat.
+func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret string, mode ResetMode, err error) {
+	ctx = WithUserWaiting(ctx)
+	pol, _ := e.policy(ctx)
+	if pol.ResetMode == ResetUserChosen {
+		return "", pol.ResetMode, ErrBadRequest
+	}
+	v, err := e.consumeLink(ctx, token, PurposeReset, nil)
+	if err != nil {
+		return "", pol.ResetMode, err
+	}
+	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: v.UserID})
+	if err != nil {
+		return "", pol.ResetMode, fmt.Errorf("flows: lookup: %w", err)
+	}
+	switch pol.ResetMode {
+	case ResetTAP:
+		tap, ok := e.d.Directory.(TAPIssuer)
+		if !ok {
+			return "", pol.ResetMode, fmt.Errorf("flows: the directory cannot issue a Temporary Access Pass")
+		}
+		if secret, err = tap.IssueTAP(ctx, v.UserID, TAPLifetime); err != nil {
+			return "", pol.ResetMode, err
+		}
+	default:
+		if secret, err = TemporaryPassword(e.d.Rand); err != nil {
+			return "", pol.ResetMode, err
+		}
+		if err := e.d.Directory.SetPassword(ctx, v.UserID, secret, true); err != nil {
+			return "", pol.ResetMode, fmt.Errorf("%w: %v", ErrDirectory, err)
+		}
+	}
+	e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode))
+	return secret, pol.ResetMode, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	khttp "github.com/microsoft/kiota-http-go"
 
@@ -287,5 +289,30 @@ func TestPriorityWhileAUserWaits(t *testing.T) {
 	}
 	if n := tn.Calls()["priority GET /v1.0/users"]; n != 1 {
 		t.Fatalf("interactive lookup sent priority %d times", n)
+	}
+}
+
+func TestTemporaryAccessPassIsNeverRetried(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	pass, err := d.IssueTAP(ctx, "a11ce000-0000-4000-8000-000000000001", time.Hour)
+	if err != nil || !strings.HasPrefix(pass, "TAP-") {
+		t.Fatalf("%q %v", pass, err)
+	}
+	tn.FailNext("/temporaryAccessPassMethods", http.StatusServiceUnavailable, "1")
+	if _, err := d.IssueTAP(ctx, "a11ce000-0000-4000-8000-000000000001", time.Hour); err == nil {
+		t.Fatal("a failed create reported success")
+	}
+	if n := tn.Calls()["POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods"]; n != 2 {
+		t.Fatalf("%d calls: the failed create was retried", n)
+	}
+	taps := 0
+	for _, c := range tn.Changes() {
+		if c.Kind == "tap" {
+			taps++
+		}
+	}
+	if taps != 1 {
+		t.Fatalf("%d passes issued", taps)
 	}
 }

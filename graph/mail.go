@@ -3,6 +3,11 @@ package graph
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	khttp "github.com/microsoft/kiota-http-go"
 	"strings"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -84,4 +89,27 @@ func (d *Directory) ContactMethods(ctx context.Context, userID string) ([]flows.
 		}
 	}
 	return out, nil
+}
+
+var _ flows.TAPIssuer = (*Directory)(nil)
+
+// IssueTAP creates a one-time Temporary Access Pass (permission
+// UserAuthenticationMethod.ReadWrite.All). It is never retried: a retried create could leave
+// two passes.
+func (d *Directory) IssueTAP(ctx context.Context, userID string, lifetime time.Duration) (string, error) {
+	m := models.NewTemporaryAccessPassAuthenticationMethod()
+	mins := int32(lifetime / time.Minute)
+	once := true
+	m.SetLifetimeInMinutes(&mins)
+	m.SetIsUsableOnce(&once)
+	noRetry := &khttp.RetryHandlerOptions{MaxRetries: 0, ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false }}
+	res, err := d.client.Users().ByUserId(userID).Authentication().TemporaryAccessPassMethods().Post(ctx, m,
+		&users.ItemAuthenticationTemporaryAccessPassMethodsRequestBuilderPostRequestConfiguration{Options: []abs.RequestOption{noRetry}})
+	if err != nil {
+		return "", fmt.Errorf("graph: temporary access pass: %w", err)
+	}
+	if res.GetTemporaryAccessPass() == nil {
+		return "", fmt.Errorf("graph: temporary access pass: none returned")
+	}
+	return *res.GetTemporaryAccessPass(), nil
 }

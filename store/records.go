@@ -481,3 +481,14 @@ func (s *Store) EachRef(ctx context.Context, fn func(userID string, ref []byte) 
 	}
 	return iter.Err()
 }
+
+// Block blocks a user's self-service until a time (it never shortens a longer block).
+func (s *Store) Block(ctx context.Context, userID string, until time.Time) error {
+	err := s.rdb.Eval(ctx, `local c = tonumber(redis.call('HGET', KEYS[1], 'block') or '0')
+if tonumber(ARGV[1]) > c then redis.call('HSET', KEYS[1], 'block', ARGV[1]) end return 1`,
+		[]string{enrolKey(userID)}, until.UnixMilli()).Err()
+	if err != nil {
+		return fmt.Errorf("store: block: %w", err)
+	}
+	return nil
+}

@@ -172,6 +172,9 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 		page, vw.Title = "admin.html", "Confirm a bot admin action"
 	case flows.PurposeReset:
 		page, vw.Title = "reset.html", "Choose a new password"
+		if rv, err := s.e.OpenReset(r.Context(), tok); err == nil && rv.Mode != flows.ResetUserChosen {
+			page, vw.Title, vw.Kind = "temporary.html", "Get a temporary sign-in", string(rv.Mode)
+		}
 	case flows.PurposeQuestions:
 		qs, err := s.e.OpenQuestions(r.Context(), tok)
 		if err != nil {
@@ -228,6 +231,19 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
+	if rv, err := s.e.OpenReset(r.Context(), tok); err == nil && rv.Mode != flows.ResetUserChosen {
+		secret, mode, err := s.e.IssueTemporary(r.Context(), tok)
+		switch {
+		case errors.Is(err, flows.ErrLinkGone):
+			s.gone(w, http.StatusNotFound)
+		case err != nil:
+			s.fail(w, err)
+		default:
+			setCookie(w, cookiePre, "", -1)
+			s.render(w, http.StatusOK, "issued.html", view{Title: "Your temporary sign-in", Kind: string(mode), Show: flows.EnrolShow{Secret: secret}})
+		}
+		return
+	}
 	err := s.e.ResetPassword(r.Context(), tok, r.PostFormValue("password"), r.PostFormValue("confirm"))
 	var pe *flows.PasswordError
 	switch {

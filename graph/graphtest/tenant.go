@@ -236,6 +236,7 @@ func (t *Tenant) Handler() http.Handler {
 	mux.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
 	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
 	mux.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
+	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", t.graph(t.tap))
 	mux.HandleFunc("GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances", t.graph(t.eligibility))
 	mux.HandleFunc("GET /v1.0/users/{id}/manager", t.graph(t.manager))
 	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
@@ -873,4 +874,31 @@ func (t *Tenant) eligibility(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	t.mu.Unlock()
 	t.page(w, r, out)
+}
+
+func (t *Tenant) tap(w http.ResponseWriter, r *http.Request, body []byte) {
+	var req struct {
+		Lifetime int  `json:"lifetimeInMinutes"`
+		Once     bool `json:"isUsableOnce"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Lifetime < 10 || req.Lifetime > 43200 {
+		graphError(w, http.StatusBadRequest, "BadRequest", "lifetimeInMinutes must be 10 to 43200")
+		return
+	}
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+		return
+	}
+	pass := "TAP-" + randHex(6)
+	c := Change{Kind: "tap", UserID: u.ID, Time: t.now()}
+	t.changes = append(t.changes, c)
+	cp := *u
+	t.mu.Unlock()
+	if t.OnChange != nil {
+		t.OnChange(c, cp)
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+		"id": "tap-1", "temporaryAccessPass": pass, "lifetimeInMinutes": req.Lifetime, "isUsableOnce": req.Once})
 }

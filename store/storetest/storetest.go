@@ -49,6 +49,8 @@ type Directory struct {
 	mu        sync.Mutex
 	Users     map[string]flows.Account // by id
 	Passwords map[string]string
+	Forced    map[string]bool // force change at next sign-in
+	TAPs      map[string]int
 	Calls     []string
 	Revoked   []string
 	Fail      error
@@ -56,7 +58,7 @@ type Directory struct {
 
 // NewDirectory makes an empty directory.
 func NewDirectory() *Directory {
-	return &Directory{Users: map[string]flows.Account{}, Passwords: map[string]string{}}
+	return &Directory{Users: map[string]flows.Account{}, Passwords: map[string]string{}, Forced: map[string]bool{}, TAPs: map[string]int{}}
 }
 
 // Add adds an account.
@@ -93,11 +95,12 @@ func (d *Directory) Lookup(_ context.Context, c flows.Claim) (flows.Account, err
 }
 
 // SetPassword records the password.
-func (d *Directory) SetPassword(_ context.Context, id, pw string, _ bool) error {
+func (d *Directory) SetPassword(_ context.Context, id, pw string, force bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Calls = append(d.Calls, "SetPassword")
 	d.Passwords[id] = pw
+	d.Forced[id] = force
 	return nil
 }
 
@@ -559,4 +562,12 @@ var (
 func Banned() *flows.BannedList {
 	bannedOnce.Do(func() { banned = flows.NewBannedList(frequency.FrequencyLists["passwords"]) })
 	return banned
+}
+
+// IssueTAP records and returns a pass.
+func (d *Directory) IssueTAP(_ context.Context, id string, _ time.Duration) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.TAPs[id]++
+	return "TAP-" + strconv.Itoa(d.TAPs[id]) + "-" + id, nil
 }
