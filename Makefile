@@ -10,16 +10,26 @@ demo:
 build:
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/resetbot .
 
-# deps installs the real servers the tests start (redis-server) from Debian's packages when
-# running as root; otherwise it says what to install.
+AXE_VERSION := 4.14.1
+
+# deps installs what the tests need when it is missing: redis-server and chromium from Debian's
+# packages (as root; otherwise it says what to install) and axe-core from npm into .cache/axe.
 deps:
-	@if ! command -v redis-server >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing redis-server (Debian package)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	    echo "installing$$missing (Debian packages)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "redis-server is missing: run 'sudo apt-get install redis-server' (the tests start their own on a unix socket)"; exit 1; \
+	    echo "missing:$$missing - run 'sudo apt-get install$$missing' (the tests start their own servers and browser)"; exit 1; \
 	  fi; \
+	fi
+	@if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then \
+	  command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js (apt-get install npm) for the accessibility scan"; exit 1; }; \
+	  echo "installing axe-core $(AXE_VERSION) (npm)"; \
+	  mkdir -p .cache/axe && npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION) >/dev/null; \
 	fi
 
 vet:
