@@ -220,3 +220,67 @@ func TestPagesInARealBrowser(t *testing.T) {
 		t.Fatal("the second POST changed the password")
 	}
 }
+
+func TestQuestionsAndTemporaryPasswordPagesInARealBrowser(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	pol, v, _ := e.h.Store.GetPolicy(ctx)
+	pol.Methods = append(pol.Methods, flows.MethodQuestions)
+	pol.ResetMode = flows.ResetTemporary
+	if _, err := e.h.Store.PutPolicy(ctx, pol, v); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Clock.Advance(6 * time.Second) // past the policy cache
+	bctx := browser(t)
+	axe := axeSource(t)
+	err := chromedp.Run(bctx, chromedp.Navigate(e.registerLink(t, e.alice)), chromedp.Click("button", chromedp.ByQuery),
+		chromedp.WaitVisible("#u", chromedp.ByID), chromedp.SendKeys("#u", e.alice.UPN, chromedp.ByID),
+		chromedp.SendKeys("#p", graphtest.DemoPassword, chromedp.ByID), chromedp.Submit("#p", chromedp.ByID),
+		chromedp.WaitVisible(`form[action="/enrol/begin"] button`, chromedp.ByQuery),
+		chromedp.Submit(`input[value="questions"]`, chromedp.ByQuery), chromedp.WaitVisible("#a0", chromedp.ByID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit(t, bctx, axe, "security questions page")
+	shot(t, bctx, "08-questions")
+	for i, a := range []string{"Fluffy McFluff", "Springfield", "Saint Mary"} {
+		if err := chromedp.Run(bctx, chromedp.SendKeys(fmt.Sprintf("#a%d", i), a, chromedp.ByID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Run(bctx, chromedp.Submit("#a0", chromedp.ByID), chromedp.WaitVisible(".notice", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(bctx, t); !strings.Contains(got, "security questions are registered") {
+		t.Fatalf("questions: %q", got)
+	}
+	// a temporary password, shown once after the POST
+	secret := e.h.Enrol(e.alice.ID)
+	e.h.Clock.Advance(30 * time.Second)
+	chat := "chat-temp"
+	rs := e.h.Say(chat, e.alice.Mail, "reset")
+	rs = e.h.Click(chat, e.alice.Mail, storetest.Choice(t, rs, "Authenticator"))
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	rs = e.h.Say(chat, e.alice.Mail, code)
+	rs = e.h.Click(chat, e.alice.Mail, storetest.Choice(t, rs, "Email"))
+	rs = e.h.Say(chat, e.alice.Mail, storetest.CodeFrom(t, e.h.Mail.Last()))
+	link := storetest.Link(t, rs)
+	if err := chromedp.Run(bctx, chromedp.Navigate(link), chromedp.WaitVisible("button", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if got := text(bctx, t); !strings.Contains(got, "temporary password") || e.h.Dir.Passwords[e.alice.ID] != "" {
+		t.Fatalf("temporary page before the POST (GET must issue nothing): %q", got)
+	}
+	audit(t, bctx, axe, "temporary password page")
+	shot(t, bctx, "09-temporary")
+	var shown string
+	if err := chromedp.Run(bctx, chromedp.Click("button", chromedp.ByQuery), chromedp.WaitVisible("code.secret", chromedp.ByQuery),
+		chromedp.Text("code.secret", &shown, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if shown == "" || e.h.Dir.Passwords[e.alice.ID] != strings.TrimSpace(shown) || !e.h.Dir.Forced[e.alice.ID] {
+		t.Fatalf("shown %q, set %q", shown, e.h.Dir.Passwords[e.alice.ID])
+	}
+	audit(t, bctx, axe, "temporary password result")
+	shot(t, bctx, "10-temporary-shown")
+}
