@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/trustelem/zxcvbn/frequency"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/console"
@@ -159,7 +158,7 @@ func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) 
 func engine(p parts) *flows.Engine {
 	return flows.New(flows.Deps{
 		Directory: p.dir, Sessions: p.store, Links: p.store, Enrollments: p.store, WebStates: p.store,
-		Banned: bannedList(), Policies: p.store, Pending: p.store, Reminders: p.store, Campaign: p.campaign.plan, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
+		Banned: flows.CommonPasswords(), Policies: p.store, Pending: p.store, Reminders: p.store, Campaign: p.campaign.plan, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
 		Clock: p.clock, Rand: rand.Reader, Log: p.log,
 		Methods: methods(p),
 	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins})
@@ -522,16 +521,4 @@ func teamsPackage(args []string, getenv func(string) string, stdout, stderr io.W
 	}
 	fmt.Fprintln(stdout, "wrote", out, "- upload it in the Teams admin center (Teams apps > Manage apps > Upload)")
 	return 0
-}
-
-var (
-	bannedOnce sync.Once
-	banned     *flows.BannedList
-)
-
-// bannedList is the built-in banned-password list: the 30,000 most common passwords from the
-// frequency lists of zxcvbn (MIT licence), as its Go port ships them.
-func bannedList() *flows.BannedList {
-	bannedOnce.Do(func() { banned = flows.NewBannedList(frequency.FrequencyLists["passwords"]) })
-	return banned
 }

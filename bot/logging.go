@@ -1,9 +1,11 @@
 package bot
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // secretKeys are attribute names whose values are never logged.
@@ -35,4 +37,16 @@ func redact(_ []string, a slog.Attr) slog.Attr {
 		}
 	}
 	return a
+}
+
+// Sleep waits d or until ctx ends; adapters take it as their default and tests inject another.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"github.com/trustelem/zxcvbn/frequency"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -9,8 +10,7 @@ import (
 // Banned-password checking in the style Entra ID Password Protection documents: normalise
 // (lower case, common substitutions), find banned terms (exactly or at edit distance 1) and the
 // user's own names, score one point per banned part and one per other character, and accept
-// at five points or more. The built-in list comes from outside flows (main wires the zxcvbn
-// frequency list), the custom list from the policy.
+// at five points or more. The built-in list is CommonPasswords, the custom one the policy's.
 
 // MinScore is the score a new password must reach.
 const MinScore = 5
@@ -183,3 +183,15 @@ func CheckNewPassword(pw, confirm string, lists []*BannedList, personal []string
 }
 
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+var (
+	commonOnce sync.Once
+	common     *BannedList
+)
+
+// CommonPasswords is the built-in banned list: the 30,000 most common passwords from the
+// frequency lists of zxcvbn (MIT licence), as its Go port ships them. Built once.
+func CommonPasswords() *BannedList {
+	commonOnce.Do(func() { common = NewBannedList(frequency.FrequencyLists["passwords"]) })
+	return common
+}

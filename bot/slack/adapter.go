@@ -13,6 +13,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/flows"
 )
 
@@ -104,23 +105,12 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 		sopts = append(sopts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
 	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), eng: eng, seen: seen, clock: clock, log: log,
-		users: map[string]userEntry{}, sleep: realSleep}
+		users: map[string]userEntry{}, sleep: bot.Sleep}
 	for _, o := range opts {
 		o(a)
 	}
 	a.lim = newLimiter(clock, a.sleep)
 	return a, nil
-}
-
-func realSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Wait blocks until the work started by acknowledged requests is done.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/flows"
 )
 
@@ -121,7 +122,7 @@ func New(cfg Config, eng Engine, refs Refs, clock flows.Clock, log *slog.Logger,
 		cfg.ServiceHosts = DefaultServiceHosts
 	}
 	a := &Adapter{cfg: cfg, eng: eng, refs: refs, clock: clock, log: log, hc: &http.Client{Timeout: 15 * time.Second},
-		sleep: realSleep, next: map[string]time.Time{}}
+		sleep: bot.Sleep, next: map[string]time.Time{}}
 	for _, o := range opts {
 		o(a)
 	}
@@ -130,17 +131,6 @@ func New(cfg Config, eng Engine, refs Refs, clock flows.Clock, log *slog.Logger,
 		Scopes: []string{"https://api.botframework.com/.default"}, AuthStyle: oauth2.AuthStyleInParams}
 	a.token = oauth2.ReuseTokenSource(nil, cc.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, a.hc)))
 	return a, nil
-}
-
-func realSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Wait blocks until acknowledged activities are worked on.

@@ -489,10 +489,8 @@ func (t *Tenant) patchUser(w http.ResponseWriter, r *http.Request, body []byte) 
 		graphError(w, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload.")
 		return
 	}
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	if req.PasswordProfile == nil {
@@ -523,10 +521,8 @@ func (t *Tenant) patchUser(w http.ResponseWriter, r *http.Request, body []byte) 
 }
 
 func (t *Tenant) memberOf(w http.ResponseWriter, r *http.Request, _ []byte) {
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	var all []map[string]any
@@ -556,10 +552,8 @@ func (t *Tenant) memberOf(w http.ResponseWriter, r *http.Request, _ []byte) {
 }
 
 func (t *Tenant) revoke(w http.ResponseWriter, r *http.Request, _ []byte) {
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	c := Change{Kind: "revoke", UserID: u.ID, Time: t.now()}
@@ -765,10 +759,8 @@ func (t *Tenant) sendMail(w http.ResponseWriter, r *http.Request, body []byte) {
 		graphError(w, http.StatusBadRequest, "ErrorInvalidRecipients", "At least one recipient is not valid.")
 		return
 	}
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	m := SentMail{From: u.UPN, Subject: req.Message.Subject, Body: req.Message.Body.Content}
@@ -781,10 +773,8 @@ func (t *Tenant) sendMail(w http.ResponseWriter, r *http.Request, body []byte) {
 }
 
 func (t *Tenant) phoneMethods(w http.ResponseWriter, r *http.Request, _ []byte) {
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	var out []map[string]any
@@ -797,10 +787,8 @@ func (t *Tenant) phoneMethods(w http.ResponseWriter, r *http.Request, _ []byte) 
 }
 
 func (t *Tenant) emailMethods(w http.ResponseWriter, r *http.Request, _ []byte) {
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	var out []map[string]any
@@ -837,10 +825,8 @@ func (t *Tenant) listGroups(w http.ResponseWriter, r *http.Request, _ []byte) {
 }
 
 func (t *Tenant) manager(w http.ResponseWriter, r *http.Request, _ []byte) {
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	m, found := t.users[u.ManagerID]
@@ -885,10 +871,8 @@ func (t *Tenant) tap(w http.ResponseWriter, r *http.Request, body []byte) {
 		graphError(w, http.StatusBadRequest, "BadRequest", "lifetimeInMinutes must be 10 to 43200")
 		return
 	}
-	t.mu.Lock()
-	u, ok := t.lookup(w, r.PathValue("id"))
+	u, ok := t.lockUser(w, r)
 	if !ok {
-		t.mu.Unlock()
 		return
 	}
 	pass := "TAP-" + randHex(6)
@@ -901,4 +885,15 @@ func (t *Tenant) tap(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
 		"id": "tap-1", "temporaryAccessPass": pass, "lifetimeInMinutes": req.Lifetime, "isUsableOnce": req.Once})
+}
+
+// lockUser locks the tenant and finds the path's user; on a miss it answers 404 and unlocks.
+// On success the caller holds the lock and must unlock.
+func (t *Tenant) lockUser(w http.ResponseWriter, r *http.Request) (*User, bool) {
+	t.mu.Lock()
+	u, ok := t.lookup(w, r.PathValue("id"))
+	if !ok {
+		t.mu.Unlock()
+	}
+	return u, ok
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/trustelem/zxcvbn/frequency"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/notify"
@@ -294,7 +293,7 @@ func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	// light Argon2 costs keep the race-enabled tests fast; production uses questions.DefaultParams
 	h.Questions = questions.New(questions.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2)
 	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
-		Banned: Banned(), Policies: h.Store, Pending: h.Store, Reminders: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
+		Banned: flows.CommonPasswords(), Policies: h.Store, Pending: h.Store, Reminders: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
 		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
 			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader),
 			h.Questions}}
@@ -551,17 +550,6 @@ func (d *Directory) ResolveGroup(_ context.Context, name string) (string, error)
 		return id, nil
 	}
 	return "", flows.ErrNotFound
-}
-
-var (
-	bannedOnce sync.Once
-	banned     *flows.BannedList
-)
-
-// Banned is the built-in banned-password list production uses (zxcvbn's common passwords).
-func Banned() *flows.BannedList {
-	bannedOnce.Do(func() { banned = flows.NewBannedList(frequency.FrequencyLists["passwords"]) })
-	return banned
 }
 
 // IssueTAP records and returns a pass.

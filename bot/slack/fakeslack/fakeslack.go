@@ -121,17 +121,7 @@ func (s *Server) Views() []string {
 // WaitPosts waits until n messages were posted in total.
 func (s *Server) WaitPosts(n int) []Post {
 	s.t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		if p := s.Posts(); len(p) >= n {
-			return p
-		}
-		select {
-		case <-s.notify:
-		case <-deadline:
-			s.t.Fatalf("fake Slack got %d posts, want %d: %+v", len(s.Posts()), n, s.Posts())
-		}
-	}
+	return s.WaitPostsWithin(n, 10*time.Second)
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -214,15 +204,19 @@ func (s *Server) viewsPublish(w http.ResponseWriter, r *http.Request) {
 // WaitViews waits until n home views were published.
 func (s *Server) WaitViews(n int) []string {
 	s.t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		if v := s.Views(); len(v) >= n {
-			return v
-		}
+	s.waitFor(func() bool { return len(s.Views()) >= n }, 10*time.Second, "views")
+	return s.Views()
+}
+
+// waitFor waits for cond, woken by each recorded call, failing after d.
+func (s *Server) waitFor(cond func() bool, d time.Duration, what string) {
+	s.t.Helper()
+	deadline := time.After(d)
+	for !cond() {
 		select {
 		case <-s.notify:
 		case <-deadline:
-			s.t.Fatalf("fake Slack got %d views, want %d", len(s.Views()), n)
+			s.t.Fatalf("fake Slack: timed out waiting for %s", what)
 		}
 	}
 }
@@ -363,17 +357,8 @@ func (s *Server) usersList(w http.ResponseWriter, r *http.Request) {
 // WaitPostsWithin waits until n messages were posted in total, failing after d.
 func (s *Server) WaitPostsWithin(n int, d time.Duration) []Post {
 	s.t.Helper()
-	deadline := time.After(d)
-	for {
-		if p := s.Posts(); len(p) >= n {
-			return p
-		}
-		select {
-		case <-s.notify:
-		case <-deadline:
-			s.t.Fatalf("fake Slack got %d posts, want %d", len(s.Posts()), n)
-		}
-	}
+	s.waitFor(func() bool { return len(s.Posts()) >= n }, d, fmt.Sprintf("%d posts (have %d)", n, len(s.Posts())))
+	return s.Posts()
 }
 
 // File is an uploaded file shared to a channel.
