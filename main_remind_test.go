@@ -195,7 +195,12 @@ func replicaMain() int {
 	}
 	w := &remindWorld{st: st, dir: dir, crypto: crypto}
 	r, _ := w.remindersAt(g("R_SLACK"), realClock{})
-	r.Lease = time.Second
+	// a short lease lets the survivors take over a killed replica's claims quickly; without a
+	// kill a long one keeps a replica starved of CPU from losing its claims mid-batch
+	r.Lease = 30 * time.Second
+	if g("R_SHORT_LEASE") != "" {
+		r.Lease = 5 * time.Second
+	}
 	r.Batch = 25
 	r.OnClaim = func(n int) {
 		if n > 0 {
@@ -219,11 +224,14 @@ type replica struct {
 	claims chan int
 }
 
-func startReplica(t *testing.T, w *remindWorld, key string) *replica {
+func startReplica(t *testing.T, w *remindWorld, key string, shortLease bool) *replica {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "RESETBOT_REPLICA=1", "R_REDIS="+w.redis.URL(), "R_KEY="+key, "R_GRAPH="+w.tenant.GraphURL(),
 		"R_TOKEN="+w.tenant.TokenURL(), "R_CLIENT="+w.tenant.ClientID, "R_SECRET="+w.tenant.ClientSecret, "R_SLACK="+w.slack.GetAPIURL())
+	if shortLease {
+		cmd.Env = append(cmd.Env, "R_SHORT_LEASE=1")
+	}
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -269,7 +277,7 @@ func runReplicas(t *testing.T, kill bool) {
 	if n, err := planner.Plan(context.Background()); err != nil || n != want {
 		t.Fatalf("planned %d: %v", n, err)
 	}
-	reps := []*replica{startReplica(t, w, w.keyString), startReplica(t, w, w.keyString), startReplica(t, w, w.keyString)}
+	reps := []*replica{startReplica(t, w, w.keyString, kill), startReplica(t, w, w.keyString, kill), startReplica(t, w, w.keyString, kill)}
 	inFlight := 0
 	if kill {
 		// kill the first replica midway, right after its fifth claim: whatever that claim took is

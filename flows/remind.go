@@ -20,6 +20,8 @@ type Due struct {
 type ReminderQueue interface {
 	Schedule(ctx context.Context, queue string, due []Due) error
 	Claim(ctx context.Context, queue string, now time.Time, n int, lease time.Duration) ([]string, error)
+	// Renew extends a claim that is still this replica's (its lease ends at expect).
+	Renew(ctx context.Context, queue, userID string, expect, until time.Time) (bool, error)
 	Reschedule(ctx context.Context, queue, userID string, at time.Time) error
 	Unschedule(ctx context.Context, queue, userID string) error
 	Pending(ctx context.Context, queue string) (int64, error)
@@ -180,13 +182,14 @@ func (r *Reminders) Step(ctx context.Context) (int, error) {
 	if r.OnClaim != nil {
 		r.OnClaim(len(ids))
 	}
+	leaseEnd := time.UnixMilli(now.UnixMilli() + r.Lease.Milliseconds())
 	for _, id := range ids {
-		r.one(ctx, pol, id, now)
+		r.one(ctx, pol, id, now, leaseEnd)
 	}
 	return len(ids), nil
 }
 
-func (r *Reminders) one(ctx context.Context, pol Policy, id string, now time.Time) {
+func (r *Reminders) one(ctx context.Context, pol Policy, id string, now, leaseEnd time.Time) {
 	a, ok := r.users[id]
 	why := ""
 	var err error
@@ -218,6 +221,11 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now time.Tim
 	if next, quiet := quietUntil(now, t.TZ); quiet {
 		r.Deferred.Add(1)
 		_ = r.q.Reschedule(ctx, ReminderQueueName, id, next)
+		return
+	}
+	// a batch can outlast its lease: send only while the claim is still ours, and hold it anew
+	if mine, err := r.q.Renew(ctx, ReminderQueueName, id, leaseEnd, r.e.d.Clock.Now().Add(r.Lease)); err != nil || !mine {
+		r.Skipped.Add(1)
 		return
 	}
 	msg := Text(t.Chat.Locale, MsgReminder)

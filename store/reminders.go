@@ -46,6 +46,21 @@ func (s *Store) Claim(ctx context.Context, queue string, now time.Time, n int, l
 	return res, nil
 }
 
+var renewScript = redis.NewScript(`local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
+return 1`)
+
+// Renew extends this replica's lease on a user right before it sends, if the lease is still the
+// one it took (expect); false when another replica has claimed the user since.
+func (s *Store) Renew(ctx context.Context, queue, userID string, expect, until time.Time) (bool, error) {
+	n, err := renewScript.Run(ctx, s.rdb, []string{queueKey(queue)}, userID, expect.UnixMilli(), until.UnixMilli()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: renew: %w", err)
+	}
+	return n == 1, nil
+}
+
 // Reschedule sets a user's next due time (after a send, a snooze or quiet hours).
 func (s *Store) Reschedule(ctx context.Context, queue, userID string, at time.Time) error {
 	return s.rdb.ZAdd(ctx, queueKey(queue), redis.Z{Score: float64(at.UnixMilli()), Member: userID}).Err()
