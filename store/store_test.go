@@ -377,3 +377,33 @@ func TestAuditAgeCapAndExport(t *testing.T) {
 		t.Fatalf("%q %v", out.String(), err)
 	}
 }
+
+func TestReminderClaimsAndRenewals(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	s := store.New(rdb, newCrypto(t))
+	ctx := context.Background()
+	if err := s.Schedule(ctx, "q", []flows.Due{{UserID: "u1", At: t0}, {UserID: "u2", At: t0.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	lease := time.Minute
+	a, _ := s.Claim(ctx, "q", t0, 10, lease)
+	if len(a) != 1 || a[0] != "u1" {
+		t.Fatalf("claim %v", a)
+	}
+	if b, _ := s.Claim(ctx, "q", t0.Add(30*time.Second), 10, lease); len(b) != 0 {
+		t.Fatalf("a leased user was claimed again: %v", b)
+	}
+	// replica A stalls past its lease; replica B takes the user over
+	if b, _ := s.Claim(ctx, "q", t0.Add(2*time.Minute), 10, lease); len(b) != 1 {
+		t.Fatalf("an expired lease was not taken over: %v", b)
+	}
+	if ok, _ := s.Renew(ctx, "q", "u1", t0.Add(lease), t0.Add(3*time.Minute)); ok {
+		t.Fatal("replica A renewed a claim it lost")
+	}
+	if ok, _ := s.Renew(ctx, "q", "u1", t0.Add(2*time.Minute+lease), t0.Add(4*time.Minute)); !ok {
+		t.Fatal("replica B could not renew its claim")
+	}
+	if n, _ := s.Pending(ctx, "q"); n != 2 {
+		t.Fatalf("pending %d", n)
+	}
+}
