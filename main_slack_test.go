@@ -34,7 +34,7 @@ func slackEndToEnd(t *testing.T, socket bool) {
 	fake.AddUser(fakeslack.User{ID: "UALICE", TeamID: slackTeam, Email: alice.Mail, EmailConfirmed: true})
 	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-1", AppToken: "xapp-1", SigningSecret: slackSecret, Socket: socket, TeamIDs: []string{slackTeam},
 		APIURL: fake.GetAPIURL()}, w.eng, w.st, w.clock, w.log,
-		slackbot.WithSleep(func(_ context.Context, d time.Duration) error { w.clock.Advance(d); return nil }))
+		slackbot.WithSleep(w.clock.Sleep))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestTeamsEndToEnd(t *testing.T) {
 	bf := teamstest.Start(t, appID)
 	ta, err := teams.New(teams.Config{AppID: appID, AppSecret: "bot-secret", TenantID: tenant, AllowedTenants: []string{tenant},
 		ServiceHosts: []string{"127.0.0.1"}, Metadata: bf.URL() + "/openid", TokenURL: bf.URL() + "/token"}, w.eng, w.st, w.clock, w.log,
-		teams.WithSleep(func(_ context.Context, d time.Duration) error { w.clock.Advance(d); return nil }))
+		teams.WithSleep(w.clock.Sleep))
 	if err != nil {
 		t.Fatal(err)
 	}

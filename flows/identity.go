@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -53,8 +54,7 @@ func (e *Engine) lookup(ctx context.Context, c Claim) (Account, error) {
 }
 
 func isExpected(err error) bool {
-	return err == ErrNotFound || err == ErrAmbiguous || err == ErrPinMismatch ||
-		errorsIs(err, ErrNotFound) || errorsIs(err, ErrAmbiguous)
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrAmbiguous) || errors.Is(err, ErrPinMismatch)
 }
 
 // Forget drops the cached mapping of a chat identity (after a sign-in pins it).

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,8 +31,6 @@ type env struct {
 	a      *slack.Adapter
 	srv    *httptest.Server
 	totp   string
-	mu     sync.Mutex
-	slept  []time.Duration
 	events int
 }
 
@@ -53,13 +50,7 @@ func (e *env) adapter(t *testing.T, socket bool) *slack.Adapter {
 	t.Helper()
 	a, err := slack.New(slack.Config{BotToken: "xoxb-1-test", AppToken: "xapp-1-test", SigningSecret: secret, Socket: socket,
 		TeamIDs: []string{team}, APIURL: e.fake.GetAPIURL()}, e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"),
-		slack.WithSleep(func(_ context.Context, d time.Duration) error {
-			e.mu.Lock()
-			e.slept = append(e.slept, d)
-			e.mu.Unlock()
-			e.h.Clock.Advance(d)
-			return nil
-		}))
+		slack.WithSleep(e.h.Clock.Sleep))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +390,7 @@ func TestRateLimitIsWaitedOutAndDeliveredOnce(t *testing.T) {
 		t.Fatalf("posts %d, calls %d", len(posts), e.fake.Calls("chat.postMessage"))
 	}
 	waited := time.Duration(0)
-	for _, d := range e.slept {
+	for _, d := range e.h.Clock.Slept() {
 		waited += d
 	}
 	if waited < 7*time.Second {

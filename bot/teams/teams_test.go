@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,14 +29,12 @@ const (
 )
 
 type env struct {
-	h     *storetest.Harness
-	bf    *teamstest.BotFramework
-	a     *teams.Adapter
-	srv   *httptest.Server
-	slept []time.Duration
-	mu    sync.Mutex
-	seq   int
-	totp  string
+	h    *storetest.Harness
+	bf   *teamstest.BotFramework
+	a    *teams.Adapter
+	srv  *httptest.Server
+	seq  int
+	totp string
 }
 
 func setup(t *testing.T) *env {
@@ -48,13 +45,7 @@ func setup(t *testing.T) *env {
 	e.a, err = teams.New(teams.Config{AppID: appID, AppSecret: "bot-secret", TenantID: tenant, AllowedTenants: []string{tenant},
 		ServiceHosts: []string{"127.0.0.1"}, Metadata: e.bf.URL() + "/openid", TokenURL: e.bf.URL() + "/token"},
 		e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"),
-		teams.WithSleep(func(_ context.Context, d time.Duration) error {
-			e.mu.Lock()
-			e.slept = append(e.slept, d)
-			e.mu.Unlock()
-			e.h.Clock.Advance(d)
-			return nil
-		}))
+		teams.WithSleep(e.h.Clock.Sleep))
 	if err != nil {
 		t.Fatal(err)
 	}

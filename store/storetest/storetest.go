@@ -30,8 +30,9 @@ import (
 
 // Clock is a settable clock.
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu    sync.Mutex
+	t     time.Time
+	slept []time.Duration
 }
 
 // NewClock starts at a fixed instant.
@@ -42,6 +43,22 @@ func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 // Advance moves the clock forward.
 func (c *Clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Sleep is an injectable sleep: it moves the clock forward by d at once and records the wait.
+func (c *Clock) Sleep(_ context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.slept = append(c.slept, d)
+	c.mu.Unlock()
+	return nil
+}
+
+// Slept returns every wait Sleep was asked for.
+func (c *Clock) Slept() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.slept...)
+}
 
 // Directory is an in-memory directory that counts its calls.
 type Directory struct {
