@@ -12,16 +12,21 @@ build:
 
 AXE_VERSION := 4.14.1
 
-# deps installs what the tests need when it is missing: redis-server and chromium from Debian's
-# packages (as root; otherwise it says what to install) and axe-core from npm into .cache/axe.
+# deps installs what the tests need when it is missing: redis-server, chromium and Samba (the
+# tests' Active Directory domain controller) from Debian's packages (as root; otherwise it says
+# what to install) and axe-core from npm into .cache/axe.
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v samba || [ -x /usr/sbin/samba ]; } >/dev/null 2>&1 || missing="$$missing samba"; \
+	ls /usr/lib/*/samba/vfs/acl_xattr.so >/dev/null 2>&1 || missing="$$missing samba-vfs-modules"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing (Debian packages)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    rcd=""; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; rcd=1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; st=$$?; \
+	    [ -z "$$rcd" ] || rm -f /usr/sbin/policy-rc.d; [ $$st = 0 ] || exit $$st; \
 	  else \
 	    echo "missing:$$missing - run 'sudo apt-get install$$missing' (the tests start their own servers and browser)"; exit 1; \
 	  fi; \

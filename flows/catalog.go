@@ -25,6 +25,10 @@ const (
 	MsgProvenMore        MsgID = "proven_more"
 	MsgResetLink         MsgID = "reset_link"
 	MsgUnlockIsReset     MsgID = "unlock_is_reset"
+	MsgUnlocked          MsgID = "unlocked"
+	MsgUnlockedResetToo  MsgID = "unlocked_reset_too"
+	MsgNotLocked         MsgID = "not_locked"
+	MsgLockedAlert       MsgID = "locked_alert"
 	MsgRegisterLink      MsgID = "register_link"
 	MsgCancelled         MsgID = "cancelled"
 	MsgNothingToCancel   MsgID = "nothing_to_cancel"
@@ -85,6 +89,10 @@ var catalog = map[string]map[MsgID]string{
 		MsgProvenMore:        "Thanks, that's right. One more proof, please. Choose a method:",
 		MsgResetLink:         "Thanks, you're verified. Open this one-time link within 10 minutes to choose a new password:",
 		MsgUnlockIsReset:     "Your account is in Microsoft Entra ID, which unlocks an account when its password is reset. So I'll help you reset your password.",
+		MsgUnlocked:          "Your account is unlocked. You can sign in with your current password now.",
+		MsgUnlockedResetToo:  "If you've forgotten your password too, open this one-time link within 10 minutes to choose a new one:",
+		MsgNotLocked:         "Your account isn't locked right now, so there was nothing to unlock.",
+		MsgLockedAlert:       "Your account was locked at %s after too many wrong passwords. Unlock it now?",
 		MsgRegisterLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then set up an authenticator app and an email address:",
 		MsgCancelled:         "Cancelled. Nothing was changed.",
 		MsgNothingToCancel:   "There's nothing to cancel.",

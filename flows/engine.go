@@ -26,7 +26,8 @@ type Deps struct {
 	Policies    PolicyStore
 	Pending     PendingChanges
 	Reminders   ReminderQueue
-	Banned      *BannedList // the built-in banned-password list
+	SignIns     SignInLimiter // password sign-ins of deployments without Entra; optional
+	Banned      *BannedList   // the built-in banned-password list
 	// Campaign plans a reminder campaign now (wired by main to a Reminders); optional.
 	Campaign func(ctx context.Context) (int, error)
 	Audit    Auditor
@@ -252,6 +253,15 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			e.notMe(ctx, s)
 			return
 		}
+	}
+	if strings.HasPrefix(s.in.Choice, "l:unlock") {
+		// "Unlock it now?" under a lockout alert: the person's own unlock, like typing it
+		if reason != "" {
+			e.refuse(s, reason)
+			return
+		}
+		e.startVerify(ctx, s, IntentUnlock)
+		return
 	}
 	if act, ok := strings.CutPrefix(s.in.Choice, "r:"); ok {
 		if reason != "" {

@@ -27,6 +27,9 @@ const (
 	ClaimObjectID ClaimKind = "oid"
 	// ClaimUPN is a user principal name; only the local console adapter uses it.
 	ClaimUPN ClaimKind = "upn"
+	// ClaimSID is an on-premises security identifier: how the hybrid router finds the AD
+	// account of a user synced to Entra (onPremisesSecurityIdentifier).
+	ClaimSID ClaimKind = "sid"
 )
 
 // Claim is the verified identity assertion an adapter extracted from a platform request.
@@ -44,7 +47,10 @@ type Account struct {
 	Enabled     bool
 	Synced      bool     // mastered on-premises (onPremisesSyncEnabled)
 	Groups      []string // transitive group ids
-	Privileged  bool     // holds a directory role
+	Privileged  bool     // holds a directory role, or is protected in AD
+	OnPremSID   string   // the on-premises security identifier (AD objectSid), when there is one
+	Locked      bool     // locked out in AD now
+	LockedAt    time.Time
 }
 
 // Directory is a user directory: Entra ID through Graph, or Active Directory.

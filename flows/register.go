@@ -110,13 +110,19 @@ func (e *Engine) CompleteSignIn(ctx context.Context, ws *WebState, si SignIn) er
 		e.audit(ctx, ev)
 		return ErrSignInTooOld
 	}
+	return e.pinSignIn(ctx, ws, ev)
+}
+
+// pinSignIn pins the chat identity to the signed-in directory user and marks the browser
+// session signed in.
+func (e *Engine) pinSignIn(ctx context.Context, ws *WebState, ev AuditEvent) error {
 	if err := e.d.Enrollments.Pin(ctx, ws.ChatKey, ws.UserID); err != nil {
 		ev.Outcome, ev.Reason = "refused", "pin_mismatch"
 		e.audit(ctx, ev)
 		return ErrWrongUser
 	}
 	e.Forget(ws.ChatKey)
-	ws.SignedInAt = now
+	ws.SignedInAt = e.d.Clock.Now()
 	ev.Outcome = "ok"
 	e.audit(ctx, ev)
 	return nil

@@ -89,6 +89,9 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 	if err := CheckNewPassword(pw, confirm, e.bannedLists(ctx), personalTerms(acct)); err != nil {
 		return err
 	}
+	if err := e.directoryRules(ctx, uid, pw); err != nil {
+		return err
+	}
 	v, err := e.consumeLink(ctx, token, PurposeReset, nil)
 	if err != nil {
 		return err
@@ -107,6 +110,24 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
 	e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen))
+	return nil
+}
+
+// directoryRules applies the directory's own password rules (AD's domain policy), so a password
+// it would refuse gets a plain reason before the directory is asked.
+func (e *Engine) directoryRules(ctx context.Context, userID, pw string) error {
+	src, ok := e.d.Directory.(RulesSource)
+	if !ok {
+		return nil
+	}
+	r, err := src.PasswordRules(ctx, userID)
+	if err != nil {
+		e.d.Log.WarnContext(ctx, "directory password rules unknown; the directory will judge", "err", err)
+		return nil
+	}
+	if n := utf8.RuneCountInString(pw); r.MinLength > 0 && n < r.MinLength {
+		return &PasswordError{fmt.Sprintf("Use at least %d characters (a rule of %s).", r.MinLength, r.Source)}
+	}
 	return nil
 }
 

@@ -1,9 +1,61 @@
 package flows
 
+import (
+	"context"
+	"fmt"
+)
+
 // unlockNotice explains that, for a cloud-only account, unlocking means a reset: Entra ID has
 // no unlock operation and clears its smart lockout when the password is reset.
 func unlockNotice(s *step) {
 	if !s.acct.Synced {
 		s.say(MsgUnlockIsReset)
 	}
+}
+
+// unlockable reports whether the directory keeps this account's lockout itself (AD), so it can
+// be unlocked without a reset.
+func (e *Engine) unlockable(a Account) bool {
+	_, ok := e.d.Directory.(Unlocker)
+	return ok && a.Synced && e.o.ADConfigured
+}
+
+// unlockNow runs after the commit that accepted the last proof of an unlock: it unlocks the
+// account when it is locked and offers the reset link, if any, for a forgotten password too.
+func (e *Engine) unlockNow(ctx context.Context, s *step, link string) error {
+	u := e.d.Directory.(Unlocker)
+	locked, _, err := u.LockedOut(ctx, s.acct.ID)
+	if err != nil {
+		return fmt.Errorf("flows: lockout state: %w", err)
+	}
+	if !locked {
+		s.replies = append(s.replies, s.reply(MsgNotLocked))
+		s.audit(string(FlowUnlock), "ok", "not_locked")
+		if link != "" {
+			r := s.reply(MsgResetLink)
+			r.Link = link
+			s.replies = append(s.replies, r)
+			s.audit("link_issued", "ok", string(PurposeReset))
+		}
+		return nil
+	}
+	if err := u.Unlock(ctx, s.acct.ID); err != nil {
+		s.audit(string(FlowUnlock), "failed", "directory")
+		return fmt.Errorf("flows: unlock: %w", err)
+	}
+	s.audit(string(FlowUnlock), "ok", "unlocked")
+	s.replies = append(s.replies, s.reply(MsgUnlocked))
+	if link != "" {
+		r := s.reply(MsgUnlockedResetToo)
+		r.Link = link
+		s.replies = append(s.replies, r)
+		s.audit("link_issued", "ok", string(PurposeReset))
+	}
+	if s.pol.NotifyUser {
+		e.mailUser(ctx, s.acct, "Your account was unlocked",
+			fmt.Sprintf("Hello %s,\n\nyour account was unlocked through resetbot on %s.\n\n"+
+				"If this wasn't you, contact the helpdesk now: %s\n", s.acct.DisplayName,
+				s.now.UTC().Format("2 Jan 2006 15:04 MST"), s.pol.HelpdeskURL))
+	}
+	return nil
 }

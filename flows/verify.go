@@ -10,7 +10,7 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 	flow := FlowReset
 	if intent == IntentUnlock {
 		flow = FlowUnlock
-		if !s.pol.AllowUnlock && !s.pol.AllowReset {
+		if !(s.pol.AllowUnlock && e.unlockable(s.acct)) && !s.pol.AllowReset {
 			s.say(MsgHelpdesk, s.pol.HelpdeskURL)
 			return
 		}
@@ -31,7 +31,7 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 		s.audit("verify_start", "refused", "reconfirm_due")
 		return
 	}
-	if flow == FlowUnlock {
+	if flow == FlowUnlock && !e.unlockable(s.acct) {
 		unlockNotice(s)
 	}
 	sess := e.newSession(s, flow, StateChooseMethod)
@@ -135,7 +135,12 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 	next := *sess
 	next.Proven = append(append([]MethodKind(nil), sess.Proven...), sess.Method)
 	var link string
-	if Complete(next.Proven, s.pol.RequiredFor(s.acct)) {
+	done := Complete(next.Proven, s.pol.RequiredFor(s.acct))
+	unlock := done && sess.Flow == FlowUnlock && s.pol.AllowUnlock && e.unlockable(s.acct)
+	switch {
+	case done && unlock && !s.pol.AllowReset:
+		next.State, next.Method = StateResetLink, ""
+	case done:
 		next.State, next.Method = StateResetLink, ""
 		var err error
 		link, err = e.grantLink(s, &next, PurposeReset)
@@ -143,15 +148,22 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 			s.say(MsgTrouble, s.pol.HelpdeskURL)
 			return
 		}
-	} else {
+	default:
 		next.State, next.Method = StateChooseMethod, ""
 	}
 	e.save(s, &next)
+	if unlock && !s.pol.AllowReset {
+		s.commit.Session = nil // nothing left to do after the unlock
+	}
 	method := sess.Method
 	s.onOutcome = func(o Outcome) []Reply {
 		switch o.Status {
 		case Committed:
 			s.audit("verify", "ok", string(method))
+			if unlock {
+				s.after = append(s.after, func(ctx context.Context) error { return e.unlockNow(ctx, s, link) })
+				return nil
+			}
 			if next.State == StateResetLink {
 				s.audit("link_issued", "ok", string(PurposeReset))
 				r := s.reply(MsgResetLink)

@@ -41,7 +41,7 @@ type Directory struct {
 
 var _ flows.Directory = (*Directory)(nil)
 
-var userFields = []string{"id", "displayName", "mail", "userPrincipalName", "accountEnabled", "onPremisesSyncEnabled", "preferredLanguage"}
+var userFields = []string{"id", "displayName", "mail", "userPrincipalName", "accountEnabled", "onPremisesSyncEnabled", "onPremisesSecurityIdentifier", "preferredLanguage"}
 
 // Middleware is the ordered pipeline without the compression handler: the SDK's default order
 // comes from a map, and a PATCH retried after a 429 can then be resent uncompressed under a

@@ -22,7 +22,7 @@ const pageSize = int32(999)
 func account(u models.Userable) flows.Account {
 	return flows.Account{ID: str(u.GetId()), UPN: str(u.GetUserPrincipalName()), Mail: str(u.GetMail()),
 		DisplayName: str(u.GetDisplayName()), Enabled: u.GetAccountEnabled() != nil && *u.GetAccountEnabled(),
-		Synced: u.GetOnPremisesSyncEnabled() != nil && *u.GetOnPremisesSyncEnabled()}
+		Synced: u.GetOnPremisesSyncEnabled() != nil && *u.GetOnPremisesSyncEnabled(), OnPremSID: str(u.GetOnPremisesSecurityIdentifier())}
 }
 
 // EachUser pages through all users (groups empty) or the transitive user members of groups,

@@ -139,6 +139,10 @@ func (s *Store) Pin(ctx context.Context, chatKey, userID string) error {
 		return fmt.Errorf("store: pin: %w", err)
 	}
 	if ok {
+		// the reverse index: where to reach the user outside a conversation (lockout alerts)
+		if err := s.rdb.SAdd(ctx, chatsKey(userID), chatKey).Err(); err != nil {
+			return fmt.Errorf("store: pin: %w", err)
+		}
 		return nil
 	}
 	cur, err := s.rdb.Get(ctx, pinKey(chatKey)).Result()
@@ -147,6 +151,9 @@ func (s *Store) Pin(ctx context.Context, chatKey, userID string) error {
 	}
 	if cur != userID {
 		return flows.ErrRefused
+	}
+	if err := s.rdb.SAdd(ctx, chatsKey(userID), chatKey).Err(); err != nil {
+		return fmt.Errorf("store: pin: %w", err)
 	}
 	return nil
 }

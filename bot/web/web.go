@@ -66,8 +66,10 @@ type Server struct {
 // New builds the pages.
 func New(e *flows.Engine, o *OIDC, mac flows.MACer, webs flows.WebStates, log *slog.Logger) *Server {
 	formAction := "'self'"
-	if u, err := url.Parse(o.Config.Endpoint.AuthURL); err == nil {
-		formAction += " " + u.Scheme + "://" + u.Host
+	if o != nil {
+		if u, err := url.Parse(o.Config.Endpoint.AuthURL); err == nil {
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
 	}
 	return &Server{e: e, oidc: o, mac: mac, webs: webs, log: log,
 		csp: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; form-action " + formAction +
@@ -80,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /l/{token}", s.linkGet)
 	mux.HandleFunc("POST /l/{token}", s.linkPost)
 	mux.HandleFunc("GET /oidc/callback", s.callback)
+	mux.HandleFunc("POST /signin", s.passwordSignIn)
 	mux.HandleFunc("GET /enrol", s.enrolMenu)
 	mux.HandleFunc("POST /enrol/begin", s.enrolBegin)
 	mux.HandleFunc("POST /enrol/confirm", s.enrolConfirm)
@@ -210,6 +213,10 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		return
 	case flows.PurposeQuestions:
 		s.answerPost(w, r, tok)
+		return
+	}
+	if s.oidc == nil {
+		s.beginPasswordSignIn(w, r, tok, v.Purpose)
 		return
 	}
 	ws, err := s.e.BeginSignIn(r.Context(), tok)
@@ -588,5 +595,61 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, key string, w
 		s.fail(w, err)
 	default:
 		s.render(w, http.StatusOK, "done.html", view{Title: "Done", Notice: msg})
+	}
+}
+
+// beginPasswordSignIn opens the browser session of a deployment without Entra: the person signs
+// in with their current directory password (an AD bind as them).
+func (s *Server) beginPasswordSignIn(w http.ResponseWriter, r *http.Request, tok string, p flows.Purpose) {
+	if p != flows.PurposeRegister || !s.e.PasswordSignInAvailable() {
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Not available",
+			Error: "This needs a multi-factor sign-in with Microsoft Entra, which this deployment does not have. Please contact the helpdesk."})
+		return
+	}
+	ws, err := s.e.BeginSignIn(r.Context(), tok)
+	if err != nil {
+		s.gone(w, http.StatusNotFound)
+		return
+	}
+	ws.CSRF = random()
+	cookie := random()
+	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), ws); err != nil {
+		s.fail(w, err)
+		return
+	}
+	setCookie(w, cookieSession, cookie, int(flows.WebLifetime.Seconds()))
+	setCookie(w, cookiePre, "", -1)
+	s.render(w, http.StatusOK, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF})
+}
+
+// passwordSignIn checks the person's current directory password (counted: at most three wrong
+// ones a day) and then opens the registration page.
+func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.session(r)
+	if !ok || !ws.SignedInAt.IsZero() || r.ParseForm() != nil || !equal(ws.CSRF, r.PostFormValue("csrf")) {
+		s.gone(w, http.StatusForbidden)
+		return
+	}
+	err := s.e.PasswordSignIn(r.Context(), &ws, r.PostFormValue("password"))
+	switch {
+	case err == nil:
+		if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+			s.fail(w, err)
+			return
+		}
+		http.Redirect(w, r, "/enrol", http.StatusSeeOther)
+	case errors.Is(err, flows.ErrWrongPassword):
+		s.render(w, http.StatusUnauthorized, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF,
+			Error: "That password isn't right. Please try again (after three wrong passwords in a day, this page stops working for you until tomorrow)."})
+	case errors.Is(err, flows.ErrTooManySignIns):
+		s.refuse(w, r, key, "Too many wrong passwords today, so signing in here is paused for you until tomorrow. Please contact the helpdesk if you need help sooner.")
+	case errors.Is(err, flows.ErrAccountLocked):
+		s.refuse(w, r, key, "Your account is locked, so your password can't be checked. Ask the bot to unlock it, or contact the helpdesk.")
+	case errors.Is(err, flows.ErrMustChangePassword):
+		s.refuse(w, r, key, "Your password must be changed before it can be used here. Sign in to your work computer, change it, then ask the bot for a new link.")
+	case errors.Is(err, flows.ErrWrongUser):
+		s.refuse(w, r, key, "This chat account belongs to someone else. Nothing was changed.")
+	default:
+		s.fail(w, err)
 	}
 }

@@ -41,6 +41,7 @@ type User struct {
 	ManagerID   string
 	Eligible    []string // directory roles the user may activate through PIM
 	AuthEmail   string   // email authentication method
+	OnPremSID   string   // onPremisesSecurityIdentifier of a synced user (its AD objectSid)
 }
 
 // Phone is a phone authentication method.
@@ -312,7 +313,7 @@ func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
 	all := map[string]any{
 		"@odata.type": "#microsoft.graph.user", "id": u.ID, "userPrincipalName": u.UPN, "mail": nullable(u.Mail),
 		"displayName": u.DisplayName, "accountEnabled": u.Enabled, "onPremisesSyncEnabled": nullableBool(u.Synced),
-		"preferredLanguage": nullable(u.Lang),
+		"preferredLanguage": nullable(u.Lang), "onPremisesSecurityIdentifier": nullable(u.OnPremSID),
 	}
 	if len(sel) == 0 {
 		return all

@@ -1,0 +1,116 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// LockoutLedger remembers which lockouts were announced and where to reach people.
+type LockoutLedger interface {
+	// Announce records one lockout of a user (by its start) and counts an alert against the
+	// user's day; false when it was announced before or the day's alerts are used up.
+	Announce(ctx context.Context, userID string, lockedAt time.Time, max int, now time.Time) (bool, error)
+	// ChatsOf lists the chat identities pinned to a user.
+	ChatsOf(ctx context.Context, userID string) ([]string, error)
+}
+
+// Leaser hands a named lease to one holder at a time (one poller across replicas).
+type Leaser interface {
+	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+}
+
+// Lockout alert defaults.
+const (
+	DefaultLockoutPoll     = 30 * time.Second
+	DefaultLockoutsPerDay  = 3
+	lockoutWindow          = 15 * time.Minute
+	lockoutLeaseName       = "lockout-poller"
+	lockoutChoice          = "l:unlock"
+	lockoutLeaseMultiplier = 3
+)
+
+// LockoutWatch notices new AD lockouts and offers the person an unlock in chat. One replica
+// polls at a time (a Redis lease); each lockout is announced once, at most PerDay times a day.
+type LockoutWatch struct {
+	e      *Engine
+	src    LockoutSource
+	ledger LockoutLedger
+	lease  Leaser
+	holder string
+	Every  time.Duration
+	PerDay int
+
+	Alerted atomic.Int64 // alerts sent (metrics)
+}
+
+// NewLockoutWatch builds a watch for this replica (holder names it in the lease).
+func NewLockoutWatch(e *Engine, src LockoutSource, ledger LockoutLedger, lease Leaser, holder string) *LockoutWatch {
+	return &LockoutWatch{e: e, src: src, ledger: ledger, lease: lease, holder: holder, Every: DefaultLockoutPoll, PerDay: DefaultLockoutsPerDay}
+}
+
+// Poll runs one round if this replica holds the lease; it returns how many people were alerted.
+func (w *LockoutWatch) Poll(ctx context.Context) (int, error) {
+	ok, err := w.lease.Lease(ctx, lockoutLeaseName, w.holder, lockoutLeaseMultiplier*w.Every)
+	if err != nil || !ok {
+		return 0, err
+	}
+	now := w.e.d.Clock.Now()
+	window := lockoutWindow
+	if window < 2*w.Every {
+		window = 2 * w.Every
+	}
+	locked, err := w.src.LockedOutSince(ctx, now.Add(-window))
+	if err != nil {
+		return 0, fmt.Errorf("flows: lockout poll: %w", err)
+	}
+	sent := 0
+	for _, a := range locked {
+		n, err := w.alert(ctx, a, now)
+		if err != nil {
+			w.e.d.Log.ErrorContext(ctx, "lockout alert failed", "err", err, "user", a.ID)
+		}
+		sent += n
+	}
+	return sent, nil
+}
+
+func (w *LockoutWatch) alert(ctx context.Context, a Account, now time.Time) (int, error) {
+	chats, err := w.ledger.ChatsOf(ctx, a.ID)
+	if err != nil || len(chats) == 0 {
+		return 0, err // nobody to tell: the person never signed in through the bot
+	}
+	ok, err := w.ledger.Announce(ctx, a.ID, a.LockedAt, w.PerDay, now)
+	if err != nil || !ok {
+		return 0, err
+	}
+	for _, k := range chats {
+		chat, ok := parseChatKey(k)
+		if !ok || w.e.d.Notifier == nil {
+			continue
+		}
+		r := Reply{MsgID: MsgLockedAlert, Text: Text(chat.Locale, MsgLockedAlert, a.LockedAt.UTC().Format("15:04 MST")), Private: true,
+			Choices: []Choice{{ID: lockoutChoice, Label: "Unlock it now"}}}
+		if err := w.e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+			w.e.d.Log.WarnContext(ctx, "lockout alert not delivered", "err", err, "chat", k)
+			continue
+		}
+	}
+	w.e.audit(ctx, AuditEvent{Time: now, Actor: "resetbot", Subject: a.ID, Action: "lockout_alert", Outcome: "ok",
+		Reason: a.LockedAt.UTC().Format(time.RFC3339)})
+	w.Alerted.Add(1)
+	return 1, nil
+}
+
+// Run polls every Every until ctx ends; sleep is the injected wait (bot.Sleep in production).
+func (w *LockoutWatch) Run(ctx context.Context, sleep func(context.Context, time.Duration) error) {
+	for {
+		if _, err := w.Poll(ctx); err != nil {
+			w.e.d.Log.WarnContext(ctx, "lockout poll failed", "err", err)
+		}
+		if sleep(ctx, w.Every) != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The records of on-premises Active Directory features: password sign-in counts, the lockout
+// poller's lease and its ledger of announced lockouts, and the chat identities of each user.
+
+func chatsKey(uid string) string  { return tag(uid) + ":chats" }
+func signInKey(uid string) string { return tag(uid) + ":signin" }
+
+// ChatsOf lists the chat identities (keys) pinned to a directory user.
+func (s *Store) ChatsOf(ctx context.Context, userID string) ([]string, error) {
+	v, err := s.rdb.SMembers(ctx, chatsKey(userID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: chats: %w", err)
+	}
+	return v, nil
+}
+
+// signInScript counts an attempt before it is checked: refused, and not counted, when the
+// day's failures are used up. The window starts with the first attempt.
+var signInScript = redis.NewScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`)
+
+// TakeSignIn implements flows.SignInLimiter.
+func (s *Store) TakeSignIn(ctx context.Context, userID string, max int) (bool, error) {
+	ok, err := signInScript.Run(ctx, s.rdb, []string{signInKey(userID)}, max, (24 * time.Hour).Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: sign-in count: %w", err)
+	}
+	return ok == 1, nil
+}
+
+var forgiveScript = redis.NewScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 1`)
+
+// ForgiveSignIn implements flows.SignInLimiter.
+func (s *Store) ForgiveSignIn(ctx context.Context, userID string) error {
+	if err := forgiveScript.Run(ctx, s.rdb, []string{signInKey(userID)}).Err(); err != nil {
+		return fmt.Errorf("store: sign-in count: %w", err)
+	}
+	return nil
+}
+
+var leaseScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`)
+
+// Lease takes or renews a named lease for holder; false when another holder has it.
+func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	ok, err := leaseScript.Run(ctx, s.rdb, []string{"lease:{" + name + "}"}, holder, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: lease %s: %w", name, err)
+	}
+	return ok == 1, nil
+}
+
+// announceScript records one lockout (user and lockout time) once, and counts it against the
+// user's alerts of the day; 1 when it is to be announced.
+var announceScript = redis.NewScript(`if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) == false then return 0 end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+if n > tonumber(ARGV[1]) then return 0 end
+return 1`)
+
+// Announce implements flows.LockoutLedger.
+func (s *Store) Announce(ctx context.Context, userID string, lockedAt time.Time, max int, now time.Time) (bool, error) {
+	day := now.UTC().Format("20060102")
+	keys := []string{tag(userID) + ":lock:" + strconv.FormatInt(lockedAt.UnixNano(), 10), tag(userID) + ":lockdm:" + day}
+	ok, err := announceScript.Run(ctx, s.rdb, keys, max, (48 * time.Hour).Milliseconds(), (8 * 24 * time.Hour).Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: lockout ledger: %w", err)
+	}
+	return ok == 1, nil
+}
