@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // MaxFailedSignIns is how many wrong directory passwords a user may type on the bot's page in a
@@ -17,8 +18,8 @@ var ErrTooManySignIns = errors.New("too many failed sign-ins today")
 // attempt before it is checked and says whether it may go ahead; Forgive uncounts one that
 // did not fail.
 type SignInLimiter interface {
-	TakeSignIn(ctx context.Context, userID string, max int) (bool, error)
-	ForgiveSignIn(ctx context.Context, userID string) error
+	TakeSignIn(ctx context.Context, userID string, max int, now time.Time) (bool, error)
+	ForgiveSignIn(ctx context.Context, userID string, now time.Time) error
 }
 
 // PasswordSignInAvailable reports whether the pages can sign people in with their directory
@@ -38,8 +39,9 @@ func (e *Engine) PasswordSignIn(ctx context.Context, ws *WebState, password stri
 	if !ok || e.d.SignIns == nil || ws.Purpose != PurposeRegister {
 		return ErrUnsupported
 	}
-	ev := AuditEvent{Time: e.d.Clock.Now(), Actor: ws.ChatKey, Subject: ws.UserID, Action: "signin_password"}
-	okTake, err := e.d.SignIns.TakeSignIn(ctx, ws.UserID, MaxFailedSignIns)
+	now := e.d.Clock.Now()
+	ev := AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: "signin_password"}
+	okTake, err := e.d.SignIns.TakeSignIn(ctx, ws.UserID, MaxFailedSignIns, now)
 	if err != nil {
 		return fmt.Errorf("flows: sign-in count: %w", err)
 	}
@@ -51,7 +53,7 @@ func (e *Engine) PasswordSignIn(ctx context.Context, ws *WebState, password stri
 	err = pv.VerifyPassword(ctx, ws.UserID, password)
 	switch {
 	case err == nil, errors.Is(err, ErrMustChangePassword):
-		if ferr := e.d.SignIns.ForgiveSignIn(ctx, ws.UserID); ferr != nil {
+		if ferr := e.d.SignIns.ForgiveSignIn(ctx, ws.UserID, now); ferr != nil {
 			e.d.Log.WarnContext(ctx, "sign-in count not returned", "err", ferr)
 		}
 		if err != nil {
@@ -64,7 +66,7 @@ func (e *Engine) PasswordSignIn(ctx context.Context, ws *WebState, password stri
 		e.audit(ctx, ev)
 		return err
 	default:
-		_ = e.d.SignIns.ForgiveSignIn(ctx, ws.UserID)
+		_ = e.d.SignIns.ForgiveSignIn(ctx, ws.UserID, now)
 		return err
 	}
 	return e.pinSignIn(ctx, ws, ev)

@@ -13,7 +13,9 @@ import (
 // poller's lease and its ledger of announced lockouts, and the chat identities of each user.
 
 func chatsKey(uid string) string  { return tag(uid) + ":chats" }
-func signInKey(uid string) string { return tag(uid) + ":signin" }
+func signInKey(uid string, now time.Time) string {
+	return tag(uid) + ":signin:" + now.UTC().Format("20060102")
+}
 
 // ChatsOf lists the chat identities (keys) pinned to a directory user.
 func (s *Store) ChatsOf(ctx context.Context, userID string) ([]string, error) {
@@ -25,7 +27,7 @@ func (s *Store) ChatsOf(ctx context.Context, userID string) ([]string, error) {
 }
 
 // signInScript counts an attempt before it is checked: refused, and not counted, when the
-// day's failures are used up. The window starts with the first attempt.
+// day's failures are used up. A day is a UTC calendar day.
 var signInScript = redis.NewScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n >= tonumber(ARGV[1]) then return 0 end
 n = redis.call('INCR', KEYS[1])
@@ -33,8 +35,8 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1`)
 
 // TakeSignIn implements flows.SignInLimiter.
-func (s *Store) TakeSignIn(ctx context.Context, userID string, max int) (bool, error) {
-	ok, err := signInScript.Run(ctx, s.rdb, []string{signInKey(userID)}, max, (24 * time.Hour).Milliseconds()).Int()
+func (s *Store) TakeSignIn(ctx context.Context, userID string, max int, now time.Time) (bool, error) {
+	ok, err := signInScript.Run(ctx, s.rdb, []string{signInKey(userID, now)}, max, (48 * time.Hour).Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: sign-in count: %w", err)
 	}
@@ -46,8 +48,8 @@ if n > 0 then redis.call('DECR', KEYS[1]) end
 return 1`)
 
 // ForgiveSignIn implements flows.SignInLimiter.
-func (s *Store) ForgiveSignIn(ctx context.Context, userID string) error {
-	if err := forgiveScript.Run(ctx, s.rdb, []string{signInKey(userID)}).Err(); err != nil {
+func (s *Store) ForgiveSignIn(ctx context.Context, userID string, now time.Time) error {
+	if err := forgiveScript.Run(ctx, s.rdb, []string{signInKey(userID, now)}).Err(); err != nil {
 		return fmt.Errorf("store: sign-in count: %w", err)
 	}
 	return nil

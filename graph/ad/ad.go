@@ -428,7 +428,7 @@ func (d *Directory) changeFailed(what string, u user, err error) error {
 	if strings.Contains(strings.ToUpper(err.Error()), "0000052D") {
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout)
 		defer cancel()
-		pol, _ := d.Policy(ctx)
+		pol, _ := d.policyFor(ctx, u.DN)
 		return &flows.PasswordError{Reason: pol.Describe()}
 	}
 	return fmt.Errorf("ad: cannot %s %s: %w", what, u.DN, x)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -18,11 +19,15 @@ type Policy struct {
 	History          int
 	LockoutThreshold int
 	LockoutDuration  time.Duration // 0: until an administrator unlocks
+	Unknown          bool          // the user's own policy could not be read
 }
 
 // Describe says the rules in words, for a password the domain refused.
 func (p Policy) Describe() string {
 	s := "Active Directory did not accept this password."
+	if p.Unknown {
+		return s + " Your account has its own password rules: choose a longer password with three kinds of character, without your name."
+	}
 	if p.MinLength > 0 {
 		s += fmt.Sprintf(" Use at least %d characters", p.MinLength)
 		if p.Complexity {
@@ -75,10 +80,62 @@ func (d *Directory) Policy(ctx context.Context) (Policy, error) {
 	return p, nil
 }
 
-// PasswordRules implements flows.RulesSource: the domain's length and complexity rules, checked
-// before the directory is asked.
+// policyFor is the policy that governs one user: their fine-grained password policy (the
+// msDS-ResultantPSO AD computes for them) when they have one, else the domain's.
+func (d *Directory) policyFor(ctx context.Context, dn string) (Policy, error) {
+	var pso string
+	err := d.with(ctx, func(c *ldap.Conn) error {
+		res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{"msDS-ResultantPSO"}, nil))
+		if err != nil {
+			return err
+		}
+		if len(res.Entries) > 0 {
+			pso = res.Entries[0].GetAttributeValue("msDS-ResultantPSO")
+		}
+		return nil
+	})
+	if err != nil || pso == "" {
+		return d.Policy(ctx)
+	}
+	var p Policy
+	err = d.with(ctx, func(c *ldap.Conn) error {
+		res, err := c.Search(ldap.NewSearchRequest(pso, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)",
+			[]string{"msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled", "msDS-PasswordHistoryLength", "msDS-LockoutThreshold"}, nil))
+		if err != nil {
+			return err
+		}
+		if len(res.Entries) == 0 {
+			return fmt.Errorf("no password settings object at %s", pso)
+		}
+		e := res.Entries[0]
+		if e.GetAttributeValue("msDS-MinimumPasswordLength") == "" {
+			return fmt.Errorf("the service account cannot read %s: grant it read access to the Password Settings Container", pso)
+		}
+		p.MinLength, _ = strconv.Atoi(e.GetAttributeValue("msDS-MinimumPasswordLength"))
+		p.Complexity = strings.EqualFold(e.GetAttributeValue("msDS-PasswordComplexityEnabled"), "TRUE")
+		p.History, _ = strconv.Atoi(e.GetAttributeValue("msDS-PasswordHistoryLength"))
+		p.LockoutThreshold, _ = strconv.Atoi(e.GetAttributeValue("msDS-LockoutThreshold"))
+		return nil
+	})
+	if err != nil {
+		d.log.Warn("a user's fine-grained password policy is unreadable", "pso", pso, "err", Explain(err))
+		return Policy{Unknown: true}, nil
+	}
+	return p, nil
+}
+
+// PasswordRules implements flows.RulesSource: the rules that govern this user (a fine-grained
+// policy, or the domain's), checked before the directory is asked.
 func (d *Directory) PasswordRules(ctx context.Context, userID string) (flows.PasswordRules, error) {
 	p, err := d.Policy(ctx)
+	if userID != "" {
+		u, ferr := d.find(ctx, flows.Claim{Kind: flows.ClaimObjectID, Value: userID})
+		if ferr != nil {
+			return flows.PasswordRules{}, ferr
+		}
+		p, err = d.policyFor(ctx, u.DN)
+	}
 	if err != nil {
 		return flows.PasswordRules{}, err
 	}

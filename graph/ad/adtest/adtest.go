@@ -201,7 +201,12 @@ func (d *DC) provision() error {
 	sddl := "(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;" + user + ";" + sid + ")" +
 		"(OA;CIIO;RPWP;28630ebf-41d5-11d1-a9c1-0000f80367c1;" + user + ";" + sid + ")" +
 		"(OA;CIIO;RPWP;bf967a0a-0de6-11d0-a285-00aa003049e2;" + user + ";" + sid + ")"
-	return d.tool("dsacl", "set", "-H", sam, "--objectdn="+Users, "--sddl="+sddl)
+	if err := d.tool("dsacl", "set", "-H", sam, "--objectdn="+Users, "--sddl="+sddl); err != nil {
+		return err
+	}
+	// read access to fine-grained password policies, as the README asks of deployments using them
+	return d.tool("dsacl", "set", "-H", sam, "--objectdn=CN=Password Settings Container,CN=System,"+BaseDN,
+		"--sddl=(A;CI;RPLCLORC;;;"+sid+")")
 }
 
 func (d *DC) sidOf(target, name string) (string, error) {
