@@ -35,6 +35,7 @@ import (
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/flows/method/voicecall"
 	"github.com/resetbot/resetbot/graph"
+	"github.com/resetbot/resetbot/graph/ad"
 	"github.com/resetbot/resetbot/graph/graphtest"
 	"github.com/resetbot/resetbot/store"
 )
@@ -94,6 +95,76 @@ type parts struct {
 	phoneBudget int
 	campaign    *campaign
 	alerts      flows.Alerter
+	ad          bool // Active Directory is configured
+}
+
+// dirset is the deployment's directories: Entra ID, Active Directory, or both behind the
+// hybrid router.
+type dirset struct {
+	dir    flows.Directory
+	cloud  *graph.Directory
+	onprem *ad.Directory
+}
+
+func adConfig(cfg bot.Config, log *slog.Logger) ad.Config {
+	return ad.Config{URL: cfg.ADURL, CAFile: cfg.ADCAFile, ServerName: cfg.ADServerName, BindDN: cfg.ADBindDN,
+		BindPassword: cfg.ADBindPassword, BaseDN: cfg.ADBaseDN, AllowPrivileged: cfg.AllowPrivileged, Log: log}
+}
+
+// directories connects what the configuration names; AD is checked with a bind at start-up.
+func directories(ctx context.Context, cfg bot.Config, log *slog.Logger) (dirset, error) {
+	var d dirset
+	if cfg.Entra() {
+		g, err := graph.New(graph.Config{BaseURL: cfg.GraphBaseURL,
+			Credential: graph.NewClientCredential(cfg.TokenURL, cfg.ClientID, cfg.ClientSecret, nil)})
+		if err != nil {
+			return d, err
+		}
+		d.cloud, d.dir = g, g
+	}
+	if cfg.AD() {
+		a, err := ad.New(adConfig(cfg, log))
+		if err != nil {
+			return d, err
+		}
+		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := a.Check(cctx); err != nil {
+			a.Close()
+			return d, fmt.Errorf("active directory: %w", err)
+		}
+		d.onprem, d.dir = a, a
+	}
+	if d.cloud != nil && d.onprem != nil {
+		d.dir = flows.Router{Cloud: d.cloud, OnPrem: d.onprem}
+	}
+	return d, nil
+}
+
+// lockouts is where new AD lockouts are read: through the router when people chat as their
+// Entra accounts, else straight from AD; nil without AD.
+func (d dirset) lockouts() flows.LockoutSource {
+	if d.onprem == nil {
+		return nil
+	}
+	if r, ok := d.dir.(flows.Router); ok {
+		return r
+	}
+	return d.onprem
+}
+
+func (d dirset) close() {
+	if d.onprem != nil {
+		d.onprem.Close()
+	}
+}
+
+// holderName names this replica in shared leases.
+func holderName() string {
+	h, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%x", h, os.Getpid(), b)
 }
 
 type realClock struct{}
@@ -158,10 +229,10 @@ func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) 
 func engine(p parts) *flows.Engine {
 	return flows.New(flows.Deps{
 		Directory: p.dir, Sessions: p.store, Links: p.store, Enrollments: p.store, WebStates: p.store,
-		Banned: flows.CommonPasswords(), Policies: p.store, Pending: p.store, Reminders: p.store, Campaign: p.campaign.plan, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
+		Banned: flows.CommonPasswords(), Policies: p.store, Pending: p.store, Reminders: p.store, SignIns: p.store, Campaign: p.campaign.plan, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
 		Clock: p.clock, Rand: rand.Reader, Log: p.log,
 		Methods: methods(p),
-	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins})
+	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins, ADConfigured: p.ad})
 }
 
 // methods are the verification methods this deployment can offer; SMS and voice only with a
@@ -184,7 +255,13 @@ func methods(p parts) []flows.Method {
 
 func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, errs := bot.FromEnv(getenv)
-	if err := errors.Join(append(errs, cfg.Validate())...); err != nil {
+	errs = append(errs, cfg.Validate())
+	if cfg.AD() {
+		for _, b := range adConfig(cfg, nil).Validate() {
+			errs = append(errs, errors.New(b))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintln(stderr, "resetbot: the configuration has problems:")
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(stderr, "  -", line)
@@ -213,11 +290,12 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	if err != nil {
 		return err
 	}
-	dir, err := graph.New(graph.Config{BaseURL: cfg.GraphBaseURL,
-		Credential: graph.NewClientCredential(cfg.TokenURL, cfg.ClientID, cfg.ClientSecret, nil)})
+	dirs, err := directories(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer dirs.close()
+	dir := dirs.dir
 	st := store.New(rdb, crypto)
 	if err := st.Preload(ctx); err != nil {
 		return err
@@ -231,10 +309,10 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	alerts := &alertFan{}
 	var mailer flows.Mailer = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
 	if cfg.MailVia == "graph" {
-		mailer = graph.NewMailer(dir, cfg.MailSender)
+		mailer = graph.NewMailer(dirs.cloud, cfg.MailSender)
 	}
 	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
-		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
+		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups, ad: dirs.onprem != nil,
 		mailer:      mailer,
 		phoneBudget: cfg.PhoneBudget}
 	if cfg.PhoneAccountSID != "" {
@@ -243,9 +321,11 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	}
 	p.campaign = &campaign{}
 	e := engine(p)
-	o, err := web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
-	if err != nil {
-		return fmt.Errorf("oidc: %w", err)
+	var o *web.OIDC // without Entra, people sign in on the pages with their AD password
+	if cfg.OIDCIssuer != "" {
+		if o, err = web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now); err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", web.New(e, o, crypto, st, log).Handler())
@@ -292,13 +372,19 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		log.Warn("no chat platform is configured: set SLACK_BOT_TOKEN (or CONSOLE_CHAT=true to chat on this terminal)")
 	}
 	reg := metrics.New()
-	if len(rosters) > 0 {
-		p.campaign.r = flows.NewReminders(e, st, dir, rosters...)
+	if roster, ok := dir.(flows.Roster); ok && len(rosters) > 0 {
+		p.campaign.r = flows.NewReminders(e, st, roster, rosters...)
 		rr := p.campaign.r
 		reg.Reminders(metrics.ReminderCounts{Sent: &rr.Sent, Skipped: &rr.Skipped, Failed: &rr.Failed, Deferred: &rr.Deferred})
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
 		go func() { _ = p.campaign.r.Run(ctx, tick.C) }()
+	}
+	if src := dirs.lockouts(); src != nil && cfg.ADLockoutPoll > 0 {
+		w := flows.NewLockoutWatch(e, src, st, st, holderName())
+		w.Every, w.PerDay = cfg.ADLockoutPoll, cfg.ADAlertsPerDay
+		go w.Run(ctx, bot.Sleep)
+		log.Info("AD lockout alerts on", "every", cfg.ADLockoutPoll, "per_day", cfg.ADAlertsPerDay)
 	}
 	if cfg.MetricsAddr != "" {
 		ms := &http.Server{Addr: cfg.MetricsAddr, Handler: reg.Handler(), ReadHeaderTimeout: 10 * time.Second}

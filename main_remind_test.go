@@ -20,6 +20,7 @@ import (
 	"github.com/resetbot/resetbot/bot/slack/fakeslack"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph"
+	"github.com/resetbot/resetbot/graph/ad/adtest"
 	"github.com/resetbot/resetbot/graph/graphtest"
 	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/redistest"
@@ -174,7 +175,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RESETBOT_REPLICA") != "" {
 		os.Exit(replicaMain())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	adtest.StopShared()
+	os.Exit(code)
 }
 
 // replicaMain is one scheduler replica in its own process: it claims and sends reminders until

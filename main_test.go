@@ -36,9 +36,33 @@ func TestServeWithEmptyEnvironmentListsEveryProblem(t *testing.T) {
 		t.Fatal("serve started without configuration")
 	}
 	for _, v := range []string{"PUBLIC_BASE_URL", "REDIS_URL", "SEAL_KEYS", "MAC_KEY", "GRAPH_TENANT_ID", "GRAPH_CLIENT_ID",
-		"GRAPH_CLIENT_SECRET", "OIDC_ISSUER", "SMTP_ADDR", "SMTP_FROM"} {
+		"GRAPH_CLIENT_SECRET", "AD_URL", "AD_BASE_DN", "SMTP_ADDR", "SMTP_FROM"} {
 		if !strings.Contains(errb.String(), v) {
 			t.Errorf("the error list does not name %s:\n%s", v, errb.String())
+		}
+	}
+	// a half-configured directory: every missing or wrong part of it is named at once
+	for env, want := range map[string][]string{
+		"GRAPH_TENANT_ID=t":                    {"GRAPH_CLIENT_ID", "GRAPH_CLIENT_SECRET", "OIDC_ISSUER"},
+		"AD_URL=http://dc.corp.test":           {"AD_URL must look like ldaps://", "AD_BIND_DN and AD_BIND_PASSWORD", "AD_BASE_DN is required"},
+		"AD_BASE_DN=corp":                      {"AD_URL is required", "AD_BASE_DN is not a distinguished name"},
+		"AD_URL=ldaps://dc,TEAMS_APP_ID=x":     {"Teams needs Microsoft Entra ID"},
+		"AD_URL=ldaps://dc,AD_LOCKOUT_POLL=1s": {"AD_LOCKOUT_POLL must be a duration from 5s to 1h"},
+		"AD_URL=ldaps://dc,AD_CA_FILE=/nope":   {"AD_CA_FILE cannot be read"},
+	} {
+		vals := map[string]string{}
+		for _, kv := range strings.Split(env, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			vals[k] = v
+		}
+		errb.Reset()
+		if run(context.Background(), []string{"serve"}, func(k string) string { return vals[k] }, strings.NewReader(""), &out, &errb) != 2 {
+			t.Fatalf("%s: started", env)
+		}
+		for _, w := range want {
+			if !strings.Contains(errb.String(), w) {
+				t.Errorf("%s: the error list does not say %q:\n%s", env, w, errb.String())
+			}
 		}
 	}
 }
@@ -74,7 +98,7 @@ type world struct {
 	phone  *phonetest.Provider
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, edit ...func(*parts)) *world {
 	t.Helper()
 	w := &world{clock: storetest.NewClock(), out: &bytes.Buffer{}, logs: &bytes.Buffer{}}
 	w.redis = redistest.Start(t)
@@ -119,9 +143,13 @@ func newWorld(t *testing.T) *world {
 	audit := store.NewAuditor(rdb, log)
 	t.Cleanup(audit.Close)
 	late := &router{}
-	e := engine(parts{dir: dir, store: w.st, crypto: crypto, audit: audit, log: log, clock: w.clock, baseURL: w.web.URL,
+	p := parts{dir: dir, store: w.st, crypto: crypto, audit: audit, log: log, clock: w.clock, baseURL: w.web.URL,
 		notifier: late, mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}, phoneBudget: 100,
-		phone: &notify.Twilio{BaseURL: w.phone.URL, AccountSID: w.phone.SID, AuthToken: w.phone.Token, From: "+14255550100"}})
+		phone: &notify.Twilio{BaseURL: w.phone.URL, AccountSID: w.phone.SID, AuthToken: w.phone.Token, From: "+14255550100"}}
+	for _, f := range edit {
+		f(&p)
+	}
+	e := engine(p)
 	o, err := web.NewOIDC(ctx, w.tenant.Issuer(), w.tenant.ClientID, w.tenant.ClientSecret, w.web.URL, w.clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -270,6 +298,7 @@ func TestTranscriptRegisterVerifyReset(t *testing.T) {
 func (w *world) registerOnWeb(t *testing.T, link string, who graphtest.User) (*webtest.Browser, string, []string) {
 	t.Helper()
 	var secrets []string
+	sent := len(w.smtp.Messages())
 	b := webtest.New(t, w.web.Client())
 	b.Get(link)
 	b.Submit("", nil)
@@ -281,7 +310,7 @@ func (w *world) registerOnWeb(t *testing.T, link string, who graphtest.User) (*w
 	secrets = append(secrets, code)
 	b.Submit("/enrol/confirm", url.Values{"code": {code}})
 	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.home@mail.test"}})
-	msgs := w.smtp.Wait(t, 2) // the TOTP announcement, then the confirmation code
+	msgs := w.smtp.Wait(t, sent+2) // the TOTP announcement, then the confirmation code
 	ecode := mailCode(t, msgs[len(msgs)-1])
 	secrets = append(secrets, ecode)
 	b.Submit("/enrol/confirm", url.Values{"code": {ecode}})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the deployment configuration, read from the environment. It is never changeable
@@ -32,6 +33,15 @@ type Config struct {
 	ClientSecret string // GRAPH_CLIENT_SECRET
 	GraphBaseURL string // GRAPH_BASE_URL (optional)
 	TokenURL     string // GRAPH_TOKEN_URL (optional)
+
+	ADURL          string        // AD_URL: ldaps://dc:636 or ldap://dc:389 (StartTLS); enables Active Directory
+	ADCAFile       string        // AD_CA_FILE: PEM of the CA that signed the DCs' certificates
+	ADServerName   string        // AD_SERVER_NAME: the name in the DCs' certificate, when not AD_URL's host
+	ADBindDN       string        // AD_BIND_DN: the delegated service account
+	ADBindPassword string        // AD_BIND_PASSWORD
+	ADBaseDN       string        // AD_BASE_DN: where users are searched
+	ADLockoutPoll  time.Duration // AD_LOCKOUT_POLL: how often new lockouts are looked for (default 30s; 0 = off)
+	ADAlertsPerDay int           // AD_LOCKOUT_ALERTS_PER_DAY: lockout DMs per person and day (default 3)
 
 	OIDCIssuer       string // OIDC_ISSUER: the directory sign-in for the web pages
 	OIDCClientID     string // OIDC_CLIENT_ID (default GRAPH_CLIENT_ID)
@@ -110,6 +120,8 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		GraphBaseURL: g("GRAPH_BASE_URL"), TokenURL: g("GRAPH_TOKEN_URL"),
 		OIDCIssuer: g("OIDC_ISSUER"), OIDCClientID: g("OIDC_CLIENT_ID"), OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
 		MailVia: g("MAIL_VIA"), MailSender: g("MAIL_SENDER"),
+		ADURL: g("AD_URL"), ADCAFile: g("AD_CA_FILE"), ADServerName: g("AD_SERVER_NAME"), ADBindDN: g("AD_BIND_DN"),
+		ADBindPassword: getenv("AD_BIND_PASSWORD"), ADBaseDN: g("AD_BASE_DN"), ADLockoutPoll: 30 * time.Second, ADAlertsPerDay: 3,
 		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
 		AllowPrivileged: boolean("ALLOW_PRIVILEGED_USERS"), AdminGroups: list("BOT_ADMIN_GROUPS"),
 		HelpdeskURL: g("HELPDESK_URL"), EnabledFor: g("POLICY_ENABLED_FOR"), EnabledGroups: list("POLICY_GROUPS"),
@@ -128,6 +140,23 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 			errs = append(errs, fmt.Errorf("AUDIT_MAX_AGE_DAYS must be a whole number from 1 to 3650, got %q", v))
 		}
 		c.AuditMaxAgeDays = n
+	}
+	if v := g("AD_LOCKOUT_POLL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || (d != 0 && (d < 5*time.Second || d > time.Hour)) {
+			errs = append(errs, fmt.Errorf("AD_LOCKOUT_POLL must be a duration from 5s to 1h, or 0 to turn lockout alerts off, got %q", v))
+		}
+		c.ADLockoutPoll = d
+	}
+	if v := g("AD_LOCKOUT_ALERTS_PER_DAY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 24 {
+			errs = append(errs, fmt.Errorf("AD_LOCKOUT_ALERTS_PER_DAY must be a whole number from 1 to 24, got %q", v))
+		}
+		c.ADAlertsPerDay = n
 	}
 	if v := g("PHONE_BUDGET_PER_HOUR"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -227,14 +256,19 @@ func (c Config) Validate() error {
 	if len(c.MACKey) < 32 {
 		bad("MAC_KEY is required: base64 of at least 32 random bytes")
 	}
-	if c.TenantID == "" {
-		bad("GRAPH_TENANT_ID is required (the Entra tenant)")
+	if !c.Entra() && !c.AD() {
+		bad("configure a directory: GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET for Microsoft Entra ID, AD_URL, AD_BIND_DN, AD_BIND_PASSWORD and AD_BASE_DN for Active Directory, or both")
 	}
-	if c.ClientID == "" {
-		bad("GRAPH_CLIENT_ID is required (the bot's app registration)")
-	}
-	if c.ClientSecret == "" {
-		bad("GRAPH_CLIENT_SECRET is required")
+	if c.Entra() {
+		if c.TenantID == "" {
+			bad("GRAPH_TENANT_ID is required (the Entra tenant)")
+		}
+		if c.ClientID == "" {
+			bad("GRAPH_CLIENT_ID is required (the bot's app registration)")
+		}
+		if c.ClientSecret == "" {
+			bad("GRAPH_CLIENT_SECRET is required")
+		}
 	}
 	for k, v := range map[string]string{"GRAPH_BASE_URL": c.GraphBaseURL, "GRAPH_TOKEN_URL": c.TokenURL, "OIDC_ISSUER": c.OIDCIssuer} {
 		if v == "" {
@@ -244,8 +278,14 @@ func (c Config) Validate() error {
 			bad("%s must be an https URL, got %q", k, v)
 		}
 	}
-	if c.OIDCIssuer == "" {
+	if c.OIDCIssuer == "" && c.Entra() {
 		bad("OIDC_ISSUER is required for the directory sign-in (e.g. https://login.microsoftonline.com/<tenant>/v2.0)")
+	}
+	if c.MailVia == "graph" && !c.Entra() {
+		bad("MAIL_VIA=graph needs Microsoft Graph (GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET)")
+	}
+	if c.TeamsAppID != "" && !c.Entra() {
+		bad("Teams needs Microsoft Entra ID (GRAPH_*): Teams names people by their Entra object id")
 	}
 	switch c.MailVia {
 	case "", "smtp":
@@ -331,6 +371,16 @@ func (c Config) Validate() error {
 		bad("LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	return errors.Join(errs...)
+}
+
+// Entra reports whether Microsoft Entra ID (Graph) is configured.
+func (c Config) Entra() bool {
+	return c.TenantID != "" || c.ClientID != "" || c.ClientSecret != "" || c.GraphBaseURL != ""
+}
+
+// AD reports whether Active Directory is configured; its own settings are checked by graph/ad.
+func (c Config) AD() bool {
+	return c.ADURL != "" || c.ADBindDN != "" || c.ADBaseDN != ""
 }
 
 func loopback(host string) bool {

@@ -175,6 +175,20 @@ func (r Router) LockedOutSince(ctx context.Context, since time.Time) ([]Account,
 	return out, nil
 }
 
+// The router is every kind of directory the engine asks for.
+var (
+	_ Directory     = Router{}
+	_ Unlocker      = Router{}
+	_ RulesSource   = Router{}
+	_ LockoutSource = Router{}
+	_ ContactSource = Router{}
+	_ TAPIssuer     = Router{}
+	_ Roster        = Router{}
+	_ GroupResolver = Router{}
+	_ GroupMembers  = Router{}
+	_ ManagerSource = Router{}
+)
+
 // The cloud-side extras.
 
 // ContactMethods forwards to Entra.

@@ -12,7 +12,7 @@ import (
 // The records of on-premises Active Directory features: password sign-in counts, the lockout
 // poller's lease and its ledger of announced lockouts, and the chat identities of each user.
 
-func chatsKey(uid string) string  { return tag(uid) + ":chats" }
+func chatsKey(uid string) string { return tag(uid) + ":chats" }
 func signInKey(uid string, now time.Time) string {
 	return tag(uid) + ":signin:" + now.UTC().Format("20060102")
 }

@@ -346,8 +346,9 @@ func (d *Directory) Lookup(ctx context.Context, c flows.Claim) (flows.Account, e
 	if err != nil {
 		return flows.Account{}, err
 	}
-	return flows.Account{ID: u.GUID, UPN: u.UPN, Mail: u.Mail, DisplayName: u.Name, Enabled: u.UAC&uacDisabled == 0,
-		Synced: true, Groups: groups, Privileged: protected, OnPremSID: u.SID, Locked: u.locked(), LockedAt: u.Lockout}, nil
+	a := rosterAccount(u)
+	a.Groups, a.Privileged = groups, protected
+	return a, nil
 }
 
 // inChain is LDAP_MATCHING_RULE_IN_CHAIN: membership through any depth of nesting.
@@ -357,31 +358,20 @@ const inChain = "1.2.840.113556.1.4.1941"
 // protected: adminCount=1, a protected primary group or account, or a transitive member of a
 // protected group.
 func (d *Directory) groups(ctx context.Context, u user) ([]string, bool, error) {
-	var out []string
-	base := u.Admin || protectedRID(u.SID) || protectedRID(domainPart(u.SID)+"-"+strconv.Itoa(u.Primary))
-	protected := base
-	err := d.with(ctx, func(conn *ldap.Conn) error {
-		out, protected = out[:0], base
-		res, err := conn.SearchWithPaging(ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			"(&(objectClass=group)(member:"+inChain+":="+ldap.EscapeFilter(u.DN)+"))", []string{"objectGUID", "objectSid"}, nil), 500)
-		if err != nil {
-			return err
-		}
-		for _, e := range res.Entries {
-			out = append(out, guidString(e.GetRawAttributeValue("objectGUID")))
-			if protectedRID(sidString(e.GetRawAttributeValue("objectSid"))) {
-				protected = true
-			}
-		}
-		return nil
-	})
+	protected := u.Admin || protectedRID(u.SID) || protectedRID(domainPart(u.SID)+"-"+strconv.Itoa(u.Primary))
+	es, err := d.search(ctx, "(&(objectClass=group)(member:"+inChain+":="+ldap.EscapeFilter(u.DN)+"))", []string{"objectGUID", "objectSid"})
 	if err != nil {
-		return nil, true, fmt.Errorf("ad: group membership of %s unknown, refusing: %w", u.DN, Explain(err))
+		return nil, true, fmt.Errorf("ad: group membership of %s unknown, refusing: %w", u.DN, err)
+	}
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, guidString(e.GetRawAttributeValue("objectGUID")))
+		protected = protected || protectedRID(sidString(e.GetRawAttributeValue("objectSid")))
 	}
 	return out, protected, nil
 }
 
-// byID finds a user by object id (GUID) for a change, and refuses protected accounts.
+// changeable finds a user by object id (GUID) for a change, and refuses protected accounts.
 func (d *Directory) changeable(ctx context.Context, userID string) (user, error) {
 	u, err := d.find(ctx, flows.Claim{Kind: flows.ClaimObjectID, Value: userID})
 	if err != nil {
@@ -464,27 +454,15 @@ func (d *Directory) Unlock(ctx context.Context, userID string) error {
 // LockedOutSince implements flows.LockoutSource: users whose lockout began at or after since
 // and who are still locked.
 func (d *Directory) LockedOutSince(ctx context.Context, since time.Time) ([]flows.Account, error) {
-	f := "(&" + people + "(lockoutTime>=" + strconv.FormatInt(toFiletime(since), 10) + "))"
-	var out []flows.Account
-	err := d.with(ctx, func(c *ldap.Conn) error {
-		out = out[:0]
-		res, err := c.SearchWithPaging(ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			f, userAttrs, nil), 500)
-		if err != nil {
-			return err
-		}
-		for _, e := range res.Entries {
-			u := parseUser(e)
-			if !u.locked() {
-				continue
-			}
-			out = append(out, flows.Account{ID: u.GUID, UPN: u.UPN, Mail: u.Mail, DisplayName: u.Name,
-				Enabled: u.UAC&uacDisabled == 0, Synced: true, OnPremSID: u.SID, Locked: true, LockedAt: u.Lockout})
-		}
-		return nil
-	})
+	es, err := d.search(ctx, "(&"+people+"(lockoutTime>="+strconv.FormatInt(toFiletime(since), 10)+"))", userAttrs)
 	if err != nil {
-		return nil, fmt.Errorf("ad: lockouts: %w", Explain(err))
+		return nil, fmt.Errorf("ad: lockouts: %w", err)
+	}
+	var out []flows.Account
+	for _, e := range es {
+		if u := parseUser(e); u.locked() {
+			out = append(out, rosterAccount(u))
+		}
 	}
 	return out, nil
 }

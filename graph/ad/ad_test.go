@@ -112,17 +112,8 @@ func TestNestedGroupsAndProtectedAccounts(t *testing.T) {
 	dc := adtest.Get(t)
 	d, logs := directory(t, dc)
 	ctx := context.Background()
-	admin := dc.Admin(t)
 	// a group inside a group: the user's groups include both
-	outer, inner := "CN=rb-outer-"+t.Name()+","+adtest.Users, "CN=rb-inner-"+t.Name()+","+adtest.Users
-	for _, g := range []string{outer, inner} {
-		add := ldap.NewAddRequest(g, nil)
-		add.Attribute("objectClass", []string{"top", "group"})
-		if err := admin.Add(add); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = dc.Admin(t).Del(ldap.NewDelRequest(g, nil)) })
-	}
+	outer, inner := dc.CreateGroup(t, "rb-outer"), dc.CreateGroup(t, "rb-inner")
 	u := dc.CreateUser(t, "nest")
 	dc.AddMember(t, inner, u.DN)
 	dc.AddMember(t, outer, inner)
@@ -403,3 +394,49 @@ func (p *proxy) drop() {
 }
 
 func (p *proxy) accepted() int { p.mu.Lock(); defer p.mu.Unlock(); return p.n }
+
+func TestRosterGroupsAndManager(t *testing.T) {
+	dc := adtest.Get(t)
+	d, _ := directory(t, dc)
+	ctx := context.Background()
+	outer, inner := dc.CreateGroup(t, "rb-staff"), dc.CreateGroup(t, "rb-team")
+	a, b, c := dc.CreateUser(t, "ra"), dc.CreateUser(t, "rb"), dc.CreateUser(t, "rc")
+	dc.AddMember(t, outer, a.DN)
+	dc.AddMember(t, outer, inner)
+	dc.AddMember(t, inner, b.DN)
+	dc.AddMember(t, inner, a.DN) // a is in both: listed once
+	gid, err := d.ResolveGroup(ctx, strings.TrimPrefix(strings.Split(outer, ",")[0], "CN="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ResolveGroup(ctx, "no-such-group"); !errors.Is(err, flows.ErrNotFound) {
+		t.Fatalf("unknown group: %v", err)
+	}
+	var names []string
+	if err := d.EachUser(ctx, []string{gid}, func(x flows.Account) error { names = append(names, x.UPN); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 2 || !strings.Contains(strings.Join(names, ","), a.UPN) || !strings.Contains(strings.Join(names, ","), b.UPN) {
+		t.Fatalf("members of the nested group: %v", names)
+	}
+	all := 0
+	if err := d.EachUser(ctx, nil, func(x flows.Account) error {
+		if x.UPN == c.UPN {
+			all++
+		}
+		return nil
+	}); err != nil || all != 1 {
+		t.Fatalf("all users: %d %v", all, err)
+	}
+	if ms, err := d.Members(ctx, gid); err != nil || len(ms) != 2 {
+		t.Fatalf("members: %v %v", ms, err)
+	}
+	dc.Modify(t, b.DN, map[string][]string{"manager": {c.DN}})
+	m, err := d.Manager(ctx, lookup(t, d, flows.ClaimUPN, b.Name).ID)
+	if err != nil || m.UPN != c.UPN {
+		t.Fatalf("manager: %+v %v", m, err)
+	}
+	if _, err := d.Manager(ctx, lookup(t, d, flows.ClaimUPN, c.Name).ID); !errors.Is(err, flows.ErrNotFound) {
+		t.Fatalf("no manager: %v", err)
+	}
+}

@@ -7,7 +7,6 @@ package adtest
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -404,6 +403,25 @@ func (d *DC) CreateUser(t testing.TB, prefix string) User {
 	if err := c.Add(add); err != nil {
 		t.Fatalf("create %s: %v", name, err)
 	}
+	d.cleanup(t, func(c *ldap.Conn) { _ = c.Del(ldap.NewDelRequest(u.DN, nil)) })
+	return u
+}
+
+// CreateGroup adds a security group with a unique name and deletes it when the test ends.
+func (d *DC) CreateGroup(t testing.TB, prefix string) string {
+	t.Helper()
+	dn := "CN=" + prefix + "-" + randomWord()[:6] + "," + Users
+	add := ldap.NewAddRequest(dn, nil)
+	add.Attribute("objectClass", []string{"top", "group"})
+	if err := d.Admin(t).Add(add); err != nil {
+		t.Fatalf("create group %s: %v", dn, err)
+	}
+	d.cleanup(t, func(c *ldap.Conn) { _ = c.Del(ldap.NewDelRequest(dn, nil)) })
+	return dn
+}
+
+// cleanup runs fn as the administrator on a fresh connection when the test ends.
+func (d *DC) cleanup(t testing.TB, fn func(*ldap.Conn)) {
 	t.Cleanup(func() {
 		c, err := d.dial()
 		if err != nil {
@@ -411,10 +429,9 @@ func (d *DC) CreateUser(t testing.TB, prefix string) User {
 		}
 		defer c.Close()
 		if c.Bind(d.AdminDN, d.AdminPW) == nil {
-			_ = c.Del(ldap.NewDelRequest(u.DN, nil))
+			fn(c)
 		}
 	})
-	return u
 }
 
 // Modify replaces attributes of dn as the administrator.
@@ -437,17 +454,10 @@ func (d *DC) AddMember(t testing.TB, group, member string) {
 	if err := d.Admin(t).Modify(m); err != nil {
 		t.Fatalf("add %s to %s: %v", member, group, err)
 	}
-	t.Cleanup(func() {
-		c, err := d.dial()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		if c.Bind(d.AdminDN, d.AdminPW) == nil {
-			r := ldap.NewModifyRequest(group, nil)
-			r.Delete("member", []string{member})
-			_ = c.Modify(r)
-		}
+	d.cleanup(t, func(c *ldap.Conn) {
+		r := ldap.NewModifyRequest(group, nil)
+		r.Delete("member", []string{member})
+		_ = c.Modify(r)
 	})
 }
 
@@ -479,6 +489,3 @@ func randomWord() string {
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%x", b)
 }
-
-// Wait is a context helper for callers that poll the DC.
-var _ = context.Background

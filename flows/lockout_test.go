@@ -1,0 +1,78 @@
+package flows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+// scripted lists the lockouts a test sets.
+type scripted struct{ locked []flows.Account }
+
+func (s *scripted) LockedOutSince(_ context.Context, since time.Time) ([]flows.Account, error) {
+	var out []flows.Account
+	for _, a := range s.locked {
+		if !a.LockedAt.Before(since) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func TestLockoutAlertsAtMostPerDayAndOnlyToPinnedChats(t *testing.T) {
+	h := storetest.New(t)
+	ctx := context.Background()
+	alice := storetest.Alice
+	for _, chat := range []string{"slack:T1:U1", "teams:t1:29:abc"} {
+		if err := h.Store.Pin(ctx, chat, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := &scripted{}
+	w := flows.NewLockoutWatch(h.Engine, src, h.Store, h.Store, "r1")
+	w.PerDay = 2
+	lock := func(a flows.Account) {
+		h.Clock.Advance(time.Minute)
+		a.Locked, a.LockedAt = true, h.Clock.Now()
+		src.locked = append(src.locked, a)
+	}
+	stranger := flows.Account{ID: "never-pinned"}
+	sent := 0
+	for i := 0; i < 4; i++ {
+		lock(alice)
+		lock(stranger)
+		n, err := w.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent += n
+	}
+	if sent != 2 {
+		t.Fatalf("alerts in a day: %d, want 2", sent)
+	}
+	if len(h.Notes.Replies) != 4 { // two alerts, each to both pinned chats
+		t.Fatalf("notices: %d", len(h.Notes.Replies))
+	}
+	seen := map[string]bool{}
+	for _, c := range h.Notes.To {
+		seen[c.Key()] = true
+	}
+	if !seen["slack:T1:U1"] || !seen["teams:t1:29:abc"] {
+		t.Fatalf("chats: %v", h.Notes.To)
+	}
+	// the next day: one more lockout, one more alert; the same lockout is never announced twice
+	h.Clock.Advance(24 * time.Hour)
+	lock(alice)
+	if n, _ := w.Poll(ctx); n != 1 {
+		t.Fatalf("next day: %d", n)
+	}
+	if n, _ := w.Poll(ctx); n != 0 {
+		t.Fatalf("the same lockout again: %d", n)
+	}
+	if w.Alerted.Load() != 3 {
+		t.Fatalf("counter %d", w.Alerted.Load())
+	}
+}
