@@ -332,3 +332,23 @@ func badPwdCount(t *testing.T, dc *adtest.DC, dn string) int {
 	fmt.Sscan(res.Entries[0].GetAttributeValue("badPwdCount"), &n)
 	return n
 }
+
+// The generated temporary password of the "temporary" reset mode must be changed at the next
+// sign-in: AD answers a bind with it with 773.
+func TestTemporaryPasswordMustBeChangedAtNextSignIn(t *testing.T) {
+	dc := adtest.Get(t)
+	h, d, _ := adBot(t, dc, func(p *flows.Policy) { p.ResetMode = flows.ResetTemporary })
+	u, _, secret := registered(t, h, dc, d)
+	dc.Lock(t, u)
+	rs := prove(t, h, "U8", u.Mail, secret, "forgot my password")
+	pw, mode, err := h.Engine.IssueTemporary(context.Background(), tokenOf(storetest.Link(t, rs)))
+	if err != nil || mode != flows.ResetTemporary || len(pw) < 16 {
+		t.Fatalf("issue: %q %v %v", pw, mode, err)
+	}
+	if err := dc.Bind(u.DN, pw); !strings.Contains(fmt.Sprint(err), "data 773") {
+		t.Fatalf("bind with the temporary password: %v, want data 773 (must change)", err)
+	}
+	if err := dc.Bind(u.DN, u.Password); !strings.Contains(fmt.Sprint(err), "data 52e") {
+		t.Fatalf("old password: %v", err)
+	}
+}
