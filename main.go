@@ -13,12 +13,15 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/console"
@@ -85,7 +88,7 @@ type parts struct {
 	notifier    flows.Notifier
 	store       *store.Store
 	crypto      *store.Crypto
-	audit       *store.Auditor
+	audit       flows.Auditor
 	log         *slog.Logger
 	clock       flows.Clock
 	baseURL     string
@@ -111,8 +114,8 @@ func adConfig(cfg bot.Config, log *slog.Logger) ad.Config {
 		BindPassword: cfg.ADBindPassword, BaseDN: cfg.ADBaseDN, AllowPrivileged: cfg.AllowPrivileged, Log: log}
 }
 
-// directories connects what the configuration names; AD is checked with a bind at start-up.
-func directories(ctx context.Context, cfg bot.Config, log *slog.Logger) (dirset, error) {
+// directories builds what the configuration names; startupChecks then proves they answer.
+func directories(cfg bot.Config, log *slog.Logger) (dirset, error) {
 	var d dirset
 	if cfg.Entra() {
 		g, err := graph.New(graph.Config{BaseURL: cfg.GraphBaseURL,
@@ -126,12 +129,6 @@ func directories(ctx context.Context, cfg bot.Config, log *slog.Logger) (dirset,
 		a, err := ad.New(adConfig(cfg, log))
 		if err != nil {
 			return d, err
-		}
-		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		if err := a.Check(cctx); err != nil {
-			a.Close()
-			return d, fmt.Errorf("active directory: %w", err)
 		}
 		d.onprem, d.dir = a, a
 	}
@@ -256,6 +253,9 @@ func methods(p parts) []flows.Method {
 func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg, errs := bot.FromEnv(getenv)
 	errs = append(errs, cfg.Validate())
+	if os.Geteuid() == 0 && !cfg.AllowRoot {
+		errs = append(errs, errors.New("resetbot does not serve as root: run it as an unprivileged user (the container image does), or set RESETBOT_ALLOW_ROOT=true"))
+	}
 	if cfg.AD() {
 		for _, b := range adConfig(cfg, nil).Validate() {
 			errs = append(errs, errors.New(b))
@@ -269,7 +269,16 @@ func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, std
 		return 2
 	}
 	log := bot.NewLogger(stderr, cfg.LogLevel)
-	if err := serveWith(ctx, cfg, log, stdin, stdout); err != nil {
+	err := serveWith(ctx, cfg, log, stdin, stdout)
+	var se *startupError
+	if errors.As(err, &se) {
+		fmt.Fprintln(stderr, "resetbot: the start-up checks failed:")
+		for _, p := range se.problems {
+			fmt.Fprintln(stderr, "  -", p)
+		}
+		return 2
+	}
+	if err != nil {
 		log.Error("resetbot stopped", "err", err)
 		return 1
 	}
@@ -283,18 +292,27 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		return err
 	}
 	defer rdb.Close()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
+	reg := metrics.New()
+	rdb.AddHook(reg.RedisHook())
 	crypto, err := store.NewCrypto(store.Keys{SealKeys: cfg.SealKeys, CurrentID: cfg.SealKeyID, MACKey: cfg.MACKey})
 	if err != nil {
 		return err
 	}
-	dirs, err := directories(ctx, cfg, log)
+	dirs, err := directories(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer dirs.close()
+	var mailer flows.Mailer
+	smtpMailer := &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
+	mailer = smtpMailer
+	if cfg.MailVia == "graph" {
+		mailer, smtpMailer = graph.NewMailer(dirs.cloud, cfg.MailSender), nil
+	}
+	o, err := startupChecks(ctx, cfg, rdb, dirs, smtpMailer)
+	if err != nil {
+		return err
+	}
 	dir := dirs.dir
 	st := store.New(rdb, crypto)
 	if err := st.Preload(ctx); err != nil {
@@ -303,35 +321,41 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	if err := seedPolicy(ctx, st, cfg); err != nil {
 		return err
 	}
-	audit := store.NewAuditor(rdb, log, time.Duration(cfg.AuditMaxAgeDays)*24*time.Hour)
-	defer audit.Close()
+	storeAudit := store.NewAuditor(rdb, log, time.Duration(cfg.AuditMaxAgeDays)*24*time.Hour)
+	defer storeAudit.Close() // last: flushes the audit events of the steps that finished
 	late := &router{}
 	alerts := &alertFan{}
-	var mailer flows.Mailer = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
-	if cfg.MailVia == "graph" {
-		mailer = graph.NewMailer(dirs.cloud, cfg.MailSender)
-	}
-	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: cfg.PublicBaseURL,
-		allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups, ad: dirs.onprem != nil,
-		mailer:      mailer,
-		phoneBudget: cfg.PhoneBudget}
+	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: reg.Audit(storeAudit), log: log, clock: realClock{},
+		baseURL: cfg.PublicBaseURL, allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
+		ad: dirs.onprem != nil, mailer: mailer, phoneBudget: cfg.PhoneBudget}
 	if cfg.PhoneAccountSID != "" {
 		p.phone = &notify.Twilio{BaseURL: orDefault(cfg.PhoneURL, "https://api.twilio.com"), AccountSID: cfg.PhoneAccountSID,
 			AuthToken: cfg.PhoneAuthToken, From: cfg.PhoneFrom}
 	}
 	p.campaign = &campaign{}
 	e := engine(p)
-	var o *web.OIDC // without Entra, people sign in on the pages with their AD password
-	if cfg.OIDCIssuer != "" {
-		if o, err = web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now); err != nil {
-			return fmt.Errorf("oidc: %w", err)
-		}
-	}
+
+	// background work (Socket Mode, reminders, lockout alerts) ends with its own context, after
+	// the listeners stopped, so that in-flight steps finish first
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var bg sync.WaitGroup
+	errc := make(chan error, 4)
+	var ready atomic.Bool
 	mux := http.NewServeMux()
 	mux.Handle("/", web.New(e, o, crypto, st, log).Handler())
-	errc := make(chan error, 3)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if !ready.Load() || rdb.Ping(rctx).Err() != nil {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
 	chats := 0
 	var rosters []flows.ChatRoster
+	var waits []func() // in-flight chat work to wait for at shutdown
 	if cfg.SlackBotToken != "" {
 		sa, err := slackbot.New(slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken,
 			SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,
@@ -342,10 +366,17 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		late.set(slackbot.Platform, sa)
 		rosters = append(rosters, sa)
 		alerts.set(sa)
+		waits = append(waits, sa.Wait)
 		if cfg.SlackMode == "socket" {
-			go func() { errc <- sa.RunSocket(ctx) }()
+			bg.Add(1)
+			go func() {
+				defer bg.Done()
+				if err := sa.RunSocket(work); err != nil {
+					errc <- fmt.Errorf("slack socket mode: %w", err)
+				}
+			}()
 		} else {
-			mux.Handle("/slack/", sa.HTTPHandler())
+			mux.Handle("/slack/", reg.Timed("slack", sa.HTTPHandler()))
 		}
 		chats++
 		log.Info("slack enabled", "mode", cfg.SlackMode, "teams", strings.Join(cfg.SlackTeamIDs, ","))
@@ -358,7 +389,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		}
 		late.set(teams.Platform, ta)
 		rosters = append(rosters, ta)
-		mux.Handle("/api/messages", ta.Handler())
+		mux.Handle("/api/messages", reg.Timed("teams", ta.Handler()))
 		chats++
 		log.Info("teams enabled", "tenants", strings.Join(cfg.TeamsAllowedTenants, ","))
 	}
@@ -371,19 +402,20 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	if chats == 0 {
 		log.Warn("no chat platform is configured: set SLACK_BOT_TOKEN (or CONSOLE_CHAT=true to chat on this terminal)")
 	}
-	reg := metrics.New()
 	if roster, ok := dir.(flows.Roster); ok && len(rosters) > 0 {
 		p.campaign.r = flows.NewReminders(e, st, roster, rosters...)
 		rr := p.campaign.r
 		reg.Reminders(metrics.ReminderCounts{Sent: &rr.Sent, Skipped: &rr.Skipped, Failed: &rr.Failed, Deferred: &rr.Deferred})
 		tick := time.NewTicker(time.Minute)
 		defer tick.Stop()
-		go func() { _ = p.campaign.r.Run(ctx, tick.C) }()
+		bg.Add(1)
+		go func() { defer bg.Done(); _ = rr.Run(work, tick.C) }()
 	}
 	if src := dirs.lockouts(); src != nil && cfg.ADLockoutPoll > 0 {
 		w := flows.NewLockoutWatch(e, src, st, st, holderName())
 		w.Every, w.PerDay = cfg.ADLockoutPoll, cfg.ADAlertsPerDay
-		go w.Run(ctx, bot.Sleep)
+		bg.Add(1)
+		go func() { defer bg.Done(); w.Run(work, bot.Sleep) }()
 		log.Info("AD lockout alerts on", "every", cfg.ADLockoutPoll, "per_day", cfg.ADAlertsPerDay)
 	}
 	if cfg.MetricsAddr != "" {
@@ -391,20 +423,91 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		go func() { errc <- ms.ListenAndServe() }()
 		defer ms.Close()
 	}
-	srv := &http.Server{Addr: cfg.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("resetbot serving", "listen", cfg.Listen, "public", cfg.PublicBaseURL, "version", version)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { errc <- srv.Serve(ln) }()
+	ready.Store(true)
+	log.Info("resetbot serving", "listen", ln.Addr().String(), "public", cfg.PublicBaseURL, "version", version)
+	var runErr error
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
+			runErr = err
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// graceful shutdown: not ready, no new requests, in-flight requests and steps finish, the
+	// background work stops and hands back its reminder claims and lockout lease
+	ready.Store(false)
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
-	return srv.Shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil && runErr == nil {
+		runErr = err
+	}
+	stopWork()
+	bg.Wait()
+	for _, w := range waits {
+		w()
+	}
+	log.Info("stopped")
+	return runErr
 }
+
+// startupChecks proves, all at once, that what the configuration names is there: Redis (with
+// its append-only log unless allowed off), a Graph token, the OIDC discovery document, the SMTP
+// relay, the AD service account's bind. It returns the sign-in client, or every problem.
+func startupChecks(ctx context.Context, cfg bot.Config, rdb redis.UniversalClient, dirs dirset, mail *notify.SMTP) (*web.OIDC, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		problems []error
+		wg       sync.WaitGroup
+		o        *web.OIDC
+	)
+	check := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				mu.Lock()
+				problems = append(problems, fmt.Errorf("%s: %w", name, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	check("redis", func() error { return store.CheckDurable(ctx, rdb, cfg.RedisNoAOF) })
+	if dirs.cloud != nil {
+		check("graph", func() error { return dirs.cloud.Check(ctx) })
+	}
+	if dirs.onprem != nil {
+		check("active directory", func() error { return dirs.onprem.Check(ctx) })
+	}
+	if cfg.OIDCIssuer != "" {
+		check("oidc", func() (err error) {
+			o, err = web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
+			return err
+		})
+	}
+	if mail != nil {
+		check("smtp", func() error { return mail.Check(ctx) })
+	}
+	wg.Wait()
+	if len(problems) > 0 {
+		sort.Slice(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
+		return nil, &startupError{problems}
+	}
+	return o, nil
+}
+
+// startupError lists everything a start-up check found.
+type startupError struct{ problems []error }
+
+func (e *startupError) Error() string { return errors.Join(e.problems...).Error() }
 
 // seedPolicy writes the first policy from the environment when none is stored yet.
 func seedPolicy(ctx context.Context, st *store.Store, cfg bot.Config) error {

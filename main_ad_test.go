@@ -147,7 +147,7 @@ func TestHybridRouterSendsSyncedUsersToADAndCloudUsersToGraph(t *testing.T) {
 // service account with a bind, and people are found in AD.
 func TestServeActiveDirectoryOnly(t *testing.T) {
 	dc := adtest.Get(t)
-	rs := redistest.Start(t)
+	rs := redistest.Start(t, "--appendonly", "yes")
 	mail := smtptest.Start(t)
 	u := dc.CreateUser(t, "solo")
 	key := base64.StdEncoding.EncodeToString(randomBytes(32))
@@ -155,7 +155,7 @@ func TestServeActiveDirectoryOnly(t *testing.T) {
 		"PUBLIC_BASE_URL": "https://bot.corp.test", "LISTEN_ADDR": "127.0.0.1:0", "REDIS_URL": rs.URL(),
 		"SEAL_KEYS": "k1:" + key, "MAC_KEY": key, "SMTP_ADDR": mail.Addr, "SMTP_FROM": "resetbot@corp.test",
 		"AD_URL": dc.URL, "AD_CA_FILE": dc.CAFile, "AD_BIND_DN": dc.ServiceDN, "AD_BIND_PASSWORD": dc.ServicePW,
-		"AD_BASE_DN": adtest.BaseDN, "CONSOLE_CHAT": "true", "POLICY_ENABLED_FOR": "all", "HELPDESK_URL": "https://help.corp.test",
+		"AD_BASE_DN": adtest.BaseDN, "CONSOLE_CHAT": "true", "RESETBOT_ALLOW_ROOT": "true", "POLICY_ENABLED_FOR": "all", "HELPDESK_URL": "https://help.corp.test",
 	}
 	in := strings.NewReader("/as " + u.UPN + "\nI'm locked out\nregister\n/as Administrator\nreset my password\n")
 	var out, errb bytes.Buffer
@@ -174,7 +174,7 @@ func TestServeActiveDirectoryOnly(t *testing.T) {
 	// a wrong service password stops the start with the reason
 	env["AD_BIND_PASSWORD"] = "not-it"
 	errb.Reset()
-	if code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb); code != 1 ||
+	if code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb); code != 2 ||
 		!strings.Contains(errb.String(), "cannot sign in (wrong password)") {
 		t.Fatalf("wrong service password: %d\n%s", code, errb.String())
 	}

@@ -23,6 +23,8 @@ type Config struct {
 	RedisMasterName string   // REDIS_MASTER_NAME: Sentinel
 	RedisCluster    bool     // REDIS_CLUSTER
 	RedisPassword   string   // REDIS_PASSWORD
+	RedisNoAOF      bool     // REDIS_ALLOW_NO_AOF: start although Redis does not log writes (AOF off)
+	AllowRoot       bool     // RESETBOT_ALLOW_ROOT: serve although running as root
 
 	SealKeys  map[string][]byte // SEAL_KEYS: id:base64 of 32 bytes, comma separated; first seals
 	SealKeyID string
@@ -115,8 +117,9 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 	c := Config{
 		Listen: g("LISTEN_ADDR"), PublicBaseURL: strings.TrimSuffix(g("PUBLIC_BASE_URL"), "/"),
 		RedisURL: g("REDIS_URL"), RedisAddrs: list("REDIS_ADDRS"), RedisMasterName: g("REDIS_MASTER_NAME"),
-		RedisCluster: boolean("REDIS_CLUSTER"), RedisPassword: getenv("REDIS_PASSWORD"),
-		TenantID: g("GRAPH_TENANT_ID"), ClientID: g("GRAPH_CLIENT_ID"), ClientSecret: getenv("GRAPH_CLIENT_SECRET"),
+		RedisCluster: boolean("REDIS_CLUSTER"), RedisPassword: getenv("REDIS_PASSWORD"), RedisNoAOF: boolean("REDIS_ALLOW_NO_AOF"),
+		AllowRoot: boolean("RESETBOT_ALLOW_ROOT"),
+		TenantID:  g("GRAPH_TENANT_ID"), ClientID: g("GRAPH_CLIENT_ID"), ClientSecret: getenv("GRAPH_CLIENT_SECRET"),
 		GraphBaseURL: g("GRAPH_BASE_URL"), TokenURL: g("GRAPH_TOKEN_URL"),
 		OIDCIssuer: g("OIDC_ISSUER"), OIDCClientID: g("OIDC_CLIENT_ID"), OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
 		MailVia: g("MAIL_VIA"), MailSender: g("MAIL_SENDER"),

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/resetbot/resetbot/flows"
 )
 
 // secretKeys are attribute names whose values are never logged.
@@ -19,8 +21,23 @@ const Redacted = "[redacted]"
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(orDefault(level, "info"))))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: redact}))
+	return slog.New(requestIDs{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv, ReplaceAttr: redact})})
 }
+
+// requestIDs adds the step's request id ("req") to every record logged with its context.
+type requestIDs struct{ slog.Handler }
+
+func (h requestIDs) Handle(ctx context.Context, r slog.Record) error {
+	if id := flows.RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("req", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDs) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDs{h.Handler.WithAttrs(as)}
+}
+func (h requestIDs) WithGroup(n string) slog.Handler { return requestIDs{h.Handler.WithGroup(n)} }
 
 func orDefault(s, d string) string {
 	if s == "" {

@@ -122,7 +122,7 @@ func (s *step) say(id MsgID, args ...any) {
 // Handle processes one inbound message and returns the replies. It costs one pipelined read
 // and one atomic write in the session store; audit writes are asynchronous.
 func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
-	ctx = WithUserWaiting(ctx)
+	ctx = ensureRequestID(WithUserWaiting(ctx))
 	now := e.d.Clock.Now()
 	s := &step{in: in, now: now}
 	if !validText(in.Text) || len(in.Choice) > 512 {

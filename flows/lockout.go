@@ -19,6 +19,8 @@ type LockoutLedger interface {
 // Leaser hands a named lease to one holder at a time (one poller across replicas).
 type Leaser interface {
 	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	// Release ends the lease if holder has it.
+	Release(ctx context.Context, name, holder string) error
 }
 
 // Lockout alert defaults.
@@ -103,10 +105,18 @@ func (w *LockoutWatch) alert(ctx context.Context, a Account, now time.Time) (int
 	return 1, nil
 }
 
-// Run polls every Every until ctx ends; sleep is the injected wait (bot.Sleep in production).
+// Run polls every Every until ctx ends, then hands the lease back so another replica takes
+// over at once; sleep is the injected wait (bot.Sleep in production).
 func (w *LockoutWatch) Run(ctx context.Context, sleep func(context.Context, time.Duration) error) {
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := w.lease.Release(rctx, lockoutLeaseName, w.holder); err != nil {
+			w.e.d.Log.WarnContext(rctx, "lockout lease not released; it will run out", "err", err)
+		}
+	}()
 	for {
-		if _, err := w.Poll(ctx); err != nil {
+		if _, err := w.Poll(ctx); err != nil && ctx.Err() == nil {
 			w.e.d.Log.WarnContext(ctx, "lockout poll failed", "err", err)
 		}
 		if sleep(ctx, w.Every) != nil {

@@ -76,3 +76,51 @@ func TestLockoutAlertsAtMostPerDayAndOnlyToPinnedChats(t *testing.T) {
 		t.Fatalf("counter %d", w.Alerted.Load())
 	}
 }
+
+// cancelling stops a context at the first notice: a shutdown in the middle of a batch.
+type cancelling struct {
+	flows.Notifier
+	cancel context.CancelFunc
+}
+
+func (c cancelling) Notify(ctx context.Context, chat flows.ChatRef, r []flows.Reply) error {
+	c.cancel()
+	return c.Notifier.Notify(ctx, chat, r)
+}
+
+// A replica that shuts down in the middle of a batch hands back the users it claimed but did
+// not reach, so another replica reminds them at once rather than after the lease.
+func TestShutdownReleasesReminderClaimsAndTheLockoutLease(t *testing.T) {
+	h := storetest.New(t)
+	roster := campaign(t, h, 0, 12, 0, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.Deps.Notifier = cancelling{Notifier: h.Notes, cancel: cancel}
+	h.Rebuild()
+	r := flows.NewReminders(h.Engine, h.Store, h.Dir, roster)
+	if n, err := r.Plan(context.Background()); err != nil || n != 12 {
+		t.Fatalf("plan %d %v", n, err)
+	}
+	r.Batch = 10
+	n, err := r.Step(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("step during shutdown handled %d (%v), want 1", n, err)
+	}
+	// the 9 unreached and the 2 never claimed are due now: another replica claims all 11
+	ids, err := h.Store.Claim(context.Background(), flows.ReminderQueueName, h.Clock.Now(), 50, time.Minute)
+	if err != nil || len(ids) != 11 {
+		t.Fatalf("claimable after the shutdown: %d %v", len(ids), err)
+	}
+
+	// the lockout poller hands its lease back when it stops
+	wctx, stop := context.WithCancel(context.Background())
+	w := flows.NewLockoutWatch(h.Engine, &scripted{}, h.Store, h.Store, "leaving")
+	ran := make(chan struct{})
+	go func() {
+		w.Run(wctx, func(ctx context.Context, _ time.Duration) error { stop(); return context.Canceled })
+		close(ran)
+	}()
+	<-ran
+	if ok, err := h.Store.Lease(context.Background(), "lockout-poller", "next", time.Minute); err != nil || !ok {
+		t.Fatalf("the next replica could not take the lease at once: %v %v", ok, err)
+	}
+}

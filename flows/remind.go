@@ -183,10 +183,26 @@ func (r *Reminders) Step(ctx context.Context) (int, error) {
 		r.OnClaim(len(ids))
 	}
 	leaseEnd := time.UnixMilli(now.UnixMilli() + r.Lease.Milliseconds())
-	for _, id := range ids {
+	for i, id := range ids {
+		if ctx.Err() != nil {
+			// shutting down: hand the rest back at once instead of letting their lease run out
+			r.release(ids[i:], leaseEnd, now)
+			return i, nil
+		}
 		r.one(ctx, pol, id, now, leaseEnd)
 	}
 	return len(ids), nil
+}
+
+// release makes claimed users due again now, where the claim is still this replica's.
+func (r *Reminders) release(ids []string, leaseEnd, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		if _, err := r.q.Renew(ctx, ReminderQueueName, id, leaseEnd, now); err != nil {
+			r.e.d.Log.WarnContext(ctx, "reminder claim not released; its lease will run out", "err", err, "user", id)
+		}
+	}
 }
 
 func (r *Reminders) one(ctx context.Context, pol Policy, id string, now, leaseEnd time.Time) {

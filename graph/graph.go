@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -35,6 +36,8 @@ type Config struct {
 // Directory is the Entra ID directory.
 type Directory struct {
 	client *msgraph.GraphServiceClient
+	cred   azcore.TokenCredential
+	scope  string
 	// Log receives warnings (e.g. a privilege check that failed); may be nil.
 	Log *slog.Logger
 }
@@ -93,7 +96,15 @@ func New(cfg Config) (*Directory, error) {
 		return nil, fmt.Errorf("graph: adapter: %w", err)
 	}
 	adapter.SetBaseUrl(strings.TrimSuffix(base, "/"))
-	return &Directory{client: msgraph.NewGraphServiceClient(adapter)}, nil
+	return &Directory{client: msgraph.NewGraphServiceClient(adapter), cred: cfg.Credential, scope: scope}, nil
+}
+
+// Check obtains a token for Graph: a start-up check of the tenant, client id and secret.
+func (d *Directory) Check(ctx context.Context) error {
+	if _, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}}); err != nil {
+		return fmt.Errorf("no token for %s: %w", d.scope, err)
+	}
+	return nil
 }
 
 func statusOf(err error) int {

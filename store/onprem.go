@@ -69,6 +69,17 @@ func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duratio
 	return ok == 1, nil
 }
 
+var releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// Release ends a lease if holder has it.
+func (s *Store) Release(ctx context.Context, name, holder string) error {
+	if err := releaseScript.Run(ctx, s.rdb, []string{"lease:{" + name + "}"}, holder).Err(); err != nil {
+		return fmt.Errorf("store: release %s: %w", name, err)
+	}
+	return nil
+}
+
 // announceScript records one lockout (user and lockout time) once, and counts it against the
 // user's alerts of the day; 1 when it is to be announced.
 var announceScript = redis.NewScript(`if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) == false then return 0 end

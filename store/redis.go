@@ -325,3 +325,31 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	}
 	return out, nil
 }
+
+// CheckDurable pings Redis and, unless allowNoAOF, requires its append-only log on every node
+// that takes writes: enrollments must survive a restart.
+func CheckDurable(ctx context.Context, rdb redis.UniversalClient, allowNoAOF bool) error {
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("not reachable: %w", err)
+	}
+	if allowNoAOF {
+		return nil
+	}
+	check := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "persistence").Result()
+		if err != nil {
+			return fmt.Errorf("INFO persistence: %w", err)
+		}
+		if !strings.Contains(info, "aof_enabled:1") {
+			return fmt.Errorf("%s has the append-only file off: enrollments would be lost in a restart; set appendonly yes (or REDIS_ALLOW_NO_AOF=true to accept that)", c.Options().Addr)
+		}
+		return nil
+	}
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, check)
+	case *redis.Client:
+		return check(ctx, c)
+	}
+	return nil
+}

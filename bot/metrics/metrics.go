@@ -3,6 +3,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,14 +13,16 @@ import (
 
 // Registry holds resetbot's metrics.
 type Registry struct {
-	reg *prometheus.Registry
+	reg   *prometheus.Registry
+	mu    sync.Mutex
+	hists map[string]*prometheus.HistogramVec
 }
 
 // New makes a registry with the Go runtime and process collectors.
 func New() *Registry {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Registry{reg: r}
+	return &Registry{reg: r, hists: map[string]*prometheus.HistogramVec{}}
 }
 
 // ReminderCounts are the scheduler's counters, read at scrape time.

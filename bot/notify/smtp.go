@@ -39,39 +39,11 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 			return errors.New("notify: invalid address")
 		}
 	}
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	c, err := s.session(ctx)
 	if err != nil {
-		return fmt.Errorf("notify: smtp dial: %w", err)
-	}
-	_ = conn.SetDeadline(time.Now().Add(timeout))
-	host, _, _ := net.SplitHostPort(s.Addr)
-	c, err := smtp.NewClient(conn, host)
-	if err != nil {
-		conn.Close()
-		return fmt.Errorf("notify: smtp: %w", err)
+		return err
 	}
 	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		cfg := s.TLSConfig
-		if cfg == nil {
-			cfg = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-		}
-		if err := c.StartTLS(cfg); err != nil {
-			return fmt.Errorf("notify: starttls: %w", err)
-		}
-	} else if !isLoopback(host) {
-		return errors.New("notify: relay offers no STARTTLS")
-	}
-	if s.User != "" {
-		if err := c.Auth(smtp.PlainAuth("", s.User, s.Password, host)); err != nil {
-			return fmt.Errorf("notify: smtp auth: %w", err)
-		}
-	}
 	if err := c.Mail(s.From); err != nil {
 		return fmt.Errorf("notify: smtp from: %w", err)
 	}
@@ -90,6 +62,56 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("notify: smtp data end: %w", err)
 	}
+	return c.Quit()
+}
+
+// session dials the relay, upgrades to TLS (required unless on loopback) and signs in.
+func (s *SMTP) session(ctx context.Context) (*smtp.Client, error) {
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("notify: smtp dial: %w", err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	host, _, _ := net.SplitHostPort(s.Addr)
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("notify: smtp: %w", err)
+	}
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		cfg := s.TLSConfig
+		if cfg == nil {
+			cfg = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+		}
+		if err := c.StartTLS(cfg); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("notify: starttls: %w", err)
+		}
+	} else if !isLoopback(host) {
+		c.Close()
+		return nil, errors.New("notify: relay offers no STARTTLS")
+	}
+	if s.User != "" {
+		if err := c.Auth(smtp.PlainAuth("", s.User, s.Password, host)); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("notify: smtp auth: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Check proves the relay answers, speaks TLS and accepts the credentials: a start-up check.
+func (s *SMTP) Check(ctx context.Context) error {
+	c, err := s.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
 	return c.Quit()
 }
 

@@ -462,3 +462,51 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal("HTTP mode without a signing secret")
 	}
 }
+
+// gated holds every step until its gate opens.
+type gated struct {
+	slack.Engine
+	gate    chan struct{}
+	started chan struct{}
+}
+
+func (g gated) Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error) {
+	g.started <- struct{}{}
+	<-g.gate
+	return g.Engine.Handle(ctx, in)
+}
+
+// At shutdown, Socket Mode stops taking envelopes, closes its connection, and returns only after
+// the steps it acknowledged have finished and answered.
+func TestSocketModeShutdownFinishesAcknowledgedSteps(t *testing.T) {
+	e := setup(t, true)
+	g := gated{Engine: e.h.Engine, gate: make(chan struct{}), started: make(chan struct{}, 1)}
+	a, err := slack.New(slack.Config{BotToken: "xoxb-1-test", AppToken: "xapp-1-test", Socket: true,
+		TeamIDs: []string{team}, APIURL: e.fake.GetAPIURL()}, g, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"),
+		slack.WithSleep(e.h.Clock.Sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.RunSocket(ctx) }()
+	e.fake.SendEnvelope("events_api", "env-shut", fakeslack.MessageEvent(team, "EvShut", "UALICE", "help"))
+	<-g.started // acknowledged and being worked on
+	cancel()
+	e.fake.WaitClosed(1) // the connection closes while the step still runs
+	if len(e.fake.Posts()) != 0 {
+		t.Fatal("the step answered before it was let go")
+	}
+	select {
+	case <-done:
+		t.Fatal("RunSocket returned while an acknowledged step was still running")
+	default:
+	}
+	close(g.gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if posts := e.fake.Posts(); len(posts) != 1 || posts[0].Channel != "DUALICE" {
+		t.Fatalf("RunSocket returned before the acknowledged step answered: %+v", posts)
+	}
+}

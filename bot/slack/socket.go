@@ -9,7 +9,9 @@ import (
 )
 
 // RunSocket connects over Socket Mode and serves until ctx ends. Every envelope is acknowledged
-// first, then worked on.
+// first, then worked on. At the end it waits for the connection to close (envelopes that arrive
+// meanwhile are not acknowledged, so Slack sends them to another connection) and for the steps
+// already acknowledged to finish.
 func (a *Adapter) RunSocket(ctx context.Context) error {
 	client := socketmode.New(a.api)
 	errc := make(chan error, 1)
@@ -17,7 +19,18 @@ func (a *Adapter) RunSocket(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			events := client.Events
+			for {
+				select {
+				case <-errc:
+					a.Wait()
+					return nil
+				case _, ok := <-events:
+					if !ok {
+						events = nil
+					}
+				}
+			}
 		case err := <-errc:
 			return err
 		case evt, ok := <-client.Events:

@@ -59,6 +59,7 @@ type Server struct {
 	envs    chan []byte
 	acks    chan string
 	sockets int
+	closed  int // Socket Mode connections the bot closed
 }
 
 // Start runs the fake until the test ends.
@@ -246,6 +247,13 @@ func (s *Server) socket(c *websocket.Conn) {
 				EnvelopeID string `json:"envelope_id"`
 			}
 			if err := c.ReadJSON(&ack); err != nil {
+				s.mu.Lock()
+				s.closed++
+				s.mu.Unlock()
+				select {
+				case s.notify <- struct{}{}:
+				default:
+				}
 				return
 			}
 			if ack.EnvelopeID != "" {
@@ -263,6 +271,11 @@ func (s *Server) socket(c *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// WaitClosed waits until the bot has closed n Socket Mode connections.
+func (s *Server) WaitClosed(n int) {
+	s.waitFor(func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.closed >= n }, 10*time.Second, fmt.Sprintf("%d closed Socket Mode connections", n))
 }
 
 // SendEnvelope queues one Socket Mode envelope and waits for its acknowledgement.

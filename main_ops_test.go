@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/bot/notify/smtptest"
+	"github.com/resetbot/resetbot/graph/ad/adtest"
+	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store/redistest"
+)
+
+// watched is a writer whose readers can wait for some text to appear.
+type watched struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	wake chan struct{}
+}
+
+func newWatched() *watched { return &watched{wake: make(chan struct{}, 1)} }
+
+func (w *watched) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.b.Write(p)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (w *watched) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
+
+// wait blocks until s was written (woken by each write), failing after 20 s.
+func (w *watched) wait(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for !strings.Contains(w.String(), s) {
+		select {
+		case <-w.wake:
+		case <-deadline:
+			t.Fatalf("never written: %q\n%s", s, w.String())
+		}
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// opsEnv is a complete environment against graphtest, a real redis-server and SMTP server.
+func opsEnv(t *testing.T, tenant *graphtest.Tenant, aof bool) map[string]string {
+	args := []string{}
+	if aof {
+		args = []string{"--appendonly", "yes"}
+	}
+	rs := redistest.Start(t, args...)
+	mail := smtptest.Start(t)
+	key := base64.StdEncoding.EncodeToString(randomBytes(32))
+	return map[string]string{
+		"PUBLIC_BASE_URL": "https://bot.contoso.test", "LISTEN_ADDR": freeAddr(t), "METRICS_ADDR": freeAddr(t),
+		"REDIS_URL": rs.URL(), "SEAL_KEYS": "k1:" + key, "MAC_KEY": key, "SMTP_ADDR": mail.Addr, "SMTP_FROM": "resetbot@contoso.test",
+		"GRAPH_TENANT_ID": "contoso", "GRAPH_CLIENT_ID": tenant.ClientID, "GRAPH_CLIENT_SECRET": tenant.ClientSecret,
+		"GRAPH_BASE_URL": tenant.GraphURL(), "GRAPH_TOKEN_URL": tenant.TokenURL(), "OIDC_ISSUER": tenant.Issuer(),
+		"CONSOLE_CHAT": "true", "POLICY_ENABLED_FOR": "all", "RESETBOT_ALLOW_ROOT": "true", "LOG_LEVEL": "debug",
+	}
+}
+
+func startTenant(t *testing.T) *graphtest.Tenant {
+	tenant := graphtest.New()
+	graphtest.DemoUsers(tenant)
+	if err := tenant.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tenant.Close)
+	return tenant
+}
+
+func TestStartupChecksListEveryProblem(t *testing.T) {
+	tenant := startTenant(t)
+	dc := adtest.Get(t)
+	env := opsEnv(t, tenant, false) // Redis without its append-only log
+	dead := freeAddr(t)
+	env["GRAPH_CLIENT_SECRET"] = "wrong"
+	env["OIDC_ISSUER"] = "http://" + dead + "/v2.0"
+	env["OIDC_CLIENT_SECRET"] = "x"
+	env["SMTP_ADDR"] = dead
+	for k, v := range map[string]string{"AD_URL": dc.URL, "AD_CA_FILE": dc.CAFile, "AD_BIND_DN": dc.ServiceDN,
+		"AD_BIND_PASSWORD": "wrong", "AD_BASE_DN": adtest.BaseDN} {
+		env[k] = v
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb); code != 2 {
+		t.Fatalf("serve: %d\n%s", code, errb.String())
+	}
+	for _, want := range []string{"the start-up checks failed", "- redis: ", "append-only file off", "- graph: no token",
+		"- oidc: ", "- smtp: notify: smtp dial", "- active directory: ", "cannot sign in (wrong password)"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("the list lacks %q:\n%s", want, errb.String())
+		}
+	}
+	// REDIS_ALLOW_NO_AOF is the explicit way to accept a Redis without its log
+	env["REDIS_ALLOW_NO_AOF"] = "true"
+	errb.Reset()
+	run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb)
+	if strings.Contains(errb.String(), "append-only") {
+		t.Fatalf("allowed and still refused:\n%s", errb.String())
+	}
+}
+
+func TestServeReadinessMetricsAndGracefulStop(t *testing.T) {
+	tenant := startTenant(t)
+	env := opsEnv(t, tenant, true)
+	stdinR, stdinW := io.Pipe()
+	stdout, stderr := newWatched(), newWatched()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, stdinR, stdout, stderr)
+	}()
+	t.Cleanup(func() { cancel(); stdinW.Close() })
+	stderr.wait(t, "resetbot serving")
+
+	get := func(u string) (int, string) {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	base := "http://" + env["LISTEN_ADDR"]
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, _ := get(base + p); code != 200 {
+			t.Fatalf("%s: %d", p, code)
+		}
+	}
+	// one conversation on the console: an unregistered person is told to register
+	if _, err := io.WriteString(stdinW, "/as alice@contoso.test\nI'm locked out\n"); err != nil {
+		t.Fatal(err)
+	}
+	stdout.wait(t, "registered enough ways")
+	// its log lines carry the step's request id
+	if !regexp.MustCompile(`"req":"[0-9a-f]{16}"`).MatchString(stderr.String()) {
+		t.Fatalf("no request id in the log:\n%s", stderr.String())
+	}
+	_, m := get("http://" + env["METRICS_ADDR"] + "/metrics")
+	for _, want := range []string{`resetbot_conversations_total{outcome="refused"} 1`,
+		`resetbot_events_total{action="verify_start",outcome="refused"} 1`, "resetbot_redis_seconds_bucket", "go_goroutines"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if n := metricValue(t, m, `resetbot_redis_seconds_count{kind="pipeline"}`); n < 1 {
+		t.Errorf("no Redis round trips timed: %v", n)
+	}
+	// SIGTERM: serve stops cleanly and says so
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"shutting down", `"msg":"stopped"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if _, err := http.Get(base + "/readyz"); err == nil {
+		t.Fatal("still serving after the stop")
+	}
+}
+
+func metricValue(t *testing.T, text, name string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	return -1
+}
