@@ -134,19 +134,23 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 		return e.trouble(s, pol, fmt.Errorf("flows: policy: %w", err))
 	}
 	s.pol = pol
-	acct, lookupErr := e.resolve(ctx, in)
-	if lookupErr != nil && !errors.Is(lookupErr, ErrNotFound) && !errors.Is(lookupErr, ErrAmbiguous) && !errors.Is(lookupErr, ErrPinMismatch) {
+	acct, lookupErr := e.identify(ctx, in)
+	if lookupErr != nil && !errors.Is(lookupErr, ErrNotFound) && !errors.Is(lookupErr, ErrAmbiguous) {
 		return e.trouble(s, pol, lookupErr)
 	}
-	s.acct = acct
 	s.subject = acct.ID
 	if lookupErr != nil {
 		s.subject = "c:" + in.Chat.Key()
 	}
+	// the pin is read with the snapshot: one pipelined read per step
 	snap, err := e.d.Sessions.Load(ctx, s.subject, in.Chat.Key())
 	if err != nil {
 		return e.trouble(s, pol, fmt.Errorf("flows: load: %w", err))
 	}
+	if lookupErr == nil {
+		acct, lookupErr = e.checkPin(ctx, in, snap.Pinned, acct)
+	}
+	s.acct = acct
 	s.snap = snap
 	s.sess = snap.Session
 	s.commit = Commit{Subject: s.subject, ChatKey: in.Chat.Key(), IdemKey: in.IdemKey, Now: now, KeepSession: true}

@@ -6,9 +6,23 @@ import (
 	"fmt"
 )
 
-// resolve maps a chat identity to its one directory account through the verified claim,
-// cached in process, and refuses an identity pinned to someone else.
+// resolve maps a chat identity to its one directory account through the verified claim and
+// refuses an identity pinned to someone else (one read of the pin; Handle reads it with its
+// snapshot instead).
 func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
+	pinned, err := e.d.Enrollments.Pinned(ctx, in.Chat.Key())
+	if err != nil {
+		return Account{}, fmt.Errorf("flows: pin: %w", err)
+	}
+	acct, err := e.identify(ctx, in)
+	if err == nil {
+		acct, err = e.checkPin(ctx, in, pinned, acct)
+	}
+	return acct, err
+}
+
+// identify looks the claim up in the directory, cached in process for IdentityTTL.
+func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 	key := in.Chat.Key()
 	now := e.d.Clock.Now()
 	e.mu.Lock()
@@ -17,23 +31,7 @@ func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
 	if ok && now.Sub(c.at) < e.o.IdentityTTL {
 		return c.acct, c.err
 	}
-	pinned, err := e.d.Enrollments.Pinned(ctx, key)
-	if err != nil {
-		return Account{}, fmt.Errorf("flows: pin: %w", err)
-	}
 	acct, err := e.lookup(ctx, in.Claim)
-	if err == nil && pinned != "" && pinned != acct.ID {
-		ev := AuditEvent{Time: now, Actor: key, Subject: pinned, Platform: in.Chat.Platform,
-			Action: "identity", Outcome: "refused", Reason: "pin_mismatch"}
-		e.audit(ctx, ev)
-		if e.d.Alerts != nil {
-			e.d.Alerts.Alert(ctx, ev, "The chat account "+key+" is pinned to directory user "+pinned+
-				" but now maps to "+acct.ID+". Self-service was refused; please check the chat account's email.")
-		}
-		e.d.Log.WarnContext(ctx, "chat identity maps to another directory user than the one it is pinned to",
-			"chat", key, "pinned", pinned, "now", acct.ID)
-		acct, err = Account{}, ErrPinMismatch
-	}
 	if err != nil && !isExpected(err) {
 		return Account{}, err
 	}
@@ -44,6 +42,25 @@ func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
 	e.idents[key] = identEntry{acct: acct, err: err, at: now}
 	e.mu.Unlock()
 	return acct, err
+}
+
+// checkPin refuses a chat identity pinned to another directory user than the one its claim
+// maps to now: audited, and the bot admins alerted.
+func (e *Engine) checkPin(ctx context.Context, in Inbound, pinned string, acct Account) (Account, error) {
+	if pinned == "" || pinned == acct.ID {
+		return acct, nil
+	}
+	key := in.Chat.Key()
+	ev := AuditEvent{Time: e.d.Clock.Now(), Actor: key, Subject: pinned, Platform: in.Chat.Platform,
+		Action: "identity", Outcome: "refused", Reason: "pin_mismatch"}
+	e.audit(ctx, ev)
+	if e.d.Alerts != nil {
+		e.d.Alerts.Alert(ctx, ev, "The chat account "+key+" is pinned to directory user "+pinned+
+			" but now maps to "+acct.ID+". Self-service was refused; please check the chat account's email.")
+	}
+	e.d.Log.WarnContext(ctx, "chat identity maps to another directory user than the one it is pinned to",
+		"chat", key, "pinned", pinned, "now", acct.ID)
+	return Account{}, ErrPinMismatch
 }
 
 func (e *Engine) lookup(ctx context.Context, c Claim) (Account, error) {

@@ -24,12 +24,17 @@ func NormalisePassword(s string) string { return substitutions.Replace(strings.T
 type BannedList struct {
 	mu    sync.RWMutex
 	terms map[string]bool
-	byLen map[int][]string
+	byLen map[lenKey][]string // by first byte and length: the candidates of a fuzzy match
+}
+
+type lenKey struct {
+	first byte
+	n     int
 }
 
 // NewBannedList normalises and indexes terms of 4 or more characters.
 func NewBannedList(terms []string) *BannedList {
-	b := &BannedList{terms: map[string]bool{}, byLen: map[int][]string{}}
+	b := &BannedList{terms: map[string]bool{}, byLen: map[lenKey][]string{}}
 	for _, t := range terms {
 		b.add(t)
 	}
@@ -42,7 +47,8 @@ func (b *BannedList) add(t string) {
 		return
 	}
 	b.terms[n] = true
-	b.byLen[len(n)] = append(b.byLen[len(n)], n)
+	k := lenKey{n[0], len(n)}
+	b.byLen[k] = append(b.byLen[k], n)
 }
 
 // Len is the number of terms.
@@ -98,8 +104,8 @@ func (b *BannedList) match(s string, i int) int {
 			continue // a fuzzy match never starts or ends on a separator
 		}
 		for _, n := range []int{l, l + 1, l - 1} {
-			for _, t := range b.byLen[n] {
-				if cand[0] == t[0] && within1(cand, t) {
+			for _, t := range b.byLen[lenKey{cand[0], n}] {
+				if within1(cand, t) {
 					return l
 				}
 			}

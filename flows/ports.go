@@ -103,6 +103,7 @@ type Snapshot struct {
 	Session    *Session // nil when there is none
 	Enrollment Enrollment
 	Code       StoredCode // the pending code of the session, if any
+	Pinned     string     // the directory user the chat identity is pinned to, or ""
 }
 
 // StoredCode is a pending one-time code: only its MAC is kept.

@@ -85,7 +85,10 @@ func New(cfg Config) (*Directory, error) {
 	}
 	parent := cfg.Transport
 	if parent == nil {
-		parent = http.DefaultTransport
+		// keep enough connections to Graph for the concurrent steps (the default keeps two)
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		parent = t
 	}
 	hc := &http.Client{
 		Transport:     khttp.NewCustomTransportWithParentTransport(priority{parent}, Middleware()...),

@@ -113,11 +113,12 @@ func pinKey(chat string) string           { return "pin:" + chat }
 func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
 	var sess *redis.SliceCmd
 	var en *redis.MapStringStringCmd
-	var code *redis.StringCmd
+	var code, pin *redis.StringCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		sess = p.HMGet(ctx, sessKey(subject, chat), "v", "data")
 		en = p.HGetAll(ctx, enrolKey(subject))
 		code = p.Get(ctx, codeKey(subject, chat))
+		pin = p.Get(ctx, pinKey(chat))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -133,6 +134,7 @@ func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot,
 	if v, err := code.Result(); err == nil {
 		snap.Code = decodeCode(v)
 	}
+	snap.Pinned = pin.Val()
 	return snap, nil
 }
 

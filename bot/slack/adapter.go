@@ -97,7 +97,7 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sopts := []slackapi.Option{}
+	sopts := []slackapi.Option{slackapi.OptionHTTPClient(bot.PooledClient(30 * time.Second))}
 	if cfg.APIURL != "" {
 		sopts = append(sopts, slackapi.OptionAPIURL(cfg.APIURL))
 	}

@@ -121,7 +121,7 @@ func New(cfg Config, eng Engine, refs Refs, clock flows.Clock, log *slog.Logger,
 	if len(cfg.ServiceHosts) == 0 {
 		cfg.ServiceHosts = DefaultServiceHosts
 	}
-	a := &Adapter{cfg: cfg, eng: eng, refs: refs, clock: clock, log: log, hc: &http.Client{Timeout: 15 * time.Second},
+	a := &Adapter{cfg: cfg, eng: eng, refs: refs, clock: clock, log: log, hc: bot.PooledClient(15 * time.Second),
 		sleep: bot.Sleep, next: map[string]time.Time{}}
 	for _, o := range opts {
 		o(a)

@@ -85,19 +85,21 @@ type Tenant struct {
 	// OnChange is called after each recorded change (the demo prints it).
 	OnChange func(Change, User)
 
-	mu      sync.Mutex
-	users   map[string]*User
-	groups  map[string]Group
-	changes []Change
-	mails   []SentMail
-	calls   map[string]int
-	fail    []failure
-	codes   map[string]authCode
-	key     *rsa.PrivateKey
-	kid     string
-	srv     *http.Server
-	ln      net.Listener
-	base    string
+	mu       sync.Mutex
+	users    map[string]*User
+	groups   map[string]Group
+	changes  []Change
+	mails    []SentMail
+	calls    map[string]int
+	fail     []failure
+	codes    map[string]authCode
+	key      *rsa.PrivateKey
+	kid      string
+	srv      *http.Server
+	ln       net.Listener
+	base     string
+	tokMu    sync.Mutex
+	verified map[string]time.Time // app tokens already verified, with their expiry
 }
 
 type failure struct {
@@ -366,14 +368,9 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		}
 	}
 	t.mu.Lock()
-	var out []map[string]any
+	// the matching ids, in a stable order for paging
 	ids := make([]string, 0, len(t.users))
-	for id := range t.users {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		u := t.users[id]
+	for id, u := range t.users {
 		ok := len(conds) == 0
 		for _, c := range conds {
 			var v string
@@ -388,8 +385,13 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 			ok = ok || (v != "" && strings.EqualFold(v, c[1]))
 		}
 		if ok {
-			out = append(out, t.userJSON(u, selectOf(r)))
+			ids = append(ids, id)
 		}
+	}
+	sort.Strings(ids)
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, t.userJSON(t.users[id], selectOf(r)))
 	}
 	t.mu.Unlock()
 	t.page(w, r, out)
@@ -724,6 +726,12 @@ func (t *Tenant) checkAppToken(r *http.Request) bool {
 	if !ok {
 		return false
 	}
+	t.tokMu.Lock()
+	exp, seen := t.verified[raw]
+	t.tokMu.Unlock()
+	if seen {
+		return t.now().Before(exp) // checked before: only its expiry can have changed
+	}
 	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience("https://graph.microsoft.com"),
 		jwt.WithTimeFunc(t.now))
@@ -731,7 +739,18 @@ func (t *Tenant) checkAppToken(r *http.Request) bool {
 		return false
 	}
 	c, _ := tok.Claims.(jwt.MapClaims)
-	return c["appid"] == t.ClientID
+	if c["appid"] != t.ClientID {
+		return false
+	}
+	if e, err := c.GetExpirationTime(); err == nil && e != nil {
+		t.tokMu.Lock()
+		if t.verified == nil || len(t.verified) > 10_000 {
+			t.verified = map[string]time.Time{}
+		}
+		t.verified[raw] = e.Time
+		t.tokMu.Unlock()
+	}
+	return true
 }
 
 // Mails returns what was sent through sendMail.

@@ -60,6 +60,22 @@ type Server struct {
 	acks    chan string
 	sockets int
 	closed  int // Socket Mode connections the bot closed
+	hook    func(Post)
+}
+
+// OnPost calls f with every recorded post, as it arrives (load tests route replies with it).
+func (s *Server) OnPost(f func(Post)) {
+	s.mu.Lock()
+	s.hook = f
+	s.mu.Unlock()
+}
+
+// wakeUp wakes the waiters; a wake already pending is enough.
+func (s *Server) wakeUp() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
 }
 
 // Start runs the fake until the test ends.
@@ -182,8 +198,12 @@ func (s *Server) record(method string) http.HandlerFunc {
 		s.mu.Lock()
 		s.posts = append(s.posts, p)
 		n := len(s.posts)
+		hook := s.hook
 		s.mu.Unlock()
-		s.notify <- struct{}{}
+		if hook != nil {
+			hook(p)
+		}
+		s.wakeUp()
 		writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": fmt.Sprintf("1700000000.%06d", n), "text": p.Text})
 	}
 }
@@ -198,7 +218,7 @@ func (s *Server) viewsPublish(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.views = append(s.views, string(b))
 	s.mu.Unlock()
-	s.notify <- struct{}{}
+	s.wakeUp()
 	writeJSON(w, map[string]any{"ok": true})
 }
 
@@ -250,10 +270,7 @@ func (s *Server) socket(c *websocket.Conn) {
 				s.mu.Lock()
 				s.closed++
 				s.mu.Unlock()
-				select {
-				case s.notify <- struct{}{}:
-				default:
-				}
+				s.wakeUp()
 				return
 			}
 			if ack.EnvelopeID != "" {

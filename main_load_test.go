@@ -1,0 +1,539 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	slackbot "github.com/resetbot/resetbot/bot/slack"
+	"github.com/resetbot/resetbot/bot/slack/fakeslack"
+	"github.com/resetbot/resetbot/bot/web"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/graph"
+	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/redistest"
+)
+
+// BenchmarkRecoveries is the load test: simulated employees run the whole recovery at once
+// through the Slack HTTP adapter (signed requests), the real engine and store against a real
+// redis-server (append-only log on, fsync every second), the real Graph SDK against graphtest,
+// and the one-time page over HTTPS: "I'm locked out", authenticator app, its code, email, its
+// code, then the page and the directory write. It runs LOAD_USERS people (default 2,000) at 50
+// at a time, then again at 200 at a time, reports the figures, and writes BENCHMARKS.md.
+//
+//	go test -run XXX -bench Recoveries -benchtime 1x .
+func BenchmarkRecoveries(b *testing.B) {
+	users := 2000
+	if v, err := strconv.Atoi(os.Getenv("LOAD_USERS")); err == nil && v > 0 {
+		users = v
+	}
+	l := newLoad(b, 2*users+1000)
+	var rows []loadResult
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows = append(rows, l.run(b, 0, users, 50), l.run(b, users, users, 200))
+	}
+	b.StopTimer()
+	perSession := l.sessionBytes(b, 2*users, 1000)
+	for _, r := range rows {
+		b.ReportMetric(r.perSec, fmt.Sprintf("recoveries/s@%d", r.concurrency))
+		b.ReportMetric(r.ack[2], fmt.Sprintf("ack-p99-ms@%d", r.concurrency))
+	}
+	b.ReportMetric(perSession, "redis-B/session")
+	writeBenchmarks(b, rows, perSession)
+}
+
+const loadTeam = "TLOAD"
+const loadSecret = "load-signing-secret-0123456789"
+
+type load struct {
+	slackURL string
+	web      *http.Client
+	slack    *http.Client
+	enrol    map[string]string // user → TOTP secret
+	mu       sync.Mutex
+	inbox    map[string]chan fakeslack.Post // DM channel → replies
+	mail     map[string]chan string         // address → codes
+	trips    atomic.Int64
+	inStep   atomic.Int64
+	steps    atomic.Int64
+	rdb      *redis.Client
+	peakHeap atomic.Uint64
+	evt      atomic.Int64
+}
+
+type loadResult struct {
+	concurrency, users, failed int
+	perSec                     float64
+	ack, page                  [4]float64            // p50, p95, p99, max in ms
+	steps                      map[string][4]float64 // per step
+	tripsPerStep               float64               // every round trip of the bot's client over every step (chat and page)
+	tripsPerHandle             float64               // round trips inside Engine.Handle per chat step
+	allocsPerRecovery          float64
+	peakHeapMB                 float64
+	elapsed                    time.Duration
+}
+
+// tripHook counts Redis round trips of the bot's client: all of them, and those made inside
+// Engine.Handle (a chat step).
+type tripHook struct{ all, inStep *atomic.Int64 }
+
+type stepKey struct{}
+
+func (h tripHook) count(ctx context.Context) {
+	h.all.Add(1)
+	if ctx.Value(stepKey{}) != nil {
+		h.inStep.Add(1)
+	}
+}
+
+func (tripHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h tripHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, c redis.Cmder) error { h.count(ctx); return next(ctx, c) }
+}
+func (h tripHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cs []redis.Cmder) error { h.count(ctx); return next(ctx, cs) }
+}
+
+// stepCounter marks and counts the engine's chat steps.
+type stepCounter struct {
+	slackbot.Engine
+	n *atomic.Int64
+}
+
+func (s stepCounter) Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error) {
+	s.n.Add(1)
+	return s.Engine.Handle(context.WithValue(ctx, stepKey{}, true), in)
+}
+
+// chanMailer hands each code to the simulated person it was sent to.
+type chanMailer struct{ l *load }
+
+var loadCode = regexp.MustCompile(`\b(\d{6})\b`)
+
+func (m chanMailer) Send(_ context.Context, mail flows.Mail) error {
+	if c := loadCode.FindStringSubmatch(mail.Body); c != nil {
+		for _, to := range mail.To {
+			m.l.mu.Lock()
+			ch := m.l.mail[to]
+			m.l.mu.Unlock()
+			if ch != nil {
+				ch <- c[1]
+			}
+		}
+	}
+	return nil
+}
+
+func newLoad(b *testing.B, n int) *load {
+	l := &load{enrol: map[string]string{}, inbox: map[string]chan fakeslack.Post{}, mail: map[string]chan string{}}
+	rs := redistest.Start(b, "--appendonly", "yes", "--appendfsync", "everysec")
+	tenant := graphtest.New()
+	tenant.AddGroup(graphtest.Group{ID: graphtest.SSPRGroup, Name: "SSPR users"})
+	fake := fakeslack.Start(b)
+	for i := 0; i < n; i++ {
+		mail := fmt.Sprintf("emp%05d@contoso.test", i)
+		tenant.AddUser(graphtest.User{ID: fmt.Sprintf("0a000000-0000-4000-8000-%012d", i), UPN: mail, Mail: mail,
+			DisplayName: fmt.Sprintf("Employee %d", i), Enabled: true, Groups: []string{graphtest.SSPRGroup}, Password: graphtest.DemoPassword})
+		fake.AddUser(fakeslack.User{ID: fmt.Sprintf("U%05d", i), TeamID: loadTeam, Email: mail, EmailConfirmed: true})
+		l.inbox[fmt.Sprintf("DU%05d", i)] = make(chan fakeslack.Post, 16)
+		l.mail[fmt.Sprintf("home%05d@mail.test", i)] = make(chan string, 4)
+	}
+	fake.OnPost(func(p fakeslack.Post) {
+		if p.Method != "chat.postMessage" {
+			return
+		}
+		if ch := l.inbox[p.Channel]; ch != nil {
+			select {
+			case ch <- p:
+			default:
+			}
+		}
+	})
+	if err := tenant.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(tenant.Close)
+	ctx := context.Background()
+	l.rdb = rs.Client()
+	l.rdb.AddHook(tripHook{all: &l.trips, inStep: &l.inStep})
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": randomBytes(32)}, CurrentID: "k1", MACKey: randomBytes(32)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := store.New(l.rdb, crypto)
+	if err := st.Preload(ctx); err != nil {
+		b.Fatal(err)
+	}
+	pol := flows.DefaultPolicy()
+	pol.EnabledFor = flows.EnabledAll
+	if _, err := st.PutPolicy(ctx, pol, 0); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		uid := fmt.Sprintf("0a000000-0000-4000-8000-%012d", i)
+		raw := make([]byte, 20)
+		_, _ = rand.Read(raw)
+		secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+		l.enrol[fmt.Sprintf("U%05d", i)] = secret
+		for _, m := range []flows.Registered{{Kind: flows.MethodTOTP, Secret: secret, RegisteredAt: time.Now()},
+			{Kind: flows.MethodEmail, Address: fmt.Sprintf("home%05d@mail.test", i), RegisteredAt: time.Now()}} {
+			if err := st.Register(ctx, uid, m, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	dir, err := graph.New(graph.Config{BaseURL: tenant.GraphURL(),
+		Credential: graph.NewClientCredential(tenant.TokenURL(), tenant.ClientID, tenant.ClientSecret, nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+	audit := store.NewAuditor(rs.Client(), log) // its own client: audit writes are not a step's
+	b.Cleanup(audit.Close)
+	late := &router{}
+	pages := httptest.NewUnstartedServer(nil)
+	pages.StartTLS()
+	b.Cleanup(pages.Close)
+	e := engine(parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: pages.URL,
+		notifier: late, mailer: chanMailer{l}, phoneBudget: 100, campaign: &campaign{}})
+	o, err := web.NewOIDC(ctx, tenant.Issuer(), tenant.ClientID, tenant.ClientSecret, pages.URL, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pages.Config.Handler = web.New(e, o, crypto, st, log).Handler()
+	// Slack's per-method pacing is the platform's limit, not the bot's: it is off here (Tier 4
+	// users.info alone would allow about 100 first contacts a minute)
+	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-load", SigningSecret: loadSecret, TeamIDs: []string{loadTeam},
+		APIURL: fake.GetAPIURL()}, stepCounter{e, &l.steps}, st, realClock{}, log, slackbot.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	late.set(slackbot.Platform, sa)
+	srv := httptest.NewServer(sa.HTTPHandler())
+	b.Cleanup(srv.Close)
+	l.slackURL = srv.URL
+	l.slack = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 400}, Timeout: 30 * time.Second}
+	tr := pages.Client().Transport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 400
+	tr.TLSClientConfig = &tls.Config{RootCAs: pages.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	l.web = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	return l
+}
+
+// post sends a signed Slack request and returns the acknowledgement latency.
+func (l *load) post(path, ctype string, body []byte) (time.Duration, error) {
+	req, _ := http.NewRequest(http.MethodPost, l.slackURL+path, bytes.NewReader(body))
+	for k, v := range slackbot.Sign(loadSecret, body, time.Now()) {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", ctype)
+	start := time.Now()
+	resp, err := l.slack.Do(req)
+	d := time.Since(start)
+	if err != nil {
+		return d, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return d, fmt.Errorf("slack request: %d", resp.StatusCode)
+	}
+	return d, nil
+}
+
+func (l *load) say(user, text string) (time.Duration, error) {
+	body, _ := json.Marshal(fakeslack.MessageEvent(loadTeam, fmt.Sprintf("Ev%d", l.evt.Add(1)), user, text))
+	return l.post("/slack/events", "application/json", body)
+}
+
+func (l *load) click(user string, bt [2]string) (time.Duration, error) {
+	payload, _ := json.Marshal(fakeslack.BlockAction(loadTeam, fmt.Sprintf("Tr%d", l.evt.Add(1)), user, bt[0], bt[1], "1700000000.000001"))
+	return l.post("/slack/interactive", "application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(payload))))
+}
+
+func (l *load) reply(user string) (fakeslack.Post, error) {
+	select {
+	case p := <-l.inbox["D"+user]:
+		return p, nil
+	case <-time.After(30 * time.Second):
+		return fakeslack.Post{}, fmt.Errorf("%s: no reply", user)
+	}
+}
+
+func button(p fakeslack.Post, kind string) ([2]string, error) {
+	for _, bt := range fakeslack.Buttons(p) {
+		if strings.HasPrefix(bt[1], "m:"+kind+"|") {
+			return bt, nil
+		}
+	}
+	return [2]string{}, fmt.Errorf("no %s button in %q", kind, p.Text)
+}
+
+var (
+	loadLink = regexp.MustCompile(`https://[^"\s]+/l/[A-Za-z0-9_-]+`)
+	loadCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+)
+
+// recover runs one person's whole recovery and records each step's latency.
+func (l *load) recover(i int, rec func(step string, d time.Duration), ack func(time.Duration)) error {
+	user := fmt.Sprintf("U%05d", i)
+	addr := fmt.Sprintf("home%05d@mail.test", i)
+	step := func(name string, send func() (time.Duration, error)) (fakeslack.Post, error) {
+		start := time.Now()
+		a, err := send()
+		if err != nil {
+			return fakeslack.Post{}, err
+		}
+		ack(a)
+		p, err := l.reply(user)
+		rec(name, time.Since(start))
+		return p, err
+	}
+	p, err := step("1 locked out", func() (time.Duration, error) { return l.say(user, "I'm locked out") })
+	if err != nil {
+		return err
+	}
+	v, err := button(p, "totp")
+	if err != nil {
+		return err
+	}
+	if _, err = step("2 pick app", func() (time.Duration, error) { return l.click(user, v) }); err != nil {
+		return err
+	}
+	code, _ := totp.Code(l.enrol[user], time.Now())
+	if p, err = step("3 app code", func() (time.Duration, error) { return l.say(user, code) }); err != nil {
+		return err
+	}
+	if v, err = button(p, "email"); err != nil {
+		return err
+	}
+	if _, err = step("4 pick email", func() (time.Duration, error) { return l.click(user, v) }); err != nil {
+		return err
+	}
+	var ecode string
+	select {
+	case ecode = <-l.mail[addr]:
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("%s: no email code", user)
+	}
+	if p, err = step("5 email code", func() (time.Duration, error) { return l.say(user, ecode) }); err != nil {
+		return err
+	}
+	link := loadLink.FindString(p.Blocks)
+	if link == "" {
+		return fmt.Errorf("%s: no link in %q", user, p.Text)
+	}
+	// the one-time page: GET (shows the form), POST (sets the password in the directory)
+	jar, _ := cookiejar.New(nil)
+	c := *l.web
+	c.Jar = jar
+	start := time.Now()
+	resp, err := c.Get(link)
+	if err != nil {
+		return err
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	rec("6 open page", time.Since(start))
+	m := loadCSRF.FindSubmatch(page)
+	if m == nil {
+		return fmt.Errorf("%s: no form: %s", user, page)
+	}
+	pw := "Load-Test-" + strings.ToLower(user) + "-Pass9"
+	start = time.Now()
+	resp, err = c.PostForm(link, url.Values{"csrf": {html.UnescapeString(string(m[1]))}, "password": {pw}, "confirm": {pw}})
+	if err != nil {
+		return err
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	rec("7 set password", time.Since(start))
+	if !bytes.Contains(page, []byte("Your password was changed")) {
+		return fmt.Errorf("%s: reset page %d: %.200s", user, resp.StatusCode, page)
+	}
+	return nil
+}
+
+func percentiles(ds []time.Duration) [4]float64 {
+	if len(ds) == 0 {
+		return [4]float64{}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	at := func(p float64) float64 { return ms(ds[int(p*float64(len(ds)-1))]) }
+	return [4]float64{at(0.50), at(0.95), at(0.99), ms(ds[len(ds)-1])}
+}
+
+// run recovers users first..first+n, concurrency at a time.
+func (l *load) run(b *testing.B, first, n, concurrency int) loadResult {
+	var mu sync.Mutex
+	steps := map[string][]time.Duration{}
+	var acks []time.Duration
+	rec := func(s string, d time.Duration) { mu.Lock(); steps[s] = append(steps[s], d); mu.Unlock() }
+	ack := func(d time.Duration) { mu.Lock(); acks = append(acks, d); mu.Unlock() }
+	stop := make(chan struct{})
+	go func() {
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > l.peakHeap.Load() {
+				l.peakHeap.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	trips0, in0, steps0 := l.trips.Load(), l.inStep.Load(), l.steps.Load()
+	next := make(chan int)
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := l.recover(i, rec, ack); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	for i := first; i < first+n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d recoveries failed; first: %v", f, n, firstErr.Load())
+	}
+	r := loadResult{concurrency: concurrency, users: n, elapsed: elapsed, perSec: float64(n) / elapsed.Seconds(),
+		ack: percentiles(acks), steps: map[string][4]float64{}, peakHeapMB: float64(l.peakHeap.Load()) / (1 << 20),
+		allocsPerRecovery: float64(after.Mallocs-before.Mallocs) / float64(n)}
+	total := 0
+	for s, ds := range steps {
+		total += len(ds)
+		r.steps[s] = percentiles(ds)
+	}
+	r.tripsPerStep = float64(l.trips.Load()-trips0) / float64(total)
+	r.tripsPerHandle = float64(l.inStep.Load()-in0) / float64(l.steps.Load()-steps0)
+	b.Logf("%d users at %d at a time: %.0f recoveries/s in %v; ack p50/p95/p99/max %.1f/%.1f/%.1f/%.1f ms; Redis round trips %.2f per Engine.Handle, %.2f per step in all",
+		n, concurrency, r.perSec, elapsed.Round(time.Millisecond), r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep)
+	return r
+}
+
+// sessionBytes measures Redis memory per live session: k people start a recovery and stop.
+func (l *load) sessionBytes(b *testing.B, first, k int) float64 {
+	ctx := context.Background()
+	used := func() float64 {
+		info := l.rdb.Info(ctx, "memory").Val()
+		m := regexp.MustCompile(`used_memory:(\d+)`).FindStringSubmatch(info)
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	before := used()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 100)
+	for i := first; i < first+k; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			user := fmt.Sprintf("U%05d", i)
+			if _, err := l.say(user, "I'm locked out"); err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := l.reply(user); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return (used() - before) / float64(k)
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	if m := regexp.MustCompile(`model name\s*:\s*(.+)`).FindSubmatch(b); m != nil {
+		return strings.TrimSpace(string(m[1]))
+	}
+	return "unknown CPU"
+}
+
+func peakRSS() string {
+	b, _ := os.ReadFile("/proc/self/status")
+	if m := regexp.MustCompile(`VmHWM:\s*(\d+) kB`).FindSubmatch(b); m != nil {
+		kb, _ := strconv.Atoi(string(m[1]))
+		return fmt.Sprintf("%.0f MB", float64(kb)/1024)
+	}
+	return "unknown"
+}
+
+func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
+	var w strings.Builder
+	fmt.Fprintf(&w, "# Benchmarks\n\nWritten by the load test:\n\n    go test -run XXX -bench Recoveries -benchtime 1x .\n\n")
+	fmt.Fprintf(&w, "Machine: %s, %d CPUs, %s/%s, %s. The driver, the fake Slack, graphtest and redis-server (append-only log, fsync every second) run on the same machine as the bot, so every figure includes their work.\n\n",
+		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(&w, "A recovery: \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response).\n\n")
+	fmt.Fprintf(&w, "| concurrent | people | recoveries/s | ack p50 / p95 / p99 / max (ms) | Redis round trips per Engine.Handle / per step in all | allocations per recovery | peak heap (MB) |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&w, "| %d | %d | %.0f | %.1f / %.1f / %.1f / %.1f | %.2f / %.2f | %.0f | %.0f |\n", r.concurrency, r.users, r.perSec,
+			r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep, r.allocsPerRecovery, r.peakHeapMB)
+	}
+	for _, r := range rows {
+		fmt.Fprintf(&w, "\nPer step at %d concurrent (ms):\n\n| step | p50 | p95 | p99 | max |\n|---|---|---|---|---|\n", r.concurrency)
+		names := make([]string, 0, len(r.steps))
+		for s := range r.steps {
+			names = append(names, s)
+		}
+		sort.Strings(names)
+		for _, s := range names {
+			p := r.steps[s]
+			fmt.Fprintf(&w, "| %s | %.1f | %.1f | %.1f | %.1f |\n", s, p[0], p[1], p[2], p[3])
+		}
+	}
+	fmt.Fprintf(&w, "\nRedis memory per live session (1,000 people who said \"I'm locked out\" and stopped): %.0f bytes.\n", perSession)
+	fmt.Fprintf(&w, "Peak RSS of the whole test process (bot, fakes, driver): %s.\n", peakRSS())
+	if err := os.WriteFile("BENCHMARKS.md", []byte(w.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
