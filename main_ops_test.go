@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,10 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/resetbot/resetbot/bot/console"
 	"github.com/resetbot/resetbot/bot/notify/smtptest"
+	"github.com/resetbot/resetbot/bot/web/webtest"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/graph/ad/adtest"
 	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/redistest"
+	"github.com/resetbot/resetbot/store/storetest"
 )
 
 // watched is a writer whose readers can wait for some text to appear.
@@ -197,4 +204,128 @@ func metricValue(t *testing.T, text, name string) float64 {
 		}
 	}
 	return -1
+}
+
+// auditTrail flushes the audit writer and lists "action outcome reason" of a subject's events.
+func (w *world) auditTrail(t *testing.T, subject, actor string) []string {
+	t.Helper()
+	w.audit.Close()
+	evs, err := store.Events(context.Background(), w.st.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		if e.Subject == subject || e.Actor == actor {
+			out = append(out, e.Action+" "+e.Outcome+" "+e.Reason)
+		}
+	}
+	return out
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// When Graph, the SMTP relay, the SMS provider or the sign-in provider fail, the person is
+// asked politely to try again, nothing is half-done, and the audit log says what failed.
+func TestDependenciesDown(t *testing.T) {
+	w := newWorld(t)
+	alice := w.users[0]
+	b, secret, _ := w.registerOnWeb(t, linkIn(t, w.say(t, alice.UPN, "register")), alice)
+	ctx := context.Background()
+	if err := w.st.Register(ctx, alice.ID, flows.Registered{Kind: flows.MethodSMS, Address: "+14255550142", RegisteredAt: w.clock.Now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	pick := func(rs []flows.Reply, label string) string {
+		for _, r := range rs {
+			for i, c := range r.Choices {
+				if strings.Contains(c.Label, label) {
+					return strconv.Itoa(i + 1)
+				}
+			}
+		}
+		t.Fatalf("no %q choice in %s", label, storetest.Render(rs))
+		return ""
+	}
+
+	// Graph answers 500 to the lookup
+	w.clock.Advance(2 * time.Minute) // past the identity cache
+	w.tenant.FailNext("GET /v1.0/users", http.StatusInternalServerError, "")
+	before, _ := w.st.Load(ctx, alice.ID, console.Chat(alice.UPN).Key())
+	w.chat.As(alice.UPN)
+	if rs, _, err := w.chat.Say(ctx, "I'm locked out"); err == nil || !msgIn(rs, flows.MsgTrouble) || !strings.Contains(rs[0].Text, "try again") {
+		t.Fatalf("graph down: %s %v", storetest.Render(rs), err)
+	}
+	if after, _ := w.st.Load(ctx, alice.ID, console.Chat(alice.UPN).Key()); (after.Session == nil) != (before.Session == nil) ||
+		after.Session != nil && after.Session.Version != before.Session.Version {
+		t.Fatal("the session changed while the directory was down")
+	}
+
+	// the mail relay refuses the code
+	rs := w.say(t, alice.UPN, "I'm locked out")
+	w.smtp.RejectNext(1)
+	sent := len(w.smtp.Messages())
+	if rs = w.say(t, alice.UPN, pick(rs, "Email")); !msgIn(rs, flows.MsgTrouble) || msgIn(rs, flows.MsgEmailSent) {
+		t.Fatalf("smtp down: %s", storetest.Render(rs))
+	}
+	if len(w.smtp.Messages()) != sent {
+		t.Fatal("a mail went out")
+	}
+	// the SMS provider answers 503
+	rs = w.say(t, alice.UPN, "I'm locked out")
+	w.phone.FailNext(1)
+	if rs = w.say(t, alice.UPN, pick(rs, "Text")); !msgIn(rs, flows.MsgTrouble) {
+		t.Fatalf("sms down: %s", storetest.Render(rs))
+	}
+
+	// Graph refuses the password change: no reset recorded, announced or told in chat
+	w.clock.Advance(time.Minute)
+	rs = w.say(t, alice.UPN, "I'm locked out")
+	rs = w.say(t, alice.UPN, pick(rs, "Authenticator"))
+	code, _ := totp.Code(secret, w.clock.Now())
+	rs = w.say(t, alice.UPN, code)
+	sent = len(w.smtp.Messages())
+	rs = w.say(t, alice.UPN, pick(rs, "Email"))
+	rs = w.say(t, alice.UPN, mailCode(t, w.smtp.Wait(t, sent+1)[sent]))
+	link := linkIn(t, rs)
+	w.tenant.FailNext("PATCH /v1.0/users/", http.StatusInternalServerError, "")
+	sent = len(w.smtp.Messages())
+	b.Get(link)
+	b.Submit("", url.Values{"password": {"Sturdy-Lantern-83"}, "confirm": {"Sturdy-Lantern-83"}})
+	if b.Status != http.StatusInternalServerError || !strings.Contains(b.Last, "Something went wrong on our side") {
+		t.Fatalf("reset page with Graph down: %d\n%s", b.Status, b.Last)
+	}
+	if u, _ := w.tenant.User(alice.ID); u.Password == "Sturdy-Lantern-83" {
+		t.Fatal("the password changed")
+	}
+	if len(w.smtp.Messages()) != sent || strings.Contains(w.out.String(), "Your password was changed") {
+		t.Fatal("a reset that did not happen was announced")
+	}
+
+	// the sign-in provider fails the code exchange during a registration
+	w.tenant.FailNext("/oauth2/v2.0/token", http.StatusServiceUnavailable, "")
+	reg := webtest.New(t, w.web.Client())
+	reg.Get(linkIn(t, w.say(t, alice.UPN, "register")))
+	reg.Submit("", nil)
+	reg.SignIn(alice.UPN, graphtest.DemoPassword)
+	if reg.Status != http.StatusForbidden || !strings.Contains(reg.Last, "could not be completed") {
+		t.Fatalf("sign-in with the provider down: %d\n%s", reg.Status, reg.Last)
+	}
+
+	trail := w.auditTrail(t, alice.ID, console.Chat(alice.UPN).Key())
+	for _, want := range []string{"step failed directory unavailable", "code_sent failed email: provider unavailable",
+		"code_sent failed sms: provider unavailable", "unlock failed directory", "signin failed token exchange failed"} {
+		if !has(trail, want) {
+			t.Errorf("the audit log lacks %q:\n%s", want, strings.Join(trail, "\n"))
+		}
+	}
+	if has(trail, "unlock ok user_chosen") {
+		t.Error("a reset was recorded as done")
+	}
 }

@@ -96,6 +96,7 @@ type world struct {
 	router *router
 	log    *slog.Logger
 	phone  *phonetest.Provider
+	audit  *store.Auditor
 }
 
 func newWorld(t *testing.T, edit ...func(*parts)) *world {
@@ -142,6 +143,7 @@ func newWorld(t *testing.T, edit ...func(*parts)) *world {
 	log := bot.NewLogger(w.logs, "debug")
 	audit := store.NewAuditor(rdb, log)
 	t.Cleanup(audit.Close)
+	w.audit = audit
 	late := &router{}
 	p := parts{dir: dir, store: w.st, crypto: crypto, audit: audit, log: log, clock: w.clock, baseURL: w.web.URL,
 		notifier: late, mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}, phoneBudget: 100,

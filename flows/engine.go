@@ -131,12 +131,12 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	}
 	pol, err := e.policy(ctx)
 	if err != nil {
-		return e.trouble(s, pol, fmt.Errorf("flows: policy: %w", err))
+		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: policy: %w", err))
 	}
 	s.pol = pol
 	acct, lookupErr := e.identify(ctx, in)
 	if lookupErr != nil && !errors.Is(lookupErr, ErrNotFound) && !errors.Is(lookupErr, ErrAmbiguous) {
-		return e.trouble(s, pol, lookupErr)
+		return e.trouble(ctx, s, pol, "directory", lookupErr)
 	}
 	s.subject = acct.ID
 	if lookupErr != nil {
@@ -145,7 +145,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	// the pin is read with the snapshot: one pipelined read per step
 	snap, err := e.d.Sessions.Load(ctx, s.subject, in.Chat.Key())
 	if err != nil {
-		return e.trouble(s, pol, fmt.Errorf("flows: load: %w", err))
+		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: load: %w", err))
 	}
 	if lookupErr == nil {
 		acct, lookupErr = e.checkPin(ctx, in, snap.Pinned, acct)
@@ -176,7 +176,7 @@ func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, e
 	in, pol := s.in, s.pol
 	out, err := e.d.Sessions.Commit(ctx, s.commit)
 	if err != nil {
-		return e.trouble(s, pol, fmt.Errorf("flows: commit: %w", err))
+		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: commit: %w", err))
 	}
 	e.d.Log.DebugContext(ctx, "step", "chat", in.Chat.Key(), "subject", s.subject, "status", int(out.Status),
 		"version", out.Version, "ineligible", reason)
@@ -196,8 +196,9 @@ func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, e
 		case errors.Is(err, ErrBudget):
 			s.replies = []Reply{s.reply(MsgPhoneBudget, pol.HelpdeskURL)}
 		default:
+			// the reply promised what failed (a code sent, an account unlocked): it is replaced
 			e.d.Log.ErrorContext(ctx, "side effect failed", "err", err, "user", s.subject)
-			s.replies = append(s.replies, Reply{MsgID: MsgTrouble, Text: Text(in.Chat.Locale, MsgTrouble, pol.HelpdeskURL), Private: true})
+			s.replies = []Reply{{MsgID: MsgTrouble, Text: Text(in.Chat.Locale, MsgTrouble, pol.HelpdeskURL), Private: true}}
 		}
 	}
 	for _, a := range s.audits {
@@ -218,7 +219,11 @@ func validText(t string) bool {
 	return true
 }
 
-func (e *Engine) trouble(s *step, pol Policy, err error) ([]Reply, error) {
+// trouble is the polite "try again in a moment" when a dependency failed before anything was
+// written; the audit log names which one (directory or store).
+func (e *Engine) trouble(ctx context.Context, s *step, pol Policy, what string, err error) ([]Reply, error) {
+	e.audit(ctx, AuditEvent{Time: s.now, Actor: s.in.Chat.Key(), Subject: s.acct.ID, Platform: s.in.Chat.Platform,
+		Action: "step", Outcome: "failed", Reason: what + " unavailable"})
 	url := pol.HelpdeskURL
 	if url == "" {
 		url = DefaultPolicy().HelpdeskURL

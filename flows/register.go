@@ -113,6 +113,13 @@ func (e *Engine) CompleteSignIn(ctx context.Context, ws *WebState, si SignIn) er
 	return e.pinSignIn(ctx, ws, ev)
 }
 
+// SignInFailed audits a directory sign-in that did not complete (the provider refused, was
+// unreachable, or its answer could not be verified).
+func (e *Engine) SignInFailed(ctx context.Context, ws WebState, reason string) {
+	e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: ws.ChatKey, Subject: ws.UserID, Action: "signin",
+		Outcome: "failed", Reason: reason})
+}
+
 // pinSignIn pins the chat identity to the signed-in directory user and marks the browser
 // session signed in.
 func (e *Engine) pinSignIn(ctx context.Context, ws *WebState, ev AuditEvent) error {

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -97,15 +98,25 @@ func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
 			s.after = nil
 			return []Reply{s.reply(MsgTooManyCodes)}
 		}
-		if ch.Send != nil {
-			s.audit("code_sent", "ok", string(kind))
-		}
 		r := s.reply(ch.Msg, ch.MsgArgs...)
 		r.Link = link
 		return []Reply{r}
 	}
 	if ch.Send != nil {
-		s.after = append(s.after, ch.Send)
+		// the send is audited by its result: a mail relay or SMS provider that is down shows
+		// in the audit log as what failed
+		s.after = append(s.after, func(ctx context.Context) error {
+			if err := ch.Send(ctx); err != nil {
+				reason := string(kind) + ": provider unavailable"
+				if errors.Is(err, ErrBudget) {
+					reason = string(kind) + ": hourly budget spent"
+				}
+				s.audit("code_sent", "failed", reason)
+				return err
+			}
+			s.audit("code_sent", "ok", string(kind))
+			return nil
+		})
 	}
 }
 

@@ -34,7 +34,7 @@ type env struct {
 	events int
 }
 
-func setup(t *testing.T, socket bool) *env {
+func setup(t testing.TB, socket bool) *env {
 	t.Helper()
 	e := &env{h: storetest.New(t), fake: fakeslack.Start(t)}
 	e.h.Dir.Add(storetest.Alice)
@@ -46,7 +46,7 @@ func setup(t *testing.T, socket bool) *env {
 	return e
 }
 
-func (e *env) adapter(t *testing.T, socket bool) *slack.Adapter {
+func (e *env) adapter(t testing.TB, socket bool) *slack.Adapter {
 	t.Helper()
 	a, err := slack.New(slack.Config{BotToken: "xoxb-1-test", AppToken: "xapp-1-test", SigningSecret: secret, Socket: socket,
 		TeamIDs: []string{team}, APIURL: e.fake.GetAPIURL()}, e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"),

@@ -37,7 +37,7 @@ type env struct {
 	totp string
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	e := &env{h: storetest.New(t), bf: teamstest.Start(t, appID)}
 	e.h.Dir.Add(storetest.Alice)
 	e.totp = e.h.Enrol(storetest.Alice.ID)

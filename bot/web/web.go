@@ -301,18 +301,22 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.OIDCState = "" // one callback per sign-in
 	if e := r.URL.Query().Get("error"); e != "" {
+		s.e.SignInFailed(r.Context(), ws, "provider: "+e)
 		_ = s.webs.DeleteWeb(r.Context(), key)
 		s.render(w, http.StatusForbidden, "error.html", view{Title: "Sign-in failed", Error: "The sign-in did not complete. Ask the bot in chat for a new link."})
 		return
 	}
 	tok, err := s.oidc.Config.Exchange(r.Context(), r.URL.Query().Get("code"), oauth2.VerifierOption(ws.Verifier))
 	if err != nil {
-		s.refuse(w, r, key, "The sign-in could not be completed.")
+		s.log.Warn("sign-in token exchange failed", "err", err)
+		s.e.SignInFailed(r.Context(), ws, "token exchange failed")
+		s.refuse(w, r, key, "The sign-in could not be completed. Please try again in a moment with a new link from the bot.")
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := s.oidc.Verifier.Verify(r.Context(), raw)
 	if err != nil || !equal(idt.Nonce, ws.Nonce) {
+		s.e.SignInFailed(r.Context(), ws, "id token not verified")
 		s.refuse(w, r, key, "The sign-in could not be verified.")
 		return
 	}

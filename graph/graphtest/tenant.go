@@ -267,6 +267,19 @@ func graphError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
 }
 
+// injected takes the first injected failure that matches the request, if any.
+func (t *Tenant) injected(r *http.Request) (failure, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, f := range t.fail {
+		if strings.Contains(r.Method+" "+r.URL.Path, f.match) {
+			t.fail = append(t.fail[:i], t.fail[i+1:]...)
+			return f, true
+		}
+	}
+	return failure{}, false
+}
+
 // graph wraps a Graph handler: bearer token check, injected failures, gzip bodies.
 func (t *Tenant) graph(h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -276,19 +289,13 @@ func (t *Tenant) graph(h func(w http.ResponseWriter, r *http.Request, body []byt
 			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is missing or invalid.")
 			return
 		}
-		t.mu.Lock()
-		for i, f := range t.fail {
-			if strings.Contains(r.Method+" "+r.URL.Path, f.match) {
-				t.fail = append(t.fail[:i], t.fail[i+1:]...)
-				t.mu.Unlock()
-				if f.retryAfter != "" {
-					w.Header().Set("Retry-After", f.retryAfter)
-				}
-				graphError(w, f.status, "TooManyRequests", "injected failure")
-				return
+		if f, ok := t.injected(r); ok {
+			if f.retryAfter != "" {
+				w.Header().Set("Retry-After", f.retryAfter)
 			}
+			graphError(w, f.status, "TooManyRequests", "injected failure")
+			return
 		}
-		t.mu.Unlock()
 		var body []byte
 		if r.Body != nil {
 			var rd io.Reader = io.LimitReader(r.Body, 1<<20)
@@ -664,6 +671,10 @@ func (t *Tenant) authorizePost(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
+	if f, ok := t.injected(r); ok {
+		writeJSON(w, f.status, map[string]string{"error": "temporarily_unavailable"})
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
 		return

@@ -25,6 +25,7 @@ type Provider struct {
 
 	mu   sync.Mutex
 	sent []Sent
+	fail int // requests still to answer 503
 	// OnSend is called for each accepted send (the demo prints it).
 	OnSend func(Sent)
 }
@@ -47,6 +48,17 @@ func (p *Provider) handle(kind, field string) http.HandlerFunc {
 			_ = json.NewEncoder(w).Encode(map[string]any{"code": 20003, "message": "Authenticate"})
 			return
 		}
+		p.mu.Lock()
+		down := p.fail > 0
+		if down {
+			p.fail--
+		}
+		p.mu.Unlock()
+		if down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]any{"code": 20503, "message": "Service unavailable"})
+			return
+		}
 		_ = r.ParseForm()
 		s := Sent{Kind: kind, To: r.PostForm.Get("To"), From: r.PostForm.Get("From"), Text: r.PostForm.Get(field)}
 		if !strings.HasPrefix(s.To, "+") || s.Text == "" {
@@ -63,6 +75,13 @@ func (p *Provider) handle(kind, field string) http.HandlerFunc {
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(map[string]any{"sid": "SM" + strings.Repeat("0", 32), "status": "queued"})
 	}
+}
+
+// FailNext answers the next n requests with 503.
+func (p *Provider) FailNext(n int) {
+	p.mu.Lock()
+	p.fail = n
+	p.mu.Unlock()
 }
 
 // Sent returns what was sent so far.

@@ -22,10 +22,18 @@ type Message struct {
 
 // Server is the running SMTP server.
 type Server struct {
-	Addr string
-	mu   sync.Mutex
-	msgs []Message
-	got  chan struct{}
+	Addr   string
+	mu     sync.Mutex
+	msgs   []Message
+	got    chan struct{}
+	reject int // messages still to refuse with a temporary failure
+}
+
+// RejectNext makes the relay refuse the next n messages with 451 (temporarily unavailable).
+func (s *Server) RejectNext(n int) {
+	s.mu.Lock()
+	s.reject = n
+	s.mu.Unlock()
 }
 
 // Start serves SMTP on a loopback port until the test ends.
@@ -80,8 +88,17 @@ type session struct {
 	to   []string
 }
 
-func (x *session) Mail(from string, _ *smtp.MailOptions) error { x.from = from; return nil }
-func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error   { x.to = append(x.to, to); return nil }
+func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	if x.s.reject > 0 {
+		x.s.reject--
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "temporarily unavailable"}
+	}
+	x.from = from
+	return nil
+}
+func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error { x.to = append(x.to, to); return nil }
 func (x *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
