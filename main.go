@@ -314,7 +314,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		return err
 	}
 	dir := dirs.dir
-	st := store.New(rdb, crypto)
+	st := store.New(rdb, crypto).Durable(cfg.RedisWait, 300*time.Millisecond)
 	if err := st.Preload(ctx); err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type Config struct {
 	RedisCluster    bool     // REDIS_CLUSTER
 	RedisPassword   string   // REDIS_PASSWORD
 	RedisNoAOF      bool     // REDIS_ALLOW_NO_AOF: start although Redis does not log writes (AOF off)
+	RedisWait       int      // REDIS_WAIT_REPLICAS: replicas that must acknowledge security writes (default 1 with Sentinel)
 	AllowRoot       bool     // RESETBOT_ALLOW_ROOT: serve although running as root
 
 	SealKeys  map[string][]byte // SEAL_KEYS: id:base64 of 32 bytes, comma separated; first seals
@@ -143,6 +144,16 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 			errs = append(errs, fmt.Errorf("AUDIT_MAX_AGE_DAYS must be a whole number from 1 to 3650, got %q", v))
 		}
 		c.AuditMaxAgeDays = n
+	}
+	if c.RedisMasterName != "" {
+		c.RedisWait = 1
+	}
+	if v := g("REDIS_WAIT_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 5 {
+			errs = append(errs, fmt.Errorf("REDIS_WAIT_REPLICAS must be a whole number from 0 to 5, got %q", v))
+		}
+		c.RedisWait = n
 	}
 	if v := g("AD_LOCKOUT_POLL"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -97,6 +97,11 @@ func (s *Store) Get(ctx context.Context, userID string) (flows.Enrollment, error
 	return s.decodeEnrollment(userID, h)
 }
 
+var registerScript = redis.NewScript(`redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local c = tonumber(redis.call('HGET', KEYS[1], 'totp_step') or '0')
+if tonumber(ARGV[3]) > c then redis.call('HSET', KEYS[1], 'totp_step', ARGV[3]) end
+return 1`)
+
 // Register seals and stores one method. A TOTP step, when given, only ever moves forward.
 func (s *Store) Register(ctx context.Context, userID string, m flows.Registered, totpStep int64) error {
 	b, err := json.Marshal(m)
@@ -108,16 +113,7 @@ func (s *Store) Register(ctx context.Context, userID string, m flows.Registered,
 	if err != nil {
 		return err
 	}
-	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, enrolKey(userID), field, sealed)
-		if totpStep > 0 {
-			p.Eval(ctx, `local c = tonumber(redis.call('HGET', KEYS[1], 'totp_step') or '0')
-if tonumber(ARGV[1]) > c then redis.call('HSET', KEYS[1], 'totp_step', ARGV[1]) end return 1`,
-				[]string{enrolKey(userID)}, totpStep)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.runScript(ctx, registerScript, []string{enrolKey(userID)}, field, sealed, totpStep).Err(); err != nil {
 		return fmt.Errorf("store: register: %w", err)
 	}
 	return nil
@@ -125,33 +121,28 @@ if tonumber(ARGV[1]) > c then redis.call('HSET', KEYS[1], 'totp_step', ARGV[1]) 
 
 // CountSend counts a code sent from the web page against the user's send limit.
 func (s *Store) CountSend(ctx context.Context, userID string, l flows.Limits, now time.Time) (bool, error) {
-	n, err := countSendScript.Run(ctx, s.rdb, []string{enrolKey(userID)}, now.UnixMilli(), l.SendWindow.Milliseconds(), l.SendMax).Int()
+	n, err := s.runScript(ctx, countSendScript, []string{enrolKey(userID)}, now.UnixMilli(), l.SendWindow.Milliseconds(), l.SendMax).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: count send: %w", err)
 	}
 	return n == 1, nil
 }
 
+var pinScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`)
+
 // Pin pins a chat identity to a directory user; a different existing pin is refused.
 func (s *Store) Pin(ctx context.Context, chatKey, userID string) error {
-	ok, err := s.rdb.SetNX(ctx, pinKey(chatKey), userID, 0).Result()
-	if err != nil {
-		return fmt.Errorf("store: pin: %w", err)
-	}
-	if ok {
-		// the reverse index: where to reach the user outside a conversation (lockout alerts)
-		if err := s.rdb.SAdd(ctx, chatsKey(userID), chatKey).Err(); err != nil {
-			return fmt.Errorf("store: pin: %w", err)
-		}
-		return nil
-	}
-	cur, err := s.rdb.Get(ctx, pinKey(chatKey)).Result()
+	cur, err := s.runScript(ctx, pinScript, []string{pinKey(chatKey)}, userID).Text()
 	if err != nil {
 		return fmt.Errorf("store: pin: %w", err)
 	}
 	if cur != userID {
 		return flows.ErrRefused
 	}
+	// the reverse index: where to reach the user outside a conversation (lockout alerts)
 	if err := s.rdb.SAdd(ctx, chatsKey(userID), chatKey).Err(); err != nil {
 		return fmt.Errorf("store: pin: %w", err)
 	}
@@ -291,11 +282,13 @@ return 1`)
 
 // Remove deletes one registered method.
 func (s *Store) Remove(ctx context.Context, userID string, kind flows.MethodKind) error {
-	if err := s.rdb.HDel(ctx, enrolKey(userID), "m:"+string(kind)).Err(); err != nil {
+	if err := s.runScript(ctx, hdelScript, []string{enrolKey(userID)}, "m:"+string(kind)).Err(); err != nil {
 		return fmt.Errorf("store: remove: %w", err)
 	}
 	return nil
 }
+
+var hdelScript = redis.NewScript(`return redis.call('HDEL', KEYS[1], ARGV[1])`)
 
 var unblockScript = redis.NewScript(`local f = redis.call('HKEYS', KEYS[1])
 for _, k in ipairs(f) do
@@ -305,7 +298,7 @@ return 1`)
 
 // Unblock clears the block and the attempt counters of a user (not the send counter).
 func (s *Store) Unblock(ctx context.Context, userID string) error {
-	if err := unblockScript.Run(ctx, s.rdb, []string{enrolKey(userID)}).Err(); err != nil {
+	if err := s.runScript(ctx, unblockScript, []string{enrolKey(userID)}).Err(); err != nil {
 		return fmt.Errorf("store: unblock: %w", err)
 	}
 	return nil
@@ -490,10 +483,11 @@ func (s *Store) EachRef(ctx context.Context, fn func(userID string, ref []byte) 
 }
 
 // Block blocks a user's self-service until a time (it never shortens a longer block).
+var blockScript = redis.NewScript(`local c = tonumber(redis.call('HGET', KEYS[1], 'block') or '0')
+if tonumber(ARGV[1]) > c then redis.call('HSET', KEYS[1], 'block', ARGV[1]) end return 1`)
+
 func (s *Store) Block(ctx context.Context, userID string, until time.Time) error {
-	err := s.rdb.Eval(ctx, `local c = tonumber(redis.call('HGET', KEYS[1], 'block') or '0')
-if tonumber(ARGV[1]) > c then redis.call('HSET', KEYS[1], 'block', ARGV[1]) end return 1`,
-		[]string{enrolKey(userID)}, until.UnixMilli()).Err()
+	err := s.runScript(ctx, blockScript, []string{enrolKey(userID)}, until.UnixMilli()).Err()
 	if err != nil {
 		return fmt.Errorf("store: block: %w", err)
 	}

@@ -69,8 +69,10 @@ var (
 
 // Store implements the flows ports on Redis.
 type Store struct {
-	rdb redis.UniversalClient
-	c   *Crypto
+	rdb         redis.UniversalClient
+	c           *Crypto
+	waitN       int // replicas that must acknowledge a security-relevant write (Durable)
+	waitTimeout time.Duration
 }
 
 var (
@@ -89,7 +91,7 @@ func New(rdb redis.UniversalClient, c *Crypto) *Store { return &Store{rdb: rdb, 
 // Preload loads the scripts so the first step does not pay a NOSCRIPT round trip. (After a
 // Redis restart the scripts are reloaded on demand.)
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{stepScript, consumeScript, countSendScript, budgetScript} {
+	for _, sc := range []*redis.Script{stepScript, consumeScript, countSendScript, budgetScript, registerScript, pinScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("store: load script: %w", err)
 		}
@@ -296,7 +298,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	}
 	keys := []string{idemKey(c.Subject, idem), sessKey(c.Subject, c.ChatKey), enrolKey(c.Subject),
 		codeKey(c.Subject, c.ChatKey), linksKey(c.Subject)}
-	res, err := stepScript.Run(ctx, s.rdb, keys, string(arg)).StringSlice()
+	res, err := s.runScript(ctx, stepScript, keys, string(arg)).StringSlice()
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}

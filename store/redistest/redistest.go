@@ -6,10 +6,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,10 +24,17 @@ type Server struct {
 	t      testing.TB
 	dir    string
 	bin    string
-	Socket string
+	Socket string // the unix socket, or "" for a TCP server
+	Addr   string // host:port of a TCP server
 	args   []string
 	cmd    *exec.Cmd
 	done   chan struct{}
+
+	ready string // the log line that says it is ready (lower case); "" for a data node's
+
+	logMu sync.Mutex
+	log   []string
+	wake  chan struct{}
 }
 
 // Start runs redis-server with extra config arguments (e.g. "--appendonly", "yes"). The test
@@ -58,21 +67,33 @@ func (s *Server) start() {
 	}
 	s.cmd = cmd
 	s.done = make(chan struct{})
+	if s.wake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
 	ready := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
-		var log []string
 		signalled := false
 		for sc.Scan() {
 			line := sc.Text()
-			log = append(log, line)
-			if !signalled && strings.Contains(strings.ToLower(line), "ready to accept connections") {
+			s.logMu.Lock()
+			s.log = append(s.log, line)
+			s.logMu.Unlock()
+			select {
+			case s.wake <- struct{}{}:
+			default:
+			}
+			marker := s.ready
+			if marker == "" {
+				marker = "ready to accept connections"
+			}
+			if !signalled && strings.Contains(strings.ToLower(line), marker) {
 				signalled = true
 				ready <- nil
 			}
 		}
 		if !signalled {
-			ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", strings.Join(log, "\n"))
+			ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", strings.Join(s.Log(), "\n"))
 		}
 		_ = cmd.Wait()
 		close(s.done)
@@ -88,11 +109,57 @@ func (s *Server) start() {
 }
 
 // URL is the address for store.Connect.
-func (s *Server) URL() string { return "unix://" + s.Socket }
+func (s *Server) URL() string {
+	if s.Socket == "" {
+		return "redis://" + s.Addr
+	}
+	return "unix://" + s.Socket
+}
+
+// Log is what the server printed so far.
+func (s *Server) Log() []string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return append([]string(nil), s.log...)
+}
+
+// WaitLog waits (woken by each line the server prints) until it has printed n lines
+// containing text, failing after d.
+func (s *Server) WaitLog(text string, n int, d time.Duration) { s.waitLog(n, d, text) }
+
+// waitLog waits until n lines contain any of texts.
+func (s *Server) waitLog(n int, d time.Duration, texts ...string) {
+	s.t.Helper()
+	text := strings.Join(texts, `" or "`)
+	deadline := time.After(d)
+	for {
+		count := 0
+		for _, l := range s.Log() {
+			for _, x := range texts {
+				if strings.Contains(l, x) {
+					count++
+					break
+				}
+			}
+		}
+		if count >= n {
+			return
+		}
+		select {
+		case <-s.wake:
+		case <-deadline:
+			s.t.Fatalf("redis-server %s never printed %q %d times:\n%s", s.Addr, text, n, strings.Join(s.Log(), "\n"))
+		}
+	}
+}
 
 // Client returns a new client; it is closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.Socket, DisableIdentity: true,
+	network, addr := "unix", s.Socket
+	if s.Socket == "" {
+		network, addr = "tcp", s.Addr
+	}
+	c := redis.NewClient(&redis.Options{Network: network, Addr: addr, DisableIdentity: true,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
@@ -111,8 +178,104 @@ func (s *Server) Kill() {
 // Restart starts the server again on the same socket and folder.
 func (s *Server) Restart() {
 	s.t.Helper()
-	_ = os.Remove(s.Socket)
+	if s.Socket != "" {
+		_ = os.Remove(s.Socket)
+	}
 	s.start()
+}
+
+// StartTCP runs redis-server on a free loopback TCP port: replication and Sentinel need one.
+func StartTCP(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	s := newTCP(t)
+	s.args = append([]string{"--port", s.port(), "--bind", "127.0.0.1", "--dir", s.dir, "--save", "", "--appendonly", "no",
+		"--daemonize", "no", "--loglevel", "notice"}, extra...)
+	s.start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func newTCP(t testing.TB) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found: run `make test` (installs it as root) or `apt-get install redis-server`")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return &Server{t: t, dir: t.TempDir(), bin: bin, Addr: addr}
+}
+
+func (s *Server) port() string { return s.Addr[strings.LastIndexByte(s.Addr, ':')+1:] }
+
+// Sentinel is a primary, two replicas and three sentinels watching them as MasterName.
+type Sentinel struct {
+	Primary   *Server
+	Replicas  []*Server
+	Sentinels []*Server
+}
+
+// MasterName is the name the sentinels know the primary by.
+const MasterName = "resetbot"
+
+// StartSentinel starts the group and waits until both replicas are in sync and every sentinel
+// knows them and the other two sentinels, so a failover can happen.
+func StartSentinel(t testing.TB) *Sentinel {
+	t.Helper()
+	g := &Sentinel{Primary: StartTCP(t, "--appendonly", "yes")}
+	for i := 0; i < 2; i++ {
+		r := StartTCP(t, "--appendonly", "yes", "--replicaof", "127.0.0.1", g.Primary.port())
+		r.WaitLog("MASTER <-> REPLICA sync: Finished with success", 1, 20*time.Second)
+		g.Replicas = append(g.Replicas, r)
+	}
+	for i := 0; i < 3; i++ {
+		s := newTCP(t)
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		body := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %s 2\n"+
+			"sentinel down-after-milliseconds %s 1500\nsentinel failover-timeout %s 10000\nsentinel parallel-syncs %s 2\n",
+			s.port(), s.dir, MasterName, g.Primary.port(), MasterName, MasterName, MasterName)
+		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s.args, s.ready = []string{conf, "--sentinel"}, "+monitor master"
+		s.start()
+		t.Cleanup(s.Stop)
+		g.Sentinels = append(g.Sentinels, s)
+	}
+	for _, s := range g.Sentinels {
+		s.WaitLog("+slave slave", 2, 30*time.Second)
+		s.WaitLog("+sentinel sentinel", 2, 30*time.Second)
+	}
+	return g
+}
+
+// Addrs are the sentinels' addresses, for store.Connect.
+func (g *Sentinel) Addrs() []string {
+	var out []string
+	for _, s := range g.Sentinels {
+		out = append(out, s.Addr)
+	}
+	return out
+}
+
+// WaitFailover waits until a sentinel announces that a replica took over and the other
+// replica is in sync with it, so writes can be acknowledged again.
+func (g *Sentinel) WaitFailover() {
+	g.Primary.t.Helper()
+	g.Sentinels[0].WaitLog("+switch-master "+MasterName, 1, 30*time.Second)
+	addr, err := g.Sentinels[0].Client().Do(context.Background(), "SENTINEL", "get-master-addr-by-name", MasterName).StringSlice()
+	if err != nil || len(addr) != 2 {
+		g.Primary.t.Fatalf("sentinel: master address: %v %v", addr, err)
+	}
+	for _, r := range g.Replicas {
+		if r.Addr != addr[0]+":"+addr[1] {
+			r.waitLog(2, 30*time.Second, "sync: Finished with success", "Master accepted a Partial Resynchronization")
+		}
+	}
 }
 
 // Stop ends the server.
@@ -132,3 +295,41 @@ func (s *Server) Stop() {
 
 // Flush empties the database between subtests.
 func (s *Server) Flush(ctx context.Context) error { return s.Client().FlushAll(ctx).Err() }
+
+// Cluster is three masters with a replica each.
+type Cluster struct{ Nodes []*Server }
+
+// StartCluster starts six nodes, joins them with redis-cli (three masters, one replica each)
+// and waits until every node says the cluster is ok.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Fatalf("redis-cli not found: apt-get install redis-tools (it comes with redis-server)")
+	}
+	c := &Cluster{}
+	args := []string{"--cluster", "create"}
+	for i := 0; i < 6; i++ {
+		n := StartTCP(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+			"--appendonly", "yes")
+		c.Nodes = append(c.Nodes, n)
+		args = append(args, n.Addr)
+	}
+	args = append(args, "--cluster-replicas", "1", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for _, n := range c.Nodes {
+		n.WaitLog("Cluster state changed: ok", 1, 30*time.Second)
+	}
+	return c
+}
+
+// Addrs are the nodes' addresses, for store.Connect.
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, n := range c.Nodes {
+		out = append(out, n.Addr)
+	}
+	return out
+}

@@ -199,6 +199,9 @@ func (c *Counter) DialHook(next redis.DialHook) redis.DialHook { return next }
 // ProcessHook counts one round trip per command.
 func (c *Counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if n := cmd.Name(); n == "hello" || n == "client" {
+			return next(ctx, cmd) // a new connection's handshake, not the step's work
+		}
 		c.mu.Lock()
 		c.RoundTrips++
 		c.Commands = append(c.Commands, strings.ToUpper(cmd.Name()))
@@ -248,7 +251,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 type Harness struct {
 	T       testing.TB
 	Redis   *redistest.Server
-	RDB     *redis.Client
+	RDB     redis.UniversalClient
 	Store   *store.Store
 	Crypto  *store.Crypto
 	Audit   *store.Auditor
@@ -284,9 +287,19 @@ func New(t testing.TB, redisArgs ...string) *Harness {
 // NewOn builds the harness on a running server.
 func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	t.Helper()
+	return newHarness(t, srv, srv.Client(), srv.Client())
+}
+
+// NewWith builds the harness on any client: a Sentinel or Cluster client (audit writes share it).
+func NewWith(t testing.TB, rdb redis.UniversalClient) *Harness {
+	t.Helper()
+	return newHarness(t, nil, rdb, rdb)
+}
+
+func newHarness(t testing.TB, srv *redistest.Server, rdb, auditRDB redis.UniversalClient) *Harness {
 	h := &Harness{T: t, Redis: srv, Dir: NewDirectory(), Mail: &Mailer{}, Notes: &Notifier{}, Clock: NewClock(),
 		Counter: &Counter{}, Logs: &syncBuffer{}, Phone: &Phone{}, PhoneBudget: 100}
-	h.RDB = srv.Client()
+	h.RDB = rdb
 	h.RDB.AddHook(h.Counter)
 	key := func() []byte { b := make([]byte, 32); _, _ = rand.Read(b); return b }
 	c, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": key()}, CurrentID: "k1", MACKey: key()})
@@ -300,7 +313,7 @@ func NewOn(t testing.TB, srv *redistest.Server) *Harness {
 	}
 	log := bot.NewLogger(h.Logs, "debug")
 	// audit writes go through their own client: they are asynchronous and not part of a step
-	h.Audit = store.NewAuditor(srv.Client(), log)
+	h.Audit = store.NewAuditor(auditRDB, log)
 	t.Cleanup(h.Audit.Close)
 	h.Policy = flows.DefaultPolicy()
 	h.Policy.EnabledFor, h.Policy.Groups = flows.EnabledSelected, []string{Group}
