@@ -54,8 +54,9 @@ test: deps vet build
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m $(SDK_PKGS)
 	@$(MAKE) -s fuzz
 
-# fuzz runs every fuzz target for FUZZTIME, all at once (one worker each, so the wall time is
-# about FUZZTIME plus the builds); an input that fails is saved under the package's
+# fuzz builds each package's instrumented test binary once (one package at a time, so the
+# standard library is instrumented once), then runs every fuzz target for FUZZTIME, all at once
+# (one worker each, so the wall time is about FUZZTIME); an input that fails is saved under the package's
 # testdata/fuzz/, and committed there it becomes a regression test of every later go test.
 # (Go's fuzzer can end a busy run with "context deadline exceeded" and no failing input when the
 # time is up in the middle of an execution; that is not a finding and is not counted as one.)
@@ -63,7 +64,12 @@ FUZZTIME ?= 15s
 FUZZ := ./flows:FuzzParseIntent ./flows:FuzzParseToken ./flows:FuzzPolicyValidate ./flows:FuzzAdminCommand \
 	./bot:FuzzConfig ./bot/slack:FuzzSlackPayloads ./bot/teams:FuzzTeamsActivities
 fuzz:
-	@mkdir -p .cache/fuzz; pids=""; for t in $(FUZZ); do \
+	@mkdir -p .cache/fuzz; seen=""; for t in $(FUZZ); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; case " $$seen " in *" $$pkg "*) continue;; esac; seen="$$seen $$pkg"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime 1x -parallel 1 $$pkg >.cache/fuzz/build.log 2>&1 \
+	    || { echo "fuzz build of $$pkg FAILED:"; cat .cache/fuzz/build.log; exit 1; }; \
+	done; \
+	pids=""; for t in $(FUZZ); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  ( log=.cache/fuzz/$$name.log; \
 	    if $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg >$$log 2>&1 \
