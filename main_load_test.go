@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -16,6 +19,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"regexp"
 	"runtime"
 	"sort"
@@ -28,6 +32,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/resetbot/resetbot/bot/notify"
+	"github.com/resetbot/resetbot/bot/notify/smtptest"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
 	"github.com/resetbot/resetbot/bot/slack/fakeslack"
 	"github.com/resetbot/resetbot/bot/web"
@@ -52,15 +58,23 @@ func BenchmarkRecoveries(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("LOAD_USERS")); err == nil && v > 0 {
 		users = v
 	}
-	l := newLoad(b, 2*users+1000)
+	l := newLoad(b, 3*users+1000)
 	var rows []loadResult
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		rows = append(rows, l.run(b, 0, users, 50), l.run(b, users, users, 200))
 	}
 	b.StopTimer()
-	perSession := l.sessionBytes(b, 2*users, 1000)
-	for _, r := range rows {
+	perSession := l.sessionBytes(b, 3*users, 1000)
+	// the same bot in a process of its own, so its memory can be read
+	pid, stop := l.startChild(b)
+	own := l.run(b, 2*users, users, 50)
+	own.botRSS = processRSS(pid)
+	stop()
+	b.ReportMetric(own.perSec, "recoveries/s@50-own-process")
+	b.ReportMetric(own.botRSS, "bot-peak-RSS-MB")
+	rows = append(rows, own)
+	for _, r := range rows[:len(rows)-1] {
 		b.ReportMetric(r.perSec, fmt.Sprintf("recoveries/s@%d", r.concurrency))
 		b.ReportMetric(r.ack[2], fmt.Sprintf("ack-p99-ms@%d", r.concurrency))
 	}
@@ -79,6 +93,7 @@ type load struct {
 	mu       sync.Mutex
 	inbox    map[string]chan fakeslack.Post // DM channel → replies
 	mail     map[string]chan string         // address → codes
+	env      botEnv
 	trips    atomic.Int64
 	inStep   atomic.Int64
 	steps    atomic.Int64
@@ -97,6 +112,7 @@ type loadResult struct {
 	allocsPerRecovery          float64
 	peakHeapMB                 float64
 	elapsed                    time.Duration
+	botRSS                     float64 // MB, when the bot ran in its own process
 }
 
 // tripHook counts Redis round trips of the bot's client: all of them, and those made inside
@@ -124,6 +140,111 @@ func (h tripHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 type stepCounter struct {
 	slackbot.Engine
 	n *atomic.Int64
+}
+
+// botEnv is where the bot finds its dependencies (the load test's fakes and Redis).
+type botEnv struct {
+	Redis, GraphURL, TokenURL, ClientID, Secret, Issuer, SlackAPI, SMTP string
+	Seal, MAC                                                           []byte
+}
+
+type runningBot struct {
+	slackURL string
+	cert     []byte // the pages' TLS certificate (DER)
+	stop     func()
+}
+
+// runBot builds the bot as serve wires it (engine, store, Graph, Slack HTTP adapter, pages),
+// with Slack's per-method pacing off: that is the platform's limit, not the bot's (Tier 4
+// users.info alone would allow about 100 first contacts a minute).
+func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCounter, hook redis.Hook) (runningBot, error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	rdb, err := store.Connect(store.Options{URL: be.Redis})
+	if err != nil {
+		return runningBot{}, err
+	}
+	stops = append(stops, func() { rdb.Close() })
+	if hook != nil {
+		rdb.AddHook(hook)
+	}
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": be.Seal}, CurrentID: "k1", MACKey: be.MAC})
+	if err != nil {
+		return runningBot{}, err
+	}
+	st := store.New(rdb, crypto)
+	if err := st.Preload(ctx); err != nil {
+		return runningBot{}, err
+	}
+	dir, err := graph.New(graph.Config{BaseURL: be.GraphURL, Credential: graph.NewClientCredential(be.TokenURL, be.ClientID, be.Secret, nil)})
+	if err != nil {
+		return runningBot{}, err
+	}
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+	auditRDB, _ := store.Connect(store.Options{URL: be.Redis}) // its own client: audit writes are not a step's
+	audit := store.NewAuditor(auditRDB, log)
+	stops = append(stops, func() { audit.Close(); auditRDB.Close() })
+	late := &router{}
+	pages := httptest.NewUnstartedServer(nil)
+	pages.StartTLS()
+	stops = append(stops, pages.Close)
+	e := engine(parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: pages.URL,
+		notifier: late, mailer: mailer, phoneBudget: 100, campaign: &campaign{}})
+	o, err := web.NewOIDC(ctx, be.Issuer, be.ClientID, be.Secret, pages.URL, time.Now)
+	if err != nil {
+		stop()
+		return runningBot{}, err
+	}
+	pages.Config.Handler = web.New(e, o, crypto, st, log).Handler()
+	steps.Engine = e
+	if steps.n == nil {
+		steps.n = &atomic.Int64{}
+	}
+	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-load", SigningSecret: loadSecret, TeamIDs: []string{loadTeam},
+		APIURL: be.SlackAPI}, steps, st, realClock{}, log, slackbot.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	if err != nil {
+		stop()
+		return runningBot{}, err
+	}
+	late.set(slackbot.Platform, sa)
+	srv := httptest.NewServer(sa.HTTPHandler())
+	stops = append(stops, srv.Close)
+	return runningBot{slackURL: srv.URL, cert: pages.Certificate().Raw, stop: stop}, nil
+}
+
+// use points the driver at a bot.
+func (l *load) use(slackURL string, cert []byte) {
+	l.slackURL = slackURL
+	l.slack = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 400}, Timeout: 30 * time.Second}
+	pool := x509.NewCertPool()
+	if c, err := x509.ParseCertificate(cert); err == nil {
+		pool.AddCert(c)
+	}
+	l.web = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 400, TLSClientConfig: &tls.Config{RootCAs: pool}},
+		Timeout: 30 * time.Second}
+}
+
+// loadBotMain is the bot in a process of its own (RESETBOT_LOADBOT): it prints where it
+// listens, then serves until its standard input closes, so the driver can read its memory.
+func loadBotMain() int {
+	var be botEnv
+	if err := json.Unmarshal([]byte(os.Getenv("RESETBOT_LOADBOT")), &be); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	bot, err := runBot(context.Background(), be, &notify.SMTP{Addr: be.SMTP, From: "resetbot@contoso.test"}, stepCounter{}, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer bot.stop()
+	fmt.Printf("ready %s %s\n", bot.slackURL, base64.StdEncoding.EncodeToString(bot.cert))
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
 }
 
 func (s stepCounter) Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error) {
@@ -181,8 +302,8 @@ func newLoad(b *testing.B, n int) *load {
 	b.Cleanup(tenant.Close)
 	ctx := context.Background()
 	l.rdb = rs.Client()
-	l.rdb.AddHook(tripHook{all: &l.trips, inStep: &l.inStep})
-	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": randomBytes(32)}, CurrentID: "k1", MACKey: randomBytes(32)})
+	seal, mac := randomBytes(32), randomBytes(32)
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": seal}, CurrentID: "k1", MACKey: mac})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -208,41 +329,14 @@ func newLoad(b *testing.B, n int) *load {
 			}
 		}
 	}
-	dir, err := graph.New(graph.Config{BaseURL: tenant.GraphURL(),
-		Credential: graph.NewClientCredential(tenant.TokenURL(), tenant.ClientID, tenant.ClientSecret, nil)})
+	l.env = botEnv{Redis: rs.URL(), GraphURL: tenant.GraphURL(), TokenURL: tenant.TokenURL(), ClientID: tenant.ClientID,
+		Secret: tenant.ClientSecret, Issuer: tenant.Issuer(), SlackAPI: fake.GetAPIURL(), Seal: seal, MAC: mac}
+	bot, err := runBot(ctx, l.env, chanMailer{l}, stepCounter{n: &l.steps}, tripHook{all: &l.trips, inStep: &l.inStep})
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	audit := store.NewAuditor(rs.Client(), log) // its own client: audit writes are not a step's
-	b.Cleanup(audit.Close)
-	late := &router{}
-	pages := httptest.NewUnstartedServer(nil)
-	pages.StartTLS()
-	b.Cleanup(pages.Close)
-	e := engine(parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: pages.URL,
-		notifier: late, mailer: chanMailer{l}, phoneBudget: 100, campaign: &campaign{}})
-	o, err := web.NewOIDC(ctx, tenant.Issuer(), tenant.ClientID, tenant.ClientSecret, pages.URL, time.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pages.Config.Handler = web.New(e, o, crypto, st, log).Handler()
-	// Slack's per-method pacing is the platform's limit, not the bot's: it is off here (Tier 4
-	// users.info alone would allow about 100 first contacts a minute)
-	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-load", SigningSecret: loadSecret, TeamIDs: []string{loadTeam},
-		APIURL: fake.GetAPIURL()}, stepCounter{e, &l.steps}, st, realClock{}, log, slackbot.WithSleep(func(context.Context, time.Duration) error { return nil }))
-	if err != nil {
-		b.Fatal(err)
-	}
-	late.set(slackbot.Platform, sa)
-	srv := httptest.NewServer(sa.HTTPHandler())
-	b.Cleanup(srv.Close)
-	l.slackURL = srv.URL
-	l.slack = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 400}, Timeout: 30 * time.Second}
-	tr := pages.Client().Transport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 400
-	tr.TLSClientConfig = &tls.Config{RootCAs: pages.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
-	l.web = &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	b.Cleanup(bot.stop)
+	l.use(bot.slackURL, bot.cert)
 	return l
 }
 
@@ -453,7 +547,9 @@ func (l *load) run(b *testing.B, first, n, concurrency int) loadResult {
 		r.steps[s] = percentiles(ds)
 	}
 	r.tripsPerStep = float64(l.trips.Load()-trips0) / float64(total)
-	r.tripsPerHandle = float64(l.inStep.Load()-in0) / float64(l.steps.Load()-steps0)
+	if steps := l.steps.Load() - steps0; steps > 0 {
+		r.tripsPerHandle = float64(l.inStep.Load()-in0) / float64(steps)
+	}
 	b.Logf("%d users at %d at a time: %.0f recoveries/s in %v; ack p50/p95/p99/max %.1f/%.1f/%.1f/%.1f ms; Redis round trips %.2f per Engine.Handle, %.2f per step in all",
 		n, concurrency, r.perSec, elapsed.Round(time.Millisecond), r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep)
 	return r
@@ -516,10 +612,22 @@ func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
 	fmt.Fprintf(&w, "A recovery: \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response).\n\n")
 	fmt.Fprintf(&w, "| concurrent | people | recoveries/s | ack p50 / p95 / p99 / max (ms) | Redis round trips per Engine.Handle / per step in all | allocations per recovery | peak heap (MB) |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
+		if r.botRSS > 0 {
+			continue
+		}
 		fmt.Fprintf(&w, "| %d | %d | %.0f | %.1f / %.1f / %.1f / %.1f | %.2f / %.2f | %.0f | %.0f |\n", r.concurrency, r.users, r.perSec,
 			r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep, r.allocsPerRecovery, r.peakHeapMB)
 	}
 	for _, r := range rows {
+		if r.botRSS > 0 {
+			fmt.Fprintf(&w, "\nThe bot in a process of its own (the test binary re-executed, the same wiring, mail through a real SMTP server in the driver's process), %d people at %d at a time: %.0f recoveries/s, ack p99 %.1f ms, **bot peak RSS %.0f MB**.\n",
+				r.users, r.concurrency, r.perSec, r.ack[2], r.botRSS)
+		}
+	}
+	for _, r := range rows {
+		if r.botRSS > 0 {
+			continue
+		}
 		fmt.Fprintf(&w, "\nPer step at %d concurrent (ms):\n\n| step | p50 | p95 | p99 | max |\n|---|---|---|---|---|\n", r.concurrency)
 		names := make([]string, 0, len(r.steps))
 		for s := range r.steps {
@@ -536,4 +644,59 @@ func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
 	if err := os.WriteFile("BENCHMARKS.md", []byte(w.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// startChild runs the bot in a child process (the test binary again, see TestMain), with mail
+// through a real SMTP server here, and points the driver at it.
+func (l *load) startChild(b *testing.B) (int, func()) {
+	mail := smtptest.Start(b)
+	mail.OnMessage(func(m smtptest.Message) {
+		c := loadCode.FindStringSubmatch(m.Data[strings.Index(m.Data, "\n\n")+1:])
+		if c == nil {
+			return
+		}
+		for _, to := range m.To {
+			if ch := l.mail[to]; ch != nil {
+				ch <- c[1]
+			}
+		}
+	})
+	be := l.env
+	be.SMTP = mail.Addr
+	j, _ := json.Marshal(be)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "RESETBOT_LOADBOT="+string(j))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 3 && f[0] == "ready" {
+			cert, _ := base64.StdEncoding.DecodeString(f[2])
+			l.use(f[1], cert)
+			return cmd.Process.Pid, func() { stdin.Close(); _ = cmd.Wait() }
+		}
+	}
+	b.Fatal("the bot process did not start")
+	return 0, nil
+}
+
+// processRSS is a process's peak resident memory in MB (VmHWM).
+func processRSS(pid int) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if m := regexp.MustCompile(`VmHWM:\s*(\d+) kB`).FindSubmatch(b); m != nil {
+		kb, _ := strconv.Atoi(string(m[1]))
+		return float64(kb) / 1024
+	}
+	return 0
 }

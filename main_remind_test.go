@@ -175,6 +175,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RESETBOT_REPLICA") != "" {
 		os.Exit(replicaMain())
 	}
+	if os.Getenv("RESETBOT_LOADBOT") != "" {
+		os.Exit(loadBotMain())
+	}
 	code := m.Run()
 	adtest.StopShared()
 	os.Exit(code)

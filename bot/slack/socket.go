@@ -32,6 +32,10 @@ func (a *Adapter) RunSocket(ctx context.Context) error {
 				}
 			}
 		case err := <-errc:
+			if ctx.Err() != nil { // the client saw the end first: a shutdown, not a failure
+				a.Wait()
+				return nil
+			}
 			return err
 		case evt, ok := <-client.Events:
 			if !ok {

@@ -27,6 +27,14 @@ type Server struct {
 	msgs   []Message
 	got    chan struct{}
 	reject int // messages still to refuse with a temporary failure
+	hook   func(Message)
+}
+
+// OnMessage calls f with every message as it arrives (load tests route codes with it).
+func (s *Server) OnMessage(f func(Message)) {
+	s.mu.Lock()
+	s.hook = f
+	s.mu.Unlock()
 }
 
 // RejectNext makes the relay refuse the next n messages with 451 (temporarily unavailable).
@@ -104,10 +112,18 @@ func (x *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
+	m := Message{From: x.from, To: x.to, Data: strings.ReplaceAll(string(b), "\r\n", "\n")}
 	x.s.mu.Lock()
-	x.s.msgs = append(x.s.msgs, Message{From: x.from, To: x.to, Data: strings.ReplaceAll(string(b), "\r\n", "\n")})
+	x.s.msgs = append(x.s.msgs, m)
+	hook := x.s.hook
 	x.s.mu.Unlock()
-	x.s.got <- struct{}{}
+	if hook != nil {
+		hook(m)
+	}
+	select {
+	case x.s.got <- struct{}{}:
+	default: // a wake-up is already pending
+	}
 	return nil
 }
 func (x *session) Reset()        { x.from, x.to = "", nil }
