@@ -596,10 +596,8 @@ func cpuModel() string {
 }
 
 func peakRSS() string {
-	b, _ := os.ReadFile("/proc/self/status")
-	if m := regexp.MustCompile(`VmHWM:\s*(\d+) kB`).FindSubmatch(b); m != nil {
-		kb, _ := strconv.Atoi(string(m[1]))
-		return fmt.Sprintf("%.0f MB", float64(kb)/1024)
+	if mb := processRSS(os.Getpid()); mb > 0 {
+		return fmt.Sprintf("%.0f MB", mb)
 	}
 	return "unknown"
 }

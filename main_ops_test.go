@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,15 +224,6 @@ func (w *world) auditTrail(t *testing.T, subject, actor string) []string {
 	return out
 }
 
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // When Graph, the SMTP relay, the SMS provider or the sign-in provider fail, the person is
 // asked politely to try again, nothing is half-done, and the audit log says what failed.
 func TestDependenciesDown(t *testing.T) {
@@ -321,11 +313,11 @@ func TestDependenciesDown(t *testing.T) {
 	trail := w.auditTrail(t, alice.ID, console.Chat(alice.UPN).Key())
 	for _, want := range []string{"step failed directory unavailable", "code_sent failed email: provider unavailable",
 		"code_sent failed sms: provider unavailable", "unlock failed directory", "signin failed token exchange failed"} {
-		if !has(trail, want) {
+		if !slices.Contains(trail, want) {
 			t.Errorf("the audit log lacks %q:\n%s", want, strings.Join(trail, "\n"))
 		}
 	}
-	if has(trail, "unlock ok user_chosen") {
+	if slices.Contains(trail, "unlock ok user_chosen") {
 		t.Error("a reset was recorded as done")
 	}
 }

@@ -138,23 +138,23 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
 		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
 	}
-	if v := g("AUDIT_MAX_AGE_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 3650 {
-			errs = append(errs, fmt.Errorf("AUDIT_MAX_AGE_DAYS must be a whole number from 1 to 3650, got %q", v))
+	// whole reads a whole number in [lo, hi]; a bad value is reported and the start refused
+	whole := func(k string, lo, hi int, dst *int) {
+		v := g(k)
+		if v == "" {
+			return
 		}
-		c.AuditMaxAgeDays = n
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s must be a whole number from %d to %d, got %q", k, lo, hi, v))
+		}
+		*dst = n
 	}
+	whole("AUDIT_MAX_AGE_DAYS", 1, 3650, &c.AuditMaxAgeDays)
 	if c.RedisMasterName != "" {
 		c.RedisWait = 1
 	}
-	if v := g("REDIS_WAIT_REPLICAS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 5 {
-			errs = append(errs, fmt.Errorf("REDIS_WAIT_REPLICAS must be a whole number from 0 to 5, got %q", v))
-		}
-		c.RedisWait = n
-	}
+	whole("REDIS_WAIT_REPLICAS", 0, 5, &c.RedisWait)
 	if v := g("AD_LOCKOUT_POLL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if v == "0" {
@@ -165,20 +165,8 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		}
 		c.ADLockoutPoll = d
 	}
-	if v := g("AD_LOCKOUT_ALERTS_PER_DAY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 24 {
-			errs = append(errs, fmt.Errorf("AD_LOCKOUT_ALERTS_PER_DAY must be a whole number from 1 to 24, got %q", v))
-		}
-		c.ADAlertsPerDay = n
-	}
-	if v := g("PHONE_BUDGET_PER_HOUR"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100000 {
-			errs = append(errs, fmt.Errorf("PHONE_BUDGET_PER_HOUR must be a whole number from 1 to 100000, got %q", v))
-		}
-		c.PhoneBudget = n
-	}
+	whole("AD_LOCKOUT_ALERTS_PER_DAY", 1, 24, &c.ADAlertsPerDay)
+	whole("PHONE_BUDGET_PER_HOUR", 1, 100000, &c.PhoneBudget)
 	if c.SlackMode == "" && c.SlackAppToken != "" {
 		c.SlackMode = "socket"
 	}

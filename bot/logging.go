@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -67,13 +66,4 @@ func Sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// PooledClient is an HTTP client for a chat platform's API: it keeps enough idle connections
-// for the concurrent steps (Go's default keeps two per host, so a busy bot would dial anew for
-// most calls).
-func PooledClient(timeout time.Duration) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t, Timeout: timeout}
 }

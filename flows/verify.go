@@ -149,9 +149,12 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 	done := Complete(next.Proven, s.pol.RequiredFor(s.acct))
 	unlock := done && sess.Flow == FlowUnlock && s.pol.AllowUnlock && e.unlockable(s.acct)
 	switch {
-	case done && unlock && !s.pol.AllowReset:
-		next.State, next.Method = StateResetLink, ""
-	case done:
+	case !done:
+		next.State, next.Method = StateChooseMethod, ""
+		e.save(s, &next)
+	case unlock && !s.pol.AllowReset:
+		s.commit.Session, s.commit.KeepSession = nil, false // the unlock ends the conversation
+	default:
 		next.State, next.Method = StateResetLink, ""
 		var err error
 		link, err = e.grantLink(s, &next, PurposeReset)
@@ -159,12 +162,7 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 			s.say(MsgTrouble, s.pol.HelpdeskURL)
 			return
 		}
-	default:
-		next.State, next.Method = StateChooseMethod, ""
-	}
-	e.save(s, &next)
-	if unlock && !s.pol.AllowReset {
-		s.commit.Session = nil // nothing left to do after the unlock
+		e.save(s, &next)
 	}
 	method := sess.Method
 	s.onOutcome = func(o Outcome) []Reply {

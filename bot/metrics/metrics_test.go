@@ -19,14 +19,7 @@ func TestReminderCountersAreScraped(t *testing.T) {
 	r.Reminders(metrics.ReminderCounts{Sent: &sent, Skipped: &skipped, Failed: &failed, Deferred: &deferred})
 	sent.Add(7)
 	failed.Add(2)
-	srv := httptest.NewServer(r.Handler())
-	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b := scrape(t, r)
 	for _, want := range []string{`resetbot_reminders_total{outcome="sent"} 7`, `resetbot_reminders_total{outcome="failed"} 2`,
 		`resetbot_reminders_total{outcome="skipped"} 0`, "go_goroutines"} {
 		if !strings.Contains(string(b), want) {
@@ -58,14 +51,7 @@ func TestAuditEventsBecomeProductMetrics(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/slack/events", nil))
 	}
-	srv := httptest.NewServer(r.Handler())
-	defer srv.Close()
-	resp, err := srv.Client().Get(srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b := scrape(t, r)
 	for _, want := range []string{
 		`resetbot_conversations_total{outcome="started"} 1`, `resetbot_conversations_total{outcome="refused"} 2`,
 		`resetbot_conversations_total{outcome="blocked"} 1`, `resetbot_conversations_total{outcome="cancelled"} 1`,
@@ -78,4 +64,18 @@ func TestAuditEventsBecomeProductMetrics(t *testing.T) {
 			t.Errorf("missing %q", want)
 		}
 	}
+}
+
+// scrape reads /metrics from the registry's handler.
+func scrape(t *testing.T, r *metrics.Registry) []byte {
+	t.Helper()
+	srv := httptest.NewServer(r.Handler())
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return b
 }

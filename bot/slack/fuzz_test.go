@@ -1,42 +1,19 @@
 package slack_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/slack"
 	"github.com/resetbot/resetbot/bot/slack/fakeslack"
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store/storetest"
 )
-
-// recorder remembers what reached the engine.
-type recorder struct {
-	slack.Engine
-	mu  sync.Mutex
-	ins []flows.Inbound
-}
-
-func (r *recorder) Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error) {
-	r.mu.Lock()
-	r.ins = append(r.ins, in)
-	r.mu.Unlock()
-	return r.Engine.Handle(ctx, in)
-}
-
-func (r *recorder) take() []flows.Inbound {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.ins
-	r.ins = nil
-	return out
-}
 
 // Slack payloads, correctly signed but otherwise anything: no panic, a plain status, and
 // whatever reaches the engine names the person by the email Slack confirmed for the sender,
@@ -49,7 +26,7 @@ func FuzzSlackPayloads(f *testing.F) {
 	f.Add(0, []byte(`{"type":"url_verification","challenge":"abc"}`))
 	f.Add(0, []byte(`{"type":"event_callback","team_id":"T0OTHER","event":{"type":"message","channel_type":"im","user":"UALICE","text":"reset"}}`))
 	e := setup(f, false)
-	rec := &recorder{Engine: e.h.Engine}
+	rec := &storetest.Recorder{Engine: e.h.Engine}
 	a, err := slack.New(slack.Config{BotToken: "xoxb-1-test", SigningSecret: secret, TeamIDs: []string{team}, APIURL: e.fake.GetAPIURL()},
 		rec, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "error"), slack.WithSleep(e.h.Clock.Sleep))
 	if err != nil {
@@ -75,7 +52,7 @@ func FuzzSlackPayloads(f *testing.F) {
 		default:
 			t.Fatalf("status %d", w.Code)
 		}
-		for _, in := range rec.take() {
+		for _, in := range rec.Take() {
 			if in.Chat.UserID != "UALICE" || in.Chat.Tenant != team || in.Claim.Kind != flows.ClaimEmail ||
 				!strings.EqualFold(in.Claim.Value, "alice@contoso.test") {
 				t.Fatalf("the engine was asked for %+v", in)

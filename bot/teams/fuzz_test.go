@@ -2,37 +2,23 @@ package teams_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/teams"
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store/storetest"
 )
-
-type recorder struct {
-	teams.Engine
-	mu  sync.Mutex
-	ins []flows.Inbound
-}
-
-func (r *recorder) Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error) {
-	r.mu.Lock()
-	r.ins = append(r.ins, in)
-	r.mu.Unlock()
-	return r.Engine.Handle(ctx, in)
-}
 
 // Teams activities with a valid Bot Framework token but any body: no panic, a plain status,
 // and only activities of an allowed tenant, from the service URL the token names, reach the
 // engine, identified by their Entra object id.
 func FuzzTeamsActivities(f *testing.F) {
 	e := setup(f)
-	rec := &recorder{Engine: e.h.Engine}
+	rec := &storetest.Recorder{Engine: e.h.Engine}
 	a, err := teams.New(teams.Config{AppID: appID, AppSecret: "bot-secret", TenantID: tenant, AllowedTenants: []string{tenant},
 		ServiceHosts: []string{"127.0.0.1"}, Metadata: e.bf.URL() + "/openid", TokenURL: e.bf.URL() + "/token"},
 		rec, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "error"), teams.WithSleep(e.h.Clock.Sleep))
@@ -58,11 +44,7 @@ func FuzzTeamsActivities(f *testing.F) {
 		default:
 			t.Fatalf("status %d", w.Code)
 		}
-		rec.mu.Lock()
-		ins := rec.ins
-		rec.ins = nil
-		rec.mu.Unlock()
-		for _, in := range ins {
+		for _, in := range rec.Take() {
 			if in.Chat.Tenant != tenant || in.Claim.Kind != flows.ClaimObjectID || in.Claim.Value == "" {
 				t.Fatalf("the engine was asked for %+v", in)
 			}

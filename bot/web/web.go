@@ -224,14 +224,10 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		s.gone(w, http.StatusNotFound)
 		return
 	}
-	ws.OIDCState, ws.Nonce, ws.Verifier, ws.CSRF = random(), random(), oauth2.GenerateVerifier(), random()
-	cookie := random()
-	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), ws); err != nil {
-		s.fail(w, err)
+	ws.OIDCState, ws.Nonce, ws.Verifier = random(), random(), oauth2.GenerateVerifier()
+	if !s.openSession(w, r, &ws) {
 		return
 	}
-	setCookie(w, cookieSession, cookie, int(flows.WebLifetime.Seconds()))
-	setCookie(w, cookiePre, "", -1)
 	u := s.oidc.Config.AuthCodeURL(ws.OIDCState, oidc.Nonce(ws.Nonce), oauth2.S256ChallengeOption(ws.Verifier),
 		oauth2.SetAuthURLParam("prompt", "login"))
 	http.Redirect(w, r, u, http.StatusSeeOther)
@@ -615,15 +611,24 @@ func (s *Server) beginPasswordSignIn(w http.ResponseWriter, r *http.Request, tok
 		s.gone(w, http.StatusNotFound)
 		return
 	}
+	if !s.openSession(w, r, &ws) {
+		return
+	}
+	s.render(w, http.StatusOK, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF})
+}
+
+// openSession stores a new browser session with its CSRF token and sets its cookie (the
+// pre-session cookie of the link page is dropped); false when it could not be stored.
+func (s *Server) openSession(w http.ResponseWriter, r *http.Request, ws *flows.WebState) bool {
 	ws.CSRF = random()
 	cookie := random()
-	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), ws); err != nil {
+	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), *ws); err != nil {
 		s.fail(w, err)
-		return
+		return false
 	}
 	setCookie(w, cookieSession, cookie, int(flows.WebLifetime.Seconds()))
 	setCookie(w, cookiePre, "", -1)
-	s.render(w, http.StatusOK, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF})
+	return true
 }
 
 // passwordSignIn checks the person's current directory password (counted: at most three wrong

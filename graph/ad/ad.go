@@ -398,7 +398,7 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, fo
 		return err
 	}
 	m := ldap.NewModifyRequest(u.DN, nil)
-	m.Replace("unicodePwd", []string{quote(password)})
+	m.Replace("unicodePwd", []string{QuotePassword(password)})
 	m.Replace("lockoutTime", []string{"0"})
 	if forceChange {
 		m.Replace("pwdLastSet", []string{"0"})

@@ -110,8 +110,8 @@ func toFiletime(t time.Time) int64 {
 	return t.UnixNano()/100 + filetimeEpoch
 }
 
-// quote encodes a password the way unicodePwd takes it: in double quotes, UTF-16LE.
-func quote(pw string) string {
+// QuotePassword encodes a password the way unicodePwd takes it: in double quotes, UTF-16LE.
+func QuotePassword(pw string) string {
 	u := utf16.Encode([]rune(`"` + pw + `"`))
 	b := make([]byte, 2*len(u))
 	for i, r := range u {

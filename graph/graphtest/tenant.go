@@ -544,21 +544,7 @@ func (t *Tenant) memberOf(w http.ResponseWriter, r *http.Request, _ []byte) {
 		all = append(all, map[string]any{"@odata.type": "#microsoft.graph.directoryRole", "id": "role-" + role, "displayName": role})
 	}
 	t.mu.Unlock()
-	skip, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
-	end := skip + t.PageSize
-	resp := map[string]any{}
-	if end < len(all) {
-		q := r.URL.Query()
-		q.Set("$skiptoken", strconv.Itoa(end))
-		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
-	} else {
-		end = len(all)
-	}
-	if skip > len(all) {
-		skip = len(all)
-	}
-	resp["value"] = orEmpty(all[skip:end])
-	writeJSON(w, http.StatusOK, resp)
+	t.page(w, r, all)
 }
 
 func (t *Tenant) revoke(w http.ResponseWriter, r *http.Request, _ []byte) {

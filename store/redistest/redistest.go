@@ -254,9 +254,11 @@ func StartSentinel(t testing.TB) *Sentinel {
 }
 
 // Addrs are the sentinels' addresses, for store.Connect.
-func (g *Sentinel) Addrs() []string {
-	var out []string
-	for _, s := range g.Sentinels {
+func (g *Sentinel) Addrs() []string { return addrs(g.Sentinels) }
+
+func addrs(servers []*Server) []string {
+	out := make([]string, 0, len(servers))
+	for _, s := range servers {
 		out = append(out, s.Addr)
 	}
 	return out
@@ -326,10 +328,4 @@ func StartCluster(t testing.TB) *Cluster {
 }
 
 // Addrs are the nodes' addresses, for store.Connect.
-func (c *Cluster) Addrs() []string {
-	var out []string
-	for _, n := range c.Nodes {
-		out = append(out, n.Addr)
-	}
-	return out
-}
+func (c *Cluster) Addrs() []string { return addrs(c.Nodes) }

@@ -589,3 +589,28 @@ func (d *Directory) IssueTAP(_ context.Context, id string, _ time.Duration) (str
 	d.TAPs[id]++
 	return "TAP-" + strconv.Itoa(d.TAPs[id]) + "-" + id, nil
 }
+
+// Recorder is the engine with a record of every inbound that reached Handle (the chat adapters'
+// fuzz targets check whom a payload could name).
+type Recorder struct {
+	*flows.Engine
+	mu  sync.Mutex
+	ins []flows.Inbound
+}
+
+// Handle records in and hands it to the engine.
+func (r *Recorder) Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error) {
+	r.mu.Lock()
+	r.ins = append(r.ins, in)
+	r.mu.Unlock()
+	return r.Engine.Handle(ctx, in)
+}
+
+// Take returns and forgets what was recorded.
+func (r *Recorder) Take() []flows.Inbound {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.ins
+	r.ins = nil
+	return out
+}

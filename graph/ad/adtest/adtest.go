@@ -26,9 +26,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unicode/utf16"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/resetbot/resetbot/graph/ad"
 )
 
 // Domain names of the throwaway domain.
@@ -398,7 +399,7 @@ func (d *DC) CreateUser(t testing.TB, prefix string) User {
 	add.Attribute("userPrincipalName", []string{u.UPN})
 	add.Attribute("mail", []string{u.Mail})
 	add.Attribute("displayName", []string{"Test " + name})
-	add.Attribute("unicodePwd", []string{QuotePassword(u.Password)})
+	add.Attribute("unicodePwd", []string{ad.QuotePassword(u.Password)})
 	add.Attribute("userAccountControl", []string{"512"})
 	if err := c.Add(add); err != nil {
 		t.Fatalf("create %s: %v", name, err)
@@ -472,16 +473,6 @@ func (d *DC) Lock(t testing.TB, u User) {
 	if err := d.Bind(u.DN, u.Password); !strings.Contains(fmt.Sprint(err), "data 775") {
 		t.Fatalf("after three bad binds the right password gives %v, want data 775 (locked)", err)
 	}
-}
-
-// QuotePassword encodes a password the way unicodePwd takes it: in quotes, UTF-16LE.
-func QuotePassword(pw string) string {
-	u := utf16.Encode([]rune(`"` + pw + `"`))
-	b := make([]byte, 2*len(u))
-	for i, r := range u {
-		b[2*i], b[2*i+1] = byte(r), byte(r>>8)
-	}
-	return string(b)
 }
 
 func randomWord() string {
