@@ -28,7 +28,8 @@ type Deps struct {
 	Reminders   ReminderQueue
 	SignIns     SignInLimiter // password sign-ins of deployments without Entra; optional
 	Banned      *BannedList   // the built-in banned-password list
-	// Campaign plans a reminder campaign now (wired by main to a Reminders); optional.
+	// Campaign plans a reminder campaign now (bot/app wires it to Reminders.Request, so the
+	// scheduler plans it on its own goroutine); optional.
 	Campaign func(ctx context.Context) (int, error)
 	Audit    Auditor
 	Alerts   Alerter

@@ -56,7 +56,9 @@ const (
 	QuietTo           = 8              // local hour they end
 )
 
-// Reminders plans and sends registration reminders. Several replicas may Run at once.
+// Reminders plans and sends registration reminders. Several replicas may Run at once. Its
+// roster snapshot belongs to the goroutine that runs it: a campaign asked for from elsewhere (an
+// admin's "remind now") goes through Request, and Run plans it between its steps.
 type Reminders struct {
 	e      *Engine
 	q      ReminderQueue
@@ -73,13 +75,37 @@ type Reminders struct {
 	users    map[string]Account    // by id, from the last roster walk
 	targets  map[string]ChatTarget // by lowercase email
 	loadedAt time.Time
+	requests chan chan planned // campaigns asked for, planned by Run
 
 	Sent, Skipped, Failed, Deferred atomic.Int64
 }
 
 // NewReminders builds the scheduler.
 func NewReminders(e *Engine, q ReminderQueue, roster Roster, chats ...ChatRoster) *Reminders {
-	return &Reminders{e: e, q: q, roster: roster, chats: chats, Lease: 5 * time.Minute, Batch: 50}
+	return &Reminders{e: e, q: q, roster: roster, chats: chats, Lease: 5 * time.Minute, Batch: 50, requests: make(chan chan planned)}
+}
+
+// planned is the outcome of a requested campaign.
+type planned struct {
+	n   int
+	err error
+}
+
+// Request asks the goroutine that runs the scheduler to plan a campaign now and waits for it
+// (or for ctx): the campaign is planned where the steps run, never beside them.
+func (r *Reminders) Request(ctx context.Context) (int, error) {
+	reply := make(chan planned, 1)
+	select {
+	case r.requests <- reply:
+	case <-ctx.Done():
+		return 0, fmt.Errorf("flows: campaign not planned: %w", ctx.Err())
+	}
+	select {
+	case p := <-reply:
+		return p.n, p.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("flows: campaign planning: %w", ctx.Err())
+	}
 }
 
 // needs reports why a user should be reminded, or "".
@@ -133,7 +159,8 @@ func (r *Reminders) load(ctx context.Context, pol Policy) error {
 }
 
 // Plan queues every user in scope who has not registered (or must reconfirm), due now. Users
-// already queued keep their time, so planning again resumes a campaign.
+// already queued keep their time, so planning again resumes a campaign. Call it from the
+// goroutine that steps the scheduler (others use Request).
 func (r *Reminders) Plan(ctx context.Context) (int, error) {
 	pol, err := r.e.policy(ctx)
 	if err != nil {
@@ -308,12 +335,16 @@ func quietUntil(now time.Time, tz *time.Location) (time.Time, bool) {
 	return end, true
 }
 
-// Run handles due reminders whenever tick fires, until ctx ends.
+// Run handles due reminders whenever tick fires, and plans the campaigns requested, until ctx
+// ends.
 func (r *Reminders) Run(ctx context.Context, tick <-chan time.Time) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case reply := <-r.requests:
+			n, err := r.Plan(ctx)
+			reply <- planned{n, err}
 		case <-tick:
 			claimed := 0
 			for {

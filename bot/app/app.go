@@ -448,14 +448,15 @@ func (f *alertFan) Alert(ctx context.Context, e flows.AuditEvent, text string) {
 	}
 }
 
-// campaign lets the engine start a reminder campaign on the scheduler built after it.
+// campaign lets the engine ask the scheduler built after it for a reminder campaign; the
+// scheduler plans it on its own goroutine.
 type campaign struct{ r *flows.Reminders }
 
 func (c *campaign) plan(ctx context.Context) (int, error) {
 	if c.r == nil {
 		return 0, errors.New("reminders are not running")
 	}
-	return c.r.Plan(ctx)
+	return c.r.Request(ctx)
 }
 
 // router sends out-of-request messages to the adapter of the chat's platform.
