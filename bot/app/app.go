@@ -258,7 +258,18 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if c := o.Console; c != nil {
 		a.Console = console.New(a.Engine, c.People, c.Out)
 		a.notify.set(console.Platform, a.Console)
-		a.add("console", stageInput, func(ctx context.Context) error { return a.Console.Run(ctx, c.In) }, c.Ends)
+		a.add("console", stageInput, func(ctx context.Context) error {
+			err := a.Console.Run(ctx, c.In)
+			if c.Ends {
+				return err
+			}
+			// the end of the terminal's input (systemd, a container without one) ends only the
+			// console: the bot goes on serving
+			if err != nil {
+				o.Log.Warn("the console stopped reading its input", "err", err)
+			}
+			return nil
+		}, c.Ends)
 	}
 	if roster, ok := o.Directory.Directory.(flows.Roster); ok && len(rosters) > 0 {
 		rr := flows.NewReminders(a.Engine, st, roster, rosters...)

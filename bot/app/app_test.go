@@ -251,9 +251,21 @@ func TestServeActiveDirectoryOnly(t *testing.T) {
 		}
 		return app.Serve(ctx, cfg, app.Cloud{}, app.Stdio{In: in, Out: out}, bot.NewLogger(logs, "info"), "test")
 	}
+	// the console's input ends after these lines; serve goes on until it is stopped
 	in := strings.NewReader("/as " + u.UPN + "\nI'm locked out\nregister\n/as Administrator\nreset my password\n")
 	out, logs := newWatched(), newWatched()
-	if err := serve(context.Background(), in, out, logs); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, in, out, logs) }()
+	out.wait(t, "Sorry, I can't help with this account")
+	logs.wait(t, `"part":"console"`)
+	select {
+	case err := <-done:
+		t.Fatalf("serve stopped when the console's input ended: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
 		t.Fatalf("serve: %v\n%s", err, logs.String())
 	}
 	o := out.String()
@@ -270,5 +282,25 @@ func TestServeActiveDirectoryOnly(t *testing.T) {
 	var se *app.StartupError
 	if err := serve(context.Background(), strings.NewReader(""), out, logs); !errors.As(err, &se) || !strings.Contains(err.Error(), "cannot sign in (wrong password)") {
 		t.Fatalf("wrong service password: %v", err)
+	}
+}
+
+// The terminal chat never stops the bot: a line of 1 MiB is refused politely, and the end of
+// its input (systemd, a container without a terminal) ends the console alone.
+func TestConsoleEndOfInputEndsOnlyTheConsole(t *testing.T) {
+	b := newBed(t)
+	stop := b.run(t)
+	go func() {
+		_, _ = io.WriteString(b.stdin, strings.Repeat("x", 1<<20)+"\n/as nobody@contoso.test\n")
+		b.stdin.Close()
+	}()
+	b.out.wait(t, "That line is too long")
+	b.out.wait(t, "You are now nobody@contoso.test")
+	b.logs.wait(t, `"msg":"part ended","part":"console"`)
+	if code, _ := get(t, "http://"+b.opts.Listener.Addr().String()+"/readyz"); code != 200 {
+		t.Fatalf("not ready after the console ended: %d", code)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }

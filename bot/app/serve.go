@@ -133,8 +133,7 @@ func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *sl
 		log.Info("teams enabled", "tenants", strings.Join(cfg.TeamsAllowedTenants, ","))
 	}
 	if cfg.ConsoleChat {
-		// the end of the console's input ends serve
-		o.Console = &Console{In: term.In, Out: term.Out, Ends: true}
+		o.Console = &Console{In: term.In, Out: term.Out}
 		chats++
 	}
 	if chats == 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -118,22 +119,32 @@ func Render(replies []flows.Reply) string {
 	return b.String()
 }
 
-// Run reads lines from in until it ends or ctx is done.
+// MaxLine is the longest line the console reads, in bytes; a longer one is refused politely
+// and skipped, and the console goes on.
+const MaxLine = 4096
+
+// inputLine is one line read, or the note that a line was too long.
+type inputLine struct {
+	text    string
+	tooLong bool
+}
+
+// Run reads lines from in until it ends or ctx is done. The end of the input ends the console
+// and nothing else; a line longer than MaxLine is refused politely.
 func (c *Console) Run(ctx context.Context, in io.Reader) error {
 	c.printPeople()
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	lines := make(chan string)
+	lines := make(chan inputLine)
 	errc := make(chan error, 1)
 	go func() {
-		for sc.Scan() {
+		err := readLines(bufio.NewReaderSize(in, MaxLine), func(l inputLine) bool {
 			select {
-			case lines <- sc.Text():
+			case lines <- l:
+				return true
 			case <-ctx.Done():
-				return
+				return false
 			}
-		}
-		errc <- sc.Err()
+		})
+		errc <- err
 		close(lines)
 	}()
 	c.prompt()
@@ -141,14 +152,38 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case line, ok := <-lines:
+		case l, ok := <-lines:
 			if !ok {
 				return <-errc
 			}
-			if quit := c.line(ctx, line); quit {
+			if l.tooLong {
+				c.printf("That line is too long (at most %d characters); nothing was sent. Please type a shorter message.\n", MaxLine)
+			} else if quit := c.line(ctx, l.text); quit {
 				return nil
 			}
 			c.prompt()
+		}
+	}
+}
+
+// readLines hands each line of r to emit until r ends (nil) or fails; a line that does not fit
+// r's buffer is read to its end and handed on as too long. emit returns false to stop.
+func readLines(r *bufio.Reader, emit func(inputLine) bool) error {
+	for {
+		b, err := r.ReadSlice('\n')
+		l := inputLine{text: strings.TrimRight(string(b), "\r\n")}
+		for errors.Is(err, bufio.ErrBufferFull) {
+			l = inputLine{tooLong: true}
+			_, err = r.ReadSlice('\n')
+		}
+		if (len(b) > 0 || l.tooLong) && !emit(l) {
+			return nil
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
 }

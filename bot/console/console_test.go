@@ -44,3 +44,30 @@ func TestPipedConversation(t *testing.T) {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
+
+// A line longer than MaxLine (here 1 MiB) is refused politely and skipped; the lines around it
+// are handled, and the end of the input ends Run without an error.
+func TestLongLineRefusedAndEndOfInputIsNotAnError(t *testing.T) {
+	h := &echo{}
+	var out bytes.Buffer
+	c := console.New(h, []console.Person{{UPN: "alice@contoso.test"}}, &out)
+	huge := strings.Repeat("x", 1<<20)
+	exact := strings.Repeat("y", console.MaxLine-1) // with its newline it fills the buffer exactly
+	in := strings.NewReader("1\nfirst\n" + huge + "\nsecond\n" + exact + "\nlast without newline")
+	if err := c.Run(context.Background(), in); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var texts []string
+	for _, g := range h.got {
+		texts = append(texts, g.Text)
+	}
+	if len(texts) != 4 || texts[0] != "first" || texts[1] != "second" || texts[2] != exact || texts[3] != "last without newline" {
+		t.Fatalf("handled %d lines: %.40q", len(texts), texts)
+	}
+	if n := strings.Count(out.String(), "That line is too long"); n != 1 {
+		t.Fatalf("refused %d times:\n%.500s", n, out.String())
+	}
+	if strings.Contains(out.String(), "xxxx") {
+		t.Fatal("the long line was echoed")
+	}
+}

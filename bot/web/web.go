@@ -63,6 +63,17 @@ type Server struct {
 	csp  string
 }
 
+// forUs reports whether an id_token was issued to this client alone, as OpenID Connect Core
+// 3.1.3.7 asks (the verifier has already checked that the client is among the audiences):
+// exactly one audience, or an authorized party (azp) that is this client; an azp naming
+// another client is refused even with one audience.
+func (o *OIDC) forUs(aud []string, azp string) bool {
+	if azp != "" {
+		return azp == o.Config.ClientID
+	}
+	return len(aud) == 1 && aud[0] == o.Config.ClientID
+}
+
 // New builds the pages.
 func New(e *flows.Engine, o *OIDC, mac flows.MACer, webs flows.WebStates, log *slog.Logger) *Server {
 	formAction := "'self'"
@@ -320,8 +331,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		OID      string   `json:"oid"`
 		AuthTime int64    `json:"auth_time"`
 		AMR      []string `json:"amr"`
+		AZP      string   `json:"azp"`
 	}
-	if err := idt.Claims(&claims); err != nil {
+	if err := idt.Claims(&claims); err != nil || !s.oidc.forUs(idt.Audience, claims.AZP) {
+		s.e.SignInFailed(r.Context(), ws, "id token not for this client")
 		s.refuse(w, r, key, "The sign-in could not be verified.")
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/bot/web/webtest"
@@ -19,6 +21,7 @@ import (
 	"github.com/resetbot/resetbot/flows/method/questions"
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/storetest"
 )
 
@@ -544,5 +547,55 @@ func TestAdminConfirmationNeedsAnMFASignIn(t *testing.T) {
 	}
 	if bs, _ := e.h.Engine.Blocks(ctx); len(bs) != 0 {
 		t.Fatal("still blocked")
+	}
+}
+
+// An id_token must be for this client alone (OpenID Connect Core 3.1.3.7): one audience, or an
+// azp that is this client. Several audiences without azp, or an azp of another client, are
+// refused, pin nothing and are audited.
+func TestIDTokenAudience(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(e *env, c jwt.MapClaims)
+		ok   bool
+	}{
+		{"one audience", func(*env, jwt.MapClaims) {}, true},
+		{"one audience as a list", func(e *env, c jwt.MapClaims) { c["aud"] = []string{e.tn.ClientID} }, true},
+		{"extra audience", func(e *env, c jwt.MapClaims) { c["aud"] = []string{e.tn.ClientID, "another-app"} }, false},
+		{"extra audience, azp us", func(e *env, c jwt.MapClaims) {
+			c["aud"], c["azp"] = []string{e.tn.ClientID, "another-app"}, e.tn.ClientID
+		}, true},
+		{"extra audience, azp another", func(e *env, c jwt.MapClaims) {
+			c["aud"], c["azp"] = []string{e.tn.ClientID, "another-app"}, "another-app"
+		}, false},
+		{"one audience, azp another", func(e *env, c jwt.MapClaims) { c["azp"] = "another-app" }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := setup(t)
+			e.tn.IDToken = func(claims jwt.MapClaims) { c.edit(e, claims) }
+			b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+			pinned, _ := e.h.Store.Pinned(context.Background(), storetest.Chat("chat-"+e.alice.ID).Key())
+			if c.ok {
+				if b.Status != http.StatusOK || !strings.Contains(b.Last, "Authenticator app") || pinned != e.alice.ID {
+					t.Fatalf("refused: %d pinned %q\n%s", b.Status, pinned, b.Last)
+				}
+				return
+			}
+			if b.Status != http.StatusForbidden || !strings.Contains(b.Last, "could not be verified") || pinned != "" {
+				t.Fatalf("accepted: %d pinned %q\n%s", b.Status, pinned, b.Last)
+			}
+			e.h.Audit.Close()
+			evs, err := store.Events(context.Background(), e.h.RDB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, ev := range evs {
+				found = found || ev.Action == "signin" && ev.Outcome == "failed" && ev.Reason == "id token not for this client"
+			}
+			if !found {
+				t.Fatalf("not audited: %+v", evs)
+			}
+		})
 	}
 }

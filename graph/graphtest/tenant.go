@@ -84,6 +84,9 @@ type Tenant struct {
 	PageSize int
 	// OnChange is called after each recorded change (the demo prints it).
 	OnChange func(Change, User)
+	// IDToken, when set, edits the claims of each id_token before it is signed (tests issue
+	// tokens a misbehaving or shared provider could: several audiences, another azp).
+	IDToken func(jwt.MapClaims)
 
 	mu       sync.Mutex
 	users    map[string]*User
@@ -696,9 +699,13 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
 			return
 		}
-		idt, err := t.sign(jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "oid": u.ID, "tid": t.ID,
+		claims := jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "oid": u.ID, "tid": t.ID,
 			"preferred_username": u.UPN, "name": u.DisplayName, "nonce": c.nonce, "iat": now.Unix(), "nbf": now.Unix(),
-			"exp": now.Add(time.Hour).Unix(), "auth_time": c.authTime.Unix(), "amr": amr(u)})
+			"exp": now.Add(time.Hour).Unix(), "auth_time": c.authTime.Unix(), "amr": amr(u)}
+		if t.IDToken != nil {
+			t.IDToken(claims)
+		}
+		idt, err := t.sign(claims)
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 			return
