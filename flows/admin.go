@@ -119,16 +119,67 @@ func (e *Engine) auditCommand(ctx context.Context, words []string) (string, stri
 	return b.String(), "ok", a.ID
 }
 
-// setting is one policy field an admin can set.
+// setting is one policy field an admin can set. Each declares how a change of it weakens the
+// policy (weakens is never nil): a weakening change needs a fresh multi-factor confirmation
+// and a second bot admin's approval, so no single admin can loosen the policy alone.
 type setting struct {
-	name  string
-	help  string
-	show  func(Policy) string
-	apply func(*Policy, string) error
+	name    string
+	help    string
+	show    func(Policy) string
+	apply   func(*Policy, string) error
+	weakens weakening
 }
 
-func boolSetting(name, help string, f func(*Policy) *bool) setting {
-	return setting{name: name, help: help + " (on or off)",
+// weakening says how the change from old to next is weaker (nil or empty: it is not).
+type weakening func(old, next Policy) []string
+
+// never is the weakening of a setting no value of which lets anyone be verified more easily
+// or reach self-service who could not before.
+func never(Policy, Policy) []string { return nil }
+
+// when weakens with reason when weaker says the change is weaker.
+func when(reason string, weaker func(old, next Policy) bool) weakening {
+	return func(old, next Policy) []string {
+		if weaker(old, next) {
+			return []string{reason}
+		}
+		return nil
+	}
+}
+
+// turnedOn and turnedOff weaken when a switch changes that way.
+func turnedOn(reason string, f func(*Policy) *bool) weakening {
+	return when(reason, func(old, next Policy) bool { return !*f(&old) && *f(&next) })
+}
+
+func turnedOff(reason string, f func(*Policy) *bool) weakening {
+	return when(reason, func(old, next Policy) bool { return *f(&old) && !*f(&next) })
+}
+
+// lowered and raised weaken when a number moves that way.
+func lowered(reason string, f func(*Policy) *int) weakening {
+	return when(reason, func(old, next Policy) bool { return *f(&next) < *f(&old) })
+}
+
+func raised(reason string, f func(*Policy) *int) weakening {
+	return when(reason, func(old, next Policy) bool { return *f(&next) > *f(&old) })
+}
+
+// added weakens for each item next has that old has not (prefix names it).
+func added(prefix string, f func(Policy) []string) weakening {
+	return func(old, next Policy) []string {
+		var w []string
+		for _, x := range f(next) {
+			if !containsFold(f(old), x) {
+				w = append(w, prefix+x)
+			}
+		}
+		return w
+	}
+}
+
+func boolSetting(name, help string, f func(*Policy) *bool, w weakening) setting {
+	return setting{name: name, help: help + " (on or off)", weakens: w,
 		show: func(p Policy) string { return onOff(*f(&p)) },
 		apply: func(p *Policy, v string) error {
 			switch strings.ToLower(v) {
@@ -143,8 +194,8 @@ func boolSetting(name, help string, f func(*Policy) *bool) setting {
 		}}
 }
 
-func intSetting(name, help string, lo, hi int, f func(*Policy) *int) setting {
-	return setting{name: name, help: fmt.Sprintf("%s (%d to %d)", help, lo, hi),
+func intSetting(name, help string, lo, hi int, f func(*Policy) *int, w weakening) setting {
+	return setting{name: name, help: fmt.Sprintf("%s (%d to %d)", help, lo, hi), weakens: w,
 		show: func(p Policy) string { return strconv.Itoa(*f(&p)) },
 		apply: func(p *Policy, v string) error {
 			n, err := strconv.Atoi(v)
@@ -156,8 +207,8 @@ func intSetting(name, help string, lo, hi int, f func(*Policy) *int) setting {
 		}}
 }
 
-func listSetting(name, help string, f func(*Policy) *[]string, check func(string) bool) setting {
-	return setting{name: name, help: help + " (comma-separated)",
+func listSetting(name, help string, f func(*Policy) *[]string, check func(string) bool, w weakening) setting {
+	return setting{name: name, help: help + " (comma-separated)", weakens: w,
 		show: func(p Policy) string { return strings.Join(*f(&p), ", ") },
 		apply: func(p *Policy, v string) error {
 			var out []string
@@ -181,9 +232,13 @@ func onOff(b bool) string {
 	return "off"
 }
 
+// scopeRank orders who self-service is enabled for, narrowest first.
+var scopeRank = map[EnabledFor]int{EnabledNone: 0, EnabledSelected: 1, EnabledAll: 2}
+
 var settings = []setting{
 	{name: "enabled_for", help: "who may use self-service (none, selected or all)",
-		show: func(p Policy) string { return string(p.EnabledFor) },
+		weakens: when("wider scope", func(old, next Policy) bool { return scopeRank[next.EnabledFor] > scopeRank[old.EnabledFor] }),
+		show:    func(p Policy) string { return string(p.EnabledFor) },
 		apply: func(p *Policy, v string) error {
 			switch EnabledFor(strings.ToLower(v)) {
 			case EnabledNone, EnabledSelected, EnabledAll:
@@ -193,8 +248,25 @@ var settings = []setting{
 			return errors.New("enabled_for takes none, selected or all")
 		}},
 	listSetting("groups", "directory group ids self-service is enabled for", func(p *Policy) *[]string { return &p.Groups },
-		func(s string) bool { return len(s) <= 64 && !strings.ContainsAny(s, " \t") }),
+		func(s string) bool { return len(s) <= 64 && !strings.ContainsAny(s, " \t") },
+		// a group added widens who may self-serve while self-service is for selected groups
+		func(old, next Policy) []string {
+			if next.EnabledFor != EnabledSelected {
+				return nil
+			}
+			return added("adds group ", func(p Policy) []string { return p.Groups })(old, next)
+		}),
 	{name: "methods", help: "methods offered: totp, email, sms, voice, questions (comma-separated)",
+		// the weaker methods: guessable answers, and numbers that can be ported or intercepted
+		weakens: func(old, next Policy) []string {
+			var w []string
+			for _, m := range next.Methods {
+				if !old.Allows(m) && (m == MethodQuestions || m == MethodSMS || m == MethodVoice) {
+					w = append(w, "adds "+string(m))
+				}
+			}
+			return w
+		},
 		show: func(p Policy) string {
 			var s []string
 			for _, m := range p.Methods {
@@ -218,18 +290,31 @@ var settings = []setting{
 			p.Methods = ms
 			return nil
 		}},
-	intSetting("required", "methods a reset needs", 1, 2, func(p *Policy) *int { return &p.Required }),
-	boolSetting("allow_phone_alone", "let SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone }),
-	boolSetting("require_registration", "remind users until they register", func(p *Policy) *bool { return &p.RequireRegistration }),
-	intSetting("reconfirm_days", "days before users must reconfirm, 0 never", 0, 730, func(p *Policy) *int { return &p.ReconfirmDays }),
-	intSetting("questions_register", "security questions to register", 3, 5, func(p *Policy) *int { return &p.QuestionsToRegister }),
-	intSetting("questions_answer", "security questions to answer", 3, 5, func(p *Policy) *int { return &p.QuestionsToAnswer }),
-	boolSetting("notify_user", "email users when their password is reset", func(p *Policy) *bool { return &p.NotifyUser }),
-	boolSetting("notify_admins", "tell all bot admins when a privileged user resets", func(p *Policy) *bool { return &p.NotifyAdmins }),
-	boolSetting("allow_reset", "verified users may reset", func(p *Policy) *bool { return &p.AllowReset }),
-	boolSetting("allow_unlock", "verified users may unlock", func(p *Policy) *bool { return &p.AllowUnlock }),
+	intSetting("required", "methods a reset needs", 1, 2, func(p *Policy) *int { return &p.Required },
+		lowered("fewer methods required", func(p *Policy) *int { return &p.Required })),
+	boolSetting("allow_phone_alone", "let SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone },
+		turnedOn("lets SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone })),
+	boolSetting("require_registration", "remind users until they register", func(p *Policy) *bool { return &p.RequireRegistration },
+		never), // reminders only: no one is verified more easily
+	intSetting("reconfirm_days", "days before users must reconfirm, 0 never", 0, 730, func(p *Policy) *int { return &p.ReconfirmDays },
+		when("longer reconfirmation", func(old, next Policy) bool {
+			return old.ReconfirmDays > 0 && (next.ReconfirmDays == 0 || next.ReconfirmDays > old.ReconfirmDays)
+		})),
+	intSetting("questions_register", "security questions to register", 3, 5, func(p *Policy) *int { return &p.QuestionsToRegister },
+		lowered("fewer questions to register", func(p *Policy) *int { return &p.QuestionsToRegister })),
+	intSetting("questions_answer", "security questions to answer", 3, 5, func(p *Policy) *int { return &p.QuestionsToAnswer },
+		lowered("fewer questions to answer", func(p *Policy) *int { return &p.QuestionsToAnswer })),
+	boolSetting("notify_user", "email users when their password is reset", func(p *Policy) *bool { return &p.NotifyUser },
+		turnedOff("users are no longer told of a reset", func(p *Policy) *bool { return &p.NotifyUser })),
+	boolSetting("notify_admins", "tell all bot admins when a privileged user resets", func(p *Policy) *bool { return &p.NotifyAdmins },
+		turnedOff("bot admins are no longer told of privileged resets", func(p *Policy) *bool { return &p.NotifyAdmins })),
+	boolSetting("allow_reset", "verified users may reset", func(p *Policy) *bool { return &p.AllowReset },
+		turnedOn("lets verified users reset", func(p *Policy) *bool { return &p.AllowReset })),
+	boolSetting("allow_unlock", "verified users may unlock", func(p *Policy) *bool { return &p.AllowUnlock },
+		turnedOn("lets verified users unlock without a new password", func(p *Policy) *bool { return &p.AllowUnlock })),
 	{name: "reset_mode", help: "user_chosen, temporary or tap",
-		show: func(p Policy) string { return string(p.ResetMode) },
+		weakens: never, // each mode comes only after the same proofs, on the one-time page
+		show:    func(p Policy) string { return string(p.ResetMode) },
 		apply: func(p *Policy, v string) error {
 			switch ResetMode(strings.ToLower(v)) {
 			case ResetUserChosen, ResetTemporary, ResetTAP:
@@ -238,12 +323,17 @@ var settings = []setting{
 			}
 			return errors.New("reset_mode takes user_chosen, temporary or tap")
 		}},
-	boolSetting("revoke_sessions", "sign users out everywhere after a reset", func(p *Policy) *bool { return &p.RevokeSessions }),
-	intSetting("fail_max", "failed proofs in 24 hours before a block", 1, 50, func(p *Policy) *int { return &p.Limits.FailMax }),
-	intSetting("tries_max", "tries on one method in an hour before a block", 1, 50, func(p *Policy) *int { return &p.Limits.TriesMax }),
-	intSetting("send_max", "codes sent in 10 minutes", 1, 100, func(p *Policy) *int { return &p.Limits.SendMax }),
+	boolSetting("revoke_sessions", "sign users out everywhere after a reset", func(p *Policy) *bool { return &p.RevokeSessions },
+		turnedOff("sessions are no longer signed out after a reset", func(p *Policy) *bool { return &p.RevokeSessions })),
+	intSetting("fail_max", "failed proofs in 24 hours before a block", 1, 50, func(p *Policy) *int { return &p.Limits.FailMax },
+		raised("looser attempt limits", func(p *Policy) *int { return &p.Limits.FailMax })),
+	intSetting("tries_max", "tries on one method in an hour before a block", 1, 50, func(p *Policy) *int { return &p.Limits.TriesMax },
+		raised("looser attempt limits", func(p *Policy) *int { return &p.Limits.TriesMax })),
+	intSetting("send_max", "codes sent in 10 minutes", 1, 100, func(p *Policy) *int { return &p.Limits.SendMax },
+		raised("looser attempt limits", func(p *Policy) *int { return &p.Limits.SendMax })),
 	{name: "block_hours", help: "hours a block lasts (1 to 168)",
-		show: func(p Policy) string { return strconv.Itoa(int(p.Limits.BlockFor / time.Hour)) },
+		weakens: when("looser attempt limits", func(old, next Policy) bool { return next.Limits.BlockFor < old.Limits.BlockFor }),
+		show:    func(p Policy) string { return strconv.Itoa(int(p.Limits.BlockFor / time.Hour)) },
 		apply: func(p *Policy, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 168 {
@@ -253,7 +343,8 @@ var settings = []setting{
 			return nil
 		}},
 	{name: "helpdesk_url", help: "the link shown whenever the bot cannot help (https)",
-		show: func(p Policy) string { return p.HelpdeskURL },
+		weakens: never, // where people are sent when the bot cannot help; every change is audited
+		show:    func(p Policy) string { return p.HelpdeskURL },
 		apply: func(p *Policy, v string) error {
 			u, err := url.Parse(v)
 			if err != nil || u.Scheme != "https" || u.Host == "" {
@@ -263,10 +354,14 @@ var settings = []setting{
 			return nil
 		}},
 	listSetting("phone_countries", "calling codes phone numbers may be in", func(p *Policy) *[]string { return &p.PhoneCountries },
-		func(s string) bool { return len(s) <= 3 && strings.Trim(s, "0123456789") == "" && s[0] != '0' }),
-	boolSetting("directory_methods", "offer the directory's own phone and email methods", func(p *Policy) *bool { return &p.DirectoryMethods }),
+		func(s string) bool { return len(s) <= 3 && strings.Trim(s, "0123456789") == "" && s[0] != '0' },
+		// more people may register a phone, in countries whose numbers may be easier to take over
+		added("adds calling code +", func(p Policy) []string { return p.PhoneCountries })),
+	boolSetting("directory_methods", "offer the directory's own phone and email methods", func(p *Policy) *bool { return &p.DirectoryMethods },
+		turnedOn("offers the directory's own methods", func(p *Policy) *bool { return &p.DirectoryMethods })),
 	{name: "custom_questions", help: "extra security questions, separated by |",
-		show: func(p Policy) string { return strings.Join(p.CustomQuestions, " | ") },
+		weakens: never, // more questions to choose from; how many must be answered is questions_answer
+		show:    func(p Policy) string { return strings.Join(p.CustomQuestions, " | ") },
 		apply: func(p *Policy, v string) error {
 			var qs []string
 			for _, q := range strings.Split(v, "|") {
@@ -284,8 +379,8 @@ var settings = []setting{
 			p.CustomQuestions = qs
 			return nil
 		}},
-	intSetting("remind_every_days", "days between reminders", 1, 30, func(p *Policy) *int { return &p.RemindEveryDays }),
-	intSetting("manager_after", "tell a user's manager after this many reminders, 0 never", 0, 20, func(p *Policy) *int { return &p.ManagerAfter }),
+	intSetting("remind_every_days", "days between reminders", 1, 30, func(p *Policy) *int { return &p.RemindEveryDays }, never),
+	intSetting("manager_after", "tell a user's manager after this many reminders, 0 never", 0, 20, func(p *Policy) *int { return &p.ManagerAfter }, never),
 }
 
 // GroupResolver finds a directory group by display name (optional).
@@ -363,7 +458,7 @@ func (e *Engine) policyCommand(ctx context.Context, in Inbound, admin Account, w
 	}
 	switch strings.ToLower(words[0]) {
 	case "banned":
-		return e.bannedCommand(ctx, p, v, words[1:])
+		return e.bannedCommand(ctx, in, admin, p, v, words[1:])
 	case "set":
 		if len(words) < 3 {
 			return "Usage: policy set <setting> <value>. policy show lists the settings.", "refused", "usage"
@@ -404,7 +499,12 @@ func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Pol
 	if err := next.Validate(); err != nil {
 		return "Not changed: the policy would be invalid:\n• " + strings.ReplaceAll(err.Error(), "\n", "\n• "), "refused", "invalid"
 	}
-	change := s.name + " = " + s.show(next)
+	return e.changePolicy(ctx, in, admin, p, v, next, s.name+" = "+s.show(next))
+}
+
+// changePolicy applies an admin's change of the policy from p (version v) to next, or, when the
+// change weakens the policy, records it for a confirmation and a second admin's approval.
+func (e *Engine) changePolicy(ctx context.Context, in Inbound, admin Account, p Policy, v int64, next Policy, change string) (string, string, string) {
 	if w := Weakens(p, next); len(w) > 0 {
 		id, err := e.d.Pending.ProposeChange(ctx, PendingChange{Policy: next, BaseVersion: v, Change: change, By: admin.ID, At: e.d.Clock.Now()})
 		if err != nil {
@@ -569,46 +669,41 @@ func (e *Engine) forgetPolicy() {
 	e.mu.Unlock()
 }
 
-// Weakens lists how next is weaker than old: fewer proofs, weaker methods, higher limits,
-// wider scope, longer reconfirmation.
-func Weakens(old, next Policy) []string {
+// bannedTermsWeaken: a term taken off the organisation's banned-password list lets weaker
+// passwords through (the list is edited with "policy banned", not "policy set").
+func bannedTermsWeaken(old, next Policy) []string {
 	var w []string
-	if next.Required < old.Required {
-		w = append(w, "fewer methods required")
-	}
-	for _, m := range next.Methods {
-		if !old.Allows(m) && (m == MethodQuestions || m == MethodSMS || m == MethodVoice) {
-			w = append(w, "adds "+string(m))
+	for _, t := range old.BannedTerms {
+		if !containsFold(next.BannedTerms, t) {
+			w = append(w, "unbans "+t)
 		}
 	}
-	if next.AllowPhoneAlone && !old.AllowPhoneAlone {
-		w = append(w, "lets SMS or a call alone complete a reset")
-	}
-	if next.QuestionsToAnswer < old.QuestionsToAnswer {
-		w = append(w, "fewer questions to answer")
-	}
-	l, o := next.Limits, old.Limits
-	if l.FailMax > o.FailMax || l.TriesMax > o.TriesMax || l.SendMax > o.SendMax || l.BlockFor < o.BlockFor {
-		w = append(w, "looser attempt limits")
-	}
-	scope := map[EnabledFor]int{EnabledNone: 0, EnabledSelected: 1, EnabledAll: 2}
-	if scope[next.EnabledFor] > scope[old.EnabledFor] {
-		w = append(w, "wider scope")
-	} else if next.EnabledFor == EnabledSelected {
-		for _, g := range next.Groups {
-			if !containsFold(old.Groups, g) {
-				w = append(w, "adds group "+g)
+	return w
+}
+
+// Weakens lists how next is weaker than old, as every setting declares it (and the banned
+// terms): fewer proofs, weaker methods, looser limits, wider scope, fewer notices.
+func Weakens(old, next Policy) []string {
+	seen := map[string]bool{}
+	var w []string
+	for _, f := range append(settingWeakenings(), bannedTermsWeaken) {
+		for _, r := range f(old, next) {
+			if !seen[r] {
+				seen[r] = true
+				w = append(w, r)
 			}
 		}
 	}
-	if (old.ReconfirmDays > 0 && next.ReconfirmDays == 0) || (next.ReconfirmDays > old.ReconfirmDays && old.ReconfirmDays > 0) {
-		w = append(w, "longer reconfirmation")
-	}
-	if next.DirectoryMethods && !old.DirectoryMethods {
-		w = append(w, "offers the directory's own methods")
-	}
 	sort.Strings(w)
 	return w
+}
+
+func settingWeakenings() []weakening {
+	ws := make([]weakening, len(settings))
+	for i, s := range settings {
+		ws[i] = s.weakens
+	}
+	return ws
 }
 
 func containsFold(list []string, s string) bool {
@@ -702,7 +797,7 @@ func (e *Engine) remindCommand(ctx context.Context, words []string) (string, str
 }
 
 // bannedCommand edits the organisation's banned-password terms: banned add|remove <term>, list.
-func (e *Engine) bannedCommand(ctx context.Context, p Policy, v int64, words []string) (string, string, string) {
+func (e *Engine) bannedCommand(ctx context.Context, in Inbound, admin Account, p Policy, v int64, words []string) (string, string, string) {
 	if len(words) == 0 || strings.EqualFold(words[0], "list") {
 		if len(p.BannedTerms) == 0 {
 			return "No custom banned terms yet. Add one with: policy banned add <term>", "ok", "list"
@@ -741,6 +836,9 @@ func (e *Engine) bannedCommand(ctx context.Context, p Policy, v int64, words []s
 		}
 	default:
 		return "Usage: policy banned add <term>, policy banned remove <term>, policy banned list.", "refused", "usage"
+	}
+	if len(Weakens(p, next)) > 0 {
+		return e.changePolicy(ctx, in, admin, p, v, next, "banned "+strings.ToLower(words[0])+" "+term)
 	}
 	nv, err := e.d.Policies.PutPolicy(ctx, next, v)
 	if errors.Is(err, ErrStale) {
