@@ -98,7 +98,7 @@ func (e *Engine) BeginReconfirm(ctx context.Context, ws *WebState, kind MethodKi
 	}
 	switch kind {
 	case MethodTOTP:
-		ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.Tries = MethodTOTP, "", "", "", 0
+		ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC = MethodTOTP, "", "", ""
 		ws.PendingExpiry = e.d.Clock.Now().Add(WebLifetime)
 	case MethodEmail, MethodSMS, MethodVoice:
 		show, err := e.BeginEnrol(ctx, ws, kind, reg.Address)

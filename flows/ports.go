@@ -215,6 +215,10 @@ type Enrollments interface {
 	Unblock(ctx context.Context, userID string) error
 	// CountSend counts a code sent outside a chat step; false when the limit is reached.
 	CountSend(ctx context.Context, userID string, l Limits, now time.Time) (bool, error)
+	// JudgeAttempt counts one code entered outside a chat step (the registration pages) in the
+	// same per-user counters as a chat attempt, atomically, before it can be accepted: Committed,
+	// Rejected (a failure, counted) or Blocked. a.CodeMAC is not used.
+	JudgeAttempt(ctx context.Context, userID string, a Attempt, now time.Time) (Outcome, error)
 	// Pin pins a chat identity to a directory object id; ErrRefused when pinned to another.
 	Pin(ctx context.Context, chatKey, userID string) error
 	// Pinned returns the object id a chat identity is pinned to, or "".
@@ -241,7 +245,6 @@ type WebState struct {
 	Reconfirm     bool   // the pending enrolment re-proves an existing method
 	Action        string // PurposeAdmin: what the bot admin confirms by signing in
 	PendingExpiry time.Time
-	Tries         int
 	ExpiresAt     time.Time
 }
 

@@ -47,9 +47,6 @@ type SignIn struct {
 // WebLifetime bounds a browser session on the bot's pages.
 const WebLifetime = 15 * time.Minute
 
-// MaxEnrolTries bounds wrong codes for one pending enrolment.
-const MaxEnrolTries = 5
-
 // ErrSignInTooOld: the directory sign-in is older than allowed.
 var ErrSignInTooOld = errors.New("sign-in too old")
 
@@ -198,7 +195,7 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 		}
 	}
 	ws.Purpose, ws.Reconfirm = PurposeRegister, false
-	ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.PendingExpiry, ws.Tries = p.Secret, p.Address, p.MAC, p.ExpiresAt, 0
+	ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.PendingExpiry = p.Secret, p.Address, p.MAC, p.ExpiresAt
 	ws.PendingKind = kind
 	return p.Show, nil
 }
@@ -217,27 +214,46 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 		return "", ErrBadRequest
 	}
 	now := e.d.Clock.Now()
-	ws.Tries++
-	if ws.Tries > MaxEnrolTries {
-		ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC = "", "", "", ""
-		return "", ErrLimit
-	}
 	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: ws.UserID})
 	if err != nil {
 		return "", fmt.Errorf("flows: enrol lookup: %w", err)
 	}
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return "", err
+	}
 	p := PendingEnrol{Secret: ws.PendingTOTP, Address: ws.PendingEmail, MAC: ws.PendingMAC, ExpiresAt: ws.PendingExpiry}
 	var reg Registered
-	var step int64
+	var step, replayStep int64
 	if ws.Reconfirm && kind == MethodTOTP {
 		reg, step, ok, err = e.confirmExistingTOTP(ctx, ws, acct, code)
 		if err != nil {
 			return "", err
 		}
+		replayStep = step // the registered app: a step once accepted is never accepted again
 	} else {
 		reg, step, ok = en.ConfirmEnrol(acct, p, code, now)
 	}
-	if !ok {
+	action := "register"
+	if ws.Reconfirm {
+		action = "reconfirm"
+	}
+	// every judgement is counted in the user's own counters, as in chat, before it can be
+	// accepted: a new pending method or a new browser session does not start them over
+	out, err := e.d.Enrollments.JudgeAttempt(ctx, ws.UserID, Attempt{Method: kind, Correct: ok, TOTPStep: replayStep, Limits: pol.Limits}, now)
+	if err != nil {
+		return "", err
+	}
+	ev := AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: action, Reason: string(kind)}
+	switch {
+	case out.Status == Blocked || out.Status == Rejected && !out.BlockedUntil.IsZero():
+		ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.Reconfirm = "", "", "", "", false
+		ev.Outcome = "blocked"
+		e.audit(ctx, ev)
+		return "", ErrBlocked
+	case out.Status != Committed:
+		ev.Outcome = "failed"
+		e.audit(ctx, ev)
 		return "", ErrCodeWrong
 	}
 	reconfirm := ws.Reconfirm
@@ -246,11 +262,7 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 	if err := e.d.Enrollments.Register(ctx, ws.UserID, reg, step); err != nil {
 		return "", fmt.Errorf("flows: register: %w", err)
 	}
-	ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.Tries = "", "", "", "", 0
-	action := "register"
-	if reconfirm {
-		action = "reconfirm"
-	}
+	ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC = "", "", "", ""
 	e.audit(ctx, AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: action, Outcome: "ok", Reason: string(kind)})
 	if !reconfirm {
 		e.announce(ctx, acct, reg)

@@ -128,6 +128,37 @@ func (s *Store) CountSend(ctx context.Context, userID string, l flows.Limits, no
 	return n == 1, nil
 }
 
+// JudgeAttempt counts and judges one code entered on the registration pages in the user's
+// attempt counters (judge.lua): Committed when accepted, Rejected (counted as a failure, with
+// BlockedUntil when it set the block) or Blocked.
+func (s *Store) JudgeAttempt(ctx context.Context, userID string, a flows.Attempt, now time.Time) (flows.Outcome, error) {
+	correct := 0
+	if a.Correct {
+		correct = 1
+	}
+	l := a.Limits
+	res, err := s.runScript(ctx, judgeScript, []string{enrolKey(userID)}, now.UnixMilli(), string(a.Method), correct, a.TOTPStep,
+		l.TriesMax, l.TriesWindow.Milliseconds(), l.FailMax, l.FailWindow.Milliseconds(), l.BlockFor.Milliseconds()).StringSlice()
+	if err != nil || len(res) != 2 {
+		return flows.Outcome{}, fmt.Errorf("store: judge attempt: %w", err)
+	}
+	var out flows.Outcome
+	if blk, _ := strconv.ParseInt(res[1], 10, 64); blk > 0 {
+		out.BlockedUntil = time.UnixMilli(blk)
+	}
+	switch res[0] {
+	case "ok":
+		out.Status = flows.Committed
+	case "rejected":
+		out.Status = flows.Rejected
+	case "blocked":
+		out.Status = flows.Blocked
+	default:
+		return out, fmt.Errorf("store: judge attempt: unexpected outcome %q", res[0])
+	}
+	return out, nil
+}
+
 var pinScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
 if cur then return cur end
 redis.call('SET', KEYS[1], ARGV[1])

@@ -61,10 +61,14 @@ var consumeSrc string
 //go:embed misc.lua
 var countSendSrc string
 
+//go:embed judge.lua
+var judgeSrc string
+
 var (
 	stepScript      = redis.NewScript(stepSrc)
 	consumeScript   = redis.NewScript(consumeSrc)
 	countSendScript = redis.NewScript(countSendSrc)
+	judgeScript     = redis.NewScript(judgeSrc)
 )
 
 // Store implements the flows ports on Redis.

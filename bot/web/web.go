@@ -432,8 +432,11 @@ func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, flows.ErrCodeWrong):
 		s.render(w, http.StatusUnprocessableEntity, "confirm.html", view{Title: "Confirm", CSRF: ws.CSRF,
 			Kind: string(ws.PendingKind), Error: "That code is not right. Please try again."})
-	case errors.Is(err, flows.ErrLimit):
-		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many wrong codes. Please start this method again.")
+	case errors.Is(err, flows.ErrBlocked):
+		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many wrong codes: self-service is blocked on your account for now. "+
+			"Try again tomorrow, or contact the helpdesk.")
+	case errors.Is(err, flows.ErrBadRequest): // nothing pending (any more): a stale form
+		s.menu(w, r, ws, http.StatusBadRequest, "", "There is no code to confirm here any more. Please start this method again.")
 	case errors.Is(err, flows.ErrNeedSignIn):
 		s.gone(w, http.StatusForbidden)
 	default:
