@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -226,7 +227,7 @@ func withSecretFiles(getenv func(string) string) (func(string) string, []error) 
 			errs = append(errs, fmt.Errorf("set %s or %s_FILE, not both", k, k))
 			continue
 		}
-		b, err := os.ReadFile(path)
+		b, err := readSecretFile(path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s_FILE: cannot read the file: %w", k, err))
 			continue
@@ -244,6 +245,29 @@ func withSecretFiles(getenv func(string) string) (func(string) string, []error) 
 		}
 		return getenv(k)
 	}, errs
+}
+
+// readSecretFile reads a secret from a regular file of at most 64 KiB (a device or a pipe named
+// by mistake must not hang or exhaust the start-up).
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	const max = 64 << 10
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && len(b) > max {
+		err = fmt.Errorf("%s is larger than 64 KiB", path)
+	}
+	return b, err
 }
 
 func parseSealKeys(s string) (map[string][]byte, string, error) {

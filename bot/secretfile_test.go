@@ -84,6 +84,7 @@ func TestSecretFileProblemsReportedWithTheRest(t *testing.T) {
 	m["GRAPH_CLIENT_SECRET"] = ""
 	m["GRAPH_CLIENT_SECRET_FILE"] = filepath.Join(dir, "missing")
 	m["SMTP_PASSWORD_FILE"] = empty
+	m["SLACK_BOT_TOKEN_FILE"] = "/dev/zero" // a device, not a file: refused rather than read forever
 	m["LOG_LEVEL"] = "loud"
 	c, errs := bot.FromEnv(env(m))
 	var b strings.Builder
@@ -93,7 +94,8 @@ func TestSecretFileProblemsReportedWithTheRest(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"set MAC_KEY or MAC_KEY_FILE, not both", "GRAPH_CLIENT_SECRET_FILE: cannot read the file",
-		"SMTP_PASSWORD_FILE: " + empty + " is empty", "GRAPH_CLIENT_SECRET is required", "LOG_LEVEL"} {
+		"SMTP_PASSWORD_FILE: " + empty + " is empty", "SLACK_BOT_TOKEN_FILE: cannot read the file: /dev/zero is not a regular file",
+		"GRAPH_CLIENT_SECRET is required", "LOG_LEVEL"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
