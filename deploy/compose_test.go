@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/resetbot/resetbot/bot"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 )
@@ -138,5 +139,32 @@ func TestComposeRunsTheBotLockedDown(t *testing.T) {
 	env := dig(c, "services", "resetbot", "environment")
 	if dig(env, "REDIS_MASTER_NAME") != "resetbot" || strings.Count(fmt.Sprint(dig(env, "REDIS_ADDRS")), ":26379") != 3 {
 		t.Errorf("the Sentinel variant does not point the bot at the sentinels: %v", env)
+	}
+}
+
+// make-secrets.sh writes keys the bot accepts (read through NAME_FILE as Compose passes them),
+// and never overwrites a key that exists.
+func TestMakeSecretsWritesKeysTheBotAccepts(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "secrets"), 0o700)
+	copyFile(t, "compose/make-secrets.sh", filepath.Join(dir, "make-secrets.sh"))
+	run(t, "sh", filepath.Join(dir, "make-secrets.sh"))
+	s := func(n string) string { return filepath.Join(dir, "secrets", n) }
+	first, _ := os.ReadFile(s("SEAL_KEYS"))
+	cfg, errs := bot.FromEnv(func(k string) string {
+		return map[string]string{"SEAL_KEYS_FILE": s("SEAL_KEYS"), "MAC_KEY_FILE": s("MAC_KEY"), "REDIS_PASSWORD_FILE": s("REDIS_PASSWORD")}[k]
+	})
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if err := cfg.Validate(); err != nil && (strings.Contains(err.Error(), "SEAL_KEYS") || strings.Contains(err.Error(), "MAC_KEY")) {
+		t.Fatalf("the keys are refused: %v", err)
+	}
+	if len(cfg.SealKeys[cfg.SealKeyID]) != 32 || len(cfg.MACKey) != 32 || len(cfg.RedisPassword) != 64 {
+		t.Fatalf("keys: seal %d bytes, mac %d bytes, redis password %d characters", len(cfg.SealKeys[cfg.SealKeyID]), len(cfg.MACKey), len(cfg.RedisPassword))
+	}
+	run(t, "sh", filepath.Join(dir, "make-secrets.sh"))
+	if again, _ := os.ReadFile(s("SEAL_KEYS")); !bytes.Equal(again, first) {
+		t.Error("a second run replaced SEAL_KEYS")
 	}
 }

@@ -9,7 +9,8 @@ new() { [ -s "$1" ] || { printf '%s' "$2" >"$1"; echo "wrote secrets/$1"; }; }
 new SEAL_KEYS "k$(date +%Y%m%d):$(openssl rand -base64 32)"
 new MAC_KEY "$(openssl rand -base64 32)"
 new REDIS_PASSWORD "$(openssl rand -hex 32)"
-# Redis (uid 999 in the official image) reads REDIS_PASSWORD too, so that one is group-readable
-# by a group both share: keep it simple and readable by both users through mode 644 in a 700 folder.
+# Compose mounts each file as it is on disk. The bot (uid 65532) reads all three; Redis (uid 999
+# in the official image) reads REDIS_PASSWORD too, so that one is world-readable inside a folder
+# only its owner can enter.
 chmod 700 . ; chmod 644 REDIS_PASSWORD
 chown 65532:65532 SEAL_KEYS MAC_KEY . 2>/dev/null || echo "chown the files to 65532:65532 (the bot's user)"
