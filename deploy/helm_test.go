@@ -206,7 +206,7 @@ func TestKubeconformRefusesBrokenManifests(t *testing.T) {
 			c["securityContex"] = c["securityContext"]
 			delete(c, "securityContext")
 		},
-		"wrong type": func(o object) { o["spec"].(map[string]any)["replicas"] = "two" },
+		"wrong type":   func(o object) { o["spec"].(map[string]any)["replicas"] = "two" },
 		"unknown kind": func(o object) { o["kind"] = "Deploymnet" },
 	} {
 		b, _ := json.Marshal(dep)
@@ -362,4 +362,3 @@ func readYAML(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
-
