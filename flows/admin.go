@@ -606,7 +606,7 @@ func (e *Engine) AdminConfirm(ctx context.Context, ws *WebState, si SignIn) (str
 		if err := e.Unblock(ctx, ws.ChatKey, target.ID); err != nil {
 			return "", err
 		}
-		pol, _ := e.policy(ctx)
+		pol := e.policyOrDefault(ctx, "unblock notice")
 		e.mailUser(ctx, target, "You can use password self-service again",
 			fmt.Sprintf("Hello %s,\n\na bot admin cleared the block on your password self-service. You can ask the bot again.\n\n"+
 				"If you did not ask for this, contact the helpdesk: %s\n", target.DisplayName, pol.HelpdeskURL))
@@ -632,7 +632,10 @@ func (e *Engine) adminLink(ctx context.Context, in Inbound, admin Account, actio
 	if err != nil {
 		return "", err
 	}
-	pol, _ := e.policy(ctx)
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return "", err
+	}
 	s := &step{in: in, now: now, pol: pol, acct: admin, subject: admin.ID, snap: snap, sess: snap.Session}
 	s.commit = Commit{Subject: admin.ID, ChatKey: in.Chat.Key(), Now: now, KeepSession: true}
 	if snap.Session != nil {

@@ -82,6 +82,17 @@ func (e *Engine) Forget(chatKey string) {
 }
 
 // policy returns the policy, cached in process for at most PolicyTTL.
+// policyOrDefault is the policy for what may fall back to the default (a notice's helpdesk
+// link, a list of what the page offers, which the step then checks against the real policy):
+// the read error is logged, never silent.
+func (e *Engine) policyOrDefault(ctx context.Context, what string) Policy {
+	p, err := e.policy(ctx)
+	if err != nil {
+		e.d.Log.WarnContext(ctx, "policy unavailable: the default policy is used", "for", what, "err", err)
+	}
+	return p
+}
+
 func (e *Engine) policy(ctx context.Context) (Policy, error) {
 	now := e.d.Clock.Now()
 	e.mu.Lock()

@@ -33,7 +33,10 @@ func (e *Engine) MethodViews(ctx context.Context, userID string) ([]MethodView, 
 	if err != nil {
 		return nil, err
 	}
-	pol, _ := e.policy(ctx)
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := e.d.Clock.Now()
 	var out []MethodView
 	for _, m := range AllMethods {
@@ -69,7 +72,7 @@ func (e *Engine) RemoveMethod(ctx context.Context, ws *WebState, kind MethodKind
 		return fmt.Errorf("flows: remove lookup: %w", err)
 	}
 	// announce first, while a removed email address can still be told
-	pol, _ := e.policy(ctx)
+	pol := e.policyOrDefault(ctx, "removal notice")
 	now := e.d.Clock.Now()
 	e.mailUser(ctx, acct, "A verification method was removed from your account",
 		fmt.Sprintf("Hello %s,\n\n%s was removed from self-service password reset on %s.\n\n"+

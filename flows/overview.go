@@ -62,7 +62,7 @@ func (e *Engine) isAdmin(a Account) bool {
 // PlatformRefusal is the polite reply for chat accounts an adapter will not map to anyone:
 // guests, external users, unconfirmed emails.
 func (e *Engine) PlatformRefusal(ctx context.Context, chat ChatRef, reason string) Reply {
-	pol, _ := e.policy(ctx)
+	pol := e.policyOrDefault(ctx, "platform refusal")
 	e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: chat.Key(), Platform: chat.Platform, Action: "identity", Outcome: "refused", Reason: reason})
 	return Reply{MsgID: MsgPlatformRefused, Text: Text(chat.Locale, MsgPlatformRefused, pol.HelpdeskURL), Private: true}
 }

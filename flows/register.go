@@ -142,7 +142,7 @@ func (e *Engine) signedIn(ws *WebState) error {
 
 // Enrollers lists the methods that can be registered on the page under the current policy.
 func (e *Engine) Enrollers(ctx context.Context) []MethodKind {
-	pol, _ := e.policy(ctx)
+	pol := e.policyOrDefault(ctx, "enrol menu") // BeginEnrol checks the real policy
 	var out []MethodKind
 	for _, m := range AllMethods {
 		_, enrols := e.methods[m].(Enroller)
@@ -169,7 +169,10 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 		return EnrolShow{}, err
 	}
 	en, ok := e.methods[kind].(Enroller)
-	pol, _ := e.policy(ctx)
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return EnrolShow{}, err
+	}
 	if !ok || !pol.Allows(kind) {
 		return EnrolShow{}, ErrBadRequest
 	}
@@ -272,7 +275,7 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 
 // announce tells the user, outside the chat, that a method was registered.
 func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
-	pol, _ := e.policy(ctx)
+	pol := e.policyOrDefault(ctx, "registration notice")
 	e.mailUser(ctx, a, "A verification method was added to your account",
 		fmt.Sprintf("Hello %s,\n\n%s was registered for self-service password reset on %s.\n\n"+
 			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, methodLabel(reg.Kind),

@@ -65,14 +65,21 @@ func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error)
 	if err != nil || v.Purpose != PurposeReset || v.Session.State != StateResetLink {
 		return ResetView{}, ErrLinkGone
 	}
-	pol, _ := e.policy(ctx)
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return ResetView{}, err
+	}
 	return ResetView{Mode: pol.ResetMode}, nil
 }
 
 // ResetPassword consumes a reset link (POST) and sets the password the user chose.
 func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) error {
 	ctx = WithUserWaiting(ctx)
-	if pol, _ := e.policy(ctx); pol.ResetMode != ResetUserChosen {
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return err
+	}
+	if pol.ResetMode != ResetUserChosen {
 		return ErrBadRequest
 	}
 	if err := CheckPassword(pw, confirm); err != nil {
@@ -86,7 +93,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 	if err != nil {
 		return ErrLinkGone
 	}
-	if err := CheckNewPassword(pw, confirm, e.bannedLists(ctx), personalTerms(acct)); err != nil {
+	if err := CheckNewPassword(pw, confirm, e.bannedLists(pol), personalTerms(acct)); err != nil {
 		return err
 	}
 	if err := e.directoryRules(ctx, uid, pw); err != nil {
@@ -99,7 +106,6 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 	if v.Session.State != StateResetLink {
 		return ErrLinkGone
 	}
-	pol, _ := e.policy(ctx)
 	if err := e.d.Directory.SetPassword(ctx, v.UserID, pw, false); err != nil {
 		e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: v.Session.Chat.Key(), Subject: v.UserID, Platform: v.Session.Chat.Platform,
 			Action: string(v.Session.Flow), Outcome: "failed", Reason: "directory"})
@@ -195,8 +201,7 @@ func personalTerms(a Account) []string {
 }
 
 // bannedLists are the built-in list and the policy's own terms.
-func (e *Engine) bannedLists(ctx context.Context) []*BannedList {
-	pol, _ := e.policy(ctx)
+func (e *Engine) bannedLists(pol Policy) []*BannedList {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.custom == nil || strings.Join(e.customOf, "\x00") != strings.Join(pol.BannedTerms, "\x00") {
@@ -239,7 +244,10 @@ func TemporaryPassword(r Random) (string, error) {
 // Pass. The secret is returned for the page to show once; it is never stored or sent to chat.
 func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret string, mode ResetMode, err error) {
 	ctx = WithUserWaiting(ctx)
-	pol, _ := e.policy(ctx)
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return "", "", err
+	}
 	if pol.ResetMode == ResetUserChosen {
 		return "", pol.ResetMode, ErrBadRequest
 	}
