@@ -14,7 +14,7 @@
 //	                         block          blocked until, ms
 //	                         r:sent         reminders sent; r:snoozes  snoozes used
 //	{u:ID}:s:<chat key>    hash, the chat session: v (version), data (sealed JSON); TTL cleans up
-//	{u:ID}:code:<chat key> string, "code MAC|…" of the pending code, with its TTL
+//	{u:ID}:code:<chat key> string, the pending code: its MAC first, then "|" and the rest; with its TTL
 //	{u:ID}:l               hash, one-time links: purpose → "MAC|…" (a new one replaces the old)
 //	{u:ID}:i:<key>         string, a step's idempotency key, 24 hours
 //	{u:ID}:chats           set, the chat keys pinned to the person (where to reach them)
@@ -41,5 +41,6 @@
 // register, remove (hdel), pin, block and unblock scripts in records.go. The other scripts
 // (claims and leases, budgets, sign-in counts, pending changes, announced lockouts) run with
 // Script.Run: losing one of their writes in a failover costs a duplicate notice or a retry,
-// never an extra guess. Each script's header names its KEYS, ARGV and what it returns.
+// never an extra guess. The scripts in .lua files name their KEYS, ARGV and what they return in
+// a header; the short ones are still inline beside the method that runs them.
 package store
