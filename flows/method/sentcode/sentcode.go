@@ -32,6 +32,18 @@ type Channel interface {
 	Sent() flows.MsgID
 }
 
+// Phone is what the two phone methods share: a number is parsed (E.164, in a calling code the
+// policy allows) and masked (+1 *** *** **42) the same way for a text message and a call.
+type Phone struct{}
+
+// Parse accepts an E.164 number in an allowed country.
+func (Phone) Parse(input string, pol flows.Policy) (string, error) {
+	return flows.ParsePhone(input, pol.PhoneCountries)
+}
+
+// Mask shows +1 *** *** **42.
+func (Phone) Mask(dest string) string { return flows.MaskPhone(dest) }
+
 // Method implements flows.Method and flows.Enroller over a Channel.
 type Method struct {
 	Ch   Channel

@@ -143,3 +143,20 @@ func TestParsePhoneCountryAllowList(t *testing.T) {
 		t.Fatalf("%q %v", got, err)
 	}
 }
+
+// The two phone methods take and show numbers alike: one parse and one mask, shared.
+func TestPhoneMethodsParseAndMaskAlike(t *testing.T) {
+	pol := flows.DefaultPolicy()
+	pol.PhoneCountries = []string{"1", "44"}
+	sms, voice := smscode.Channel{}, voicecall.Channel{}
+	for _, in := range []string{"+1 (425) 555-0142", "+44 20 7946 0958", "+33 1 23 45 67 89", "555-0142", ""} {
+		a, errA := sms.Parse(in, pol)
+		b, errB := voice.Parse(in, pol)
+		if a != b || (errA == nil) != (errB == nil) {
+			t.Errorf("%q: sms %q %v, voice %q %v", in, a, errA, b, errB)
+		}
+		if errA == nil && (sms.Mask(a) != voice.Mask(b) || sms.Mask(a) == a) {
+			t.Errorf("%q: masked %q and %q", in, sms.Mask(a), voice.Mask(b))
+		}
+	}
+}

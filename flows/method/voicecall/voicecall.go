@@ -15,18 +15,13 @@ func New(s flows.PhoneSender, mac flows.MACer, rand flows.Random) *sentcode.Meth
 }
 
 // Channel calls and speaks codes.
-type Channel struct{ Sender flows.PhoneSender }
+type Channel struct {
+	sentcode.Phone // numbers parsed and masked like the other phone method
+	Sender         flows.PhoneSender
+}
 
 // Kind is flows.MethodVoice.
 func (Channel) Kind() flows.MethodKind { return flows.MethodVoice }
-
-// Parse accepts an E.164 number in an allowed country.
-func (Channel) Parse(input string, pol flows.Policy) (string, error) {
-	return flows.ParsePhone(input, pol.PhoneCountries)
-}
-
-// Mask shows +1 *** *** **42.
-func (Channel) Mask(dest string) string { return flows.MaskPhone(dest) }
 
 // Sent is the chat message after the call is placed.
 func (Channel) Sent() flows.MsgID { return flows.MsgCallPlaced }
