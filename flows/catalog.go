@@ -10,54 +10,57 @@ type MsgID string
 
 // The catalog's message ids.
 const (
-	MsgHelp              MsgID = "help"
-	MsgHelpdesk          MsgID = "helpdesk"
-	MsgNotUnderstood     MsgID = "not_understood"
-	MsgBadInput          MsgID = "bad_input"
-	MsgMustRegister      MsgID = "must_register"
-	MsgChooseMethod      MsgID = "choose_method"
-	MsgEnterTOTP         MsgID = "enter_totp"
-	MsgEmailSent         MsgID = "email_sent"
-	MsgCodeWrong         MsgID = "code_wrong"
-	MsgCodeExpired       MsgID = "code_expired"
-	MsgBlocked           MsgID = "blocked"
-	MsgTooManyCodes      MsgID = "too_many_codes"
-	MsgProvenMore        MsgID = "proven_more"
-	MsgResetLink         MsgID = "reset_link"
-	MsgUnlockIsReset     MsgID = "unlock_is_reset"
-	MsgUnlocked          MsgID = "unlocked"
-	MsgUnlockedResetToo  MsgID = "unlocked_reset_too"
-	MsgNotLocked         MsgID = "not_locked"
-	MsgLockedAlert       MsgID = "locked_alert"
-	MsgRegisterLink      MsgID = "register_link"
-	MsgCancelled         MsgID = "cancelled"
-	MsgNothingToCancel   MsgID = "nothing_to_cancel"
-	MsgStatusIdle        MsgID = "status_idle"
-	MsgStatusSession     MsgID = "status_session"
-	MsgExpired           MsgID = "expired"
-	MsgStaleButton       MsgID = "stale_button"
-	MsgBusy              MsgID = "busy"
-	MsgTrouble           MsgID = "trouble"
-	MsgPasswordChanged   MsgID = "password_changed"
-	MsgRegistered        MsgID = "registered"
-	MsgUseButtons        MsgID = "use_buttons"
-	MsgNoSecretsHere     MsgID = "no_secrets_here"
-	MsgNotAdmin          MsgID = "not_admin"
-	MsgAdminSoon         MsgID = "admin_soon"
-	MsgPlatformRefused   MsgID = "platform_refused"
-	MsgWorking           MsgID = "working"
-	MsgSMSSent           MsgID = "sms_sent"
-	MsgCallPlaced        MsgID = "call_placed"
-	MsgPhoneBudget       MsgID = "phone_budget"
-	MsgQuestionsLink     MsgID = "questions_link"
-	MsgAnswersWrong      MsgID = "answers_wrong"
-	MsgReconfirmDue      MsgID = "reconfirm_due"
-	MsgAdmin             MsgID = "admin"
-	MsgReminder          MsgID = "reminder"
-	MsgReminderReconfirm MsgID = "reminder_reconfirm"
-	MsgSnoozed           MsgID = "snoozed"
-	MsgSnoozeLimit       MsgID = "snooze_limit"
-	MsgNotMe             MsgID = "not_me"
+	MsgHelp          MsgID = "help"
+	MsgHelpdesk      MsgID = "helpdesk"
+	MsgNotUnderstood MsgID = "not_understood"
+	MsgBadInput      MsgID = "bad_input"
+	MsgMustRegister  MsgID = "must_register"
+	// MsgLockedUnregistered: locked out in AD and not registered; registering needs the AD
+	// password, which a locked account cannot prove, so the only way on is the helpdesk.
+	MsgLockedUnregistered MsgID = "locked_unregistered"
+	MsgChooseMethod       MsgID = "choose_method"
+	MsgEnterTOTP          MsgID = "enter_totp"
+	MsgEmailSent          MsgID = "email_sent"
+	MsgCodeWrong          MsgID = "code_wrong"
+	MsgCodeExpired        MsgID = "code_expired"
+	MsgBlocked            MsgID = "blocked"
+	MsgTooManyCodes       MsgID = "too_many_codes"
+	MsgProvenMore         MsgID = "proven_more"
+	MsgResetLink          MsgID = "reset_link"
+	MsgUnlockIsReset      MsgID = "unlock_is_reset"
+	MsgUnlocked           MsgID = "unlocked"
+	MsgUnlockedResetToo   MsgID = "unlocked_reset_too"
+	MsgNotLocked          MsgID = "not_locked"
+	MsgLockedAlert        MsgID = "locked_alert"
+	MsgRegisterLink       MsgID = "register_link"
+	MsgCancelled          MsgID = "cancelled"
+	MsgNothingToCancel    MsgID = "nothing_to_cancel"
+	MsgStatusIdle         MsgID = "status_idle"
+	MsgStatusSession      MsgID = "status_session"
+	MsgExpired            MsgID = "expired"
+	MsgStaleButton        MsgID = "stale_button"
+	MsgBusy               MsgID = "busy"
+	MsgTrouble            MsgID = "trouble"
+	MsgPasswordChanged    MsgID = "password_changed"
+	MsgRegistered         MsgID = "registered"
+	MsgUseButtons         MsgID = "use_buttons"
+	MsgNoSecretsHere      MsgID = "no_secrets_here"
+	MsgNotAdmin           MsgID = "not_admin"
+	MsgAdminSoon          MsgID = "admin_soon"
+	MsgPlatformRefused    MsgID = "platform_refused"
+	MsgWorking            MsgID = "working"
+	MsgSMSSent            MsgID = "sms_sent"
+	MsgCallPlaced         MsgID = "call_placed"
+	MsgPhoneBudget        MsgID = "phone_budget"
+	MsgQuestionsLink      MsgID = "questions_link"
+	MsgAnswersWrong       MsgID = "answers_wrong"
+	MsgReconfirmDue       MsgID = "reconfirm_due"
+	MsgAdmin              MsgID = "admin"
+	MsgReminder           MsgID = "reminder"
+	MsgReminderReconfirm  MsgID = "reminder_reconfirm"
+	MsgSnoozed            MsgID = "snoozed"
+	MsgSnoozeLimit        MsgID = "snooze_limit"
+	MsgNotMe              MsgID = "not_me"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -68,9 +71,12 @@ var catalog = map[string]map[MsgID]string{
 			"• \"status\": what is registered and where we are.\n" +
 			"• \"cancel\": stop what we are doing.\n" +
 			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
-		MsgHelpdesk:          "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
-		MsgNotUnderstood:     "Sorry, I didn't understand that. Type \"help\" to see what I can do.",
-		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
+		MsgHelpdesk:      "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
+		MsgNotUnderstood: "Sorry, I didn't understand that. Type \"help\" to see what I can do.",
+		MsgBadInput:      "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
+		MsgLockedUnregistered: "Your account is locked, and you haven't registered ways to prove it's you, so I can't unlock it, and registering needs your password, which a locked account can't use. " +
+			"Please contact the helpdesk (%s) and tell them: \"My account %s is locked out and I'm not registered with resetbot.\" " +
+			"They will unlock it after checking who you are. Once you can sign in again, type \"register\" here, so next time you can unlock it yourself.",
 		MsgMustRegister:      "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
 		MsgChooseMethod:      "To reset your password I need %d proof(s) that it's you. Choose a method:",
 		MsgEnterTOTP:         "Open your authenticator app and type the 6-digit code it shows for resetbot.",
