@@ -357,9 +357,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	var rosters []flows.ChatRoster
 	var waits []func() // in-flight chat work to wait for at shutdown
 	if cfg.SlackBotToken != "" {
-		sa, err := slackbot.New(slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken,
-			SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,
-			EnterpriseIDs: cfg.SlackEnterpriseIDs, AdminChannel: cfg.SlackAdminChannel}, e, st, realClock{}, log)
+		sa, err := slackbot.New(slackConfig(cfg), e, st, realClock{}, log)
 		if err != nil {
 			return err
 		}
@@ -457,9 +455,18 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	return runErr
 }
 
+// slackConfig is the Slack adapter's part of the configuration.
+func slackConfig(cfg bot.Config) slackbot.Config {
+	return slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, APIURL: cfg.SlackAPIURL,
+		SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,
+		EnterpriseIDs: cfg.SlackEnterpriseIDs, AdminChannel: cfg.SlackAdminChannel}
+}
+
 // startupChecks proves, all at once, that what the configuration names is there: Redis (with
 // its append-only log unless allowed off), a Graph token, the OIDC discovery document, the SMTP
-// relay, the AD service account's bind. It returns the sign-in client, or every problem.
+// relay, the AD service account's bind and its rights (what it cannot write, with the fix),
+// the Slack app's scopes (each missing one with the feature that needs it) and its membership
+// of the admin channel. It returns the sign-in client, or every problem.
 func startupChecks(ctx context.Context, cfg bot.Config, rdb redis.UniversalClient, dirs dirset, mail *notify.SMTP) (*web.OIDC, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -484,8 +491,27 @@ func startupChecks(ctx context.Context, cfg bot.Config, rdb redis.UniversalClien
 	if dirs.cloud != nil {
 		check("graph", func() error { return dirs.cloud.Check(ctx) })
 	}
+	checkAll := func(f func() []string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, p := range f() {
+				mu.Lock()
+				problems = append(problems, errors.New(p))
+				mu.Unlock()
+			}
+		}()
+	}
 	if dirs.onprem != nil {
-		check("active directory", func() error { return dirs.onprem.Check(ctx) })
+		checkAll(func() []string {
+			if err := dirs.onprem.Check(ctx); err != nil {
+				return []string{"active directory: " + err.Error()}
+			}
+			return dirs.onprem.CheckRights(ctx)
+		})
+	}
+	if cfg.SlackBotToken != "" {
+		checkAll(func() []string { return slackbot.Check(ctx, slackConfig(cfg)) })
 	}
 	if cfg.OIDCIssuer != "" {
 		check("oidc", func() (err error) {
