@@ -59,8 +59,9 @@ func (a *Adapter) drain(ctx context.Context, key string, q *userQueue) {
 		a.qmu.Lock()
 		if q.slow {
 			q.slow = false
+			chat := flows.ChatRef{Platform: Platform, Tenant: q.team, UserID: q.user, Channel: q.channel}
 			a.qmu.Unlock()
-			a.slowDown(ctx, q)
+			a.slowDown(ctx, chat)
 			continue
 		}
 		if len(q.jobs) == 0 {
@@ -79,17 +80,16 @@ func (a *Adapter) drain(ctx context.Context, key string, q *userQueue) {
 }
 
 // slowDown tells a flooding person, once, that messages were skipped.
-func (a *Adapter) slowDown(ctx context.Context, q *userQueue) {
+func (a *Adapter) slowDown(ctx context.Context, chat flows.ChatRef) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	locale := "en"
+	chat.Locale = "en"
 	a.mu.Lock()
-	if e, ok := a.users[q.user]; ok && e.user.Locale != "" {
-		locale = e.user.Locale
+	if e, ok := a.users[chat.UserID]; ok && e.user.Locale != "" {
+		chat.Locale = e.user.Locale
 	}
 	a.mu.Unlock()
-	chat := flows.ChatRef{Platform: Platform, Tenant: q.team, UserID: q.user, Channel: q.channel, Locale: locale}
-	a.post(ctx, chat, []flows.Reply{{MsgID: flows.MsgSlowDown, Text: flows.Text(locale, flows.MsgSlowDown), Private: true}})
+	a.post(ctx, chat, []flows.Reply{{MsgID: flows.MsgSlowDown, Text: flows.Text(chat.Locale, flows.MsgSlowDown), Private: true}})
 }
 
 // Dropped is how many messages were dropped from full queues since start.
