@@ -42,11 +42,11 @@ func Check(ctx context.Context, cfg Config) []string {
 	api := slackapi.New(cfg.BotToken, opts...)
 	res, err := api.AuthTestContext(ctx)
 	if err != nil {
-		return []string{fmt.Sprintf("slack: the bot token was refused by auth.test (%v): reinstall the app and copy its Bot User OAuth Token into SLACK_BOT_TOKEN", err)}
+		return []string{fmt.Sprintf("the bot token was refused by auth.test (%v): reinstall the app and copy its Bot User OAuth Token into SLACK_BOT_TOKEN", err)}
 	}
 	var problems []string
 	if len(cfg.TeamIDs) > 0 && res.TeamID != "" && !slices.Contains(cfg.TeamIDs, res.TeamID) {
-		problems = append(problems, fmt.Sprintf("slack: the bot token belongs to workspace %s, which SLACK_TEAM_IDS (%s) does not list",
+		problems = append(problems, fmt.Sprintf("the bot token belongs to workspace %s, which SLACK_TEAM_IDS (%s) does not list",
 			res.TeamID, strings.Join(cfg.TeamIDs, ",")))
 	}
 	granted := map[string]bool{}
@@ -60,7 +60,7 @@ func Check(ctx context.Context, cfg Config) []string {
 		if (u.Scope == "channels:read" || u.Scope == "groups:read") && cfg.AdminChannel == "" {
 			continue
 		}
-		problems = append(problems, fmt.Sprintf("slack: the app lacks the scope %s, needed for %s: add it under OAuth & Permissions (or paste bot/slack/manifest.yaml again) and reinstall the app",
+		problems = append(problems, fmt.Sprintf("the app lacks the scope %s, needed for %s: add it under OAuth & Permissions (or paste bot/slack/manifest.yaml again) and reinstall the app",
 			u.Scope, u.Feature))
 	}
 	if cfg.AdminChannel != "" {
@@ -78,11 +78,11 @@ func checkChannel(ctx context.Context, api *slackapi.Client, id string) string {
 	case errors.As(err, &se) && se.Err == "missing_scope":
 		return "" // reported with the scopes
 	case errors.As(err, &se) && se.Err == "channel_not_found":
-		return fmt.Sprintf("slack: SLACK_ADMIN_CHANNEL %s is not a channel the bot can see: use the channel id (channel details, at the bottom), and for a private channel invite the bot first (/invite @resetbot in the channel)", id)
+		return fmt.Sprintf("SLACK_ADMIN_CHANNEL %s is not a channel the bot can see: use the channel id (channel details, at the bottom), and for a private channel invite the bot first (/invite @resetbot in the channel)", id)
 	case err != nil:
-		return fmt.Sprintf("slack: SLACK_ADMIN_CHANNEL %s cannot be checked: %v", id, err)
+		return fmt.Sprintf("SLACK_ADMIN_CHANNEL %s cannot be checked: %v", id, err)
 	case !ch.IsMember:
-		return fmt.Sprintf("slack: the bot is not a member of SLACK_ADMIN_CHANNEL #%s (%s), so security alerts would be refused (not_in_channel): type /invite @resetbot in that channel", ch.Name, id)
+		return fmt.Sprintf("the bot is not a member of SLACK_ADMIN_CHANNEL #%s (%s), so security alerts would be refused (not_in_channel): type /invite @resetbot in that channel", ch.Name, id)
 	}
 	return ""
 }

@@ -21,7 +21,9 @@ type ruled struct {
 	rules flows.PasswordRules
 }
 
-func (r ruled) PasswordRules(context.Context, string) (flows.PasswordRules, error) { return r.rules, nil }
+func (r ruled) PasswordRules(context.Context, string) (flows.PasswordRules, error) {
+	return r.rules, nil
+}
 
 // The new-password page states the person's directory rules before they type, and its live
 // checklist in a real browser ticks the length only at the directory's minimum.

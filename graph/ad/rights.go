@@ -40,10 +40,10 @@ func (d *Directory) CheckRights(ctx context.Context) []string {
 		return nil
 	})
 	if err != nil {
-		return []string{fmt.Sprintf("ad: cannot check the service account's rights under %s: %v", d.cfg.BaseDN, Explain(err))}
+		return []string{fmt.Sprintf("cannot check the service account's rights under %s: %v", d.cfg.BaseDN, Explain(err))}
 	}
 	if probe == nil {
-		return []string{fmt.Sprintf("ad: no ordinary user under AD_BASE_DN %s to check the service account's rights on: is AD_BASE_DN right?", d.cfg.BaseDN)}
+		return []string{fmt.Sprintf("no ordinary user under AD_BASE_DN %s to check the service account's rights on: is AD_BASE_DN right?", d.cfg.BaseDN)}
 	}
 	allowed := probe.GetAttributeValues("allowedAttributesEffective")
 	sam := d.samOf(ctx, d.cfg.BindDN)
@@ -52,12 +52,12 @@ func (d *Directory) CheckRights(ctx context.Context) []string {
 	for _, w := range writable {
 		if !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, w.attr) }) {
 			missing = append(missing, w.attr)
-			problems = append(problems, fmt.Sprintf("ad: the service account %s cannot write %s on users under %s (checked on %s), needed for %s",
+			problems = append(problems, fmt.Sprintf("the service account %s cannot write %s on users under %s (checked on %s), needed for %s",
 				d.cfg.BindDN, w.attr, d.cfg.BaseDN, probe.DN, w.use))
 		}
 	}
 	if len(missing) > 0 {
-		problems = append(problems, "ad: fix: "+RightsFix(d.cfg.BaseDN, sam, missing))
+		problems = append(problems, "fix: "+RightsFix(d.cfg.BaseDN, sam, missing))
 	}
 	return problems
 }
