@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+// BenchmarkReport50k makes the bot admins' report over 50,000 users in graphtest (paged through
+// the real Graph SDK, every tenth registered) after 500,000 audit events over 30 days, far past
+// the stream's cap: the figures come from the daily counters and are checked exact.
+//
+//	CGO_ENABLED=0 go test -run XXX -bench Report50k -benchtime 3x .
+func BenchmarkReport50k(b *testing.B) {
+	const users, events = 50_000, 500_000
+	w := newRemindWorld(b, users, 10)
+	clock := storetest.NewClock()
+	now := clock.Now()
+	log := bot.NewLogger(&bytes.Buffer{}, "error")
+	audit := store.NewAuditor(w.st.Client(), log)
+	ctx := context.Background()
+	// per day d (0..29): resets, unlocks, reminders and TOTP proofs in a fixed mix
+	want := map[string]int{}
+	for i := 0; i < events; i++ {
+		d := i % 30
+		e := flows.AuditEvent{Time: now.AddDate(0, 0, -d), Subject: fmt.Sprintf("00000000-0000-4000-8000-%012d", i%users)}
+		switch i % 5 {
+		case 0:
+			e.Action, e.Outcome, e.Reason = "reset", "ok", "user_password"
+		case 1:
+			e.Action, e.Outcome, e.Reason = "unlock", "ok", "unlocked"
+		case 2, 3:
+			e.Action, e.Outcome, e.Reason = "reminder", "sent", "campaign"
+		default:
+			e.Action, e.Outcome, e.Reason = "verify", "ok", "totp"
+		}
+		if k := flows.CountKind(e); d < 7 {
+			want[k+"7"]++
+			want[k+"30"]++
+		} else {
+			want[k+"30"]++
+		}
+		audit.Audit(ctx, e)
+	}
+	audit.Close()
+	e := engine(parts{dir: w.dir, store: w.st, crypto: w.crypto, audit: audit, log: log, clock: clock, mailer: noMail{}})
+	b.ResetTimer()
+	var r flows.Report
+	for i := 0; i < b.N; i++ {
+		var err error
+		if r, err = e.Report(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if r.InScope != users || r.Registered != users/10 {
+		b.Fatalf("in scope %d, registered %d", r.InScope, r.Registered)
+	}
+	got := map[string]int{flows.CountReset + "7": r.Resets7, flows.CountReset + "30": r.Resets30, flows.CountUnlock + "7": r.Unlocks7,
+		flows.CountUnlock + "30": r.Unlocks30, flows.CountReminder + "7": r.Reminders7, flows.CountReminder + "30": r.Reminders30,
+		flows.CountVerified(flows.MethodTOTP) + "30": r.Verified30[flows.MethodTOTP]}
+	for k, g := range got {
+		if g != want[k] {
+			b.Errorf("%s: the report says %d, %d were written", k, g, want[k])
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/report")
+	b.ReportMetric(float64(users), "users")
+	b.ReportMetric(float64(events), "events")
+}
+

@@ -1,0 +1,124 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/redistest"
+)
+
+// fillPastCap writes 40 days of events, many more than the stream keeps: each day d (0 = today)
+// has d+1 resets, one unlock, two blocks, three reminders and an ok and a failed TOTP proof,
+// all for subject u<d%5>, plus one event of a user "lone" at the start. It returns the number of
+// events written.
+func fillPastCap(t *testing.T, a *store.Auditor, now time.Time) int {
+	t.Helper()
+	ctx := context.Background()
+	n := 0
+	add := func(e flows.AuditEvent) { a.Audit(ctx, e); n++ }
+	add(flows.AuditEvent{Time: now.AddDate(0, 0, -39), Subject: "lone", Action: "signin", Outcome: "ok"})
+	for d := 39; d >= 0; d-- {
+		at := now.AddDate(0, 0, -d)
+		sub := fmt.Sprintf("u%d", d%5)
+		for i := 0; i <= d; i++ {
+			add(flows.AuditEvent{Time: at, Subject: sub, Action: "reset", Outcome: "ok", Reason: "user_password"})
+		}
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "unlock", Outcome: "ok", Reason: "unlocked"})
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "unlock", Outcome: "ok", Reason: "not_locked"}) // counts nothing
+		for i := 0; i < 2; i++ {
+			add(flows.AuditEvent{Time: at, Subject: sub, Action: "block", Outcome: "ok"})
+		}
+		for i := 0; i < 3; i++ {
+			add(flows.AuditEvent{Time: at, Subject: sub, Action: "reminder", Outcome: "sent"})
+		}
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "verify", Outcome: "ok", Reason: "totp"})
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "verify", Outcome: "failed", Reason: "totp"})
+	}
+	a.Close()
+	return n
+}
+
+// checkCounts compares the daily counters with what fillPastCap wrote.
+func checkCounts(t *testing.T, a *store.Auditor, now time.Time) {
+	t.Helper()
+	c, err := a.DailyCounts(context.Background(), flows.CountKinds(), now, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := 0; d < 30; d++ {
+		want := map[string]int64{flows.CountReset: int64(d + 1), flows.CountUnlock: 1, flows.CountBlock: 2, flows.CountReminder: 3,
+			flows.CountVerified(flows.MethodTOTP): 1, flows.CountFailed(flows.MethodTOTP): 1, flows.CountSignIn: 0}
+		for k, w := range want {
+			if got := c[k][d]; got != w {
+				t.Errorf("%d days ago: %s counted %d, want %d", d, k, got, w)
+			}
+		}
+	}
+}
+
+// The stream keeps at most its cap; the daily counters stay exact past it; every event the cap
+// trimmed unshipped is counted once (a metric and the Redis total); a person's latest events are
+// found through their index.
+func TestAuditCapCountsIndexAndLost(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	testAuditCap(t, rdb)
+}
+
+// The same on a six-node Cluster: every key of an audit write is in the stream's slot.
+func TestAuditCapCountsIndexAndLostOnCluster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	rdb, err := store.Connect(store.Options{Addrs: c.Addrs(), Cluster: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	testAuditCap(t, rdb)
+}
+
+func testAuditCap(t *testing.T, rdb redis.UniversalClient) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var lostSeen atomic.Int64
+	const maxLen = 200
+	a := store.NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		store.AuditOptions{MaxLen: maxLen, Lost: func(n int) { lostSeen.Add(int64(n)) }})
+	n := fillPastCap(t, a, now)
+	if l, err := rdb.XLen(ctx, store.AuditStream).Result(); err != nil || l != maxLen {
+		t.Fatalf("the stream holds %d events (%v), want its cap %d", l, err, maxLen)
+	}
+	checkCounts(t, a, now)
+	lost, err := a.LostEvents(ctx)
+	if err != nil || lost != int64(n-maxLen) || lostSeen.Load() != lost {
+		t.Fatalf("lost %d (%v), told %d, want %d: nothing was shipped", lost, err, lostSeen.Load(), n-maxLen)
+	}
+	// u0's latest events (today's) through the index; "lone"'s only event is gone with the cap
+	evs, err := a.Recent(ctx, "u0", 5)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("recent: %d %v", len(evs), err)
+	}
+	for _, e := range evs {
+		if e.Subject != "u0" || !e.Time.Equal(now.Truncate(time.Millisecond)) {
+			t.Fatalf("recent gave %+v", e)
+		}
+	}
+	if evs[0].Action != "verify" || evs[0].Outcome != "failed" {
+		t.Fatalf("newest first: %+v", evs[0])
+	}
+	if evs, _ := a.Recent(ctx, "lone", 5); len(evs) != 0 {
+		t.Fatalf("a trimmed event came back: %+v", evs)
+	}
+	// the counters expire after 400 days
+	ttl, err := rdb.TTL(ctx, "{audit}:n:reset:2026-11-30").Result()
+	if err != nil || ttl < 399*24*time.Hour || ttl > 400*24*time.Hour {
+		t.Fatalf("counter lifetime %v %v", ttl, err)
+	}
+}
