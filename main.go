@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/auditship"
 	"github.com/resetbot/resetbot/bot/console"
 	"github.com/resetbot/resetbot/bot/metrics"
 	"github.com/resetbot/resetbot/bot/notify"
@@ -321,8 +323,14 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	if err := seedPolicy(ctx, st, cfg); err != nil {
 		return err
 	}
-	storeAudit := store.NewAuditor(rdb, log, time.Duration(cfg.AuditMaxAgeDays)*24*time.Hour)
+	storeAudit := store.NewAuditorWith(rdb, log, store.AuditOptions{MaxAge: time.Duration(cfg.AuditMaxAgeDays) * 24 * time.Hour,
+		MaxLen: cfg.AuditMaxEvents, Lost: reg.AuditLost()})
 	defer storeAudit.Close() // last: flushes the audit events of the steps that finished
+	sink, closeSink, err := auditship.FromConfig(cfg, stdout, bot.PooledClient(10*time.Second))
+	if err != nil {
+		return err
+	}
+	defer closeSink()
 	late := &router{}
 	alerts := &alertFan{}
 	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: reg.Audit(storeAudit), log: log, clock: realClock{},
@@ -410,6 +418,12 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 		defer tick.Stop()
 		bg.Add(1)
 		go func() { defer bg.Done(); _ = rr.Run(work, tick.C) }()
+	}
+	if sink != nil {
+		shipper, tick := store.NewShipper(rdb, sink, log), time.NewTicker(time.Second)
+		defer tick.Stop()
+		bg.Add(1)
+		go func() { defer bg.Done(); _ = shipper.Run(work, tick.C) }()
 	}
 	if src := dirs.lockouts(); src != nil && cfg.ADLockoutPoll > 0 {
 		w := flows.NewLockoutWatch(e, src, st, st, holderName())
@@ -656,8 +670,16 @@ func randomBytes(n int) []byte {
 
 // auditCmd is "resetbot audit export": the audit stream as JSON lines on stdout, for a SIEM.
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] != "export" {
-		fmt.Fprintln(stderr, "usage: resetbot audit export")
+	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sinceFlag := fs.String("since", "", "only events from this time on: 2006-01-02, an RFC 3339 time, or an age such as 72h")
+	if len(args) < 1 || args[0] != "export" || fs.Parse(args[1:]) != nil || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: resetbot audit export [--since 2006-01-02 | RFC 3339 time | 72h]")
+		return 2
+	}
+	since, err := auditship.ParseSince(*sinceFlag, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "resetbot audit export:", err)
 		return 2
 	}
 	cfg, _ := bot.FromEnv(getenv)
@@ -672,7 +694,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return 1
 	}
 	defer rdb.Close()
-	n, err := store.Export(ctx, rdb, stdout)
+	n, err := store.Export(ctx, rdb, stdout, since)
 	if err != nil {
 		fmt.Fprintln(stderr, "resetbot audit export:", err)
 		return 1

@@ -74,4 +74,3 @@ func BenchmarkReport50k(b *testing.B) {
 	b.ReportMetric(float64(users), "users")
 	b.ReportMetric(float64(events), "events")
 }
-

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -99,4 +100,36 @@ func auditAs[T any](a Auditor) (T, bool) {
 // two round trips per person.
 type EnrollmentBatch interface {
 	GetMany(ctx context.Context, userIDs []string) ([]Enrollment, []int, error)
+}
+
+// AuditRecord is an event as it leaves the bot for a log pipeline or a SIEM, with the id the
+// audit stream gave it (time-ordered, unique).
+type AuditRecord struct {
+	ID string
+	AuditEvent
+}
+
+// MarshalJSON writes the record as one flat JSON object, the line format of `audit export` and
+// of the shipped log.
+func (r AuditRecord) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"id": r.ID, "time": r.Time.UTC().Format(time.RFC3339Nano), "actor": r.Actor,
+		"subject": r.Subject, "platform": r.Platform, "action": r.Action, "outcome": r.Outcome, "reason": r.Reason})
+}
+
+// UnmarshalJSON reads a line MarshalJSON wrote.
+func (r *AuditRecord) UnmarshalJSON(b []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	t, _ := time.Parse(time.RFC3339Nano, m["time"])
+	*r = AuditRecord{ID: m["id"], AuditEvent: AuditEvent{Time: t, Actor: m["actor"], Subject: m["subject"], Platform: m["platform"],
+		Action: m["action"], Outcome: m["outcome"], Reason: m["reason"]}}
+	return nil
+}
+
+// AuditSink takes shipped audit records, oldest first; an error means none of them was kept
+// and they are offered again.
+type AuditSink interface {
+	Ship(ctx context.Context, recs []AuditRecord) error
 }

@@ -256,31 +256,43 @@ func (a *Auditor) Recent(ctx context.Context, subject string, n int) ([]flows.Au
 	return out, nil
 }
 
-// Export writes every event as one JSON object per line, oldest first, for a SIEM.
-func Export(ctx context.Context, rdb redis.UniversalClient, w io.Writer) (int, error) {
+// Export writes every event from since on (zero: all) as one JSON object per line, oldest
+// first, for a SIEM.
+func Export(ctx context.Context, rdb redis.UniversalClient, w io.Writer, since time.Time) (int, error) {
 	start, n := "-", 0
+	if !since.IsZero() {
+		start = strconv.FormatInt(since.UnixMilli(), 10) + "-0"
+	}
 	enc := json.NewEncoder(w)
 	for {
-		msgs, err := rdb.XRangeN(ctx, AuditStream, start, "+", 1000).Result()
+		recs, err := readAfter(ctx, rdb, start, 1000)
 		if err != nil {
 			return n, err
 		}
-		for _, m := range msgs {
-			if m.ID == start {
-				continue
-			}
-			e := decodeEvent(m)
-			if err := enc.Encode(map[string]string{"id": m.ID, "time": e.Time.Format(time.RFC3339Nano), "actor": e.Actor,
-				"subject": e.Subject, "platform": e.Platform, "action": e.Action, "outcome": e.Outcome, "reason": e.Reason}); err != nil {
+		for _, r := range recs {
+			if err := enc.Encode(r); err != nil {
 				return n, err
 			}
 			n++
 		}
-		if len(msgs) < 1000 {
+		if len(recs) < 1000 {
 			return n, nil
 		}
-		start = msgs[len(msgs)-1].ID
+		start = "(" + recs[len(recs)-1].ID
 	}
+}
+
+// readAfter reads up to n records from start ("-", an id, or "(" and an id to exclude it).
+func readAfter(ctx context.Context, rdb redis.UniversalClient, start string, n int64) ([]flows.AuditRecord, error) {
+	msgs, err := rdb.XRangeN(ctx, AuditStream, start, "+", n).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]flows.AuditRecord, len(msgs))
+	for i, m := range msgs {
+		out[i] = flows.AuditRecord{ID: m.ID, AuditEvent: decodeEvent(m)}
+	}
+	return out, nil
 }
 
 // Since calls fn for every event from since on, oldest first.

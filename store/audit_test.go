@@ -20,11 +20,10 @@ import (
 // has d+1 resets, one unlock, two blocks, three reminders and an ok and a failed TOTP proof,
 // all for subject u<d%5>, plus one event of a user "lone" at the start. It returns the number of
 // events written.
-func fillPastCap(t *testing.T, a *store.Auditor, now time.Time) int {
+func fillPastCap(t *testing.T, write func(flows.AuditEvent), now time.Time) int {
 	t.Helper()
-	ctx := context.Background()
 	n := 0
-	add := func(e flows.AuditEvent) { a.Audit(ctx, e); n++ }
+	add := func(e flows.AuditEvent) { write(e); n++ }
 	add(flows.AuditEvent{Time: now.AddDate(0, 0, -39), Subject: "lone", Action: "signin", Outcome: "ok"})
 	for d := 39; d >= 0; d-- {
 		at := now.AddDate(0, 0, -d)
@@ -43,7 +42,6 @@ func fillPastCap(t *testing.T, a *store.Auditor, now time.Time) int {
 		add(flows.AuditEvent{Time: at, Subject: sub, Action: "verify", Outcome: "ok", Reason: "totp"})
 		add(flows.AuditEvent{Time: at, Subject: sub, Action: "verify", Outcome: "failed", Reason: "totp"})
 	}
-	a.Close()
 	return n
 }
 
@@ -91,7 +89,8 @@ func testAuditCap(t *testing.T, rdb redis.UniversalClient) {
 	const maxLen = 200
 	a := store.NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)),
 		store.AuditOptions{MaxLen: maxLen, Lost: func(n int) { lostSeen.Add(int64(n)) }})
-	n := fillPastCap(t, a, now)
+	n := fillPastCap(t, func(e flows.AuditEvent) { a.Audit(ctx, e) }, now)
+	a.Close()
 	if l, err := rdb.XLen(ctx, store.AuditStream).Result(); err != nil || l != maxLen {
 		t.Fatalf("the stream holds %d events (%v), want its cap %d", l, err, maxLen)
 	}
