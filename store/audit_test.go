@@ -121,3 +121,59 @@ func testAuditCap(t *testing.T, rdb redis.UniversalClient) {
 		t.Fatalf("counter lifetime %v %v", ttl, err)
 	}
 }
+
+// A person's events are found through their index in two round trips, however deep in the
+// stream they lie: Bob's five events are written first, then 500,000 events of 50,000 others
+// (in one server-side script, to keep the test fast), and `audit <user>` still finds his five.
+func TestRecentFindsAPersonAmong500kEvents(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	a := store.NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), store.AuditOptions{MaxLen: 1_000_000})
+	now := time.Now()
+	for i := 0; i < 5; i++ {
+		a.Audit(ctx, flows.AuditEvent{Time: now, Subject: "bob", Action: "verify", Outcome: "ok", Reason: "totp"})
+	}
+	a.Close()
+	for part := 0; part < 20; part++ { // 25,000 a call, well inside the client's read timeout
+		err := rdb.Eval(ctx, `for i = 1, 25000 do
+  redis.call('XADD', KEYS[1], '*', 'time', ARGV[1], 'subject', 'u' .. (i % 50000), 'action', 'reminder', 'outcome', 'sent')
+end
+return 1`, []string{store.AuditStream}, now.UnixMilli()).Err()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// (a call the client timed out on and sent again adds more: at least 500,005)
+	if n, _ := rdb.XLen(ctx, store.AuditStream).Result(); n < 500_005 {
+		t.Fatalf("stream holds %d", n)
+	}
+	trips := &countTrips{}
+	rdb.AddHook(trips)
+	evs, err := a.Recent(ctx, "bob", 20)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("found %d of bob's 5 events: %v", len(evs), err)
+	}
+	for _, e := range evs {
+		if e.Subject != "bob" || e.Action != "verify" {
+			t.Fatalf("found %+v", e)
+		}
+	}
+	if trips.n != 2 {
+		t.Fatalf("%d round trips, want 2 (the index, then the events)", trips.n)
+	}
+}
+
+type countTrips struct{ n int }
+
+func (c *countTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *countTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "hello" { // a new connection's handshake is not a read
+			c.n++
+		}
+		return next(ctx, cmd)
+	}
+}
+func (c *countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n++; return next(ctx, cmds) }
+}
