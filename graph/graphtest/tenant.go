@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -406,25 +407,30 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 
 // page answers one page of a collection, with an absolute nextLink while more remain.
 func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
+	skip, end, more := t.pageBounds(r, len(all))
+	resp := map[string]any{}
+	if more {
+		q := r.URL.Query()
+		q.Set("$skiptoken", strconv.Itoa(end))
+		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
+	}
+	resp["value"] = orEmpty(all[skip:end])
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// pageBounds is the slice of n items a request's $top and $skiptoken ask for, and whether more
+// follow.
+func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
 	size := t.PageSize
 	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < size {
 		size = top
 	}
-	skip, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
-	if skip > len(all) {
-		skip = len(all)
+	skip, _ = strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	skip = min(max(skip, 0), n)
+	if end = skip + size; end < n {
+		return skip, end, true
 	}
-	end := skip + size
-	resp := map[string]any{}
-	if end < len(all) {
-		q := r.URL.Query()
-		q.Set("$skiptoken", strconv.Itoa(end))
-		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
-	} else {
-		end = len(all)
-	}
-	resp["value"] = orEmpty(all[skip:end])
-	writeJSON(w, http.StatusOK, resp)
+	return skip, n, false
 }
 
 func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
@@ -440,15 +446,17 @@ func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	var out []map[string]any
+	var members []*User
 	for _, id := range ids {
-		u := t.users[id]
-		for _, ug := range u.Groups {
-			if ug == g {
-				out = append(out, t.userJSON(u, selectOf(r)))
-				break
-			}
+		if u := t.users[id]; slices.Contains(u.Groups, g) {
+			members = append(members, u)
 		}
+	}
+	// only the page asked for is rendered, as a real service pages a big group
+	skip, end, _ := t.pageBounds(r, len(members))
+	out := make([]map[string]any, len(members))
+	for i := skip; i < end; i++ {
+		out[i] = t.userJSON(members[i], selectOf(r))
 	}
 	t.mu.Unlock()
 	t.page(w, r, out)
