@@ -219,6 +219,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 var SecretSettings = []string{
 	"REDIS_PASSWORD", "SEAL_KEYS", "MAC_KEY", "GRAPH_CLIENT_SECRET", "OIDC_CLIENT_SECRET", "AD_BIND_PASSWORD",
 	"SMTP_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "PHONE_AUTH_TOKEN", "TEAMS_APP_PASSWORD",
+	"AUDIT_HEC_TOKEN",
 }
 
 // withSecretFiles returns getenv with every secret setting that is given as NAME_FILE read from
