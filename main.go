@@ -421,6 +421,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	}
 	if sink != nil {
 		shipper, tick := store.NewShipper(rdb, sink, log), time.NewTicker(time.Second)
+		shipper.Flush = storeAudit.Close // the steps have finished when background work stops
 		defer tick.Stop()
 		bg.Add(1)
 		go func() { defer bg.Done(); _ = shipper.Run(work, tick.C) }()

@@ -27,6 +27,9 @@ type Shipper struct {
 	// events go to the sink at once (default 500).
 	Lease time.Duration
 	Batch int
+	// Flush, when set, runs before the last round at shutdown (the audit writer's Close), so
+	// the events of the steps that finished are shipped too.
+	Flush func()
 }
 
 // NewShipper makes a replica's shipper.
@@ -94,6 +97,9 @@ func (s *Shipper) Run(ctx context.Context, tick <-chan time.Time) error {
 		select {
 		case <-ctx.Done():
 			// a last round, so the events of the steps that finished are shipped too
+			if s.Flush != nil {
+				s.Flush()
+			}
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			_, err := s.ShipOnce(sctx)
 			cancel()
