@@ -88,6 +88,7 @@ type Tenant struct {
 
 	mu       sync.Mutex
 	users    map[string]*User
+	order    []string // user ids in order, cached (userIDs)
 	groups   map[string]Group
 	changes  []Change
 	mails    []SentMail
@@ -145,6 +146,7 @@ func (t *Tenant) AddUser(u User) {
 	defer t.mu.Unlock()
 	c := u
 	t.users[u.ID] = &c
+	t.order = nil
 }
 
 // AddGroup adds a group.
@@ -377,8 +379,9 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	t.mu.Lock()
 	// the matching ids, in a stable order for paging
-	ids := make([]string, 0, len(t.users))
-	for id, u := range t.users {
+	var matched []*User
+	for _, id := range t.userIDs() {
+		u := t.users[id]
 		ok := len(conds) == 0
 		for _, c := range conds {
 			var v string
@@ -393,14 +396,10 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 			ok = ok || (v != "" && strings.EqualFold(v, c[1]))
 		}
 		if ok {
-			ids = append(ids, id)
+			matched = append(matched, u)
 		}
 	}
-	sort.Strings(ids)
-	out := make([]map[string]any, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, t.userJSON(t.users[id], selectOf(r)))
-	}
+	out := t.renderPage(r, matched)
 	t.mu.Unlock()
 	t.page(w, r, out)
 }
@@ -416,6 +415,29 @@ func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]a
 	}
 	resp["value"] = orEmpty(all[skip:end])
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// renderPage renders only the page of users a request asks for (the rest stay nil for page to
+// skip), so paging through a big tenant costs what one page costs, as with the real service.
+func (t *Tenant) renderPage(r *http.Request, users []*User) []map[string]any {
+	skip, end, _ := t.pageBounds(r, len(users))
+	out := make([]map[string]any, len(users))
+	for i := skip; i < end; i++ {
+		out[i] = t.userJSON(users[i], selectOf(r))
+	}
+	return out
+}
+
+// userIDs are the user ids in order (kept until a user is added); t.mu is held.
+func (t *Tenant) userIDs() []string {
+	if len(t.order) != len(t.users) {
+		t.order = make([]string, 0, len(t.users))
+		for id := range t.users {
+			t.order = append(t.order, id)
+		}
+		sort.Strings(t.order)
+	}
+	return t.order
 }
 
 // pageBounds is the slice of n items a request's $top and $skiptoken ask for, and whether more
@@ -441,23 +463,13 @@ func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+g+"' does not exist.")
 		return
 	}
-	ids := make([]string, 0, len(t.users))
-	for id := range t.users {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	var members []*User
-	for _, id := range ids {
+	for _, id := range t.userIDs() {
 		if u := t.users[id]; slices.Contains(u.Groups, g) {
 			members = append(members, u)
 		}
 	}
-	// only the page asked for is rendered, as a real service pages a big group
-	skip, end, _ := t.pageBounds(r, len(members))
-	out := make([]map[string]any, len(members))
-	for i := skip; i < end; i++ {
-		out[i] = t.userJSON(members[i], selectOf(r))
-	}
+	out := t.renderPage(r, members)
 	t.mu.Unlock()
 	t.page(w, r, out)
 }
