@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/app"
 	"github.com/resetbot/resetbot/flows"
-	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/storetest"
 )
 
@@ -25,9 +25,14 @@ func BenchmarkReport50k(b *testing.B) {
 	w := newRemindWorld(b, users, 10)
 	clock := storetest.NewClock()
 	now := clock.Now()
-	log := bot.NewLogger(&bytes.Buffer{}, "error")
-	audit := store.NewAuditor(w.st.Client(), log)
 	ctx := context.Background()
+	a, err := app.New(ctx, app.Options{Redis: w.st.Client(), Crypto: w.crypto, Directory: app.Directory{Directory: w.dir},
+		Mailer: noMail{}, Clock: clock, Log: bot.NewLogger(&bytes.Buffer{}, "error")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	audit := a.Auditor
 	// per day d (0..29): resets, unlocks, reminders and TOTP proofs in a fixed mix
 	want := map[string]int{}
 	for i := 0; i < events; i++ {
@@ -51,8 +56,8 @@ func BenchmarkReport50k(b *testing.B) {
 		}
 		audit.Audit(ctx, e)
 	}
-	audit.Close()
-	e := engine(parts{dir: w.dir, store: w.st, crypto: w.crypto, audit: audit, log: log, clock: clock, mailer: noMail{}})
+	audit.Close() // flushed
+	e := a.Engine
 	var trips, inStep atomic.Int64
 	w.st.Client().AddHook(tripHook{all: &trips, inStep: &inStep})
 	calls := func() int {
