@@ -94,6 +94,7 @@ type parts struct {
 	baseURL     string
 	allowPriv   bool
 	admins      []string
+	authContext string // ADMIN_AUTH_CONTEXT
 	phone       flows.PhoneSender
 	phoneBudget int
 	campaign    *campaign
@@ -229,7 +230,8 @@ func engine(p parts) *flows.Engine {
 		Banned: flows.CommonPasswords(), Policies: p.store, Pending: p.store, Reminders: p.store, SignIns: p.store, Campaign: p.campaign.plan, Audit: p.audit, Alerts: p.alerts, Notifier: p.notifier, Mailer: p.mailer, MAC: p.crypto,
 		Clock: p.clock, Rand: rand.Reader, Log: p.log,
 		Methods: methods(p),
-	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins, ADConfigured: p.ad})
+	}, flows.Options{BaseURL: p.baseURL, AllowPrivileged: p.allowPriv, AdminGroups: p.admins, ADConfigured: p.ad,
+		AdminAuthContext: p.authContext})
 }
 
 // methods are the verification methods this deployment can offer; SMS and voice only with a
@@ -326,7 +328,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	late := &router{}
 	alerts := &alertFan{}
 	p := parts{alerts: alerts, dir: dir, store: st, crypto: crypto, audit: reg.Audit(storeAudit), log: log, clock: realClock{},
-		baseURL: cfg.PublicBaseURL, allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups,
+		baseURL: cfg.PublicBaseURL, allowPriv: cfg.AllowPrivileged, notifier: late, admins: cfg.AdminGroups, authContext: cfg.AdminAuthContext,
 		ad: dirs.onprem != nil, mailer: mailer, phoneBudget: cfg.PhoneBudget}
 	if cfg.PhoneAccountSID != "" {
 		p.phone = &notify.Twilio{BaseURL: orDefault(cfg.PhoneURL, "https://api.twilio.com"), AccountSID: cfg.PhoneAccountSID,

@@ -38,6 +38,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	m["POLICY_ENABLED_FOR"] = "selected"
 	m["LOG_LEVEL"] = "loud"
 	m["ALLOW_PRIVILEGED_USERS"] = "maybe"
+	m["ADMIN_AUTH_CONTEXT"] = "mfa"
 	c, errs := bot.FromEnv(env(m))
 	all := append(errs, c.Validate())
 	var b strings.Builder
@@ -47,10 +48,19 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"PUBLIC_BASE_URL must be an https", "must be 32 bytes", "SMTP_ADDR must be host:port",
-		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS"} {
+		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS", "ADMIN_AUTH_CONTEXT must be an authentication context id"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
+	}
+}
+
+func TestAdminAuthContext(t *testing.T) {
+	m := good()
+	m["ADMIN_AUTH_CONTEXT"] = "c7"
+	c, _ := bot.FromEnv(env(m))
+	if err := c.Validate(); err != nil || c.AdminAuthContext != "c7" {
+		t.Fatalf("%v %q", err, c.AdminAuthContext)
 	}
 }
 

@@ -51,6 +51,10 @@ type Options struct {
 	IdentityTTL     time.Duration
 	PolicyTTL       time.Duration
 	AdminGroups     []string // directory groups whose members are bot admins
+	// AdminAuthContext is the Conditional Access authentication context (c1 … c99) whose
+	// policy requires multi-factor authentication: a bot admin's confirmation sign-in asks for
+	// it and must come back with it in acrs. Empty: actions that need the step-up are refused.
+	AdminAuthContext string
 }
 
 // Engine runs every conversation: Handle loads, checks expiry, dispatches and saves.

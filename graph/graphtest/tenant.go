@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ type User struct {
 	Roles       []string // directory role template names; any makes the user privileged
 	Lang        string
 	Phones      []Phone // phone authentication methods
-	MFA         bool    // signs in with multi-factor (amr includes "mfa")
+	MFA         bool    // has a multi-factor method: satisfies a Conditional Access policy requiring MFA
 	ManagerID   string
 	Eligible    []string // directory roles the user may activate through PIM
 	AuthEmail   string   // email authentication method
@@ -84,6 +85,13 @@ type Tenant struct {
 	PageSize int
 	// OnChange is called after each recorded change (the demo prints it).
 	OnChange func(Change, User)
+	// OptionalClaims are the ID token's optional claims the bot's app registration adds under
+	// Token configuration (e.g. "auth_time", "acrs"). Entra adds none by default
+	// (entra-docs optional-claims-reference), so neither does the fake.
+	OptionalClaims []string
+	// MFAContexts are the Conditional Access authentication contexts (c1 …) that a policy
+	// protects with "require multifactor authentication" and sign-in frequency "every time".
+	MFAContexts []string
 
 	mu       sync.Mutex
 	users    map[string]*User
@@ -99,8 +107,18 @@ type Tenant struct {
 	ln       net.Listener
 	base     string
 	tokMu    sync.Mutex
-	verified map[string]time.Time // app tokens already verified, with their expiry
+	verified map[string]time.Time  // app tokens already verified, with their expiry
+	sso      map[string]ssoSession // browser sign-in sessions by cookie value
 }
+
+// ssoSession is a browser's single sign-on session at the fake's sign-in page.
+type ssoSession struct {
+	userID   string
+	authTime time.Time
+}
+
+// ssoCookie names the fake's single sign-on cookie (Entra's is ESTSAUTH).
+const ssoCookie = "fake-estsauth"
 
 type failure struct {
 	match      string // substring of "METHOD path"
@@ -109,9 +127,10 @@ type failure struct {
 }
 
 type authCode struct {
-	clientID, redirect, challenge, nonce, userID string
-	authTime                                     time.Time
-	expires                                      time.Time
+	clientID, redirect, challenge, nonce, userID, scope string
+	authTime                                            time.Time
+	expires                                             time.Time
+	acrs                                                []string // authentication contexts satisfied
 }
 
 // New makes an empty tenant.
@@ -122,7 +141,7 @@ func New() *Tenant {
 	}
 	return &Tenant{ID: "00000000-0000-4000-8000-00000000feed", ClientID: "resetbot-app", ClientSecret: randHex(16),
 		PageSize: 100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
-		codes: map[string]authCode{}, key: k, kid: randHex(8)}
+		codes: map[string]authCode{}, key: k, kid: randHex(8), sso: map[string]ssoSession{}}
 }
 
 func randHex(n int) string {
@@ -595,14 +614,69 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html><html 
 <p><label for="p">Password</label><br><input id="p" name="password" type="password" autocomplete="current-password"></p>
 <p><button type="submit">Sign in</button></p></form></body></html>`))
 
-var authParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint"}
+var authParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "claims"}
 
+// authorizeForm shows the sign-in form, or, like Entra, answers at once from the browser's single
+// sign-on session: unless prompt=login asks for credentials again (entra-docs
+// v2-protocols-oidc), or an authentication context whose Conditional Access policy has sign-in
+// frequency "every time" is requested.
 func (t *Tenant) authorizeForm(w http.ResponseWriter, r *http.Request) {
 	params := map[string]string{}
 	for _, k := range authParams {
 		params[k] = r.URL.Query().Get(k)
 	}
+	if c, err := r.Cookie(ssoCookie); err == nil && params["prompt"] != "login" && len(t.requestedACRS(params["claims"])) == 0 {
+		t.mu.Lock()
+		sess, ok := t.sso[c.Value]
+		t.mu.Unlock()
+		if ok && t.validAuthRequest(params) {
+			t.issueCode(w, r, params, sess.userID, sess.authTime, nil)
+			return
+		}
+	}
 	t.renderLogin(w, params, "")
+}
+
+func (t *Tenant) validAuthRequest(params map[string]string) bool {
+	return params["client_id"] == t.ClientID && params["response_type"] == "code" && params["code_challenge_method"] == "S256" && params["code_challenge"] != ""
+}
+
+// requestedACRS reads the authentication contexts an OIDC claims request parameter asks for in
+// the ID token ({"id_token":{"acrs":{"essential":true,"value":"c1"}}}, or "values").
+func (t *Tenant) requestedACRS(claims string) []string {
+	if claims == "" {
+		return nil
+	}
+	var req struct {
+		IDToken struct {
+			ACRS struct {
+				Value  string   `json:"value"`
+				Values []string `json:"values"`
+			} `json:"acrs"`
+		} `json:"id_token"`
+	}
+	if json.Unmarshal([]byte(claims), &req) != nil {
+		return nil
+	}
+	out := req.IDToken.ACRS.Values
+	if req.IDToken.ACRS.Value != "" {
+		out = append(out, req.IDToken.ACRS.Value)
+	}
+	return out
+}
+
+// satisfiedACRS decides which requested authentication contexts the sign-in satisfies, as
+// entra-docs developer-guide-conditional-access-authentication-context tabulates it: a context
+// whose policy requires MFA only when the user completes MFA; a context no policy protects is
+// satisfied (and issued) regardless, which is why the README insists on the policy.
+func (t *Tenant) satisfiedACRS(u *User, requested []string) []string {
+	var out []string
+	for _, c := range requested {
+		if !slices.Contains(t.MFAContexts, c) || u.MFA {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (t *Tenant) renderLogin(w http.ResponseWriter, params map[string]string, msg string) {
@@ -620,7 +694,7 @@ func (t *Tenant) authorizePost(w http.ResponseWriter, r *http.Request) {
 	for _, k := range authParams {
 		params[k] = r.PostForm.Get(k)
 	}
-	if params["client_id"] != t.ClientID || params["response_type"] != "code" || params["code_challenge_method"] != "S256" || params["code_challenge"] == "" {
+	if !t.validAuthRequest(params) {
 		http.Error(w, "AADSTS900144: invalid authorization request", http.StatusBadRequest)
 		return
 	}
@@ -638,11 +712,23 @@ func (t *Tenant) authorizePost(w http.ResponseWriter, r *http.Request) {
 		t.renderLogin(w, params, "Your account or password is incorrect.")
 		return
 	}
+	now := t.now()
+	sid := randHex(16)
+	t.mu.Lock()
+	acrs := t.satisfiedACRS(user, t.requestedACRS(params["claims"]))
+	t.sso[sid] = ssoSession{userID: user.ID, authTime: now}
+	t.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: sid, Path: "/", HttpOnly: true})
+	t.issueCode(w, r, params, user.ID, now, acrs)
+}
+
+// issueCode redirects back to the app with a fresh authorization code.
+func (t *Tenant) issueCode(w http.ResponseWriter, r *http.Request, params map[string]string, userID string, authTime time.Time, acrs []string) {
 	code := randHex(24)
 	now := t.now()
 	t.mu.Lock()
 	t.codes[code] = authCode{clientID: params["client_id"], redirect: params["redirect_uri"], challenge: params["code_challenge"],
-		nonce: params["nonce"], userID: user.ID, authTime: now, expires: now.Add(5 * time.Minute)}
+		nonce: params["nonce"], userID: userID, scope: params["scope"], authTime: authTime, expires: now.Add(5 * time.Minute), acrs: acrs}
 	t.mu.Unlock()
 	u, err := url.Parse(params["redirect_uri"])
 	if err != nil {
@@ -696,9 +782,7 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
 			return
 		}
-		idt, err := t.sign(jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "oid": u.ID, "tid": t.ID,
-			"preferred_username": u.UPN, "name": u.DisplayName, "nonce": c.nonce, "iat": now.Unix(), "nbf": now.Unix(),
-			"exp": now.Add(time.Hour).Unix(), "auth_time": c.authTime.Unix(), "amr": amr(u)})
+		idt, err := t.sign(t.idTokenClaims(c, u, now))
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 			return
@@ -816,11 +900,29 @@ func (t *Tenant) emailMethods(w http.ResponseWriter, r *http.Request, _ []byte) 
 	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
 }
 
-func amr(u *User) []string {
-	if u.MFA {
-		return []string{"pwd", "mfa"}
+// idTokenClaims are exactly the claims of an Entra v2 ID token from the token endpoint
+// (entra-docs id-token-claims-reference): oid, name and preferred_username only with the
+// profile scope; auth_time and acrs only when the app registration adds them as optional claims
+// (optional-claims-reference; acrs also only when requested and satisfied); never amr, which
+// only v1.0 tokens carry (access-token-claims-reference). Where the documents leave it open
+// (an explicitly requested acrs without the optional claim) the fake is stricter and omits it.
+func (t *Tenant) idTokenClaims(c authCode, u *User, now time.Time) jwt.MapClaims {
+	m := jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "tid": t.ID, "ver": "2.0",
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "aio": randHex(20), "rh": "0." + randHex(12),
+		"uti": randHex(11), "sid": randHex(16)}
+	if c.nonce != "" {
+		m["nonce"] = c.nonce
 	}
-	return []string{"pwd"}
+	if slices.Contains(strings.Fields(c.scope), "profile") {
+		m["oid"], m["name"], m["preferred_username"] = u.ID, u.DisplayName, u.UPN
+	}
+	if slices.Contains(t.OptionalClaims, "auth_time") {
+		m["auth_time"] = c.authTime.Unix()
+	}
+	if slices.Contains(t.OptionalClaims, "acrs") && len(c.acrs) > 0 {
+		m["acrs"] = c.acrs
+	}
+	return m
 }
 
 func (t *Tenant) listGroups(w http.ResponseWriter, r *http.Request, _ []byte) {

@@ -1,0 +1,45 @@
+package flows_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+// Sign-in freshness with Entra's default ID token (iat only) and with the auth_time optional
+// claim: the authentication must follow the bot's request and be at most MaxSignInAge old.
+func TestSignInFreshness(t *testing.T) {
+	for name, c := range map[string]struct {
+		si func(started, now time.Time) flows.SignIn
+		ok bool
+	}{
+		"default token, issued now":                {func(s, n time.Time) flows.SignIn { return flows.SignIn{IssuedAt: n} }, true},
+		"default token, issued before the request": {func(s, n time.Time) flows.SignIn { return flows.SignIn{IssuedAt: s.Add(-2 * time.Minute)} }, false},
+		"default token, issued in the future":      {func(s, n time.Time) flows.SignIn { return flows.SignIn{IssuedAt: n.Add(10 * time.Minute)} }, false},
+		"auth_time now":                            {func(s, n time.Time) flows.SignIn { return flows.SignIn{AuthTime: n, IssuedAt: n} }, true},
+		"auth_time before the request, iat now":    {func(s, n time.Time) flows.SignIn { return flows.SignIn{AuthTime: s.Add(-2 * time.Minute), IssuedAt: n} }, false},
+		"neither auth_time nor iat":                {func(s, n time.Time) flows.SignIn { return flows.SignIn{} }, false},
+		"default token, issued too long after ask": {func(s, n time.Time) flows.SignIn { return flows.SignIn{IssuedAt: n.Add(-6 * time.Minute)} }, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h, _ := newAlice(t)
+			rs := h.Say("chat-fresh", aliceMail, "register")
+			started := h.Clock.Now()
+			ws, err := h.Engine.BeginSignIn(context.Background(), token(linkOf(t, rs)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Clock.Advance(2 * time.Minute)
+			si := c.si(started, h.Clock.Now())
+			si.ObjectID = storetest.Alice.ID
+			err = h.Engine.CompleteSignIn(context.Background(), &ws, si)
+			if c.ok != (err == nil) || (err != nil && !errors.Is(err, flows.ErrSignInTooOld)) {
+				t.Fatalf("got %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+}
