@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/check"
 	"github.com/resetbot/resetbot/bot/console"
 	"github.com/resetbot/resetbot/bot/metrics"
 	"github.com/resetbot/resetbot/bot/notify"
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return 1
 		}
 		return 0
+	case "check":
+		return checkCmd(ctx, getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "teams-package":
@@ -74,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "resetbot", version)
 		return 0
 	case "help", "--help", "-h":
-		fmt.Fprintln(stdout, "usage: resetbot [serve | demo | audit export | teams-package | version]\n  serve         run the bot (configured by environment variables; see README)\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)\n  teams-package write the Teams app package (needs TEAMS_APP_ID and PUBLIC_BASE_URL)")
+		fmt.Fprintln(stdout, "usage: resetbot [serve | check | demo | audit export | teams-package | version]\n  serve         run the bot (configured by environment variables; see README)\n  check         run the configuration and start-up checks (Graph permissions too) and print a report; exit 0 or 2\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)\n  teams-package write the Teams app package (needs TEAMS_APP_ID and PUBLIC_BASE_URL)")
 		return 0
 	}
 	fmt.Fprintf(stderr, "resetbot: unknown command %q (want serve, demo or version)\n", cmd)
@@ -460,50 +463,96 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 }
 
 // startupChecks proves, all at once, that what the configuration names is there: Redis (with
-// its append-only log unless allowed off), a Graph token, the OIDC discovery document, the SMTP
-// relay, the AD service account's bind. It returns the sign-in client, or every problem.
+// its append-only log unless allowed off), a Graph token with every application permission the
+// features need, the OIDC discovery document, the SMTP relay, the AD service account's bind. It
+// returns the sign-in client, or every problem.
 func startupChecks(ctx context.Context, cfg bot.Config, rdb redis.UniversalClient, dirs dirset, mail *notify.SMTP) (*web.OIDC, error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	var (
-		mu       sync.Mutex
-		problems []error
-		wg       sync.WaitGroup
-		o        *web.OIDC
-	)
-	check := func(name string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				mu.Lock()
-				problems = append(problems, fmt.Errorf("%s: %w", name, err))
-				mu.Unlock()
-			}
-		}()
-	}
-	check("redis", func() error { return store.CheckDurable(ctx, rdb, cfg.RedisNoAOF) })
-	if dirs.cloud != nil {
-		check("graph", func() error { return dirs.cloud.Check(ctx) })
-	}
-	if dirs.onprem != nil {
-		check("active directory", func() error { return dirs.onprem.Check(ctx) })
-	}
-	if cfg.OIDCIssuer != "" {
-		check("oidc", func() (err error) {
-			o, err = web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
-			return err
-		})
-	}
-	if mail != nil {
-		check("smtp", func() error { return mail.Check(ctx) })
-	}
-	wg.Wait()
-	if len(problems) > 0 {
+	checks, o := startupCheckList(cfg, rdb, dirs, mail)
+	if problems := check.Problems(check.Run(ctx, checks)); len(problems) > 0 {
 		sort.Slice(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
 		return nil, &startupError{problems}
 	}
-	return o, nil
+	return *o, nil
+}
+
+// startupCheckList is the named start-up checks of serve and `resetbot check`; append one here
+// to extend both. The OIDC check fills in the sign-in client it discovered.
+func startupCheckList(cfg bot.Config, rdb redis.UniversalClient, dirs dirset, mail *notify.SMTP) ([]check.Check, **web.OIDC) {
+	o := new(*web.OIDC)
+	checks := []check.Check{check.One("redis", func(ctx context.Context) error { return store.CheckDurable(ctx, rdb, cfg.RedisNoAOF) })}
+	if dirs.cloud != nil {
+		checks = append(checks, check.Check{Name: "graph", Run: func(ctx context.Context) []error {
+			if err := dirs.cloud.Check(ctx); err != nil {
+				return []error{err}
+			}
+			return dirs.cloud.CheckPermissions(ctx, graph.Features{MailViaGraph: cfg.MailVia == "graph"})
+		}})
+	}
+	if dirs.onprem != nil {
+		checks = append(checks, check.One("active directory", dirs.onprem.Check))
+	}
+	if cfg.OIDCIssuer != "" {
+		checks = append(checks, check.One("oidc", func(ctx context.Context) (err error) {
+			*o, err = web.NewOIDC(ctx, cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.PublicBaseURL, time.Now)
+			return err
+		}))
+	}
+	if mail != nil {
+		checks = append(checks, check.One("smtp", mail.Check))
+	}
+	return checks, o
+}
+
+// checkCmd runs the configuration and start-up checks without serving and prints a report:
+// what an operator runs before going live. Exit status 0 when everything passed, 2 otherwise.
+func checkCmd(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, errs := bot.FromEnv(getenv)
+	errs = append(errs, cfg.Validate())
+	if cfg.AD() {
+		for _, b := range adConfig(cfg, nil).Validate() {
+			errs = append(errs, errors.New(b))
+		}
+	}
+	conf := check.Result{Name: "configuration"}
+	for _, e := range errs {
+		if e != nil {
+			for _, line := range strings.Split(e.Error(), "\n") {
+				conf.Problems = append(conf.Problems, errors.New(line))
+			}
+		}
+	}
+	results := []check.Result{conf}
+	if len(conf.Problems) == 0 {
+		log := bot.NewLogger(stderr, cfg.LogLevel)
+		rdb, err := store.Connect(store.Options{URL: cfg.RedisURL, Addrs: cfg.RedisAddrs, MasterName: cfg.RedisMasterName,
+			Cluster: cfg.RedisCluster, Password: cfg.RedisPassword})
+		if err != nil {
+			fmt.Fprintln(stderr, "resetbot check:", err)
+			return 2
+		}
+		defer rdb.Close()
+		dirs, err := directories(cfg, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "resetbot check:", err)
+			return 2
+		}
+		defer dirs.close()
+		var mail *notify.SMTP
+		if cfg.MailVia != "graph" {
+			mail = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
+		}
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		checks, _ := startupCheckList(cfg, rdb, dirs, mail)
+		results = append(results, check.Run(ctx, checks)...)
+	}
+	fmt.Fprintln(stdout, "resetbot check:")
+	if !check.Report(stdout, results) {
+		return 2
+	}
+	return 0
 }
 
 // startupError lists everything a start-up check found.
