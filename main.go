@@ -361,6 +361,7 @@ func serveWith(ctx context.Context, cfg bot.Config, log *slog.Logger, stdin io.R
 	chats := 0
 	var rosters []flows.ChatRoster
 	var waits []func() // in-flight chat work to wait for at shutdown
+	defer e.Drain()    // revocations and notices of finished resets, before the store closes
 	if cfg.SlackBotToken != "" {
 		sa, err := slackbot.New(slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken,
 			SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,

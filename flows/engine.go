@@ -41,6 +41,9 @@ type Deps struct {
 	Log      *slog.Logger
 }
 
+// DefaultIdentityTTL is how long the directory account of a chat identity is cached in process.
+const DefaultIdentityTTL = time.Minute
+
 // Options are deployment settings the engine needs.
 type Options struct {
 	BaseURL         string // PUBLIC_BASE_URL of the web pages
@@ -67,6 +70,9 @@ type Engine struct {
 	pol    Policy
 	polAt  time.Time
 	idents map[string]identEntry
+	// bg counts work that runs after a person got their answer (session revocation and
+	// notices after a reset); Drain waits for it
+	bg sync.WaitGroup
 	// the policy's banned terms, rebuilt when the policy changes
 	custom   *BannedList
 	customOf []string
@@ -84,7 +90,7 @@ func New(d Deps, o Options) *Engine {
 		o.MaxSignInAge = 5 * time.Minute
 	}
 	if o.IdentityTTL == 0 {
-		o.IdentityTTL = time.Minute
+		o.IdentityTTL = DefaultIdentityTTL
 	}
 	if o.PolicyTTL == 0 || o.PolicyTTL > 5*time.Second {
 		o.PolicyTTL = 5 * time.Second
@@ -101,6 +107,20 @@ func New(d Deps, o Options) *Engine {
 	}
 	return e
 }
+
+// later runs f after the caller has answered the person, so they never wait for it (DESIGN:
+// anything the reply does not depend on runs after the reply). It is not cancelled with the
+// request.
+func (e *Engine) later(ctx context.Context, f func(ctx context.Context)) {
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		f(context.WithoutCancel(ctx))
+	}()
+}
+
+// Drain waits for the work started after answers (at shutdown, and in tests).
+func (e *Engine) Drain() { e.bg.Wait() }
 
 // step is the work of one inbound message: what to write and what to say.
 type step struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // resolve maps a chat identity to its one directory account through the verified claim and
@@ -21,7 +22,8 @@ func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
 	return acct, err
 }
 
-// identify looks the claim up in the directory, cached in process for IdentityTTL.
+// identify looks the claim up in the directory, cached in process for IdentityTTL; after that
+// the cached object id makes the next look-up one directory round trip.
 func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 	key := in.Chat.Key()
 	now := e.d.Clock.Now()
@@ -31,7 +33,7 @@ func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 	if ok && now.Sub(c.at) < e.o.IdentityTTL {
 		return c.acct, c.err
 	}
-	acct, err := e.lookup(ctx, in.Claim)
+	acct, err := e.lookupKnown(ctx, in.Claim, c.acct.ID)
 	if err != nil && !isExpected(err) {
 		return Account{}, err
 	}
@@ -42,6 +44,35 @@ func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 	e.idents[key] = identEntry{acct: acct, err: err, at: now}
 	e.mu.Unlock()
 	return acct, err
+}
+
+// lookupKnown looks a claim up. When the chat identity mapped to a directory object before
+// (knownID), the account is read by that id, which the directory answers in one round trip
+// (a search by mail or UPN needs a second for the privilege checks), and kept only if it still
+// carries the claim; otherwise, or when it is gone, the claim is searched again.
+func (e *Engine) lookupKnown(ctx context.Context, c Claim, knownID string) (Account, error) {
+	if knownID != "" && (c.Kind == ClaimEmail || c.Kind == ClaimUPN) {
+		acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: knownID})
+		if err == nil && carries(acct, c) {
+			return acct, nil
+		}
+		if err != nil && !isExpected(err) {
+			return Account{}, err
+		}
+	}
+	return e.lookup(ctx, c)
+}
+
+// carries reports whether an account is the one a claim names.
+func carries(a Account, c Claim) bool {
+	v := strings.TrimSpace(c.Value)
+	switch c.Kind {
+	case ClaimEmail:
+		return v != "" && (strings.EqualFold(a.Mail, v) || strings.EqualFold(a.UPN, v))
+	case ClaimUPN:
+		return v != "" && strings.EqualFold(a.UPN, v)
+	}
+	return false
 }
 
 // checkPin refuses a chat identity pinned to another directory user than the one its claim
@@ -74,10 +105,15 @@ func isExpected(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrAmbiguous) || errors.Is(err, ErrPinMismatch)
 }
 
-// Forget drops the cached mapping of a chat identity (after a sign-in pins it).
+// Forget expires the cached account of a chat identity (after a sign-in pins it): the next
+// step reads the account again, by its object id when one was known.
 func (e *Engine) Forget(chatKey string) {
 	e.mu.Lock()
-	delete(e.idents, chatKey)
+	if c, ok := e.idents[chatKey]; ok && c.err == nil && c.acct.ID != "" {
+		e.idents[chatKey] = identEntry{acct: Account{ID: c.acct.ID}}
+	} else {
+		delete(e.idents, chatKey)
+	}
 	e.mu.Unlock()
 }
 

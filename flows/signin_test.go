@@ -43,3 +43,42 @@ func TestSignInFreshness(t *testing.T) {
 		})
 	}
 }
+
+// kinds records the claim kinds a directory is asked to look up.
+type kinds struct {
+	flows.Directory
+	got []flows.ClaimKind
+}
+
+func (k *kinds) Lookup(ctx context.Context, c flows.Claim) (flows.Account, error) {
+	k.got = append(k.got, c.Kind)
+	return k.Directory.Lookup(ctx, c)
+}
+
+// Once a chat identity mapped to a directory user, its next look-up (after the account cache
+// expired) reads that user by object id, one directory round trip, and keeps it only while it
+// still carries the chat's email; when the email moved to someone else, the email is searched.
+func TestKnownIdentityIsReadByObjectID(t *testing.T) {
+	h, _ := newAlice(t)
+	rec := &kinds{Directory: h.Dir}
+	h.Deps.Directory = rec
+	h.Rebuild()
+	h.Say("chat-k", aliceMail, "I'm locked out")
+	h.Clock.Advance(flows.DefaultIdentityTTL + time.Second)
+	rs := h.Say("chat-k", aliceMail, "I'm locked out")
+	if len(rec.got) != 2 || rec.got[0] != flows.ClaimEmail || rec.got[1] != flows.ClaimObjectID {
+		t.Fatalf("look-ups %v", rec.got)
+	}
+	if storetest.Has(rs, flows.MsgHelpdesk) {
+		t.Fatalf("replies %v", storetest.IDs(rs))
+	}
+	// the address now belongs to another account: the cached id no longer carries it
+	h.Dir.Add(flows.Account{ID: storetest.Alice.ID, UPN: "alice.old@contoso.test", Mail: "alice.old@contoso.test", DisplayName: "Alice", Enabled: true})
+	h.Dir.Add(flows.Account{ID: "newcomer", UPN: aliceMail, Mail: aliceMail, DisplayName: "New Alice", Enabled: true})
+	rec.got = nil
+	h.Clock.Advance(flows.DefaultIdentityTTL + time.Second)
+	h.Say("chat-k", aliceMail, "I'm locked out")
+	if len(rec.got) != 2 || rec.got[0] != flows.ClaimObjectID || rec.got[1] != flows.ClaimEmail {
+		t.Fatalf("look-ups after the move %v", rec.got)
+	}
+}

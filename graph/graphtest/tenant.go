@@ -231,8 +231,8 @@ func (t *Tenant) Calls() map[string]int {
 	return out
 }
 
-// FailNext makes the next request whose "METHOD path" contains match answer status, with a
-// Retry-After header when retryAfter is not empty.
+// FailNext makes the next request whose "METHOD path" contains match (ends with it, when match
+// ends with "$") answer status, with a Retry-After header when retryAfter is not empty.
 func (t *Tenant) FailNext(match string, status int, retryAfter string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -422,7 +422,8 @@ func (t *Tenant) injected(r *http.Request) (failure, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i, f := range t.fail {
-		if strings.Contains(r.Method+" "+r.URL.Path, f.match) {
+		req := r.Method + " " + r.URL.Path
+		if m, exact := strings.CutSuffix(f.match, "$"); (exact && strings.HasSuffix(req, m)) || (!exact && strings.Contains(req, f.match)) {
 			t.fail = append(t.fail[:i], t.fail[i+1:]...)
 			return f, true
 		}
