@@ -247,7 +247,7 @@ func TestDependenciesDown(t *testing.T) {
 	}
 
 	// Graph answers 500 to the lookup
-	w.clock.Advance(2 * time.Minute) // past the identity cache
+	w.clock.Advance(2 * time.Minute)                                                       // past the identity cache
 	w.tenant.FailNext("GET /v1.0/users/"+alice.ID+"$", http.StatusInternalServerError, "") // the known user, read by id
 	before, _ := w.st.Load(ctx, alice.ID, console.Chat(alice.UPN).Key())
 	w.chat.As(alice.UPN)
