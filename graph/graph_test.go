@@ -410,3 +410,21 @@ func TestLookupCallsAreTheSameForEveryHiddenState(t *testing.T) {
 		t.Fatalf("calls per lookup (unknown, ineligible, privileged, eligible): %v", counts)
 	}
 }
+
+// App-only password resets need the User Administrator role on the app's service principal, and
+// a higher role for users who hold admin roles; without it Graph answers 403.
+func TestPasswordResetNeedsTheUserAdministratorRole(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	alice, carol := "a11ce000-0000-4000-8000-000000000001", "ca401000-0000-4000-8000-000000000003"
+	if err := d.SetPassword(ctx, alice, "Granite-Orchid-Lantern-8", false); err != nil {
+		t.Fatalf("with User Administrator: %v", err)
+	}
+	if err := d.SetPassword(ctx, carol, "Granite-Orchid-Lantern-8", false); err == nil || !strings.Contains(err.Error(), "403 Authorization_RequestDenied") {
+		t.Fatalf("an admin reset with User Administrator only: %v", err)
+	}
+	tn.AppRoles = nil
+	if err := d.SetPassword(ctx, alice, "Granite-Orchid-Lantern-9", false); err == nil || !strings.Contains(err.Error(), "403 Authorization_RequestDenied") {
+		t.Fatalf("without a role: %v", err)
+	}
+}
