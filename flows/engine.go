@@ -82,7 +82,19 @@ type identEntry struct {
 	acct Account
 	err  error
 	at   time.Time
+	// known is the object id the claim was last searched to (NoObjectID when it matched
+	// nobody), at knownAt; until KnownIDTTL passes, look-ups read it by id
+	known   string
+	knownAt time.Time
 }
+
+// NoObjectID stands for "the claim matched no directory user": it is read by id like a real
+// one, so a person nobody knows costs the same directory calls as anyone else.
+const NoObjectID = "00000000-0000-0000-0000-000000000000"
+
+// KnownIDTTL is how long the object id a claim was searched to is trusted before the claim is
+// searched again (for everyone alike, whatever the answer was).
+const KnownIDTTL = 10 * time.Minute
 
 // New builds an engine.
 func New(d Deps, o Options) *Engine {

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,5 +81,29 @@ func TestKnownIdentityIsReadByObjectID(t *testing.T) {
 	h.Say("chat-k", aliceMail, "I'm locked out")
 	if len(rec.got) != 2 || rec.got[0] != flows.ClaimObjectID || rec.got[1] != flows.ClaimEmail {
 		t.Fatalf("look-ups after the move %v", rec.got)
+	}
+}
+
+// After the first search, an unknown person and a known one cost the same directory look-ups:
+// one read by object id (NoObjectID for nobody) until KnownIDTTL passes, then a search for both.
+func TestUnknownAndKnownCostTheSameLookups(t *testing.T) {
+	h, _ := newAlice(t)
+	rec := &kinds{Directory: h.Dir}
+	h.Deps.Directory = rec
+	h.Rebuild()
+	var seqs [2][]flows.ClaimKind
+	for i, mail := range []string{"nobody@contoso.test", aliceMail} {
+		rec.got = nil
+		for range 3 {
+			h.Say("chat-"+mail, mail, "I'm locked out")
+			h.Clock.Advance(flows.DefaultIdentityTTL + time.Second)
+		}
+		h.Clock.Advance(flows.KnownIDTTL)
+		h.Say("chat-"+mail, mail, "I'm locked out")
+		seqs[i] = rec.got
+	}
+	want := []flows.ClaimKind{flows.ClaimEmail, flows.ClaimObjectID, flows.ClaimObjectID, flows.ClaimEmail}
+	if !slices.Equal(seqs[0], want) || !slices.Equal(seqs[1], want) {
+		t.Fatalf("unknown %v, known %v, want %v", seqs[0], seqs[1], want)
 	}
 }
