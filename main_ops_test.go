@@ -264,7 +264,8 @@ func TestDependenciesDown(t *testing.T) {
 
 	// Graph answers 500 to the lookup
 	w.clock.Advance(2 * time.Minute) // past the identity cache
-	w.tenant.FailNext("GET /v1.0/users", http.StatusInternalServerError, "")
+	// the known user is read by id
+	w.tenant.FailNext("GET /v1.0/users/"+alice.ID+"$", http.StatusInternalServerError, "")
 	before, _ := w.st.Load(ctx, alice.ID, console.Chat(alice.UPN).Key())
 	w.chat.As(alice.UPN)
 	if rs, _, err := w.chat.Say(ctx, "I'm locked out"); err == nil || !msgIn(rs, flows.MsgTrouble) || !strings.Contains(rs[0].Text, "try again") {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,10 @@ type Config struct {
 	OIDCIssuer       string // OIDC_ISSUER: the directory sign-in for the web pages
 	OIDCClientID     string // OIDC_CLIENT_ID (default GRAPH_CLIENT_ID)
 	OIDCClientSecret string // OIDC_CLIENT_SECRET (default GRAPH_CLIENT_SECRET)
+	// AdminAuthContext (ADMIN_AUTH_CONTEXT, e.g. c1) is the Conditional Access authentication
+	// context whose policy requires MFA: bot admins confirm weakening changes and unblocks with
+	// a sign-in that satisfies it. Unset: those actions are refused.
+	AdminAuthContext string
 
 	MailVia      string // MAIL_VIA: smtp (default) or graph
 	MailSender   string // MAIL_SENDER: the mailbox Graph sendMail sends from
@@ -130,7 +135,8 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		TenantID:  g("GRAPH_TENANT_ID"), ClientID: g("GRAPH_CLIENT_ID"), ClientSecret: getenv("GRAPH_CLIENT_SECRET"),
 		GraphBaseURL: g("GRAPH_BASE_URL"), TokenURL: g("GRAPH_TOKEN_URL"),
 		OIDCIssuer: g("OIDC_ISSUER"), OIDCClientID: g("OIDC_CLIENT_ID"), OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
-		MailVia: g("MAIL_VIA"), MailSender: g("MAIL_SENDER"),
+		AdminAuthContext: g("ADMIN_AUTH_CONTEXT"),
+		MailVia:          g("MAIL_VIA"), MailSender: g("MAIL_SENDER"),
 		ADURL: g("AD_URL"), ADCAFile: g("AD_CA_FILE"), ADServerName: g("AD_SERVER_NAME"), ADBindDN: g("AD_BIND_DN"),
 		ADBindPassword: getenv("AD_BIND_PASSWORD"), ADBaseDN: g("AD_BASE_DN"), ADLockoutPoll: 30 * time.Second, ADAlertsPerDay: 3,
 		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
@@ -371,6 +377,13 @@ func (c Config) Validate() error {
 	if c.OIDCIssuer == "" && c.Entra() {
 		bad("OIDC_ISSUER is required for the directory sign-in (e.g. https://login.microsoftonline.com/<tenant>/v2.0)")
 	}
+	// authentication context ids are c1 … c99 (entra-docs concept-conditional-access-cloud-apps)
+	if c.AdminAuthContext != "" && !authContextRE.MatchString(c.AdminAuthContext) {
+		bad("ADMIN_AUTH_CONTEXT must be an authentication context id c1 … c99, got %q", c.AdminAuthContext)
+	}
+	if c.AdminAuthContext != "" && !c.Entra() {
+		bad("ADMIN_AUTH_CONTEXT needs Microsoft Entra ID (GRAPH_*, OIDC_ISSUER): the step-up is an Entra sign-in")
+	}
 	if c.MailVia == "graph" && !c.Entra() {
 		bad("MAIL_VIA=graph needs Microsoft Graph (GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET)")
 	}
@@ -465,6 +478,8 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+var authContextRE = regexp.MustCompile(`^c([1-9]|[1-9][0-9])$`)
 
 // Entra reports whether Microsoft Entra ID (Graph) is configured.
 func (c Config) Entra() bool {

@@ -43,6 +43,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	m["ALLOW_PRIVILEGED_USERS"] = "maybe"
 	m["AUDIT_MAX_EVENTS"] = "10"
 	m["AUDIT_HEC_URL"] = "http://siem.contoso.com/services/collector/event"
+	m["ADMIN_AUTH_CONTEXT"] = "mfa"
 	c, errs := bot.FromEnv(env(m))
 	all := append(errs, c.Validate())
 	var b strings.Builder
@@ -53,10 +54,19 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	for _, want := range []string{"PUBLIC_BASE_URL must be an https", "must be 32 bytes", "SMTP_ADDR must be host:port",
 		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS", "AUDIT_MAX_EVENTS must be a whole number from 1000",
-		"AUDIT_HEC_URL must be an https URL", "AUDIT_HEC_TOKEN is required"} {
+		"AUDIT_HEC_URL must be an https URL", "AUDIT_HEC_TOKEN is required", "ADMIN_AUTH_CONTEXT must be an authentication context id"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
+	}
+}
+
+func TestAdminAuthContext(t *testing.T) {
+	m := good()
+	m["ADMIN_AUTH_CONTEXT"] = "c7"
+	c, _ := bot.FromEnv(env(m))
+	if err := c.Validate(); err != nil || c.AdminAuthContext != "c7" {
+		t.Fatalf("%v %q", err, c.AdminAuthContext)
 	}
 }
 

@@ -92,7 +92,10 @@ type Options struct {
 	BaseURL         string
 	AllowPrivileged bool
 	AdminGroups     []string
-	OIDC            *web.OIDC // nil: no Entra sign-in on the pages
+	// AdminAuthContext is the Conditional Access authentication context bot admins confirm
+	// with (ADMIN_AUTH_CONTEXT); empty: the actions that need it are refused.
+	AdminAuthContext string
+	OIDC             *web.OIDC // nil: no Entra sign-in on the pages
 
 	Metrics *metrics.Registry // nil: no metrics
 
@@ -202,7 +205,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Audit: audit, Alerts: a.alerts, Notifier: a.notify, Mailer: o.Mailer, MAC: o.Crypto,
 		Clock: o.Clock, Rand: rand.Reader, Log: o.Log,
 		Methods: methods(o, st, audit),
-	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, ADConfigured: o.Directory.AD})
+	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, ADConfigured: o.Directory.AD,
+		AdminAuthContext: o.AdminAuthContext})
+	// revocations and notices of finished resets run after their answers: wait for them
+	// before the audit writer and Redis close
+	a.closers = append(a.closers, a.Engine.Drain)
 
 	a.mux.Handle("/", web.New(a.Engine, o.OIDC, o.Crypto, st, o.Log).Handler())
 	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

@@ -241,7 +241,7 @@ func (f *forward) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) 
 }
 
 // confirm signs a bot admin in on their one-time page (through the engine's web API) and
-// carries out the action; mfa says whether the sign-in used multi-factor.
+// carries out the action; mfa says whether the sign-in satisfied the authentication context.
 func (e *env) confirm(t *testing.T, out, adminID string, mfa bool) (string, error) {
 	t.Helper()
 	i := strings.Index(out, "https://bot.test/l/")
@@ -254,9 +254,9 @@ func (e *env) confirm(t *testing.T, out, adminID string, mfa bool) (string, erro
 	if err != nil {
 		t.Fatalf("begin: %v", err)
 	}
-	si := flows.SignIn{ObjectID: adminID, AuthTime: e.h.Clock.Now(), AMR: []string{"pwd"}}
-	if mfa {
-		si.AMR = append(si.AMR, "mfa")
+	si := flows.SignIn{ObjectID: adminID, IssuedAt: e.h.Clock.Now()}
+	if mfa { // the Conditional Access policy of the context required MFA and it was done
+		si.ACRS = []string{e.h.Opts.AdminAuthContext}
 	}
 	if err := e.h.Engine.CompleteSignIn(ctx, &ws, si); err != nil {
 		t.Fatalf("sign-in: %v", err)
