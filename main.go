@@ -4,15 +4,18 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/app"
+	"github.com/resetbot/resetbot/bot/auditship"
 	"github.com/resetbot/resetbot/bot/teams"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph"
@@ -43,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return 1
 		}
 		return 0
+	case "check":
+		return checkCmd(ctx, getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "teams-package":
@@ -51,7 +56,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "resetbot", version)
 		return 0
 	case "help", "--help", "-h":
-		fmt.Fprintln(stdout, "usage: resetbot [serve | demo | audit export | teams-package | version]\n  serve         run the bot (configured by environment variables; see README)\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)\n  teams-package write the Teams app package (needs TEAMS_APP_ID and PUBLIC_BASE_URL)")
+		fmt.Fprintln(stdout, "usage: resetbot [serve | check | demo | audit export | teams-package | version]\n  serve         run the bot (configured by environment variables; see README)\n  check         run the configuration and start-up checks (Graph permissions too) and print a report; exit 0 or 2\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)\n  teams-package write the Teams app package (needs TEAMS_APP_ID and PUBLIC_BASE_URL)")
 		return 0
 	}
 	fmt.Fprintf(stderr, "resetbot: unknown command %q (want serve, demo or version)\n", cmd)
@@ -69,7 +74,14 @@ func cloud(cfg bot.Config) (app.Cloud, error) {
 	if err != nil {
 		return app.Cloud{}, err
 	}
-	c := app.Cloud{Directory: g, Checks: []app.Check{{Name: "graph", Run: g.Check}}}
+	// the token, then every application permission the features need (each missing one is a
+	// problem of its own, named with its feature)
+	c := app.Cloud{Directory: g, Checks: []app.Check{{Name: "graph", Run: func(ctx context.Context) error {
+		if err := g.Check(ctx); err != nil {
+			return err
+		}
+		return errors.Join(g.CheckPermissions(ctx, graph.Features{MailViaGraph: cfg.MailVia == "graph"})...)
+	}}}}
 	if cfg.MailVia == "graph" {
 		c.Mailer = graph.NewMailer(g, cfg.MailSender)
 	}
@@ -80,6 +92,38 @@ func cloud(cfg bot.Config) (app.Cloud, error) {
 func demoDirectory(t *graphtest.Tenant) (flows.Directory, error) {
 	return graph.New(graph.Config{BaseURL: t.GraphURL(),
 		Credential: graph.NewClientCredential(t.TokenURL(), t.ClientID, t.ClientSecret, nil)})
+}
+
+// checkCmd is `resetbot check`: the configuration and start-up checks serve runs, as a report
+// an operator reads before going live. Exit status 0 when everything passed, 2 otherwise.
+func checkCmd(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, errs := bot.FromEnv(getenv)
+	errs = append(errs, cfg.Validate())
+	if cfg.AD() {
+		for _, b := range app.ADConfig(cfg, nil).Validate() {
+			errs = append(errs, errors.New(b))
+		}
+	}
+	var conf []error
+	for _, e := range errs {
+		if e != nil {
+			for _, line := range strings.Split(e.Error(), "\n") {
+				conf = append(conf, errors.New(line))
+			}
+		}
+	}
+	var c app.Cloud
+	if len(conf) == 0 {
+		var err error
+		if c, err = cloud(cfg); err != nil {
+			conf = append(conf, err)
+		}
+	}
+	fmt.Fprintln(stdout, "resetbot check:")
+	if !app.CheckOnly(ctx, cfg, conf, c, bot.NewLogger(stderr, cfg.LogLevel), stdout) {
+		return 2
+	}
+	return 0
 }
 
 func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -122,8 +166,16 @@ func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, std
 
 // auditCmd is "resetbot audit export": the audit stream as JSON lines on stdout, for a SIEM.
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] != "export" {
-		fmt.Fprintln(stderr, "usage: resetbot audit export")
+	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sinceFlag := fs.String("since", "", "only events from this time on: 2006-01-02, an RFC 3339 time, or an age such as 72h")
+	if len(args) < 1 || args[0] != "export" || fs.Parse(args[1:]) != nil || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: resetbot audit export [--since 2006-01-02 | RFC 3339 time | 72h]")
+		return 2
+	}
+	since, err := auditship.ParseSince(*sinceFlag, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "resetbot audit export:", err)
 		return 2
 	}
 	cfg, _ := bot.FromEnv(getenv)
@@ -138,7 +190,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return 1
 	}
 	defer rdb.Close()
-	n, err := store.Export(ctx, rdb, stdout)
+	n, err := store.Export(ctx, rdb, stdout, since)
 	if err != nil {
 		fmt.Fprintln(stderr, "resetbot audit export:", err)
 		return 1

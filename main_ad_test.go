@@ -101,6 +101,7 @@ func TestHybridRouterSendsSyncedUsersToADAndCloudUsersToGraph(t *testing.T) {
 	if u, _ := w.tenant.User(sam.ID); u.Password != graphtest.DemoPassword {
 		t.Fatal("graphtest's copy changed")
 	}
+	w.eng.Drain() // the revocation runs after the page answered
 	revoked := false
 	for _, c := range w.tenant.Changes() {
 		revoked = revoked || (c.UserID == sam.ID && c.Kind == "revoke")

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -135,6 +137,7 @@ func TestStartupChecksListEveryProblem(t *testing.T) {
 func TestServeReadinessMetricsAndGracefulStop(t *testing.T) {
 	tenant := startTenant(t)
 	env := opsEnv(t, tenant, true)
+	env["AUDIT_LOG"] = filepath.Join(t.TempDir(), "audit.jsonl")
 	stdinR, stdinW := io.Pipe()
 	stdout, stderr := newWatched(), newWatched()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -192,6 +195,19 @@ func TestServeReadinessMetricsAndGracefulStop(t *testing.T) {
 	if _, err := http.Get(base + "/readyz"); err == nil {
 		t.Fatal("still serving after the stop")
 	}
+	// the audit trail was shipped to AUDIT_LOG, the last events at the stop
+	shipped, err := os.ReadFile(env["AUDIT_LOG"])
+	if err != nil || !strings.Contains(string(shipped), `"action":"verify_start"`) {
+		t.Fatalf("shipped audit log (%v):\n%s", err, shipped)
+	}
+	// audit export --since: what the stream holds from a time on
+	for since, want := range map[string]int{"1h": strings.Count(string(shipped), "\n"), "2099-01-01": 0} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"audit", "export", "--since", since}, func(k string) string { return env[k] },
+			strings.NewReader(""), &out, &errb); code != 0 || strings.Count(out.String(), "\n") != want {
+			t.Errorf("audit export --since %s: %d, %d lines, want %d\n%s", since, code, strings.Count(out.String(), "\n"), want, errb.String())
+		}
+	}
 }
 
 func metricValue(t *testing.T, text, name string) float64 {
@@ -248,7 +264,8 @@ func TestDependenciesDown(t *testing.T) {
 
 	// Graph answers 500 to the lookup
 	w.clock.Advance(2 * time.Minute) // past the identity cache
-	w.tenant.FailNext("GET /v1.0/users", http.StatusInternalServerError, "")
+	// the known user is read by id
+	w.tenant.FailNext("GET /v1.0/users/"+alice.ID+"$", http.StatusInternalServerError, "")
 	before, _ := w.st.Load(ctx, alice.ID, console.Chat(alice.UPN).Key())
 	w.chat.As(alice.UPN)
 	if rs, _, err := w.chat.Say(ctx, "I'm locked out"); err == nil || !msgIn(rs, flows.MsgTrouble) || !strings.Contains(rs[0].Text, "try again") {

@@ -126,6 +126,7 @@ func slackEndToEnd(t *testing.T, socket bool) {
 	if ch := w.tenant.Changes(); len(ch) == 0 || ch[0].Kind != "password" || ch[0].UserID != alice.ID {
 		t.Fatalf("tenant changes %+v", ch)
 	}
+	w.eng.Drain() // the chat notice is sent after the page answered
 	fake.WaitPosts(len(fake.Posts()))
 	if p := last(); !strings.Contains(p.Text, "Your password was changed") || p.Channel != "DUALICE" {
 		t.Fatalf("the DM was not told: %+v", p)

@@ -101,6 +101,7 @@ func TestTeamsEndToEnd(t *testing.T) {
 	if ch := w.tenant.Changes(); len(ch) == 0 || ch[0].Kind != "password" || ch[0].UserID != alice.ID {
 		t.Fatalf("tenant %+v", ch)
 	}
+	w.eng.Drain() // the chat notice is sent after the page answered
 	ps := bf.Posts()
 	last := ps[len(ps)-1].Activity["attachments"].([]any)[0].(map[string]any)["content"].(map[string]any)["body"].([]any)[0].(map[string]any)["text"]
 	if last != "Your password was changed. You can sign in with it now." {

@@ -101,7 +101,7 @@ type world struct {
 	audit  *store.Auditor
 }
 
-func newWorld(t *testing.T, edit ...func(*app.Options)) *world {
+func newWorld(t testing.TB, edit ...func(*app.Options)) *world {
 	t.Helper()
 	w := &world{clock: storetest.NewClock(), out: &bytes.Buffer{}, logs: &bytes.Buffer{}}
 	w.redis = redistest.Start(t)
@@ -170,7 +170,7 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-func (w *world) say(t *testing.T, as, text string) []flows.Reply {
+func (w *world) say(t testing.TB, as, text string) []flows.Reply {
 	t.Helper()
 	w.chat.As(as)
 	rs, rendered, err := w.chat.Say(context.Background(), text)
@@ -189,7 +189,7 @@ var (
 
 var codeRE = regexp.MustCompile(`code is (\d{6})`)
 
-func mailCode(t *testing.T, m smtptest.Message) string {
+func mailCode(t testing.TB, m smtptest.Message) string {
 	t.Helper()
 	c := codeRE.FindStringSubmatch(m.Data)
 	if c == nil {
@@ -248,6 +248,7 @@ func TestTranscriptRegisterVerifyReset(t *testing.T) {
 	if !strings.Contains(b.Last, "Your password was changed") {
 		t.Fatalf("reset page:\n%s", b.Last)
 	}
+	w.eng.Drain() // revocation and notices run after the page answered
 	changes := w.tenant.Changes()
 	if len(changes) != 2 || changes[0].Kind != "password" || changes[0].UserID != alice.ID || changes[1].Kind != "revoke" {
 		t.Fatalf("tenant changes %+v", changes)
@@ -304,7 +305,7 @@ func TestTranscriptRegisterVerifyReset(t *testing.T) {
 
 // registerOnWeb opens a registration link, signs in as who, registers an authenticator app and
 // an email address, and returns the browser, the TOTP secret and the codes it used.
-func (w *world) registerOnWeb(t *testing.T, link string, who graphtest.User) (*webtest.Browser, string, []string) {
+func (w *world) registerOnWeb(t testing.TB, link string, who graphtest.User) (*webtest.Browser, string, []string) {
 	t.Helper()
 	var secrets []string
 	sent := len(w.smtp.Messages())

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,10 @@ type Config struct {
 	OIDCIssuer       string // OIDC_ISSUER: the directory sign-in for the web pages
 	OIDCClientID     string // OIDC_CLIENT_ID (default GRAPH_CLIENT_ID)
 	OIDCClientSecret string // OIDC_CLIENT_SECRET (default GRAPH_CLIENT_SECRET)
+	// AdminAuthContext (ADMIN_AUTH_CONTEXT, e.g. c1) is the Conditional Access authentication
+	// context whose policy requires MFA: bot admins confirm weakening changes and unblocks with
+	// a sign-in that satisfies it. Unset: those actions are refused.
+	AdminAuthContext string
 
 	MailVia      string // MAIL_VIA: smtp (default) or graph
 	MailSender   string // MAIL_SENDER: the mailbox Graph sendMail sends from
@@ -81,6 +86,10 @@ type Config struct {
 	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
 	LogLevel        string // LOG_LEVEL
 	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
+	AuditMaxEvents  int    // AUDIT_MAX_EVENTS: the audit stream's cap in Redis (default 100000)
+	AuditLog        string // AUDIT_LOG: ship the audit trail as JSON lines to stdout (default), a file path, or off
+	AuditHECURL     string // AUDIT_HEC_URL: also ship it to a SIEM's HTTP event collector (https)
+	AuditHECToken   string // AUDIT_HEC_TOKEN: that collector's token
 	MetricsAddr     string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
 
 	TeamsAppID          string   // TEAMS_APP_ID: the bot's app registration; enables Teams
@@ -126,7 +135,8 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		TenantID:  g("GRAPH_TENANT_ID"), ClientID: g("GRAPH_CLIENT_ID"), ClientSecret: getenv("GRAPH_CLIENT_SECRET"),
 		GraphBaseURL: g("GRAPH_BASE_URL"), TokenURL: g("GRAPH_TOKEN_URL"),
 		OIDCIssuer: g("OIDC_ISSUER"), OIDCClientID: g("OIDC_CLIENT_ID"), OIDCClientSecret: getenv("OIDC_CLIENT_SECRET"),
-		MailVia: g("MAIL_VIA"), MailSender: g("MAIL_SENDER"),
+		AdminAuthContext: g("ADMIN_AUTH_CONTEXT"),
+		MailVia:          g("MAIL_VIA"), MailSender: g("MAIL_SENDER"),
 		ADURL: g("AD_URL"), ADCAFile: g("AD_CA_FILE"), ADServerName: g("AD_SERVER_NAME"), ADBindDN: g("AD_BIND_DN"),
 		ADBindPassword: getenv("AD_BIND_PASSWORD"), ADBaseDN: g("AD_BASE_DN"), ADLockoutPoll: 30 * time.Second, ADAlertsPerDay: 3,
 		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
@@ -139,6 +149,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SlackAPIURL: g("SLACK_API_URL"),
 		PhoneURL:    g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
 		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100, AuditMaxAgeDays: 400, MetricsAddr: g("METRICS_ADDR"),
+		AuditMaxEvents: 100_000, AuditLog: orDefault(g("AUDIT_LOG"), "stdout"), AuditHECURL: g("AUDIT_HEC_URL"), AuditHECToken: getenv("AUDIT_HEC_TOKEN"),
 		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
 		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
 	}
@@ -155,6 +166,10 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		*dst = n
 	}
 	whole("AUDIT_MAX_AGE_DAYS", 1, 3650, &c.AuditMaxAgeDays)
+	whole("AUDIT_MAX_EVENTS", 1000, 100_000_000, &c.AuditMaxEvents)
+	if c.ConsoleChat && g("AUDIT_LOG") == "" {
+		c.AuditLog = "off" // standard output is the chat
+	}
 	if c.RedisMasterName != "" {
 		c.RedisWait = 1
 	}
@@ -212,6 +227,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 var SecretSettings = []string{
 	"REDIS_PASSWORD", "SEAL_KEYS", "MAC_KEY", "GRAPH_CLIENT_SECRET", "OIDC_CLIENT_SECRET", "AD_BIND_PASSWORD",
 	"SMTP_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "PHONE_AUTH_TOKEN", "TEAMS_APP_PASSWORD",
+	"AUDIT_HEC_TOKEN",
 }
 
 // withSecretFiles returns getenv with every secret setting that is given as NAME_FILE read from
@@ -342,6 +358,14 @@ func (c Config) Validate() error {
 			bad("GRAPH_CLIENT_SECRET is required")
 		}
 	}
+	if c.AuditHECURL != "" {
+		if u, err := url.Parse(c.AuditHECURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			bad("AUDIT_HEC_URL must be an https URL, got %q", c.AuditHECURL)
+		}
+		if c.AuditHECToken == "" {
+			bad("AUDIT_HEC_TOKEN is required with AUDIT_HEC_URL")
+		}
+	}
 	for k, v := range map[string]string{"GRAPH_BASE_URL": c.GraphBaseURL, "GRAPH_TOKEN_URL": c.TokenURL, "OIDC_ISSUER": c.OIDCIssuer} {
 		if v == "" {
 			continue
@@ -352,6 +376,13 @@ func (c Config) Validate() error {
 	}
 	if c.OIDCIssuer == "" && c.Entra() {
 		bad("OIDC_ISSUER is required for the directory sign-in (e.g. https://login.microsoftonline.com/<tenant>/v2.0)")
+	}
+	// authentication context ids are c1 … c99 (entra-docs concept-conditional-access-cloud-apps)
+	if c.AdminAuthContext != "" && !authContextRE.MatchString(c.AdminAuthContext) {
+		bad("ADMIN_AUTH_CONTEXT must be an authentication context id c1 … c99, got %q", c.AdminAuthContext)
+	}
+	if c.AdminAuthContext != "" && !c.Entra() {
+		bad("ADMIN_AUTH_CONTEXT needs Microsoft Entra ID (GRAPH_*, OIDC_ISSUER): the step-up is an Entra sign-in")
 	}
 	if c.MailVia == "graph" && !c.Entra() {
 		bad("MAIL_VIA=graph needs Microsoft Graph (GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET)")
@@ -447,6 +478,8 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+var authContextRE = regexp.MustCompile(`^c([1-9]|[1-9][0-9])$`)
 
 // Entra reports whether Microsoft Entra ID (Graph) is configured.
 func (c Config) Entra() bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,6 +83,9 @@ func (e *Engine) unblockCommand(ctx context.Context, in Inbound, admin Account, 
 	if err != nil {
 		return "Usage: unblock <user email or id> (one user that exists in the directory).", "refused", "bad_target"
 	}
+	if e.o.AdminAuthContext == "" {
+		return "Not unblocked: " + stepUpMissing, "refused", "no_auth_context"
+	}
 	link, err := e.adminLink(ctx, in, admin, "unblock:"+a.ID)
 	if err != nil {
 		return "Sorry, the confirmation link could not be made.", "failed", "store"
@@ -100,7 +104,7 @@ func (e *Engine) auditCommand(ctx context.Context, words []string) (string, stri
 	if err != nil {
 		return "Usage: audit <user email or id>.", "refused", "bad_target"
 	}
-	r, ok := e.d.Audit.(AuditReader)
+	r, ok := auditAs[AuditReader](e.d.Audit)
 	if !ok {
 		return "The audit log cannot be read here.", "failed", "no_reader"
 	}
@@ -506,6 +510,9 @@ func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Pol
 // change weakens the policy, records it for a confirmation and a second admin's approval.
 func (e *Engine) changePolicy(ctx context.Context, in Inbound, admin Account, p Policy, v int64, next Policy, change string) (string, string, string) {
 	if w := Weakens(p, next); len(w) > 0 {
+		if e.o.AdminAuthContext == "" {
+			return "Not changed: this change weakens the policy (" + strings.Join(w, "; ") + "). " + stepUpMissing, "refused", "no_auth_context"
+		}
 		id, err := e.d.Pending.ProposeChange(ctx, PendingChange{Policy: next, BaseVersion: v, Change: change, By: admin.ID, At: e.d.Clock.Now()})
 		if err != nil {
 			return "Sorry, the change could not be recorded.", "failed", "store"
@@ -529,6 +536,9 @@ func (e *Engine) changePolicy(ctx context.Context, in Inbound, admin Account, p 
 }
 
 func (e *Engine) policyApprove(ctx context.Context, in Inbound, admin Account, id string) (string, string, string) {
+	if e.o.AdminAuthContext == "" {
+		return "Not approved: " + stepUpMissing, "refused", "no_auth_context"
+	}
 	pc, err := e.d.Pending.PeekChange(ctx, id)
 	switch {
 	case err != nil:
@@ -548,16 +558,33 @@ func (e *Engine) policyApprove(ctx context.Context, in Inbound, admin Account, i
 // ErrNeedMFA: a bot admin's confirmation needs a multi-factor sign-in.
 var ErrNeedMFA = errors.New("multi-factor sign-in required")
 
+// stepUpMissing tells a bot admin why an action that needs a multi-factor confirmation cannot be
+// done, and how the deployment enables it (README: "Bot-admin step-up").
+const stepUpMissing = "It needs a confirmation with a fresh multi-factor sign-in, and this deployment has no " +
+	"Conditional Access authentication context for it. To enable it, a tenant admin creates an authentication context " +
+	"(e.g. c1) and a Conditional Access policy for it that requires multi-factor authentication with sign-in frequency " +
+	"\"every time\", adds the acrs optional claim to the bot's app registration, and the deployment sets ADMIN_AUTH_CONTEXT=c1 " +
+	"(README, \"Bot-admin step-up\")."
+
+// AdminAuthContext is the authentication context a bot admin's confirmation sign-in requests
+// with the claims parameter, or "" when none is configured.
+func (e *Engine) AdminAuthContext() string { return e.o.AdminAuthContext }
+
+// steppedUp reports whether the sign-in satisfied the configured authentication context, whose
+// Conditional Access policy requires multi-factor authentication. Entra v2 ID tokens carry no
+// amr, so acrs is the only multi-factor evidence (entra-docs
+// developer-guide-conditional-access-authentication-context).
+func (e *Engine) steppedUp(si SignIn) bool {
+	return e.o.AdminAuthContext != "" && slices.Contains(si.ACRS, e.o.AdminAuthContext)
+}
+
 // AdminConfirm carries out the bot admin action a fresh multi-factor sign-in confirmed: a
 // weakening change (requester's confirmation, or a second admin's approval), or an unblock.
 func (e *Engine) AdminConfirm(ctx context.Context, ws *WebState, si SignIn) (string, error) {
 	if err := e.signedIn(ws); err != nil {
 		return "", err
 	}
-	mfa := false
-	for _, m := range si.AMR {
-		mfa = mfa || m == "mfa"
-	}
+	mfa := e.steppedUp(si)
 	now := e.d.Clock.Now()
 	ev := AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: "admin:confirm " + ws.Action}
 	if !mfa {

@@ -42,6 +42,9 @@ type Deps struct {
 	Log      *slog.Logger
 }
 
+// DefaultIdentityTTL is how long the directory account of a chat identity is cached in process.
+const DefaultIdentityTTL = time.Minute
+
 // Options are deployment settings the engine needs.
 type Options struct {
 	BaseURL         string // PUBLIC_BASE_URL of the web pages
@@ -52,6 +55,10 @@ type Options struct {
 	IdentityTTL     time.Duration
 	PolicyTTL       time.Duration
 	AdminGroups     []string // directory groups whose members are bot admins
+	// AdminAuthContext is the Conditional Access authentication context (c1 … c99) whose
+	// policy requires multi-factor authentication: a bot admin's confirmation sign-in asks for
+	// it and must come back with it in acrs. Empty: actions that need the step-up are refused.
+	AdminAuthContext string
 }
 
 // Engine runs every conversation: Handle loads, checks expiry, dispatches and saves.
@@ -64,6 +71,9 @@ type Engine struct {
 	pol    Policy
 	polAt  time.Time
 	idents map[string]identEntry
+	// bg counts work that runs after a person got their answer (session revocation and
+	// notices after a reset); Drain waits for it
+	bg sync.WaitGroup
 	// the policy's banned terms, rebuilt when the policy changes
 	custom   *BannedList
 	customOf []string
@@ -73,7 +83,19 @@ type identEntry struct {
 	acct Account
 	err  error
 	at   time.Time
+	// known is the object id the claim was last searched to (NoObjectID when it matched
+	// nobody), at knownAt; until KnownIDTTL passes, look-ups read it by id
+	known   string
+	knownAt time.Time
 }
+
+// NoObjectID stands for "the claim matched no directory user": it is read by id like a real
+// one, so a person nobody knows costs the same directory calls as anyone else.
+const NoObjectID = "00000000-0000-0000-0000-000000000000"
+
+// KnownIDTTL is how long the object id a claim was searched to is trusted before the claim is
+// searched again (for everyone alike, whatever the answer was).
+const KnownIDTTL = 10 * time.Minute
 
 // New builds an engine.
 func New(d Deps, o Options) *Engine {
@@ -81,7 +103,7 @@ func New(d Deps, o Options) *Engine {
 		o.MaxSignInAge = 5 * time.Minute
 	}
 	if o.IdentityTTL == 0 {
-		o.IdentityTTL = time.Minute
+		o.IdentityTTL = DefaultIdentityTTL
 	}
 	if o.PolicyTTL == 0 || o.PolicyTTL > 5*time.Second {
 		o.PolicyTTL = 5 * time.Second
@@ -98,6 +120,20 @@ func New(d Deps, o Options) *Engine {
 	}
 	return e
 }
+
+// later runs f after the caller has answered the person, so they never wait for it (DESIGN:
+// anything the reply does not depend on runs after the reply). It is not cancelled with the
+// request.
+func (e *Engine) later(ctx context.Context, f func(ctx context.Context)) {
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		f(context.WithoutCancel(ctx))
+	}()
+}
+
+// Drain waits for the work started after answers (at shutdown, and in tests).
+func (e *Engine) Drain() { e.bg.Wait() }
 
 // step is the work of one inbound message: what to write and what to say.
 type step struct {

@@ -70,6 +70,7 @@ func TestResetEndToEnd(t *testing.T) {
 	if err := h.Engine.ResetPassword(ctx, token(link), "Correct-Horse-9", "Correct-Horse-9"); err != nil {
 		t.Fatalf("reset: %v", err)
 	}
+	h.Engine.Drain() // revocation and notices run after the answer
 	if h.Dir.Passwords[storetest.Alice.ID] != "Correct-Horse-9" || len(h.Dir.Revoked) != 1 {
 		t.Fatalf("directory: %v %v", h.Dir.Passwords, h.Dir.Revoked)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // resolve maps a chat identity to its one directory account through the verified claim and
@@ -21,7 +23,9 @@ func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
 	return acct, err
 }
 
-// identify looks the claim up in the directory, cached in process for IdentityTTL.
+// identify looks the claim up in the directory, cached in process for IdentityTTL. For
+// KnownIDTTL after a search the object id it found (or NoObjectID) is read by id instead: one
+// directory round trip, the same calls whatever the answer; then the claim is searched again.
 func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 	key := in.Chat.Key()
 	now := e.d.Clock.Now()
@@ -31,17 +35,62 @@ func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 	if ok && now.Sub(c.at) < e.o.IdentityTTL {
 		return c.acct, c.err
 	}
-	acct, err := e.lookup(ctx, in.Claim)
+	known, knownAt := "", time.Time{}
+	if ok && now.Sub(c.knownAt) < KnownIDTTL {
+		known, knownAt = c.known, c.knownAt
+	}
+	acct, searched, err := e.lookupKnown(ctx, in.Claim, known)
 	if err != nil && !isExpected(err) {
 		return Account{}, err
+	}
+	if searched {
+		known, knownAt = "", now
+		switch {
+		case err == nil:
+			known = acct.ID
+		case errors.Is(err, ErrNotFound):
+			known = NoObjectID
+		}
 	}
 	e.mu.Lock()
 	if len(e.idents) > 100_000 {
 		e.idents = map[string]identEntry{}
 	}
-	e.idents[key] = identEntry{acct: acct, err: err, at: now}
+	e.idents[key] = identEntry{acct: acct, err: err, at: now, known: known, knownAt: knownAt}
 	e.mu.Unlock()
 	return acct, err
+}
+
+// lookupKnown looks a claim up. With a known object id (a search found it, or NoObjectID when
+// it found nobody) the account is read by that id, which the directory answers in one round
+// trip (a search by mail or UPN needs a second for the privilege checks), and kept only while
+// it still carries the claim; otherwise the claim is searched (searched reports that).
+func (e *Engine) lookupKnown(ctx context.Context, c Claim, known string) (acct Account, searched bool, err error) {
+	if known != "" && (c.Kind == ClaimEmail || c.Kind == ClaimUPN) {
+		acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: known})
+		switch {
+		case err == nil && carries(acct, c):
+			return acct, false, nil
+		case known == NoObjectID && errors.Is(err, ErrNotFound):
+			return Account{}, false, ErrNotFound
+		case err != nil && !isExpected(err):
+			return Account{}, false, err
+		}
+	}
+	acct, err = e.lookup(ctx, c)
+	return acct, true, err
+}
+
+// carries reports whether an account is the one a claim names.
+func carries(a Account, c Claim) bool {
+	v := strings.TrimSpace(c.Value)
+	switch c.Kind {
+	case ClaimEmail:
+		return v != "" && (strings.EqualFold(a.Mail, v) || strings.EqualFold(a.UPN, v))
+	case ClaimUPN:
+		return v != "" && strings.EqualFold(a.UPN, v)
+	}
+	return false
 }
 
 // checkPin refuses a chat identity pinned to another directory user than the one its claim
@@ -74,10 +123,13 @@ func isExpected(err error) bool {
 	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrAmbiguous) || errors.Is(err, ErrPinMismatch)
 }
 
-// Forget drops the cached mapping of a chat identity (after a sign-in pins it).
+// Forget expires the cached account of a chat identity (after a sign-in pins it): the next
+// step reads the account again, by its known object id while that is trusted.
 func (e *Engine) Forget(chatKey string) {
 	e.mu.Lock()
-	delete(e.idents, chatKey)
+	if c, ok := e.idents[chatKey]; ok {
+		e.idents[chatKey] = identEntry{known: c.known, knownAt: c.knownAt}
+	}
 	e.mu.Unlock()
 }
 

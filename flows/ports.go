@@ -237,6 +237,7 @@ type WebState struct {
 	Nonce      string
 	Verifier   string
 	SignedInAt time.Time
+	StartedAt  time.Time // when the sign-in was asked for: a sign-in must authenticate after it
 	// enrolment in progress (sealed by the store)
 	PendingTOTP   string
 	PendingEmail  string

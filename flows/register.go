@@ -37,11 +37,15 @@ type EnrolShow struct {
 	Masked string // masked address a code went to
 }
 
-// SignIn is a verified directory sign-in from the web page.
+// SignIn is a verified directory sign-in from the web page. Entra v2 ID tokens carry auth_time
+// and acrs only when the app registration adds them as optional claims (entra-docs
+// optional-claims-reference), and never amr (access-token-claims-reference: v1.0 only).
 type SignIn struct {
 	ObjectID string
-	AuthTime time.Time
-	AMR      []string // authentication methods; "mfa" when multi-factor was used
+	AuthTime time.Time // auth_time when the registration has the optional claim, else zero
+	IssuedAt time.Time // iat, always present
+	// ACRS lists the Conditional Access authentication contexts the sign-in satisfied.
+	ACRS []string
 }
 
 // WebLifetime bounds a browser session on the bot's pages.
@@ -89,7 +93,7 @@ func (e *Engine) BeginSignIn(ctx context.Context, token string) (WebState, error
 	now := e.d.Clock.Now()
 	exp := now.Add(WebLifetime)
 	return WebState{UserID: v.UserID, ChatKey: v.Session.Chat.Key(), Purpose: purpose, Action: v.Session.Action,
-		SessionID: v.Session.ID, ExpiresAt: exp}, nil
+		SessionID: v.Session.ID, StartedAt: now, ExpiresAt: exp}, nil
 }
 
 // CompleteSignIn accepts a directory sign-in only for the chat user's own account, and only
@@ -102,12 +106,32 @@ func (e *Engine) CompleteSignIn(ctx context.Context, ws *WebState, si SignIn) er
 		e.audit(ctx, ev)
 		return ErrWrongUser
 	}
-	if si.AuthTime.IsZero() || now.Sub(si.AuthTime) > e.o.MaxSignInAge || si.AuthTime.After(now.Add(time.Minute)) {
+	if !fresh(si, ws.StartedAt, now, e.o.MaxSignInAge) {
 		ev.Outcome, ev.Reason = "refused", "auth_time"
 		e.audit(ctx, ev)
 		return ErrSignInTooOld
 	}
 	return e.pinSignIn(ctx, ws, ev)
+}
+
+// signInSkew is the clock difference between Entra and the bot that is tolerated.
+const signInSkew = time.Minute
+
+// fresh reports whether a sign-in authenticated the person after the bot asked for it (started)
+// and at most maxAge ago. With the auth_time optional claim that is the authentication instant.
+// Without it (Entra's default ID token) the bot relies on what it asked for: prompt=login makes
+// Entra demand credentials for this very request (no single sign-on), and the nonce ties the
+// token to the request the browser session made at started, so the token's iat, which follows
+// the credentials, is the authentication instant within the time the person took to type.
+func fresh(si SignIn, started, now time.Time, maxAge time.Duration) bool {
+	at := si.AuthTime
+	if at.IsZero() {
+		at = si.IssuedAt
+	}
+	if at.IsZero() || now.Sub(at) > maxAge || at.After(now.Add(signInSkew)) {
+		return false
+	}
+	return started.IsZero() || !at.Before(started.Add(-signInSkew))
 }
 
 // SignInFailed audits a directory sign-in that did not complete (the provider refused, was

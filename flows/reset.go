@@ -129,7 +129,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
-	e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen))
+	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen)) })
 	return nil
 }
 
@@ -184,7 +184,7 @@ func (e *Engine) directoryRules(ctx context.Context, userID, pw string) error {
 	return nil
 }
 
-// afterReset audits, signs the user out everywhere (when the policy says so), tells them by
+// afterReset runs after the page answered: it audits, signs the user out everywhere (when the policy says so), tells them by
 // email and in chat (with a "This wasn't me" button) and tells the bot admins when a privileged
 // user reset.
 func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, pol Policy, how string) {
@@ -323,6 +323,6 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 			return "", pol.ResetMode, fmt.Errorf("%w: %v", ErrDirectory, err)
 		}
 	}
-	e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode))
+	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode)) })
 	return secret, pol.ResetMode, nil
 }

@@ -47,7 +47,7 @@ func (c *ClientCredential) GetToken(ctx context.Context, o policy.TokenRequestOp
 	c.mu.Unlock()
 	t, err := src.Token()
 	if err != nil {
-		return azcore.AccessToken{}, fmt.Errorf("graph: token: %w", err)
+		return azcore.AccessToken{}, apiErr("token", err)
 	}
 	return azcore.AccessToken{Token: t.AccessToken, ExpiresOn: t.Expiry}, nil
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
@@ -38,6 +40,7 @@ type Directory struct {
 	client *msgraph.GraphServiceClient
 	cred   azcore.TokenCredential
 	scope  string
+	noP2   atomic.Bool // the tenant answered AadPremiumLicenseRequired (logged once)
 	// Log receives warnings (e.g. a privilege check that failed); may be nil.
 	Log *slog.Logger
 }
@@ -81,7 +84,7 @@ func New(cfg Config) (*Directory, error) {
 	}
 	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cfg.Credential, []string{scope}, []string{u.Hostname()})
 	if err != nil {
-		return nil, fmt.Errorf("graph: auth: %w", err)
+		return nil, apiErr("auth", err)
 	}
 	parent := cfg.Transport
 	if parent == nil {
@@ -96,7 +99,7 @@ func New(cfg Config) (*Directory, error) {
 	}
 	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, hc)
 	if err != nil {
-		return nil, fmt.Errorf("graph: adapter: %w", err)
+		return nil, apiErr("adapter", err)
 	}
 	adapter.SetBaseUrl(strings.TrimSuffix(base, "/"))
 	return &Directory{client: msgraph.NewGraphServiceClient(adapter), cred: cfg.Credential, scope: scope}, nil
@@ -118,6 +121,15 @@ func statusOf(err error) int {
 	return 0
 }
 
+// apiErr wraps a failed Graph call with its operation and, when Graph said so, its status and
+// error code (e.g. 403 Authorization_RequestDenied), so logs name the reason.
+func apiErr(op string, err error) error {
+	if code, _ := odataMessage(err); code != "" {
+		return fmt.Errorf("graph: %s: %d %s: %w", op, statusOf(err), code, err)
+	}
+	return fmt.Errorf("graph: %s: %w", op, err)
+}
+
 func odataMessage(err error) (code, msg string) {
 	var oe *odataerrors.ODataError
 	if errors.As(err, &oe) && oe.GetErrorEscaped() != nil {
@@ -131,70 +143,150 @@ func odataMessage(err error) (code, msg string) {
 	return code, msg
 }
 
-// Lookup finds exactly one user by object id, or by mail or UPN, with groups and roles.
+// Lookup finds exactly one user by object id, or by mail or UPN, with groups and privilege.
+// Privilege is read in one parallel round trip once the object id is known: transitive
+// memberships (activated built-in roles, role-assignable groups), every role assignment of the
+// user (built-in or custom, tenant-wide or scoped to an administrative unit) and PIM
+// eligibility; the same calls are made whatever the answer, even for an unknown user, so their
+// number and timing tell nothing. A check that fails makes the user privileged.
 func (d *Directory) Lookup(ctx context.Context, c flows.Claim) (flows.Account, error) {
-	var u models.Userable
 	switch c.Kind {
 	case flows.ClaimObjectID:
-		got, err := d.client.Users().ByUserId(c.Value).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userFields}})
-		if statusOf(err) == http.StatusNotFound {
-			return flows.Account{}, flows.ErrNotFound
+		var (
+			u      models.Userable
+			getErr error
+			a      flows.Account
+		)
+		d.parallel(func() { u, getErr = d.getUser(ctx, c.Value) }, func() { d.privilege(ctx, c.Value, &a) })
+		if getErr != nil {
+			return flows.Account{}, getErr
 		}
-		if err != nil {
-			return flows.Account{}, fmt.Errorf("graph: get user: %w", err)
-		}
-		u = got
+		acct := account(u)
+		acct.Groups, acct.Privileged = a.Groups, a.Privileged
+		return acct, nil
 	case flows.ClaimEmail, flows.ClaimUPN:
-		v := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(c.Value)), "'", "''")
-		if v == "" || len(v) > 256 {
-			return flows.Account{}, flows.ErrNotFound
+		u, err := d.findUser(ctx, c.Value)
+		id := unknownUser
+		if err == nil {
+			id = str(u.GetId())
 		}
-		filter := fmt.Sprintf("mail eq '%s' or userPrincipalName eq '%s'", v, v)
-		top := int32(2)
-		res, err := d.client.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: userFields, Top: &top}})
+		var a flows.Account
+		d.privilege(ctx, id, &a)
 		if err != nil {
-			return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
+			return flows.Account{}, err
 		}
-		vals := res.GetValue()
-		switch len(vals) {
-		case 0:
-			return flows.Account{}, flows.ErrNotFound
-		case 1:
-			u = vals[0]
-		default:
-			return flows.Account{}, flows.ErrAmbiguous
-		}
+		acct := account(u)
+		acct.Groups, acct.Privileged = a.Groups, a.Privileged
+		return acct, nil
 	default:
 		return flows.Account{}, flows.ErrNotFound
 	}
-	a := account(u)
-	// privilege: any directory role (active or eligible through PIM), or a role-assignable group;
-	// when it cannot be told, the user counts as privileged
-	if err := d.memberships(ctx, &a); err != nil {
-		d.log("memberships unknown, treating the user as privileged", err)
-		a.Privileged = true
-	}
-	if !a.Privileged {
-		eligible, err := d.eligibleRoles(ctx, a.ID)
-		if err != nil {
-			d.log("role eligibility unknown, treating the user as privileged", err)
-		}
-		a.Privileged = eligible || err != nil
-	}
-	return a, nil
 }
 
-// eligibleRoles reports whether PIM makes the user eligible for any directory role.
+// unknownUser stands in for a user that was not found, so the privilege calls are made anyway.
+const unknownUser = "00000000-0000-0000-0000-000000000000"
+
+func (d *Directory) getUser(ctx context.Context, id string) (models.Userable, error) {
+	got, err := d.client.Users().ByUserId(id).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userFields}})
+	if statusOf(err) == http.StatusNotFound {
+		return nil, flows.ErrNotFound
+	}
+	if err != nil {
+		return nil, apiErr("get user", err)
+	}
+	return got, nil
+}
+
+// findUser finds the one user whose mail or UPN is value.
+func (d *Directory) findUser(ctx context.Context, value string) (models.Userable, error) {
+	v := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(value)), "'", "''")
+	if v == "" || len(v) > 256 {
+		return nil, flows.ErrNotFound
+	}
+	filter := fmt.Sprintf("mail eq '%s' or userPrincipalName eq '%s'", v, v)
+	top := int32(2)
+	res, err := d.client.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: userFields, Top: &top}})
+	if err != nil {
+		return nil, apiErr("find user", err)
+	}
+	switch vals := res.GetValue(); len(vals) {
+	case 0:
+		return nil, flows.ErrNotFound
+	case 1:
+		return vals[0], nil
+	default:
+		return nil, flows.ErrAmbiguous
+	}
+}
+
+// parallel runs independent Graph calls at once, so a person waits for one round trip.
+func (d *Directory) parallel(fns ...func()) {
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn()
+		}()
+	}
+	wg.Wait()
+}
+
+// privilege fills a's groups and privilege from the three privilege checks, run in parallel.
+func (d *Directory) privilege(ctx context.Context, id string, a *flows.Account) {
+	var (
+		memberErr, assignErr, eligErr error
+		assigned, eligible            bool
+		m                             flows.Account
+	)
+	d.parallel(
+		func() { memberErr = d.memberships(ctx, id, &m) },
+		func() { assigned, assignErr = d.roleAssigned(ctx, id) },
+		func() { eligible, eligErr = d.eligibleRoles(ctx, id) })
+	if id == unknownUser {
+		return
+	}
+	a.Groups = m.Groups
+	a.Privileged = m.Privileged || assigned || eligible
+	for _, err := range []error{memberErr, assignErr, eligErr} {
+		if err != nil {
+			d.log("privilege unknown, treating the user as privileged", err)
+			a.Privileged = true
+		}
+	}
+}
+
+// roleAssigned reports whether any directory role is assigned to the user directly: built-in or
+// custom, tenant-wide or scoped to an administrative unit. Roles held through a group need a
+// role-assignable group, which memberships counts.
+func (d *Directory) roleAssigned(ctx context.Context, userID string) (bool, error) {
+	filter := "principalId eq '" + strings.ReplaceAll(userID, "'", "''") + "'"
+	res, err := d.client.RoleManagement().Directory().RoleAssignments().Get(ctx,
+		&rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id"}}})
+	if err != nil {
+		return false, apiErr("role assignments", err)
+	}
+	return len(res.GetValue()) > 0, nil
+}
+
+// eligibleRoles reports whether PIM makes the user eligible for any directory role. A tenant
+// without Entra ID P2 has no PIM, so no eligible assignments: that is logged once, not an error.
 func (d *Directory) eligibleRoles(ctx context.Context, userID string) (bool, error) {
 	filter := "principalId eq '" + strings.ReplaceAll(userID, "'", "''") + "'"
-	top := int32(1)
 	res, err := d.client.RoleManagement().Directory().RoleEligibilityScheduleInstances().Get(ctx,
 		&rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
-			QueryParameters: &rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters{Filter: &filter, Top: &top}})
+			QueryParameters: &rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id"}}})
+	if code, _ := odataMessage(err); code == "AadPremiumLicenseRequired" {
+		if d.noP2.CompareAndSwap(false, true) && d.Log != nil {
+			d.Log.Warn("the tenant has no Entra ID P2 licence for Privileged Identity Management: nobody is eligible for a directory role through PIM, and privilege comes from role assignments and memberships only")
+		}
+		return false, nil
+	}
 	if err != nil {
-		return false, fmt.Errorf("graph: role eligibility: %w", err)
+		return false, apiErr("role eligibility", err)
 	}
 	return len(res.GetValue()) > 0, nil
 }
@@ -205,15 +297,14 @@ func (d *Directory) log(msg string, err error) {
 	}
 }
 
-// memberships reads transitive groups and directory roles, following every page. If it fails
-// the lookup fails: a user whose privilege is unknown is never served.
-func (d *Directory) memberships(ctx context.Context, a *flows.Account) error {
-	b := d.client.Users().ByUserId(a.ID).TransitiveMemberOf()
+// memberships reads transitive groups and directory roles, following every page.
+func (d *Directory) memberships(ctx context.Context, id string, a *flows.Account) error {
+	b := d.client.Users().ByUserId(id).TransitiveMemberOf()
 	res, err := b.Get(ctx, &users.ItemTransitiveMemberOfRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.ItemTransitiveMemberOfRequestBuilderGetQueryParameters{Select: []string{"id", "isAssignableToRole"}}})
 	for pages := 0; ; pages++ {
 		if err != nil {
-			return fmt.Errorf("graph: memberships: %w", err)
+			return apiErr("memberships", err)
 		}
 		for _, o := range res.GetValue() {
 			switch o.(type) {
@@ -249,13 +340,13 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, fo
 	if statusOf(err) == http.StatusBadRequest && (strings.Contains(strings.ToLower(msg), "password") || strings.Contains(code, "Password")) {
 		return &flows.PasswordError{Reason: "The directory refused this password under its password policy. Try a longer password that is not a common word and does not contain your name."}
 	}
-	return fmt.Errorf("graph: set password: %w", err)
+	return apiErr("set password", err)
 }
 
 // RevokeSessions invalidates the user's refresh tokens and session cookies.
 func (d *Directory) RevokeSessions(ctx context.Context, userID string) error {
 	if _, err := d.client.Users().ByUserId(userID).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil); err != nil {
-		return fmt.Errorf("graph: revoke sessions: %w", err)
+		return apiErr("revoke sessions", err)
 	}
 	return nil
 }

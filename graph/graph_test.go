@@ -3,7 +3,9 @@ package graph_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,13 @@ func setup(t *testing.T) (*graphtest.Tenant, *graph.Directory) {
 		t.Fatal(err)
 	}
 	t.Cleanup(tn.Close)
+	tn.Strict(t) // every request must be an operation of the API reference extract
+	return setupWith(t, tn)
+}
+
+// setupWith builds a directory client of a started tenant (a new client gets a new token).
+func setupWith(t *testing.T, tn *graphtest.Tenant) (*graphtest.Tenant, *graph.Directory) {
+	t.Helper()
 	d, err := graph.New(graph.Config{BaseURL: tn.GraphURL(),
 		Credential: graph.NewClientCredential(tn.TokenURL(), tn.ClientID, tn.ClientSecret, nil)})
 	if err != nil {
@@ -235,6 +244,7 @@ func TestResolveGroupAndManager(t *testing.T) {
 
 func TestPrivilegeIncludesPIMAndRoleAssignableGroupsAndFailsClosed(t *testing.T) {
 	tn, d := setup(t)
+	tn.PremiumP2 = true
 	ctx := context.Background()
 	lookup := func(mail string) flows.Account {
 		a, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimEmail, Value: mail})
@@ -314,5 +324,107 @@ func TestTemporaryAccessPassIsNeverRetried(t *testing.T) {
 	}
 	if taps != 1 {
 		t.Fatalf("%d passes issued", taps)
+	}
+}
+
+// Privilege comes from every directory role assignment: custom roles and roles scoped to an
+// administrative unit appear only in roleManagement/directory/roleAssignments, not as
+// directoryRole objects among the memberships.
+func TestPrivilegeFromCustomAndUnitScopedRoles(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	for name, ra := range map[string]graphtest.RoleAssignment{
+		"custom role":      {Role: "5d3a1b9c-0000-4000-8000-00000000c0de", Scope: "/"},
+		"unit-scoped":      {Role: "Helpdesk Administrator", Scope: "/administrativeUnits/au-emea"},
+		"custom in a unit": {Role: "5d3a1b9c-0000-4000-8000-00000000c0de", Scope: "/administrativeUnits/au-emea"},
+	} {
+		u, _ := tn.User("a11ce000-0000-4000-8000-000000000001")
+		u.Assignments = []graphtest.RoleAssignment{ra}
+		tn.AddUser(u)
+		for _, c := range []flows.Claim{{Kind: flows.ClaimEmail, Value: "alice@contoso.test"}, {Kind: flows.ClaimObjectID, Value: u.ID}} {
+			a, err := d.Lookup(ctx, c)
+			if err != nil || !a.Privileged {
+				t.Errorf("%s by %s: privileged %v, %v", name, c.Kind, a.Privileged, err)
+			}
+		}
+	}
+}
+
+// A tenant without Entra ID P2 answers PIM with 400 AadPremiumLicenseRequired: that means
+// nobody is eligible, is logged once, and leaves ordinary users served.
+func TestNoP2LicenceMeansNoEligibleAssignments(t *testing.T) {
+	_, d := setup(t)
+	var logs strings.Builder
+	d.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	for range 3 {
+		a, err := d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimEmail, Value: "alice@contoso.test"})
+		if err != nil || a.Privileged {
+			t.Fatalf("privileged %v, %v", a.Privileged, err)
+		}
+	}
+	if n := strings.Count(logs.String(), "no Entra ID P2 licence"); n != 1 {
+		t.Fatalf("logged %d times:\n%s", n, logs.String())
+	}
+}
+
+// Without the permission PIM needs, Graph answers 403: the user counts as privileged (never
+// served by mistake) and the reason is logged.
+func TestMissingPIMPermissionFailsClosed(t *testing.T) {
+	tn, d := setup(t)
+	tn.PremiumP2 = true
+	tn.AppPermissions = slices.DeleteFunc(graphtest.LeastPermissions(), func(p string) bool {
+		return p == "RoleEligibilitySchedule.Read.Directory" || p == "RoleManagement.Read.Directory"
+	})
+	var logs strings.Builder
+	d.Log = slog.New(slog.NewTextHandler(&logs, nil))
+	a, err := d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimEmail, Value: "alice@contoso.test"})
+	if err != nil || !a.Privileged || !strings.Contains(logs.String(), "Authorization_RequestDenied") && !strings.Contains(logs.String(), "403") {
+		t.Fatalf("privileged %v, %v\n%s", a.Privileged, err, logs.String())
+	}
+}
+
+// The number of Graph calls of a lookup is the same for an unknown, an ordinary, a privileged
+// and an eligible user, so it tells nothing about them.
+func TestLookupCallsAreTheSameForEveryHiddenState(t *testing.T) {
+	tn, d := setup(t)
+	tn.PremiumP2 = true
+	u, _ := tn.User("b0b00000-0000-4000-8000-000000000002")
+	u.Eligible = []string{"User Administrator"}
+	tn.AddUser(u)
+	total := func() int {
+		n := 0
+		for k, v := range tn.Calls() {
+			if !strings.HasPrefix(k, "priority ") {
+				n += v
+			}
+		}
+		return n
+	}
+	var counts []int
+	for _, mail := range []string{"nobody@contoso.test", "alice@contoso.test", "carol@contoso.test", "bob@contoso.test"} {
+		before := total()
+		_, _ = d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimEmail, Value: mail})
+		counts = append(counts, total()-before)
+	}
+	if slices.Min(counts) != slices.Max(counts) {
+		t.Fatalf("calls per lookup (unknown, ineligible, privileged, eligible): %v", counts)
+	}
+}
+
+// App-only password resets need the User Administrator role on the app's service principal, and
+// a higher role for users who hold admin roles; without it Graph answers 403.
+func TestPasswordResetNeedsTheUserAdministratorRole(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	alice, carol := "a11ce000-0000-4000-8000-000000000001", "ca401000-0000-4000-8000-000000000003"
+	if err := d.SetPassword(ctx, alice, "Granite-Orchid-Lantern-8", false); err != nil {
+		t.Fatalf("with User Administrator: %v", err)
+	}
+	if err := d.SetPassword(ctx, carol, "Granite-Orchid-Lantern-8", false); err == nil || !strings.Contains(err.Error(), "403 Authorization_RequestDenied") {
+		t.Fatalf("an admin reset with User Administrator only: %v", err)
+	}
+	tn.AppRoles = nil
+	if err := d.SetPassword(ctx, alice, "Granite-Orchid-Lantern-9", false); err == nil || !strings.Contains(err.Error(), "403 Authorization_RequestDenied") {
+		t.Fatalf("without a role: %v", err)
 	}
 }

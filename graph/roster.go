@@ -2,9 +2,9 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
+	abstractions "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -35,7 +35,7 @@ func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flo
 			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: userFields, Top: &top}})
 		for {
 			if err != nil {
-				return fmt.Errorf("graph: list users: %w", err)
+				return apiErr("list users", err)
 			}
 			for _, u := range res.GetValue() {
 				if err := fn(account(u)); err != nil {
@@ -52,11 +52,16 @@ func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flo
 	seen := map[string]bool{}
 	for _, g := range groupIDs {
 		b := d.client.Groups().ByGroupId(g).TransitiveMembers().GraphUser()
-		res, err := b.Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{
-			QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: userFields, Top: &top}})
+		// a cast on transitive members is an advanced query: ConsistencyLevel: eventual and
+		// $count=true (graph-docs concepts/aad-advanced-queries.md); next links keep $count
+		hdr := abstractions.NewRequestHeaders()
+		hdr.Add("ConsistencyLevel", "eventual")
+		count := true
+		res, err := b.Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: hdr,
+			QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: userFields, Top: &top, Count: &count}})
 		for {
 			if err != nil {
-				return fmt.Errorf("graph: group members: %w", err)
+				return apiErr("group members", err)
 			}
 			for _, u := range res.GetValue() {
 				a := account(u)
@@ -73,7 +78,7 @@ func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flo
 			if next == nil || *next == "" {
 				break
 			}
-			res, err = b.WithUrl(*next).Get(ctx, nil)
+			res, err = b.WithUrl(*next).Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: hdr})
 		}
 	}
 	return nil
@@ -98,7 +103,7 @@ func (d *Directory) ResolveGroup(ctx context.Context, name string) (string, erro
 	res, err := d.client.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id", "displayName"}, Top: &top}})
 	if err != nil {
-		return "", fmt.Errorf("graph: find group: %w", err)
+		return "", apiErr("find group", err)
 	}
 	if len(res.GetValue()) != 1 {
 		return "", flows.ErrNotFound
@@ -113,7 +118,7 @@ func (d *Directory) Manager(ctx context.Context, userID string) (flows.Account, 
 		return flows.Account{}, flows.ErrNotFound
 	}
 	if err != nil {
-		return flows.Account{}, fmt.Errorf("graph: manager: %w", err)
+		return flows.Account{}, apiErr("manager", err)
 	}
 	u, ok := o.(models.Userable)
 	if !ok {

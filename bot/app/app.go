@@ -73,7 +73,11 @@ type Options struct {
 	// AuditRedis is the audit writer's client (default Redis).
 	AuditRedis  redis.UniversalClient
 	AuditMaxAge time.Duration
-	Crypto      *store.Crypto
+	// AuditMaxEvents caps the audit stream (default store.AuditMaxLen); AuditSink, when set,
+	// receives the audit trail as it grows (the shipper's cursor lives in Redis).
+	AuditMaxEvents int
+	AuditSink      flows.AuditSink
+	Crypto         *store.Crypto
 	// RedisWait is how many replicas every security-relevant write waits for (0: none).
 	RedisWait int
 
@@ -88,7 +92,10 @@ type Options struct {
 	BaseURL         string
 	AllowPrivileged bool
 	AdminGroups     []string
-	OIDC            *web.OIDC // nil: no Entra sign-in on the pages
+	// AdminAuthContext is the Conditional Access authentication context bot admins confirm
+	// with (ADMIN_AUTH_CONTEXT); empty: the actions that need it are refused.
+	AdminAuthContext string
+	OIDC             *web.OIDC // nil: no Entra sign-in on the pages
 
 	Metrics *metrics.Registry // nil: no metrics
 
@@ -181,11 +188,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = st
-	var maxAge []time.Duration
-	if o.AuditMaxAge > 0 {
-		maxAge = append(maxAge, o.AuditMaxAge)
+	ao := store.AuditOptions{MaxAge: o.AuditMaxAge, MaxLen: o.AuditMaxEvents}
+	if o.Metrics != nil {
+		ao.Lost = o.Metrics.AuditLost()
 	}
-	a.Auditor = store.NewAuditor(o.AuditRedis, o.Log, maxAge...)
+	a.Auditor = store.NewAuditorWith(o.AuditRedis, o.Log, ao)
 	a.closers = append(a.closers, a.Auditor.Close) // last: flushes the audit events of the steps that finished
 	var audit flows.Auditor = a.Auditor
 	if o.Metrics != nil {
@@ -198,7 +205,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Audit: audit, Alerts: a.alerts, Notifier: a.notify, Mailer: o.Mailer, MAC: o.Crypto,
 		Clock: o.Clock, Rand: rand.Reader, Log: o.Log,
 		Methods: methods(o, st, audit),
-	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, ADConfigured: o.Directory.AD})
+	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, ADConfigured: o.Directory.AD,
+		AdminAuthContext: o.AdminAuthContext})
+	// revocations and notices of finished resets run after their answers: wait for them
+	// before the audit writer and Redis close
+	a.closers = append(a.closers, a.Engine.Drain)
 
 	a.mux.Handle("/", web.New(a.Engine, o.OIDC, o.Crypto, st, o.Log).Handler())
 	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -288,6 +299,17 @@ func New(ctx context.Context, o Options) (*App, error) {
 		w.Every, w.PerDay = o.LockoutPoll, o.AlertsPerDay
 		a.add("lockout alerts", stageBackground, func(ctx context.Context) error { w.Run(ctx, bot.Sleep); return nil }, false)
 		o.Log.Info("AD lockout alerts on", "every", o.LockoutPoll, "per_day", o.AlertsPerDay)
+	}
+	if o.AuditSink != nil {
+		// it stops after the adapters' work in flight, flushing the audit writer before its last
+		// round, so the events of the steps that finished are shipped too
+		sh := store.NewShipper(o.AuditRedis, o.AuditSink, o.Log)
+		sh.Flush = a.Auditor.Close
+		a.add("audit shipping", stageLast, func(ctx context.Context) error {
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			return sh.Run(ctx, tick.C)
+		}, false)
 	}
 	if o.MetricsAddr != "" && o.Metrics != nil {
 		ms := &http.Server{Addr: o.MetricsAddr, Handler: o.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}

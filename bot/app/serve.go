@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/auditship"
 	"github.com/resetbot/resetbot/bot/metrics"
 	"github.com/resetbot/resetbot/bot/notify"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
@@ -89,28 +90,22 @@ func (d *deployment) checks() []Check {
 	return cs
 }
 
-// Serve runs the bot as the configuration says until ctx ends: it connects Redis and the
-// directories, runs the start-up checks (a *StartupError lists every problem), assembles the
-// bot and runs it. version is logged.
-func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *slog.Logger, version string) error {
+// connect builds what the configuration names (Redis, the directories, the mailer) for the
+// start-up checks; done releases it.
+func connect(cfg bot.Config, cloud Cloud, log *slog.Logger, version string) (d *deployment, done func(), err error) {
 	rdb, err := store.Connect(store.Options{URL: cfg.RedisURL, Addrs: cfg.RedisAddrs, MasterName: cfg.RedisMasterName,
 		Cluster: cfg.RedisCluster, Password: cfg.RedisPassword})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer rdb.Close()
-	reg := metrics.New()
-	rdb.AddHook(reg.RedisHook())
-	crypto, err := store.NewCrypto(store.Keys{SealKeys: cfg.SealKeys, CurrentID: cfg.SealKeyID, MACKey: cfg.MACKey})
-	if err != nil {
-		return err
-	}
-	d := &deployment{rdb: rdb, cloud: cloud, cfg: cfg, version: version}
+	d = &deployment{rdb: rdb, cloud: cloud, cfg: cfg, version: version}
+	done = func() { rdb.Close() }
 	if cfg.AD() {
 		if d.onprem, err = ad.New(ADConfig(cfg, log)); err != nil {
-			return err
+			rdb.Close()
+			return nil, nil, err
 		}
-		defer d.onprem.Close()
+		done = func() { d.onprem.Close(); rdb.Close() }
 	}
 	d.dir = directory(cloud.Directory, d.onprem)
 	d.mailer = cloud.Mailer
@@ -118,12 +113,54 @@ func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *sl
 		d.smtp = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
 		d.mailer = d.smtp
 	}
+	return d, done, nil
+}
+
+// CheckOnly runs the start-up checks without serving (`resetbot check`) and writes a report
+// with one line per check; it returns whether every check passed. confProblems are the
+// configuration's own problems: when there are any, nothing is connected.
+func CheckOnly(ctx context.Context, cfg bot.Config, confProblems []error, cloud Cloud, log *slog.Logger, w io.Writer) bool {
+	results := []Result{{Name: "configuration", Problems: confProblems}}
+	if len(confProblems) == 0 {
+		d, done, err := connect(cfg, cloud, log, "")
+		if err != nil {
+			results = append(results, Result{Name: "connect", Problems: []error{err}})
+		} else {
+			defer done()
+			results = append(results, CheckResults(ctx, d.checks())...)
+		}
+	}
+	return Report(w, results)
+}
+
+// Serve runs the bot as the configuration says until ctx ends: it connects Redis and the
+// directories, runs the start-up checks (a *StartupError lists every problem), assembles the
+// bot and runs it. version is logged.
+func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *slog.Logger, version string) error {
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: cfg.SealKeys, CurrentID: cfg.SealKeyID, MACKey: cfg.MACKey})
+	if err != nil {
+		return err
+	}
+	d, done, err := connect(cfg, cloud, log, version)
+	if err != nil {
+		return err
+	}
+	defer done()
+	rdb := d.rdb
+	reg := metrics.New()
+	rdb.AddHook(reg.RedisHook())
 	if err := RunChecks(ctx, d.checks()); err != nil {
 		return err
 	}
-	o := Options{Redis: rdb, AuditMaxAge: time.Duration(cfg.AuditMaxAgeDays) * 24 * time.Hour, Crypto: crypto, RedisWait: cfg.RedisWait,
+	sink, closeSink, err := auditship.FromConfig(cfg, term.Out, bot.PooledClient(10*time.Second))
+	if err != nil {
+		return err
+	}
+	defer closeSink()
+	o := Options{Redis: rdb, AuditMaxAge: time.Duration(cfg.AuditMaxAgeDays) * 24 * time.Hour, AuditMaxEvents: cfg.AuditMaxEvents,
+		AuditSink: sink, Crypto: crypto, RedisWait: cfg.RedisWait,
 		Directory: d.dir, Mailer: d.mailer, PhoneBudget: cfg.PhoneBudget, Log: log,
-		BaseURL: cfg.PublicBaseURL, AllowPrivileged: cfg.AllowPrivileged, AdminGroups: cfg.AdminGroups, OIDC: d.signIn,
+		BaseURL: cfg.PublicBaseURL, AllowPrivileged: cfg.AllowPrivileged, AdminGroups: cfg.AdminGroups, AdminAuthContext: cfg.AdminAuthContext, OIDC: d.signIn,
 		Metrics: reg, MetricsAddr: cfg.MetricsAddr, LockoutPoll: cfg.ADLockoutPoll, AlertsPerDay: cfg.ADAlertsPerDay}
 	if cfg.PhoneAccountSID != "" {
 		o.Phone = &notify.Twilio{BaseURL: orDefault(cfg.PhoneURL, "https://api.twilio.com"), AccountSID: cfg.PhoneAccountSID,

@@ -241,7 +241,7 @@ func (f *forward) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) 
 }
 
 // confirm signs a bot admin in on their one-time page (through the engine's web API) and
-// carries out the action; mfa says whether the sign-in used multi-factor.
+// carries out the action; mfa says whether the sign-in satisfied the authentication context.
 func (e *env) confirm(t *testing.T, out, adminID string, mfa bool) (string, error) {
 	t.Helper()
 	i := strings.Index(out, "https://bot.test/l/")
@@ -254,9 +254,9 @@ func (e *env) confirm(t *testing.T, out, adminID string, mfa bool) (string, erro
 	if err != nil {
 		t.Fatalf("begin: %v", err)
 	}
-	si := flows.SignIn{ObjectID: adminID, AuthTime: e.h.Clock.Now(), AMR: []string{"pwd"}}
-	if mfa {
-		si.AMR = append(si.AMR, "mfa")
+	si := flows.SignIn{ObjectID: adminID, IssuedAt: e.h.Clock.Now()}
+	if mfa { // the Conditional Access policy of the context required MFA and it was done
+		si.ACRS = []string{e.h.Opts.AdminAuthContext}
 	}
 	if err := e.h.Engine.CompleteSignIn(ctx, &ws, si); err != nil {
 		t.Fatalf("sign-in: %v", err)
@@ -276,9 +276,16 @@ func TestReportAndCSV(t *testing.T) {
 	for _, ago := range []int{3, 20} {
 		e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now().AddDate(0, 0, -ago), Subject: "p-2", Action: "reset", Outcome: "ok"})
 	}
+	// a block 10 days ago, two TOTP proofs and a failed one today, one out of the 30 days
+	e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now().AddDate(0, 0, -10), Subject: "p-2", Action: "block", Outcome: "ok"})
+	for _, o := range []string{"ok", "ok", "failed"} {
+		e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now(), Subject: "p-2", Action: "verify", Outcome: o, Reason: "totp"})
+	}
+	e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now().AddDate(0, 0, -31), Subject: "p-2", Action: "reset", Outcome: "ok"})
 	e.h.Audit.Close()
 	out := e.command(t, "UBOB", "report")
-	for _, want := range []string{"in scope: 3", "registered: 2 (66%)", "Authenticator app code: 2", "resets: 1 in 7 days, 2 in 30 days", "blocked now: 0"} {
+	for _, want := range []string{"in scope: 3", "registered: 2 (66%)", "Authenticator app code: 2", "resets: 1 in 7 days, 2 in 30 days", "blocked now: 0",
+		"blocks: 0 in 7 days, 1 in 30 days", "Authenticator app code: 2 proofs, 1 failed in 30 days"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -243,8 +244,16 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	if !s.openSession(w, r, &ws) {
 		return
 	}
-	u := s.oidc.Config.AuthCodeURL(ws.OIDCState, oidc.Nonce(ws.Nonce), oauth2.S256ChallengeOption(ws.Verifier),
-		oauth2.SetAuthURLParam("prompt", "login"))
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(ws.Nonce), oauth2.S256ChallengeOption(ws.Verifier),
+		// prompt=login: Entra asks for credentials now, whatever single sign-on session exists
+		// (entra-docs v2-protocols-oidc); the freshness check relies on it
+		oauth2.SetAuthURLParam("prompt", "login")}
+	if ws.Purpose == flows.PurposeAdmin {
+		if c := s.e.AdminAuthContext(); c != "" {
+			opts = append(opts, oauth2.SetAuthURLParam("claims", AuthContextClaims(c)))
+		}
+	}
+	u := s.oidc.Config.AuthCodeURL(ws.OIDCState, opts...)
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
@@ -336,20 +345,18 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, key, "The sign-in could not be verified.")
 		return
 	}
-	var claims struct {
-		OID      string   `json:"oid"`
-		AuthTime int64    `json:"auth_time"`
-		AMR      []string `json:"amr"`
-		AZP      string   `json:"azp"`
-	}
-	if err := idt.Claims(&claims); err != nil || !s.oidc.forUs(idt.Audience, claims.AZP) {
-		s.e.SignInFailed(r.Context(), ws, "id token not for this client")
+	si, err := signInOf(idt)
+	if err != nil {
 		s.refuse(w, r, key, "The sign-in could not be verified.")
 		return
 	}
-	si := flows.SignIn{ObjectID: claims.OID, AMR: claims.AMR}
-	if claims.AuthTime > 0 {
-		si.AuthTime = time.Unix(claims.AuthTime, 0)
+	var party struct {
+		AZP string `json:"azp"`
+	}
+	if err := idt.Claims(&party); err != nil || !s.oidc.forUs(idt.Audience, party.AZP) {
+		s.e.SignInFailed(r.Context(), ws, "id token not for this client")
+		s.refuse(w, r, key, "The sign-in could not be verified.")
+		return
 	}
 	switch err := s.e.CompleteSignIn(r.Context(), &ws, si); {
 	case errors.Is(err, flows.ErrWrongUser):
@@ -371,6 +378,40 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/enrol", http.StatusSeeOther)
+}
+
+// AuthContextClaims is the OIDC claims request parameter that asks Entra for a Conditional
+// Access authentication context in the ID token, as an essential claim (entra-docs
+// developer-guide-conditional-access-authentication-context and claims-challenge).
+func AuthContextClaims(authContext string) string {
+	b, _ := json.Marshal(map[string]any{"id_token": map[string]any{"acrs": map[string]any{"essential": true, "value": authContext}}})
+	return string(b)
+}
+
+// signInOf reads the claims of a verified Entra v2 ID token the bot relies on: oid, iat, and the
+// optional auth_time and acrs (entra-docs id-token-claims-reference, optional-claims-reference).
+func signInOf(idt *oidc.IDToken) (flows.SignIn, error) {
+	var claims struct {
+		OID      string          `json:"oid"`
+		AuthTime int64           `json:"auth_time"`
+		ACRS     json.RawMessage `json:"acrs"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return flows.SignIn{}, err
+	}
+	si := flows.SignIn{ObjectID: claims.OID, IssuedAt: idt.IssuedAt}
+	if claims.AuthTime > 0 {
+		si.AuthTime = time.Unix(claims.AuthTime, 0)
+	}
+	// acrs is a list of context ids; a single string is accepted too
+	if len(claims.ACRS) > 0 && json.Unmarshal(claims.ACRS, &si.ACRS) != nil {
+		var one string
+		if err := json.Unmarshal(claims.ACRS, &one); err != nil {
+			return flows.SignIn{}, err
+		}
+		si.ACRS = []string{one}
+	}
+	return si, nil
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, key, msg string) {

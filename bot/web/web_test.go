@@ -511,6 +511,9 @@ func TestAdminConfirmationNeedsAnMFASignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.Config.Handler = web.New(e.h.Engine, o, e.h.Crypto, e.h.Store, bot.NewLogger(e.h.Logs, "debug")).Handler()
+	// the tenant as the README sets it up: context c1 protected by a policy that requires MFA,
+	// and the acrs optional claim on the app registration
+	e.tn.OptionalClaims, e.tn.MFAContexts = []string{"acrs"}, []string{"c1"}
 	if err := e.h.RDB.HSet(ctx, "{u:"+e.alice.ID+"}:e", "block", e.h.Clock.Now().Add(time.Hour).UnixMilli()).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -597,5 +600,57 @@ func TestIDTokenAudience(t *testing.T) {
 				t.Fatalf("not audited: %+v", evs)
 			}
 		})
+	}
+}
+
+// A real tenant's ID tokens carry neither auth_time nor amr unless configured: registration
+// works with Entra's default token shape and with the auth_time optional claim.
+func TestSignInWithDefaultAndConfiguredTokens(t *testing.T) {
+	for _, optional := range [][]string{nil, {"auth_time"}} {
+		e := setup(t)
+		e.tn.OptionalClaims = optional
+		b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+		if b.Status != 200 || !strings.HasSuffix(b.URL.Path, "/enrol") {
+			t.Fatalf("optional claims %v: %d %s\n%s", optional, b.Status, b.URL, b.Last)
+		}
+	}
+}
+
+// A browser with a single sign-on session at the tenant still has to type its password: the
+// bot asks with prompt=login, so the sign-in is fresh even without auth_time.
+func TestSignInIgnoresSingleSignOn(t *testing.T) {
+	e := setup(t)
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	if !strings.HasSuffix(b.URL.Path, "/enrol") {
+		t.Fatalf("first sign-in: %s", b.URL)
+	}
+	b.Get(e.registerLink(t, e.alice))
+	b.Submit("", nil)
+	if !strings.Contains(b.Last, `name="password"`) {
+		t.Fatalf("signed in from the single sign-on session without credentials: %d %s", b.Status, b.URL)
+	}
+}
+
+// Without an authentication context the bot never asks for MFA it cannot check: weakening
+// changes, approvals and unblocks are refused with a reply that says how to enable them.
+func TestAdminStepUpNeedsAnAuthenticationContext(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	bob := e.bob
+	e.h.Dir.Add(flows.Account{ID: bob.ID, UPN: bob.UPN, Mail: bob.Mail, DisplayName: bob.DisplayName, Enabled: true, Groups: []string{"admins"}})
+	e.h.Opts.AdminGroups, e.h.Opts.AdminAuthContext = []string{"admins"}, ""
+	e.h.Rebuild()
+	for _, cmd := range []string{"policy set required 1", "unblock " + e.alice.Mail, "policy approve 0123456789ab"} {
+		rs, err := e.h.Engine.Admin(ctx, flows.Inbound{Chat: storetest.Chat("bob-chat"), Claim: flows.Claim{Kind: flows.ClaimEmail, Value: bob.Mail}}, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := rs[0].Text
+		if !strings.Contains(out, "ADMIN_AUTH_CONTEXT") || !strings.Contains(out, "Conditional Access") || strings.Contains(out, "/l/") {
+			t.Errorf("%s: %q", cmd, out)
+		}
+	}
+	if p, v, _ := e.h.Store.GetPolicy(ctx); p.Required != 2 || v != 1 {
+		t.Fatalf("policy changed: required %d version %d", p.Required, v)
 	}
 }

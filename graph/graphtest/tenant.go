@@ -14,7 +14,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,14 +36,26 @@ type User struct {
 	Enabled     bool
 	Synced      bool
 	Groups      []string // group ids (transitive membership is what is listed)
-	Roles       []string // directory role template names; any makes the user privileged
+	// Roles are built-in directory roles assigned tenant-wide: they appear as activated
+	// directoryRole objects in transitiveMemberOf and as role assignments.
+	Roles []string
+	// Assignments are further role assignments that appear only in
+	// roleManagement/directory/roleAssignments: custom roles, or roles scoped to an
+	// administrative unit (entra-docs custom-overview, admin-units-assign-roles).
+	Assignments []RoleAssignment
 	Lang        string
 	Phones      []Phone // phone authentication methods
-	MFA         bool    // signs in with multi-factor (amr includes "mfa")
+	MFA         bool    // has a multi-factor method: satisfies a Conditional Access policy requiring MFA
 	ManagerID   string
 	Eligible    []string // directory roles the user may activate through PIM
 	AuthEmail   string   // email authentication method
 	OnPremSID   string   // onPremisesSecurityIdentifier of a synced user (its AD objectSid)
+}
+
+// RoleAssignment is a unifiedRoleAssignment of a directory role to a principal.
+type RoleAssignment struct {
+	Role  string // role definition: a built-in role's name or a custom role's id
+	Scope string // directoryScopeId: "/" tenant-wide, "/administrativeUnits/{id}" for a unit
 }
 
 // Phone is a phone authentication method.
@@ -63,6 +77,9 @@ type Group struct {
 	ID             string
 	Name           string
 	RoleAssignable bool // isAssignableToRole: membership can carry directory roles
+	// Assignments are the group's directory role assignments (only role-assignable groups can
+	// hold them: entra-docs groups-concept).
+	Assignments []RoleAssignment
 }
 
 // Change is one write the tenant recorded.
@@ -87,9 +104,29 @@ type Tenant struct {
 	// IDToken, when set, edits the claims of each id_token before it is signed (tests issue
 	// tokens a misbehaving or shared provider could: several audiences, another azp).
 	IDToken func(jwt.MapClaims)
+	// OptionalClaims are the ID token's optional claims the bot's app registration adds under
+	// Token configuration (e.g. "auth_time", "acrs"). Entra adds none by default
+	// (entra-docs optional-claims-reference), so neither does the fake.
+	OptionalClaims []string
+	// MFAContexts are the Conditional Access authentication contexts (c1 …) that a policy
+	// protects with "require multifactor authentication" and sign-in frequency "every time".
+	MFAContexts []string
+	// AppPermissions are the application permissions admin-consented to the bot's app: the app
+	// token's roles claim. New grants LeastPermissions(), as the README's checklist does.
+	AppPermissions []string
+	// AppRoles are the directory roles assigned to the bot's service principal; New assigns
+	// "User Administrator", as the README's checklist does.
+	AppRoles []string
+	// PremiumP2 says the tenant has Microsoft Entra ID P2 (or ID Governance) licences, which
+	// Privileged Identity Management needs. Off by default, like most tenants.
+	PremiumP2 bool
+	// Latency is added to every Graph call (not to sign-ins or tokens), so benchmarks can show
+	// what a person waits for.
+	Latency time.Duration
 
 	mu       sync.Mutex
 	users    map[string]*User
+	order    []string // user ids in order, cached (userIDs)
 	groups   map[string]Group
 	changes  []Change
 	mails    []SentMail
@@ -102,8 +139,19 @@ type Tenant struct {
 	ln       net.Listener
 	base     string
 	tokMu    sync.Mutex
-	verified map[string]time.Time // app tokens already verified, with their expiry
+	verified map[string]appToken   // app tokens already verified
+	outside  []string              // requests outside the committed extract
+	sso      map[string]ssoSession // browser sign-in sessions by cookie value
 }
+
+// ssoSession is a browser's single sign-on session at the fake's sign-in page.
+type ssoSession struct {
+	userID   string
+	authTime time.Time
+}
+
+// ssoCookie names the fake's single sign-on cookie (Entra's is ESTSAUTH).
+const ssoCookie = "fake-estsauth"
 
 type failure struct {
 	match      string // substring of "METHOD path"
@@ -112,9 +160,10 @@ type failure struct {
 }
 
 type authCode struct {
-	clientID, redirect, challenge, nonce, userID string
-	authTime                                     time.Time
-	expires                                      time.Time
+	clientID, redirect, challenge, nonce, userID, scope string
+	authTime                                            time.Time
+	expires                                             time.Time
+	acrs                                                []string // authentication contexts satisfied
 }
 
 // New makes an empty tenant.
@@ -125,7 +174,8 @@ func New() *Tenant {
 	}
 	return &Tenant{ID: "00000000-0000-4000-8000-00000000feed", ClientID: "resetbot-app", ClientSecret: randHex(16),
 		PageSize: 100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
-		codes: map[string]authCode{}, key: k, kid: randHex(8)}
+		codes: map[string]authCode{}, key: k, kid: randHex(8), sso: map[string]ssoSession{},
+		AppPermissions: LeastPermissions(), AppRoles: []string{"User Administrator"}}
 }
 
 func randHex(n int) string {
@@ -147,6 +197,7 @@ func (t *Tenant) AddUser(u User) {
 	defer t.mu.Unlock()
 	c := u
 	t.users[u.ID] = &c
+	t.order = nil
 }
 
 // AddGroup adds a group.
@@ -185,8 +236,8 @@ func (t *Tenant) Calls() map[string]int {
 	return out
 }
 
-// FailNext makes the next request whose "METHOD path" contains match answer status, with a
-// Retry-After header when retryAfter is not empty.
+// FailNext makes the next request whose "METHOD path" contains match (ends with it, when match
+// ends with "$") answer status, with a Retry-After header when retryAfter is not empty.
 func (t *Tenant) FailNext(match string, status int, retryAfter string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -234,22 +285,117 @@ func (t *Tenant) Handler() http.Handler {
 	mux.HandleFunc("GET "+p+"/oauth2/v2.0/authorize", t.authorizeForm)
 	mux.HandleFunc("POST "+p+"/oauth2/v2.0/authorize", t.authorizePost)
 	mux.HandleFunc("POST "+p+"/oauth2/v2.0/token", t.token)
-	mux.HandleFunc("GET /v1.0/users", t.graph(t.listUsers))
-	mux.HandleFunc("GET /v1.0/users/{id}", t.graph(t.getUser))
-	mux.HandleFunc("PATCH /v1.0/users/{id}", t.graph(t.patchUser))
-	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf", t.graph(t.memberOf))
-	mux.HandleFunc("POST /v1.0/users/{id}/revokeSignInSessions", t.graph(t.revoke))
-	mux.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
-	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
-	mux.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
-	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", t.graph(t.tap))
-	mux.HandleFunc("GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances", t.graph(t.eligibility))
-	mux.HandleFunc("GET /v1.0/users/{id}/manager", t.graph(t.manager))
-	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
-	mux.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
-	mux.HandleFunc("GET /v1.0/users/{id}/authentication/emailMethods", t.graph(t.emailMethods))
+	api := http.NewServeMux()
+	api.HandleFunc("GET /v1.0/users", t.graph(t.listUsers))
+	api.HandleFunc("GET /v1.0/users/{id}", t.graph(t.getUser))
+	api.HandleFunc("PATCH /v1.0/users/{id}", t.graph(t.patchUser))
+	api.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf", t.graph(t.memberOf))
+	api.HandleFunc("POST /v1.0/users/{id}/revokeSignInSessions", t.graph(t.revoke))
+	api.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
+	api.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
+	api.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
+	api.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", t.graph(t.tap))
+	api.HandleFunc("GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances", t.graph(t.eligibility))
+	api.HandleFunc("GET /v1.0/roleManagement/directory/roleAssignments", t.graph(t.roleAssignments))
+	api.HandleFunc("GET /v1.0/users/{id}/manager", t.graph(t.manager))
+	api.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
+	api.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
+	api.HandleFunc("GET /v1.0/users/{id}/authentication/emailMethods", t.graph(t.emailMethods))
+	mux.Handle("/v1.0/", t.checked(api))
 	return mux
 }
+
+// Outside returns the Graph requests that were not operations of the committed extract of the
+// API reference, or not as the reference states them (query options, headers).
+func (t *Tenant) Outside() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.outside)
+}
+
+// Strict makes a test fail at its end if any Graph request fell outside the committed extract.
+func (t *Tenant) Strict(tb interface {
+	Helper()
+	Cleanup(func())
+	Errorf(string, ...any)
+}) {
+	tb.Helper()
+	tb.Cleanup(func() {
+		if o := t.Outside(); len(o) > 0 {
+			tb.Errorf("graph requests outside the API reference extract:\n%s", strings.Join(o, "\n"))
+		}
+	})
+}
+
+func (t *Tenant) refuseOutside(w http.ResponseWriter, r *http.Request, why string) {
+	t.mu.Lock()
+	t.outside = append(t.outside, r.Method+" "+r.URL.String()+": "+why)
+	t.mu.Unlock()
+	graphError(w, http.StatusBadRequest, "BadRequest", why)
+}
+
+// checked is what Graph does before an operation runs, as the API reference describes it: the
+// bearer token (401), the operation (the committed extract; anything else is refused and
+// recorded), its query options and required headers, the application permission from the
+// token's roles (403 Authorization_RequestDenied, permissions pages), advanced queries
+// (400 Request_UnsupportedQuery, concepts/aad-advanced-queries.md) and the licence PIM needs.
+func (t *Tenant) checked(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route := userPathRE.ReplaceAllString(r.URL.Path, "/users/{id}")
+		t.count(r, route)
+		if t.Latency > 0 {
+			time.Sleep(t.Latency)
+		}
+		tok, ok := t.checkAppToken(r)
+		if !ok {
+			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is missing or invalid.")
+			return
+		}
+		op, ok := match(r.Method, strings.TrimPrefix(r.URL.Path, "/v1.0"))
+		if !ok {
+			t.refuseOutside(w, r, "Resource not found for the segment '"+path.Base(r.URL.Path)+"'.")
+			return
+		}
+		q := r.URL.Query()
+		for k := range q {
+			if !slices.Contains(op.Query, k) {
+				t.refuseOutside(w, r, "Query option '"+k+"' is not supported by "+op.ID+" ("+op.Page+").")
+				return
+			}
+		}
+		for h, v := range op.Headers {
+			if !strings.HasPrefix(r.Header.Get(h), v) {
+				t.refuseOutside(w, r, "Header "+h+": "+v+" is required by "+op.ID+".")
+				return
+			}
+		}
+		if !op.Permits(tok.roles) {
+			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+			return
+		}
+		advanced := op.Advanced || q.Has("$search") || q.Has("$count")
+		if advanced && (!strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") || (op.Advanced && q.Get("$count") != "true")) {
+			graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported Query.")
+			return
+		}
+		if op.Licence != "" && !t.PremiumP2 {
+			// seen as 400 AadPremiumLicenseRequired (real-service-facts: PIM without Entra ID P2)
+			graphError(w, http.StatusBadRequest, "AadPremiumLicenseRequired",
+				"The tenant needs an AAD Premium 2 license.")
+			return
+		}
+		if f, ok := t.injected(r); ok {
+			if f.retryAfter != "" {
+				w.Header().Set("Retry-After", f.retryAfter)
+			}
+			graphError(w, f.status, "TooManyRequests", "injected failure")
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
+
+var userPathRE = regexp.MustCompile(`/users/[^/]+`)
 
 func (t *Tenant) count(r *http.Request, route string) {
 	t.mu.Lock()
@@ -266,8 +412,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// graphError answers in Graph's error shape (graph-docs concepts/errors.md): code, message and
+// an innerError with the date and request ids.
 func graphError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+	id := randHex(16)
+	reqID := id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
+	w.Header().Set("request-id", reqID)
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
+		"innerError": map[string]any{"date": time.Now().UTC().Format("2006-01-02T15:04:05"), "request-id": reqID, "client-request-id": reqID}}})
 }
 
 // injected takes the first injected failure that matches the request, if any.
@@ -275,7 +427,8 @@ func (t *Tenant) injected(r *http.Request) (failure, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i, f := range t.fail {
-		if strings.Contains(r.Method+" "+r.URL.Path, f.match) {
+		req := r.Method + " " + r.URL.Path
+		if m, exact := strings.CutSuffix(f.match, "$"); (exact && strings.HasSuffix(req, m)) || (!exact && strings.Contains(req, f.match)) {
 			t.fail = append(t.fail[:i], t.fail[i+1:]...)
 			return f, true
 		}
@@ -283,22 +436,9 @@ func (t *Tenant) injected(r *http.Request) (failure, bool) {
 	return failure{}, false
 }
 
-// graph wraps a Graph handler: bearer token check, injected failures, gzip bodies.
+// graph wraps a Graph handler: it reads the body (gzip too).
 func (t *Tenant) graph(h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		route := regexp.MustCompile(`/users/[^/]+`).ReplaceAllString(r.URL.Path, "/users/{id}")
-		t.count(r, route)
-		if !t.checkAppToken(r) {
-			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is missing or invalid.")
-			return
-		}
-		if f, ok := t.injected(r); ok {
-			if f.retryAfter != "" {
-				w.Header().Set("Retry-After", f.retryAfter)
-			}
-			graphError(w, f.status, "TooManyRequests", "injected failure")
-			return
-		}
 		var body []byte
 		if r.Body != nil {
 			var rd io.Reader = io.LimitReader(r.Body, 1<<20)
@@ -379,8 +519,9 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	t.mu.Lock()
 	// the matching ids, in a stable order for paging
-	ids := make([]string, 0, len(t.users))
-	for id, u := range t.users {
+	var matched []*User
+	for _, id := range t.userIDs() {
+		u := t.users[id]
 		ok := len(conds) == 0
 		for _, c := range conds {
 			var v string
@@ -395,39 +536,63 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 			ok = ok || (v != "" && strings.EqualFold(v, c[1]))
 		}
 		if ok {
-			ids = append(ids, id)
+			matched = append(matched, u)
 		}
 	}
-	sort.Strings(ids)
-	out := make([]map[string]any, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, t.userJSON(t.users[id], selectOf(r)))
-	}
+	out := t.renderPage(r, matched)
 	t.mu.Unlock()
 	t.page(w, r, out)
 }
 
 // page answers one page of a collection, with an absolute nextLink while more remain.
 func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
+	skip, end, more := t.pageBounds(r, len(all))
+	resp := map[string]any{}
+	if more {
+		q := r.URL.Query()
+		q.Set("$skiptoken", strconv.Itoa(end))
+		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
+	}
+	resp["value"] = orEmpty(all[skip:end])
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// renderPage renders only the page of users a request asks for (the rest stay nil for page to
+// skip), so paging through a big tenant costs what one page costs, as with the real service.
+func (t *Tenant) renderPage(r *http.Request, users []*User) []map[string]any {
+	skip, end, _ := t.pageBounds(r, len(users))
+	out := make([]map[string]any, len(users))
+	for i := skip; i < end; i++ {
+		out[i] = t.userJSON(users[i], selectOf(r))
+	}
+	return out
+}
+
+// userIDs are the user ids in order (kept until a user is added); t.mu is held.
+func (t *Tenant) userIDs() []string {
+	if len(t.order) != len(t.users) {
+		t.order = make([]string, 0, len(t.users))
+		for id := range t.users {
+			t.order = append(t.order, id)
+		}
+		sort.Strings(t.order)
+	}
+	return t.order
+}
+
+// pageBounds is the slice of n items a request's $top and $skiptoken ask for, and whether more
+// follow.
+func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
 	size := t.PageSize
 	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < size {
 		size = top
 	}
-	skip, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
-	if skip > len(all) {
-		skip = len(all)
+	skip, _ = strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	skip = min(max(skip, 0), n)
+	if end = skip + size; end < n {
+		return skip, end, true
 	}
-	end := skip + size
-	resp := map[string]any{}
-	if end < len(all) {
-		q := r.URL.Query()
-		q.Set("$skiptoken", strconv.Itoa(end))
-		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
-	} else {
-		end = len(all)
-	}
-	resp["value"] = orEmpty(all[skip:end])
-	writeJSON(w, http.StatusOK, resp)
+	return skip, n, false
 }
 
 func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
@@ -438,21 +603,13 @@ func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+g+"' does not exist.")
 		return
 	}
-	ids := make([]string, 0, len(t.users))
-	for id := range t.users {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	var out []map[string]any
-	for _, id := range ids {
-		u := t.users[id]
-		for _, ug := range u.Groups {
-			if ug == g {
-				out = append(out, t.userJSON(u, selectOf(r)))
-				break
-			}
+	var members []*User
+	for _, id := range t.userIDs() {
+		if u := t.users[id]; slices.Contains(u.Groups, g) {
+			members = append(members, u)
 		}
 	}
+	out := t.renderPage(r, members)
 	t.mu.Unlock()
 	t.page(w, r, out)
 }
@@ -514,6 +671,19 @@ func (t *Tenant) patchUser(w http.ResponseWriter, r *http.Request, body []byte) 
 	if u.Synced {
 		t.mu.Unlock()
 		graphError(w, http.StatusBadRequest, "Request_BadRequest", "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.")
+		return
+	}
+	// app-only, the service principal needs a directory role that may reset this user: User
+	// Administrator for users without admin roles, more for those with (user resource,
+	// passwordProfile; spec/operations.json update-user-password)
+	op, _ := match(http.MethodPatch, "/users/x")
+	need := op.Roles
+	if len(t.assignmentsOf(u.ID)) > 0 || len(u.Eligible) > 0 {
+		need = op.PrivilegedTargetRoles
+	}
+	if !slices.ContainsFunc(need, func(r string) bool { return slices.Contains(t.AppRoles, r) }) {
+		t.mu.Unlock()
+		graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
 		return
 	}
 	pw := req.PasswordProfile.Password
@@ -598,14 +768,69 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html><html 
 <p><label for="p">Password</label><br><input id="p" name="password" type="password" autocomplete="current-password"></p>
 <p><button type="submit">Sign in</button></p></form></body></html>`))
 
-var authParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint"}
+var authParams = []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "claims"}
 
+// authorizeForm shows the sign-in form, or, like Entra, answers at once from the browser's single
+// sign-on session: unless prompt=login asks for credentials again (entra-docs
+// v2-protocols-oidc), or an authentication context whose Conditional Access policy has sign-in
+// frequency "every time" is requested.
 func (t *Tenant) authorizeForm(w http.ResponseWriter, r *http.Request) {
 	params := map[string]string{}
 	for _, k := range authParams {
 		params[k] = r.URL.Query().Get(k)
 	}
+	if c, err := r.Cookie(ssoCookie); err == nil && params["prompt"] != "login" && len(t.requestedACRS(params["claims"])) == 0 {
+		t.mu.Lock()
+		sess, ok := t.sso[c.Value]
+		t.mu.Unlock()
+		if ok && t.validAuthRequest(params) {
+			t.issueCode(w, r, params, sess.userID, sess.authTime, nil)
+			return
+		}
+	}
 	t.renderLogin(w, params, "")
+}
+
+func (t *Tenant) validAuthRequest(params map[string]string) bool {
+	return params["client_id"] == t.ClientID && params["response_type"] == "code" && params["code_challenge_method"] == "S256" && params["code_challenge"] != ""
+}
+
+// requestedACRS reads the authentication contexts an OIDC claims request parameter asks for in
+// the ID token ({"id_token":{"acrs":{"essential":true,"value":"c1"}}}, or "values").
+func (t *Tenant) requestedACRS(claims string) []string {
+	if claims == "" {
+		return nil
+	}
+	var req struct {
+		IDToken struct {
+			ACRS struct {
+				Value  string   `json:"value"`
+				Values []string `json:"values"`
+			} `json:"acrs"`
+		} `json:"id_token"`
+	}
+	if json.Unmarshal([]byte(claims), &req) != nil {
+		return nil
+	}
+	out := req.IDToken.ACRS.Values
+	if req.IDToken.ACRS.Value != "" {
+		out = append(out, req.IDToken.ACRS.Value)
+	}
+	return out
+}
+
+// satisfiedACRS decides which requested authentication contexts the sign-in satisfies, as
+// entra-docs developer-guide-conditional-access-authentication-context tabulates it: a context
+// whose policy requires MFA only when the user completes MFA; a context no policy protects is
+// satisfied (and issued) regardless, which is why the README insists on the policy.
+func (t *Tenant) satisfiedACRS(u *User, requested []string) []string {
+	var out []string
+	for _, c := range requested {
+		if !slices.Contains(t.MFAContexts, c) || u.MFA {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (t *Tenant) renderLogin(w http.ResponseWriter, params map[string]string, msg string) {
@@ -623,7 +848,7 @@ func (t *Tenant) authorizePost(w http.ResponseWriter, r *http.Request) {
 	for _, k := range authParams {
 		params[k] = r.PostForm.Get(k)
 	}
-	if params["client_id"] != t.ClientID || params["response_type"] != "code" || params["code_challenge_method"] != "S256" || params["code_challenge"] == "" {
+	if !t.validAuthRequest(params) {
 		http.Error(w, "AADSTS900144: invalid authorization request", http.StatusBadRequest)
 		return
 	}
@@ -641,11 +866,23 @@ func (t *Tenant) authorizePost(w http.ResponseWriter, r *http.Request) {
 		t.renderLogin(w, params, "Your account or password is incorrect.")
 		return
 	}
+	now := t.now()
+	sid := randHex(16)
+	t.mu.Lock()
+	acrs := t.satisfiedACRS(user, t.requestedACRS(params["claims"]))
+	t.sso[sid] = ssoSession{userID: user.ID, authTime: now}
+	t.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: sid, Path: "/", HttpOnly: true})
+	t.issueCode(w, r, params, user.ID, now, acrs)
+}
+
+// issueCode redirects back to the app with a fresh authorization code.
+func (t *Tenant) issueCode(w http.ResponseWriter, r *http.Request, params map[string]string, userID string, authTime time.Time, acrs []string) {
 	code := randHex(24)
 	now := t.now()
 	t.mu.Lock()
 	t.codes[code] = authCode{clientID: params["client_id"], redirect: params["redirect_uri"], challenge: params["code_challenge"],
-		nonce: params["nonce"], userID: user.ID, authTime: now, expires: now.Add(5 * time.Minute)}
+		nonce: params["nonce"], userID: userID, scope: params["scope"], authTime: authTime, expires: now.Add(5 * time.Minute), acrs: acrs}
 	t.mu.Unlock()
 	u, err := url.Parse(params["redirect_uri"])
 	if err != nil {
@@ -680,7 +917,7 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
 		tok, err := t.sign(jwt.MapClaims{"iss": "https://sts.windows.net/" + t.ID + "/", "aud": "https://graph.microsoft.com",
-			"appid": t.ClientID, "tid": t.ID, "roles": []string{"User.ReadWrite.All"}, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+			"appid": t.ClientID, "tid": t.ID, "roles": t.grantedPermissions(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 			return
@@ -699,9 +936,7 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant"})
 			return
 		}
-		claims := jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "oid": u.ID, "tid": t.ID,
-			"preferred_username": u.UPN, "name": u.DisplayName, "nonce": c.nonce, "iat": now.Unix(), "nbf": now.Unix(),
-			"exp": now.Add(time.Hour).Unix(), "auth_time": c.authTime.Unix(), "amr": amr(u)}
+		claims := t.idTokenClaims(c, u, now)
 		if t.IDToken != nil {
 			t.IDToken(claims)
 		}
@@ -725,36 +960,57 @@ func (t *Tenant) sign(c jwt.MapClaims) (string, error) {
 	return tok.SignedString(t.key)
 }
 
-func (t *Tenant) checkAppToken(r *http.Request) bool {
+// appToken is a verified app-only access token.
+type appToken struct {
+	exp   time.Time
+	roles []string // the application permissions granted when it was issued
+}
+
+func (t *Tenant) grantedPermissions() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.AppPermissions)
+}
+
+func (t *Tenant) checkAppToken(r *http.Request) (appToken, bool) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return false
+		return appToken{}, false
 	}
 	t.tokMu.Lock()
-	exp, seen := t.verified[raw]
+	tok, seen := t.verified[raw]
 	t.tokMu.Unlock()
 	if seen {
-		return t.now().Before(exp) // checked before: only its expiry can have changed
+		return tok, t.now().Before(tok.exp) // checked before: only its expiry can have changed
 	}
-	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
+	jt, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return &t.key.PublicKey, nil },
 		jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience("https://graph.microsoft.com"),
 		jwt.WithTimeFunc(t.now))
-	if err != nil || !tok.Valid {
-		return false
+	if err != nil || !jt.Valid {
+		return appToken{}, false
 	}
-	c, _ := tok.Claims.(jwt.MapClaims)
+	c, _ := jt.Claims.(jwt.MapClaims)
 	if c["appid"] != t.ClientID {
-		return false
+		return appToken{}, false
+	}
+	var at appToken
+	if rs, ok := c["roles"].([]any); ok {
+		for _, x := range rs {
+			if s, ok := x.(string); ok {
+				at.roles = append(at.roles, s)
+			}
+		}
 	}
 	if e, err := c.GetExpirationTime(); err == nil && e != nil {
+		at.exp = e.Time
 		t.tokMu.Lock()
 		if t.verified == nil || len(t.verified) > 10_000 {
-			t.verified = map[string]time.Time{}
+			t.verified = map[string]appToken{}
 		}
-		t.verified[raw] = e.Time
+		t.verified[raw] = at
 		t.tokMu.Unlock()
 	}
-	return true
+	return at, true
 }
 
 // Mails returns what was sent through sendMail.
@@ -823,11 +1079,29 @@ func (t *Tenant) emailMethods(w http.ResponseWriter, r *http.Request, _ []byte) 
 	writeJSON(w, http.StatusOK, map[string]any{"value": orEmpty(out)})
 }
 
-func amr(u *User) []string {
-	if u.MFA {
-		return []string{"pwd", "mfa"}
+// idTokenClaims are exactly the claims of an Entra v2 ID token from the token endpoint
+// (entra-docs id-token-claims-reference): oid, name and preferred_username only with the
+// profile scope; auth_time and acrs only when the app registration adds them as optional claims
+// (optional-claims-reference; acrs also only when requested and satisfied); never amr, which
+// only v1.0 tokens carry (access-token-claims-reference). Where the documents leave it open
+// (an explicitly requested acrs without the optional claim) the fake is stricter and omits it.
+func (t *Tenant) idTokenClaims(c authCode, u *User, now time.Time) jwt.MapClaims {
+	m := jwt.MapClaims{"iss": t.Issuer(), "aud": t.ClientID, "sub": "sub-" + u.ID, "tid": t.ID, "ver": "2.0",
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "aio": randHex(20), "rh": "0." + randHex(12),
+		"uti": randHex(11), "sid": randHex(16)}
+	if c.nonce != "" {
+		m["nonce"] = c.nonce
 	}
-	return []string{"pwd"}
+	if slices.Contains(strings.Fields(c.scope), "profile") {
+		m["oid"], m["name"], m["preferred_username"] = u.ID, u.DisplayName, u.UPN
+	}
+	if slices.Contains(t.OptionalClaims, "auth_time") {
+		m["auth_time"] = c.authTime.Unix()
+	}
+	if slices.Contains(t.OptionalClaims, "acrs") && len(c.acrs) > 0 {
+		m["acrs"] = c.acrs
+	}
+	return m
 }
 
 func (t *Tenant) listGroups(w http.ResponseWriter, r *http.Request, _ []byte) {
@@ -867,6 +1141,55 @@ func (t *Tenant) manager(w http.ResponseWriter, r *http.Request, _ []byte) {
 }
 
 var principalRE = regexp.MustCompile(`^principalId eq '([^']*)'$`)
+
+// builtinRoles are the template ids of built-in roles (entra-docs permissions-reference).
+var builtinRoles = map[string]string{
+	"Global Administrator":                    "62e90394-69f5-4237-9190-012177145e10",
+	"User Administrator":                      "fe930be7-5e62-47db-91af-98c3a49a38b1",
+	"Privileged Authentication Administrator": "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+	"Helpdesk Administrator":                  "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+}
+
+func roleID(role string) string {
+	if id, ok := builtinRoles[role]; ok {
+		return id
+	}
+	return role
+}
+
+// assignments are the unifiedRoleAssignments of a principal: tenant-wide built-in roles and the
+// further (custom or unit-scoped) ones, of users and of role-assignable groups.
+func (t *Tenant) assignmentsOf(principal string) []RoleAssignment {
+	var out []RoleAssignment
+	if u, ok := t.users[principal]; ok {
+		for _, r := range u.Roles {
+			out = append(out, RoleAssignment{Role: r, Scope: "/"})
+		}
+		out = append(out, u.Assignments...)
+	}
+	if g, ok := t.groups[principal]; ok {
+		out = append(out, g.Assignments...)
+	}
+	return out
+}
+
+// roleAssignments lists the role assignments of one principal; the bot filters by principalId
+// as rbacapplication-list-roleassignments.md's example 2 does (stricter: no other filter).
+func (t *Tenant) roleAssignments(w http.ResponseWriter, r *http.Request, _ []byte) {
+	m := principalRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
+	if m == nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
+		return
+	}
+	t.mu.Lock()
+	var out []map[string]any
+	for i, a := range t.assignmentsOf(m[1]) {
+		out = append(out, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", m[1], i),
+			"principalId": m[1], "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope})
+	}
+	t.mu.Unlock()
+	t.page(w, r, out)
+}
 
 func (t *Tenant) eligibility(w http.ResponseWriter, r *http.Request, _ []byte) {
 	m := principalRE.FindStringSubmatch(r.URL.Query().Get("$filter"))

@@ -333,7 +333,7 @@ func newHarness(t testing.TB, srv *redistest.Server, rdb, auditRDB redis.Univers
 		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
 			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader),
 			h.Questions}}
-	h.Opts = flows.Options{BaseURL: "https://bot.test"}
+	h.Opts = flows.Options{BaseURL: "https://bot.test", AdminAuthContext: "c1"}
 	h.Engine = flows.New(h.Deps, h.Opts)
 	h.Counter.Take()
 	return h

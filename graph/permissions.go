@@ -1,0 +1,113 @@
+package graph
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+// Need is an application permission of Microsoft Graph that a feature of the bot needs: the
+// least privileged one its API reference page names, and the higher ones that also grant it
+// (graphtest's spec/operations.json holds the pages' tables; a test keeps both in step).
+type Need struct {
+	Permission string
+	Feature    string
+	Accepts    []string // higher privileged permissions that grant it for every call it covers
+}
+
+// Features are the optional parts of the bot that need permissions of their own.
+type Features struct {
+	MailViaGraph bool // MAIL_VIA=graph: codes and notices are sent with sendMail
+}
+
+// Needs lists the application permissions the bot's features need, each with its feature.
+func Needs(f Features) []Need {
+	n := []Need{
+		{"User.Read.All", "finding users by their chat email or object id, with their groups and manager",
+			[]string{"Directory.Read.All", "Directory.ReadWrite.All"}},
+		{"RoleManagement.Read.Directory", "telling privileged users by their directory role assignments (built-in or custom, tenant-wide or in an administrative unit)",
+			[]string{"RoleManagement.Read.All", "Directory.Read.All", "RoleManagement.ReadWrite.Directory", "Directory.ReadWrite.All"}},
+		{"RoleEligibilitySchedule.Read.Directory", "telling users eligible for a directory role through Privileged Identity Management",
+			[]string{"RoleManagement.Read.Directory", "RoleManagement.Read.All", "RoleEligibilitySchedule.ReadWrite.Directory", "RoleManagement.ReadWrite.Directory"}},
+		{"User-PasswordProfile.ReadWrite.All", "password resets (the app also needs the User Administrator role)", nil},
+		{"User.RevokeSessions.All", "signing users out everywhere after a reset",
+			[]string{"User.ReadWrite.All", "Directory.ReadWrite.All"}},
+		{"GroupMember.Read.All", "policy groups, bot-admin groups and registration reminders (group members)",
+			[]string{"Group.Read.All", "Directory.Read.All", "Group.ReadWrite.All"}},
+		{"UserAuthMethod-Phone.Read.All", "offering the phone numbers users registered in Entra (SMS and voice codes)",
+			[]string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Phone.ReadWrite.All"}},
+		{"UserAuthMethod-Email.Read.All", "offering the email address users registered in Entra (email codes)",
+			[]string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Email.ReadWrite.All"}},
+		{"UserAuthMethod-TAP.ReadWrite.All", "the Temporary Access Pass reset mode",
+			[]string{"UserAuthenticationMethod.ReadWrite.All"}},
+	}
+	if f.MailViaGraph {
+		n = append(n, Need{"Mail.Send", "codes and notices by mail through Graph (MAIL_VIA=graph)", nil})
+	}
+	return n
+}
+
+// Missing returns the needs that the granted permissions (an app token's roles) do not cover.
+func Missing(granted []string, f Features) []Need {
+	var out []Need
+	for _, n := range Needs(f) {
+		if !slices.Contains(granted, n.Permission) && !slices.ContainsFunc(n.Accepts, func(p string) bool { return slices.Contains(granted, p) }) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// GrantedPermissions reads the application permissions from the roles claim of the app's own
+// Graph access token (entra-docs access-token-claims-reference: roles lists the application
+// permissions granted to an app-only caller). The token is only decoded to read what was
+// granted; Graph itself validates it.
+func (d *Directory) GrantedPermissions(ctx context.Context) ([]string, error) {
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	if err != nil {
+		return nil, fmt.Errorf("no token for %s: %w", d.scope, err)
+	}
+	return RolesOf(tok.Token)
+}
+
+// RolesOf decodes the roles claim of a JWT access token.
+func RolesOf(token string) ([]string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("the Graph access token is not a JWT: its permissions cannot be read")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, fmt.Errorf("the Graph access token cannot be decoded: %w", err)
+	}
+	var c struct {
+		Roles []string `json:"roles"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("the Graph access token cannot be decoded: %w", err)
+	}
+	return c.Roles, nil
+}
+
+// CheckPermissions returns one problem per application permission the app lacks, each naming
+// the feature that needs it and the higher permissions that would also do.
+func (d *Directory) CheckPermissions(ctx context.Context, f Features) []error {
+	granted, err := d.GrantedPermissions(ctx)
+	if err != nil {
+		return []error{err}
+	}
+	var out []error
+	for _, n := range Missing(granted, f) {
+		msg := fmt.Sprintf("application permission %s is not granted (with admin consent); it is needed for %s", n.Permission, n.Feature)
+		if len(n.Accepts) > 0 {
+			msg += " (or one of " + strings.Join(n.Accepts, ", ") + ")"
+		}
+		out = append(out, fmt.Errorf("%s", msg))
+	}
+	return out
+}
