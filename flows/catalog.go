@@ -58,6 +58,8 @@ const (
 	MsgSnoozed           MsgID = "snoozed"
 	MsgSnoozeLimit       MsgID = "snooze_limit"
 	MsgNotMe             MsgID = "not_me"
+	MsgGreeting          MsgID = "greeting"
+	MsgThanks            MsgID = "thanks"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -69,7 +71,9 @@ var catalog = map[string]map[MsgID]string{
 			"• \"cancel\": stop what we are doing.\n" +
 			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
 		MsgHelpdesk:          "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
-		MsgNotUnderstood:     "Sorry, I didn't understand that. Type \"help\" to see what I can do.",
+		MsgNotUnderstood:     "Sorry, I'm not sure what you mean. Did you mean \"%s\"? Type \"help\" to see everything I can do.",
+		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
+		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
 		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
 		MsgMustRegister:      "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
 		MsgChooseMethod:      "To reset your password I need %d proof(s) that it's you. Choose a method:",

@@ -289,10 +289,17 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			return
 		}
 	} else {
-		intent = ParseIntent(s.in.Text)
+		intent = ParseIntentIn(s.in.Chat.Locale, s.in.Text)
 	}
-	if intent == IntentHelp {
+	switch intent {
+	case IntentHelp:
 		s.say(MsgHelp)
+		return
+	case IntentGreeting:
+		s.say(MsgGreeting)
+		return
+	case IntentThanks:
+		s.say(MsgThanks)
 		return
 	}
 	if intent == IntentCancel {
@@ -326,7 +333,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	}
 	if s.sess == nil {
 		if intent == IntentCode {
-			s.say(MsgNotUnderstood)
+			e.notUnderstood(s)
 			return
 		}
 		e.unknown(s)
@@ -356,7 +363,12 @@ func (e *Engine) unknown(s *step) {
 		s.say(MsgNoSecretsHere)
 		return
 	}
-	s.say(MsgNotUnderstood)
+	e.notUnderstood(s)
+}
+
+// notUnderstood offers the closest thing the bot can do instead of a bare "didn't understand".
+func (e *Engine) notUnderstood(s *step) {
+	s.say(MsgNotUnderstood, Suggest(s.in.Chat.Locale, s.in.Text))
 }
 
 // looksSecret spots an email address, a phone number or a password-like token typed in chat.
