@@ -59,6 +59,14 @@ const (
 	MsgSnoozeLimit       MsgID = "snooze_limit"
 	MsgNotMe             MsgID = "not_me"
 	MsgGreeting          MsgID = "greeting"
+	MsgCodeUsed          MsgID = "code_used"
+	MsgTriesLeft         MsgID = "tries_left"
+	MsgTryLeft           MsgID = "try_left"
+	MsgBlockedUntil      MsgID = "blocked_until"
+	MsgOrAnother         MsgID = "or_another"
+	MsgChooseMethodAgain MsgID = "choose_method_again"
+	MsgNothingToResend   MsgID = "nothing_to_resend"
+	MsgTOTPNotSent       MsgID = "totp_not_sent"
 	MsgThanks            MsgID = "thanks"
 )
 
@@ -72,6 +80,14 @@ var catalog = map[string]map[MsgID]string{
 			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
 		MsgHelpdesk:          "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
 		MsgNotUnderstood:     "Sorry, I'm not sure what you mean. Did you mean \"%s\"? Type \"help\" to see everything I can do.",
+		MsgCodeUsed:          "That code was already used. Wait for your authenticator app to show the next one (it changes every 30 seconds), then type the new code.",
+		MsgTriesLeft:         "You have %d tries left before self-service is paused for this account.",
+		MsgTryLeft:           "You have 1 try left before self-service is paused for this account.",
+		MsgBlockedUntil:      "Too many wrong answers, so self-service is paused for this account until %s. If you need to get in before then, contact the helpdesk: %s",
+		MsgChooseMethodAgain: "Choose how to get a code first:",
+		MsgOrAnother:         "If it doesn't arrive, choose another method:",
+		MsgNothingToResend:   "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
+		MsgTOTPNotSent:       "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",
 		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
 		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
 		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",

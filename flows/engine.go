@@ -113,6 +113,7 @@ type step struct {
 	audits  []AuditEvent
 	// filled after commit, per outcome
 	onOutcome func(o Outcome) []Reply
+	resending bool // the step sends a new code for the method being proven
 }
 
 func (s *step) say(id MsgID, args ...any) {
@@ -326,6 +327,9 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	case IntentRegister:
 		e.startRegister(s)
 		return
+	case IntentResend:
+		e.resend(ctx, s)
+		return
 	}
 	if act != "" {
 		e.choose(ctx, s, act, arg)
@@ -384,7 +388,7 @@ func looksSecret(t string) bool {
 // removed, so every such state writes the same.
 func (e *Engine) refuse(s *step, reason string) {
 	if reason == "blocked" && s.sess != nil {
-		s.say(MsgBlocked, s.pol.HelpdeskURL)
+		s.replies = append(s.replies, e.blockedNow(s, s.snap.Enrollment.BlockedUntil))
 	} else {
 		s.say(MsgHelpdesk, s.pol.HelpdeskURL)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // startVerify begins a reset or unlock: it checks registration and offers the methods.
@@ -100,6 +102,13 @@ func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
 		}
 		r := s.reply(ch.Msg, ch.MsgArgs...)
 		r.Link = link
+		if s.resending {
+			if more := others(e.methodChoices(s, &next, o.Version), kind); len(more) > 0 {
+				o := s.reply(MsgOrAnother)
+				o.Choices = more
+				return []Reply{r, o}
+			}
+		}
 		return []Reply{r}
 	}
 	if ch.Send != nil {
@@ -184,18 +193,28 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 			return []Reply{r}
 		case Blocked:
 			s.audit("verify", "blocked", string(method))
-			return []Reply{s.reply(MsgBlocked, s.pol.HelpdeskURL)}
+			return []Reply{e.blockedNow(s, o.BlockedUntil)}
 		default:
 			s.audit("verify", "failed", string(method))
 			if !o.BlockedUntil.IsZero() && s.now.Before(o.BlockedUntil) {
 				s.audit("block", "ok", fmt.Sprintf("until %s", o.BlockedUntil.UTC().Format("2006-01-02T15:04Z")))
-				return []Reply{s.reply(MsgBlocked, s.pol.HelpdeskURL)}
+				return []Reply{e.blockedNow(s, o.BlockedUntil)}
 			}
 			id := MsgCodeWrong
-			if method == MethodQuestions {
+			switch {
+			case method == MethodQuestions:
 				id = MsgAnswersWrong
+			case p.Reused || p.Correct && p.Step > 0:
+				// the right code of a step already accepted: not a wrong guess, but still counted
+				id = MsgCodeUsed
 			}
 			r := s.reply(id)
+			switch left := o.TriesLeft(s.pol.Limits); {
+			case left == 1:
+				r.Text += " " + Text(s.in.Chat.Locale, MsgTryLeft)
+			case left == 2:
+				r.Text += " " + Text(s.in.Chat.Locale, MsgTriesLeft, left)
+			}
 			r.Choices = e.methodChoices(s, sess, sess.Version)
 			return []Reply{r}
 		}
@@ -214,4 +233,65 @@ func Complete(proven []MethodKind, need int) bool {
 		}
 	}
 	return false
+}
+
+// blockedNow says until when self-service is paused, in the person's time zone, and how to
+// reach the helpdesk. A block this step set is also emailed to the person's addresses, so they
+// learn of it outside the chat.
+func (e *Engine) blockedNow(s *step, until time.Time) Reply {
+	if until.IsZero() {
+		until = s.snap.Enrollment.BlockedUntil
+	}
+	if until.IsZero() || !s.now.Before(until) {
+		return s.reply(MsgBlocked, s.pol.HelpdeskURL)
+	}
+	when := FormatWhen(until, s.in.Chat.Location())
+	if !IsBlocked(s.snap.Enrollment, s.now) {
+		acct := s.acct
+		s.after = append(s.after, func(ctx context.Context) error {
+			e.mailUser(ctx, acct, "Password self-service is paused for your account",
+				fmt.Sprintf("Hello %s,\n\nthere were too many wrong answers while proving it was you to resetbot, so "+
+					"self-service is paused for your account until %s.\n\nIf that wasn't you, or you need to get in "+
+					"before then, contact the helpdesk: %s\n", acct.DisplayName, when, s.pol.HelpdeskURL))
+			return nil
+		})
+	}
+	return s.reply(MsgBlockedUntil, when, s.pol.HelpdeskURL)
+}
+
+// FormatWhen writes a moment for people in loc: "Tuesday 1 December at 09:00 (CET)".
+func FormatWhen(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Monday 2 January at 15:04 (MST)")
+}
+
+// resend sends a new code for the method being proven (counted as a send, never as a failed
+// try, within the send limits) and offers the other methods.
+func (e *Engine) resend(ctx context.Context, s *step) {
+	sess := s.sess
+	switch {
+	case sess == nil:
+		s.say(MsgNothingToResend)
+	case sess.State == StateChooseMethod:
+		s.say(MsgChooseMethodAgain)
+		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, sess, sess.Version)
+	case sess.State != StateAwaitCode:
+		s.say(MsgNothingToResend)
+	case sess.Method == MethodTOTP:
+		s.say(MsgTOTPNotSent)
+		s.replies[len(s.replies)-1].Choices = others(e.methodChoices(s, sess, sess.Version), sess.Method)
+	default:
+		s.resending = true
+		e.choose(ctx, s, "m", string(sess.Method))
+	}
+}
+
+// others drops the choice of method m.
+func others(cs []Choice, m MethodKind) []Choice {
+	out := cs[:0:0]
+	for _, c := range cs {
+		if !strings.HasPrefix(c.ID, "m:"+string(m)+"|") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
