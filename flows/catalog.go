@@ -84,7 +84,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgTriesLeft:         "You have %d tries left before self-service is paused for this account.",
 		MsgTryLeft:           "You have 1 try left before self-service is paused for this account.",
 		MsgBlockedUntil:      "Too many wrong answers, so self-service is paused for this account until %s. If you need to get in before then, contact the helpdesk: %s",
-		MsgChooseMethodAgain: "Choose how to get a code first:",
+		MsgChooseMethodAgain: "Please choose one of these methods (type its number or name):",
 		MsgOrAnother:         "If it doesn't arrive, choose another method:",
 		MsgNothingToResend:   "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
 		MsgTOTPNotSent:       "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",

@@ -282,6 +282,13 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.reminderChoice(ctx, s, act)
 		return
 	}
+	if s.in.Choice == "" && reason == "" {
+		// the live method menu takes its numbers and the methods' names
+		if k, ok := e.typedPick(s); ok {
+			e.pickTyped(ctx, s, k)
+			return
+		}
+	}
 	if s.in.Choice != "" {
 		var ok bool
 		act, arg, ok = e.parseChoice(s)

@@ -21,6 +21,8 @@ type Lexicon struct {
 	Plain []string
 	// Suggestions is what "did you mean" offers for each intent, in the language's words.
 	Suggestions map[Intent][]string
+	// MethodWords name the verification methods in a menu ("email", "text", "app").
+	MethodWords map[string]MethodKind
 }
 
 // concept is one signal the rules combine.
@@ -121,6 +123,14 @@ var english = Lexicon{
 		"says", "said", "same", "home", "hole", "held", "hell", "lets", "mine", "name", "fast", "test", "text",
 		"tell", "step", "stay", "stops", "start", "sure", "yes", "okay", "past", "path", "last", "lost", "most",
 		"must", "user", "used", "uses", "song", "sink", "long"},
+	MethodWords: map[string]MethodKind{
+		"authenticator": MethodTOTP, "app": MethodTOTP, "totp": MethodTOTP, "authenticator app": MethodTOTP,
+		"email": MethodEmail, "mail": MethodEmail, "e mail": MethodEmail, "email code": MethodEmail,
+		"text": MethodSMS, "sms": MethodSMS, "text message": MethodSMS, "txt": MethodSMS, "texts": MethodSMS,
+		"call": MethodVoice, "phone call": MethodVoice, "voice": MethodVoice, "ring me": MethodVoice, "phone": MethodVoice,
+		"office phone": MethodVoice, "call me": MethodVoice,
+		"questions": MethodQuestions, "security questions": MethodQuestions, "question": MethodQuestions,
+	},
 	Suggestions: map[Intent][]string{
 		IntentUnlock:   {"I'm locked out", "unlock my account"},
 		IntentReset:    {"reset my password", "I forgot my password", "I can't log in"},
@@ -431,4 +441,35 @@ func editDistance(a, b string, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
+}
+
+// MethodNamed reads a menu pick typed as a method's name or a common synonym ("email", "text",
+// "app", "call", "questions"), with filler words around it ("by email please").
+func MethodNamed(locale, text string) (MethodKind, bool) {
+	lx := lexiconFor(locale)
+	words := normalise(text)
+	if len(words) == 0 || len(words) > 4 {
+		return "", false
+	}
+	found := MethodKind("")
+	for i := 0; i < len(words); i++ {
+		var k MethodKind
+		ok := false
+		if i+1 < len(words) {
+			if k, ok = lx.MethodWords[words[i]+" "+words[i+1]]; ok {
+				i++
+			}
+		}
+		if !ok {
+			k, ok = lx.MethodWords[words[i]]
+		}
+		if !ok {
+			continue
+		}
+		if found != "" && found != k {
+			return "", false // two different methods named
+		}
+		found = k
+	}
+	return found, found != ""
 }

@@ -18,6 +18,15 @@ type Inbound struct {
 type Choice struct {
 	ID    string
 	Label string
+	Key   string // what a person may type to pick it ("2"); a method keeps its key all conversation
+}
+
+// Title is the label with its key in front when it has one: "2. Email code".
+func (c Choice) Title() string {
+	if c.Key == "" {
+		return c.Label
+	}
+	return c.Key + ". " + c.Label
 }
 
 // Reply is one message from the bot, rendered by each adapter its own way.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,18 +44,70 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 	s.audit("verify_start", "ok", string(flow))
 }
 
-// methodChoices offers the usable methods not yet proven in sess.
+// menuMethods are the methods of the conversation's menu in a fixed order: a method's number
+// is its place here, so it keeps it while others are proven.
+func (e *Engine) menuMethods(s *step) []MethodKind {
+	var out []MethodKind
+	for _, m := range s.pol.Usable(s.acct, s.snap.Enrollment) {
+		if e.methods[m] != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// methodChoices offers the usable methods not yet proven in sess, each under its number.
 func (e *Engine) methodChoices(s *step, sess *Session, version int64) []Choice {
 	var out []Choice
-	for _, m := range s.pol.Usable(s.acct, s.snap.Enrollment) {
-		if sess.HasProven(m) || e.methods[m] == nil {
+	for i, m := range e.menuMethods(s) {
+		if sess.HasProven(m) {
 			continue
 		}
 		r := s.snap.Enrollment.Methods[m]
 		r.Kind = m
-		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: Describe(r)})
+		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: Describe(r), Key: strconv.Itoa(i + 1)})
 	}
 	return out
+}
+
+// typedPick reads a method picked by typing its number or name while a method menu is live.
+func (e *Engine) typedPick(s *step) (MethodKind, bool) {
+	sess := s.sess
+	if sess == nil || (sess.State != StateChooseMethod && sess.State != StateAwaitCode) {
+		return "", false
+	}
+	ms := e.menuMethods(s)
+	t := strings.TrimSpace(s.in.Text)
+	if n, err := strconv.Atoi(strings.TrimRight(t, ".)")); err == nil && len(t) <= 3 {
+		if n >= 1 && n <= len(ms) {
+			return ms[n-1], true
+		}
+		return "", false
+	}
+	k, ok := MethodNamed(s.in.Chat.Locale, t)
+	if !ok {
+		return "", false
+	}
+	for _, m := range ms {
+		if m == k {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// pickTyped acts on a typed menu pick: the method being proven again is a resend, a method
+// already proven gets the menu again, any other starts its proof.
+func (e *Engine) pickTyped(ctx context.Context, s *step, k MethodKind) {
+	switch {
+	case s.sess.HasProven(k):
+		s.say(MsgChooseMethodAgain)
+		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
+	case s.sess.State == StateAwaitCode && s.sess.Method == k:
+		e.resend(ctx, s)
+	default:
+		e.choose(ctx, s, "m", string(k))
+	}
 }
 
 // choose handles a button: picking a method.

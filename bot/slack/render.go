@@ -31,7 +31,7 @@ func Blocks(replies []flows.Reply) ([]slackapi.Block, string) {
 		}
 		for i, c := range r.Choices {
 			buttons = append(buttons, slackapi.NewButtonBlockElement(fmt.Sprintf("choice:%d", i), c.ID,
-				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Label, 75), false, false)))
+				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Title(), 75), false, false)))
 		}
 		if len(buttons) > 0 {
 			blocks = append(blocks, slackapi.NewActionBlock(fmt.Sprintf("actions:%d", ri), buttons...))
