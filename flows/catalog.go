@@ -59,6 +59,8 @@ const (
 	MsgSnoozeLimit       MsgID = "snooze_limit"
 	MsgNotMe             MsgID = "not_me"
 	MsgGreeting          MsgID = "greeting"
+	MsgPasswordTyped     MsgID = "password_typed"
+	MsgCarryOn           MsgID = "carry_on"
 	MsgCodeUsed          MsgID = "code_used"
 	MsgTriesLeft         MsgID = "tries_left"
 	MsgTryLeft           MsgID = "try_left"
@@ -88,6 +90,8 @@ var catalog = map[string]map[MsgID]string{
 		MsgOrAnother:         "If it doesn't arrive, choose another method:",
 		MsgNothingToResend:   "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
 		MsgTOTPNotSent:       "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",
+		MsgPasswordTyped:     "Please don't type passwords here; if that was your password, change it. I didn't keep it.",
+		MsgCarryOn:           "Your request is still open: carry on where you were.",
 		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
 		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
 		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",

@@ -282,6 +282,15 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.reminderChoice(ctx, s, act)
 		return
 	}
+	if s.in.Choice == "" && LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
+		// never taken, never stored, never logged; the conversation (and any link) stays as it is
+		s.say(MsgPasswordTyped)
+		if s.sess != nil {
+			s.replies[len(s.replies)-1].Text += " " + Text(s.in.Chat.Locale, MsgCarryOn)
+		}
+		s.audit("password_typed", "refused", "")
+		return
+	}
 	if s.in.Choice == "" && reason == "" {
 		// the live method menu takes its numbers and the methods' names
 		if k, ok := e.typedPick(s); ok {

@@ -94,7 +94,7 @@ var english = Lexicon{
 		cApp: {"outlook", "teams", "vpn", "laptop", "computer", "pc", "desktop", "workstation", "windows", "mac",
 			"macbook", "office", "microsoft", "account", "email", "mail", "portal", "sharepoint", "onedrive",
 			"citrix", "wifi", "network", "machine", "o365", "m365", "intranet", "sap", "workday", "okta", "azure",
-			"device", "profile", "domain"},
+			"device", "profile", "domain", "office365", "windows10", "windows11", "win10", "win11", "iphone"},
 		cRegister: {"register", "registration", "enroll", "enrol", "enrolment", "enrollment", "signup", "onboard"},
 		cSetup:    {"setup", "add", "configure", "update", "install"},
 		cMethod: {"authenticator", "methods", "method", "mfa", "2fa", "sspr", "questions", "verification",
@@ -472,4 +472,71 @@ func MethodNamed(locale, text string) (MethodKind, bool) {
 		found = k
 	}
 	return found, found != ""
+}
+
+// LooksLikePassword spots a password typed in chat by its shape: a word of 8 or more
+// characters mixing letters and digits with a symbol or both cases ("Sunflower#Quartz77"), or
+// a word after "password is" / "password:" ("my password is sunflower77"). Known words
+// ("Office365") are not passwords.
+func LooksLikePassword(locale, text string) bool {
+	lx := lexiconFor(locale)
+	ix := lx.index()
+	fields := strings.Fields(text)
+	for i, f := range fields {
+		w := strings.TrimRight(f, ".,;!?)\"'")
+		w = strings.TrimLeft(w, "(\"'")
+		if at := strings.IndexByte(w, '@'); at > 0 && strings.Contains(w[at:], ".") || strings.Contains(w, "://") {
+			continue // an address or a link: not this rule's business
+		}
+		if marked(fields, i) && utf8.RuneCountInString(w) >= 6 && !isCode(w) {
+			if _, known := ix.exact[strings.ToLower(w)]; !known && !ix.plain[strings.ToLower(w)] {
+				return true
+			}
+		}
+		if utf8.RuneCountInString(w) < 8 || utf8.RuneCountInString(w) > 128 {
+			continue
+		}
+		var lower, upper, digit, symbol bool
+		for _, r := range w {
+			switch {
+			case unicode.IsLower(r):
+				lower = true
+			case unicode.IsUpper(r):
+				upper = true
+			case unicode.IsDigit(r):
+				digit = true
+			case strings.ContainsRune("-./:,'’", r):
+				// joins ordinary words ("sign-in", "2-factor", "v1.2")
+			default:
+				symbol = true
+			}
+		}
+		letter := lower || upper
+		if _, known := ix.exact[strings.ToLower(w)]; known {
+			continue
+		}
+		if letter && digit && (symbol || (lower && upper)) || letter && symbol && lower && upper {
+			return true
+		}
+	}
+	return false
+}
+
+// marked reports whether the word at i follows "password is", "password:", "pw is" or similar.
+func marked(fields []string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	prev := strings.ToLower(strings.Trim(fields[i-1], ".,;!?\"'"))
+	hasPw := func(w string) bool {
+		w = strings.ToLower(strings.TrimRight(w, ":=-"))
+		return w == "password" || w == "pw" || w == "pwd" || w == "passwd" || w == "passcode"
+	}
+	if strings.HasSuffix(fields[i-1], ":") || strings.HasSuffix(fields[i-1], "=") {
+		return hasPw(fields[i-1])
+	}
+	if (prev == "is" || prev == "was" || prev == "be") && i >= 2 {
+		return hasPw(fields[i-2])
+	}
+	return false
 }

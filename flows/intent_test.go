@@ -39,6 +39,9 @@ func TestIntentCorpus(t *testing.T) {
 		}
 		total++
 		per[name]++
+		if flows.LooksLikePassword("en", phrase) {
+			t.Errorf("%q taken for a password", phrase)
+		}
 		if got := flows.ParseIntent(phrase); got == want {
 			right++
 		} else {
@@ -73,6 +76,20 @@ func TestSuggestClosest(t *testing.T) {
 	} {
 		if got := flows.Suggest("en", in); got != want {
 			t.Errorf("%q: suggested %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestPasswordShapes(t *testing.T) {
+	for in, want := range map[string]bool{
+		"my new password is Sunflower#Quartz77": true, "Sunflower#Quartz77": true, "password: hunter22": true,
+		"my password is sunflower77": true, "Correct-Horse-9": true, "P@ssw0rd!": true, "Winter2024!": true,
+		"I'm locked out": false, "can't log in to Office365": false, "sign-in problem with 2-factor": false,
+		"my email is alice.home@mail.test": false, "123456": false, "my password is expired": false,
+		"My password is not working": false, "https://x.example/Ab1?x=2": false,
+	} {
+		if got := flows.LooksLikePassword("en", in); got != want {
+			t.Errorf("%q: %v, want %v", in, got, want)
 		}
 	}
 }
