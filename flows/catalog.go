@@ -60,7 +60,20 @@ const (
 	MsgNotMe             MsgID = "not_me"
 	MsgGreeting          MsgID = "greeting"
 	MsgPasswordTyped     MsgID = "password_typed"
-	MsgCarryOn           MsgID = "carry_on"
+	MsgChooseUnlock      MsgID = "choose_unlock"
+	MsgProofOne          MsgID = "proof_one"
+	MsgProofMany         MsgID = "proof_many"
+	MsgStatusRegistered  MsgID = "status_registered"
+	MsgStatusNothing     MsgID = "status_nothing"
+	MsgStepChoose        MsgID = "step_choose"
+	MsgStepCode          MsgID = "step_code"
+	MsgStepQuestions     MsgID = "step_questions"
+	MsgStepResetLink     MsgID = "step_reset_link"
+	MsgStepRegisterLink  MsgID = "step_register_link"
+	MsgStepAdminLink     MsgID = "step_admin_link"
+	MsgStepNone          MsgID = "step_none"
+	MsgDoReset           MsgID = "do_reset"
+	MsgDoUnlock          MsgID = "do_unlock"
 	MsgCodeUsed          MsgID = "code_used"
 	MsgTriesLeft         MsgID = "tries_left"
 	MsgTryLeft           MsgID = "try_left"
@@ -91,12 +104,25 @@ var catalog = map[string]map[MsgID]string{
 		MsgNothingToResend:   "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
 		MsgTOTPNotSent:       "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",
 		MsgPasswordTyped:     "Please don't type passwords here; if that was your password, change it. I didn't keep it.",
-		MsgCarryOn:           "Your request is still open: carry on where you were.",
 		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
 		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
 		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
 		MsgMustRegister:      "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
-		MsgChooseMethod:      "To reset your password I need %d proof(s) that it's you. Choose a method:",
+		MsgChooseMethod:      "To reset your password, I need %s that it's you. Choose a method (press it, or type its number or name):",
+		MsgChooseUnlock:      "To unlock your account, I need %s that it's you. Choose a method (press it, or type its number or name):",
+		MsgProofOne:          "one proof",
+		MsgProofMany:         "%d proofs",
+		MsgStatusRegistered:  "You have registered: %s.",
+		MsgStatusNothing:     "You haven't registered any way to prove it's you yet.",
+		MsgStepChoose:        "You asked to %s. You've given %d of the %d proofs needed; next, choose a method from the list (press it, or type its number or name).",
+		MsgStepCode:          "You asked to %s. I'm waiting for the code from your %s: type it here, or say \"resend\" for a new one.",
+		MsgStepQuestions:     "You asked to %s. I'm waiting for your answers on the security-questions page I linked.",
+		MsgStepResetLink:     "You're verified. Open the one-time link I sent to choose your new password.",
+		MsgStepRegisterLink:  "I sent you a one-time link to set up the ways to prove it's you. Open it to carry on.",
+		MsgStepAdminLink:     "I sent you a one-time link to confirm an admin action. Open it and sign in to carry on.",
+		MsgStepNone:          "Nothing is in progress.",
+		MsgDoReset:           "reset your password",
+		MsgDoUnlock:          "unlock your account",
 		MsgEnterTOTP:         "Open your authenticator app and type the 6-digit code it shows for resetbot.",
 		MsgEmailSent:         "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
 		MsgCodeWrong:         "That code isn't right. Type it again, choose another method, or type \"cancel\".",
@@ -112,7 +138,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgTooManyCodes:      "I've sent too many codes in the last few minutes. Please wait a little, then try again.",
 		MsgProvenMore:        "Thanks, that's right. One more proof, please. Choose a method:",
 		MsgResetLink:         "Thanks, you're verified. Open this one-time link within 10 minutes to choose a new password:",
-		MsgUnlockIsReset:     "Your account is in Microsoft Entra ID, which unlocks an account when its password is reset. So I'll help you reset your password.",
+		MsgUnlockIsReset:     "Choosing a new password also unlocks your account, so I'll help you do that.",
 		MsgUnlocked:          "Your account is unlocked. You can sign in with your current password now.",
 		MsgUnlockedResetToo:  "If you've forgotten your password too, open this one-time link within 10 minutes to choose a new one:",
 		MsgNotLocked:         "Your account isn't locked right now, so there was nothing to unlock.",
@@ -120,8 +146,8 @@ var catalog = map[string]map[MsgID]string{
 		MsgRegisterLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then set up an authenticator app and an email address:",
 		MsgCancelled:         "Cancelled. Nothing was changed.",
 		MsgNothingToCancel:   "There's nothing to cancel.",
-		MsgStatusIdle:        "Registered: %s. Nothing in progress.",
-		MsgStatusSession:     "Registered: %s. In progress: %s (%s), proofs so far: %d of %d.",
+		MsgStatusIdle:        "%s Nothing is in progress.",
+		MsgStatusSession:     "%s %s",
 		MsgExpired:           "That took a little too long and your request has expired, so let's start over. Nothing was changed.",
 		MsgStaleButton:       "That button is from an earlier step. Please use the latest message.",
 		MsgBusy:              "I got two messages at once; please send that again.",
@@ -161,6 +187,21 @@ func Text(locale string, id MsgID, args ...any) string {
 	return fmt.Sprintf(s, args...)
 }
 
+// methodNoun names a method inside a sentence ("the code from your %s").
+func methodNoun(m MethodKind) string {
+	switch m {
+	case MethodTOTP:
+		return "authenticator app"
+	case MethodEmail:
+		return "email"
+	case MethodSMS:
+		return "text message"
+	case MethodVoice:
+		return "phone call"
+	}
+	return strings.ToLower(methodLabel(m))
+}
+
 func methodLabel(m MethodKind) string {
 	switch m {
 	case MethodTOTP:
@@ -168,7 +209,7 @@ func methodLabel(m MethodKind) string {
 	case MethodEmail:
 		return "Email code"
 	case MethodSMS:
-		return "Text message (SMS)"
+		return "Text message"
 	case MethodVoice:
 		return "Office phone call"
 	case MethodQuestions:

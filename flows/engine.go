@@ -286,7 +286,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		// never taken, never stored, never logged; the conversation (and any link) stays as it is
 		s.say(MsgPasswordTyped)
 		if s.sess != nil {
-			s.replies[len(s.replies)-1].Text += " " + Text(s.in.Chat.Locale, MsgCarryOn)
+			s.replies[len(s.replies)-1].Text += " " + e.whereNow(s)
 		}
 		s.audit("password_typed", "refused", "")
 		return
@@ -311,6 +311,11 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	switch intent {
 	case IntentHelp:
 		s.say(MsgHelp)
+		if s.sess != nil && reason == "" {
+			// what to do at this step first, then everything the bot can do
+			r := &s.replies[len(s.replies)-1]
+			r.Text = e.whereNow(s) + "\n\n" + r.Text
+		}
 		return
 	case IntentGreeting:
 		s.say(MsgGreeting)
@@ -443,17 +448,45 @@ func (e *Engine) save(s *step, sess *Session) {
 }
 
 func (e *Engine) status(s *step) {
+	loc := s.in.Chat.Locale
 	names := s.snap.Enrollment.Described()
-	reg := "nothing yet"
+	reg := Text(loc, MsgStatusNothing)
 	if len(names) > 0 {
-		reg = strings.Join(names, ", ")
+		reg = Text(loc, MsgStatusRegistered, strings.Join(names, ", "))
 	}
 	if s.sess == nil {
 		s.say(MsgStatusIdle, reg)
 		return
 	}
-	s.say(MsgStatusSession, reg, s.sess.Flow, strings.ReplaceAll(string(s.sess.State), "_", " "),
-		len(s.sess.Proven), s.pol.RequiredFor(s.acct))
+	s.say(MsgStatusSession, reg, e.whereNow(s))
+}
+
+// whereNow says in a sentence where the person is and what to do next.
+func (e *Engine) whereNow(s *step) string {
+	loc, sess := s.in.Chat.Locale, s.sess
+	if sess == nil {
+		return Text(loc, MsgStepNone)
+	}
+	want := Text(loc, MsgDoReset)
+	if sess.Flow == FlowUnlock && e.unlockable(s.acct) {
+		want = Text(loc, MsgDoUnlock)
+	}
+	switch sess.State {
+	case StateChooseMethod:
+		return Text(loc, MsgStepChoose, want, len(sess.Proven), s.pol.RequiredFor(s.acct))
+	case StateAwaitCode:
+		if sess.Method == MethodQuestions {
+			return Text(loc, MsgStepQuestions, want)
+		}
+		return Text(loc, MsgStepCode, want, methodNoun(sess.Method))
+	case StateResetLink:
+		return Text(loc, MsgStepResetLink)
+	case StateRegisterLink:
+		return Text(loc, MsgStepRegisterLink)
+	case StateAdminLink:
+		return Text(loc, MsgStepAdminLink)
+	}
+	return Text(loc, MsgStepNone)
 }
 
 // parseChoice splits "action:arg|session|version" and refuses stale buttons.

@@ -262,8 +262,8 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
 	pol, _ := e.policy(ctx)
 	e.mailUser(ctx, a, "A verification method was added to your account",
-		fmt.Sprintf("Hello %s,\n\n%s was registered for self-service password reset on %s.\n\n"+
-			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, methodLabel(reg.Kind),
+		fmt.Sprintf("Hello %s,\n\na new way to prove it's you was set up for password self-service: %s, on %s.\n\n"+
+			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, strings.ToLower(methodLabel(reg.Kind)),
 			reg.RegisteredAt.UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
 }
 

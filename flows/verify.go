@@ -39,8 +39,12 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 		unlockNotice(s)
 	}
 	sess := e.newSession(s, flow, StateChooseMethod)
-	s.say(MsgChooseMethod, need)
-	s.replies[len(s.replies)-1].Choices = e.methodChoices(s, sess, sess.Version)
+	text := MsgChooseMethod
+	if flow == FlowUnlock && e.unlockable(s.acct) {
+		text = MsgChooseUnlock // an unlock is introduced as an unlock
+	}
+	s.replies = append(s.replies, Reply{MsgID: MsgChooseMethod, Private: true,
+		Text: Text(s.in.Chat.Locale, text, proofs(s.in.Chat.Locale, need)), Choices: e.methodChoices(s, sess, sess.Version)})
 	s.audit("verify_start", "ok", string(flow))
 }
 
@@ -347,4 +351,12 @@ func others(cs []Choice, m MethodKind) []Choice {
 		}
 	}
 	return out
+}
+
+// proofs says a number of proofs in words: "one proof", "2 proofs".
+func proofs(locale string, n int) string {
+	if n == 1 {
+		return Text(locale, MsgProofOne)
+	}
+	return Text(locale, MsgProofMany, n)
 }
