@@ -51,8 +51,10 @@ func TestStatusAndHelpInPlainWords(t *testing.T) {
 
 type unlockDir struct{ *storetest.Directory }
 
-func (unlockDir) LockedOut(context.Context, string) (bool, time.Time, error) { return true, time.Time{}, nil }
-func (unlockDir) Unlock(context.Context, string) error                        { return nil }
+func (unlockDir) LockedOut(context.Context, string) (bool, time.Time, error) {
+	return true, time.Time{}, nil
+}
+func (unlockDir) Unlock(context.Context, string) error { return nil }
 
 // An unlock is introduced as an unlock where the directory can unlock; where a new password is
 // what unlocks, the bot says so without product names.
