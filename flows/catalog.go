@@ -60,6 +60,8 @@ const (
 	MsgNotMe             MsgID = "not_me"
 	MsgGreeting          MsgID = "greeting"
 	MsgPasswordTyped     MsgID = "password_typed"
+	MsgRegisteredShort   MsgID = "registered_short"
+	MsgNothingYet        MsgID = "nothing_yet"
 	MsgChooseUnlock      MsgID = "choose_unlock"
 	MsgProofOne          MsgID = "proof_one"
 	MsgProofMany         MsgID = "proof_many"
@@ -153,7 +155,9 @@ var catalog = map[string]map[MsgID]string{
 		MsgBusy:              "I got two messages at once; please send that again.",
 		MsgTrouble:           "Sorry, something went wrong on my side. Please try again in a moment, or contact the helpdesk: %s",
 		MsgPasswordChanged:   "Your password was changed. You can sign in with it now.",
-		MsgRegistered:        "Your verification methods are registered: %s.",
+		MsgRegistered:        "All set: %d of %d ways to prove it's you are registered (%s). Next time you're locked out, I can help you get back in.",
+		MsgRegisteredShort:   "You've registered %d of the %d ways to prove it's you that are needed (%s), so I can't reset your password yet. Type \"register\" to add another.",
+		MsgNothingYet:        "none yet",
 		MsgUseButtons:        "Please pick one of the options above.",
 		MsgNoSecretsHere:     "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
 		MsgNotAdmin:          "Sorry, only bot admins can use that command. This attempt was recorded.",

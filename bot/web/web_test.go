@@ -546,3 +546,47 @@ func TestAdminConfirmationNeedsAnMFASignIn(t *testing.T) {
 		t.Fatal("still blocked")
 	}
 }
+
+// The page and the chat count the ways registered against the policy; "All set" only when it is
+// met.
+func TestRegistrationCountsAgainstThePolicy(t *testing.T) {
+	e := setup(t)
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	if !strings.Contains(b.Last, "0 of 2 ways registered") {
+		t.Fatalf("menu:\n%s", b.Last)
+	}
+	b.Submit("/enrol/begin", url.Values{"method": {"totp"}})
+	secret := b.TOTPSecret()
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	b.Submit("/enrol/confirm", url.Values{"code": {code}})
+	if !strings.Contains(b.Last, "1 of 2 ways registered") {
+		t.Fatalf("after one method:\n%s", b.Last)
+	}
+	b.Submit("/enrol/done", nil)
+	if strings.Contains(b.Last, "All set") || !strings.Contains(b.Last, "1 of 2 ways registered") ||
+		!strings.Contains(b.Last, "You need 2 ways") {
+		t.Fatalf("done with too few:\n%s", b.Last)
+	}
+	short := false
+	for _, r := range e.h.Notes.Replies {
+		if r.MsgID == flows.MsgRegistered {
+			t.Fatalf("the chat was told all is set: %q", r.Text)
+		}
+		short = short || r.MsgID == flows.MsgRegisteredShort && strings.Contains(r.Text, "1 of the 2")
+	}
+	if !short {
+		t.Fatal("the chat was not told what is missing")
+	}
+	// with the second method it is all set
+	b = e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.private@mail.test"}})
+	b.Submit("/enrol/confirm", url.Values{"code": {storetest.CodeFrom(t, e.h.Mail.Last())}})
+	b.Submit("/enrol/done", nil)
+	if !strings.Contains(b.Last, "All set") || !strings.Contains(b.Last, "2 of 2 ways registered") {
+		t.Fatalf("done:\n%s", b.Last)
+	}
+	last := e.h.Notes.Replies[len(e.h.Notes.Replies)-1]
+	if last.MsgID != flows.MsgRegistered || !strings.Contains(last.Text, "All set: 2 of 2") {
+		t.Fatalf("chat: %+v", last)
+	}
+}
