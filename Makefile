@@ -59,7 +59,8 @@ vet:
 
 # The two packages that import the Graph SDK (main and graph) are tested without the race
 # detector and without cgo, like vet and the build: the SDK then compiles once instead of twice
-# (about four minutes cold). Every other package runs under -race.
+# (about four minutes cold). Every other package runs under -race, among them bot/app, the
+# composition root serve, the demo and the load test share, with the process-level tests of serve.
 MODULE := github.com/resetbot/resetbot
 SDK_PKGS := $(MODULE) $(MODULE)/graph
 test: deps vet build

@@ -1,23 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/bot/notify/smtptest"
+	"github.com/resetbot/resetbot/bot/app"
 	"github.com/resetbot/resetbot/bot/web/webtest"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/graph/ad"
 	"github.com/resetbot/resetbot/graph/ad/adtest"
 	"github.com/resetbot/resetbot/graph/graphtest"
-	"github.com/resetbot/resetbot/store/redistest"
 	"github.com/resetbot/resetbot/store/storetest"
 )
 
@@ -33,9 +30,9 @@ func hybridWorld(t *testing.T) (*world, *adtest.DC, *ad.Directory, flows.Router)
 	}
 	t.Cleanup(onprem.Close)
 	var r flows.Router
-	w := newWorld(t, func(p *parts) {
-		r = flows.Router{Cloud: p.dir, OnPrem: onprem}
-		p.dir, p.ad = r, true
+	w := newWorld(t, func(o *app.Options) {
+		r = flows.Router{Cloud: o.Directory.Directory, OnPrem: onprem}
+		o.Directory = app.Directory{Directory: r, Lockouts: r, AD: true}
 	})
 	return w, dc, onprem, r
 }
@@ -140,42 +137,5 @@ func TestHybridRouterSendsSyncedUsersToADAndCloudUsersToGraph(t *testing.T) {
 	}
 	if !strings.Contains(w.out.String(), "Your account was locked at") {
 		t.Fatalf("no alert in chat:\n%s", w.out.String())
-	}
-}
-
-// An AD-only deployment: no Graph, no OIDC. serve starts from the environment, checks the
-// service account with a bind, and people are found in AD.
-func TestServeActiveDirectoryOnly(t *testing.T) {
-	dc := adtest.Get(t)
-	rs := redistest.Start(t, "--appendonly", "yes")
-	mail := smtptest.Start(t)
-	u := dc.CreateUser(t, "solo")
-	key := base64.StdEncoding.EncodeToString(randomBytes(32))
-	env := map[string]string{
-		"PUBLIC_BASE_URL": "https://bot.corp.test", "LISTEN_ADDR": "127.0.0.1:0", "REDIS_URL": rs.URL(),
-		"SEAL_KEYS": "k1:" + key, "MAC_KEY": key, "SMTP_ADDR": mail.Addr, "SMTP_FROM": "resetbot@corp.test",
-		"AD_URL": dc.URL, "AD_CA_FILE": dc.CAFile, "AD_BIND_DN": dc.ServiceDN, "AD_BIND_PASSWORD": dc.ServicePW,
-		"AD_BASE_DN": adtest.BaseDN, "CONSOLE_CHAT": "true", "RESETBOT_ALLOW_ROOT": "true", "POLICY_ENABLED_FOR": "all", "HELPDESK_URL": "https://help.corp.test",
-	}
-	in := strings.NewReader("/as " + u.UPN + "\nI'm locked out\nregister\n/as Administrator\nreset my password\n")
-	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, in, &out, &errb); code != 0 {
-		t.Fatalf("serve: %d\n%s", code, errb.String())
-	}
-	o := out.String()
-	for _, want := range []string{"You haven't registered enough ways", "https://bot.corp.test/l/", "Sorry, I can't help with this account"} {
-		if !strings.Contains(o, want) {
-			t.Errorf("console output lacks %q:\n%s", want, o)
-		}
-	}
-	if !strings.Contains(errb.String(), "AD lockout alerts on") {
-		t.Errorf("log: %s", errb.String())
-	}
-	// a wrong service password stops the start with the reason
-	env["AD_BIND_PASSWORD"] = "not-it"
-	errb.Reset()
-	if code := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errb); code != 2 ||
-		!strings.Contains(errb.String(), "cannot sign in (wrong password)") {
-		t.Fatalf("wrong service password: %d\n%s", code, errb.String())
 	}
 }

@@ -32,6 +32,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/resetbot/resetbot/bot/app"
 	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/bot/notify/smtptest"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
@@ -154,16 +155,21 @@ type runningBot struct {
 	stop     func()
 }
 
-// runBot builds the bot as serve wires it (engine, store, Graph, Slack HTTP adapter, pages),
-// with Slack's per-method pacing off: that is the platform's limit, not the bot's (Tier 4
-// users.info alone would allow about 100 first contacts a minute).
-func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCounter, hook redis.Hook) (runningBot, error) {
+// runBot builds the bot with the composition root serve uses (engine, store, Graph, Slack HTTP
+// adapter, pages), with Slack's per-method pacing off: that is the platform's limit, not the
+// bot's (Tier 4 users.info alone would allow about 100 first contacts a minute).
+func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCounter, hook redis.Hook) (_ runningBot, err error) {
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
 	rdb, err := store.Connect(store.Options{URL: be.Redis})
 	if err != nil {
 		return runningBot{}, err
@@ -172,46 +178,42 @@ func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCount
 	if hook != nil {
 		rdb.AddHook(hook)
 	}
-	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": be.Seal}, CurrentID: "k1", MACKey: be.MAC})
+	// its own client: audit writes are not a step's
+	auditRDB, err := store.Connect(store.Options{URL: be.Redis})
 	if err != nil {
 		return runningBot{}, err
 	}
-	st := store.New(rdb, crypto)
-	if err := st.Preload(ctx); err != nil {
+	stops = append(stops, func() { auditRDB.Close() })
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": be.Seal}, CurrentID: "k1", MACKey: be.MAC})
+	if err != nil {
 		return runningBot{}, err
 	}
 	dir, err := graph.New(graph.Config{BaseURL: be.GraphURL, Credential: graph.NewClientCredential(be.TokenURL, be.ClientID, be.Secret, nil)})
 	if err != nil {
 		return runningBot{}, err
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	auditRDB, _ := store.Connect(store.Options{URL: be.Redis}) // its own client: audit writes are not a step's
-	audit := store.NewAuditor(auditRDB, log)
-	stops = append(stops, func() { audit.Close(); auditRDB.Close() })
-	late := &router{}
 	pages := httptest.NewUnstartedServer(nil)
 	pages.StartTLS()
 	stops = append(stops, pages.Close)
-	e := engine(parts{dir: dir, store: st, crypto: crypto, audit: audit, log: log, clock: realClock{}, baseURL: pages.URL,
-		notifier: late, mailer: mailer, phoneBudget: 100, campaign: &campaign{}})
 	o, err := web.NewOIDC(ctx, be.Issuer, be.ClientID, be.Secret, pages.URL, time.Now)
 	if err != nil {
-		stop()
 		return runningBot{}, err
 	}
-	pages.Config.Handler = web.New(e, o, crypto, st, log).Handler()
-	steps.Engine = e
 	if steps.n == nil {
 		steps.n = &atomic.Int64{}
 	}
-	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-load", SigningSecret: loadSecret, TeamIDs: []string{loadTeam},
-		APIURL: be.SlackAPI}, steps, st, realClock{}, log, slackbot.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+	a, err := app.New(ctx, app.Options{Redis: rdb, AuditRedis: auditRDB, Crypto: crypto, Directory: app.Directory{Directory: dir},
+		Mailer: mailer, PhoneBudget: 100, Log: log, BaseURL: pages.URL, OIDC: o,
+		Slack: &app.Slack{Config: slackbot.Config{BotToken: "xoxb-load", SigningSecret: loadSecret, TeamIDs: []string{loadTeam}, APIURL: be.SlackAPI},
+			Options: []slackbot.Option{slackbot.WithSleep(func(context.Context, time.Duration) error { return nil })},
+			Observe: func(e slackbot.Engine) slackbot.Engine { steps.Engine = e; return steps }}})
 	if err != nil {
-		stop()
 		return runningBot{}, err
 	}
-	late.set(slackbot.Platform, sa)
-	srv := httptest.NewServer(sa.HTTPHandler())
+	stops = append(stops, a.Close)
+	pages.Config.Handler = a.Handler()
+	srv := httptest.NewServer(a.Handler())
 	stops = append(stops, srv.Close)
 	return runningBot{slackURL: srv.URL, cert: pages.Certificate().Raw, stop: stop}, nil
 }

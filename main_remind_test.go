@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata" // fixed-offset zones, whatever the machine has
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/app"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
 	"github.com/resetbot/resetbot/bot/slack/fakeslack"
 	"github.com/resetbot/resetbot/flows"
@@ -98,17 +99,14 @@ func (w *remindWorld) reminders(tb testing.TB, clock flows.Clock) (*flows.Remind
 }
 
 func (w *remindWorld) remindersAt(slackURL string, clock flows.Clock) (*flows.Reminders, *slackbot.Adapter) {
-	log := bot.NewLogger(&bytes.Buffer{}, "error")
-	fwd := &router{}
-	e := engine(parts{dir: w.dir, store: w.st, crypto: w.crypto, audit: store.NewAuditor(w.st.Client(), log), log: log, clock: clock, notifier: fwd,
-		mailer: noMail{}})
-	sa, err := slackbot.New(slackbot.Config{BotToken: "xoxb-1", SigningSecret: slackSecret, TeamIDs: []string{slackTeam},
-		APIURL: slackURL}, e, w.st, clock, log, slackbot.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	a, err := app.New(context.Background(), app.Options{Redis: w.st.Client(), Crypto: w.crypto, Directory: app.Directory{Directory: w.dir},
+		Mailer: noMail{}, Clock: clock, Log: bot.NewLogger(&bytes.Buffer{}, "error"),
+		Slack: &app.Slack{Config: slackbot.Config{BotToken: "xoxb-1", SigningSecret: slackSecret, TeamIDs: []string{slackTeam}, APIURL: slackURL},
+			Options: []slackbot.Option{slackbot.WithSleep(func(context.Context, time.Duration) error { return nil })}}})
 	if err != nil {
 		return nil, nil
 	}
-	fwd.set(slackbot.Platform, sa)
-	return flows.NewReminders(e, w.st, w.dir, sa), sa
+	return a.Reminders, a.Slack
 }
 
 type noMail struct{}
@@ -200,7 +198,7 @@ func replicaMain() int {
 		return 1
 	}
 	w := &remindWorld{st: st, dir: dir, crypto: crypto}
-	r, _ := w.remindersAt(g("R_SLACK"), realClock{})
+	r, _ := w.remindersAt(g("R_SLACK"), nil)
 	// a short lease lets the survivors take over a killed replica's claims quickly; without a
 	// kill a long one keeps a replica starved of CPU from losing its claims mid-batch
 	r.Lease = 30 * time.Second
@@ -278,7 +276,7 @@ func runReplicas(t *testing.T, kill bool) {
 	for i := 0; i < users; i++ {
 		w.slack.AddUser(fakeslack.User{ID: fmt.Sprintf("U%07d", i), TeamID: slackTeam, Email: fmt.Sprintf("user%05d@contoso.test", i), EmailConfirmed: true, TZ: zone})
 	}
-	planner, _ := w.remindersAt(w.slack.GetAPIURL(), realClock{})
+	planner, _ := w.remindersAt(w.slack.GetAPIURL(), nil)
 	want := users - users/every
 	if n, err := planner.Plan(context.Background()); err != nil || n != want {
 		t.Fatalf("planned %d: %v", n, err)

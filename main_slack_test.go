@@ -38,7 +38,7 @@ func slackEndToEnd(t *testing.T, socket bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.router.set(slackbot.Platform, sa)
+	w.app.Route(slackbot.Platform, sa)
 	deliver := func(kind, id string, payload map[string]any) {
 		fake.SendEnvelope(kind, id, payload)
 	}

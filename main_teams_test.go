@@ -34,7 +34,7 @@ func TestTeamsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.router.set(teams.Platform, ta)
+	w.app.Route(teams.Platform, ta)
 	srv := httptest.NewServer(ta.Handler())
 	t.Cleanup(srv.Close)
 	seq := 0

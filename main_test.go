@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/app"
 	"github.com/resetbot/resetbot/bot/console"
 	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/bot/notify/phonetest"
@@ -93,13 +95,13 @@ type world struct {
 	users  []graphtest.User
 	said   []flows.Reply
 	eng    *flows.Engine
-	router *router
+	app    *app.App
 	log    *slog.Logger
 	phone  *phonetest.Provider
 	audit  *store.Auditor
 }
 
-func newWorld(t *testing.T, edit ...func(*parts)) *world {
+func newWorld(t *testing.T, edit ...func(*app.Options)) *world {
 	t.Helper()
 	w := &world{clock: storetest.NewClock(), out: &bytes.Buffer{}, logs: &bytes.Buffer{}}
 	w.redis = redistest.Start(t)
@@ -127,40 +129,45 @@ func newWorld(t *testing.T, edit ...func(*parts)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.st = store.New(rdb, crypto)
-	if err := w.st.Preload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	cfg := bot.Config{EnabledFor: "selected", EnabledGroups: []string{graphtest.SSPRGroup}, HelpdeskURL: "https://help.contoso.test"}
-	if err := seedPolicy(ctx, w.st, cfg); err != nil {
-		t.Fatal(err)
-	}
 	dir, err := graph.New(graph.Config{BaseURL: w.tenant.GraphURL(),
 		Credential: graph.NewClientCredential(w.tenant.TokenURL(), w.tenant.ClientID, w.tenant.ClientSecret, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := bot.NewLogger(w.logs, "debug")
-	audit := store.NewAuditor(rdb, log)
-	t.Cleanup(audit.Close)
-	w.audit = audit
-	late := &router{}
-	p := parts{dir: dir, store: w.st, crypto: crypto, audit: audit, log: log, clock: w.clock, baseURL: w.web.URL,
-		notifier: late, mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}, phoneBudget: 100,
-		phone: &notify.Twilio{BaseURL: w.phone.URL, AccountSID: w.phone.SID, AuthToken: w.phone.Token, From: "+14255550100"}}
-	for _, f := range edit {
-		f(&p)
-	}
-	e := engine(p)
 	o, err := web.NewOIDC(ctx, w.tenant.Issuer(), w.tenant.ClientID, w.tenant.ClientSecret, w.web.URL, w.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.web.Config.Handler = web.New(e, o, crypto, w.st, log).Handler()
-	w.chat = console.New(e, nil, w.out)
-	late.set(console.Platform, w.chat)
-	w.eng, w.router, w.log = e, late, log
+	log := bot.NewLogger(w.logs, "debug")
+	opts := app.Options{Redis: rdb, Crypto: crypto, Directory: app.Directory{Directory: dir}, Log: log, Clock: w.clock, BaseURL: w.web.URL,
+		OIDC: o, Mailer: &notify.SMTP{Addr: w.smtp.Addr, From: "resetbot@contoso.test"}, PhoneBudget: 100,
+		Phone:   &notify.Twilio{BaseURL: w.phone.URL, AccountSID: w.phone.SID, AuthToken: w.phone.Token, From: "+14255550100"},
+		Console: &app.Console{Out: w.out}}
+	for _, f := range edit {
+		f(&opts)
+	}
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	w.st, w.audit, w.app = a.Store, a.Auditor, a
+	cfg := bot.Config{EnabledFor: "selected", EnabledGroups: []string{graphtest.SSPRGroup}, HelpdeskURL: "https://help.contoso.test"}
+	if err := app.SeedPolicy(ctx, w.st, cfg); err != nil {
+		t.Fatal(err)
+	}
+	w.web.Config.Handler = a.Handler()
+	w.chat = a.Console
+	w.eng, w.log = a.Engine, log
 	return w
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func (w *world) say(t *testing.T, as, text string) []flows.Reply {

@@ -175,7 +175,10 @@ func (d *DC) provision() error {
 	extra := "\told password allowed period = 0\n\ttls enabled = yes\n" +
 		"\ttls keyfile = " + filepath.Join(d.dir, "server.key") + "\n" +
 		"\ttls certfile = " + filepath.Join(d.dir, "server.pem") + "\n" +
-		"\ttls cafile = " + d.CAFile + "\n\tlog level = 1\n"
+		"\ttls cafile = " + d.CAFile + "\n\tlog level = 1\n" +
+		// its own pid file: Samba refuses to start while another DC's pid file in the shared
+		// default folder names a live process (test binaries run their DCs at once)
+		"\tpid directory = " + target + "\n"
 	b = bytes.Replace(b, []byte("[global]\n"), []byte("[global]\n"+extra), 1)
 	if err := os.WriteFile(conf, b, 0o600); err != nil {
 		return err
