@@ -30,9 +30,12 @@ func TestConsoleMenusStayLive(t *testing.T) {
 	h.Deps.Notifier = c
 	h.Rebuild()
 	c.As(alice.UPN)
+	var transcript strings.Builder
+	defer func() { t.Logf("transcript:\n%s\n%s", transcript.String(), out.String()) }()
 	say := func(line string, want flows.MsgID) []flows.Reply {
 		t.Helper()
 		rs, text, err := c.Say(context.Background(), line)
+		transcript.WriteString("> " + line + "\n" + text)
 		if err != nil || !storetest.Has(rs, want) {
 			t.Fatalf("%q: %v %v\n%s", line, storetest.IDs(rs), err, text)
 		}
@@ -51,6 +54,8 @@ func TestConsoleMenusStayLive(t *testing.T) {
 	}
 	say("2", flows.MsgEmailSent)
 	say("I didn't get it", flows.MsgEmailSent)
+	say("000000", flows.MsgCodeWrong)
+	say("Sunflower#Quartz77", flows.MsgPasswordTyped)
 	rs = say(storetest.CodeFrom(t, h.Mail.Last()), flows.MsgResetLink)
 	link := storetest.Link(t, rs)
 	if err := h.Engine.ResetPassword(context.Background(), link[strings.LastIndex(link, "/")+1:], "Sunny-Meadow-77", "Sunny-Meadow-77"); err != nil {
