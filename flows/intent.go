@@ -176,8 +176,12 @@ func lexiconFor(locale string) *Lexicon {
 	return lexicons["en"]
 }
 
+// maxWords is how much of a message is read for its intent: requests to a helpdesk say what
+// they want early, and a long message cannot cost much to understand.
+const maxWords = 40
+
 // normalise lowercases, drops apostrophes (so "can't" and "cant" are one word) and splits on
-// everything that is not a letter or digit.
+// everything that is not a letter or digit; it keeps the first maxWords words.
 func normalise(text string) []string {
 	t := strings.Map(func(r rune) rune {
 		switch {
@@ -189,7 +193,11 @@ func normalise(text string) []string {
 			return ' '
 		}
 	}, text)
-	return strings.Fields(t)
+	words := strings.Fields(t)
+	if len(words) > maxWords {
+		words = words[:maxWords]
+	}
+	return words
 }
 
 // signals are the concepts found in one message, with the canonical words.
