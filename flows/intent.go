@@ -243,6 +243,8 @@ type lexIndex struct {
 	exact map[string][]concept // every known word: concept words and the words of phrases
 	plain map[string]bool
 	long  []string // known words of 4 letters or more, candidates for typo correction
+	// the same as runes
+	longRunes [][]rune
 }
 
 // correct replaces each unknown word by the known word one edit away (two from 8 letters),
@@ -277,9 +279,12 @@ func (ix *lexIndex) correctWord(w string) string {
 		max = 2
 	}
 	best, bestD := w, max+1
-	for _, cand := range ix.long {
-		if d := editDistance(w, cand, bestD); d < bestD {
-			best, bestD = cand, d
+	for i, cand := range ix.longRunes {
+		if d := len(cand) - len(rs); d > max || -d > max {
+			continue
+		}
+		if d := editDistanceRunes(rs, cand, bestD); d < bestD {
+			best, bestD = ix.long[i], d
 		}
 	}
 	return best
@@ -340,6 +345,9 @@ func buildIndex(lx *Lexicon) *lexIndex {
 	}
 	// deterministic: candidates in a fixed order
 	sort.Strings(ix.long)
+	for _, w := range ix.long {
+		ix.longRunes = append(ix.longRunes, []rune(w))
+	}
 	for _, w := range lx.Plain {
 		ix.plain[w] = true
 	}
@@ -418,13 +426,20 @@ func Suggest(locale, text string) string {
 // editDistance is the optimal string alignment distance (a transposition counts as one edit),
 // giving up at limit.
 func editDistance(a, b string, limit int) int {
-	ra, rb := []rune(a), []rune(b)
+	return editDistanceRunes([]rune(a), []rune(b), limit)
+}
+
+func editDistanceRunes(ra, rb []rune, limit int) int {
 	if d := len(ra) - len(rb); d >= limit || -d >= limit {
 		return limit
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	var rows [3][33]int // words are short: no allocation for them
+	var prev2, prev, cur []int
+	if len(rb) < len(rows[0]) {
+		prev2, prev, cur = rows[0][:len(rb)+1], rows[1][:len(rb)+1], rows[2][:len(rb)+1]
+	} else {
+		prev2, prev, cur = make([]int, len(rb)+1), make([]int, len(rb)+1), make([]int, len(rb)+1)
+	}
 	for j := range prev {
 		prev[j] = j
 	}
