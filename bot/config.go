@@ -72,6 +72,7 @@ type Config struct {
 	SlackTeamIDs       []string // SLACK_TEAM_IDS
 	SlackEnterpriseIDs []string // SLACK_ENTERPRISE_IDS
 	SlackAdminChannel  string   // SLACK_ADMIN_CHANNEL
+	SlackAPIURL        string   // SLACK_API_URL: the Web API's base (GovSlack's, or a fake in tests); default Slack's
 
 	PhoneURL        string // PHONE_PROVIDER_URL: Twilio-compatible REST API base
 	PhoneAccountSID string // PHONE_ACCOUNT_SID
@@ -135,7 +136,8 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SlackBotToken: getenv("SLACK_BOT_TOKEN"), SlackAppToken: getenv("SLACK_APP_TOKEN"),
 		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"), SlackMode: g("SLACK_MODE"),
 		SlackTeamIDs: list("SLACK_TEAM_IDS"), SlackEnterpriseIDs: list("SLACK_ENTERPRISE_IDS"), SlackAdminChannel: g("SLACK_ADMIN_CHANNEL"),
-		PhoneURL: g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
+		SlackAPIURL: g("SLACK_API_URL"),
+		PhoneURL:    g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
 		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100, AuditMaxAgeDays: 400, MetricsAddr: g("METRICS_ADDR"),
 		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
 		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
@@ -405,7 +407,10 @@ func (c Config) Validate() error {
 			bad("SLACK_MODE must be socket or http, got %q", c.SlackMode)
 		}
 		if len(c.SlackTeamIDs) == 0 {
-			bad("SLACK_TEAM_IDS must list the workspace ids the bot serves")
+			bad("SLACK_TEAM_IDS must list the workspace ids the bot serves (T…, in the workspace's URL app.slack.com/client/T…/ or auth.test's team_id)")
+		}
+		if u, err := url.Parse(c.SlackAPIURL); c.SlackAPIURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !strings.HasSuffix(c.SlackAPIURL, "/")) {
+			bad("SLACK_API_URL must be the Web API's base URL ending in /, like https://slack-gov.com/api/, got %q", c.SlackAPIURL)
 		}
 	}
 	if c.PhoneAccountSID != "" || c.PhoneAuthToken != "" || c.PhoneFrom != "" || c.PhoneURL != "" {

@@ -10,11 +10,16 @@ type MsgID string
 
 // The catalog's message ids.
 const (
-	MsgHelp              MsgID = "help"
-	MsgHelpdesk          MsgID = "helpdesk"
-	MsgNotUnderstood     MsgID = "not_understood"
-	MsgBadInput          MsgID = "bad_input"
-	MsgMustRegister      MsgID = "must_register"
+	MsgHelp          MsgID = "help"
+	MsgHelpdesk      MsgID = "helpdesk"
+	MsgNotUnderstood MsgID = "not_understood"
+	MsgBadInput      MsgID = "bad_input"
+	MsgMustRegister  MsgID = "must_register"
+	// MsgLockedUnregistered: locked out in AD and not registered; registering needs the AD
+	// password, which a locked account cannot prove, so the only way on is the helpdesk.
+	MsgLockedUnregistered MsgID = "locked_unregistered"
+	// MsgSlowDown: a chat adapter refused messages beyond a person's small queue.
+	MsgSlowDown          MsgID = "slow_down"
 	MsgChooseMethod      MsgID = "choose_method"
 	MsgEnterTOTP         MsgID = "enter_totp"
 	MsgEmailSent         MsgID = "email_sent"
@@ -109,6 +114,10 @@ var catalog = map[string]map[MsgID]string{
 		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
 		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
 		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
+		MsgLockedUnregistered: "Your account is locked, and you haven't registered ways to prove it's you, so I can't unlock it, and registering needs your password, which a locked account can't use. " +
+			"Please contact the helpdesk (%s) and tell them: \"My account %s is locked out and I'm not registered with resetbot.\" " +
+			"They will unlock it after checking who you are. Once you can sign in again, type \"register\" here, so next time you can unlock it yourself.",
+		MsgSlowDown:          "You're sending messages faster than I can answer, so I skipped some. Please wait for my reply, then send one message at a time.",
 		MsgMustRegister:      "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
 		MsgChooseMethod:      "To reset your password, I need %s that it's you. Choose a method (press it, or type its number or name):",
 		MsgChooseUnlock:      "To unlock your account, I need %s that it's you. Choose a method (press it, or type its number or name):",

@@ -346,6 +346,11 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.startVerify(ctx, s, intent)
 		return
 	case IntentRegister:
+		if len(s.pol.Usable(s.acct, s.snap.Enrollment)) < s.pol.RequiredFor(s.acct) && e.lockedForRegistration(ctx, s.acct) {
+			s.say(MsgLockedUnregistered, s.pol.HelpdeskURL, s.acct.UPN)
+			s.audit("register_start", "refused", "locked_not_registered")
+			return
+		}
 		e.startRegister(s)
 		return
 	case IntentResend:

@@ -13,7 +13,25 @@ var (
 	ErrAccountLocked      = errors.New("account locked out")
 	ErrMustChangePassword = errors.New("the password must be changed first")
 	ErrUnsupported        = errors.New("not supported by this directory")
+	// ErrLockoutNear: the directory is so close to locking the account that the page does not
+	// try the password at all (a *LockoutNearError says how close).
+	ErrLockoutNear = errors.New("too close to the directory's lockout to try a password")
 )
+
+// LockoutNearError says why a password was not tried: the account has had Failed wrong
+// passwords recently and the directory locks it at Threshold (0: the threshold is unknown);
+// the count clears by itself after ClearsIn (0: unknown), or at a successful sign-in.
+type LockoutNearError struct {
+	Failed, Threshold int
+	ClearsIn          time.Duration
+}
+
+func (e *LockoutNearError) Error() string {
+	return fmt.Sprintf("%s: %d of %d wrong passwords", ErrLockoutNear, e.Failed, e.Threshold)
+}
+
+// Is makes errors.Is(err, ErrLockoutNear) true.
+func (e *LockoutNearError) Is(target error) bool { return target == ErrLockoutNear }
 
 // Unlocker is a directory that keeps its own lockout (Active Directory).
 type Unlocker interface {
@@ -38,6 +56,8 @@ type PasswordVerifier interface {
 type PasswordRules struct {
 	MinLength  int
 	Complexity bool
+	History    int    // how many earlier passwords may not be used again
+	Known      bool   // the rules could be read (false: the directory will judge alone)
 	Source     string // who set them, for the message ("your domain")
 }
 

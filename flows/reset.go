@@ -21,8 +21,8 @@ func CheckPassword(pw, confirm string) error {
 		return &PasswordError{"The two passwords are not the same. Type the same password in both boxes."}
 	}
 	n := utf8.RuneCountInString(pw)
-	if n < 8 {
-		return &PasswordError{"Use at least 8 characters."}
+	if n < MinPasswordLength {
+		return &PasswordError{fmt.Sprintf("Use at least %d characters.", MinPasswordLength)}
 	}
 	if n > 256 {
 		return &PasswordError{"Use at most 256 characters."}
@@ -57,7 +57,14 @@ func CheckPassword(pw, confirm string) error {
 // ResetView is what the new-password page may show for a live link.
 type ResetView struct {
 	Mode ResetMode // user_chosen: the user types a password; otherwise one is issued after a POST
+	// Rules are the rules the new password must meet, shown before typing: the bot's own
+	// (8 characters, three kinds) raised to the person's directory rules (AD: their
+	// fine-grained policy or the domain's).
+	Rules PasswordRules
 }
+
+// MinPasswordLength is the bot's own minimum, whatever the directory allows.
+const MinPasswordLength = 8
 
 // OpenReset checks a reset link for the page (GET); it consumes nothing.
 func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error) {
@@ -66,7 +73,14 @@ func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error)
 		return ResetView{}, ErrLinkGone
 	}
 	pol, _ := e.policy(ctx)
-	return ResetView{Mode: pol.ResetMode}, nil
+	rv := ResetView{Mode: pol.ResetMode, Rules: PasswordRules{MinLength: MinPasswordLength, Complexity: true, Source: "resetbot"}}
+	if src, ok := e.d.Directory.(RulesSource); ok && pol.ResetMode == ResetUserChosen {
+		if r, err := src.PasswordRules(ctx, v.UserID); err == nil && r.Known {
+			rv.Rules.MinLength = max(rv.Rules.MinLength, r.MinLength)
+			rv.Rules.History, rv.Rules.Known, rv.Rules.Source = r.History, true, r.Source
+		}
+	}
+	return rv, nil
 }
 
 // ResetPassword consumes a reset link (POST) and sets the password the user chose.
@@ -105,12 +119,45 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 			Action: string(v.Session.Flow), Outcome: "failed", Reason: "directory"})
 		var pe *PasswordError
 		if errors.As(err, &pe) {
-			return err
+			return e.keepLink(ctx, token, v, pol, pe)
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
 	e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen))
 	return nil
+}
+
+// MethodNewPassword names the tries of new passwords on the person's attempt counters.
+const MethodNewPassword MethodKind = "new_password"
+
+// keepLink gives a reset link back after the directory refused the new password (its history,
+// or rules that changed since they were shown), so the person can choose another one until
+// the link expires, without proving themselves again. Each refusal counts on the person's
+// limits like a wrong code (the same counters, across every session): at the limit self-service
+// is blocked and the link stays used. The link was consumed before the directory was asked,
+// so two submissions never race; it comes back bound to the session saved again.
+func (e *Engine) keepLink(ctx context.Context, token string, v LinkView, pol Policy, pe *PasswordError) error {
+	now := e.d.Clock.Now()
+	out, err := e.d.Sessions.Commit(ctx, Commit{Subject: v.UserID, ChatKey: v.Record.ChatKey, Now: now, KeepSession: true,
+		Attempt: &Attempt{Method: MethodNewPassword, Limits: pol.Limits}})
+	if err != nil {
+		e.d.Log.ErrorContext(ctx, "a refused password was not counted; the link stays used", "err", err)
+		return pe
+	}
+	if out.Status == Blocked || !out.BlockedUntil.IsZero() {
+		return ErrBlocked
+	}
+	if !now.Before(v.Record.ExpiresAt) || v.Session.Expired(now) {
+		return pe
+	}
+	sess := *v.Session
+	sess.Version = 1 // consuming the link deleted the session: it is saved again from nothing
+	out, err = e.d.Sessions.Commit(ctx, Commit{Subject: v.UserID, ChatKey: v.Record.ChatKey, Now: now, Session: &sess,
+		Link: &LinkGrant{Purpose: PurposeReset, MAC: linkMAC(e.d.MAC, token), ExpiresAt: v.Record.ExpiresAt}})
+	if err != nil || out.Status != Committed {
+		e.d.Log.WarnContext(ctx, "the reset link could not be given back", "err", err, "status", out.Status)
+	}
+	return pe
 }
 
 // directoryRules applies the directory's own password rules (AD's domain policy), so a password

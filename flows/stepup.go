@@ -61,8 +61,17 @@ func (e *Engine) PasswordSignIn(ctx context.Context, ws *WebState, password stri
 			e.audit(ctx, ev)
 			return err
 		}
-	case errors.Is(err, ErrWrongPassword), errors.Is(err, ErrAccountLocked):
+	case errors.Is(err, ErrWrongPassword):
 		ev.Outcome, ev.Reason = "failed", err.Error()
+		e.audit(ctx, ev)
+		return err
+	case errors.Is(err, ErrAccountLocked), errors.Is(err, ErrLockoutNear):
+		// no password was tried: nothing failed, so nothing is counted
+		_ = e.d.SignIns.ForgiveSignIn(ctx, ws.UserID, now)
+		ev.Outcome, ev.Reason = "refused", "account_locked"
+		if errors.Is(err, ErrLockoutNear) {
+			ev.Reason = "lockout_margin"
+		}
 		e.audit(ctx, ev)
 		return err
 	default:

@@ -24,6 +24,11 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 	}
 	need := s.pol.RequiredFor(s.acct)
 	usable := s.pol.Usable(s.acct, s.snap.Enrollment)
+	if len(usable) < need && e.lockedForRegistration(ctx, s.acct) {
+		s.say(MsgLockedUnregistered, s.pol.HelpdeskURL, s.acct.UPN)
+		s.audit("verify_start", "refused", "locked_not_registered")
+		return
+	}
 	if len(usable) < need {
 		s.say(MsgMustRegister, need, s.pol.HelpdeskURL)
 		s.audit("verify_start", "refused", "not_registered")
@@ -359,4 +364,21 @@ func proofs(locale string, n int) string {
 		return Text(locale, MsgProofOne)
 	}
 	return Text(locale, MsgProofMany, n)
+}
+
+// lockedForRegistration reports whether the account is locked out in AD while registering
+// would need its AD password (deployments without Entra sign-in): then the registration page
+// could not sign the person in, and sending them there would only send them back to chat.
+// The account is cached in process for IdentityTTL, so a lockout it shows is confirmed live
+// (an unlock by the helpdesk takes effect at once).
+func (e *Engine) lockedForRegistration(ctx context.Context, a Account) bool {
+	if !a.Locked || !e.PasswordSignInAvailable() {
+		return false
+	}
+	if u, ok := e.d.Directory.(Unlocker); ok {
+		if locked, _, err := u.LockedOut(ctx, a.ID); err == nil {
+			return locked
+		}
+	}
+	return true
 }

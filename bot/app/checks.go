@@ -22,7 +22,8 @@ type StartupError struct{ Problems []error }
 func (e *StartupError) Error() string { return errors.Join(e.Problems...).Error() }
 
 // RunChecks runs every check at once, within 20 seconds, and reports all the failures together
-// (sorted by name, so the list reads the same every time).
+// (sorted by name, so the list reads the same every time). A check that finds several problems
+// returns them joined (errors.Join); each is listed on its own.
 func RunChecks(ctx context.Context, checks []Check) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -35,11 +36,19 @@ func RunChecks(ctx context.Context, checks []Check) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.Run(ctx); err != nil {
-				mu.Lock()
-				problems = append(problems, fmt.Errorf("%s: %w", c.Name, err))
-				mu.Unlock()
+			err := c.Run(ctx)
+			if err == nil {
+				return
 			}
+			each := []error{err}
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				each = j.Unwrap()
+			}
+			mu.Lock()
+			for _, e := range each {
+				problems = append(problems, fmt.Errorf("%s: %w", c.Name, e))
+			}
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()

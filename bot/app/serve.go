@@ -58,13 +58,24 @@ type deployment struct {
 }
 
 // checks are the start-up checks of a deployment: Redis (with its append-only log unless
-// allowed off), each directory, the OIDC discovery document, the SMTP relay. Add a check here
+// allowed off), each directory (for AD also the service account's rights), the OIDC discovery
+// document, the SMTP relay, the Slack app's scopes and admin channel. Add a check here
 // (or to Cloud.Checks for what needs the Graph SDK) and serve runs it with the others.
 func (d *deployment) checks() []Check {
 	cs := []Check{{"redis", func(ctx context.Context) error { return store.CheckDurable(ctx, d.rdb, d.cfg.RedisNoAOF) }}}
 	cs = append(cs, d.cloud.Checks...)
 	if d.onprem != nil {
-		cs = append(cs, Check{"active directory", d.onprem.Check})
+		// the bind, then what the service account may write (each attribute it cannot, with the fix)
+		cs = append(cs, Check{"active directory", func(ctx context.Context) error {
+			if err := d.onprem.Check(ctx); err != nil {
+				return err
+			}
+			return problems(d.onprem.CheckRights(ctx))
+		}})
+	}
+	if d.cfg.SlackBotToken != "" {
+		// the app's scopes (each missing one with the feature that needs it) and the admin channel
+		cs = append(cs, Check{"slack", func(ctx context.Context) error { return problems(slackbot.Check(ctx, SlackConfig(d.cfg))) }})
 	}
 	if d.cfg.OIDCIssuer != "" {
 		cs = append(cs, Check{"oidc", func(ctx context.Context) (err error) {
@@ -120,9 +131,7 @@ func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *sl
 	}
 	chats := 0
 	if cfg.SlackBotToken != "" {
-		o.Slack = &Slack{Config: slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken,
-			SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,
-			EnterpriseIDs: cfg.SlackEnterpriseIDs, AdminChannel: cfg.SlackAdminChannel}}
+		o.Slack = &Slack{Config: SlackConfig(cfg)}
 		chats++
 		log.Info("slack enabled", "mode", cfg.SlackMode, "teams", strings.Join(cfg.SlackTeamIDs, ","))
 	}
@@ -198,4 +207,20 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// SlackConfig is the Slack adapter's part of the deployment's configuration.
+func SlackConfig(cfg bot.Config) slackbot.Config {
+	return slackbot.Config{BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, APIURL: cfg.SlackAPIURL,
+		SigningSecret: cfg.SlackSigningSecret, Socket: cfg.SlackMode == "socket", TeamIDs: cfg.SlackTeamIDs,
+		EnterpriseIDs: cfg.SlackEnterpriseIDs, AdminChannel: cfg.SlackAdminChannel}
+}
+
+// problems joins a check's findings into one error, each listed on its own by RunChecks.
+func problems(ps []string) error {
+	var errs []error
+	for _, p := range ps {
+		errs = append(errs, errors.New(p))
+	}
+	return errors.Join(errs...)
 }

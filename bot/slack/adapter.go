@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -77,6 +78,10 @@ type Adapter struct {
 	mu    sync.Mutex
 	users map[string]userEntry
 	work  sync.WaitGroup
+
+	qmu     sync.Mutex
+	queues  map[string]*userQueue // team:user → pending work
+	dropped atomic.Int64
 }
 
 type userEntry struct {
@@ -105,7 +110,7 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 		sopts = append(sopts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
 	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), eng: eng, seen: seen, clock: clock, log: log,
-		users: map[string]userEntry{}, sleep: bot.Sleep}
+		users: map[string]userEntry{}, sleep: bot.Sleep, queues: map[string]*userQueue{}}
 	for _, o := range opts {
 		o(a)
 	}

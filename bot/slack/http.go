@@ -98,7 +98,7 @@ func (a *Adapter) events(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	w.WriteHeader(http.StatusOK)
 	raw := json.RawMessage(append([]byte(nil), body...))
-	a.later(r.Context(), func(ctx context.Context) { a.onEvent(ctx, raw) })
+	a.dispatchEvent(r.Context(), raw)
 }
 
 func (a *Adapter) interactive(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -113,7 +113,7 @@ func (a *Adapter) interactive(w http.ResponseWriter, r *http.Request, body []byt
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	a.later(r.Context(), func(ctx context.Context) { a.onInteraction(ctx, cb) })
+	a.perUser(r.Context(), cb.Team.ID, cb.User.ID, cb.Channel.ID, func(ctx context.Context) { a.onInteraction(ctx, cb) })
 }
 
 func (a *Adapter) commands(w http.ResponseWriter, r *http.Request, _ []byte) {
@@ -124,5 +124,5 @@ func (a *Adapter) commands(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": "On it: I'll answer in our direct messages."})
-	a.later(r.Context(), func(ctx context.Context) { a.onCommand(ctx, c) })
+	a.perUser(r.Context(), c.TeamID, c.UserID, "", func(ctx context.Context) { a.onCommand(ctx, c) })
 }

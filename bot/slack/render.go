@@ -14,14 +14,47 @@ import (
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// Blocks renders replies as Block Kit: text sections, one-time links as link buttons, choices
-// as buttons whose values carry the session id and version.
-func Blocks(replies []flows.Reply) ([]slackapi.Block, string) {
-	var blocks []slackapi.Block
-	var fallback []string
+// Block Kit and message limits (https://api.slack.com/reference/block-kit/blocks,
+// https://api.slack.com/reference/block-kit/block-elements#button and
+// https://api.slack.com/methods/chat.postMessage: text over 40,000 characters is refused).
+const (
+	maxSectionText = 3000
+	maxBlocks      = 50
+	maxButtons     = 25
+	maxButtonText  = 75
+	maxMessageText = 39000 // below 40,000, leaving room for the joins
+)
+
+// Message is one chat.postMessage: its blocks and the fallback text.
+type Message struct {
+	Blocks []slackapi.Block
+	Text   string
+}
+
+// Messages renders replies as Block Kit: text sections, one-time links as link buttons,
+// choices as buttons whose values carry the session id and version. A text longer than a
+// section takes is split at line (or word) boundaries into several sections, and the blocks
+// go out in as many messages as Slack's limits need, in order.
+func Messages(replies []flows.Reply) []Message {
+	var out []Message
+	cur := Message{}
+	add := func(b slackapi.Block, text string) {
+		if len(cur.Blocks) > 0 && (len(cur.Blocks)+1 > maxBlocks || len([]rune(cur.Text))+len([]rune(text)) > maxMessageText) {
+			out = append(out, cur)
+			cur = Message{}
+		}
+		cur.Blocks = append(cur.Blocks, b)
+		if text != "" {
+			if cur.Text != "" {
+				cur.Text += "\n"
+			}
+			cur.Text += text
+		}
+	}
 	for ri, r := range replies {
-		fallback = append(fallback, r.Text)
-		blocks = append(blocks, slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(r.Text), false, false), nil, nil))
+		for _, chunk := range splitText(r.Text, maxSectionText) {
+			add(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(chunk), false, false), nil, nil), chunk)
+		}
 		var buttons []slackapi.BlockElement
 		if r.Link != "" {
 			b := slackapi.NewButtonBlockElement("link", "", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Open the one-time page", false, false))
@@ -31,21 +64,68 @@ func Blocks(replies []flows.Reply) ([]slackapi.Block, string) {
 		}
 		for i, c := range r.Choices {
 			buttons = append(buttons, slackapi.NewButtonBlockElement(fmt.Sprintf("choice:%d", i), c.ID,
-				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Title(), 75), false, false)))
+				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Title(), maxButtonText), false, false)))
 		}
-		if len(buttons) > 0 {
-			blocks = append(blocks, slackapi.NewActionBlock(fmt.Sprintf("actions:%d", ri), buttons...))
+		for part := 0; len(buttons) > 0; part++ {
+			n := min(len(buttons), maxButtons)
+			id := fmt.Sprintf("actions:%d", ri)
+			if part > 0 {
+				id = fmt.Sprintf("actions:%d:%d", ri, part)
+			}
+			add(slackapi.NewActionBlock(id, buttons[:n]...), "")
+			buttons = buttons[n:]
 		}
 	}
-	return blocks, strings.Join(fallback, "\n")
+	if len(cur.Blocks) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// splitText cuts s into pieces whose mrkdwn-escaped length is at most n characters: at the
+// last line break that fits, else the last space, else anywhere.
+func splitText(s string, n int) []string {
+	if s == "" {
+		return []string{" "} // a section needs text
 	}
-	return string(r[:n-1]) + "…"
+	var out []string
+	for {
+		r := []rune(s)
+		if escapedLen(r) <= n {
+			return append(out, s)
+		}
+		cut, size := 0, 0
+		for i, c := range r {
+			size += escapedLen([]rune{c})
+			if size > n {
+				break
+			}
+			cut = i + 1
+		}
+		head := string(r[:cut])
+		if i := strings.LastIndex(head, "\n"); i > 0 {
+			head = head[:i+1]
+		} else if i := strings.LastIndex(head, " "); i > 0 {
+			head = head[:i+1]
+		}
+		out = append(out, strings.TrimRight(head, "\n"))
+		s = s[len(head):]
+	}
+}
+
+func escapedLen(r []rune) int {
+	n := 0
+	for _, c := range r {
+		switch c {
+		case '&':
+			n += 5
+		case '<', '>':
+			n += 4
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // post sends replies to the chat's channel with unfurling off.
@@ -67,14 +147,15 @@ func (a *Adapter) send(ctx context.Context, chat flows.ChatRef, replies []flows.
 		}
 		channel = ch
 	}
-	blocks, text := Blocks(replies)
-	err := a.call(ctx, "chat.postMessage:"+channel, func() error {
-		_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...),
-			slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
-		return err
-	})
-	if err != nil {
-		return err
+	for _, m := range Messages(replies) {
+		err := a.call(ctx, "chat.postMessage:"+channel, func() error {
+			_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(m.Text, false), slackapi.MsgOptionBlocks(m.Blocks...),
+				slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	for _, r := range replies {
 		if f := r.File; f != nil {
@@ -162,4 +243,12 @@ func (a *Adapter) Alert(ctx context.Context, ev flows.AuditEvent, text string) {
 	if err := a.send(ctx, flows.ChatRef{Platform: Platform, Channel: a.cfg.AdminChannel}, []flows.Reply{r}); err != nil {
 		a.log.ErrorContext(ctx, "alert post failed", "err", err)
 	}
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

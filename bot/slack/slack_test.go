@@ -355,6 +355,7 @@ func TestPinnedToAnotherUserIsRefused(t *testing.T) {
 	e.h.Rebuild()
 	e.a = e.adapter(t, false)
 	e.srv.Config.Handler = e.a.HTTPHandler()
+	e.fake.AddChannel(fakeslack.Channel{ID: "CADMINS", Name: "sspr-admins", BotMember: true})
 	chat := flows.ChatRef{Platform: slack.Platform, Tenant: team, UserID: "UALICE"}
 	if err := e.h.Store.Pin(context.Background(), chat.Key(), "someone-else"); err != nil {
 		t.Fatal(err)
@@ -413,7 +414,7 @@ func TestSlashCommands(t *testing.T) {
 		t.Fatalf("register: %+v", p)
 	}
 	cmd("TrB", "")
-	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "Registered:") {
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "You have registered:") {
 		t.Fatalf("status: %q", p.Text)
 	}
 	cmd("TrC", "policy show")

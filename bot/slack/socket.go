@@ -62,15 +62,15 @@ func (a *Adapter) envelope(ctx context.Context, client *socketmode.Client, evt s
 	payload := append(json.RawMessage(nil), evt.Request.Payload...)
 	switch evt.Type {
 	case socketmode.EventTypeEventsAPI:
-		a.later(ctx, func(ctx context.Context) { a.onEvent(ctx, payload) })
+		a.dispatchEvent(ctx, payload)
 	case socketmode.EventTypeInteractive:
 		var cb slackapi.InteractionCallback
 		if err := json.Unmarshal(payload, &cb); err == nil {
-			a.later(ctx, func(ctx context.Context) { a.onInteraction(ctx, cb) })
+			a.perUser(ctx, cb.Team.ID, cb.User.ID, cb.Channel.ID, func(ctx context.Context) { a.onInteraction(ctx, cb) })
 		}
 	case socketmode.EventTypeSlashCommand:
 		if c, ok := evt.Data.(slackapi.SlashCommand); ok {
-			a.later(ctx, func(ctx context.Context) { a.onCommand(ctx, c) })
+			a.perUser(ctx, c.TeamID, c.UserID, "", func(ctx context.Context) { a.onCommand(ctx, c) })
 		}
 	}
 }

@@ -192,7 +192,7 @@ func (a *Adapter) messages(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(body, &head)
 	if _, err := Validate(r.Context(), a.keys, r.Header.Get("Authorization"), a.cfg.AppID, head.ServiceURL); err != nil {
 		var ae *AuthError
-		status := http.StatusUnauthorized
+		status := http.StatusForbidden
 		if errors.As(err, &ae) {
 			status = ae.Status
 		}

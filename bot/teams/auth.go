@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,8 +43,19 @@ type Keys struct {
 
 	mu      sync.Mutex
 	keys    map[string]signingKey
+	algs    []string // id_token_signing_alg_values_supported of the metadata
 	fetched time.Time
 	tried   time.Time
+}
+
+// methods returns the signing algorithms the metadata allows (RS256 when it names none).
+func (k *Keys) methods() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.algs) == 0 {
+		return []string{"RS256"}
+	}
+	return append([]string(nil), k.algs...)
 }
 
 var errUnknownKey = errors.New("unknown signing key")
@@ -100,7 +112,8 @@ func (k *Keys) getJSON(ctx context.Context, url string, v any) error {
 
 func (k *Keys) refresh(ctx context.Context) error {
 	var meta struct {
-		JWKSURI string `json:"jwks_uri"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := k.getJSON(ctx, k.Metadata, &meta); err != nil || meta.JWKSURI == "" {
 		return fmt.Errorf("teams: openid metadata: %v", err)
@@ -131,6 +144,12 @@ func (k *Keys) refresh(ctx context.Context) error {
 			endorsements: j.Endorsements}
 	}
 	k.keys = keys
+	k.algs = nil
+	for _, a := range meta.Algs {
+		if a == "RS256" || a == "RS384" || a == "RS512" { // RSA keys only: the key set holds nothing else
+			k.algs = append(k.algs, a)
+		}
+	}
 	return nil
 }
 
@@ -140,7 +159,10 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// AuthError is a refused request: Status is 401 or 403.
+// AuthError is a refused request: Status is 403, as the Bot Framework's authentication page
+// asks of a bot for every token that fails a requirement (including a missing one and a key
+// not endorsed for the channel):
+// https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication#connector-to-bot
 type AuthError struct {
 	Status int
 	Reason string
@@ -148,13 +170,15 @@ type AuthError struct {
 
 func (e *AuthError) Error() string { return "teams: " + e.Reason }
 
-// Validate checks a channel activity's bearer token: RS256 signature by a current Bot Framework
-// key endorsed for msteams, issuer, audience (the bot's app id), expiry with 5 minutes of
-// leeway, and the serviceurl claim equal to the activity's serviceUrl.
+// Validate checks a channel activity's bearer token as the Bot Framework's authentication page
+// lists it: the Bearer scheme, the issuer, the audience (the bot's app id), expiry with 5
+// minutes of clock skew, a signature by a key of the OpenID key set with an algorithm the
+// metadata's id_token_signing_alg_values_supported names, the key endorsed for msteams, and
+// the serviceurl claim equal to the activity's serviceUrl. Every failure is a 403.
 func Validate(ctx context.Context, keys *Keys, header, appID, serviceURL string) (*Claims, error) {
 	raw, ok := cutBearer(header)
 	if !ok {
-		return nil, &AuthError{http.StatusUnauthorized, "missing bearer token"}
+		return nil, &AuthError{http.StatusForbidden, "missing bearer token"}
 	}
 	var key signingKey
 	claims := &Claims{}
@@ -165,11 +189,14 @@ func Validate(ctx context.Context, keys *Keys, header, appID, serviceURL string)
 			return nil, err
 		}
 		key = k
+		if alg, _ := t.Header["alg"].(string); !slices.Contains(keys.methods(), alg) {
+			return nil, fmt.Errorf("signing algorithm %q is not one the metadata names", alg)
+		}
 		return k.pub, nil
 	}, jwt.WithValidMethods([]string{"RS256", "RS384", "RS512"}), jwt.WithIssuer(BotFrameworkIssuer),
 		jwt.WithAudience(appID), jwt.WithLeeway(Leeway), jwt.WithExpirationRequired(), jwt.WithTimeFunc(keys.Clock.Now))
 	if err != nil {
-		return nil, &AuthError{http.StatusUnauthorized, "invalid token: " + err.Error()}
+		return nil, &AuthError{http.StatusForbidden, "invalid token: " + err.Error()}
 	}
 	endorsed := false
 	for _, e := range key.endorsements {

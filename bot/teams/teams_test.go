@@ -161,6 +161,8 @@ func TestConversationOverTeams(t *testing.T) {
 	}
 }
 
+// Every token that fails a requirement of the Bot Framework's authentication page is refused
+// with 403, as the page asks (https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication#connector-to-bot).
 func TestTokenFailures(t *testing.T) {
 	e := setup(t)
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -176,13 +178,14 @@ func TestTokenFailures(t *testing.T) {
 		act  map[string]any
 		want int
 	}{
-		{"missing header", "", act, 401},
-		{"not bearer", "Basic abc", act, 401},
-		{"bad signature", "Bearer " + e.bf.Token(t, "k1", other, e.claims(su)), act, 401},
-		{"unknown key", "Bearer " + e.bf.Token(t, "k9", other, e.claims(su)), act, 401},
-		{"tenant-issued Entra token", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/" + tenant + "/v2.0" })), act, 401},
-		{"wrong audience", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["aud"] = "someone-else" })), act, 401},
-		{"expired beyond leeway", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-6 * time.Minute).Unix() })), act, 401},
+		{"missing header", "", act, 403},
+		{"not bearer", "Basic abc", act, 403},
+		{"bad signature", "Bearer " + e.bf.Token(t, "k1", other, e.claims(su)), act, 403},
+		{"unknown key", "Bearer " + e.bf.Token(t, "k9", other, e.claims(su)), act, 403},
+		{"tenant-issued Entra token", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/" + tenant + "/v2.0" })), act, 403},
+		{"wrong audience", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["aud"] = "someone-else" })), act, 403},
+		{"expired beyond leeway", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["exp"] = e.h.Clock.Now().Add(-6 * time.Minute).Unix() })), act, 403},
+		{"RS384, which the metadata does not name", "Bearer " + e.bf.TokenWith(t, jwt.SigningMethodRS384, "k1", nil, e.claims(su)), act, 403},
 		{"serviceUrl mismatch", "Bearer " + e.bf.Token(t, "k1", nil, mod(func(c jwt.MapClaims) { c["serviceurl"] = "https://smba.trafficmanager.net/emea/" })), act, 403},
 		{"no msteams endorsement", "Bearer " + e.bf.Token(t, "web", nil, e.claims(su)), act, 403},
 		{"foreign tenant", "Bearer " + e.bf.Token(t, "k1", nil, e.claims(su)), foreign, 403},
@@ -295,4 +298,30 @@ type forward struct{ to flows.Notifier }
 
 func (f *forward) Notify(ctx context.Context, c flows.ChatRef, r []flows.Reply) error {
 	return f.to.Notify(ctx, c, r)
+}
+
+// The start-up check names a refused client secret as the token endpoint answers it, and the
+// fake connector refuses a reply without the token that endpoint issued.
+func TestCheckAndConnectorAuthAsDocumented(t *testing.T) {
+	e := setup(t)
+	if p := e.a.Check(context.Background()); len(p) != 0 {
+		t.Fatalf("good credentials: %q", p)
+	}
+	bad, err := teams.New(teams.Config{AppID: appID, AppSecret: "expired-secret", TenantID: tenant, AllowedTenants: []string{tenant},
+		ServiceHosts: []string{"127.0.0.1"}, Metadata: e.bf.URL() + "/openid", TokenURL: e.bf.URL() + "/token"},
+		e.h.Engine, e.h.Store, e.h.Clock, bot.NewLogger(e.h.Logs, "debug"), teams.WithSleep(e.h.Clock.Sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := bad.Check(context.Background()); len(p) != 1 || !strings.Contains(p[0], "invalid_client, HTTP 401") || !strings.Contains(p[0], "TEAMS_APP_PASSWORD") {
+		t.Fatalf("bad secret: %q", p)
+	}
+	resp, err := http.Post(e.bf.URL()+"/v3/conversations/c1/activities", "application/json", strings.NewReader(`{"type":"message"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || len(e.bf.Posts()) != 0 {
+		t.Fatalf("connector without a token: %d", resp.StatusCode)
+	}
 }

@@ -127,7 +127,8 @@ type view struct {
 	Enrol      []flows.MethodKind
 	Choices    []string // security questions offered or asked
 	Slots      []int
-	Progress   string // "1 of 2 ways registered"
+	Rules      flows.PasswordRules // the new-password page: the rules of the person's domain
+	Progress   string              // "1 of 2 ways registered"
 }
 
 func progressText(p flows.Progress) string {
@@ -181,9 +182,11 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 		page, vw.Title = "admin.html", "Confirm a bot admin action"
 	case flows.PurposeReset:
 		page, vw.Title = "reset.html", "Choose a new password"
-		if rv, err := s.e.OpenReset(r.Context(), tok); err == nil && rv.Mode != flows.ResetUserChosen {
+		rv, err := s.e.OpenReset(r.Context(), tok)
+		if err == nil && rv.Mode != flows.ResetUserChosen {
 			page, vw.Title, vw.Kind = "temporary.html", "Get a temporary sign-in", string(rv.Mode)
 		}
+		vw.Rules = rv.Rules
 	case flows.PurposeQuestions:
 		qs, err := s.e.OpenQuestions(r.Context(), tok)
 		if err != nil {
@@ -261,13 +264,18 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
 		s.render(w, http.StatusOK, "done.html", view{Title: "Password changed",
 			Notice: "Your password was changed. You can sign in with it now, and close this page."})
 	case errors.As(err, &pe):
-		if _, gerr := s.e.OpenLink(r.Context(), tok); gerr != nil {
+		rv, gerr := s.e.OpenReset(r.Context(), tok)
+		if gerr != nil {
 			s.render(w, http.StatusUnprocessableEntity, "error.html", view{Title: "Password not accepted",
 				Error: pe.Reason + " Ask the bot in chat for a new link."})
 			return
 		}
 		s.render(w, http.StatusUnprocessableEntity, "reset.html", view{Title: "Choose a new password", Token: tok,
-			CSRF: r.PostFormValue("csrf"), Error: pe.Reason})
+			CSRF: r.PostFormValue("csrf"), Error: pe.Reason, Rules: rv.Rules})
+	case errors.Is(err, flows.ErrBlocked):
+		setCookie(w, cookiePre, "", -1)
+		s.render(w, http.StatusForbidden, "error.html", view{Title: "Self-service paused",
+			Error: "Too many passwords were refused, so self-service is paused for your account for now. Please contact the helpdesk."})
 	case errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, http.StatusNotFound)
 	default:
@@ -668,10 +676,13 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, flows.ErrWrongPassword):
 		s.render(w, http.StatusUnauthorized, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF,
 			Error: "That password isn't right. Please try again (after three wrong passwords in a day, this page stops working for you until tomorrow)."})
+	case errors.Is(err, flows.ErrLockoutNear):
+		s.render(w, http.StatusTooManyRequests, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF, Error: lockoutNear(err)})
 	case errors.Is(err, flows.ErrTooManySignIns):
 		s.refuse(w, r, key, "Too many wrong passwords today, so signing in here is paused for you until tomorrow. Please contact the helpdesk if you need help sooner.")
 	case errors.Is(err, flows.ErrAccountLocked):
-		s.refuse(w, r, key, "Your account is locked, so your password can't be checked. Ask the bot to unlock it, or contact the helpdesk.")
+		s.refuse(w, r, key, "Your account is locked, so your password can't be checked here. If you have registered ways to prove it's you, ask the bot to unlock it. "+
+			"If you haven't, contact the helpdesk and tell them your account is locked out and you are not registered with resetbot; once you can sign in again, register here.")
 	case errors.Is(err, flows.ErrMustChangePassword):
 		s.refuse(w, r, key, "Your password must be changed before it can be used here. Sign in to your work computer, change it, then ask the bot for a new link.")
 	case errors.Is(err, flows.ErrWrongUser):
@@ -679,4 +690,19 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.fail(w, err)
 	}
+}
+
+// lockoutNear says plainly why the page did not try a password: it never makes the directory
+// lock the account.
+func lockoutNear(err error) string {
+	var ln *flows.LockoutNearError
+	if !errors.As(err, &ln) || ln.Threshold == 0 {
+		return "To keep your account from being locked, this page did not check that password: it cannot tell how many tries your account has left. Please contact the helpdesk."
+	}
+	msg := fmt.Sprintf("To keep your account from being locked, this page did not check that password: your account has had %d wrong password(s) recently, and Active Directory locks it after %d. "+
+		"Sign in once at your work computer with your current password (that clears the count)", ln.Failed, ln.Threshold)
+	if ln.ClearsIn > 0 {
+		msg += fmt.Sprintf(", or wait %d minutes", int(ln.ClearsIn.Minutes())+1)
+	}
+	return msg + ", then try again here. If you no longer know your password, contact the helpdesk."
 }

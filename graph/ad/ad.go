@@ -38,6 +38,9 @@ type Config struct {
 	AllowPrivileged bool
 	Log             *slog.Logger
 	Now             func() time.Time
+	// Tap, when set, wraps each LDAPS connection after the TLS handshake: tests read what the
+	// bot sends on the wire (the controls of a password reset).
+	Tap func(net.Conn) net.Conn
 }
 
 // Directory is Active Directory over a small pool of TLS-protected service connections.
@@ -51,6 +54,7 @@ type Directory struct {
 	mu       sync.Mutex
 	domain   Policy
 	domainAt time.Time
+	hintsOID string // the policy-hints control this DC takes; "" when it takes none
 }
 
 // Validate lists every problem of the configuration at once.
@@ -116,7 +120,7 @@ func New(cfg Config) (*Directory, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Directory{cfg: cfg, tls: tc, addr: u, pool: make(chan *ldap.Conn, cfg.PoolSize), log: log}, nil
+	return &Directory{cfg: cfg, tls: tc, addr: u, pool: make(chan *ldap.Conn, cfg.PoolSize), log: log, hintsOID: PolicyHintsOID}, nil
 }
 
 // Close drops the pooled connections.
@@ -149,7 +153,16 @@ func (d *Directory) dial(ctx context.Context) (*ldap.Conn, error) {
 	var c *ldap.Conn
 	var err error
 	if d.addr.Scheme == "ldaps" {
-		c, err = ldap.DialURL("ldaps://"+d.addr.Host, ldap.DialWithTLSConfig(d.tls), ldap.DialWithDialer(dl))
+		var tc *tls.Conn
+		tc, err = tls.DialWithDialer(dl, "tcp", d.addr.Host, d.tls)
+		if err == nil {
+			var nc net.Conn = tc
+			if d.cfg.Tap != nil {
+				nc = d.cfg.Tap(nc)
+			}
+			c = ldap.NewConn(nc, true)
+			c.Start()
+		}
 	} else {
 		c, err = ldap.DialURL("ldap://"+d.addr.Host, ldap.DialWithDialer(dl))
 		if err == nil {
@@ -228,7 +241,7 @@ func broken(err error, c *ldap.Conn) bool {
 // attributes read for a user.
 var userAttrs = []string{"objectGUID", "objectSid", "sAMAccountName", "userPrincipalName", "mail", "displayName",
 	"userAccountControl", "adminCount", "primaryGroupID", "lockoutTime", "msDS-User-Account-Control-Computed",
-	"preferredLanguage"}
+	"preferredLanguage", "badPwdCount", "badPasswordTime"}
 
 const people = "(objectCategory=person)(objectClass=user)"
 
@@ -246,6 +259,8 @@ type user struct {
 	Admin    bool
 	Primary  int
 	Lockout  time.Time
+	BadPwd   int       // badPwdCount on this domain controller (not replicated)
+	BadAt    time.Time // badPasswordTime: the last wrong password
 }
 
 func parseUser(e *ldap.Entry) user {
@@ -259,6 +274,10 @@ func parseUser(e *ldap.Entry) user {
 	u.Primary, _ = strconv.Atoi(e.GetAttributeValue("primaryGroupID"))
 	if ft, err := strconv.ParseInt(e.GetAttributeValue("lockoutTime"), 10, 64); err == nil && ft > 0 {
 		u.Lockout = fromFiletime(ft)
+	}
+	u.BadPwd, _ = strconv.Atoi(e.GetAttributeValue("badPwdCount"))
+	if ft, err := strconv.ParseInt(e.GetAttributeValue("badPasswordTime"), 10, 64); err == nil && ft > 0 {
+		u.BadAt = fromFiletime(ft)
 	}
 	if u.Name == "" {
 		u.Name = u.Sam
@@ -397,17 +416,28 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, fo
 	if err != nil {
 		return err
 	}
-	m := ldap.NewModifyRequest(u.DN, nil)
-	m.Replace("unicodePwd", []string{QuotePassword(password)})
-	m.Replace("lockoutTime", []string{"0"})
-	if forceChange {
-		m.Replace("pwdLastSet", []string{"0"})
+	for {
+		hints := d.hints()
+		var controls []ldap.Control
+		if hints != "" {
+			controls = []ldap.Control{policyHints(hints)}
+		}
+		m := ldap.NewModifyRequest(u.DN, controls)
+		m.Replace("unicodePwd", []string{QuotePassword(password)})
+		m.Replace("lockoutTime", []string{"0"})
+		if forceChange {
+			m.Replace("pwdLastSet", []string{"0"})
+		}
+		err = d.with(ctx, func(c *ldap.Conn) error { return c.Modify(m) })
+		if hints != "" && ldap.IsErrorWithCode(err, ldap.LDAPResultUnavailableCriticalExtension) {
+			d.noHints(hints)
+			continue
+		}
+		if err != nil {
+			return d.changeFailed("reset the password of", u, err)
+		}
+		return nil
 	}
-	err = d.with(ctx, func(c *ldap.Conn) error { return c.Modify(m) })
-	if err != nil {
-		return d.changeFailed("reset the password of", u, err)
-	}
-	return nil
 }
 
 // changeFailed turns a refused change into a plain reason for the person (a *flows.PasswordError
@@ -416,6 +446,9 @@ func (d *Directory) changeFailed(what string, u user, err error) error {
 	x := Explain(err)
 	d.log.Error("Active Directory refused a change", "change", what, "dn", u.DN, "reason", x.Error(), "err", err)
 	if strings.Contains(strings.ToUpper(err.Error()), "0000052D") {
+		d.mu.Lock()
+		d.domainAt = time.Time{} // the rules may have changed since they were read: read them again
+		d.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout)
 		defer cancel()
 		pol, _ := d.policyFor(ctx, u.DN)
@@ -477,6 +510,16 @@ func (d *Directory) VerifyPassword(ctx context.Context, userID, password string)
 	if err != nil {
 		return err
 	}
+	if u.locked() {
+		return flows.ErrAccountLocked // a bind would only add to the count
+	}
+	pol, err := d.policyFor(ctx, u.DN)
+	if err != nil {
+		return fmt.Errorf("ad: the lockout policy of %s is unknown, not trying a password: %w", u.DN, err)
+	}
+	if err := lockoutMargin(u, pol, d.cfg.Now()); err != nil {
+		return err
+	}
 	c, err := d.dial(ctx)
 	if err != nil {
 		return err
@@ -500,3 +543,34 @@ func (d *Directory) VerifyPassword(ctx context.Context, userID, password string)
 	}
 	return fmt.Errorf("ad: bind as %s: %w", u.DN, Explain(err))
 }
+
+// lockoutMargin keeps the page's sign-in from ever locking an account: a bind is tried only
+// while a wrong password would still leave the person at least one more try before the lockout
+// threshold of their policy (fine-grained or the domain's). Wrong passwords older than the
+// observation window no longer count (AD resets badPwdCount at the next bind after it).
+// https://learn.microsoft.com/windows/security/threat-protection/security-policy-settings/account-lockout-threshold
+func lockoutMargin(u user, p Policy, now time.Time) error {
+	if p.Unknown {
+		return &flows.LockoutNearError{Failed: u.BadPwd}
+	}
+	if p.LockoutThreshold <= 0 {
+		return nil // this policy never locks
+	}
+	failed := u.BadPwd
+	var clears time.Duration
+	if p.LockoutWindow > 0 && !u.BadAt.IsZero() {
+		clears = u.BadAt.Add(p.LockoutWindow).Sub(now)
+		if clears <= 0 {
+			failed, clears = 0, 0
+		}
+	}
+	// after a wrong password here failed+1 must stay below the threshold minus the margin of one
+	if failed+1 > p.LockoutThreshold-lockoutMarginTries {
+		return &flows.LockoutNearError{Failed: failed, Threshold: p.LockoutThreshold, ClearsIn: clears}
+	}
+	return nil
+}
+
+// lockoutMarginTries is how many tries before the lockout the page always leaves to the person
+// (a typo at their workstation, or a phone retrying an old password, must not finish the job).
+const lockoutMarginTries = 1

@@ -19,7 +19,17 @@ type Policy struct {
 	History          int
 	LockoutThreshold int
 	LockoutDuration  time.Duration // 0: until an administrator unlocks
+	LockoutWindow    time.Duration // how long a wrong password counts (lockOutObservationWindow)
 	Unknown          bool          // the user's own policy could not be read
+}
+
+// interval reads an AD interval (negative 100-nanosecond units; the most negative is "never").
+func interval(v string) time.Duration {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n >= 0 || n == -1<<63 {
+		return 0
+	}
+	return time.Duration(-n) * 100
 }
 
 // Describe says the rules in words, for a password the domain refused.
@@ -53,7 +63,7 @@ func (d *Directory) Policy(ctx context.Context) (Policy, error) {
 	var p Policy
 	err := d.with(ctx, func(c *ldap.Conn) error {
 		res, err := c.Search(ldap.NewSearchRequest(d.cfg.BaseDN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-			"(objectClass=*)", []string{"minPwdLength", "pwdProperties", "pwdHistoryLength", "lockoutThreshold", "lockoutDuration"}, nil))
+			"(objectClass=*)", []string{"minPwdLength", "pwdProperties", "pwdHistoryLength", "lockoutThreshold", "lockoutDuration", "lockOutObservationWindow"}, nil))
 		if err != nil {
 			return err
 		}
@@ -66,9 +76,8 @@ func (d *Directory) Policy(ctx context.Context) (Policy, error) {
 		p.Complexity = props&1 != 0
 		p.History, _ = strconv.Atoi(e.GetAttributeValue("pwdHistoryLength"))
 		p.LockoutThreshold, _ = strconv.Atoi(e.GetAttributeValue("lockoutThreshold"))
-		if v, err := strconv.ParseInt(e.GetAttributeValue("lockoutDuration"), 10, 64); err == nil && v < 0 && v != -1<<63 {
-			p.LockoutDuration = time.Duration(-v) * 100
-		}
+		p.LockoutDuration = interval(e.GetAttributeValue("lockoutDuration"))
+		p.LockoutWindow = interval(e.GetAttributeValue("lockOutObservationWindow"))
 		return nil
 	})
 	if err != nil {
@@ -101,7 +110,8 @@ func (d *Directory) policyFor(ctx context.Context, dn string) (Policy, error) {
 	var p Policy
 	err = d.with(ctx, func(c *ldap.Conn) error {
 		res, err := c.Search(ldap.NewSearchRequest(pso, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false, "(objectClass=*)",
-			[]string{"msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled", "msDS-PasswordHistoryLength", "msDS-LockoutThreshold"}, nil))
+			[]string{"msDS-MinimumPasswordLength", "msDS-PasswordComplexityEnabled", "msDS-PasswordHistoryLength", "msDS-LockoutThreshold",
+				"msDS-LockoutObservationWindow", "msDS-LockoutDuration"}, nil))
 		if err != nil {
 			return err
 		}
@@ -116,6 +126,8 @@ func (d *Directory) policyFor(ctx context.Context, dn string) (Policy, error) {
 		p.Complexity = strings.EqualFold(e.GetAttributeValue("msDS-PasswordComplexityEnabled"), "TRUE")
 		p.History, _ = strconv.Atoi(e.GetAttributeValue("msDS-PasswordHistoryLength"))
 		p.LockoutThreshold, _ = strconv.Atoi(e.GetAttributeValue("msDS-LockoutThreshold"))
+		p.LockoutWindow = interval(e.GetAttributeValue("msDS-LockoutObservationWindow"))
+		p.LockoutDuration = interval(e.GetAttributeValue("msDS-LockoutDuration"))
 		return nil
 	})
 	if err != nil {
@@ -139,5 +151,5 @@ func (d *Directory) PasswordRules(ctx context.Context, userID string) (flows.Pas
 	if err != nil {
 		return flows.PasswordRules{}, err
 	}
-	return flows.PasswordRules{MinLength: p.MinLength, Complexity: p.Complexity, Source: "your domain"}, nil
+	return flows.PasswordRules{MinLength: p.MinLength, Complexity: p.Complexity, History: p.History, Known: !p.Unknown, Source: "your domain"}, nil
 }

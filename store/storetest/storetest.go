@@ -70,6 +70,9 @@ type Directory struct {
 	Calls     []string
 	Revoked   []string
 	Fail      error
+	// Refuse are passwords the directory refuses as against its own rules (like a history AD
+	// keeps), with a *flows.PasswordError, as graph/ad does.
+	Refuse map[string]bool
 }
 
 // NewDirectory makes an empty directory.
@@ -115,6 +118,9 @@ func (d *Directory) SetPassword(_ context.Context, id, pw string, force bool) er
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Calls = append(d.Calls, "SetPassword")
+	if d.Refuse[pw] {
+		return &flows.PasswordError{Reason: "Active Directory did not accept this password. It may not be one of your last 24 passwords."}
+	}
 	d.Passwords[id] = pw
 	d.Forced[id] = force
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"github.com/gorilla/websocket"
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slacktest"
+
+	"github.com/resetbot/resetbot/bot/slack"
 )
 
 // User is one Slack user of the fake workspace.
@@ -61,6 +64,11 @@ type Server struct {
 	sockets int
 	closed  int // Socket Mode connections the bot closed
 	hook    func(Post)
+
+	scopes   []string // granted to the bot token
+	missing  []string // methods refused for a missing scope
+	refused  []string // errors answered to posts
+	channels map[string]Channel
 }
 
 // OnPost calls f with every recorded post, as it arrives (load tests route replies with it).
@@ -78,10 +86,13 @@ func (s *Server) wakeUp() {
 	}
 }
 
-// Start runs the fake until the test ends.
+// Start runs the fake until the test ends. The bot token holds the scopes the app manifest
+// (bot/slack/manifest.yaml) asks for; every call is checked against the committed extract of
+// Slack's method reference (contract.go).
 func Start(t testing.TB) *Server {
 	s := &Server{t: t, users: map[string]User{}, calls: map[string]int{}, limit: map[string]string{}, uploads: map[string][]byte{},
-		notify: make(chan struct{}, 10000), envs: make(chan []byte, 100), acks: make(chan string, 1000)}
+		notify: make(chan struct{}, 10000), envs: make(chan []byte, 100), acks: make(chan string, 1000),
+		scopes: slack.ManifestScopes(), channels: map[string]Channel{}}
 	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/users.info", s.usersInfo)
 		c.Handle("/users.list", s.usersList)
@@ -93,6 +104,8 @@ func Start(t testing.TB) *Server {
 		c.Handle("/upload/", s.upload)
 		c.Handle("/files.completeUploadExternal", s.completeUpload)
 		c.Handle("/apps.connections.open", s.connectionsOpen)
+		c.Handle("/auth.test", s.authTest)
+		c.Handle("/conversations.info", s.conversationsInfo)
 		c.Handle("/socket", slacktest.Websocket(s.socket))
 	})
 	s.Server.Start()
@@ -162,34 +175,40 @@ func (s *Server) limited(w http.ResponseWriter, method string) bool {
 }
 
 func (s *Server) usersInfo(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, "users.info") {
+	if s.denied(w, r, "users.info") || s.limited(w, "users.info") {
 		return
 	}
-	_ = r.ParseForm()
 	s.mu.Lock()
 	u, ok := s.users[r.FormValue("user")]
+	email := slices.Contains(s.scopes, "users:read.email")
 	s.mu.Unlock()
 	if !ok {
 		writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
 		return
 	}
-	writeJSON(w, map[string]any{"ok": true, "user": userJSON(u)})
+	writeJSON(w, map[string]any{"ok": true, "user": userJSON(u, email)})
 }
 
 func (s *Server) conversationsOpen(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, "conversations.open") {
+	if s.denied(w, r, "conversations.open") || s.limited(w, "conversations.open") {
 		return
 	}
-	_ = r.ParseForm()
 	writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + r.FormValue("users"), "is_im": true}})
 }
 
 func (s *Server) record(method string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.limited(w, method) {
+		if s.denied(w, r, method) || s.limited(w, method) {
 			return
 		}
-		_ = r.ParseForm()
+		if refusal := s.refusal(r); refusal != nil {
+			s.mu.Lock()
+			s.refused = append(s.refused, refusal["error"].(string))
+			s.mu.Unlock()
+			s.wakeUp()
+			writeJSON(w, refusal)
+			return
+		}
 		form := map[string]string{}
 		for k := range r.Form {
 			form[k] = r.FormValue(k)
@@ -209,12 +228,20 @@ func (s *Server) record(method string) http.HandlerFunc {
 }
 
 func (s *Server) viewsPublish(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, "views.publish") {
+	if s.denied(w, r, "views.publish") || s.limited(w, "views.publish") {
 		return
 	}
 	var body map[string]any
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	b, _ := json.Marshal(body["view"])
+	var view struct {
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	_ = json.Unmarshal(b, &view)
+	if errs := validateBlocks(string(view.Blocks), maxHomeBlocks); errs != nil {
+		writeJSON(w, invalidBlocks(errs))
+		return
+	}
 	s.mu.Lock()
 	s.views = append(s.views, string(b))
 	s.mu.Unlock()
@@ -243,8 +270,7 @@ func (s *Server) waitFor(cond func() bool, d time.Duration, what string) {
 }
 
 func (s *Server) connectionsOpen(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer xapp-") {
-		writeJSON(w, map[string]any{"ok": false, "error": "not_allowed_token_type"})
+	if s.denied(w, r, "apps.connections.open") {
 		return
 	}
 	writeJSON(w, map[string]any{"ok": true, "url": "ws://" + s.ServerAddr + "/socket"})
@@ -346,26 +372,32 @@ func Buttons(p Post) [][2]string {
 	return out
 }
 
-func userJSON(u User) map[string]any {
+// userJSON is a user object; the profile's email is there only with users:read.email
+// (https://api.slack.com/methods/users.info, https://api.slack.com/scopes/users:read.email).
+func userJSON(u User, email bool) map[string]any {
+	profile := map[string]any{}
+	if email {
+		profile["email"] = u.Email
+	}
 	return map[string]any{
 		"id": u.ID, "team_id": u.TeamID, "name": strings.Split(u.Email, "@")[0], "deleted": u.Deleted, "is_bot": u.Bot,
 		"is_restricted": u.Guest, "is_ultra_restricted": false, "is_stranger": u.Stranger, "is_email_confirmed": u.EmailConfirmed,
-		"locale": "en-US", "tz": u.TZ, "profile": map[string]any{"email": u.Email},
+		"locale": "en-US", "tz": u.TZ, "profile": profile,
 	}
 }
 
 // usersList pages the users with a cursor, 200 at most a page, as Slack does.
 func (s *Server) usersList(w http.ResponseWriter, r *http.Request) {
-	if s.limited(w, "users.list") {
+	if s.denied(w, r, "users.list") || s.limited(w, "users.list") {
 		return
 	}
-	_ = r.ParseForm()
 	limit := 200
 	if n, err := strconv.Atoi(r.FormValue("limit")); err == nil && n > 0 && n < limit {
 		limit = n
 	}
 	start, _ := strconv.Atoi(r.FormValue("cursor"))
 	s.mu.Lock()
+	email := slices.Contains(s.scopes, "users:read.email")
 	ids := make([]string, 0, len(s.users))
 	for id := range s.users {
 		ids = append(ids, id)
@@ -374,7 +406,7 @@ func (s *Server) usersList(w http.ResponseWriter, r *http.Request) {
 	var page []map[string]any
 	end := min(start+limit, len(ids))
 	for _, id := range ids[min(start, len(ids)):end] {
-		page = append(page, userJSON(s.users[id]))
+		page = append(page, userJSON(s.users[id], email))
 	}
 	s.mu.Unlock()
 	next := ""
@@ -405,7 +437,9 @@ func (s *Server) Files() []File {
 }
 
 func (s *Server) uploadURL(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
+	if s.denied(w, r, "files.getUploadURLExternal") {
+		return
+	}
 	s.mu.Lock()
 	id := fmt.Sprintf("F%06d", len(s.uploads)+1)
 	s.uploads[id] = nil
@@ -428,7 +462,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
+	if s.denied(w, r, "files.completeUploadExternal") {
+		return
+	}
+	if e := s.postable(r.FormValue("channel_id")); e != "" {
+		writeJSON(w, map[string]any{"ok": false, "error": e})
+		return
+	}
 	var files []struct {
 		ID    string `json:"id"`
 		Title string `json:"title"`
@@ -444,4 +484,19 @@ func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request) {
 		out = append(out, map[string]any{"id": f.ID, "title": f.Title})
 	}
 	writeJSON(w, map[string]any{"ok": true, "files": out})
+}
+
+// refusal is Slack's answer to a post it would refuse: a channel the bot cannot post to, text
+// over 40,000 characters (msg_too_long), or blocks over Block Kit's limits (invalid_blocks).
+func (s *Server) refusal(r *http.Request) map[string]any {
+	if e := s.postable(r.FormValue("channel")); e != "" {
+		return map[string]any{"ok": false, "error": e}
+	}
+	if len([]rune(r.FormValue("text"))) > 40000 {
+		return map[string]any{"ok": false, "error": "msg_too_long"}
+	}
+	if errs := validateBlocks(r.FormValue("blocks"), maxMessageBlocks); errs != nil {
+		return invalidBlocks(errs)
+	}
+	return nil
 }

@@ -1,6 +1,12 @@
 // Package teamstest is a fake Bot Framework for tests: signing keys with endorsements behind an
 // OpenID metadata document, a client-credentials token endpoint, and a Bot Connector that
-// records the bot's activities and fails on demand.
+// records the bot's activities and fails on demand. It follows the Bot Framework's
+// authentication page (https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication):
+// the metadata names the signing algorithms (RS256) and the key set's endorsements; the token
+// endpoint answers as the Microsoft identity platform's client-credentials flow does
+// (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow#error-response:
+// 400 unsupported_grant_type or invalid_scope, 401 invalid_client); the connector takes only the
+// bearer token that endpoint issued (401 otherwise).
 package teamstest
 
 import (
@@ -43,7 +49,8 @@ func Start(t testing.TB, appID string) *BotFramework {
 	f.AddKey(t, "k1", "msteams", "webchat")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /openid", func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": teams.BotFrameworkIssuer, "jwks_uri": f.srv.URL + "/keys"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": teams.BotFrameworkIssuer, "jwks_uri": f.srv.URL + "/keys",
+			"id_token_signing_alg_values_supported": []string{"RS256"}, "token_endpoint_auth_methods_supported": []string{"private_key_jwt"}})
 	})
 	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -57,9 +64,20 @@ func Start(t testing.TB, appID string) *BotFramework {
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
-		if r.PostForm.Get("client_id") != appID || r.PostForm.Get("client_secret") != "bot-secret" ||
-			r.PostForm.Get("scope") != "https://api.botframework.com/.default" {
-			w.WriteHeader(http.StatusUnauthorized)
+		oauthError := func(status int, code, desc string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": code, "error_description": desc})
+		}
+		switch {
+		case r.PostForm.Get("grant_type") != "client_credentials":
+			oauthError(http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
+			return
+		case r.PostForm.Get("scope") != "https://api.botframework.com/.default":
+			oauthError(http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid.")
+			return
+		case r.PostForm.Get("client_id") != appID || r.PostForm.Get("client_secret") != "bot-secret":
+			oauthError(http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 			return
 		}
 		f.mu.Lock()
@@ -69,6 +87,11 @@ func Start(t testing.TB, appID string) *BotFramework {
 		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "outbound-token", "token_type": "Bearer", "expires_in": 3600})
 	})
 	mux.HandleFunc("POST /v3/conversations/{id}/activities", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer outbound-token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]any{"message": "Authorization has been denied for this request."})
+			return
+		}
 		var act map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&act)
 		f.mu.Lock()
@@ -107,7 +130,12 @@ func (f *BotFramework) Posts() []Posted {
 
 // Token signs claims with key kid (signer may differ to forge a bad signature).
 func (f *BotFramework) Token(t testing.TB, kid string, signer *rsa.PrivateKey, claims jwt.MapClaims) string {
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	return f.TokenWith(t, jwt.SigningMethodRS256, kid, signer, claims)
+}
+
+// TokenWith signs with another algorithm than the RS256 the metadata names.
+func (f *BotFramework) TokenWith(t testing.TB, alg jwt.SigningMethod, kid string, signer *rsa.PrivateKey, claims jwt.MapClaims) string {
+	tok := jwt.NewWithClaims(alg, claims)
 	tok.Header["kid"] = kid
 	if signer == nil {
 		f.mu.Lock()

@@ -3,6 +3,9 @@
 (function () {
   var pw = document.getElementById("password"), confirm = document.getElementById("confirm");
   if (!pw || !confirm) return;
+  var form = document.getElementById("newpw");
+  // the minimum of this person's domain (or fine-grained policy), as the page states it
+  var min = form && parseInt(form.getAttribute("data-min"), 10) || 8;
   function classes(s) {
     var n = 0;
     if (/[a-z]/.test(s)) n++;
@@ -12,7 +15,7 @@
     return n;
   }
   function check() {
-    var ok = { length: pw.value.length >= 8 && pw.value.length <= 256, classes: classes(pw.value) >= 3,
+    var ok = { length: pw.value.length >= min && pw.value.length <= 256, classes: classes(pw.value) >= 3,
       same: pw.value !== "" && pw.value === confirm.value };
     Object.keys(ok).forEach(function (k) {
       var li = document.querySelector('[data-rule="' + k + '"]');

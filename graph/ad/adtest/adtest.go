@@ -52,6 +52,11 @@ type DC struct {
 	ServicePW string
 	BareDN    string // a user with no delegated rights
 	BarePW    string
+	// WizardDN has what the Delegation of Control wizard's "Reset user passwords and force
+	// password change at next logon" task grants on CN=Users: Reset Password and pwdLastSet,
+	// not lockoutTime.
+	WizardDN string
+	WizardPW string
 
 	dir  string
 	lock *os.File
@@ -108,7 +113,8 @@ func Start() (*DC, error) {
 	d := &DC{IP: ip, URL: "ldaps://" + ip + ":636", PlainURL: "ldap://" + ip + ":389", dir: dir, lock: lock,
 		AdminDN: "CN=Administrator," + Users, AdminPW: "Adm1n!" + randomWord(),
 		ServiceDN: "CN=svc-resetbot," + Users, ServicePW: "Svc!" + randomWord(),
-		BareDN: "CN=svc-norights," + Users, BarePW: "Bare!" + randomWord()}
+		BareDN: "CN=svc-norights," + Users, BarePW: "Bare!" + randomWord(),
+		WizardDN: "CN=svc-wizard," + Users, WizardPW: "Wiz!" + randomWord()}
 	if err := d.provision(); err != nil {
 		d.Stop()
 		return nil, err
@@ -189,6 +195,7 @@ func (d *DC) provision() error {
 			"--account-lockout-threshold=3", "--account-lockout-duration=0", "--reset-account-lockout-after=30"},
 		{"user", "create", "svc-resetbot", d.ServicePW, "-H", sam},
 		{"user", "create", "svc-norights", d.BarePW, "-H", sam},
+		{"user", "create", "svc-wizard", d.WizardPW, "-H", sam},
 	}
 	for _, s := range steps {
 		if err := d.tool(s...); err != nil {
@@ -205,6 +212,15 @@ func (d *DC) provision() error {
 		"(OA;CIIO;RPWP;28630ebf-41d5-11d1-a9c1-0000f80367c1;" + user + ";" + sid + ")" +
 		"(OA;CIIO;RPWP;bf967a0a-0de6-11d0-a285-00aa003049e2;" + user + ";" + sid + ")"
 	if err := d.tool("dsacl", "set", "-H", sam, "--objectdn="+Users, "--sddl="+sddl); err != nil {
+		return err
+	}
+	wsid, err := d.sidOf(target, "svc-wizard")
+	if err != nil {
+		return err
+	}
+	wizard := "(OA;CIIO;CR;00299570-246d-11d0-a768-00aa006e0529;" + user + ";" + wsid + ")" +
+		"(OA;CIIO;RPWP;bf967a0a-0de6-11d0-a285-00aa003049e2;" + user + ";" + wsid + ")"
+	if err := d.tool("dsacl", "set", "-H", sam, "--objectdn="+Users, "--sddl="+wizard); err != nil {
 		return err
 	}
 	// read access to fine-grained password policies, as the README asks of deployments using them
