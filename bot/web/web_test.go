@@ -599,3 +599,24 @@ func TestRegistrationCountsAgainstThePolicy(t *testing.T) {
 		t.Fatalf("chat: %+v", last)
 	}
 }
+
+// The private email address may not be one of the directory's addresses for the person: the
+// page names the field, and no code is sent.
+func TestPrivateEmailIsNotTheWorkAddress(t *testing.T) {
+	e := setup(t)
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	sent := len(e.h.Mail.All())
+	for _, addr := range []string{e.alice.Mail, strings.ToUpper(e.alice.UPN)} {
+		b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {addr}})
+		if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "Email address: use a private address") {
+			t.Fatalf("%s: %d\n%s", addr, b.Status, b.Last)
+		}
+	}
+	if len(e.h.Mail.All()) != sent {
+		t.Fatal("a code went to the work address")
+	}
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.private@mail.test"}})
+	if b.Status != http.StatusOK || len(e.h.Mail.All()) != sent+1 {
+		t.Fatalf("a private address: %d", b.Status)
+	}
+}
