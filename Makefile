@@ -72,6 +72,9 @@ test: deps vet build
 # standard library is instrumented once), then runs every fuzz target for FUZZTIME, all at once
 # (one worker each, so the wall time is about FUZZTIME); an input that fails is saved under the package's
 # testdata/fuzz/, and committed there it becomes a regression test of every later go test.
+# -timeout 0: go test's default ten-minute alarm would otherwise end any FUZZTIME of 10m or more
+# with a "test timed out" panic. The servers the fuzz targets start end with their worker
+# (internal/childproc), so a run ends when its time is up.
 # (Go's fuzzer can end a busy run with "context deadline exceeded" and no failing input when the
 # time is up in the middle of an execution; that is not a finding and is not counted as one.)
 FUZZTIME ?= 15s
@@ -86,7 +89,7 @@ fuzz:
 	pids=""; for t in $(FUZZ); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
 	  ( log=.cache/fuzz/$$name.log; \
-	    if $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -parallel 1 $$pkg >$$log 2>&1 \
+	    if $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -timeout 0 -parallel 1 $$pkg >$$log 2>&1 \
 	       || { ! grep -q "Failing input written\|panic:" $$log && grep -q "context deadline exceeded" $$log; }; then \
 	      echo "fuzz $$name in $$pkg: $(FUZZTIME), no failure"; \
 	    else echo "fuzz $$name in $$pkg FAILED:"; cat $$log; exit 1; fi ) & pids="$$pids $$!"; \

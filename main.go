@@ -4,15 +4,18 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/app"
+	"github.com/resetbot/resetbot/bot/auditship"
 	"github.com/resetbot/resetbot/bot/teams"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph"
@@ -143,8 +146,16 @@ func serve(ctx context.Context, getenv func(string) string, stdin io.Reader, std
 
 // auditCmd is "resetbot audit export": the audit stream as JSON lines on stdout, for a SIEM.
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] != "export" {
-		fmt.Fprintln(stderr, "usage: resetbot audit export")
+	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sinceFlag := fs.String("since", "", "only events from this time on: 2006-01-02, an RFC 3339 time, or an age such as 72h")
+	if len(args) < 1 || args[0] != "export" || fs.Parse(args[1:]) != nil || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: resetbot audit export [--since 2006-01-02 | RFC 3339 time | 72h]")
+		return 2
+	}
+	since, err := auditship.ParseSince(*sinceFlag, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "resetbot audit export:", err)
 		return 2
 	}
 	cfg, _ := bot.FromEnv(getenv)
@@ -159,7 +170,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return 1
 	}
 	defer rdb.Close()
-	n, err := store.Export(ctx, rdb, stdout)
+	n, err := store.Export(ctx, rdb, stdout, since)
 	if err != nil {
 		fmt.Fprintln(stderr, "resetbot audit export:", err)
 		return 1

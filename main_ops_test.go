@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -135,6 +137,7 @@ func TestStartupChecksListEveryProblem(t *testing.T) {
 func TestServeReadinessMetricsAndGracefulStop(t *testing.T) {
 	tenant := startTenant(t)
 	env := opsEnv(t, tenant, true)
+	env["AUDIT_LOG"] = filepath.Join(t.TempDir(), "audit.jsonl")
 	stdinR, stdinW := io.Pipe()
 	stdout, stderr := newWatched(), newWatched()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -191,6 +194,19 @@ func TestServeReadinessMetricsAndGracefulStop(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/readyz"); err == nil {
 		t.Fatal("still serving after the stop")
+	}
+	// the audit trail was shipped to AUDIT_LOG, the last events at the stop
+	shipped, err := os.ReadFile(env["AUDIT_LOG"])
+	if err != nil || !strings.Contains(string(shipped), `"action":"verify_start"`) {
+		t.Fatalf("shipped audit log (%v):\n%s", err, shipped)
+	}
+	// audit export --since: what the stream holds from a time on
+	for since, want := range map[string]int{"1h": strings.Count(string(shipped), "\n"), "2099-01-01": 0} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), []string{"audit", "export", "--since", since}, func(k string) string { return env[k] },
+			strings.NewReader(""), &out, &errb); code != 0 || strings.Count(out.String(), "\n") != want {
+			t.Errorf("audit export --since %s: %d, %d lines, want %d\n%s", since, code, strings.Count(out.String(), "\n"), want, errb.String())
+		}
 	}
 }
 

@@ -81,6 +81,10 @@ type Config struct {
 	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
 	LogLevel        string // LOG_LEVEL
 	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
+	AuditMaxEvents  int    // AUDIT_MAX_EVENTS: the audit stream's cap in Redis (default 100000)
+	AuditLog        string // AUDIT_LOG: ship the audit trail as JSON lines to stdout (default), a file path, or off
+	AuditHECURL     string // AUDIT_HEC_URL: also ship it to a SIEM's HTTP event collector (https)
+	AuditHECToken   string // AUDIT_HEC_TOKEN: that collector's token
 	MetricsAddr     string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
 
 	TeamsAppID          string   // TEAMS_APP_ID: the bot's app registration; enables Teams
@@ -139,6 +143,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SlackAPIURL: g("SLACK_API_URL"),
 		PhoneURL:    g("PHONE_PROVIDER_URL"), PhoneAccountSID: g("PHONE_ACCOUNT_SID"), PhoneAuthToken: getenv("PHONE_AUTH_TOKEN"),
 		PhoneFrom: g("PHONE_FROM"), PhoneBudget: 100, AuditMaxAgeDays: 400, MetricsAddr: g("METRICS_ADDR"),
+		AuditMaxEvents: 100_000, AuditLog: orDefault(g("AUDIT_LOG"), "stdout"), AuditHECURL: g("AUDIT_HEC_URL"), AuditHECToken: getenv("AUDIT_HEC_TOKEN"),
 		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
 		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
 	}
@@ -155,6 +160,10 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		*dst = n
 	}
 	whole("AUDIT_MAX_AGE_DAYS", 1, 3650, &c.AuditMaxAgeDays)
+	whole("AUDIT_MAX_EVENTS", 1000, 100_000_000, &c.AuditMaxEvents)
+	if c.ConsoleChat && g("AUDIT_LOG") == "" {
+		c.AuditLog = "off" // standard output is the chat
+	}
 	if c.RedisMasterName != "" {
 		c.RedisWait = 1
 	}
@@ -212,6 +221,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 var SecretSettings = []string{
 	"REDIS_PASSWORD", "SEAL_KEYS", "MAC_KEY", "GRAPH_CLIENT_SECRET", "OIDC_CLIENT_SECRET", "AD_BIND_PASSWORD",
 	"SMTP_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "PHONE_AUTH_TOKEN", "TEAMS_APP_PASSWORD",
+	"AUDIT_HEC_TOKEN",
 }
 
 // withSecretFiles returns getenv with every secret setting that is given as NAME_FILE read from
@@ -340,6 +350,14 @@ func (c Config) Validate() error {
 		}
 		if c.ClientSecret == "" {
 			bad("GRAPH_CLIENT_SECRET is required")
+		}
+	}
+	if c.AuditHECURL != "" {
+		if u, err := url.Parse(c.AuditHECURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+			bad("AUDIT_HEC_URL must be an https URL, got %q", c.AuditHECURL)
+		}
+		if c.AuditHECToken == "" {
+			bad("AUDIT_HEC_TOKEN is required with AUDIT_HEC_URL")
 		}
 	}
 	for k, v := range map[string]string{"GRAPH_BASE_URL": c.GraphBaseURL, "GRAPH_TOKEN_URL": c.TokenURL, "OIDC_ISSUER": c.OIDCIssuer} {

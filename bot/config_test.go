@@ -25,6 +25,9 @@ func TestConfigValid(t *testing.T) {
 	if len(errs) != 0 || c.Validate() != nil {
 		t.Fatalf("%v %v", errs, c.Validate())
 	}
+	if c.AuditLog != "stdout" || c.AuditMaxEvents != 100_000 {
+		t.Fatalf("audit defaults: %q %d", c.AuditLog, c.AuditMaxEvents)
+	}
 	if c.OIDCClientID != "c" || c.TokenURL != "https://login.microsoftonline.com/t/oauth2/v2.0/token" || c.SealKeyID != "k1" {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -38,6 +41,8 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	m["POLICY_ENABLED_FOR"] = "selected"
 	m["LOG_LEVEL"] = "loud"
 	m["ALLOW_PRIVILEGED_USERS"] = "maybe"
+	m["AUDIT_MAX_EVENTS"] = "10"
+	m["AUDIT_HEC_URL"] = "http://siem.contoso.com/services/collector/event"
 	c, errs := bot.FromEnv(env(m))
 	all := append(errs, c.Validate())
 	var b strings.Builder
@@ -47,7 +52,8 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"PUBLIC_BASE_URL must be an https", "must be 32 bytes", "SMTP_ADDR must be host:port",
-		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS"} {
+		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS", "AUDIT_MAX_EVENTS must be a whole number from 1000",
+		"AUDIT_HEC_URL must be an https URL", "AUDIT_HEC_TOKEN is required"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}

@@ -22,6 +22,7 @@ func secrets() map[string]string {
 		"GRAPH_CLIENT_SECRET": "graph-secret", "OIDC_CLIENT_SECRET": "oidc-secret", "AD_BIND_PASSWORD": "ad-pass",
 		"SMTP_PASSWORD": "smtp-pass", "SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_APP_TOKEN": "xapp-1-2",
 		"SLACK_SIGNING_SECRET": "0123456789abcdef0123", "PHONE_AUTH_TOKEN": "phone-token", "TEAMS_APP_PASSWORD": "teams-pass",
+		"AUDIT_HEC_TOKEN": "hec-token",
 	}
 }
 
@@ -33,6 +34,7 @@ func withAllSecrets() map[string]string {
 	m["AD_URL"], m["AD_BIND_DN"], m["AD_BASE_DN"] = "ldaps://dc.contoso.com:636", "CN=svc,DC=contoso,DC=com", "DC=contoso,DC=com"
 	m["SMTP_USER"], m["SLACK_TEAM_IDS"], m["PHONE_ACCOUNT_SID"], m["PHONE_FROM"] = "resetbot", "T1", "AC1", "+14255550100"
 	m["TEAMS_APP_ID"], m["TEAMS_TENANT_ID"], m["TEAMS_ALLOWED_TENANTS"] = "app", "t", "t"
+	m["AUDIT_HEC_URL"] = "https://siem.contoso.com/services/collector/event"
 	return m
 }
 

@@ -9,10 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/internal/childproc"
 )
 
 // composeRedis starts, with the real redis-server, the command a Compose file gives a Redis
@@ -45,15 +48,18 @@ func composeRedis(t *testing.T, file, service string, env ...string) (*redis.Cli
 	cmd = strings.ReplaceAll(cmd, "--dir /data", "--dir "+data)
 	p := exec.Command("sh", "-c", cmd+" --port "+port+" --bind 127.0.0.1")
 	p.Env = append(os.Environ(), env...)
-	out, err := p.StdoutPipe()
+	out, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Stderr = p.Stdout
-	if err := p.Start(); err != nil {
+	p.Stdout, p.Stderr = w, w
+	// the shell and the redis-server it starts are one process group that ends with the test
+	proc, err := childproc.Start(p)
+	w.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Process.Kill(); p.Wait() })
+	t.Cleanup(func() { proc.Signal(syscall.SIGKILL); _ = proc.Wait(); out.Close() })
 	ready := make(chan error, 1)
 	go func() {
 		var log strings.Builder

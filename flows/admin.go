@@ -100,7 +100,7 @@ func (e *Engine) auditCommand(ctx context.Context, words []string) (string, stri
 	if err != nil {
 		return "Usage: audit <user email or id>.", "refused", "bad_target"
 	}
-	r, ok := e.d.Audit.(AuditReader)
+	r, ok := auditAs[AuditReader](e.d.Audit)
 	if !ok {
 		return "The audit log cannot be read here.", "failed", "no_reader"
 	}

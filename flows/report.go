@@ -23,11 +23,17 @@ type Report struct {
 	InScope, Registered, ReconfirmDue, RemindersSent, Blocked int
 	PerMethod                                                 map[MethodKind]int
 	Resets7, Resets30, Unlocks7, Unlocks30                    int
-	Rows                                                      [][]string // per user, for the CSV
+	Blocks7, Blocks30, Reminders7, Reminders30, SignIns30     int
+	Verified30, Failed30                                      map[MethodKind]int // proofs by method
+	Rows                                                      [][]string         // per user, for the CSV
 }
 
-// Report walks the users in scope (directory paging), their enrollments and the last 30 days of
-// the audit stream.
+// reportBatch is how many people's records the report reads at once.
+const reportBatch = 500
+
+// Report walks the users in scope (directory paging) and their enrollments, a batch at a time,
+// and reads the event figures of the last 7 and 30 UTC days (today included) from the daily
+// counters, which are exact however many events the audit stream has dropped.
 func (e *Engine) Report(ctx context.Context) (Report, error) {
 	pol, err := e.policy(ctx)
 	if err != nil {
@@ -38,7 +44,7 @@ func (e *Engine) Report(ctx context.Context) (Report, error) {
 		return Report{}, fmt.Errorf("flows: the directory cannot list users")
 	}
 	now := e.d.Clock.Now()
-	r := Report{PerMethod: map[MethodKind]int{}}
+	r := Report{PerMethod: map[MethodKind]int{}, Verified30: map[MethodKind]int{}, Failed30: map[MethodKind]int{}}
 	blocked := map[string]time.Time{}
 	if bs, err := e.Blocks(ctx); err == nil {
 		for _, b := range bs {
@@ -51,69 +57,106 @@ func (e *Engine) Report(ctx context.Context) (Report, error) {
 		groups = pol.Groups
 	}
 	r.Rows = append(r.Rows, []string{"user", "name", "registered", "methods", "reconfirm_due", "reminders", "blocked_until"})
-	if pol.EnabledFor != EnabledNone {
-		err = roster.EachUser(ctx, groups, func(a Account) error {
-			if !a.Enabled {
-				return nil
+	row := func(a Account, en Enrollment, sent int) {
+		r.InScope++
+		usable := pol.Usable(a, en)
+		reg := len(usable) >= pol.RequiredFor(a)
+		if reg {
+			r.Registered++
+		}
+		var kinds []string
+		due := ""
+		for _, m := range usable {
+			r.PerMethod[m]++
+			kinds = append(kinds, string(m))
+			if reconfirmDue(en.Methods[m], pol, now) && due == "" {
+				due = "now"
 			}
-			r.InScope++
-			en, err := e.d.Enrollments.Get(ctx, a.ID)
+		}
+		if due != "" {
+			r.ReconfirmDue++
+		}
+		r.RemindersSent += sent
+		until := ""
+		if t, ok := blocked[a.ID]; ok {
+			until = t.UTC().Format(time.RFC3339)
+		}
+		r.Rows = append(r.Rows, []string{a.UPN, a.DisplayName, strconv.FormatBool(reg), strings.Join(kinds, " "), due, strconv.Itoa(sent), until})
+	}
+	var batch []Account
+	flush := func() error {
+		defer func() { batch = batch[:0] }()
+		if len(batch) == 0 {
+			return nil
+		}
+		if eb, ok := e.d.Enrollments.(EnrollmentBatch); ok {
+			ids := make([]string, len(batch))
+			for i, a := range batch {
+				ids[i] = a.ID
+			}
+			ens, sent, err := eb.GetMany(ctx, ids)
 			if err != nil {
 				return err
 			}
-			usable := pol.Usable(a, en)
-			reg := len(usable) >= pol.RequiredFor(a)
-			if reg {
-				r.Registered++
+			for i, a := range batch {
+				row(a, ens[i], sent[i])
 			}
-			var kinds []string
-			due := ""
-			for _, m := range usable {
-				r.PerMethod[m]++
-				kinds = append(kinds, string(m))
-				if reconfirmDue(en.Methods[m], pol, now) && due == "" {
-					due = "now"
-				}
-			}
-			if due != "" {
-				r.ReconfirmDue++
+			return nil
+		}
+		for _, a := range batch {
+			en, err := e.d.Enrollments.Get(ctx, a.ID)
+			if err != nil {
+				return err
 			}
 			sent := 0
 			if e.d.Reminders != nil {
 				sent, _, _ = e.d.Reminders.ReminderState(ctx, a.ID)
 			}
-			r.RemindersSent += sent
-			until := ""
-			if t, ok := blocked[a.ID]; ok {
-				until = t.UTC().Format(time.RFC3339)
+			row(a, en, sent)
+		}
+		return nil
+	}
+	if pol.EnabledFor != EnabledNone {
+		err = roster.EachUser(ctx, groups, func(a Account) error {
+			if !a.Enabled {
+				return nil
 			}
-			r.Rows = append(r.Rows, []string{a.UPN, a.DisplayName, strconv.FormatBool(reg), strings.Join(kinds, " "), due, strconv.Itoa(sent), until})
+			if batch = append(batch, a); len(batch) == reportBatch {
+				return flush()
+			}
 			return nil
 		})
+		if err == nil {
+			err = flush()
+		}
 		if err != nil {
 			return Report{}, err
 		}
 	}
-	if ar, ok := e.d.Audit.(AuditReader); ok {
-		err := ar.Since(ctx, now.AddDate(0, 0, -30), func(ev AuditEvent) {
-			if ev.Outcome != "ok" || ev.Time.Before(now.AddDate(0, 0, -30)) || (ev.Action != string(FlowReset) && ev.Action != string(FlowUnlock)) {
-				return
-			}
-			recent := now.Sub(ev.Time) <= 7*24*time.Hour
-			if ev.Action == string(FlowReset) {
-				r.Resets30++
-				if recent {
-					r.Resets7++
-				}
-			} else {
-				r.Unlocks30++
-				if recent {
-					r.Unlocks7++
-				}
-			}
-		})
+	if dc, ok := auditAs[DailyCounts](e.d.Audit); ok {
+		counts, err := dc.DailyCounts(ctx, CountKinds(), now, 30)
 		if err != nil {
 			return Report{}, err
+		}
+		sum := func(kind string, days int) int {
+			n := int64(0)
+			for _, c := range counts[kind][:min(days, len(counts[kind]))] {
+				n += c
+			}
+			return int(n)
+		}
+		r.Resets7, r.Resets30 = sum(CountReset, 7), sum(CountReset, 30)
+		r.Unlocks7, r.Unlocks30 = sum(CountUnlock, 7), sum(CountUnlock, 30)
+		r.Blocks7, r.Blocks30 = sum(CountBlock, 7), sum(CountBlock, 30)
+		r.Reminders7, r.Reminders30 = sum(CountReminder, 7), sum(CountReminder, 30)
+		r.SignIns30 = sum(CountSignIn, 30)
+		for _, m := range AllMethods {
+			if n := sum(CountVerified(m), 30); n > 0 {
+				r.Verified30[m] = n
+			}
+			if n := sum(CountFailed(m), 30); n > 0 {
+				r.Failed30[m] = n
+			}
 		}
 	}
 	return r, nil
@@ -135,8 +178,15 @@ func (r Report) Text() string {
 	for _, k := range kinds {
 		fmt.Fprintf(&b, "   – %s: %d\n", methodLabel(MethodKind(k)), r.PerMethod[MethodKind(k)])
 	}
-	fmt.Fprintf(&b, "• reconfirmation due: %d\n• reminders sent: %d\n• resets: %d in 7 days, %d in 30 days\n• unlocks: %d in 7 days, %d in 30 days\n• blocked now: %d",
-		r.ReconfirmDue, r.RemindersSent, r.Resets7, r.Resets30, r.Unlocks7, r.Unlocks30, r.Blocked)
+	fmt.Fprintf(&b, "• reconfirmation due: %d\n• reminders sent: %d\n• resets: %d in 7 days, %d in 30 days\n• unlocks: %d in 7 days, %d in 30 days\n"+
+		"• blocks: %d in 7 days, %d in 30 days\n• reminders: %d in 7 days, %d in 30 days\n• directory sign-ins: %d in 30 days\n",
+		r.ReconfirmDue, r.RemindersSent, r.Resets7, r.Resets30, r.Unlocks7, r.Unlocks30, r.Blocks7, r.Blocks30, r.Reminders7, r.Reminders30, r.SignIns30)
+	for _, m := range AllMethods {
+		if r.Verified30[m] > 0 || r.Failed30[m] > 0 {
+			fmt.Fprintf(&b, "   – %s: %d proofs, %d failed in 30 days\n", methodLabel(m), r.Verified30[m], r.Failed30[m])
+		}
+	}
+	fmt.Fprintf(&b, "• blocked now: %d", r.Blocked)
 	return b.String()
 }
 

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -15,33 +17,81 @@ import (
 	"github.com/resetbot/resetbot/flows"
 )
 
-// AuditStream is the Redis stream of security events.
+// AuditStream is the Redis stream of security events. Every audit key hashes to its slot: the
+// stream key has no braces, so Cluster hashes "audit", as it does the tag {audit}.
 const AuditStream = "audit"
 
-// AuditMaxLen caps the stream (approximately).
-const AuditMaxLen = 100_000
+const (
+	auditShippedKey = "{audit}:shipped" // the id of the last event shipped
+	auditLostKey    = "{audit}:lost"    // events trimmed before they were shipped
+	auditShipLease  = "{audit}:shipper" // which replica ships now
+)
 
-// Auditor writes audit events to the stream from a background goroutine, so a step never
-// waits for them. Close flushes.
-type Auditor struct {
-	rdb    redis.UniversalClient
-	log    *slog.Logger
-	ch     chan flows.AuditEvent
-	wg     sync.WaitGroup
-	mu     sync.RWMutex
-	closed bool
-	writes atomic.Uint64
-	maxAge time.Duration // 0 keeps events until the length cap
+// countKey is one kind's counter for one UTC day.
+func countKey(kind string, day time.Time) string {
+	return "{audit}:n:" + kind + ":" + day.UTC().Format("2006-01-02")
 }
 
-var _ flows.Auditor = (*Auditor)(nil)
+// subjectKey is a person's index: the ids of their latest events, newest first.
+func subjectKey(subject string) string { return "{audit}:u:" + subject }
+
+// Defaults of the audit settings.
+const (
+	AuditMaxLen   = 100_000 // events the stream keeps (AUDIT_MAX_EVENTS)
+	SubjectMaxLen = 100     // ids a person's index keeps
+	countLifetime = 400 * 24 * time.Hour
+)
+
+// AuditOptions are the audit writer's settings; zero values take the defaults.
+type AuditOptions struct {
+	MaxAge time.Duration // drop older events (0 keeps them until the length cap)
+	MaxLen int           // the stream's cap
+	// Lost is told how many events the cap trimmed before they were shipped (a metric).
+	Lost func(n int)
+}
+
+// Auditor writes audit events to the stream from a background goroutine, so a step never
+// waits for them. Each write also counts the event in its day's counter and indexes it under its
+// subject, in the same script (store/audit.lua). Close flushes.
+type Auditor struct {
+	rdb      redis.UniversalClient
+	log      *slog.Logger
+	ch       chan flows.AuditEvent
+	wg       sync.WaitGroup
+	mu       sync.RWMutex
+	closed   bool
+	writes   atomic.Uint64
+	o        AuditOptions
+	lastWarn atomic.Int64 // unix seconds of the last ALERT line about lost events
+	lostSum  atomic.Int64 // lost events since that line
+}
+
+var (
+	_ flows.Auditor     = (*Auditor)(nil)
+	_ flows.AuditReader = (*Auditor)(nil)
+	_ flows.DailyCounts = (*Auditor)(nil)
+)
+
+//go:embed audit.lua
+var auditSrc string
+
+var auditScript = redis.NewScript(auditSrc)
 
 // NewAuditor starts the writer; maxAge (when given and above zero) drops older events.
 func NewAuditor(rdb redis.UniversalClient, log *slog.Logger, maxAge ...time.Duration) *Auditor {
-	a := &Auditor{rdb: rdb, log: log, ch: make(chan flows.AuditEvent, 4096)}
+	o := AuditOptions{}
 	if len(maxAge) > 0 {
-		a.maxAge = maxAge[0]
+		o.MaxAge = maxAge[0]
 	}
+	return NewAuditorWith(rdb, log, o)
+}
+
+// NewAuditorWith starts the writer with settings.
+func NewAuditorWith(rdb redis.UniversalClient, log *slog.Logger, o AuditOptions) *Auditor {
+	if o.MaxLen <= 0 {
+		o.MaxLen = AuditMaxLen
+	}
+	a := &Auditor{rdb: rdb, log: log, ch: make(chan flows.AuditEvent, 4096), o: o}
 	a.wg.Add(1)
 	go a.run()
 	return a
@@ -70,20 +120,84 @@ func (a *Auditor) run() {
 }
 
 func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
-	if n := a.writes.Add(1); a.maxAge > 0 && n%256 == 1 {
-		// age cap: drop entries older than MaxAge (the length cap is on every XADD)
-		minID := strconv.FormatInt(e.Time.Add(-a.maxAge).UnixMilli(), 10) + "-0"
+	if n := a.writes.Add(1); a.o.MaxAge > 0 && n%256 == 1 {
+		// age cap: drop entries older than MaxAge (the length cap is on every write)
+		minID := strconv.FormatInt(e.Time.Add(-a.o.MaxAge).UnixMilli(), 10) + "-0"
 		if err := a.rdb.XTrimMinIDApprox(ctx, AuditStream, minID, 0).Err(); err != nil {
 			a.log.Error("audit trim failed", "err", err)
 		}
 	}
-	err := a.rdb.XAdd(ctx, &redis.XAddArgs{Stream: AuditStream, MaxLen: AuditMaxLen, Approx: true, Values: []any{
+	kind := flows.CountKind(e)
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	res, err := auditScript.Run(ctx, a.rdb,
+		[]string{AuditStream, auditShippedKey, auditLostKey, subjectKey(e.Subject), countKey(kind, e.Time)},
+		a.o.MaxLen, SubjectMaxLen, int64(countLifetime/time.Second), flag(e.Subject != ""), flag(kind != ""),
 		"time", strconv.FormatInt(e.Time.UnixMilli(), 10), "actor", e.Actor, "subject", e.Subject,
-		"platform", e.Platform, "action", e.Action, "outcome", e.Outcome, "reason", e.Reason,
-	}}).Err()
+		"platform", e.Platform, "action", e.Action, "outcome", e.Outcome, "reason", e.Reason).Slice()
 	if err != nil {
 		a.log.Error("audit write failed", "err", err, "action", e.Action, "subject", e.Subject)
+		return
 	}
+	if len(res) == 2 {
+		if lost, _ := res[1].(int64); lost > 0 {
+			a.lost(int(lost))
+		}
+	}
+}
+
+// lost reports events the cap trimmed before they were shipped: to the metric at once, and as
+// an ALERT log line at most once a minute with the number since the last line.
+func (a *Auditor) lost(n int) {
+	if a.o.Lost != nil {
+		a.o.Lost(n)
+	}
+	sum := a.lostSum.Add(int64(n))
+	now := time.Now().Unix()
+	if last := a.lastWarn.Load(); now-last >= 60 && a.lastWarn.CompareAndSwap(last, now) {
+		a.lostSum.Add(-sum)
+		a.log.Error("ALERT audit events trimmed before they were shipped: raise AUDIT_MAX_EVENTS or fix the audit shipping",
+			"events", sum, "cap", a.o.MaxLen)
+	}
+}
+
+// LostEvents is how many events the cap has trimmed before they were shipped, in all.
+func (a *Auditor) LostEvents(ctx context.Context) (int64, error) {
+	n, err := a.rdb.Get(ctx, auditLostKey).Int64()
+	if err == redis.Nil {
+		return 0, nil
+	}
+	return n, err
+}
+
+// DailyCounts reads the day counters of kinds for days UTC days ending with last's, newest first,
+// in one round trip (they share a slot).
+func (a *Auditor) DailyCounts(ctx context.Context, kinds []string, last time.Time, days int) (map[string][]int64, error) {
+	keys := make([]string, 0, len(kinds)*days)
+	for _, k := range kinds {
+		for d := 0; d < days; d++ {
+			keys = append(keys, countKey(k, last.UTC().AddDate(0, 0, -d)))
+		}
+	}
+	vals, err := a.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: daily counts: %w", err)
+	}
+	out := make(map[string][]int64, len(kinds))
+	for i, k := range kinds {
+		row := make([]int64, days)
+		for d := range row {
+			if s, ok := vals[i*days+d].(string); ok {
+				row[d], _ = strconv.ParseInt(s, 10, 64)
+			}
+		}
+		out[k] = row
+	}
+	return out, nil
 }
 
 // Close flushes queued events and stops the writer.
@@ -117,63 +231,68 @@ func decodeEvent(m redis.XMessage) flows.AuditEvent {
 		Action: g("action"), Outcome: g("outcome"), Reason: g("reason")}
 }
 
-// recentScan bounds how far back Recent looks.
-const recentScan = 10_000
-
-// Recent returns up to n of a subject's events, newest first, from the latest entries.
+// Recent returns up to n of a subject's events, newest first, through the subject's index: two
+// round trips, whatever the stream holds. Events the stream has already trimmed are left out.
 func (a *Auditor) Recent(ctx context.Context, subject string, n int) ([]flows.AuditEvent, error) {
-	var out []flows.AuditEvent
-	end, seen := "+", 0
-	for len(out) < n && seen < recentScan {
-		msgs, err := a.rdb.XRevRangeN(ctx, AuditStream, end, "-", 500).Result()
-		if err != nil {
-			return nil, err
+	ids, err := a.rdb.LRange(ctx, subjectKey(subject), 0, int64(n)-1).Result()
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	cmds := make([]*redis.XMessageSliceCmd, len(ids))
+	if _, err := a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.XRange(ctx, AuditStream, id, id)
 		}
-		for _, m := range msgs {
-			if m.ID == end {
-				continue
-			}
-			seen++
-			if e := decodeEvent(m); e.Subject == subject {
-				out = append(out, e)
-				if len(out) == n {
-					break
-				}
-			}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]flows.AuditEvent, 0, len(ids))
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			out = append(out, decodeEvent(m))
 		}
-		if len(msgs) < 500 {
-			break
-		}
-		end = msgs[len(msgs)-1].ID
 	}
 	return out, nil
 }
 
-// Export writes every event as one JSON object per line, oldest first, for a SIEM.
-func Export(ctx context.Context, rdb redis.UniversalClient, w io.Writer) (int, error) {
+// Export writes every event from since on (zero: all) as one JSON object per line, oldest
+// first, for a SIEM.
+func Export(ctx context.Context, rdb redis.UniversalClient, w io.Writer, since time.Time) (int, error) {
 	start, n := "-", 0
+	if !since.IsZero() {
+		start = strconv.FormatInt(since.UnixMilli(), 10) + "-0"
+	}
 	enc := json.NewEncoder(w)
 	for {
-		msgs, err := rdb.XRangeN(ctx, AuditStream, start, "+", 1000).Result()
+		recs, err := readAfter(ctx, rdb, start, 1000)
 		if err != nil {
 			return n, err
 		}
-		for _, m := range msgs {
-			if m.ID == start {
-				continue
-			}
-			e := decodeEvent(m)
-			if err := enc.Encode(map[string]string{"id": m.ID, "time": e.Time.Format(time.RFC3339Nano), "actor": e.Actor,
-				"subject": e.Subject, "platform": e.Platform, "action": e.Action, "outcome": e.Outcome, "reason": e.Reason}); err != nil {
+		for _, r := range recs {
+			if err := enc.Encode(r); err != nil {
 				return n, err
 			}
 			n++
 		}
-		if len(msgs) < 1000 {
+		if len(recs) < 1000 {
 			return n, nil
 		}
-		start = msgs[len(msgs)-1].ID
+		start = "(" + recs[len(recs)-1].ID
 	}
+}
+
+// readAfter reads up to n records from start ("-", an id, or "(" and an id to exclude it).
+func readAfter(ctx context.Context, rdb redis.UniversalClient, start string, n int64) ([]flows.AuditRecord, error) {
+	msgs, err := rdb.XRangeN(ctx, AuditStream, start, "+", n).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]flows.AuditRecord, len(msgs))
+	for i, m := range msgs {
+		out[i] = flows.AuditRecord{ID: m.ID, AuditEvent: decodeEvent(m)}
+	}
+	return out, nil
 }
 
 // Since calls fn for every event from since on, oldest first.

@@ -309,26 +309,39 @@ func (s *Store) Unblock(ctx context.Context, userID string) error {
 func (s *Store) Blocked(ctx context.Context, now time.Time) ([]flows.Block, error) {
 	var mu sync.Mutex
 	var out []flows.Block
+	// one SCAN page of enrollment keys, then their blocks in one pipelined round trip
 	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, "{u:*}:e", 1000).Iterator()
-		for iter.Next(ctx) {
-			key := iter.Val()
-			v, err := c.HGet(ctx, key, "block").Result()
-			if errors.Is(err, redis.Nil) {
-				continue
-			}
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, "{u:*}:e", 1000).Result()
 			if err != nil {
 				return err
 			}
-			ms, _ := strconv.ParseInt(v, 10, 64)
-			if until := time.UnixMilli(ms); now.Before(until) {
-				id := strings.TrimSuffix(strings.TrimPrefix(key, "{u:"), "}:e")
-				mu.Lock()
-				out = append(out, flows.Block{UserID: id, Until: until})
-				mu.Unlock()
+			cmds := make([]*redis.StringCmd, len(keys))
+			if _, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for i, k := range keys {
+					cmds[i] = p.HGet(ctx, k, "block")
+				}
+				return nil
+			}); err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			for i, cmd := range cmds {
+				ms, err := cmd.Int64()
+				if err != nil {
+					continue // no block
+				}
+				if until := time.UnixMilli(ms); now.Before(until) {
+					id := strings.TrimSuffix(strings.TrimPrefix(keys[i], "{u:"), "}:e")
+					mu.Lock()
+					out = append(out, flows.Block{UserID: id, Until: until})
+					mu.Unlock()
+				}
+			}
+			if cursor = next; cursor == 0 {
+				return nil
 			}
 		}
-		return iter.Err()
 	}
 	var err error
 	switch c := s.rdb.(type) {

@@ -97,3 +97,30 @@ func (s *Store) CountReminder(ctx context.Context, userID string, snooze bool) (
 	n, err := s.rdb.HIncrBy(ctx, enrolKey(userID), field, 1).Result()
 	return int(n), err
 }
+
+var _ flows.EnrollmentBatch = (*Store)(nil)
+
+// GetMany reads many users' enrollments and reminders sent (both live in the enrollment hash)
+// in one pipelined round trip; on a Cluster go-redis splits it by node.
+func (s *Store) GetMany(ctx context.Context, userIDs []string) ([]flows.Enrollment, []int, error) {
+	cmds := make([]*redis.MapStringStringCmd, len(userIDs))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range userIDs {
+			cmds[i] = p.HGetAll(ctx, enrolKey(id))
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("store: enrollments: %w", err)
+	}
+	ens, sent := make([]flows.Enrollment, len(userIDs)), make([]int, len(userIDs))
+	for i, c := range cmds {
+		h := c.Val()
+		en, err := s.decodeEnrollment(userIDs[i], h)
+		if err != nil {
+			return nil, nil, err
+		}
+		ens[i] = en
+		sent[i], _ = strconv.Atoi(h["r:sent"])
+	}
+	return ens, sent, nil
+}

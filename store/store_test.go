@@ -368,7 +368,7 @@ func TestAuditAgeCapAndExport(t *testing.T) {
 	a.Audit(ctx, flows.AuditEvent{Time: time.Now(), Actor: "slack:T:U1", Subject: "u1", Platform: "slack", Action: "reset", Outcome: "ok"})
 	a.Close()
 	var out bytes.Buffer
-	n, err := store.Export(ctx, rdb, &out)
+	n, err := store.Export(ctx, rdb, &out, time.Time{})
 	if err != nil || n != 1 {
 		t.Fatalf("exported %d: %v\n%s", n, err, out.String())
 	}

@@ -73,7 +73,11 @@ type Options struct {
 	// AuditRedis is the audit writer's client (default Redis).
 	AuditRedis  redis.UniversalClient
 	AuditMaxAge time.Duration
-	Crypto      *store.Crypto
+	// AuditMaxEvents caps the audit stream (default store.AuditMaxLen); AuditSink, when set,
+	// receives the audit trail as it grows (the shipper's cursor lives in Redis).
+	AuditMaxEvents int
+	AuditSink      flows.AuditSink
+	Crypto         *store.Crypto
 	// RedisWait is how many replicas every security-relevant write waits for (0: none).
 	RedisWait int
 
@@ -181,11 +185,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.Store = st
-	var maxAge []time.Duration
-	if o.AuditMaxAge > 0 {
-		maxAge = append(maxAge, o.AuditMaxAge)
+	ao := store.AuditOptions{MaxAge: o.AuditMaxAge, MaxLen: o.AuditMaxEvents}
+	if o.Metrics != nil {
+		ao.Lost = o.Metrics.AuditLost()
 	}
-	a.Auditor = store.NewAuditor(o.AuditRedis, o.Log, maxAge...)
+	a.Auditor = store.NewAuditorWith(o.AuditRedis, o.Log, ao)
 	a.closers = append(a.closers, a.Auditor.Close) // last: flushes the audit events of the steps that finished
 	var audit flows.Auditor = a.Auditor
 	if o.Metrics != nil {
@@ -277,6 +281,17 @@ func New(ctx context.Context, o Options) (*App, error) {
 		w.Every, w.PerDay = o.LockoutPoll, o.AlertsPerDay
 		a.add("lockout alerts", stageBackground, func(ctx context.Context) error { w.Run(ctx, bot.Sleep); return nil }, false)
 		o.Log.Info("AD lockout alerts on", "every", o.LockoutPoll, "per_day", o.AlertsPerDay)
+	}
+	if o.AuditSink != nil {
+		// it stops after the adapters' work in flight, flushing the audit writer before its last
+		// round, so the events of the steps that finished are shipped too
+		sh := store.NewShipper(o.AuditRedis, o.AuditSink, o.Log)
+		sh.Flush = a.Auditor.Close
+		a.add("audit shipping", stageLast, func(ctx context.Context) error {
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			return sh.Run(ctx, tick.C)
+		}, false)
 	}
 	if o.MetricsAddr != "" && o.Metrics != nil {
 		ms := &http.Server{Addr: o.MetricsAddr, Handler: o.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/auditship"
 	"github.com/resetbot/resetbot/bot/metrics"
 	"github.com/resetbot/resetbot/bot/notify"
 	slackbot "github.com/resetbot/resetbot/bot/slack"
@@ -121,7 +122,13 @@ func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *sl
 	if err := RunChecks(ctx, d.checks()); err != nil {
 		return err
 	}
-	o := Options{Redis: rdb, AuditMaxAge: time.Duration(cfg.AuditMaxAgeDays) * 24 * time.Hour, Crypto: crypto, RedisWait: cfg.RedisWait,
+	sink, closeSink, err := auditship.FromConfig(cfg, term.Out, bot.PooledClient(10*time.Second))
+	if err != nil {
+		return err
+	}
+	defer closeSink()
+	o := Options{Redis: rdb, AuditMaxAge: time.Duration(cfg.AuditMaxAgeDays) * 24 * time.Hour, AuditMaxEvents: cfg.AuditMaxEvents,
+		AuditSink: sink, Crypto: crypto, RedisWait: cfg.RedisWait,
 		Directory: d.dir, Mailer: d.mailer, PhoneBudget: cfg.PhoneBudget, Log: log,
 		BaseURL: cfg.PublicBaseURL, AllowPrivileged: cfg.AllowPrivileged, AdminGroups: cfg.AdminGroups, OIDC: d.signIn,
 		Metrics: reg, MetricsAddr: cfg.MetricsAddr, LockoutPoll: cfg.ADLockoutPoll, AlertsPerDay: cfg.ADAlertsPerDay}

@@ -83,6 +83,10 @@ func (e *events) Audit(ctx context.Context, ev flows.AuditEvent) {
 	}
 }
 
+// Unwrap is the auditor the events go on to, so the engine still finds what it can read (the
+// daily counts, a person's events) behind the metrics.
+func (e *events) Unwrap() flows.Auditor { return e.next }
+
 // Timed measures a chat platform's requests: their latency is the acknowledgement latency,
 // since the adapters answer before they work.
 func (r *Registry) Timed(platform string, h http.Handler) http.Handler {

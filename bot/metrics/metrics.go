@@ -41,6 +41,15 @@ func (r *Registry) Reminders(c ReminderCounts) {
 	}
 }
 
+// AuditLost counts audit events the stream's cap trimmed before they were shipped
+// (resetbot_audit_events_lost_total); give it to the audit writer.
+func (r *Registry) AuditLost() func(n int) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "resetbot_audit_events_lost_total",
+		Help: "Audit events trimmed from the Redis stream at its cap before they were shipped."})
+	r.reg.MustRegister(c)
+	return func(n int) { c.Add(float64(n)) }
+}
+
 // Handler serves /metrics.
 func (r *Registry) Handler() http.Handler {
 	mux := http.NewServeMux()

@@ -276,9 +276,16 @@ func TestReportAndCSV(t *testing.T) {
 	for _, ago := range []int{3, 20} {
 		e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now().AddDate(0, 0, -ago), Subject: "p-2", Action: "reset", Outcome: "ok"})
 	}
+	// a block 10 days ago, two TOTP proofs and a failed one today, one out of the 30 days
+	e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now().AddDate(0, 0, -10), Subject: "p-2", Action: "block", Outcome: "ok"})
+	for _, o := range []string{"ok", "ok", "failed"} {
+		e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now(), Subject: "p-2", Action: "verify", Outcome: o, Reason: "totp"})
+	}
+	e.h.Audit.Audit(ctx, flows.AuditEvent{Time: e.h.Clock.Now().AddDate(0, 0, -31), Subject: "p-2", Action: "reset", Outcome: "ok"})
 	e.h.Audit.Close()
 	out := e.command(t, "UBOB", "report")
-	for _, want := range []string{"in scope: 3", "registered: 2 (66%)", "Authenticator app code: 2", "resets: 1 in 7 days, 2 in 30 days", "blocked now: 0"} {
+	for _, want := range []string{"in scope: 3", "registered: 2 (66%)", "Authenticator app code: 2", "resets: 1 in 7 days, 2 in 30 days", "blocked now: 0",
+		"blocks: 0 in 7 days, 1 in 30 days", "Authenticator app code: 2 proofs, 1 failed in 30 days"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/internal/childproc"
 	"github.com/resetbot/resetbot/store/storetest"
 )
 
@@ -34,13 +35,18 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(390, 844), // a phone
 	}
+	// chromedp gives Chromium a parent-death signal, which Linux ties to the forking thread:
+	// the first Run forks it on a thread held until the browser is gone (cleanups run last
+	// registered first, so gone closes after cancel has waited for Chromium).
+	gone := make(chan struct{})
+	t.Cleanup(func() { close(gone) })
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
 	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancel3)
-	if err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+	if err := childproc.Hold(func() error { return chromedp.Run(ctx, chromedp.Navigate("about:blank")) }, gone); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,6 +88,7 @@ type Tenant struct {
 
 	mu       sync.Mutex
 	users    map[string]*User
+	order    []string // user ids in order, cached (userIDs)
 	groups   map[string]Group
 	changes  []Change
 	mails    []SentMail
@@ -144,6 +146,7 @@ func (t *Tenant) AddUser(u User) {
 	defer t.mu.Unlock()
 	c := u
 	t.users[u.ID] = &c
+	t.order = nil
 }
 
 // AddGroup adds a group.
@@ -376,8 +379,9 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 	}
 	t.mu.Lock()
 	// the matching ids, in a stable order for paging
-	ids := make([]string, 0, len(t.users))
-	for id, u := range t.users {
+	var matched []*User
+	for _, id := range t.userIDs() {
+		u := t.users[id]
 		ok := len(conds) == 0
 		for _, c := range conds {
 			var v string
@@ -392,39 +396,63 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 			ok = ok || (v != "" && strings.EqualFold(v, c[1]))
 		}
 		if ok {
-			ids = append(ids, id)
+			matched = append(matched, u)
 		}
 	}
-	sort.Strings(ids)
-	out := make([]map[string]any, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, t.userJSON(t.users[id], selectOf(r)))
-	}
+	out := t.renderPage(r, matched)
 	t.mu.Unlock()
 	t.page(w, r, out)
 }
 
 // page answers one page of a collection, with an absolute nextLink while more remain.
 func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
+	skip, end, more := t.pageBounds(r, len(all))
+	resp := map[string]any{}
+	if more {
+		q := r.URL.Query()
+		q.Set("$skiptoken", strconv.Itoa(end))
+		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
+	}
+	resp["value"] = orEmpty(all[skip:end])
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// renderPage renders only the page of users a request asks for (the rest stay nil for page to
+// skip), so paging through a big tenant costs what one page costs, as with the real service.
+func (t *Tenant) renderPage(r *http.Request, users []*User) []map[string]any {
+	skip, end, _ := t.pageBounds(r, len(users))
+	out := make([]map[string]any, len(users))
+	for i := skip; i < end; i++ {
+		out[i] = t.userJSON(users[i], selectOf(r))
+	}
+	return out
+}
+
+// userIDs are the user ids in order (kept until a user is added); t.mu is held.
+func (t *Tenant) userIDs() []string {
+	if len(t.order) != len(t.users) {
+		t.order = make([]string, 0, len(t.users))
+		for id := range t.users {
+			t.order = append(t.order, id)
+		}
+		sort.Strings(t.order)
+	}
+	return t.order
+}
+
+// pageBounds is the slice of n items a request's $top and $skiptoken ask for, and whether more
+// follow.
+func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
 	size := t.PageSize
 	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < size {
 		size = top
 	}
-	skip, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
-	if skip > len(all) {
-		skip = len(all)
+	skip, _ = strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	skip = min(max(skip, 0), n)
+	if end = skip + size; end < n {
+		return skip, end, true
 	}
-	end := skip + size
-	resp := map[string]any{}
-	if end < len(all) {
-		q := r.URL.Query()
-		q.Set("$skiptoken", strconv.Itoa(end))
-		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
-	} else {
-		end = len(all)
-	}
-	resp["value"] = orEmpty(all[skip:end])
-	writeJSON(w, http.StatusOK, resp)
+	return skip, n, false
 }
 
 func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
@@ -435,21 +463,13 @@ func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+g+"' does not exist.")
 		return
 	}
-	ids := make([]string, 0, len(t.users))
-	for id := range t.users {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	var out []map[string]any
-	for _, id := range ids {
-		u := t.users[id]
-		for _, ug := range u.Groups {
-			if ug == g {
-				out = append(out, t.userJSON(u, selectOf(r)))
-				break
-			}
+	var members []*User
+	for _, id := range t.userIDs() {
+		if u := t.users[id]; slices.Contains(u.Groups, g) {
+			members = append(members, u)
 		}
 	}
+	out := t.renderPage(r, members)
 	t.mu.Unlock()
 	t.page(w, r, out)
 }

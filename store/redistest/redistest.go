@@ -1,5 +1,6 @@
 // Package redistest starts a real redis-server for tests, on a unix socket in a temporary
-// folder (nothing listens on the network), and stops it when the test ends.
+// folder (nothing listens on the network), and stops it when the test ends. Every server it
+// starts also ends when the test binary ends, however it ends (see internal/childproc).
 package redistest
 
 import (
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/internal/childproc"
 )
 
 // Server is one running redis-server.
@@ -27,7 +30,7 @@ type Server struct {
 	Socket string // the unix socket, or "" for a TCP server
 	Addr   string // host:port of a TCP server
 	args   []string
-	cmd    *exec.Cmd
+	cmd    *childproc.Process
 	done   chan struct{}
 
 	ready string // the log line that says it is ready (lower case); "" for a data node's
@@ -57,15 +60,20 @@ func Start(t testing.TB, extra ...string) *Server {
 func (s *Server) start() {
 	s.t.Helper()
 	cmd := exec.Command(s.bin, s.args...)
-	out, err := cmd.StdoutPipe()
+	// A pipe of our own rather than StdoutPipe: the log reader below reads it to its end while
+	// childproc waits for the process.
+	out, w, err := os.Pipe()
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = w, w
+	proc, err := childproc.Start(cmd)
+	w.Close()
+	if err != nil {
+		out.Close()
 		s.t.Fatalf("start redis-server: %v", err)
 	}
-	s.cmd = cmd
+	s.cmd = proc
 	s.done = make(chan struct{})
 	if s.wake == nil {
 		s.wake = make(chan struct{}, 1)
@@ -92,10 +100,11 @@ func (s *Server) start() {
 				ready <- nil
 			}
 		}
+		out.Close()
 		if !signalled {
 			ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", strings.Join(s.Log(), "\n"))
 		}
-		_ = cmd.Wait()
+		_ = proc.Wait()
 		close(s.done)
 	}()
 	select {
@@ -114,6 +123,14 @@ func (s *Server) URL() string {
 		return "redis://" + s.Addr
 	}
 	return "unix://" + s.Socket
+}
+
+// Pid is the server's process id (0 when it is not running).
+func (s *Server) Pid() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Pid()
 }
 
 // Log is what the server printed so far.
@@ -170,7 +187,7 @@ func (s *Server) Kill() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Signal(syscall.SIGKILL)
 	<-s.done
 	s.cmd = nil
 }
@@ -285,11 +302,11 @@ func (s *Server) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
+		s.cmd.Signal(syscall.SIGKILL)
 		<-s.done
 	}
 	s.cmd = nil
@@ -318,7 +335,7 @@ func StartCluster(t testing.TB) *Cluster {
 		args = append(args, n.Addr)
 	}
 	args = append(args, "--cluster-replicas", "1", "--cluster-yes")
-	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+	if out, err := childproc.CombinedOutput(exec.Command(cli, args...)); err != nil {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	for _, n := range c.Nodes {

@@ -30,6 +30,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/resetbot/resetbot/graph/ad"
+	"github.com/resetbot/resetbot/internal/childproc"
 )
 
 // Domain names of the throwaway domain.
@@ -60,7 +61,7 @@ type DC struct {
 
 	dir  string
 	lock *os.File
-	cmd  *exec.Cmd
+	cmd  *childproc.Process
 	done chan struct{}
 	log  bytes.Buffer
 	mu   sync.Mutex
@@ -151,8 +152,7 @@ func claimAddress() (string, *os.File, error) {
 }
 
 func (d *DC) tool(args ...string) error {
-	cmd := exec.Command("samba-tool", args...)
-	out, err := cmd.CombinedOutput()
+	out, err := childproc.CombinedOutput(exec.Command("samba-tool", args...))
 	if err != nil {
 		return fmt.Errorf("samba-tool %s: %v\n%s", args[0]+" "+args[1], err, out)
 	}
@@ -229,8 +229,8 @@ func (d *DC) provision() error {
 }
 
 func (d *DC) sidOf(target, name string) (string, error) {
-	out, err := exec.Command("samba-tool", "user", "show", name, "-H", "ldb://"+filepath.Join(target, "private", "sam.ldb"),
-		"--attributes=objectSid").CombinedOutput()
+	out, err := childproc.CombinedOutput(exec.Command("samba-tool", "user", "show", name, "-H",
+		"ldb://"+filepath.Join(target, "private", "sam.ldb"), "--attributes=objectSid"))
 	if err != nil {
 		return "", fmt.Errorf("samba-tool user show: %v\n%s", err, out)
 	}
@@ -291,12 +291,12 @@ func (d *DC) certificates() error {
 func (d *DC) run() error {
 	cmd := exec.Command("samba", "-i", "-M", "single", "-s", filepath.Join(d.dir, "dc", "etc", "smb.conf"))
 	cmd.Stdout, cmd.Stderr = &lockedWriter{d: d}, &lockedWriter{d: d}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	proc, err := childproc.Start(cmd) // ends with this process, however it ends
+	if err != nil {
 		return fmt.Errorf("start samba: %v", err)
 	}
-	d.cmd, d.done = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(d.done) }()
+	d.cmd, d.done = proc, make(chan struct{})
+	go func() { _ = proc.Wait(); close(d.done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c, err := d.dial()
@@ -335,12 +335,12 @@ func (d *DC) output() string {
 
 // Stop ends samba and removes the domain.
 func (d *DC) Stop() {
-	if d.cmd != nil && d.cmd.Process != nil {
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+	if d.cmd != nil {
+		d.cmd.Signal(syscall.SIGTERM)
 		select {
 		case <-d.done:
 		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+			d.cmd.Signal(syscall.SIGKILL)
 			<-d.done
 		}
 	}

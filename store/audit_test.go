@@ -1,0 +1,186 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/bot/auditship"
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store"
+	"github.com/resetbot/resetbot/store/redistest"
+)
+
+// fillPastCap writes 40 days of events, many more than the stream keeps: each day d (0 = today)
+// has d+1 resets, one unlock, two blocks, three reminders and an ok and a failed TOTP proof,
+// all for subject u<d%5>, plus one event of a user "lone" at the start. It returns the number of
+// events written.
+func fillPastCap(t *testing.T, write func(flows.AuditEvent), now time.Time) int {
+	t.Helper()
+	n := 0
+	add := func(e flows.AuditEvent) { write(e); n++ }
+	add(flows.AuditEvent{Time: now.AddDate(0, 0, -39), Subject: "lone", Action: "signin", Outcome: "ok"})
+	for d := 39; d >= 0; d-- {
+		at := now.AddDate(0, 0, -d)
+		sub := fmt.Sprintf("u%d", d%5)
+		for i := 0; i <= d; i++ {
+			add(flows.AuditEvent{Time: at, Subject: sub, Action: "reset", Outcome: "ok", Reason: "user_password"})
+		}
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "unlock", Outcome: "ok", Reason: "unlocked"})
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "unlock", Outcome: "ok", Reason: "not_locked"}) // counts nothing
+		for i := 0; i < 2; i++ {
+			add(flows.AuditEvent{Time: at, Subject: sub, Action: "block", Outcome: "ok"})
+		}
+		for i := 0; i < 3; i++ {
+			add(flows.AuditEvent{Time: at, Subject: sub, Action: "reminder", Outcome: "sent"})
+		}
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "verify", Outcome: "ok", Reason: "totp"})
+		add(flows.AuditEvent{Time: at, Subject: sub, Action: "verify", Outcome: "failed", Reason: "totp"})
+	}
+	return n
+}
+
+// checkCounts compares the daily counters with what fillPastCap wrote.
+func checkCounts(t *testing.T, a *store.Auditor, now time.Time) {
+	t.Helper()
+	c, err := a.DailyCounts(context.Background(), flows.CountKinds(), now, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := 0; d < 30; d++ {
+		want := map[string]int64{flows.CountReset: int64(d + 1), flows.CountUnlock: 1, flows.CountBlock: 2, flows.CountReminder: 3,
+			flows.CountVerified(flows.MethodTOTP): 1, flows.CountFailed(flows.MethodTOTP): 1, flows.CountSignIn: 0}
+		for k, w := range want {
+			if got := c[k][d]; got != w {
+				t.Errorf("%d days ago: %s counted %d, want %d", d, k, got, w)
+			}
+		}
+	}
+}
+
+// The stream keeps at most its cap; the daily counters stay exact past it; every event the cap
+// trimmed unshipped is counted once (a metric and the Redis total); a person's latest events are
+// found through their index.
+func TestAuditCapCountsIndexAndLost(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	testAuditCap(t, rdb)
+}
+
+// The same on a six-node Cluster: every key of an audit write is in the stream's slot.
+func TestAuditCapCountsIndexAndLostOnCluster(t *testing.T) {
+	c := redistest.StartCluster(t)
+	rdb, err := store.Connect(store.Options{Addrs: c.Addrs(), Cluster: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	testAuditCap(t, rdb)
+}
+
+func testAuditCap(t *testing.T, rdb redis.UniversalClient) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var lostSeen atomic.Int64
+	const maxLen = 200
+	a := store.NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		store.AuditOptions{MaxLen: maxLen, Lost: func(n int) { lostSeen.Add(int64(n)) }})
+	n := fillPastCap(t, func(e flows.AuditEvent) { a.Audit(ctx, e) }, now)
+	a.Close()
+	if l, err := rdb.XLen(ctx, store.AuditStream).Result(); err != nil || l != maxLen {
+		t.Fatalf("the stream holds %d events (%v), want its cap %d", l, err, maxLen)
+	}
+	checkCounts(t, a, now)
+	lost, err := a.LostEvents(ctx)
+	if err != nil || lost != int64(n-maxLen) || lostSeen.Load() != lost {
+		t.Fatalf("lost %d (%v), told %d, want %d: nothing was shipped", lost, err, lostSeen.Load(), n-maxLen)
+	}
+	// u0's latest events (today's) through the index; "lone"'s only event is gone with the cap
+	evs, err := a.Recent(ctx, "u0", 5)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("recent: %d %v", len(evs), err)
+	}
+	for _, e := range evs {
+		if e.Subject != "u0" || !e.Time.Equal(now.Truncate(time.Millisecond)) {
+			t.Fatalf("recent gave %+v", e)
+		}
+	}
+	if evs[0].Action != "verify" || evs[0].Outcome != "failed" {
+		t.Fatalf("newest first: %+v", evs[0])
+	}
+	if evs, _ := a.Recent(ctx, "lone", 5); len(evs) != 0 {
+		t.Fatalf("a trimmed event came back: %+v", evs)
+	}
+	// what the stream still holds ships (on a Cluster too: lease, cursor and stream share a slot)
+	var shipped bytes.Buffer
+	if m, err := store.NewShipper(rdb, auditship.NewLines(&shipped), slog.New(slog.NewTextHandler(io.Discard, nil))).ShipOnce(ctx); err != nil || m != maxLen {
+		t.Fatalf("shipped %d of the %d left: %v", m, maxLen, err)
+	}
+	// the counters expire after 400 days
+	ttl, err := rdb.TTL(ctx, "{audit}:n:reset:2026-11-30").Result()
+	if err != nil || ttl < 399*24*time.Hour || ttl > 400*24*time.Hour {
+		t.Fatalf("counter lifetime %v %v", ttl, err)
+	}
+}
+
+// A person's events are found through their index in two round trips, however deep in the
+// stream they lie: Bob's five events are written first, then 500,000 events of 50,000 others
+// (in one server-side script, to keep the test fast), and `audit <user>` still finds his five.
+func TestRecentFindsAPersonAmong500kEvents(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	a := store.NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), store.AuditOptions{MaxLen: 1_000_000})
+	now := time.Now()
+	for i := 0; i < 5; i++ {
+		a.Audit(ctx, flows.AuditEvent{Time: now, Subject: "bob", Action: "verify", Outcome: "ok", Reason: "totp"})
+	}
+	a.Close()
+	for part := 0; part < 20; part++ { // 25,000 a call, well inside the client's read timeout
+		err := rdb.Eval(ctx, `for i = 1, 25000 do
+  redis.call('XADD', KEYS[1], '*', 'time', ARGV[1], 'subject', 'u' .. (i % 50000), 'action', 'reminder', 'outcome', 'sent')
+end
+return 1`, []string{store.AuditStream}, now.UnixMilli()).Err()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// (a call the client timed out on and sent again adds more: at least 500,005)
+	if n, _ := rdb.XLen(ctx, store.AuditStream).Result(); n < 500_005 {
+		t.Fatalf("stream holds %d", n)
+	}
+	trips := &countTrips{}
+	rdb.AddHook(trips)
+	evs, err := a.Recent(ctx, "bob", 20)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("found %d of bob's 5 events: %v", len(evs), err)
+	}
+	for _, e := range evs {
+		if e.Subject != "bob" || e.Action != "verify" {
+			t.Fatalf("found %+v", e)
+		}
+	}
+	if trips.n != 2 {
+		t.Fatalf("%d round trips, want 2 (the index, then the events)", trips.n)
+	}
+}
+
+type countTrips struct{ n int }
+
+func (c *countTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *countTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() != "hello" { // a new connection's handshake is not a read
+			c.n++
+		}
+		return next(ctx, cmd)
+	}
+}
+func (c *countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n++; return next(ctx, cmds) }
+}
