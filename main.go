@@ -33,10 +33,12 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
+	if len(args) == 0 {
+		// no arguments never starts a server by surprise: say what there is
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
+	cmd := args[0]
 	switch cmd {
 	case "serve":
 		return serve(ctx, getenv, stdin, stdout, stderr)
@@ -56,12 +58,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "resetbot", version)
 		return 0
 	case "help", "--help", "-h":
-		fmt.Fprintln(stdout, "usage: resetbot [serve | check | demo | audit export | teams-package | version]\n  serve         run the bot (configured by environment variables; see README)\n  check         run the configuration and start-up checks (Graph permissions too) and print a report; exit 0 or 2\n  demo          run offline in this terminal with a demo tenant and an embedded Redis\n  audit export  write the audit log as JSON lines (needs the REDIS_* variables)\n  teams-package write the Teams app package (needs TEAMS_APP_ID and PUBLIC_BASE_URL)")
+		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "resetbot: unknown command %q (want serve, demo or version)\n", cmd)
+	fmt.Fprintf(stderr, "resetbot: unknown command %q\n%s", cmd, usage)
 	return 2
 }
+
+// commands are every command run takes, with what each does; usage lists them all.
+var commands = []struct{ name, what string }{
+	{"serve", "run the bot (configured by environment variables; see README)"},
+	{"check", "run the configuration and start-up checks (Graph permissions, Slack scopes, AD rights) and print a report; exit 0 or 2"},
+	{"demo", "run offline in this terminal with a demo tenant and an embedded Redis"},
+	{"audit export", "write the audit log as JSON lines (needs the REDIS_* variables)"},
+	{"teams-package", "write the Teams app package (needs TEAMS_APP_ID and PUBLIC_BASE_URL)"},
+	{"version", "print the version"},
+	{"help", "print this list"},
+}
+
+var usage = func() string {
+	var b strings.Builder
+	b.WriteString("usage: resetbot COMMAND\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.what)
+	}
+	return b.String()
+}()
 
 // cloud builds what needs the Graph SDK when Entra ID is configured: the directory, its
 // start-up check and, when mail goes through Graph, the mailer.

@@ -252,9 +252,9 @@ func TestDependenciesDown(t *testing.T) {
 	}
 	pick := func(rs []flows.Reply, label string) string {
 		for _, r := range rs {
-			for i, c := range r.Choices {
+			for _, c := range r.Choices {
 				if strings.Contains(c.Label, label) {
-					return strconv.Itoa(i + 1)
+					return c.Key // the number the menu shows
 				}
 			}
 		}

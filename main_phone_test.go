@@ -38,9 +38,9 @@ func TestTranscriptPhones(t *testing.T) {
 	rs := w.say(t, alice.UPN, "reset")
 	pick := func(rs []flows.Reply, label string) []flows.Reply {
 		for _, r := range rs {
-			for i, c := range r.Choices {
+			for _, c := range r.Choices {
 				if strings.Contains(c.Label, label) {
-					return w.say(t, alice.UPN, string(rune('1'+i)))
+					return w.say(t, alice.UPN, c.Key) // the number the menu shows
 				}
 			}
 		}

@@ -77,6 +77,27 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	if run(context.Background(), []string{"frobnicate"}, nil, nil, &out, &errb) != 2 {
 		t.Fatal("unknown command accepted")
 	}
+	all := []string{"serve", "demo", "audit export", "teams-package", "version", "help"}
+	for _, w := range all {
+		if !strings.Contains(errb.String(), "  "+w+" ") {
+			t.Errorf("the unknown-command message does not list %q:\n%s", w, errb.String())
+		}
+	}
+	out.Reset()
+	if run(context.Background(), []string{"help"}, nil, nil, &out, &errb) != 0 {
+		t.Fatal("help failed")
+	}
+	for _, w := range all {
+		if !strings.Contains(out.String(), "  "+w+" ") {
+			t.Errorf("help does not list %q:\n%s", w, out.String())
+		}
+	}
+	// no arguments prints the usage; it never starts serving
+	errb.Reset()
+	noEnv := func(k string) string { t.Fatalf("no arguments read the environment (%s) to serve", k); return "" }
+	if run(context.Background(), nil, noEnv, strings.NewReader(""), &out, &errb) != 2 || !strings.HasPrefix(errb.String(), "usage: resetbot") {
+		t.Fatalf("no arguments: %q", errb.String())
+	}
 }
 
 // world is the whole product wired as in production, with fakes only at the edges: a real
@@ -230,7 +251,7 @@ func TestTranscriptRegisterVerifyReset(t *testing.T) {
 		t.Fatalf("totp: %v", storetest.IDs(rs))
 	}
 	sent := len(w.smtp.Messages())
-	rs = w.say(t, alice.UPN, "1") // email, the one left
+	rs = w.say(t, alice.UPN, "2") // email, the one left, keeps its number
 	if !msgIn(rs, flows.MsgEmailSent) || !strings.Contains(rs[0].Text, "a***@m****.test") {
 		t.Fatalf("email: %+v", rs)
 	}

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/resetbot/resetbot/flows"
@@ -42,4 +43,21 @@ func BenchmarkHandleStep(b *testing.B) {
 	b.StopTimer()
 	n, _ := h.Counter.Take()
 	b.ReportMetric(float64(n)/float64(b.N), "roundtrips/op")
+}
+
+// BenchmarkParseIntent reads a typical message and the longest message the bot reads, made of
+// words that are all unknown (each one tried for typos), so no message costs much to understand.
+//
+//	go test -run XXX -bench ParseIntent -benchmem ./flows/
+func BenchmarkParseIntent(b *testing.B) {
+	long := strings.Repeat("qwzrtx plmokn ", flows.MaxTextLen/14)
+	for name, text := range map[string]string{"typical": "hi, i cant get into outlook, lockd out", "longest": long} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				flows.ParseIntent(text)
+				flows.Suggest("en", text)
+				flows.LooksLikePassword("en", text)
+			}
+		})
+	}
 }

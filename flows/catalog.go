@@ -63,6 +63,33 @@ const (
 	MsgSnoozed           MsgID = "snoozed"
 	MsgSnoozeLimit       MsgID = "snooze_limit"
 	MsgNotMe             MsgID = "not_me"
+	MsgGreeting          MsgID = "greeting"
+	MsgPasswordTyped     MsgID = "password_typed"
+	MsgRegisteredShort   MsgID = "registered_short"
+	MsgNothingYet        MsgID = "nothing_yet"
+	MsgChooseUnlock      MsgID = "choose_unlock"
+	MsgProofOne          MsgID = "proof_one"
+	MsgProofMany         MsgID = "proof_many"
+	MsgStatusRegistered  MsgID = "status_registered"
+	MsgStatusNothing     MsgID = "status_nothing"
+	MsgStepChoose        MsgID = "step_choose"
+	MsgStepCode          MsgID = "step_code"
+	MsgStepQuestions     MsgID = "step_questions"
+	MsgStepResetLink     MsgID = "step_reset_link"
+	MsgStepRegisterLink  MsgID = "step_register_link"
+	MsgStepAdminLink     MsgID = "step_admin_link"
+	MsgStepNone          MsgID = "step_none"
+	MsgDoReset           MsgID = "do_reset"
+	MsgDoUnlock          MsgID = "do_unlock"
+	MsgCodeUsed          MsgID = "code_used"
+	MsgTriesLeft         MsgID = "tries_left"
+	MsgTryLeft           MsgID = "try_left"
+	MsgBlockedUntil      MsgID = "blocked_until"
+	MsgOrAnother         MsgID = "or_another"
+	MsgChooseMethodAgain MsgID = "choose_method_again"
+	MsgNothingToResend   MsgID = "nothing_to_resend"
+	MsgTOTPNotSent       MsgID = "totp_not_sent"
+	MsgThanks            MsgID = "thanks"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -73,15 +100,40 @@ var catalog = map[string]map[MsgID]string{
 			"• \"status\": what is registered and where we are.\n" +
 			"• \"cancel\": stop what we are doing.\n" +
 			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
-		MsgHelpdesk:      "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
-		MsgNotUnderstood: "Sorry, I didn't understand that. Type \"help\" to see what I can do.",
-		MsgBadInput:      "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
+		MsgHelpdesk:          "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
+		MsgNotUnderstood:     "Sorry, I'm not sure what you mean. Did you mean \"%s\"? Type \"help\" to see everything I can do.",
+		MsgCodeUsed:          "That code was already used. Wait for your authenticator app to show the next one (it changes every 30 seconds), then type the new code.",
+		MsgTriesLeft:         "You have %d tries left before self-service is paused for this account.",
+		MsgTryLeft:           "You have 1 try left before self-service is paused for this account.",
+		MsgBlockedUntil:      "Too many wrong answers, so self-service is paused for this account until %s. If you need to get in before then, contact the helpdesk: %s",
+		MsgChooseMethodAgain: "Please choose one of these methods (type its number or name):",
+		MsgOrAnother:         "If it doesn't arrive, choose another method:",
+		MsgNothingToResend:   "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
+		MsgTOTPNotSent:       "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",
+		MsgPasswordTyped:     "Please don't type passwords here; if that was your password, change it. I didn't keep it.",
+		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
+		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
+		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
 		MsgLockedUnregistered: "Your account is locked, and you haven't registered ways to prove it's you, so I can't unlock it, and registering needs your password, which a locked account can't use. " +
 			"Please contact the helpdesk (%s) and tell them: \"My account %s is locked out and I'm not registered with resetbot.\" " +
 			"They will unlock it after checking who you are. Once you can sign in again, type \"register\" here, so next time you can unlock it yourself.",
 		MsgSlowDown:          "You're sending messages faster than I can answer, so I skipped some. Please wait for my reply, then send one message at a time.",
 		MsgMustRegister:      "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
-		MsgChooseMethod:      "To reset your password I need %d proof(s) that it's you. Choose a method:",
+		MsgChooseMethod:      "To reset your password, I need %s that it's you. Choose a method (press it, or type its number or name):",
+		MsgChooseUnlock:      "To unlock your account, I need %s that it's you. Choose a method (press it, or type its number or name):",
+		MsgProofOne:          "one proof",
+		MsgProofMany:         "%d proofs",
+		MsgStatusRegistered:  "You have registered: %s.",
+		MsgStatusNothing:     "You haven't registered any way to prove it's you yet.",
+		MsgStepChoose:        "You asked to %s. You've given %d of the %d proofs needed; next, choose a method from the list (press it, or type its number or name).",
+		MsgStepCode:          "You asked to %s. I'm waiting for the code from your %s: type it here, or say \"resend\" for a new one.",
+		MsgStepQuestions:     "You asked to %s. I'm waiting for your answers on the security-questions page I linked.",
+		MsgStepResetLink:     "You're verified. Open the one-time link I sent to choose your new password.",
+		MsgStepRegisterLink:  "I sent you a one-time link to set up the ways to prove it's you. Open it to carry on.",
+		MsgStepAdminLink:     "I sent you a one-time link to confirm an admin action. Open it and sign in to carry on.",
+		MsgStepNone:          "Nothing is in progress.",
+		MsgDoReset:           "reset your password",
+		MsgDoUnlock:          "unlock your account",
 		MsgEnterTOTP:         "Open your authenticator app and type the 6-digit code it shows for resetbot.",
 		MsgEmailSent:         "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
 		MsgCodeWrong:         "That code isn't right. Type it again, choose another method, or type \"cancel\".",
@@ -97,7 +149,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgTooManyCodes:      "I've sent too many codes in the last few minutes. Please wait a little, then try again.",
 		MsgProvenMore:        "Thanks, that's right. One more proof, please. Choose a method:",
 		MsgResetLink:         "Thanks, you're verified. Open this one-time link within 10 minutes to choose a new password:",
-		MsgUnlockIsReset:     "Your account is in Microsoft Entra ID, which unlocks an account when its password is reset. So I'll help you reset your password.",
+		MsgUnlockIsReset:     "Choosing a new password also unlocks your account, so I'll help you do that.",
 		MsgUnlocked:          "Your account is unlocked. You can sign in with your current password now.",
 		MsgUnlockedResetToo:  "If you've forgotten your password too, open this one-time link within 10 minutes to choose a new one:",
 		MsgNotLocked:         "Your account isn't locked right now, so there was nothing to unlock.",
@@ -105,14 +157,16 @@ var catalog = map[string]map[MsgID]string{
 		MsgRegisterLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then set up an authenticator app and an email address:",
 		MsgCancelled:         "Cancelled. Nothing was changed.",
 		MsgNothingToCancel:   "There's nothing to cancel.",
-		MsgStatusIdle:        "Registered: %s. Nothing in progress.",
-		MsgStatusSession:     "Registered: %s. In progress: %s (%s), proofs so far: %d of %d.",
+		MsgStatusIdle:        "%s Nothing is in progress.",
+		MsgStatusSession:     "%s %s",
 		MsgExpired:           "That took a little too long and your request has expired, so let's start over. Nothing was changed.",
 		MsgStaleButton:       "That button is from an earlier step. Please use the latest message.",
 		MsgBusy:              "I got two messages at once; please send that again.",
 		MsgTrouble:           "Sorry, something went wrong on my side. Please try again in a moment, or contact the helpdesk: %s",
 		MsgPasswordChanged:   "Your password was changed. You can sign in with it now.",
-		MsgRegistered:        "Your verification methods are registered: %s.",
+		MsgRegistered:        "All set: %d of %d ways to prove it's you are registered (%s). Next time you're locked out, I can help you get back in.",
+		MsgRegisteredShort:   "You've registered %d of the %d ways to prove it's you that are needed (%s), so I can't reset your password yet. Type \"register\" to add another.",
+		MsgNothingYet:        "none yet",
 		MsgUseButtons:        "Please pick one of the options above.",
 		MsgNoSecretsHere:     "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
 		MsgNotAdmin:          "Sorry, only bot admins can use that command. This attempt was recorded.",
@@ -146,6 +200,21 @@ func Text(locale string, id MsgID, args ...any) string {
 	return fmt.Sprintf(s, args...)
 }
 
+// methodNoun names a method inside a sentence ("the code from your %s").
+func methodNoun(m MethodKind) string {
+	switch m {
+	case MethodTOTP:
+		return "authenticator app"
+	case MethodEmail:
+		return "email"
+	case MethodSMS:
+		return "text message"
+	case MethodVoice:
+		return "phone call"
+	}
+	return strings.ToLower(methodLabel(m))
+}
+
 func methodLabel(m MethodKind) string {
 	switch m {
 	case MethodTOTP:
@@ -153,7 +222,7 @@ func methodLabel(m MethodKind) string {
 	case MethodEmail:
 		return "Email code"
 	case MethodSMS:
-		return "Text message (SMS)"
+		return "Text message"
 	case MethodVoice:
 		return "Office phone call"
 	case MethodQuestions:

@@ -150,6 +150,7 @@ type step struct {
 	audits  []AuditEvent
 	// filled after commit, per outcome
 	onOutcome func(o Outcome) []Reply
+	resending bool // the step sends a new code for the method being proven
 }
 
 func (s *step) say(id MsgID, args ...any) {
@@ -318,6 +319,22 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.reminderChoice(ctx, s, act)
 		return
 	}
+	if s.in.Choice == "" && LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
+		// never taken, never stored, never logged; the conversation (and any link) stays as it is
+		s.say(MsgPasswordTyped)
+		if s.sess != nil {
+			s.replies[len(s.replies)-1].Text += " " + e.whereNow(s)
+		}
+		s.audit("password_typed", "refused", "")
+		return
+	}
+	if s.in.Choice == "" && reason == "" {
+		// the live method menu takes its numbers and the methods' names
+		if k, ok := e.typedPick(s); ok {
+			e.pickTyped(ctx, s, k)
+			return
+		}
+	}
 	if s.in.Choice != "" {
 		var ok bool
 		act, arg, ok = e.parseChoice(s)
@@ -326,10 +343,22 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			return
 		}
 	} else {
-		intent = ParseIntent(s.in.Text)
+		intent = ParseIntentIn(s.in.Chat.Locale, s.in.Text)
 	}
-	if intent == IntentHelp {
+	switch intent {
+	case IntentHelp:
 		s.say(MsgHelp)
+		if s.sess != nil && reason == "" {
+			// what to do at this step first, then everything the bot can do
+			r := &s.replies[len(s.replies)-1]
+			r.Text = e.whereNow(s) + "\n\n" + r.Text
+		}
+		return
+	case IntentGreeting:
+		s.say(MsgGreeting)
+		return
+	case IntentThanks:
+		s.say(MsgThanks)
 		return
 	}
 	if intent == IntentCancel {
@@ -361,6 +390,9 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		}
 		e.startRegister(s)
 		return
+	case IntentResend:
+		e.resend(ctx, s)
+		return
 	}
 	if act != "" {
 		e.choose(ctx, s, act, arg)
@@ -368,7 +400,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	}
 	if s.sess == nil {
 		if intent == IntentCode {
-			s.say(MsgNotUnderstood)
+			e.notUnderstood(s)
 			return
 		}
 		e.unknown(s)
@@ -398,7 +430,12 @@ func (e *Engine) unknown(s *step) {
 		s.say(MsgNoSecretsHere)
 		return
 	}
-	s.say(MsgNotUnderstood)
+	e.notUnderstood(s)
+}
+
+// notUnderstood offers the closest thing the bot can do instead of a bare "didn't understand".
+func (e *Engine) notUnderstood(s *step) {
+	s.say(MsgNotUnderstood, Suggest(s.in.Chat.Locale, s.in.Text))
 }
 
 // looksSecret spots an email address, a phone number or a password-like token typed in chat.
@@ -414,7 +451,7 @@ func looksSecret(t string) bool {
 // removed, so every such state writes the same.
 func (e *Engine) refuse(s *step, reason string) {
 	if reason == "blocked" && s.sess != nil {
-		s.say(MsgBlocked, s.pol.HelpdeskURL)
+		s.replies = append(s.replies, e.blockedNow(s, s.snap.Enrollment.BlockedUntil))
 	} else {
 		s.say(MsgHelpdesk, s.pol.HelpdeskURL)
 	}
@@ -453,17 +490,45 @@ func (e *Engine) save(s *step, sess *Session) {
 }
 
 func (e *Engine) status(s *step) {
+	loc := s.in.Chat.Locale
 	names := s.snap.Enrollment.Described()
-	reg := "nothing yet"
+	reg := Text(loc, MsgStatusNothing)
 	if len(names) > 0 {
-		reg = strings.Join(names, ", ")
+		reg = Text(loc, MsgStatusRegistered, strings.Join(names, ", "))
 	}
 	if s.sess == nil {
 		s.say(MsgStatusIdle, reg)
 		return
 	}
-	s.say(MsgStatusSession, reg, s.sess.Flow, strings.ReplaceAll(string(s.sess.State), "_", " "),
-		len(s.sess.Proven), s.pol.RequiredFor(s.acct))
+	s.say(MsgStatusSession, reg, e.whereNow(s))
+}
+
+// whereNow says in a sentence where the person is and what to do next.
+func (e *Engine) whereNow(s *step) string {
+	loc, sess := s.in.Chat.Locale, s.sess
+	if sess == nil {
+		return Text(loc, MsgStepNone)
+	}
+	want := Text(loc, MsgDoReset)
+	if sess.Flow == FlowUnlock && e.unlockable(s.acct) {
+		want = Text(loc, MsgDoUnlock)
+	}
+	switch sess.State {
+	case StateChooseMethod:
+		return Text(loc, MsgStepChoose, want, len(sess.Proven), s.pol.RequiredFor(s.acct))
+	case StateAwaitCode:
+		if sess.Method == MethodQuestions {
+			return Text(loc, MsgStepQuestions, want)
+		}
+		return Text(loc, MsgStepCode, want, methodNoun(sess.Method))
+	case StateResetLink:
+		return Text(loc, MsgStepResetLink)
+	case StateRegisterLink:
+		return Text(loc, MsgStepRegisterLink)
+	case StateAdminLink:
+		return Text(loc, MsgStepAdminLink)
+	}
+	return Text(loc, MsgStepNone)
 }
 
 // parseChoice splits "action:arg|session|version" and refuses stale buttons.

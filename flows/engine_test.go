@@ -145,7 +145,7 @@ func TestWrongCodesAcrossSessionsStopAtTheCap(t *testing.T) {
 				switch {
 				case hasMsg(rs, flows.MsgCodeWrong):
 					wrong++
-				case hasMsg(rs, flows.MsgBlocked), hasMsg(rs, flows.MsgHelpdesk), hasMsg(rs, flows.MsgBusy):
+				case hasMsg(rs, flows.MsgBlocked), hasMsg(rs, flows.MsgBlockedUntil), hasMsg(rs, flows.MsgHelpdesk), hasMsg(rs, flows.MsgBusy):
 					// refused unjudged: blocked, or the session moved on under it
 					blocked++
 				default:
@@ -170,7 +170,7 @@ func TestWrongCodesAcrossSessionsStopAtTheCap(t *testing.T) {
 	// a new code does not reset anything: the user stays blocked, the right code is refused
 	h.Clock.Advance(time.Minute)
 	rs := h.Click(picks[0], aliceMail, "m:email|x|1")
-	if !hasMsg(rs, flows.MsgStaleButton) && !hasMsg(rs, flows.MsgBlocked) && !hasMsg(rs, flows.MsgHelpdesk) {
+	if !hasMsg(rs, flows.MsgStaleButton) && !hasMsg(rs, flows.MsgBlocked) && !hasMsg(rs, flows.MsgBlockedUntil) && !hasMsg(rs, flows.MsgHelpdesk) {
 		t.Fatalf("new code while blocked: %v", storetest.IDs(rs))
 	}
 	rs = h.Say("fresh", aliceMail, "reset")
@@ -207,7 +207,7 @@ func TestNewCodeDoesNotResetTheCount(t *testing.T) {
 			rs = h.Say("U1", aliceMail, "reset")
 		}
 	}
-	if !hasMsg(rs, flows.MsgBlocked) {
+	if !hasMsg(rs, flows.MsgBlockedUntil) {
 		t.Fatalf("after %d wrong codes with fresh codes in between: %v", limit, storetest.IDs(rs))
 	}
 }
@@ -243,7 +243,7 @@ func TestTOTPCodeAcceptedOnceAcrossSessions(t *testing.T) {
 		if i == 0 && !hasMsg(rs, flows.MsgProvenMore) {
 			t.Fatalf("first use: %v", storetest.IDs(rs))
 		}
-		if i == 1 && !hasMsg(rs, flows.MsgCodeWrong) {
+		if i == 1 && !hasMsg(rs, flows.MsgCodeUsed) {
 			t.Fatalf("replay in another session: %v", storetest.IDs(rs))
 		}
 	}

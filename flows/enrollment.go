@@ -57,9 +57,9 @@ func Describe(r Registered) string {
 	l := methodLabel(r.Kind)
 	switch r.Kind {
 	case MethodEmail:
-		l += " (" + MaskEmail(r.Address) + ")"
+		l += " to " + MaskEmail(r.Address)
 	case MethodSMS, MethodVoice:
-		l += " (" + MaskPhone(r.Address) + ")"
+		l += " to " + MaskPhone(r.Address)
 	}
 	return l
 }

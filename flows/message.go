@@ -2,7 +2,6 @@ package flows
 
 import (
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -19,6 +18,15 @@ type Inbound struct {
 type Choice struct {
 	ID    string
 	Label string
+	Key   string // what a person may type to pick it ("2"); a method keeps its key all conversation
+}
+
+// Title is the label with its key in front when it has one: "2. Email code".
+func (c Choice) Title() string {
+	if c.Key == "" {
+		return c.Label
+	}
+	return c.Key + ". " + c.Label
 }
 
 // Reply is one message from the bot, rendered by each adapter its own way.
@@ -43,60 +51,14 @@ const (
 	IntentHelp
 	IntentCancel
 	IntentStatus
-	IntentCode // a string of digits
+	IntentCode     // a string of digits
+	IntentGreeting // hi, hello
+	IntentThanks   // thanks, cheers
+	IntentResend   // send the code again
 )
 
 // MaxTextLen bounds what the bot reads of one message.
 const MaxTextLen = 4000
-
-// ParseIntent understands the few phrases the bot acts on. It never echoes the text.
-func ParseIntent(text string) Intent {
-	if !utf8.ValidString(text) || len(text) > MaxTextLen {
-		return IntentUnknown
-	}
-	t := strings.ToLower(strings.TrimSpace(text))
-	t = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\'' || r == '’':
-			return -1
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			return r
-		default:
-			return ' '
-		}
-	}, t)
-	words := strings.Fields(t)
-	t = strings.Join(words, " ")
-	if t == "" {
-		return IntentUnknown
-	}
-	if isCode(strings.ReplaceAll(t, " ", "")) && len(words) <= 2 {
-		return IntentCode
-	}
-	has := func(ps ...string) bool {
-		for _, p := range ps {
-			if t == p || strings.HasPrefix(t, p+" ") || strings.HasSuffix(t, " "+p) || strings.Contains(t, " "+p+" ") {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case has("cancel", "stop", "abort", "never mind", "nevermind"):
-		return IntentCancel
-	case has("help", "what can you do", "commands"):
-		return IntentHelp
-	case has("status"):
-		return IntentStatus
-	case has("register", "enroll", "enrol", "set up", "setup", "sign up"):
-		return IntentRegister
-	case has("unlock", "locked out", "im locked", "locked", "lockout"):
-		return IntentUnlock
-	case has("reset", "forgot", "forgot my password", "forgotten", "password", "new password", "cant log in", "cant sign in"):
-		return IntentReset
-	}
-	return IntentUnknown
-}
 
 func isCode(s string) bool {
 	if len(s) < 6 || len(s) > 10 {

@@ -13,7 +13,7 @@ func TestParseIntent(t *testing.T) {
 		"forgot my password": flows.IntentReset, "reset": flows.IntentReset, "I forgot my password :(": flows.IntentReset,
 		"register": flows.IntentRegister, "set up": flows.IntentRegister, "help": flows.IntentHelp, "HELP": flows.IntentHelp,
 		"cancel": flows.IntentCancel, "status": flows.IntentStatus, "123456": flows.IntentCode, "123 456": flows.IntentCode,
-		"": flows.IntentUnknown, "🔒🔑": flows.IntentUnknown, "hello": flows.IntentUnknown, "12345": flows.IntentUnknown,
+		"": flows.IntentUnknown, "🔒🔑": flows.IntentUnknown, "hello": flows.IntentGreeting, "12345": flows.IntentUnknown,
 		"\xff\xfe": flows.IntentUnknown, strings.Repeat("reset ", 1000): flows.IntentUnknown, "passwordless": flows.IntentUnknown,
 	}
 	for in, want := range cases {

@@ -28,6 +28,7 @@ type Challenge struct {
 type Proof struct {
 	Correct bool
 	Expired bool
+	Reused  bool   // TOTP: the right code of a step already accepted
 	Step    int64  // TOTP: the step that matched
 	CodeMAC string // code methods: the stored MAC that must still be there
 }

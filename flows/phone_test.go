@@ -170,8 +170,8 @@ func TestDirectoryContactMethodsWhenThePolicyAllows(t *testing.T) {
 			labels += c.Label + "\n"
 		}
 	}
-	if !strings.Contains(labels, "Text message (SMS) (+1 *** *** **42)") || strings.Contains(labels, "Office phone") ||
-		!strings.Contains(labels, "Email code (a***@m****.test)") {
+	if !strings.Contains(labels, "Text message to +1 *** *** **42") || strings.Contains(labels, "Office phone") ||
+		!strings.Contains(labels, "Email code to a***@m****.test") {
 		t.Fatalf("choices: %s", labels)
 	}
 	rs = h.Click("U2", aliceMail, storetest.Choice(t, rs, "Email"))

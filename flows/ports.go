@@ -166,6 +166,13 @@ type Outcome struct {
 	Status       Status
 	Version      int64
 	BlockedUntil time.Time
+	// after a Rejected attempt: failed proofs in the window, and tries on the method
+	Fails, Tries int
+}
+
+// TriesLeft is how many more wrong answers the limits allow before self-service is blocked.
+func (o Outcome) TriesLeft(l Limits) int {
+	return max(0, min(l.FailMax-o.Fails, l.TriesMax-o.Tries))
 }
 
 // Sessions stores chat sessions, pending codes and counters of one person.

@@ -53,7 +53,7 @@ func TestConversationSurvivesSentinelFailover(t *testing.T) {
 	g.WaitFailover()
 	// the session is still there: the email method is offered and works
 	rs = sayUntilAnswered(t, h, "status")
-	if !strings.Contains(storetest.Render(rs), "proofs so far: 1 of 2") {
+	if !strings.Contains(storetest.Render(rs), "given 1 of the 2 proofs") {
 		t.Fatalf("after the failover: %s", storetest.Render(rs))
 	}
 	// the same TOTP code is not accepted twice, though the primary that took it is gone

@@ -209,6 +209,10 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 	if err != nil {
 		return EnrolShow{}, err
 	}
+	if kind == MethodEmail && (strings.EqualFold(p.Address, acct.Mail) || strings.EqualFold(p.Address, acct.UPN)) {
+		// the work mailbox is behind the password being reset: no code goes to it
+		return EnrolShow{}, fmt.Errorf("%w: email address: use a private address you can read when you're locked out, not your work address", ErrBadRequest)
+	}
 	if p.Send != nil {
 		ok, err := e.d.Enrollments.CountSend(ctx, ws.UserID, pol.Limits, now)
 		if err != nil {
@@ -301,8 +305,8 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
 	pol := e.policyOrDefault(ctx, "registration notice")
 	e.mailUser(ctx, a, "A verification method was added to your account",
-		fmt.Sprintf("Hello %s,\n\n%s was registered for self-service password reset on %s.\n\n"+
-			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, methodLabel(reg.Kind),
+		fmt.Sprintf("Hello %s,\n\na new way to prove it's you was set up for password self-service: %s, on %s.\n\n"+
+			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, strings.ToLower(methodLabel(reg.Kind)),
 			reg.RegisteredAt.UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
 }
 
@@ -330,25 +334,67 @@ func (e *Engine) mailUser(ctx context.Context, a Account, subject, body string) 
 	}
 }
 
-// FinishRegistration ends the chat's registration session and tells the chat what is set up.
-func (e *Engine) FinishRegistration(ctx context.Context, ws *WebState) error {
+// Progress is how far a person's registration meets the policy.
+type Progress struct {
+	Have int  // methods registered that count for a reset
+	Need int  // methods the policy requires of this person
+	Met  bool // enough to reset alone (and never security questions alone)
+}
+
+// RegistrationProgress counts the registered methods that count for userID against the policy.
+func (e *Engine) RegistrationProgress(ctx context.Context, userID string) (Progress, error) {
+	pol, err := e.policy(ctx)
+	if err != nil {
+		return Progress{}, err
+	}
+	en, err := e.d.Enrollments.Get(ctx, userID)
+	if err != nil {
+		return Progress{}, err
+	}
+	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: userID})
+	if err != nil {
+		return Progress{}, fmt.Errorf("flows: progress lookup: %w", err)
+	}
+	usable := pol.Usable(acct, en)
+	need := pol.RequiredFor(acct)
+	return Progress{Have: len(usable), Need: need, Met: Complete(usable, need) && len(usable) >= need}, nil
+}
+
+// FinishRegistration ends the chat's registration session and tells the chat what is set up,
+// and whether that is enough: "All set" only when the policy is met.
+func (e *Engine) FinishRegistration(ctx context.Context, ws *WebState) (Progress, error) {
 	if err := e.signedIn(ws); err != nil {
-		return err
+		return Progress{}, err
 	}
 	names, err := e.RegisteredMethods(ctx, ws.UserID)
 	if err != nil {
-		return err
+		return Progress{}, err
+	}
+	p, err := e.RegistrationProgress(ctx, ws.UserID)
+	if err != nil {
+		return Progress{}, err
 	}
 	if e.d.Notifier != nil {
 		chat, ok := parseChatKey(ws.ChatKey)
 		if ok {
-			r := Reply{MsgID: MsgRegistered, Text: Text(chat.Locale, MsgRegistered, strings.Join(names, ", ")), Private: true}
+			list := strings.Join(names, ", ")
+			r := Reply{MsgID: MsgRegistered, Text: Text(chat.Locale, MsgRegistered, p.Have, p.Need, list), Private: true}
+			if !p.Met {
+				r = Reply{MsgID: MsgRegisteredShort, Text: Text(chat.Locale, MsgRegisteredShort, p.Have, p.Need, orNothing(chat.Locale, list)), Private: true}
+			}
 			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
 				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 			}
 		}
 	}
-	return nil
+	return p, nil
+}
+
+func orNothing(locale, list string) string {
+	if list == "" {
+		return Text(locale, MsgNothingYet)
+	}
+	return list
 }
 
 func parseChatKey(k string) (ChatRef, bool) {

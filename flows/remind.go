@@ -374,7 +374,7 @@ func (e *Engine) reminderChoice(ctx context.Context, s *step, act string) {
 	}
 	q := e.d.Reminders
 	if q == nil {
-		s.say(MsgNotUnderstood)
+		e.notUnderstood(s)
 		return
 	}
 	n, err := q.CountReminder(ctx, s.acct.ID, true)

@@ -46,6 +46,17 @@ type ChatRef struct {
 	UserID   string
 	Channel  string
 	Locale   string
+	TimeZone string `json:",omitempty"` // IANA name, when the platform says (Slack's tz, Teams' localTimezone)
+}
+
+// Location is the person's time zone, UTC when unknown.
+func (c ChatRef) Location() *time.Location {
+	if c.TimeZone != "" {
+		if l, err := time.LoadLocation(c.TimeZone); err == nil {
+			return l
+		}
+	}
+	return time.UTC
 }
 
 // Key is the stable key of a chat identity.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // startVerify begins a reset or unlock: it checks registration and offers the methods.
@@ -41,23 +44,79 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 		unlockNotice(s)
 	}
 	sess := e.newSession(s, flow, StateChooseMethod)
-	s.say(MsgChooseMethod, need)
-	s.replies[len(s.replies)-1].Choices = e.methodChoices(s, sess, sess.Version)
+	text := MsgChooseMethod
+	if flow == FlowUnlock && e.unlockable(s.acct) {
+		text = MsgChooseUnlock // an unlock is introduced as an unlock
+	}
+	s.replies = append(s.replies, Reply{MsgID: MsgChooseMethod, Private: true,
+		Text: Text(s.in.Chat.Locale, text, proofs(s.in.Chat.Locale, need)), Choices: e.methodChoices(s, sess, sess.Version)})
 	s.audit("verify_start", "ok", string(flow))
 }
 
-// methodChoices offers the usable methods not yet proven in sess.
+// menuMethods are the methods of the conversation's menu in a fixed order: a method's number
+// is its place here, so it keeps it while others are proven.
+func (e *Engine) menuMethods(s *step) []MethodKind {
+	var out []MethodKind
+	for _, m := range s.pol.Usable(s.acct, s.snap.Enrollment) {
+		if e.methods[m] != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// methodChoices offers the usable methods not yet proven in sess, each under its number.
 func (e *Engine) methodChoices(s *step, sess *Session, version int64) []Choice {
 	var out []Choice
-	for _, m := range s.pol.Usable(s.acct, s.snap.Enrollment) {
-		if sess.HasProven(m) || e.methods[m] == nil {
+	for i, m := range e.menuMethods(s) {
+		if sess.HasProven(m) {
 			continue
 		}
 		r := s.snap.Enrollment.Methods[m]
 		r.Kind = m
-		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: Describe(r)})
+		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: Describe(r), Key: strconv.Itoa(i + 1)})
 	}
 	return out
+}
+
+// typedPick reads a method picked by typing its number or name while a method menu is live.
+func (e *Engine) typedPick(s *step) (MethodKind, bool) {
+	sess := s.sess
+	if sess == nil || (sess.State != StateChooseMethod && sess.State != StateAwaitCode) {
+		return "", false
+	}
+	ms := e.menuMethods(s)
+	t := strings.TrimSpace(s.in.Text)
+	if n, err := strconv.Atoi(strings.TrimRight(t, ".)")); err == nil && len(t) <= 3 {
+		if n >= 1 && n <= len(ms) {
+			return ms[n-1], true
+		}
+		return "", false
+	}
+	k, ok := MethodNamed(s.in.Chat.Locale, t)
+	if !ok {
+		return "", false
+	}
+	for _, m := range ms {
+		if m == k {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// pickTyped acts on a typed menu pick: the method being proven again is a resend, a method
+// already proven gets the menu again, any other starts its proof.
+func (e *Engine) pickTyped(ctx context.Context, s *step, k MethodKind) {
+	switch {
+	case s.sess.HasProven(k):
+		s.say(MsgChooseMethodAgain)
+		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
+	case s.sess.State == StateAwaitCode && s.sess.Method == k:
+		e.resend(ctx, s)
+	default:
+		e.choose(ctx, s, "m", string(k))
+	}
 }
 
 // choose handles a button: picking a method.
@@ -105,6 +164,13 @@ func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
 		}
 		r := s.reply(ch.Msg, ch.MsgArgs...)
 		r.Link = link
+		if s.resending {
+			if more := others(e.methodChoices(s, &next, o.Version), kind); len(more) > 0 {
+				o := s.reply(MsgOrAnother)
+				o.Choices = more
+				return []Reply{r, o}
+			}
+		}
 		return []Reply{r}
 	}
 	if ch.Send != nil {
@@ -189,18 +255,28 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 			return []Reply{r}
 		case Blocked:
 			s.audit("verify", "blocked", string(method))
-			return []Reply{s.reply(MsgBlocked, s.pol.HelpdeskURL)}
+			return []Reply{e.blockedNow(s, o.BlockedUntil)}
 		default:
 			s.audit("verify", "failed", string(method))
 			if !o.BlockedUntil.IsZero() && s.now.Before(o.BlockedUntil) {
 				s.audit("block", "ok", fmt.Sprintf("until %s", o.BlockedUntil.UTC().Format("2006-01-02T15:04Z")))
-				return []Reply{s.reply(MsgBlocked, s.pol.HelpdeskURL)}
+				return []Reply{e.blockedNow(s, o.BlockedUntil)}
 			}
 			id := MsgCodeWrong
-			if method == MethodQuestions {
+			switch {
+			case method == MethodQuestions:
 				id = MsgAnswersWrong
+			case p.Reused || p.Correct && p.Step > 0:
+				// the right code of a step already accepted: not a wrong guess, but still counted
+				id = MsgCodeUsed
 			}
 			r := s.reply(id)
+			switch left := o.TriesLeft(s.pol.Limits); {
+			case left == 1:
+				r.Text += " " + Text(s.in.Chat.Locale, MsgTryLeft)
+			case left == 2:
+				r.Text += " " + Text(s.in.Chat.Locale, MsgTriesLeft, left)
+			}
 			r.Choices = e.methodChoices(s, sess, sess.Version)
 			return []Reply{r}
 		}
@@ -219,6 +295,75 @@ func Complete(proven []MethodKind, need int) bool {
 		}
 	}
 	return false
+}
+
+// blockedNow says until when self-service is paused, in the person's time zone, and how to
+// reach the helpdesk. A block this step set is also emailed to the person's addresses, so they
+// learn of it outside the chat.
+func (e *Engine) blockedNow(s *step, until time.Time) Reply {
+	if until.IsZero() {
+		until = s.snap.Enrollment.BlockedUntil
+	}
+	if until.IsZero() || !s.now.Before(until) {
+		return s.reply(MsgBlocked, s.pol.HelpdeskURL)
+	}
+	when := FormatWhen(until, s.in.Chat.Location())
+	if !IsBlocked(s.snap.Enrollment, s.now) {
+		acct := s.acct
+		s.after = append(s.after, func(ctx context.Context) error {
+			e.mailUser(ctx, acct, "Password self-service is paused for your account",
+				fmt.Sprintf("Hello %s,\n\nthere were too many wrong answers while proving it was you to resetbot, so "+
+					"self-service is paused for your account until %s.\n\nIf that wasn't you, or you need to get in "+
+					"before then, contact the helpdesk: %s\n", acct.DisplayName, when, s.pol.HelpdeskURL))
+			return nil
+		})
+	}
+	return s.reply(MsgBlockedUntil, when, s.pol.HelpdeskURL)
+}
+
+// FormatWhen writes a moment for people in loc: "Tuesday 1 December at 09:00 (CET)".
+func FormatWhen(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("Monday 2 January at 15:04 (MST)")
+}
+
+// resend sends a new code for the method being proven (counted as a send, never as a failed
+// try, within the send limits) and offers the other methods.
+func (e *Engine) resend(ctx context.Context, s *step) {
+	sess := s.sess
+	switch {
+	case sess == nil:
+		s.say(MsgNothingToResend)
+	case sess.State == StateChooseMethod:
+		s.say(MsgChooseMethodAgain)
+		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, sess, sess.Version)
+	case sess.State != StateAwaitCode:
+		s.say(MsgNothingToResend)
+	case sess.Method == MethodTOTP:
+		s.say(MsgTOTPNotSent)
+		s.replies[len(s.replies)-1].Choices = others(e.methodChoices(s, sess, sess.Version), sess.Method)
+	default:
+		s.resending = true
+		e.choose(ctx, s, "m", string(sess.Method))
+	}
+}
+
+// others drops the choice of method m.
+func others(cs []Choice, m MethodKind) []Choice {
+	out := cs[:0:0]
+	for _, c := range cs {
+		if !strings.HasPrefix(c.ID, "m:"+string(m)+"|") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// proofs says a number of proofs in words: "one proof", "2 proofs".
+func proofs(locale string, n int) string {
+	if n == 1 {
+		return Text(locale, MsgProofOne)
+	}
+	return Text(locale, MsgProofMany, n)
 }
 
 // lockedForRegistration reports whether the account is locked out in AD while registering

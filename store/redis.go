@@ -306,12 +306,16 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}
-	if len(res) != 3 {
+	if len(res) != 3 && len(res) != 5 {
 		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %q", res)
 	}
 	v, _ := strconv.ParseInt(res[1], 10, 64)
 	blk, _ := strconv.ParseInt(res[2], 10, 64)
 	out := flows.Outcome{Version: v}
+	if len(res) == 5 {
+		out.Fails, _ = strconv.Atoi(res[3])
+		out.Tries, _ = strconv.Atoi(res[4])
+	}
 	if blk > 0 {
 		out.BlockedUntil = time.UnixMilli(blk)
 	}

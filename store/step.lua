@@ -63,7 +63,7 @@ if a then
       redis.call('HSET', KEYS[3], 'block', fmt(nb))
     end
     markSeen()
-    return {'rejected', fmt(cur), fmt(nb)}
+    return {'rejected', fmt(cur), fmt(nb), fmt(f), fmt(t)}
   end
   redis.call('HDEL', KEYS[3], 'c:try:' .. a.method)
   if a.code_mac ~= '' then redis.call('DEL', KEYS[4]) end

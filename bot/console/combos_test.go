@@ -48,9 +48,9 @@ func TestResetWithEveryMethodPairOfTheDefaultPolicy(t *testing.T) {
 					label := map[flows.MethodKind]string{flows.MethodTOTP: "Authenticator", flows.MethodEmail: "Email",
 						flows.MethodSMS: "Text message", flows.MethodVoice: "Office phone"}[kind]
 					for _, r := range rs {
-						for k, ch := range r.Choices {
+						for _, ch := range r.Choices {
 							if strings.Contains(ch.Label, label) {
-								return say(strconv.Itoa(k + 1))
+								return say(ch.Key) // the number the menu shows
 							}
 						}
 					}

@@ -68,15 +68,14 @@ func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, 
 	upn := c.current
 	c.seq++
 	idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
-	choices := c.choices[upn]
+	choices := c.choices[strings.ToLower(upn)]
 	c.mu.Unlock()
 	if upn == "" {
 		return nil, "Pick who you are first: type /as and a number.\n", nil
 	}
 	in := flows.Inbound{Chat: Chat(upn), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
-	t := strings.TrimSpace(line)
-	if n, err := strconv.Atoi(t); err == nil && n >= 1 && n <= len(choices) && len(t) <= 2 {
-		in.Choice = choices[n-1].ID
+	if id, ok := pick(choices, strings.TrimSpace(line)); ok {
+		in.Choice = id
 	} else {
 		in.Text = line
 	}
@@ -85,18 +84,36 @@ func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, 
 	return replies, Render(replies), err
 }
 
+// pick finds the choice a typed number names: its key when it has one (a method keeps its
+// number all conversation), else its place in the menu as printed.
+func pick(choices []flows.Choice, t string) (string, bool) {
+	if _, err := strconv.Atoi(t); err != nil || len(t) > 2 {
+		return "", false
+	}
+	for i, ch := range choices {
+		if ch.Key == t || ch.Key == "" && strconv.Itoa(i+1) == t {
+			return ch.ID, true
+		}
+	}
+	return "", false
+}
+
+// remember keeps the latest menu shown to a person, whoever posted it: a reply, or a message
+// that arrived outside a request (a lockout alert, "This wasn't me", the menu after a page).
 func (c *Console) remember(upn string, replies []flows.Reply) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range replies {
 		if len(r.Choices) > 0 {
-			c.choices[upn] = r.Choices
+			c.choices[strings.ToLower(upn)] = r.Choices
 		}
 	}
 }
 
-// Notify implements flows.Notifier: it prints a message that arrives outside a request.
+// Notify implements flows.Notifier: it prints a message that arrives outside a request, and
+// its menu becomes the one a typed number picks from.
 func (c *Console) Notify(_ context.Context, chat flows.ChatRef, replies []flows.Reply) error {
+	c.remember(chat.UserID, replies)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, err := fmt.Fprintf(c.out, "\n[resetbot → %s] %s", chat.UserID, Render(replies))
@@ -113,7 +130,11 @@ func Render(replies []flows.Reply) string {
 			b.WriteString("  🔗 " + r.Link + "\n")
 		}
 		for i, ch := range r.Choices {
-			fmt.Fprintf(&b, "  %d) %s\n", i+1, ch.Label)
+			key := ch.Key
+			if key == "" {
+				key = strconv.Itoa(i + 1)
+			}
+			fmt.Fprintf(&b, "  %s) %s\n", key, ch.Label)
 		}
 	}
 	return b.String()

@@ -176,6 +176,7 @@ func (a *Adapter) identify(ctx context.Context, userID, team string) (flows.Chat
 	if u.Locale != "" {
 		chat.Locale = u.Locale
 	}
+	chat.TimeZone = u.TZ // users.info "tz": the person's IANA time zone
 	switch {
 	case u.Deleted:
 		return chat, flows.Claim{}, "deleted", nil

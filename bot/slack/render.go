@@ -64,7 +64,7 @@ func Messages(replies []flows.Reply) []Message {
 		}
 		for i, c := range r.Choices {
 			buttons = append(buttons, slackapi.NewButtonBlockElement(fmt.Sprintf("choice:%d", i), c.ID,
-				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Label, maxButtonText), false, false)))
+				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Title(), maxButtonText), false, false)))
 		}
 		for part := 0; len(buttons) > 0; part++ {
 			n := min(len(buttons), maxButtons)

@@ -414,7 +414,7 @@ func TestSlashCommands(t *testing.T) {
 		t.Fatalf("register: %+v", p)
 	}
 	cmd("TrB", "")
-	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "Registered:") {
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "You have registered:") {
 		t.Fatalf("status: %q", p.Text)
 	}
 	cmd("TrC", "policy show")

@@ -270,7 +270,8 @@ func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 		return // 1:1 chats only
 	}
 	a.saveRef(ctx, ref)
-	chat := flows.ChatRef{Platform: Platform, Tenant: tenant, UserID: act.From.AADObjectID, Channel: act.Conversation.ID, Locale: orEN(act.Locale)}
+	chat := flows.ChatRef{Platform: Platform, Tenant: tenant, UserID: act.From.AADObjectID, Channel: act.Conversation.ID, Locale: orEN(act.Locale),
+		TimeZone: act.LocalTZ}
 	in := flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimObjectID, Value: act.From.AADObjectID}, Text: act.Text,
 		IdemKey: "teams:" + act.ID}
 	if len(act.Value) > 0 {

@@ -14,7 +14,7 @@ func Message(replies []flows.Reply, ref Ref) map[string]any {
 			actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "Open the one-time page", "url": r.Link})
 		}
 		for _, c := range r.Choices {
-			actions = append(actions, map[string]any{"type": "Action.Submit", "title": c.Label, "data": map[string]any{"choice": c.ID}})
+			actions = append(actions, map[string]any{"type": "Action.Submit", "title": c.Title(), "data": map[string]any{"choice": c.ID}})
 		}
 	}
 	card := map[string]any{"type": "AdaptiveCard", "version": "1.4", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -140,6 +140,11 @@ type view struct {
 	Choices    []string // security questions offered or asked
 	Slots      []int
 	Rules      flows.PasswordRules // the new-password page: the rules of the person's domain
+	Progress   string              // "1 of 2 ways registered"
+}
+
+func progressText(p flows.Progress) string {
+	return fmt.Sprintf("%d of %d ways registered", p.Have, p.Need)
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
@@ -440,8 +445,13 @@ func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState,
 		s.fail(w, err)
 		return
 	}
+	p, err := s.e.RegistrationProgress(r.Context(), ws.UserID)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	s.render(w, status, "enrol.html", view{Title: "Your verification methods", CSRF: ws.CSRF, Registered: methods,
-		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg})
+		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: progressText(p)})
 }
 
 func (s *Server) enrolMenu(w http.ResponseWriter, r *http.Request) {
@@ -499,13 +509,20 @@ func (s *Server) enrolDone(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.e.FinishRegistration(r.Context(), &ws); err != nil {
+	p, err := s.e.FinishRegistration(r.Context(), &ws)
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	_ = s.webs.DeleteWeb(r.Context(), key)
 	setCookie(w, cookieSession, "", -1)
-	s.render(w, http.StatusOK, "done.html", view{Title: "All set", Notice: "Your methods are registered. You can close this page and go back to the chat."})
+	if !p.Met {
+		s.render(w, http.StatusOK, "done.html", view{Title: "Not enough yet", Progress: progressText(p),
+			Notice: fmt.Sprintf("You need %d ways to prove it's you before you can reset your password yourself. Type \"register\" in the chat to add another.", p.Need)})
+		return
+	}
+	s.render(w, http.StatusOK, "done.html", view{Title: "All set", Progress: progressText(p),
+		Notice: "Your methods are registered. You can close this page and go back to the chat."})
 }
 
 func methodName(k flows.MethodKind) string {

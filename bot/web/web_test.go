@@ -410,7 +410,16 @@ func TestSecurityQuestionsOnThePages(t *testing.T) {
 	if next.MsgID != flows.MsgProvenMore {
 		t.Fatalf("after questions the chat got %v", next.MsgID)
 	}
-	rs = e.h.Click(chat, mail, storetest.Choice(t, []flows.Reply{next}, "Authenticator"))
+	// the menu the page's outcome posted answers to the number it shows, typed in chat
+	key := ""
+	for _, c := range next.Choices {
+		if strings.Contains(c.Label, "Authenticator") {
+			key = c.Key
+		}
+	}
+	if rs = e.h.Say(chat, mail, key); key == "" || !storetest.Has(rs, flows.MsgEnterTOTP) {
+		t.Fatalf("typed %q after the page: %v", key, storetest.IDs(rs))
+	}
 	code, _ := totp.Code(secret, e.h.Clock.Now())
 	if rs = e.h.Say(chat, mail, code); !storetest.Has(rs, flows.MsgResetLink) {
 		t.Fatalf("after totp: %v", storetest.IDs(rs))
@@ -652,5 +661,70 @@ func TestAdminStepUpNeedsAnAuthenticationContext(t *testing.T) {
 	}
 	if p, v, _ := e.h.Store.GetPolicy(ctx); p.Required != 2 || v != 1 {
 		t.Fatalf("policy changed: required %d version %d", p.Required, v)
+	}
+}
+
+// The page and the chat count the ways registered against the policy; "All set" only when it is
+// met.
+func TestRegistrationCountsAgainstThePolicy(t *testing.T) {
+	e := setup(t)
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	if !strings.Contains(b.Last, "0 of 2 ways registered") {
+		t.Fatalf("menu:\n%s", b.Last)
+	}
+	b.Submit("/enrol/begin", url.Values{"method": {"totp"}})
+	secret := b.TOTPSecret()
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	b.Submit("/enrol/confirm", url.Values{"code": {code}})
+	if !strings.Contains(b.Last, "1 of 2 ways registered") {
+		t.Fatalf("after one method:\n%s", b.Last)
+	}
+	b.Submit("/enrol/done", nil)
+	if strings.Contains(b.Last, "All set") || !strings.Contains(b.Last, "1 of 2 ways registered") ||
+		!strings.Contains(b.Last, "You need 2 ways") {
+		t.Fatalf("done with too few:\n%s", b.Last)
+	}
+	short := false
+	for _, r := range e.h.Notes.Replies {
+		if r.MsgID == flows.MsgRegistered {
+			t.Fatalf("the chat was told all is set: %q", r.Text)
+		}
+		short = short || r.MsgID == flows.MsgRegisteredShort && strings.Contains(r.Text, "1 of the 2")
+	}
+	if !short {
+		t.Fatal("the chat was not told what is missing")
+	}
+	// with the second method it is all set
+	b = e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.private@mail.test"}})
+	b.Submit("/enrol/confirm", url.Values{"code": {storetest.CodeFrom(t, e.h.Mail.Last())}})
+	b.Submit("/enrol/done", nil)
+	if !strings.Contains(b.Last, "All set") || !strings.Contains(b.Last, "2 of 2 ways registered") {
+		t.Fatalf("done:\n%s", b.Last)
+	}
+	last := e.h.Notes.Replies[len(e.h.Notes.Replies)-1]
+	if last.MsgID != flows.MsgRegistered || !strings.Contains(last.Text, "All set: 2 of 2") {
+		t.Fatalf("chat: %+v", last)
+	}
+}
+
+// The private email address may not be one of the directory's addresses for the person: the
+// page names the field, and no code is sent.
+func TestPrivateEmailIsNotTheWorkAddress(t *testing.T) {
+	e := setup(t)
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	sent := len(e.h.Mail.All())
+	for _, addr := range []string{e.alice.Mail, strings.ToUpper(e.alice.UPN)} {
+		b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {addr}})
+		if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "Email address: use a private address") {
+			t.Fatalf("%s: %d\n%s", addr, b.Status, b.Last)
+		}
+	}
+	if len(e.h.Mail.All()) != sent {
+		t.Fatal("a code went to the work address")
+	}
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.private@mail.test"}})
+	if b.Status != http.StatusOK || len(e.h.Mail.All()) != sent+1 {
+		t.Fatalf("a private address: %d", b.Status)
 	}
 }

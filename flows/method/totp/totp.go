@@ -50,8 +50,11 @@ func (Method) Check(_ flows.Account, e flows.Enrollment, _ string, _ flows.Store
 		return flows.Proof{}
 	}
 	step, ok := Match(reg.Secret, flows.CodeDigits(answer), now)
-	if !ok || step <= e.LastTOTPStep {
+	if !ok {
 		return flows.Proof{Step: step}
+	}
+	if step <= e.LastTOTPStep {
+		return flows.Proof{Step: step, Reused: true}
 	}
 	return flows.Proof{Correct: true, Step: step}
 }

@@ -1,0 +1,67 @@
+package flows_test
+
+import (
+	"testing"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/flows/method/totp"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+// A method menu takes the number shown, the method's name and common synonyms, in every
+// adapter (the engine reads them), and a method keeps its number all conversation.
+func TestMenusTakeNumbersAndNames(t *testing.T) {
+	h, secret := newAlice(t)
+	rs := h.Say("U1", aliceMail, "reset")
+	menu := rs[len(rs)-1].Choices
+	if len(menu) != 2 || menu[0].Key != "1" || menu[1].Key != "2" || menu[1].Title() != "2. "+menu[1].Label {
+		t.Fatalf("menu: %+v", menu)
+	}
+	if rs = h.Say("U1", aliceMail, "authenticator"); !hasMsg(rs, flows.MsgEnterTOTP) {
+		t.Fatalf("by name: %v", storetest.IDs(rs))
+	}
+	code, _ := totp.Code(secret, h.Clock.Now())
+	rs = h.Say("U1", aliceMail, code)
+	if menu = rs[len(rs)-1].Choices; len(menu) != 1 || menu[0].Key != "2" {
+		t.Fatalf("the email lost its number: %+v", menu)
+	}
+	if rs = h.Say("U1", aliceMail, "1"); !hasMsg(rs, flows.MsgChooseMethodAgain) {
+		t.Fatalf("a proven method: %v", storetest.IDs(rs))
+	}
+	if rs = h.Say("U1", aliceMail, "2"); !hasMsg(rs, flows.MsgEmailSent) {
+		t.Fatalf("by number: %v", storetest.IDs(rs))
+	}
+	// the same method again while its code is out: a new code, never a stale button
+	if rs = h.Say("U1", aliceMail, "email"); !hasMsg(rs, flows.MsgEmailSent) || len(h.Mail.All()) != 2 {
+		t.Fatalf("the method again: %v", storetest.IDs(rs))
+	}
+	if rs = h.Say("U1", aliceMail, storetest.CodeFrom(t, h.Mail.Last())); !hasMsg(rs, flows.MsgResetLink) {
+		t.Fatalf("code: %v", storetest.IDs(rs))
+	}
+	// a number out of range is not a pick
+	rs = h.Say("U2", aliceMail, "reset")
+	if rs = h.Say("U2", aliceMail, "7"); hasMsg(rs, flows.MsgEmailSent) || hasMsg(rs, flows.MsgEnterTOTP) {
+		t.Fatalf("7: %v", storetest.IDs(rs))
+	}
+	if rs = h.Say("U2", aliceMail, "by email please"); !hasMsg(rs, flows.MsgEmailSent) {
+		t.Fatalf("by email please: %v", storetest.IDs(rs))
+	}
+}
+
+func TestMethodSynonyms(t *testing.T) {
+	for in, want := range map[string]flows.MethodKind{
+		"email": flows.MethodEmail, "E-mail": flows.MethodEmail, "text": flows.MethodSMS, "SMS": flows.MethodSMS,
+		"text message": flows.MethodSMS, "app": flows.MethodTOTP, "authenticator": flows.MethodTOTP,
+		"the authenticator app": flows.MethodTOTP, "call": flows.MethodVoice, "call me": flows.MethodVoice,
+		"questions": flows.MethodQuestions, "security questions": flows.MethodQuestions,
+	} {
+		if got, ok := flows.MethodNamed("en", in); !ok || got != want {
+			t.Errorf("%q: %q %v, want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "email or text", "I'm locked out of my email and my account"} {
+		if got, ok := flows.MethodNamed("en", in); ok {
+			t.Errorf("%q read as %q", in, got)
+		}
+	}
+}
