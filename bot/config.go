@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -32,6 +33,9 @@ type Config struct {
 	SealKeys  map[string][]byte // SEAL_KEYS: id:base64 of 32 bytes, comma separated; first seals
 	SealKeyID string
 	MACKey    []byte // MAC_KEY: base64 of at least 32 bytes
+	// MACKeysOld (MAC_KEYS_OLD: base64 keys, comma-separated) are former MAC keys still accepted
+	// for codes, links and page sessions made before a rotation; new MACs use MACKey.
+	MACKeysOld [][]byte
 
 	TenantID     string // GRAPH_TENANT_ID
 	ClientID     string // GRAPH_CLIENT_ID
@@ -218,6 +222,14 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		}
 		c.MACKey = k
 	}
+	for i, v := range list("MAC_KEYS_OLD") {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MAC_KEYS_OLD: key %d is not base64", i+1))
+			k = nil // keeps the numbering of the keys after it; reported here, not again below
+		}
+		c.MACKeysOld = append(c.MACKeysOld, k)
+	}
 	return c, errs
 }
 
@@ -225,7 +237,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 // names a file whose content is the value (the convention of Docker and Kubernetes secrets), so
 // the secret never sits in the process environment or the unit or manifest that starts it.
 var SecretSettings = []string{
-	"REDIS_PASSWORD", "SEAL_KEYS", "MAC_KEY", "GRAPH_CLIENT_SECRET", "OIDC_CLIENT_SECRET", "AD_BIND_PASSWORD",
+	"REDIS_PASSWORD", "SEAL_KEYS", "MAC_KEY", "MAC_KEYS_OLD", "GRAPH_CLIENT_SECRET", "OIDC_CLIENT_SECRET", "AD_BIND_PASSWORD",
 	"SMTP_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "PHONE_AUTH_TOKEN", "TEAMS_APP_PASSWORD",
 	"AUDIT_HEC_TOKEN",
 }
@@ -343,6 +355,17 @@ func (c Config) Validate() error {
 	}
 	if len(c.MACKey) < 32 {
 		bad("MAC_KEY is required: base64 of at least 32 random bytes")
+	}
+	for i, k := range c.MACKeysOld {
+		if k == nil {
+			continue // not base64: reported already
+		}
+		if len(k) < 32 {
+			bad("MAC_KEYS_OLD: key %d must be at least 32 bytes, is %d", i+1, len(k))
+		}
+		if len(c.MACKey) > 0 && bytes.Equal(k, c.MACKey) {
+			bad("MAC_KEYS_OLD: key %d is MAC_KEY itself; list only the former keys", i+1)
+		}
 	}
 	if !c.Entra() && !c.AD() {
 		bad("configure a directory: GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET for Microsoft Entra ID, AD_URL, AD_BIND_DN, AD_BIND_PASSWORD and AD_BASE_DN for Active Directory, or both")

@@ -18,7 +18,7 @@ import (
 func secrets() map[string]string {
 	k2 := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	return map[string]string{
-		"REDIS_PASSWORD": "redis pass word ", "SEAL_KEYS": "k2:" + k2 + ",k1:" + good()["MAC_KEY"], "MAC_KEY": k2,
+		"REDIS_PASSWORD": "redis pass word ", "SEAL_KEYS": "k2:" + k2 + ",k1:" + good()["MAC_KEY"], "MAC_KEY": k2, "MAC_KEYS_OLD": good()["MAC_KEY"],
 		"GRAPH_CLIENT_SECRET": "graph-secret", "OIDC_CLIENT_SECRET": "oidc-secret", "AD_BIND_PASSWORD": "ad-pass",
 		"SMTP_PASSWORD": "smtp-pass", "SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_APP_TOKEN": "xapp-1-2",
 		"SLACK_SIGNING_SECRET": "0123456789abcdef0123", "PHONE_AUTH_TOKEN": "phone-token", "TEAMS_APP_PASSWORD": "teams-pass",

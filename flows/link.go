@@ -3,6 +3,7 @@ package flows
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"time"
 )
 
@@ -91,6 +92,7 @@ type LinkView struct {
 	UserID  string
 	Session *Session
 	Record  LinkRecord
+	mac     string // the MAC the link is stored under (an old key's during a MAC_KEY rotation)
 }
 
 // OpenLink checks a link without consuming it (GET): chat clients and scanners fetch links.
@@ -99,7 +101,18 @@ func (e *Engine) OpenLink(ctx context.Context, token string) (LinkView, error) {
 	if err != nil {
 		return LinkView{}, err
 	}
-	rec, sess, err := e.d.Links.Peek(ctx, uid, p, linkMAC(e.d.MAC, token))
+	var (
+		rec  LinkRecord
+		sess *Session
+		mac  string
+	)
+	err = ErrLinkGone
+	// The current key's MAC first; an old key's only when that one finds nothing.
+	for _, mac = range e.d.MAC.MACs("link", token) {
+		if rec, sess, err = e.d.Links.Peek(ctx, uid, p, mac); !errors.Is(err, ErrLinkGone) {
+			break
+		}
+	}
 	if err != nil {
 		return LinkView{}, ErrLinkGone
 	}
@@ -107,7 +120,7 @@ func (e *Engine) OpenLink(ctx context.Context, token string) (LinkView, error) {
 	if sess == nil || sess.Expired(now) || !now.Before(rec.ExpiresAt) || sess.Version != rec.SessionVersion || sess.ID != rec.SessionID {
 		return LinkView{}, ErrLinkGone
 	}
-	return LinkView{Purpose: p, UserID: uid, Session: sess, Record: rec}, nil
+	return LinkView{Purpose: p, UserID: uid, Session: sess, Record: rec, mac: mac}, nil
 }
 
 // consumeLink checks and consumes a link (POST only), saving next in the same atomic step.
@@ -120,7 +133,7 @@ func (e *Engine) consumeLink(ctx context.Context, token string, want Purpose, ne
 	if next != nil {
 		n = next(v.Session)
 	}
-	if err := e.d.Links.Consume(ctx, v.UserID, want, linkMAC(e.d.MAC, token), n); err != nil {
+	if err := e.d.Links.Consume(ctx, v.UserID, want, v.mac, n); err != nil {
 		return LinkView{}, ErrLinkGone
 	}
 	return v, nil

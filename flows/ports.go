@@ -95,7 +95,11 @@ type Random interface{ Read(p []byte) (int, error) }
 
 // MACer computes keyed MACs of secrets so only MACs are stored.
 type MACer interface {
+	// MAC is the MAC under the current key: what is stored or used as a key from now on.
 	MAC(parts ...string) string
+	// MACs is the MAC under every accepted key, the current one first, then the old keys of a
+	// rotation: checks accept any of them, lookups try the next only on a miss.
+	MACs(parts ...string) []string
 }
 
 // Snapshot is everything one chat step reads, fetched in one pipelined round trip.

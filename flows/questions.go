@@ -121,7 +121,7 @@ func (e *Engine) AnswerQuestions(ctx context.Context, token string, answers []st
 	}
 	body, _ := json.Marshal(answers)
 	now := e.d.Clock.Now()
-	s := &step{in: Inbound{Chat: chat, Text: string(body), IdemKey: "questions:" + linkMAC(e.d.MAC, token)[:32]}, now: now,
+	s := &step{in: Inbound{Chat: chat, Text: string(body), IdemKey: "questions:" + v.mac[:32]}, now: now,
 		pol: pol, acct: acct, subject: v.UserID, snap: snap, sess: snap.Session}
 	s.commit = Commit{Subject: v.UserID, ChatKey: chat.Key(), IdemKey: s.in.IdemKey, Now: now, KeepSession: true,
 		ExpectVersion: snap.Session.Version}

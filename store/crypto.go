@@ -18,6 +18,9 @@ type Keys struct {
 	SealKeys  map[string][]byte // key id → 32 bytes
 	CurrentID string            // seals new values
 	MACKey    []byte            // at least 32 bytes
+	// OldMACKeys are former MAC keys, still accepted when checking or looking up a MAC (rotation
+	// without downtime); new MACs always use MACKey.
+	OldMACKeys [][]byte
 }
 
 // Validate reports every problem with the keys at once.
@@ -40,6 +43,14 @@ func (k Keys) Validate() error {
 	if len(k.MACKey) < 32 {
 		errs = append(errs, errors.New("MAC key must be at least 32 bytes"))
 	}
+	for i, old := range k.OldMACKeys {
+		if len(old) < 32 {
+			errs = append(errs, fmt.Errorf("old MAC key %d must be at least 32 bytes", i+1))
+		}
+		if hmac.Equal(old, k.MACKey) {
+			errs = append(errs, fmt.Errorf("old MAC key %d is the current MAC key", i+1))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -48,6 +59,7 @@ type Crypto struct {
 	aeads map[string]cipher.AEAD
 	cur   string
 	mac   []byte
+	old   [][]byte
 }
 
 // NewCrypto builds the sealer and MACer from validated keys.
@@ -56,6 +68,9 @@ func NewCrypto(k Keys) (*Crypto, error) {
 		return nil, err
 	}
 	c := &Crypto{aeads: map[string]cipher.AEAD{}, cur: k.CurrentID, mac: append([]byte(nil), k.MACKey...)}
+	for _, o := range k.OldMACKeys {
+		c.old = append(c.old, append([]byte(nil), o...))
+	}
 	for id, key := range k.SealKeys {
 		b, err := aes.NewCipher(key)
 		if err != nil {
@@ -107,8 +122,21 @@ func (c *Crypto) Open(aad, sealed string) (string, error) {
 }
 
 // MAC is HMAC-SHA256 over the parts, length-prefixed so parts cannot run into each other.
-func (c *Crypto) MAC(parts ...string) string {
-	h := hmac.New(sha256.New, c.mac)
+func (c *Crypto) MAC(parts ...string) string { return macWith(c.mac, parts) }
+
+// MACs returns the MAC of the parts under every accepted key, the current key first and then
+// the old keys of a rotation. Without old keys it is MAC alone.
+func (c *Crypto) MACs(parts ...string) []string {
+	out := make([]string, 0, 1+len(c.old))
+	out = append(out, macWith(c.mac, parts))
+	for _, k := range c.old {
+		out = append(out, macWith(k, parts))
+	}
+	return out
+}
+
+func macWith(key []byte, parts []string) string {
+	h := hmac.New(sha256.New, key)
 	for _, p := range parts {
 		fmt.Fprintf(h, "%d:", len(p))
 		h.Write([]byte(p))

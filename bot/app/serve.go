@@ -137,7 +137,7 @@ func CheckOnly(ctx context.Context, cfg bot.Config, confProblems []error, cloud 
 // directories, runs the start-up checks (a *StartupError lists every problem), assembles the
 // bot and runs it. version is logged.
 func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *slog.Logger, version string) error {
-	crypto, err := store.NewCrypto(store.Keys{SealKeys: cfg.SealKeys, CurrentID: cfg.SealKeyID, MACKey: cfg.MACKey})
+	crypto, err := store.NewCrypto(store.Keys{SealKeys: cfg.SealKeys, CurrentID: cfg.SealKeyID, MACKey: cfg.MACKey, OldMACKeys: cfg.MACKeysOld})
 	if err != nil {
 		return err
 	}

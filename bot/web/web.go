@@ -315,12 +315,17 @@ func (s *Server) session(r *http.Request) (flows.WebState, string, bool) {
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return flows.WebState{}, "", false
 	}
-	key := s.mac.MAC("web", c.Value)
-	ws, err := s.webs.GetWeb(r.Context(), key)
-	if err != nil {
-		return flows.WebState{}, "", false
+	// The current key's MAC first; an old key's (MAC_KEY rotation) only on a miss.
+	for _, key := range s.mac.MACs("web", c.Value) {
+		ws, err := s.webs.GetWeb(r.Context(), key)
+		if err == nil {
+			return ws, key, true
+		}
+		if !errors.Is(err, flows.ErrNotFound) {
+			break
+		}
 	}
-	return ws, key, true
+	return flows.WebState{}, "", false
 }
 
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {

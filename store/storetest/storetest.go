@@ -278,6 +278,7 @@ type Harness struct {
 	Questions *questions.Method
 	Opts      flows.Options
 	Policy    flows.Policy
+	sealKey   []byte
 }
 
 // Group is the group self-service is enabled for in the harness policy.
@@ -307,16 +308,8 @@ func newHarness(t testing.TB, srv *redistest.Server, rdb, auditRDB redis.Univers
 		Counter: &Counter{}, Logs: &syncBuffer{}, Phone: &Phone{}, PhoneBudget: 100}
 	h.RDB = rdb
 	h.RDB.AddHook(h.Counter)
-	key := func() []byte { b := make([]byte, 32); _, _ = rand.Read(b); return b }
-	c, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": key()}, CurrentID: "k1", MACKey: key()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Crypto = c
-	h.Store = store.New(h.RDB, c)
-	if err := h.Store.Preload(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	h.sealKey = NewKey()
+	c := h.crypto(NewKey())
 	log := bot.NewLogger(h.Logs, "debug")
 	// audit writes go through their own client: they are asynchronous and not part of a step
 	h.Audit = store.NewAuditor(auditRDB, log)
@@ -329,14 +322,46 @@ func newHarness(t testing.TB, srv *redistest.Server, rdb, auditRDB redis.Univers
 	// light Argon2 costs keep the race-enabled tests fast; production uses questions.DefaultParams
 	h.Questions = questions.New(questions.Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2)
 	h.Deps = flows.Deps{Directory: h.Dir, Sessions: h.Store, Links: h.Store, Enrollments: h.Store, WebStates: h.Store,
-		Banned: flows.CommonPasswords(), Policies: h.Store, Pending: h.Store, Reminders: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, MAC: c, Clock: h.Clock, Rand: rand.Reader, Log: log,
-		Methods: []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
-			smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader),
-			h.Questions}}
+		Banned: flows.CommonPasswords(), Policies: h.Store, Pending: h.Store, Reminders: h.Store, Audit: h.Audit, Notifier: h.Notes, Mailer: h.Mail, Clock: h.Clock, Rand: rand.Reader, Log: log}
+	h.useMAC(c)
 	h.Opts = flows.Options{BaseURL: "https://bot.test", AdminAuthContext: "c1"}
 	h.Engine = flows.New(h.Deps, h.Opts)
 	h.Counter.Take()
 	return h
+}
+
+// NewKey is 32 random bytes.
+func NewKey() []byte { b := make([]byte, 32); _, _ = rand.Read(b); return b }
+
+// crypto builds the store's keys with the harness's sealing key and the given MAC keys, and the
+// store over them.
+func (h *Harness) crypto(mac []byte, oldMAC ...[]byte) *store.Crypto {
+	c, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": h.sealKey}, CurrentID: "k1", MACKey: mac, OldMACKeys: oldMAC})
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	h.Crypto = c
+	h.Store = store.New(h.RDB, c)
+	if err := h.Store.Preload(context.Background()); err != nil {
+		h.T.Fatal(err)
+	}
+	return c
+}
+
+// useMAC points the deps (store and MAC-keyed methods) at c.
+func (h *Harness) useMAC(c *store.Crypto) {
+	d := &h.Deps
+	d.Sessions, d.Links, d.Enrollments, d.WebStates, d.Policies, d.Pending, d.Reminders = h.Store, h.Store, h.Store, h.Store, h.Store, h.Store, h.Store
+	d.MAC = c
+	d.Methods = []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
+		smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader), h.Questions}
+}
+
+// Restart is a restart of the engine with other MAC keys (MAC_KEY and MAC_KEYS_OLD) over the
+// same Redis and sealing key: a replica rolled out in a MAC_KEY rotation.
+func (h *Harness) Restart(mac []byte, oldMAC ...[]byte) {
+	h.useMAC(h.crypto(mac, oldMAC...))
+	h.Rebuild()
 }
 
 // Rebuild makes a fresh engine (empty in-process caches) over the same parts.

@@ -97,13 +97,22 @@ func (m *Method) Challenge(_ context.Context, a flows.Account, e flows.Enrollmen
 	}, nil
 }
 
+// codeMatches compares the stored MAC with the code's MAC under every accepted key (the old
+// keys of a MAC_KEY rotation too), each in constant time.
+func codeMatches(mac flows.MACer, kind flows.MethodKind, userID, sessionID, code, stored string) bool {
+	ok := 0
+	for _, got := range mac.MACs("code", string(kind), userID, sessionID, code) {
+		ok |= subtle.ConstantTimeCompare([]byte(got), []byte(stored))
+	}
+	return ok == 1
+}
+
 // Check compares the MAC of the answer with the stored one in constant time.
 func (m *Method) Check(a flows.Account, _ flows.Enrollment, sessionID string, stored flows.StoredCode, answer string, now time.Time) flows.Proof {
 	if stored.MAC == "" {
 		return flows.Proof{}
 	}
-	got := CodeMAC(m.MAC, m.Kind(), a.ID, sessionID, flows.CodeDigits(answer))
-	ok := subtle.ConstantTimeCompare([]byte(got), []byte(stored.MAC)) == 1
+	ok := codeMatches(m.MAC, m.Kind(), a.ID, sessionID, flows.CodeDigits(answer), stored.MAC)
 	if !now.Before(stored.ExpiresAt) {
 		return flows.Proof{Expired: true}
 	}
@@ -132,8 +141,7 @@ func (m *Method) ConfirmEnrol(a flows.Account, p flows.PendingEnrol, code string
 	if p.MAC == "" || !now.Before(p.ExpiresAt) {
 		return flows.Registered{}, 0, false
 	}
-	got := CodeMAC(m.MAC, m.Kind(), a.ID, "enrol", flows.CodeDigits(code))
-	if subtle.ConstantTimeCompare([]byte(got), []byte(p.MAC)) != 1 {
+	if !codeMatches(m.MAC, m.Kind(), a.ID, "enrol", flows.CodeDigits(code), p.MAC) {
 		return flows.Registered{}, 0, false
 	}
 	return flows.Registered{Kind: m.Kind(), Address: p.Address}, 0, true

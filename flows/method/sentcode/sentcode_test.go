@@ -26,6 +26,8 @@ func (macer) MAC(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+func (m macer) MACs(parts ...string) []string { return []string{m.MAC(parts...)} }
+
 type outbox struct{ got []string }
 
 func (o *outbox) Send(_ context.Context, m flows.Mail) error {
