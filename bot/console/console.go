@@ -20,6 +20,12 @@ type Handler interface {
 	Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error)
 }
 
+// AdminHandler is the bot-admin command interpreter (the flows engine's Admin), which the demo's
+// console offers as "/sspr ...", like the Slack and Teams commands.
+type AdminHandler interface {
+	Admin(ctx context.Context, in flows.Inbound, text string) ([]flows.Reply, error)
+}
+
 // Person is a chat user one can act as in the console.
 type Person struct {
 	UPN  string
@@ -40,6 +46,16 @@ type Console struct {
 	choices map[string][]flows.Choice // last choices shown, per person
 	seq     int
 	prefix  string
+	admin   AdminHandler // nil: "/sspr" is an ordinary message
+}
+
+// OfferAdmin routes lines starting with "/sspr" to h as bot-admin commands of the person acted
+// as (the demo only: the engine still checks that the person is a bot admin, and every
+// weakening or unblocking action still needs that admin's multi-factor sign-in).
+func (c *Console) OfferAdmin(h AdminHandler) {
+	c.mu.Lock()
+	c.admin = h
+	c.mu.Unlock()
 }
 
 // New builds a console over h, offering people to act as, printing to out.
@@ -231,8 +247,22 @@ func (c *Console) line(ctx context.Context, line string) (quit bool) {
 		return false
 	}
 	c.mu.Lock()
-	cur := c.current
+	cur, admin := c.current, c.admin
 	c.mu.Unlock()
+	if admin != nil && cur != "" && (t == "/sspr" || strings.HasPrefix(t, "/sspr ")) {
+		c.mu.Lock()
+		c.seq++
+		idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
+		c.mu.Unlock()
+		in := flows.Inbound{Chat: Chat(cur), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: cur}, IdemKey: idem}
+		replies, err := admin.Admin(ctx, in, strings.TrimSpace(strings.TrimPrefix(t, "/sspr")))
+		out := Render(replies)
+		if err != nil {
+			out += "(the bot logged an error)\n"
+		}
+		c.printf("%s", out)
+		return false
+	}
 	if cur == "" {
 		if n, err := strconv.Atoi(t); err == nil && n >= 1 && n <= len(c.people) {
 			c.As(c.people[n-1].UPN)
