@@ -163,6 +163,17 @@ func TestDemoAdminFromTheConsole(t *testing.T) {
 	m = type_("/sspr policy show")
 	out.after(t, m, regexp.MustCompile(`(?s)Self-service policy, version 2:.*?• required = 1 `))
 
+	// the report (and its CSV, printed in the terminal), Alice's audit trail, a reminder campaign
+	for _, c := range []struct{ cmd, want string }{
+		{"report", `Self-service report\n• in scope: 3\n• registered: 1 `},
+		{"report csv", `📎 resetbot-report\.csv\nuser,name,registered,methods.*\nalice@contoso\.test,Alice Cloud,true,totp email`},
+		{"audit alice@contoso.test", `(?s)Recent security events for Alice Cloud.*unblock ok.*block ok until`},
+		{"remind now", `Reminder campaign started: 1 people have not registered`},
+	} {
+		m = type_("/sspr " + c.cmd)
+		out.after(t, m, regexp.MustCompile(c.want))
+	}
+
 	// a person who is not a bot admin is refused
 	type_("/as bob@contoso.test")
 	m = type_("/sspr policy show")

@@ -274,6 +274,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		if c.Admin {
 			a.Console.OfferAdmin(a.Engine)
 		}
+		if len(c.People) > 0 { // the demo's people get their reminders in the console
+			rosters = append(rosters, a.Console)
+		}
 		a.notify.set(console.Platform, a.Console)
 		a.add("console", stageInput, func(ctx context.Context) error {
 			err := a.Console.Run(ctx, c.In)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/resetbot/resetbot/flows"
 )
@@ -126,6 +127,16 @@ func (c *Console) remember(upn string, replies []flows.Reply) {
 	}
 }
 
+// Targets implements flows.ChatRoster: the people one can act as are reachable in the console
+// (the demo's reminder campaign reminds them here).
+func (c *Console) Targets(context.Context) (map[string]flows.ChatTarget, error) {
+	out := make(map[string]flows.ChatTarget, len(c.people))
+	for _, p := range c.people {
+		out[strings.ToLower(p.UPN)] = flows.ChatTarget{Chat: Chat(p.UPN), TZ: time.UTC}
+	}
+	return out, nil
+}
+
 // Notify implements flows.Notifier: it prints a message that arrives outside a request, and
 // its menu becomes the one a typed number picks from.
 func (c *Console) Notify(_ context.Context, chat flows.ChatRef, replies []flows.Reply) error {
@@ -144,6 +155,10 @@ func Render(replies []flows.Reply) string {
 		b.WriteString("\n")
 		if r.Link != "" {
 			b.WriteString("  🔗 " + r.Link + "\n")
+		}
+		if f := r.File; f != nil {
+			// a terminal has no file upload: the file (the CSV report) is printed
+			fmt.Fprintf(&b, "  📎 %s\n%s\n", f.Name, strings.TrimRight(string(f.Data), "\n"))
 		}
 		for i, ch := range r.Choices {
 			key := ch.Key

@@ -80,7 +80,11 @@ type admin struct {
 
 func (a *admin) Admin(_ context.Context, in flows.Inbound, text string) ([]flows.Reply, error) {
 	a.cmds, a.who = append(a.cmds, text), append(a.who, in.Claim.Value)
-	return []flows.Reply{{Text: "admin says " + text}}, nil
+	r := flows.Reply{Text: "admin says " + text}
+	if text == "policy show" {
+		r.File = &flows.Attachment{Name: "report.csv", Data: []byte("upn,methods\nalice@contoso.test,2\n")}
+	}
+	return []flows.Reply{r}, nil
 }
 
 // "/sspr ..." is a bot-admin command of the person acted as (switched to with "/as UPN") only
@@ -101,7 +105,7 @@ func TestAdminCommandsOnlyWhereOffered(t *testing.T) {
 	if len(h.got) != 1 || h.got[0].Text != "/ssprx" {
 		t.Fatalf("chat messages: %+v", h.got)
 	}
-	if !strings.Contains(out.String(), "admin says policy show") {
+	if !strings.Contains(out.String(), "admin says policy show\n  📎 report.csv\nupn,methods\nalice@contoso.test,2\n") {
 		t.Fatalf("output:\n%s", out.String())
 	}
 
