@@ -83,14 +83,12 @@ func (c *Console) As(upn string) {
 func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, error) {
 	c.mu.Lock()
 	upn := c.current
-	c.seq++
-	idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
 	choices := c.choices[strings.ToLower(upn)]
 	c.mu.Unlock()
 	if upn == "" {
 		return nil, "Pick who you are first: type /as and a number.\n", nil
 	}
-	in := flows.Inbound{Chat: Chat(upn), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
+	in := c.inbound(upn)
 	if id, ok := pick(choices, strings.TrimSpace(line)); ok {
 		in.Choice = id
 	} else {
@@ -99,6 +97,15 @@ func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, 
 	replies, err := c.h.Handle(ctx, in)
 	c.remember(upn, replies)
 	return replies, Render(replies), err
+}
+
+// inbound is a message from upn with the next idempotency key.
+func (c *Console) inbound(upn string) flows.Inbound {
+	c.mu.Lock()
+	c.seq++
+	idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
+	c.mu.Unlock()
+	return flows.Inbound{Chat: Chat(upn), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
 }
 
 // pick finds the choice a typed number names: its key when it has one (a method keeps its
@@ -265,12 +272,7 @@ func (c *Console) line(ctx context.Context, line string) (quit bool) {
 	cur, admin := c.current, c.admin
 	c.mu.Unlock()
 	if admin != nil && cur != "" && (t == "/sspr" || strings.HasPrefix(t, "/sspr ")) {
-		c.mu.Lock()
-		c.seq++
-		idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
-		c.mu.Unlock()
-		in := flows.Inbound{Chat: Chat(cur), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: cur}, IdemKey: idem}
-		replies, err := admin.Admin(ctx, in, strings.TrimSpace(strings.TrimPrefix(t, "/sspr")))
+		replies, err := admin.Admin(ctx, c.inbound(cur), strings.TrimSpace(strings.TrimPrefix(t, "/sspr")))
 		out := Render(replies)
 		if err != nil {
 			out += "(the bot logged an error)\n"
