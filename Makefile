@@ -4,8 +4,12 @@ GO ?= go
 
 .PHONY: demo test deps vet build fuzz
 
+# demo runs the binary make build makes: one build, with the flags make test shares, so a later
+# make test or make build reuses it (go run would build with cgo and reuse nothing).
 demo:
-	$(GO) run . demo
+	@echo "building bin/resetbot (make build; the first build can take a few minutes)..."
+	@$(MAKE) -s build
+	./bin/resetbot demo
 
 # build makes the static binary the container ships (no cgo, so it runs on an empty image).
 VERSION ?= $$(git describe --always --dirty 2>/dev/null || echo dev)

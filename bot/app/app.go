@@ -65,6 +65,9 @@ type Console struct {
 	// Ends says the App ends when the console does (the demo); otherwise the end of its input
 	// ends only the console.
 	Ends bool
+	// Admin offers the bot-admin commands as "/sspr ..." lines (the demo, whose console can act
+	// as its bot admins; a serve console never does).
+	Admin bool
 }
 
 // Options are what an App is built from. Redis, Crypto, Directory, Mailer and Log are required.
@@ -268,6 +271,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if c := o.Console; c != nil {
 		a.Console = console.New(a.Engine, c.People, c.Out)
+		if c.Admin {
+			a.Console.OfferAdmin(a.Engine)
+		}
+		if len(c.People) > 0 { // the demo's people get their reminders in the console
+			rosters = append(rosters, a.Console)
+		}
 		a.notify.set(console.Platform, a.Console)
 		a.add("console", stageInput, func(ctx context.Context) error {
 			err := a.Console.Run(ctx, c.In)

@@ -43,6 +43,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 
 	tenant := graphtest.New()
 	users := graphtest.DemoUsers(tenant)
+	admins := graphtest.DemoAdmins(tenant)
 	tenant.OnChange = func(c graphtest.Change, u graphtest.User) {
 		switch c.Kind {
 		case "password":
@@ -94,17 +95,22 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 		ln.Close()
 		return err
 	}
-	people := make([]console.Person, 0, len(users)+1)
+	people := make([]console.Person, 0, len(users)+len(admins)+1)
 	notes := []string{"in the SSPR group: can register and reset", "not in the SSPR group", "Global Administrator (privileged)",
 		"synced from on-premises AD", "disabled account"}
 	for i, u := range users {
 		people = append(people, console.Person{UPN: u.UPN, Note: notes[i]})
 	}
 	people = append(people, console.Person{UPN: "mallory@elsewhere.test", Note: "not in the directory"})
+	for _, u := range admins {
+		people = append(people, console.Person{UPN: u.UPN, Note: "bot admin (resetbot-admins, multi-factor sign-in): /sspr help"})
+	}
 	a, err := New(ctx, Options{Redis: rdb, Crypto: crypto, Directory: Directory{Directory: dir}, Mailer: &notify.Outbox{W: stdout},
 		Phone:       &notify.Twilio{BaseURL: phone.URL, AccountSID: phone.SID, AuthToken: phone.Token, From: "+14255550100"},
 		PhoneBudget: 100, Log: log, BaseURL: base, OIDC: o, Listener: ln,
-		Console: &Console{In: stdin, Out: stdout, People: people, Ends: true}})
+		// the demo's bot admins, as BOT_ADMIN_GROUPS and ADMIN_AUTH_CONTEXT set them up
+		AdminGroups: []string{graphtest.AdminGroup}, AdminAuthContext: graphtest.AdminAuthContext,
+		Console: &Console{In: stdin, Out: stdout, People: people, Ends: true, Admin: true}})
 	if err != nil {
 		ln.Close()
 		return err
@@ -125,6 +131,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
  Demo users sign in to the demo tenant with the password: %s
  Emails appear below as [outbox]; directory changes as [demo tenant].
  Type "help" after choosing who you are; /who lists users; /quit ends.
+ Bot admins (/as dana@contoso.test) type "/sspr help" for the admin commands.
 ==============================================================================
 `, m.Addr(), tenant.URL(), base, graphtest.DemoPassword)
 	return a.Run(ctx)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/resetbot/resetbot/flows"
 )
@@ -18,6 +19,12 @@ import (
 // Handler is what the console drives: the flows engine.
 type Handler interface {
 	Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, error)
+}
+
+// AdminHandler is the bot-admin command interpreter (the flows engine's Admin), which the demo's
+// console offers as "/sspr ...", like the Slack and Teams commands.
+type AdminHandler interface {
+	Admin(ctx context.Context, in flows.Inbound, text string) ([]flows.Reply, error)
 }
 
 // Person is a chat user one can act as in the console.
@@ -40,6 +47,16 @@ type Console struct {
 	choices map[string][]flows.Choice // last choices shown, per person
 	seq     int
 	prefix  string
+	admin   AdminHandler // nil: "/sspr" is an ordinary message
+}
+
+// OfferAdmin routes lines starting with "/sspr" to h as bot-admin commands of the person acted
+// as (the demo only: the engine still checks that the person is a bot admin, and every
+// weakening or unblocking action still needs that admin's multi-factor sign-in).
+func (c *Console) OfferAdmin(h AdminHandler) {
+	c.mu.Lock()
+	c.admin = h
+	c.mu.Unlock()
 }
 
 // New builds a console over h, offering people to act as, printing to out.
@@ -66,14 +83,12 @@ func (c *Console) As(upn string) {
 func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, error) {
 	c.mu.Lock()
 	upn := c.current
-	c.seq++
-	idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
 	choices := c.choices[strings.ToLower(upn)]
 	c.mu.Unlock()
 	if upn == "" {
 		return nil, "Pick who you are first: type /as and a number.\n", nil
 	}
-	in := flows.Inbound{Chat: Chat(upn), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
+	in := c.inbound(upn)
 	if id, ok := pick(choices, strings.TrimSpace(line)); ok {
 		in.Choice = id
 	} else {
@@ -82,6 +97,15 @@ func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, 
 	replies, err := c.h.Handle(ctx, in)
 	c.remember(upn, replies)
 	return replies, Render(replies), err
+}
+
+// inbound is a message from upn with the next idempotency key.
+func (c *Console) inbound(upn string) flows.Inbound {
+	c.mu.Lock()
+	c.seq++
+	idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
+	c.mu.Unlock()
+	return flows.Inbound{Chat: Chat(upn), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
 }
 
 // pick finds the choice a typed number names: its key when it has one (a method keeps its
@@ -110,6 +134,16 @@ func (c *Console) remember(upn string, replies []flows.Reply) {
 	}
 }
 
+// Targets implements flows.ChatRoster: the people one can act as are reachable in the console
+// (the demo's reminder campaign reminds them here).
+func (c *Console) Targets(context.Context) (map[string]flows.ChatTarget, error) {
+	out := make(map[string]flows.ChatTarget, len(c.people))
+	for _, p := range c.people {
+		out[strings.ToLower(p.UPN)] = flows.ChatTarget{Chat: Chat(p.UPN), TZ: time.UTC}
+	}
+	return out, nil
+}
+
 // Notify implements flows.Notifier: it prints a message that arrives outside a request, and
 // its menu becomes the one a typed number picks from.
 func (c *Console) Notify(_ context.Context, chat flows.ChatRef, replies []flows.Reply) error {
@@ -128,6 +162,10 @@ func Render(replies []flows.Reply) string {
 		b.WriteString("\n")
 		if r.Link != "" {
 			b.WriteString("  🔗 " + r.Link + "\n")
+		}
+		if f := r.File; f != nil {
+			// a terminal has no file upload: the file (the CSV report) is printed
+			fmt.Fprintf(&b, "  📎 %s\n%s\n", f.Name, strings.TrimRight(string(f.Data), "\n"))
 		}
 		for i, ch := range r.Choices {
 			key := ch.Key
@@ -231,8 +269,17 @@ func (c *Console) line(ctx context.Context, line string) (quit bool) {
 		return false
 	}
 	c.mu.Lock()
-	cur := c.current
+	cur, admin := c.current, c.admin
 	c.mu.Unlock()
+	if admin != nil && cur != "" && (t == "/sspr" || strings.HasPrefix(t, "/sspr ")) {
+		replies, err := admin.Admin(ctx, c.inbound(cur), strings.TrimSpace(strings.TrimPrefix(t, "/sspr")))
+		out := Render(replies)
+		if err != nil {
+			out += "(the bot logged an error)\n"
+		}
+		c.printf("%s", out)
+		return false
+	}
 	if cur == "" {
 		if n, err := strconv.Atoi(t); err == nil && n >= 1 && n <= len(c.people) {
 			c.As(c.people[n-1].UPN)

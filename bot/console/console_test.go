@@ -71,3 +71,50 @@ func TestLongLineRefusedAndEndOfInputIsNotAnError(t *testing.T) {
 		t.Fatal("the long line was echoed")
 	}
 }
+
+type admin struct {
+	echo
+	cmds []string
+	who  []string
+}
+
+func (a *admin) Admin(_ context.Context, in flows.Inbound, text string) ([]flows.Reply, error) {
+	a.cmds, a.who = append(a.cmds, text), append(a.who, in.Claim.Value)
+	r := flows.Reply{Text: "admin says " + text}
+	if text == "policy show" {
+		r.File = &flows.Attachment{Name: "report.csv", Data: []byte("upn,methods\nalice@contoso.test,2\n")}
+	}
+	return []flows.Reply{r}, nil
+}
+
+// "/sspr ..." is a bot-admin command of the person acted as (switched to with "/as UPN") only
+// where the admin commands are offered (the demo); elsewhere it is an ordinary message.
+func TestAdminCommandsOnlyWhereOffered(t *testing.T) {
+	lines := "/as dana@contoso.test\n/sspr policy show\n/sspr\n/ssprx\n/as alice@contoso.test\n/sspr unblock bob@contoso.test\n"
+	h := &admin{}
+	var out bytes.Buffer
+	c := console.New(h, []console.Person{{UPN: "alice@contoso.test"}}, &out)
+	c.OfferAdmin(h)
+	if err := c.Run(context.Background(), strings.NewReader(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(h.cmds, "|") != "policy show||unblock bob@contoso.test" ||
+		strings.Join(h.who, "|") != "dana@contoso.test|dana@contoso.test|alice@contoso.test" {
+		t.Fatalf("admin commands %q by %q", h.cmds, h.who)
+	}
+	if len(h.got) != 1 || h.got[0].Text != "/ssprx" {
+		t.Fatalf("chat messages: %+v", h.got)
+	}
+	if !strings.Contains(out.String(), "admin says policy show\n  📎 report.csv\nupn,methods\nalice@contoso.test,2\n") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+
+	plain := &admin{}
+	c = console.New(plain, []console.Person{{UPN: "alice@contoso.test"}}, &out)
+	if err := c.Run(context.Background(), strings.NewReader(lines)); err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.cmds) != 0 || len(plain.got) != 4 {
+		t.Fatalf("without OfferAdmin: admin %q, chat %+v", plain.cmds, plain.got)
+	}
+}

@@ -1,5 +1,7 @@
 package graphtest
 
+import "slices"
+
 // SSPRGroup is the demo group self-service is enabled for.
 const SSPRGroup = "5e1f0000-0000-4000-8000-000000000551"
 
@@ -26,4 +28,38 @@ func DemoUsers(t *Tenant) []User {
 		t.AddUser(u)
 	}
 	return users
+}
+
+// AdminGroup is the demo group of bot admins (BOT_ADMIN_GROUPS in a deployment).
+const AdminGroup = "5e1f0000-0000-4000-8000-0000000000ad"
+
+// AdminAuthContext is the demo tenant's authentication context for a bot admin's confirmation
+// (ADMIN_AUTH_CONTEXT): DemoAdmins protects it with multi-factor authentication.
+const AdminAuthContext = "c1"
+
+// DemoAdmins sets the tenant up for the demo's bot admins as the README's "Bot-admin step-up"
+// asks of a real tenant (the acrs optional claim, context c1 requiring MFA), adds the
+// "resetbot-admins" group and two admins with a multi-factor method (a weakening policy change
+// needs a second admin's approval), and returns them in display order.
+func DemoAdmins(t *Tenant) []User {
+	t.mu.Lock()
+	if !slices.Contains(t.OptionalClaims, "acrs") {
+		t.OptionalClaims = append(t.OptionalClaims, "acrs")
+	}
+	if !slices.Contains(t.MFAContexts, AdminAuthContext) {
+		t.MFAContexts = append(t.MFAContexts, AdminAuthContext)
+	}
+	t.mu.Unlock()
+	t.AddGroup(Group{ID: AdminGroup, Name: "resetbot-admins"})
+	admins := []User{
+		{ID: "da4a0000-0000-4000-8000-0000000000a1", UPN: "dana@contoso.test", Mail: "dana@contoso.test", DisplayName: "Dana Admin",
+			Enabled: true, MFA: true, Groups: []string{AdminGroup}},
+		{ID: "f4a40000-0000-4000-8000-0000000000a2", UPN: "frank@contoso.test", Mail: "frank@contoso.test", DisplayName: "Frank Admin",
+			Enabled: true, MFA: true, Groups: []string{AdminGroup}},
+	}
+	for _, u := range admins {
+		u.Password = DemoPassword
+		t.AddUser(u)
+	}
+	return admins
 }
