@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -192,14 +193,22 @@ func TestMakeDemoUsesTheBuild(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("make is not installed (the README's commands need it)")
 	}
-	build, err := exec.Command("make", "-n", "build").Output()
-	if err != nil {
-		t.Fatal(err)
+	// run as a top-level make even under make test (no "Entering directory" lines)
+	dryRun := func(target string) []byte {
+		t.Helper()
+		cmd := exec.Command("make", "--no-print-directory", "-n", target)
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "MAKEFLAGS=") && !strings.HasPrefix(kv, "MAKELEVEL=") && !strings.HasPrefix(kv, "MFLAGS=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
-	demo, err := exec.Command("make", "-n", "demo").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	build, demo := dryRun("build"), dryRun("demo")
 	d := string(demo)
 	if !strings.Contains(d, strings.TrimSpace(string(build))) {
 		t.Errorf("make demo does not run make build's command %q:\n%s", build, d)
