@@ -78,21 +78,33 @@ func (f *flood) say(tb testing.TB, user, text string) int {
 	return resp.StatusCode
 }
 
-// send floods: n messages from user, by 8 senders at once, each pausing pause between sends.
-func (f *flood) send(tb testing.TB, user string, n int, pause time.Duration) {
+// send floods: n messages from user, by 8 senders at once, each paced by a ticker to one send per
+// pause when pause > 0 (load shaping, not a wait for anything); underWay is closed once the first
+// 100 messages were sent.
+func (f *flood) send(tb testing.TB, user string, n int, pause time.Duration, underWay chan<- struct{}) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
+	var once sync.Once
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(n) {
+			var tick <-chan time.Time
+			if pause > 0 {
+				t := time.NewTicker(pause)
+				defer t.Stop()
+				tick = t.C
+			}
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				if tick != nil {
+					<-tick
+				}
 				if code := f.say(tb, user, "hi"); code != 200 {
 					tb.Errorf("flood message: %d", code)
 					return
 				}
-				if pause > 0 {
-					time.Sleep(pause)
+				if i == 100 && underWay != nil {
+					once.Do(func() { close(underWay) })
 				}
 			}
 		}()
@@ -151,7 +163,7 @@ func TestFloodFromOnePersonIsBounded(t *testing.T) {
 		}
 	})
 	s := sample()
-	f.send(t, "UALICE", 10_000, 0)
+	f.send(t, "UALICE", 10_000, 0, nil)
 	got := make(chan fakeslack.Post, 1)
 	f.fake.OnPost(func(p fakeslack.Post) {
 		if p.Channel == "DUO000" {
@@ -214,16 +226,21 @@ func BenchmarkFloodOtherUsers(b *testing.B) {
 		})
 		s := sample()
 		done := make(chan struct{})
-		go func() { defer close(done); f.send(b, "UALICE", 10_000, 3*time.Millisecond) }()
-		time.Sleep(100 * time.Millisecond) // the flood is under way
+		underWay := make(chan struct{})
+		go func() { defer close(done); f.send(b, "UALICE", 10_000, 3*time.Millisecond, underWay) }()
+		<-underWay
+		spread := time.NewTicker(650 * time.Millisecond) // spread the others over the flood
 		for j := 0; j < others; j++ {
+			if j > 0 {
+				<-spread.C
+			}
 			user := fmt.Sprintf("UO%03d", j)
 			mu.Lock()
 			sent["D"+user] = time.Now()
 			mu.Unlock()
 			f.say(b, user, "help")
-			time.Sleep(650 * time.Millisecond) // spread the others over the flood
 		}
+		spread.Stop()
 		<-done
 		s.end()
 		f.a.Wait()
