@@ -296,7 +296,9 @@ func runReplicas(t *testing.T, kill bool) {
 		_ = reps[0].cmd.Process.Signal(syscall.SIGKILL)
 		_ = reps[0].cmd.Wait()
 	}
-	posts := w.slack.WaitPostsWithin(want, 90*time.Second)
+	// every person reminded: distinct channels, since the killed replica's claim in flight can
+	// be posted twice and a post count would stop waiting early
+	posts := w.slack.WaitChannelsWithin(want, 90*time.Second)
 	for _, r := range reps[boolIndex(kill):] {
 		r.stdin.Close()
 		_ = r.cmd.Wait()

@@ -423,6 +423,21 @@ func (s *Server) WaitPostsWithin(n int, d time.Duration) []Post {
 	return s.Posts()
 }
 
+// WaitChannelsWithin waits up to d until posts went to at least n different channels (a
+// duplicate post does not count twice), then returns every post.
+func (s *Server) WaitChannelsWithin(n int, d time.Duration) []Post {
+	s.t.Helper()
+	channels := func() int {
+		seen := map[string]bool{}
+		for _, p := range s.Posts() {
+			seen[p.Channel] = true
+		}
+		return len(seen)
+	}
+	s.waitFor(func() bool { return channels() >= n }, d, fmt.Sprintf("posts to %d channels (have %d)", n, channels()))
+	return s.Posts()
+}
+
 // File is an uploaded file shared to a channel.
 type File struct {
 	ID, Name, Title, Channel string
