@@ -357,6 +357,23 @@ var settings = []setting{
 			p.HelpdeskURL = v
 			return nil
 		}},
+	{name: "language", help: "the language of reminders and notices for people whose language is not known yet (" + strings.Join(Languages(), ", ") + ")",
+		weakens: never,
+		show: func(p Policy) string {
+			if p.Language == "" {
+				return "en"
+			}
+			return p.Language
+		},
+		apply: func(p *Policy, v string) error {
+			for _, l := range Languages() {
+				if strings.EqualFold(l, v) {
+					p.Language = l
+					return nil
+				}
+			}
+			return fmt.Errorf("language takes one of %s", strings.Join(Languages(), ", "))
+		}},
 	listSetting("phone_countries", "calling codes phone numbers may be in", func(p *Policy) *[]string { return &p.PhoneCountries },
 		func(s string) bool { return len(s) <= 3 && strings.Trim(s, "0123456789") == "" && s[0] != '0' },
 		// more people may register a phone, in countries whose numbers may be easier to take over

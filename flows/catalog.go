@@ -1,8 +1,25 @@
 package flows
 
 import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/message/catalog"
 )
 
 // MsgID is the stable id of a catalog message.
@@ -92,141 +109,410 @@ const (
 	MsgThanks            MsgID = "thanks"
 )
 
-var catalog = map[string]map[MsgID]string{
-	"en": {
-		MsgHelp: "I can help you get back into your account without calling the helpdesk.\n" +
-			"• \"I'm locked out\" or \"forgot my password\": prove it's you, then choose a new password.\n" +
-			"• \"register\": set up the ways I can check it's you (an authenticator app, an email address).\n" +
-			"• \"status\": what is registered and where we are.\n" +
-			"• \"cancel\": stop what we are doing.\n" +
-			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
-		MsgHelpdesk:          "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
-		MsgNotUnderstood:     "Sorry, I'm not sure what you mean. Did you mean \"%s\"? Type \"help\" to see everything I can do.",
-		MsgCodeUsed:          "That code was already used. Wait for your authenticator app to show the next one (it changes every 30 seconds), then type the new code.",
-		MsgTriesLeft:         "You have %d tries left before self-service is paused for this account.",
-		MsgTryLeft:           "You have 1 try left before self-service is paused for this account.",
-		MsgBlockedUntil:      "Too many wrong answers, so self-service is paused for this account until %s. If you need to get in before then, contact the helpdesk: %s",
-		MsgChooseMethodAgain: "Please choose one of these methods (type its number or name):",
-		MsgOrAnother:         "If it doesn't arrive, choose another method:",
-		MsgNothingToResend:   "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
-		MsgTOTPNotSent:       "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",
-		MsgPasswordTyped:     "Please don't type passwords here; if that was your password, change it. I didn't keep it.",
-		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
-		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
-		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
-		MsgLockedUnregistered: "Your account is locked, and you haven't registered ways to prove it's you, so I can't unlock it, and registering needs your password, which a locked account can't use. " +
-			"Please contact the helpdesk (%s) and tell them: \"My account %s is locked out and I'm not registered with resetbot.\" " +
-			"They will unlock it after checking who you are. Once you can sign in again, type \"register\" here, so next time you can unlock it yourself.",
-		MsgSlowDown:          "You're sending messages faster than I can answer, so I skipped some. Please wait for my reply, then send one message at a time.",
-		MsgMustRegister:      "You haven't registered enough ways to prove it's you (%d needed). Type \"register\" to set them up, or contact the helpdesk: %s",
-		MsgChooseMethod:      "To reset your password, I need %s that it's you. Choose a method (press it, or type its number or name):",
-		MsgChooseUnlock:      "To unlock your account, I need %s that it's you. Choose a method (press it, or type its number or name):",
-		MsgProofOne:          "one proof",
-		MsgProofMany:         "%d proofs",
-		MsgStatusRegistered:  "You have registered: %s.",
-		MsgStatusNothing:     "You haven't registered any way to prove it's you yet.",
-		MsgStepChoose:        "You asked to %s. You've given %d of the %d proofs needed; next, choose a method from the list (press it, or type its number or name).",
-		MsgStepCode:          "You asked to %s. I'm waiting for the code from your %s: type it here, or say \"resend\" for a new one.",
-		MsgStepQuestions:     "You asked to %s. I'm waiting for your answers on the security-questions page I linked.",
-		MsgStepResetLink:     "You're verified. Open the one-time link I sent to choose your new password.",
-		MsgStepRegisterLink:  "I sent you a one-time link to set up the ways to prove it's you. Open it to carry on.",
-		MsgStepAdminLink:     "I sent you a one-time link to confirm an admin action. Open it and sign in to carry on.",
-		MsgStepNone:          "Nothing is in progress.",
-		MsgDoReset:           "reset your password",
-		MsgDoUnlock:          "unlock your account",
-		MsgEnterTOTP:         "Open your authenticator app and type the 6-digit code it shows for resetbot.",
-		MsgEmailSent:         "I sent a 6-digit code to %s. It works for 10 minutes. Type it here.",
-		MsgCodeWrong:         "That code isn't right. Type it again, choose another method, or type \"cancel\".",
-		MsgAnswersWrong:      "Those answers aren't right. Choose a method to try again, or type \"cancel\".",
-		MsgReminder:          "You haven't set up password self-service yet. It takes two minutes, and next time you're locked out you can get back in without calling the helpdesk.",
-		MsgReminderReconfirm: "Please reconfirm your password self-service methods: it's been a while since you set them up.",
-		MsgSnoozed:           "OK, I'll remind you in 3 days.",
-		MsgNotMe:             "Thank you for telling us. Your account was signed out everywhere, self-service is paused for it, and the bot admins were alerted. Please contact the helpdesk now: %s",
-		MsgSnoozeLimit:       "You've postponed this 3 times, so I'll remind you every day until you're registered. Type \"register\" to do it now.",
-		MsgReconfirmDue:      "Your methods were registered more than %d days ago. Before the next reset, please show they still work: press Reconfirm next to each on the page below.",
-		MsgCodeExpired:       "That code has expired. Choose the method again to get a new one.",
-		MsgBlocked:           "Too many attempts: self-service is paused for this account for a while. Please contact the helpdesk: %s",
-		MsgTooManyCodes:      "I've sent too many codes in the last few minutes. Please wait a little, then try again.",
-		MsgProvenMore:        "Thanks, that's right. One more proof, please. Choose a method:",
-		MsgResetLink:         "Thanks, you're verified. Open this one-time link within 10 minutes to choose a new password:",
-		MsgUnlockIsReset:     "Choosing a new password also unlocks your account, so I'll help you do that.",
-		MsgUnlocked:          "Your account is unlocked. You can sign in with your current password now.",
-		MsgUnlockedResetToo:  "If you've forgotten your password too, open this one-time link within 10 minutes to choose a new one:",
-		MsgNotLocked:         "Your account isn't locked right now, so there was nothing to unlock.",
-		MsgLockedAlert:       "Your account was locked at %s after too many wrong passwords. Unlock it now?",
-		MsgRegisterLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then set up an authenticator app and an email address:",
-		MsgCancelled:         "Cancelled. Nothing was changed.",
-		MsgNothingToCancel:   "There's nothing to cancel.",
-		MsgStatusIdle:        "%s Nothing is in progress.",
-		MsgStatusSession:     "%s %s",
-		MsgExpired:           "That took a little too long and your request has expired, so let's start over. Nothing was changed.",
-		MsgStaleButton:       "That button is from an earlier step. Please use the latest message.",
-		MsgBusy:              "I got two messages at once; please send that again.",
-		MsgTrouble:           "Sorry, something went wrong on my side. Please try again in a moment, or contact the helpdesk: %s",
-		MsgPasswordChanged:   "Your password was changed. You can sign in with it now.",
-		MsgRegistered:        "All set: %d of %d ways to prove it's you are registered (%s). Next time you're locked out, I can help you get back in.",
-		MsgRegisteredShort:   "You've registered %d of the %d ways to prove it's you that are needed (%s), so I can't reset your password yet. Type \"register\" to add another.",
-		MsgNothingYet:        "none yet",
-		MsgUseButtons:        "Please pick one of the options above.",
-		MsgNoSecretsHere:     "Please don't type passwords or personal details in chat. I only need codes from your authenticator app or email.",
-		MsgNotAdmin:          "Sorry, only bot admins can use that command. This attempt was recorded.",
-		MsgAdminSoon:         "Admin commands are not available in this version yet.",
-		MsgPlatformRefused:   "Sorry, I can't help this chat account (guest, external or unverified email). Please contact the helpdesk: %s",
-		MsgWorking:           "On it: I'll answer in our direct messages.",
-		MsgSMSSent:           "I texted a 6-digit code to %s. It works for 10 minutes. Type it here.",
-		MsgCallPlaced:        "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
-		MsgPhoneBudget:       "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
-		MsgQuestionsLink:     "Answer your security questions on this one-time page (never in chat):",
-	},
+// The catalogs: one JSON file per language under locales/, named by its BCP 47 tag
+// ("de.json", "pt-BR.json"), embedded in the binary. LOCALES_DIR adds or replaces languages by
+// dropping in a file of the same shape (see LoadLocales).
+//
+//go:embed locales/*.json
+var embeddedLocales embed.FS
+
+
+// Text renders a catalog message in the language that best matches the locale ("de-AT" → de,
+// "pt" → pt-BR), falling back to English. Placeholders are printf verbs; a translation may
+// reorder them with explicit indexes ("%[2]s … %[1]d"). Numbers follow the language's rules.
+func Text(locale string, id MsgID, args ...any) string {
+	return catalogs.Load().text(locale, id, args...)
 }
 
-// Text renders a catalog message in the locale's language, falling back to English.
-func Text(locale string, id MsgID, args ...any) string {
-	lang := strings.ToLower(locale)
-	if i := strings.IndexAny(lang, "-_"); i > 0 {
-		lang = lang[:i]
+// Lang is the catalog language used for a locale: "de", "pt-BR", or "en" when none matches.
+func Lang(locale string) string { return catalogs.Load().lang(locale) }
+
+// Languages lists the catalog languages, English first.
+func Languages() []string { return slices.Clone(catalogs.Load().names) }
+
+// LanguageName is a language's own name for itself ("Deutsch"), for a language switcher.
+func LanguageName(lang string) string { return Text(lang, "language.name") }
+
+// MatchAcceptLanguage picks the catalog language for an HTTP Accept-Language header.
+func MatchAcceptLanguage(header string) string {
+	c := catalogs.Load()
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil || len(tags) == 0 {
+		return "en"
 	}
-	msgs, ok := catalog[lang]
+	_, i, conf := c.matcher.Match(tags...)
+	if conf == language.No {
+		return "en"
+	}
+	return c.names[i]
+}
+
+// LoadLocales adds the catalogs found in dir (files named <tag>.json) to the embedded ones,
+// replacing a language that both have. Every file must have every English key with the same
+// placeholders; all problems are reported at once and nothing is changed then.
+func LoadLocales(dir fs.FS) error {
+	c, err := buildCatalog(embeddedLocales, "locales", dir)
+	if err != nil {
+		return err
+	}
+	catalogs.Store(c)
+	return nil
+}
+
+// catalogs is initialised before any package variable that reads a message (Go orders package
+// initialisation by dependency).
+var catalogs = func() *atomic.Pointer[msgCatalog] {
+	c, err := buildCatalog(embeddedLocales, "locales", nil)
+	if err != nil {
+		panic("flows: embedded catalogs: " + err.Error())
+	}
+	var p atomic.Pointer[msgCatalog]
+	p.Store(c)
+	return &p
+}()
+
+// entry is one message of one language: a plain text, or plural forms chosen by the CLDR plural
+// rules of the language on argument Arg (1-based; default 1).
+type entry struct {
+	Text   string
+	Forms  map[string]string // "one", "other", ... (CLDR categories)
+	Arg    int
+	plural bool
+}
+
+func (e *entry) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &e.Text); err == nil {
+		return nil
+	}
+	var forms map[string]json.RawMessage
+	if err := json.Unmarshal(b, &forms); err != nil {
+		return errors.New("a message is a string or an object of plural forms")
+	}
+	e.plural, e.Arg, e.Forms = true, 1, map[string]string{}
+	for k, v := range forms {
+		if k == "arg" {
+			if err := json.Unmarshal(v, &e.Arg); err != nil || e.Arg < 1 {
+				return errors.New("plural \"arg\" must be an argument number from 1")
+			}
+			continue
+		}
+		if !slices.Contains(pluralForms, k) {
+			return fmt.Errorf("unknown plural form %q (want one of %s)", k, strings.Join(pluralForms, ", "))
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return fmt.Errorf("plural form %q is not a string", k)
+		}
+		e.Forms[k] = s
+	}
+	if _, ok := e.Forms["other"]; !ok {
+		return errors.New("plural forms need \"other\"")
+	}
+	return nil
+}
+
+// pluralForms are CLDR's plural categories, in the order x/text expects cases.
+var pluralForms = []string{"zero", "one", "two", "few", "many", "other"}
+
+// texts are the message's texts: one, or each plural form.
+func (e entry) texts() []string {
+	if !e.plural {
+		return []string{e.Text}
+	}
+	var out []string
+	for _, f := range pluralForms {
+		if s, ok := e.Forms[f]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type msgCatalog struct {
+	names    []string // "en" first, then the others sorted
+	msgs     map[string]map[MsgID]entry
+	matcher  language.Matcher
+	printers map[string]*message.Printer
+}
+
+func (c *msgCatalog) lang(locale string) string {
+	if locale == "" {
+		return "en"
+	}
+	if _, ok := c.msgs[locale]; ok {
+		return locale
+	}
+	tag, err := language.Parse(strings.ReplaceAll(locale, "_", "-"))
+	if err != nil {
+		return "en"
+	}
+	_, i, conf := c.matcher.Match(tag)
+	if conf == language.No {
+		return "en"
+	}
+	return c.names[i]
+}
+
+func (c *msgCatalog) text(locale string, id MsgID, args ...any) string {
+	lang := c.lang(locale)
+	if _, ok := c.msgs[lang][id]; !ok {
+		lang = "en"
+	}
+	e, ok := c.msgs[lang][id]
 	if !ok {
-		msgs = catalog["en"]
+		return string(id)
 	}
-	s, ok := msgs[id]
+	if len(args) == 0 && !e.plural {
+		return e.Text
+	}
+	return c.printers[lang].Sprintf(string(id), args...)
+}
+
+// buildCatalog reads the embedded files, then those of extra (which may be nil), and checks
+// every language against English.
+func buildCatalog(embedded fs.FS, dir string, extra fs.FS) (*msgCatalog, error) {
+	files := map[string]map[MsgID]entry{}
+	var problems []string
+	read := func(fsys fs.FS, dir string) {
+		names, err := fs.Glob(fsys, path.Join(dir, "*.json"))
+		if err != nil {
+			problems = append(problems, err.Error())
+			return
+		}
+		for _, name := range names {
+			base := strings.TrimSuffix(path.Base(name), ".json")
+			tag, err := language.Parse(base)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: the file name is not a language tag", name))
+				continue
+			}
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			var m map[MsgID]entry
+			if err := json.Unmarshal(b, &m); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+				continue
+			}
+			files[tag.String()] = m
+		}
+	}
+	read(embedded, dir)
+	if extra != nil {
+		read(extra, ".")
+	}
+	en, ok := files["en"]
 	if !ok {
-		s = catalog["en"][id]
+		problems = append(problems, "no English catalog (en.json)")
 	}
-	if len(args) == 0 {
-		return s
+	c := &msgCatalog{msgs: files, printers: map[string]*message.Printer{}}
+	for name := range files {
+		if name != "en" {
+			c.names = append(c.names, name)
+		}
 	}
-	return fmt.Sprintf(s, args...)
+	sort.Strings(c.names)
+	c.names = append([]string{"en"}, c.names...)
+	for _, name := range c.names[1:] {
+		problems = append(problems, CheckCatalog(name, en, files[name])...)
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("message catalogs: " + strings.Join(problems, "; "))
+	}
+	b := catalog.NewBuilder(catalog.Fallback(language.English))
+	tags := make([]language.Tag, len(c.names))
+	for i, name := range c.names {
+		tags[i] = language.MustParse(name)
+		for id, e := range files[name] {
+			if !e.plural {
+				_ = b.SetString(tags[i], string(id), e.Text)
+				continue
+			}
+			var cases []any
+			for _, f := range pluralForms {
+				if s, ok := e.Forms[f]; ok {
+					cases = append(cases, f, s)
+				}
+			}
+			if err := b.Set(tags[i], string(id), plural.Selectf(e.Arg, "%d", cases...)); err != nil {
+				return nil, fmt.Errorf("message catalogs: %s %s: %w", name, id, err)
+			}
+		}
+	}
+	for i, name := range c.names {
+		c.printers[name] = message.NewPrinter(tags[i], message.Catalog(b))
+	}
+	c.matcher = language.NewMatcher(tags)
+	return c, nil
+}
+
+// CheckCatalog compares one language's messages with English: every key present, no key
+// English lacks, and every text with the same placeholders (argument number and verb) as the
+// English text. A plural form may leave out the number it is chosen by ("one try left").
+func CheckCatalog(name string, en, other map[MsgID]entry) []string {
+	var problems []string
+	for id, want := range en {
+		got, ok := other[id]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: %s is missing", name, id))
+			continue
+		}
+		wantPH := placeholderSet(want.texts())
+		for _, s := range got.texts() {
+			ph, err := Placeholders(s)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s: %v", name, id, err))
+				continue
+			}
+			if got.plural {
+				delete(wantPH, got.Arg)
+				if v, ok := ph[got.Arg]; ok && v != 'd' && v != 'v' {
+					problems = append(problems, fmt.Sprintf("%s: %s: the plural's number is %%%c", name, id, v))
+				}
+				delete(ph, got.Arg)
+			}
+			if !maps.Equal(ph, wantPH) {
+				problems = append(problems, fmt.Sprintf("%s: %s has placeholders %s, English has %s", name, id, phString(ph), phString(wantPH)))
+			}
+			wantPH = placeholderSet(want.texts())
+		}
+	}
+	for id := range other {
+		if _, ok := en[id]; !ok {
+			problems = append(problems, fmt.Sprintf("%s: %s is not in English", name, id))
+		}
+	}
+	sort.Strings(problems)
+	return problems
+}
+
+func placeholderSet(texts []string) map[int]rune {
+	out := map[int]rune{}
+	for _, s := range texts {
+		ph, _ := Placeholders(s)
+		maps.Copy(out, ph)
+	}
+	return out
+}
+
+func phString(ph map[int]rune) string {
+	var parts []string
+	for _, i := range slices.Sorted(maps.Keys(ph)) {
+		parts = append(parts, fmt.Sprintf("%%[%d]%c", i, ph[i]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
+}
+
+// Placeholders reads a printf format: argument number (1-based) → verb, resolving implicit
+// and explicit ("%[2]s") argument numbers as fmt does. An argument used twice must use the
+// same verb.
+func Placeholders(format string) (map[int]rune, error) {
+	out := map[int]rune{}
+	next := 1
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		if i < len(format) && format[i] == '%' {
+			continue
+		}
+		for i < len(format) && strings.IndexByte("+-# 0123456789.", format[i]) >= 0 {
+			i++
+		}
+		if i < len(format) && format[i] == '[' {
+			j := strings.IndexByte(format[i:], ']')
+			if j < 0 {
+				return nil, fmt.Errorf("unclosed %%[ in %q", format)
+			}
+			n, err := strconv.Atoi(format[i+1 : i+j])
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("bad argument number in %q", format)
+			}
+			next = n
+			i += j + 1
+		}
+		for i < len(format) && strings.IndexByte("+-# 0123456789.", format[i]) >= 0 {
+			i++
+		}
+		if i >= len(format) {
+			return nil, fmt.Errorf("%% at the end of %q", format)
+		}
+		v := rune(format[i])
+		if old, ok := out[next]; ok && old != v {
+			return nil, fmt.Errorf("argument %d is both %%%c and %%%c in %q", next, old, v, format)
+		}
+		out[next] = v
+		next++
+	}
+	return out, nil
 }
 
 // methodNoun names a method inside a sentence ("the code from your %s").
-func methodNoun(m MethodKind) string {
-	switch m {
-	case MethodTOTP:
-		return "authenticator app"
-	case MethodEmail:
-		return "email"
-	case MethodSMS:
-		return "text message"
-	case MethodVoice:
-		return "phone call"
-	}
-	return strings.ToLower(methodLabel(m))
+func methodNoun(locale string, m MethodKind) string {
+	return Text(locale, MsgID("method."+string(m)+".noun"))
 }
 
-func methodLabel(m MethodKind) string {
-	switch m {
-	case MethodTOTP:
-		return "Authenticator app code"
-	case MethodEmail:
-		return "Email code"
-	case MethodSMS:
-		return "Text message"
-	case MethodVoice:
-		return "Office phone call"
-	case MethodQuestions:
-		return "Security questions"
-	}
-	return string(m)
+// methodLabel names a method on a button or in a list ("Email code").
+func methodLabel(locale string, m MethodKind) string {
+	return Text(locale, MsgID("method."+string(m)+".label"))
 }
+
+// MethodLabel names a method for people in the locale's language.
+func MethodLabel(locale string, m MethodKind) string { return methodLabel(locale, m) }
+
+// FormatWhen writes a moment for people in their language and time zone:
+// "Tuesday 1 December 2026 at 09:00 (CET)", "2026年12月1日（火）9:00（JST）".
+func FormatWhen(locale string, t time.Time, loc *time.Location) string {
+	return formatMoment(locale, "format.when", t, loc)
+}
+
+// FormatDate writes a day for people in their language: "1 December 2026", "1. Dezember 2026".
+func FormatDate(locale string, t time.Time, loc *time.Location) string {
+	return formatMoment(locale, "format.date", t, loc)
+}
+
+// formatMoment fills a date format of the catalog: %[1]s weekday, %[2]s day, %[3]s month,
+// %[4]s year, %[5]s time, %[6]s zone (strings, so no language groups the year's digits).
+func formatMoment(locale string, id MsgID, t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	days := strings.Split(Text(locale, "format.weekdays"), ",")
+	months := strings.Split(Text(locale, "format.months"), ",")
+	wd, mo := t.Weekday().String(), t.Month().String()
+	if len(days) == 7 {
+		wd = strings.TrimSpace(days[t.Weekday()])
+	}
+	if len(months) == 12 {
+		mo = strings.TrimSpace(months[t.Month()-1])
+	}
+	zone, _ := t.Zone()
+	return Text(locale, id, wd, strconv.Itoa(t.Day()), mo, strconv.Itoa(t.Year()), t.Format(Text(locale, "format.clock")), zone)
+}
+
+type langKey struct{}
+
+// WithLang carries the language of the person being served, so what is sent on their behalf
+// (a code by email, text or call) speaks it.
+func WithLang(ctx context.Context, locale string) context.Context {
+	if locale == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, langKey{}, Lang(locale))
+}
+
+// LangFrom is the language WithLang carried, "" when none.
+func LangFrom(ctx context.Context) string {
+	l, _ := ctx.Value(langKey{}).(string)
+	return l
+}
+
+// VoiceLocale is the locale a text-to-speech voice reads the language in ("de-DE").
+func VoiceLocale(lang string) string { return Text(lang, "voice.locale") }

@@ -126,7 +126,7 @@ func TestWrongCodesWarnThenBlockWithTime(t *testing.T) {
 		t.Fatalf("after the block: %v, %d mails", storetest.IDs(rs), len(h.Mail.All()))
 	}
 	// no time zone known: UTC
-	if got := flows.FormatWhen(until, storetest.Chat("x").Location()); !strings.Contains(got, "UTC") {
+	if got := flows.FormatWhen("en", until, storetest.Chat("x").Location()); !strings.Contains(got, "UTC") {
 		t.Fatalf("without a time zone: %q", got)
 	}
 }

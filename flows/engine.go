@@ -31,6 +31,7 @@ type Deps struct {
 	// Campaign plans a reminder campaign now (bot/app wires it to Reminders.Request, so the
 	// scheduler plans it on its own goroutine); optional.
 	Campaign func(ctx context.Context) (int, error)
+	Locales  PersonLocales // each person's language, remembered; optional
 	Audit    Auditor
 	Alerts   Alerter
 	Notifier Notifier
@@ -77,6 +78,9 @@ type Engine struct {
 	// the policy's banned terms, rebuilt when the policy changes
 	custom   *BannedList
 	customOf []string
+	// locales: the language and time zone each person's pair was last kept as (userID →
+	// PersonLocale), so a process writes it once
+	locales sync.Map
 }
 
 type identEntry struct {
@@ -160,7 +164,7 @@ func (s *step) say(id MsgID, args ...any) {
 // Handle processes one inbound message and returns the replies. It costs one pipelined read
 // and one atomic write in the session store; audit writes are asynchronous.
 func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
-	ctx = ensureRequestID(WithUserWaiting(ctx))
+	ctx = WithLang(ensureRequestID(WithUserWaiting(ctx)), in.Chat.Locale)
 	now := e.d.Clock.Now()
 	s := &step{in: in, now: now}
 	if !validText(in.Text) || len(in.Choice) > 512 {
@@ -191,6 +195,9 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	s.acct = acct
 	s.snap = snap
 	s.sess = snap.Session
+	if lookupErr == nil {
+		e.rememberLater(ctx, acct.ID, in.Chat)
+	}
 	s.commit = Commit{Subject: s.subject, ChatKey: in.Chat.Key(), IdemKey: in.IdemKey, Now: now, KeepSession: true}
 	if s.sess != nil {
 		s.commit.ExpectVersion = s.sess.Version
@@ -491,7 +498,7 @@ func (e *Engine) save(s *step, sess *Session) {
 
 func (e *Engine) status(s *step) {
 	loc := s.in.Chat.Locale
-	names := s.snap.Enrollment.Described()
+	names := s.snap.Enrollment.Described(s.in.Chat.Locale)
 	reg := Text(loc, MsgStatusNothing)
 	if len(names) > 0 {
 		reg = Text(loc, MsgStatusRegistered, strings.Join(names, ", "))
@@ -520,7 +527,7 @@ func (e *Engine) whereNow(s *step) string {
 		if sess.Method == MethodQuestions {
 			return Text(loc, MsgStepQuestions, want)
 		}
-		return Text(loc, MsgStepCode, want, methodNoun(sess.Method))
+		return Text(loc, MsgStepCode, want, methodNoun(loc, sess.Method))
 	case StateResetLink:
 		return Text(loc, MsgStepResetLink)
 	case StateRegisterLink:
@@ -578,4 +585,45 @@ func (e *Engine) addDirectoryMethods(ctx context.Context, s *step) {
 		m.RegisteredAt = s.now
 		s.snap.Enrollment.Methods[m.Kind] = m
 	}
+}
+
+// noticeLocale is the language and time zone of what is sent to a outside a reply: the
+// conversation's when one is under way (WithLang), else the one remembered for them, else the
+// policy's default language in UTC.
+func (e *Engine) noticeLocale(ctx context.Context, a Account, pol Policy) (string, *time.Location) {
+	known := PersonLocale{Lang: LangFrom(ctx)}
+	if e.d.Locales != nil && a.ID != "" {
+		if l, err := e.d.Locales.PersonLocale(ctx, a.ID); err != nil {
+			e.d.Log.WarnContext(ctx, "person's language unknown", "err", err, "user", a.ID)
+		} else {
+			if known.Lang == "" {
+				known.Lang = l.Lang
+			}
+			known.TimeZone = l.TimeZone
+		}
+	}
+	if known.Lang == "" {
+		known.Lang = Lang(pol.Language)
+	}
+	return known.Lang, ChatRef{TimeZone: known.TimeZone}.Location()
+}
+
+// rememberLater keeps the person's chat language and time zone for what is sent outside the
+// conversation, after the reply; each process writes a person's pair once (and again when it
+// changes).
+func (e *Engine) rememberLater(ctx context.Context, userID string, chat ChatRef) {
+	if e.d.Locales == nil || userID == "" || chat.Locale == "" {
+		return
+	}
+	l := PersonLocale{Lang: Lang(chat.Locale), TimeZone: chat.TimeZone}
+	if old, ok := e.locales.Load(userID); ok && old.(PersonLocale) == l {
+		return
+	}
+	e.locales.Store(userID, l)
+	e.later(ctx, func(ctx context.Context) {
+		if err := e.d.Locales.RememberLocale(ctx, userID, l); err != nil {
+			e.d.Log.WarnContext(ctx, "person's language not kept", "err", err, "user", userID)
+			e.locales.Delete(userID)
+		}
+	})
 }

@@ -53,24 +53,24 @@ type Enrollment struct {
 func (e Enrollment) Has(m MethodKind) bool { _, ok := e.Methods[m]; return ok }
 
 // Describe names a registered method for people, with its destination masked.
-func Describe(r Registered) string {
-	l := methodLabel(r.Kind)
+func Describe(locale string, r Registered) string {
+	l := methodLabel(locale, r.Kind)
 	switch r.Kind {
 	case MethodEmail:
-		l += " to " + MaskEmail(r.Address)
+		return Text(locale, "method.to", l, MaskEmail(r.Address))
 	case MethodSMS, MethodVoice:
-		l += " to " + MaskPhone(r.Address)
+		return Text(locale, "method.to", l, MaskPhone(r.Address))
 	}
 	return l
 }
 
 // Described lists the registered methods of e in display order.
-func (e Enrollment) Described() []string {
+func (e Enrollment) Described(locale string) []string {
 	var out []string
 	for _, m := range AllMethods {
 		if r, ok := e.Methods[m]; ok {
 			r.Kind = m
-			out = append(out, Describe(r))
+			out = append(out, Describe(locale, r))
 		}
 	}
 	return out

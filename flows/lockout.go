@@ -87,13 +87,15 @@ func (w *LockoutWatch) alert(ctx context.Context, a Account, now time.Time) (int
 	if err != nil || !ok {
 		return 0, err
 	}
+	lang, loc := w.e.noticeLocale(ctx, a, w.e.policyOrDefault(ctx, "lockout alert"))
 	for _, k := range chats {
 		chat, ok := parseChatKey(k)
 		if !ok || w.e.d.Notifier == nil {
 			continue
 		}
-		r := Reply{MsgID: MsgLockedAlert, Text: Text(chat.Locale, MsgLockedAlert, a.LockedAt.UTC().Format("15:04 MST")), Private: true,
-			Choices: []Choice{{ID: lockoutChoice, Label: "Unlock it now"}}}
+		chat.Locale = lang
+		r := Reply{MsgID: MsgLockedAlert, Text: Text(lang, MsgLockedAlert, FormatWhen(lang, a.LockedAt, loc)), Private: true,
+			Choices: []Choice{{ID: lockoutChoice, Label: Text(lang, "button.unlock_now")}}}
 		if err := w.e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
 			w.e.d.Log.WarnContext(ctx, "lockout alert not delivered", "err", err, "chat", k)
 			continue

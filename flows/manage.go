@@ -28,7 +28,7 @@ type MethodView struct {
 }
 
 // MethodViews lists the signed-in user's registered methods with their reconfirmation state.
-func (e *Engine) MethodViews(ctx context.Context, userID string) ([]MethodView, error) {
+func (e *Engine) MethodViews(ctx context.Context, locale, userID string) ([]MethodView, error) {
 	en, err := e.d.Enrollments.Get(ctx, userID)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func (e *Engine) MethodViews(ctx context.Context, userID string) ([]MethodView, 
 	for _, m := range AllMethods {
 		if r, ok := en.Methods[m]; ok {
 			r.Kind = m
-			out = append(out, MethodView{Kind: m, Label: Describe(r), Due: reconfirmDue(r, pol, now)})
+			out = append(out, MethodView{Kind: m, Label: Describe(locale, r), Due: reconfirmDue(r, pol, now)})
 		}
 	}
 	return out, nil
@@ -74,10 +74,9 @@ func (e *Engine) RemoveMethod(ctx context.Context, ws *WebState, kind MethodKind
 	// announce first, while a removed email address can still be told
 	pol := e.policyOrDefault(ctx, "removal notice")
 	now := e.d.Clock.Now()
-	e.mailUser(ctx, acct, "A verification method was removed from your account",
-		fmt.Sprintf("Hello %s,\n\n%s was removed from self-service password reset on %s.\n\n"+
-			"If this wasn't you, contact the helpdesk now: %s\n", acct.DisplayName, methodLabel(kind),
-			now.UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
+	lang, loc := e.noticeLocale(ctx, acct, pol)
+	e.mailUser(ctx, acct, Text(lang, "mail.removed.subject"), Text(lang, "mail.removed.body", acct.DisplayName,
+		methodLabel(lang, kind), FormatWhen(lang, now, loc), pol.HelpdeskURL))
 	if err := e.d.Enrollments.Remove(ctx, ws.UserID, kind); err != nil {
 		return err
 	}

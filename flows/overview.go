@@ -36,7 +36,7 @@ func (e *Engine) Overview(ctx context.Context, in Inbound) (Overview, error) {
 	}
 	out.Eligible = true
 	var oldest time.Time
-	out.Registered = en.Described()
+	out.Registered = en.Described(in.Chat.Locale)
 	for _, r := range en.Methods {
 		if oldest.IsZero() || r.RegisteredAt.Before(oldest) {
 			oldest = r.RegisteredAt

@@ -169,21 +169,20 @@ func CheckNewPassword(pw, confirm string, lists []*BannedList, personal []string
 	}
 	for _, r := range pw {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(entraSymbols, r)) {
-			return &PasswordError{"Use only letters A–Z, digits, spaces and the symbols " + strings.TrimSpace(entraSymbols) + " (no accented letters or emoji)."}
+			return PasswordRefused(Msg{ID: "pw.charset", Args: []any{strings.TrimSpace(entraSymbols)}})
 		}
 	}
 	points, found := Score(pw, lists, personal)
 	if points < MinScore {
-		what := "common words or passwords"
+		what := MsgID("pw.guessable_common")
 		for _, f := range found {
 			for _, p := range personal {
 				if NormalisePassword(p) == f {
-					what = "your own name or account name"
+					what = "pw.guessable_name"
 				}
 			}
 		}
-		return &PasswordError{"This password is too easy to guess: it is mostly made of " + what +
-			". Add a few more unrelated words or characters (for example a short sentence)."}
+		return PasswordRefused(Msg{ID: what})
 	}
 	return nil
 }

@@ -63,6 +63,9 @@ type Policy struct {
 	ManagerAfter        int          `json:"manager_after"`          // tell the manager after this many reminders (0 never)
 	RemindEveryDays     int          `json:"remind_every_days"`      // days between reminders
 	BannedTerms         []string     `json:"banned_terms,omitempty"` // the organisation's own banned-password terms
+	// Language is the default language (a catalog language, "de") of what is sent outside a
+	// conversation to someone whose language is not known yet; empty is English.
+	Language string `json:"language,omitempty"`
 }
 
 // DefaultLimits are Entra's: 5 failed proofs a day or 5 tries an hour on one method block for
@@ -202,6 +205,9 @@ func (p Policy) Validate() error {
 		if len(cc) == 0 || len(cc) > 3 || strings.Trim(cc, "0123456789") != "" || cc[0] == '0' {
 			bad("phone country %q must be a calling code of 1 to 3 digits, like 1 or 44", cc)
 		}
+	}
+	if p.Language != "" && Lang(p.Language) != p.Language {
+		bad("language %q has no catalog (languages: %s)", p.Language, strings.Join(Languages(), ", "))
 	}
 	if !strings.HasPrefix(p.HelpdeskURL, "https://") && !strings.HasPrefix(p.HelpdeskURL, "http://") {
 		bad("helpdesk link must be an http(s) URL")

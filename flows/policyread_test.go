@@ -35,7 +35,7 @@ func TestPolicyReadErrorIsNeverSilent(t *testing.T) {
 	if _, err := h.Engine.OpenReset(ctx, "not-a-token"); err == nil {
 		t.Error("OpenReset succeeded")
 	}
-	if _, err := h.Engine.MethodViews(ctx, "u1"); !errors.Is(err, errPolicyDown) {
+	if _, err := h.Engine.MethodViews(ctx, "en", "u1"); !errors.Is(err, errPolicyDown) {
 		t.Errorf("MethodViews: %v", err)
 	}
 	h.Engine.PlatformRefusal(ctx, storetest.Chat("guest"), "guest")

@@ -294,3 +294,17 @@ type Auditor interface {
 type Alerter interface {
 	Alert(ctx context.Context, e AuditEvent, text string)
 }
+
+// PersonLocale is a person's language (a catalog language, "de") and IANA time zone.
+type PersonLocale struct {
+	Lang     string
+	TimeZone string
+}
+
+// PersonLocales remembers each person's language and time zone once a chat has told it, for
+// what is sent to them outside a conversation (reminders, lockout alerts, notices by email,
+// text or call).
+type PersonLocales interface {
+	RememberLocale(ctx context.Context, userID string, l PersonLocale) error
+	PersonLocale(ctx context.Context, userID string) (PersonLocale, error)
+}

@@ -179,12 +179,12 @@ func (e *Engine) Enrollers(ctx context.Context) []MethodKind {
 }
 
 // RegisteredMethods returns the user's registered methods for display (masked).
-func (e *Engine) RegisteredMethods(ctx context.Context, userID string) ([]string, error) {
+func (e *Engine) RegisteredMethods(ctx context.Context, locale, userID string) ([]string, error) {
 	en, err := e.d.Enrollments.Get(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	return en.Described(), nil
+	return en.Described(locale), nil
 }
 
 // BeginEnrol starts registering kind for the signed-in user; ws keeps the pending state.
@@ -304,10 +304,9 @@ func (e *Engine) ConfirmEnrol(ctx context.Context, ws *WebState, code string) (M
 // announce tells the user, outside the chat, that a method was registered.
 func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
 	pol := e.policyOrDefault(ctx, "registration notice")
-	e.mailUser(ctx, a, "A verification method was added to your account",
-		fmt.Sprintf("Hello %s,\n\na new way to prove it's you was set up for password self-service: %s, on %s.\n\n"+
-			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName, strings.ToLower(methodLabel(reg.Kind)),
-			reg.RegisteredAt.UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
+	lang, loc := e.noticeLocale(ctx, a, pol)
+	e.mailUser(ctx, a, Text(lang, "mail.added.subject"), Text(lang, "mail.added.body", a.DisplayName,
+		methodLabel(lang, reg.Kind), FormatWhen(lang, reg.RegisteredAt, loc), pol.HelpdeskURL))
 }
 
 // mailUser sends a notice to every address the user has: the directory's and the registered one.
@@ -366,7 +365,8 @@ func (e *Engine) FinishRegistration(ctx context.Context, ws *WebState) (Progress
 	if err := e.signedIn(ws); err != nil {
 		return Progress{}, err
 	}
-	names, err := e.RegisteredMethods(ctx, ws.UserID)
+	lang, _ := e.noticeLocale(ctx, Account{ID: ws.UserID}, e.policyOrDefault(ctx, "registration notice"))
+	names, err := e.RegisteredMethods(ctx, lang, ws.UserID)
 	if err != nil {
 		return Progress{}, err
 	}
@@ -376,6 +376,7 @@ func (e *Engine) FinishRegistration(ctx context.Context, ws *WebState) (Progress
 	}
 	if e.d.Notifier != nil {
 		chat, ok := parseChatKey(ws.ChatKey)
+		chat.Locale = lang
 		if ok {
 			list := strings.Join(names, ", ")
 			r := Reply{MsgID: MsgRegistered, Text: Text(chat.Locale, MsgRegistered, p.Have, p.Need, list), Private: true}

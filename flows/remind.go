@@ -271,12 +271,17 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now, leaseEn
 		r.Skipped.Add(1)
 		return
 	}
+	// the chat's language when the platform says it, else the one remembered, else the policy's
+	if t.Chat.Locale == "" {
+		t.Chat.Locale, _ = r.e.noticeLocale(ctx, a, pol)
+	}
 	msg := Text(t.Chat.Locale, MsgReminder)
 	if why == "reconfirm" {
 		msg = Text(t.Chat.Locale, MsgReminderReconfirm)
 	}
 	reply := Reply{MsgID: MsgReminder, Text: msg, Private: true, Choices: []Choice{
-		{ID: "r:register|remind|0", Label: "Register now"}, {ID: "r:snooze|remind|0", Label: "Remind me in 3 days"}}}
+		{ID: "r:register|remind|0", Label: Text(t.Chat.Locale, "button.register_now")},
+		{ID: "r:snooze|remind|0", Label: Text(t.Chat.Locale, "button.snooze")}}}
 	if err := r.e.d.Notifier.Notify(ctx, t.Chat, []Reply{reply}); err != nil {
 		r.Failed.Add(1)
 		r.e.d.Log.ErrorContext(ctx, "reminder failed", "err", err, "user", id)
@@ -309,9 +314,9 @@ func (r *Reminders) tellManager(ctx context.Context, a Account, n int) {
 	if err != nil || m.Mail == "" {
 		return
 	}
-	body := fmt.Sprintf("Hello %s,\n\n%s has not set up password self-service after %d reminders. Setting it up takes two minutes in "+
-		"chat (\"register\") and saves a helpdesk call when they are locked out.\n", m.DisplayName, a.DisplayName, n)
-	if err := r.e.d.Mailer.Send(ctx, Mail{To: []string{m.Mail}, Subject: "Password self-service: " + a.DisplayName + " is not registered yet", Body: body}); err != nil {
+	lang, _ := r.e.noticeLocale(ctx, m, r.e.policyOrDefault(ctx, "manager notice"))
+	body := Text(lang, "mail.manager.body", m.DisplayName, a.DisplayName, n)
+	if err := r.e.d.Mailer.Send(ctx, Mail{To: []string{m.Mail}, Subject: Text(lang, "mail.manager.subject", a.DisplayName), Body: body}); err != nil {
 		r.e.d.Log.ErrorContext(ctx, "manager notice failed", "err", err)
 		return
 	}

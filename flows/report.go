@@ -176,14 +176,14 @@ func (r Report) Text() string {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		fmt.Fprintf(&b, "   – %s: %d\n", methodLabel(MethodKind(k)), r.PerMethod[MethodKind(k)])
+		fmt.Fprintf(&b, "   – %s: %d\n", methodLabel("en", MethodKind(k)), r.PerMethod[MethodKind(k)])
 	}
 	fmt.Fprintf(&b, "• reconfirmation due: %d\n• reminders sent: %d\n• resets: %d in 7 days, %d in 30 days\n• unlocks: %d in 7 days, %d in 30 days\n"+
 		"• blocks: %d in 7 days, %d in 30 days\n• reminders: %d in 7 days, %d in 30 days\n• directory sign-ins: %d in 30 days\n",
 		r.ReconfirmDue, r.RemindersSent, r.Resets7, r.Resets30, r.Unlocks7, r.Unlocks30, r.Blocks7, r.Blocks30, r.Reminders7, r.Reminders30, r.SignIns30)
 	for _, m := range AllMethods {
 		if r.Verified30[m] > 0 || r.Failed30[m] > 0 {
-			fmt.Fprintf(&b, "   – %s: %d proofs, %d failed in 30 days\n", methodLabel(m), r.Verified30[m], r.Failed30[m])
+			fmt.Fprintf(&b, "   – %s: %d proofs, %d failed in 30 days\n", methodLabel("en", m), r.Verified30[m], r.Failed30[m])
 		}
 	}
 	fmt.Fprintf(&b, "• blocked now: %d", r.Blocked)

@@ -10,22 +10,53 @@ import (
 	"unicode/utf8"
 )
 
-// PasswordError says in plain words why a new password was refused.
-type PasswordError struct{ Reason string }
+// PasswordError says in plain words why a new password was refused: Parts are catalog
+// messages, rendered in the reader's language by Text; Reason is the English text (logs, tests).
+type PasswordError struct {
+	Reason string
+	Parts  []Msg
+}
+
+// Msg is a catalog message with its arguments, rendered later in the reader's language.
+type Msg struct {
+	ID   MsgID
+	Args []any
+}
+
+// PasswordRefused makes a PasswordError of catalog messages, read one after the other.
+func PasswordRefused(parts ...Msg) *PasswordError {
+	return &PasswordError{Reason: joinMsgs("en", parts), Parts: parts}
+}
+
+// Text is the reason in the locale's language.
+func (e *PasswordError) Text(locale string) string {
+	if len(e.Parts) == 0 {
+		return e.Reason
+	}
+	return joinMsgs(locale, e.Parts)
+}
+
+func joinMsgs(locale string, parts []Msg) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = Text(locale, p.ID, p.Args...)
+	}
+	return strings.Join(out, " ")
+}
 
 func (e *PasswordError) Error() string { return "password refused: " + e.Reason }
 
 // CheckPassword applies the rules checked before the directory is called.
 func CheckPassword(pw, confirm string) error {
 	if pw != confirm {
-		return &PasswordError{"The two passwords are not the same. Type the same password in both boxes."}
+		return PasswordRefused(Msg{ID: "pw.not_same"})
 	}
 	n := utf8.RuneCountInString(pw)
 	if n < MinPasswordLength {
-		return &PasswordError{fmt.Sprintf("Use at least %d characters.", MinPasswordLength)}
+		return PasswordRefused(Msg{ID: "pw.min_length", Args: []any{MinPasswordLength}})
 	}
 	if n > 256 {
-		return &PasswordError{"Use at most 256 characters."}
+		return PasswordRefused(Msg{ID: "pw.max_length", Args: []any{256}})
 	}
 	classes := 0
 	var lower, upper, digit, other bool
@@ -38,7 +69,7 @@ func CheckPassword(pw, confirm string) error {
 		case unicode.IsDigit(r):
 			digit = true
 		case r < 0x20 || r == 0x7f:
-			return &PasswordError{"Use only letters, digits, spaces and symbols (no control characters)."}
+			return PasswordRefused(Msg{ID: "pw.control"})
 		default:
 			other = true
 		}
@@ -49,7 +80,7 @@ func CheckPassword(pw, confirm string) error {
 		}
 	}
 	if classes < 3 {
-		return &PasswordError{"Use at least three of: lowercase letters, uppercase letters, digits, symbols."}
+		return PasswordRefused(Msg{ID: "pw.classes"})
 	}
 	return nil
 }
@@ -179,7 +210,7 @@ func (e *Engine) directoryRules(ctx context.Context, userID, pw string) error {
 		return nil
 	}
 	if n := utf8.RuneCountInString(pw); r.MinLength > 0 && n < r.MinLength {
-		return &PasswordError{fmt.Sprintf("Use at least %d characters (a rule of %s).", r.MinLength, r.Source)}
+		return PasswordRefused(Msg{ID: "pw.min_length_of", Args: []any{r.MinLength, r.Source}})
 	}
 	return nil
 }
@@ -204,7 +235,7 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 	}
 	if e.d.Notifier != nil {
 		r := Reply{MsgID: MsgPasswordChanged, Text: Text(sess.Chat.Locale, MsgPasswordChanged), Private: true,
-			Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: "This wasn't me"}}}
+			Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: Text(sess.Chat.Locale, "button.not_me")}}}
 		if err := e.d.Notifier.Notify(ctx, sess.Chat, []Reply{r}); err != nil {
 			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 		}
@@ -229,10 +260,9 @@ func (e *Engine) notMe(ctx context.Context, s *step) {
 }
 
 func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy) {
-	e.mailUser(ctx, a, "Your password was reset",
-		fmt.Sprintf("Hello %s,\n\nyour password was reset through resetbot on %s.\n\n"+
-			"If this wasn't you, contact the helpdesk now: %s\n", a.DisplayName,
-			e.d.Clock.Now().UTC().Format("2 Jan 2006 15:04 MST"), pol.HelpdeskURL))
+	lang, loc := e.noticeLocale(ctx, a, pol)
+	e.mailUser(ctx, a, Text(lang, "mail.reset.subject"), Text(lang, "mail.reset.body", a.DisplayName,
+		FormatWhen(lang, e.d.Clock.Now(), loc), pol.HelpdeskURL))
 }
 
 // personalTerms are the user's own names, which a password may not be built from.

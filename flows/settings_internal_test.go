@@ -32,6 +32,7 @@ func TestEverySettingDeclaresItsWeakening(t *testing.T) {
 		"send_max":             {"10", "20", "looser attempt limits", ""},
 		"block_hours":          {"24", "1", "looser attempt limits", ""},
 		"helpdesk_url":         {"https://help.contoso.test", "https://desk.contoso.test", "", ""},
+		"language":             {"en", "de", "", ""},
 		"phone_countries":      {"1", "1,44", "adds calling code +44", ""},
 		"directory_methods":    {"off", "on", "offers the directory's own methods", ""},
 		"custom_questions":     {"What was your first job title?", "", "", ""},

@@ -52,10 +52,9 @@ func (e *Engine) unlockNow(ctx context.Context, s *step, link string) error {
 		s.audit("link_issued", "ok", string(PurposeReset))
 	}
 	if s.pol.NotifyUser {
-		e.mailUser(ctx, s.acct, "Your account was unlocked",
-			fmt.Sprintf("Hello %s,\n\nyour account was unlocked through resetbot on %s.\n\n"+
-				"If this wasn't you, contact the helpdesk now: %s\n", s.acct.DisplayName,
-				s.now.UTC().Format("2 Jan 2006 15:04 MST"), s.pol.HelpdeskURL))
+		lang, loc := e.noticeLocale(ctx, s.acct, s.pol)
+		e.mailUser(ctx, s.acct, Text(lang, "mail.unlocked.subject"), Text(lang, "mail.unlocked.body", s.acct.DisplayName,
+			FormatWhen(lang, s.now, loc), s.pol.HelpdeskURL))
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (e *Engine) methodChoices(s *step, sess *Session, version int64) []Choice {
 		}
 		r := s.snap.Enrollment.Methods[m]
 		r.Kind = m
-		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: Describe(r), Key: strconv.Itoa(i + 1)})
+		out = append(out, Choice{ID: choiceID(sess, version, "m", string(m)), Label: Describe(s.in.Chat.Locale, r), Key: strconv.Itoa(i + 1)})
 	}
 	return out
 }
@@ -307,24 +307,17 @@ func (e *Engine) blockedNow(s *step, until time.Time) Reply {
 	if until.IsZero() || !s.now.Before(until) {
 		return s.reply(MsgBlocked, s.pol.HelpdeskURL)
 	}
-	when := FormatWhen(until, s.in.Chat.Location())
+	when := FormatWhen(s.in.Chat.Locale, until, s.in.Chat.Location())
 	if !IsBlocked(s.snap.Enrollment, s.now) {
-		acct := s.acct
+		acct, lang := s.acct, s.in.Chat.Locale
 		s.after = append(s.after, func(ctx context.Context) error {
-			e.mailUser(ctx, acct, "Password self-service is paused for your account",
-				fmt.Sprintf("Hello %s,\n\nthere were too many wrong answers while proving it was you to resetbot, so "+
-					"self-service is paused for your account until %s.\n\nIf that wasn't you, or you need to get in "+
-					"before then, contact the helpdesk: %s\n", acct.DisplayName, when, s.pol.HelpdeskURL))
+			e.mailUser(ctx, acct, Text(lang, "mail.paused.subject"), Text(lang, "mail.paused.body", acct.DisplayName, when, s.pol.HelpdeskURL))
 			return nil
 		})
 	}
 	return s.reply(MsgBlockedUntil, when, s.pol.HelpdeskURL)
 }
 
-// FormatWhen writes a moment for people in loc: "Tuesday 1 December at 09:00 (CET)".
-func FormatWhen(t time.Time, loc *time.Location) string {
-	return t.In(loc).Format("Monday 2 January at 15:04 (MST)")
-}
 
 // resend sends a new code for the method being proven (counted as a send, never as a failed
 // try, within the send limits) and offers the other methods.

@@ -338,7 +338,7 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, fo
 	}
 	code, msg := odataMessage(err)
 	if statusOf(err) == http.StatusBadRequest && (strings.Contains(strings.ToLower(msg), "password") || strings.Contains(code, "Password")) {
-		return &flows.PasswordError{Reason: "The directory refused this password under its password policy. Try a longer password that is not a common word and does not contain your name."}
+		return flows.PasswordRefused(flows.Msg{ID: "pw.directory_refused"})
 	}
 	return apiErr("set password", err)
 }

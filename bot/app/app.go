@@ -203,7 +203,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	camp := &campaign{}
 	a.Engine = flows.New(flows.Deps{
-		Directory: o.Directory.Directory, Sessions: st, Links: st, Enrollments: st, WebStates: st,
+		Directory: o.Directory.Directory, Sessions: st, Links: st, Enrollments: st, WebStates: st, Locales: st,
 		Banned: flows.CommonPasswords(), Policies: st, Pending: st, Reminders: st, SignIns: st, Campaign: camp.plan,
 		Audit: audit, Alerts: a.alerts, Notifier: a.notify, Mailer: o.Mailer, MAC: o.Crypto,
 		Clock: o.Clock, Rand: rand.Reader, Log: o.Log,

@@ -452,7 +452,7 @@ func (d *Directory) changeFailed(what string, u user, err error) error {
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout)
 		defer cancel()
 		pol, _ := d.policyFor(ctx, u.DN)
-		return &flows.PasswordError{Reason: pol.Describe()}
+		return pol.Refused()
 	}
 	return fmt.Errorf("ad: cannot %s %s: %w", what, u.DN, x)
 }

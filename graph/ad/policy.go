@@ -32,23 +32,27 @@ func interval(v string) time.Duration {
 	return time.Duration(-n) * 100
 }
 
-// Describe says the rules in words, for a password the domain refused.
-func (p Policy) Describe() string {
-	s := "Active Directory did not accept this password."
+// Describe says the rules in words (English), for a password the domain refused.
+func (p Policy) Describe() string { return p.Refused().Reason }
+
+// Refused is the refusal of a password the domain did not accept, saying its rules in the
+// catalog's words (the page shows it in the person's language).
+func (p Policy) Refused() *flows.PasswordError {
+	parts := []flows.Msg{{ID: "pw.ad_refused"}}
 	if p.Unknown {
-		return s + " Your account has its own password rules: choose a longer password with three kinds of character, without your name."
+		return flows.PasswordRefused(append(parts, flows.Msg{ID: "pw.ad_own_rules"})...)
 	}
 	if p.MinLength > 0 {
-		s += fmt.Sprintf(" Use at least %d characters", p.MinLength)
 		if p.Complexity {
-			s += ", with three of: lowercase letters, uppercase letters, digits, symbols, and without your account name"
+			parts = append(parts, flows.Msg{ID: "pw.ad_min_complex", Args: []any{p.MinLength}})
+		} else {
+			parts = append(parts, flows.Msg{ID: "pw.ad_min", Args: []any{p.MinLength}})
 		}
-		s += "."
 	}
 	if p.History > 0 {
-		s += fmt.Sprintf(" It may not be one of your last %d passwords.", p.History)
+		parts = append(parts, flows.Msg{ID: "pw.ad_history", Args: []any{p.History}})
 	}
-	return s + " Choose a different password."
+	return flows.PasswordRefused(append(parts, flows.Msg{ID: "pw.ad_choose_other"})...)
 }
 
 // Policy reads the domain's policy (cached for five minutes).

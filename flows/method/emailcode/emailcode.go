@@ -32,12 +32,10 @@ func (Channel) Sent() flows.MsgID { return flows.MsgEmailSent }
 
 // Deliver mails the code.
 func (c Channel) Deliver(ctx context.Context, dest, code string, enrol bool) error {
-	m := flows.Mail{To: []string{dest}, Subject: "Your resetbot verification code",
-		Body: "Your code is " + code + ". It works for 10 minutes, once.\n\n" +
-			"If you did not ask to reset your password, ignore this email and tell your helpdesk."}
+	lang := flows.LangFrom(ctx)
+	m := flows.Mail{To: []string{dest}, Subject: flows.Text(lang, "mail.code.subject"), Body: flows.Text(lang, "mail.code.body", code)}
 	if enrol {
-		m.Subject = "Confirm your email for password reset"
-		m.Body = "Your confirmation code is " + code + ". It works for 10 minutes.\n\nIf you did not ask for this, ignore this email."
+		m.Subject, m.Body = flows.Text(lang, "mail.confirm.subject"), flows.Text(lang, "mail.confirm.body", code)
 	}
 	return c.Mailer.Send(ctx, m)
 }

@@ -128,7 +128,7 @@ func TestEveryCodeMethod(t *testing.T) {
 }
 
 func TestVoiceReadsTheCodeTwice(t *testing.T) {
-	s := voicecall.Speech("042917")
+	s := voicecall.Speech("en", "042917")
 	if strings.Count(s, "0, 4, 2, 9, 1, 7") != 2 {
 		t.Fatalf("%q", s)
 	}

@@ -28,5 +28,5 @@ func (Channel) Sent() flows.MsgID { return flows.MsgSMSSent }
 
 // Deliver texts the code.
 func (c Channel) Deliver(ctx context.Context, dest, code string, _ bool) error {
-	return c.Sender.SendSMS(ctx, dest, "Your resetbot code is "+code+". It works for 10 minutes. Never share it.")
+	return c.Sender.SendSMS(ctx, dest, flows.Text(flows.LangFrom(ctx), "sms.code", code))
 }

@@ -26,13 +26,12 @@ func (Channel) Kind() flows.MethodKind { return flows.MethodVoice }
 // Sent is the chat message after the call is placed.
 func (Channel) Sent() flows.MsgID { return flows.MsgCallPlaced }
 
-// Speech is what the call says: the digits one by one, twice.
-func Speech(code string) string {
-	digits := strings.Join(strings.Split(code, ""), ", ")
-	return "This is resetbot. Your verification code is: " + digits + ". Again: " + digits + ". Goodbye."
+// Speech is what the call says in the language: the digits one by one, twice.
+func Speech(lang, code string) string {
+	return flows.Text(lang, "voice.code", strings.Join(strings.Split(code, ""), ", "))
 }
 
 // Deliver places the call.
 func (c Channel) Deliver(ctx context.Context, dest, code string, _ bool) error {
-	return c.Sender.Call(ctx, dest, Speech(code))
+	return c.Sender.Call(ctx, dest, Speech(flows.LangFrom(ctx), code))
 }

@@ -1,0 +1,37 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+var _ flows.PersonLocales = (*Store)(nil)
+
+// RememberLocale keeps a person's language and time zone under their hash tag
+// ({u:<id>}:locale), for what is sent to them outside a conversation.
+func (s *Store) RememberLocale(ctx context.Context, userID string, l flows.PersonLocale) error {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	return s.rdb.HSet(ctx, tag(userID)+":locale", "lang", l.Lang, "tz", l.TimeZone).Err()
+}
+
+// PersonLocale is what RememberLocale kept; the zero value when nothing is known.
+func (s *Store) PersonLocale(ctx context.Context, userID string) (flows.PersonLocale, error) {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	v, err := s.rdb.HMGet(ctx, tag(userID)+":locale", "lang", "tz").Result()
+	if errors.Is(err, redis.Nil) {
+		return flows.PersonLocale{}, nil
+	}
+	if err != nil {
+		return flows.PersonLocale{}, err
+	}
+	var l flows.PersonLocale
+	l.Lang, _ = v[0].(string)
+	l.TimeZone, _ = v[1].(string)
+	return l, nil
+}
