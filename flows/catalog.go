@@ -348,6 +348,19 @@ func buildCatalog(embedded fs.FS, dir string, extra fs.FS) (*msgCatalog, error) 
 	return c, nil
 }
 
+// CheckCatalogFile compares one language's file with the English file (both JSON), as the
+// loader does.
+func CheckCatalogFile(name string, en, other []byte) []string {
+	var e, o map[MsgID]entry
+	if err := json.Unmarshal(en, &e); err != nil {
+		return []string{"en: " + err.Error()}
+	}
+	if err := json.Unmarshal(other, &o); err != nil {
+		return []string{name + ": " + err.Error()}
+	}
+	return CheckCatalog(name, e, o)
+}
+
 // CheckCatalog compares one language's messages with English: every key present, no key
 // English lacks, and every text with the same placeholders (argument number and verb) as the
 // English text. A plural form may leave out the number it is chosen by ("one try left").
@@ -516,3 +529,15 @@ func LangFrom(ctx context.Context) string {
 
 // VoiceLocale is the locale a text-to-speech voice reads the language in ("de-DE").
 func VoiceLocale(lang string) string { return Text(lang, "voice.locale") }
+
+// QuestionText shows a security question in the locale's language: a predefined question (its
+// English text is its stable id, kept in the enrollment) through the catalog, a bot admin's
+// own question as written.
+func QuestionText(locale, q string) string {
+	c := catalogs.Load()
+	id := MsgID("question." + q)
+	if _, ok := c.msgs["en"][id]; !ok {
+		return q
+	}
+	return c.text(locale, id)
+}

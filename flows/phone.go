@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 )
@@ -33,12 +32,12 @@ func ParsePhone(input string, allowed []string) (string, error) {
 		s = "+" + s[2:]
 	}
 	if !e164.MatchString(s) {
-		return "", fmt.Errorf("%w: enter the number in international form, like +1 425 555 0100", ErrBadRequest)
+		return "", BadInput("input.phone_form")
 	}
 	for _, cc := range allowed {
 		if strings.HasPrefix(s[1:], cc) {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("%w: numbers in that country are not allowed here", ErrBadRequest)
+	return "", BadInput("input.phone_country")
 }

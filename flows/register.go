@@ -211,7 +211,7 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 	}
 	if kind == MethodEmail && (strings.EqualFold(p.Address, acct.Mail) || strings.EqualFold(p.Address, acct.UPN)) {
 		// the work mailbox is behind the password being reset: no code goes to it
-		return EnrolShow{}, fmt.Errorf("%w: email address: use a private address you can read when you're locked out, not your work address", ErrBadRequest)
+		return EnrolShow{}, BadInput("input.private_email")
 	}
 	if p.Send != nil {
 		ok, err := e.d.Enrollments.CountSend(ctx, ws.UserID, pol.Limits, now)

@@ -356,3 +356,25 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode)) })
 	return secret, pol.ResetMode, nil
 }
+
+// InputError is a bad request whose reason a person can act on, in the catalog's words; it
+// wraps ErrBadRequest.
+type InputError struct{ Msg }
+
+func (e *InputError) Error() string {
+	return ErrBadRequest.Error() + ": " + Text("en", e.ID, e.Args...)
+}
+
+func (e *InputError) Unwrap() error { return ErrBadRequest }
+
+// BadInput is an InputError of one catalog message.
+func BadInput(id MsgID, args ...any) error { return &InputError{Msg{ID: id, Args: args}} }
+
+// InputText says what to fix in the locale's language; ok is false for other errors.
+func InputText(err error, locale string) (string, bool) {
+	var ie *InputError
+	if !errors.As(err, &ie) {
+		return "", false
+	}
+	return Text(locale, ie.ID, ie.Args...), true
+}

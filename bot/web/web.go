@@ -8,13 +8,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -26,7 +27,72 @@ import (
 //go:embed templates/*.html static/*
 var assets embed.FS
 
-var pages = template.Must(template.New("").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }}).ParseFS(assets, "templates/*.html"))
+// pages are parsed once; each language gets a clone whose "t" renders the catalog's messages
+// in it (pagesIn).
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"inc": func(i int) int { return i + 1 },
+	"t":   func(id string, args ...any) string { return flows.Text("en", flows.MsgID(id), args...) },
+	"q":   func(q string) string { return flows.QuestionText("en", q) },
+}).ParseFS(assets, "templates/*.html"))
+
+var pagesByLang sync.Map // language → *template.Template
+
+// pagesIn is the page templates speaking lang.
+func pagesIn(lang string) *template.Template {
+	if t, ok := pagesByLang.Load(lang); ok {
+		return t.(*template.Template)
+	}
+	t := template.Must(pages.Clone()).Funcs(template.FuncMap{
+		"t": func(id string, args ...any) string { return flows.Text(lang, flows.MsgID(id), args...) },
+		"q": func(q string) string { return flows.QuestionText(lang, q) },
+	})
+	pagesByLang.Store(lang, t)
+	return t
+}
+
+// cookieLang keeps the language a person picked with the switcher (not a secret; Lax).
+const cookieLang = "__Host-resetbot-lang"
+
+// lang is the page's language: the one picked with the switcher, else the browser's
+// Accept-Language matched against the catalogs, else English.
+func (s *Server) lang(r *http.Request) string {
+	if c, err := r.Cookie(cookieLang); err == nil && slices.Contains(flows.Languages(), c.Value) {
+		return c.Value
+	}
+	return flows.MatchAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
+// t renders a catalog message in the page's language.
+func (s *Server) t(r *http.Request, id flows.MsgID, args ...any) string {
+	return flows.Text(s.lang(r), id, args...)
+}
+
+// langSwitch is the language switcher's POST: it keeps the choice in a cookie and goes back to
+// the page it was on (only the bot's own GET pages).
+func (s *Server) langSwitch(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.gone(w, r, http.StatusBadRequest)
+		return
+	}
+	lang := r.PostFormValue("lang")
+	if !slices.Contains(flows.Languages(), lang) {
+		s.gone(w, r, http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: lang, Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	back := r.PostFormValue("back")
+	if !(back == "/enrol" || strings.HasPrefix(back, "/l/") && !strings.ContainsAny(back[3:], "/?#\\")) {
+		back = "/enrol"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// langChoice is one entry of the language switcher.
+type langChoice struct {
+	Tag, Name string
+	Current   bool
+}
 
 // Cookie names: the __Host- prefix pins them to this origin, Secure, Path=/.
 const (
@@ -103,9 +169,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /enrol/reconfirm", s.enrolReconfirm)
 	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
+	mux.HandleFunc("POST /lang", s.langSwitch)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { s.gone(w, http.StatusNotFound) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.gone(w, r, http.StatusNotFound) })
 	return s.headers(mux)
 }
 
@@ -126,6 +193,9 @@ func (s *Server) headers(next http.Handler) http.Handler {
 }
 
 type view struct {
+	Lang       string       // the page's language (html lang)
+	Langs      []langChoice // the switcher
+	Back       string       // the GET page the switcher returns to; empty: no switcher
 	Title      string
 	Error      string
 	Notice     string
@@ -143,21 +213,29 @@ type view struct {
 	Progress   string              // "1 of 2 ways registered"
 }
 
-func progressText(p flows.Progress) string {
-	return fmt.Sprintf("%d of %d ways registered", p.Have, p.Need)
+func (s *Server) progressText(r *http.Request, p flows.Progress) string {
+	return s.t(r, "web.progress", p.Have, p.Need)
 }
 
-func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	v.Lang = s.lang(r)
+	if v.Back != "" {
+		for _, l := range flows.Languages() {
+			v.Langs = append(v.Langs, langChoice{Tag: l, Name: flows.LanguageName(l), Current: l == v.Lang})
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", v.Lang)
+	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
-	if err := pages.ExecuteTemplate(w, name, v); err != nil {
+	if err := pagesIn(v.Lang).ExecuteTemplate(w, name, v); err != nil {
 		s.log.Error("render", "err", err, "page", name)
 	}
 }
 
 // gone is the one page for any unknown, used or expired link: it reveals nothing.
-func (s *Server) gone(w http.ResponseWriter, status int) {
-	s.render(w, status, "gone.html", view{Title: "Link not valid"})
+func (s *Server) gone(w http.ResponseWriter, r *http.Request, status int) {
+	s.render(w, r, status, "gone.html", view{Title: s.t(r, "web.title.gone")})
 }
 
 func random() string {
@@ -182,32 +260,32 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	v, err := s.e.OpenLink(r.Context(), tok)
 	if err != nil {
-		s.gone(w, http.StatusNotFound)
+		s.gone(w, r, http.StatusNotFound)
 		return
 	}
 	pre := random()
 	setCookie(w, cookiePre, pre, 900)
-	vw := view{Title: "Set up your verification methods", Token: tok, CSRF: pre}
+	vw := view{Title: s.t(r, "web.title.register"), Token: tok, CSRF: pre, Back: "/l/" + tok}
 	page := "register.html"
 	switch v.Purpose {
 	case flows.PurposeAdmin:
-		page, vw.Title = "admin.html", "Confirm a bot admin action"
+		page, vw.Title = "admin.html", s.t(r, "web.title.admin")
 	case flows.PurposeReset:
-		page, vw.Title = "reset.html", "Choose a new password"
+		page, vw.Title = "reset.html", s.t(r, "web.title.reset")
 		rv, err := s.e.OpenReset(r.Context(), tok)
 		if err == nil && rv.Mode != flows.ResetUserChosen {
-			page, vw.Title, vw.Kind = "temporary.html", "Get a temporary sign-in", string(rv.Mode)
+			page, vw.Title, vw.Kind = "temporary.html", s.t(r, "web.title.temporary"), string(rv.Mode)
 		}
 		vw.Rules = rv.Rules
 	case flows.PurposeQuestions:
 		qs, err := s.e.OpenQuestions(r.Context(), tok)
 		if err != nil {
-			s.gone(w, http.StatusNotFound)
+			s.gone(w, r, http.StatusNotFound)
 			return
 		}
-		page, vw.Title, vw.Choices = "answer.html", "Your security questions", qs
+		page, vw.Title, vw.Choices = "answer.html", s.t(r, "web.title.answer"), qs
 	}
-	s.render(w, http.StatusOK, page, vw)
+	s.render(w, r, http.StatusOK, page, vw)
 }
 
 func (s *Server) preCSRF(r *http.Request) bool {
@@ -220,12 +298,12 @@ func (s *Server) preCSRF(r *http.Request) bool {
 func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	if err := r.ParseForm(); err != nil || !s.preCSRF(r) {
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Please try again", Error: "This form expired. Open the link from the chat again."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.try_again"), Error: s.t(r, "web.form_expired_link")})
 		return
 	}
 	v, err := s.e.OpenLink(r.Context(), tok)
 	if err != nil {
-		s.gone(w, http.StatusNotFound)
+		s.gone(w, r, http.StatusNotFound)
 		return
 	}
 	switch v.Purpose {
@@ -242,7 +320,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := s.e.BeginSignIn(r.Context(), tok)
 	if err != nil {
-		s.gone(w, http.StatusNotFound)
+		s.gone(w, r, http.StatusNotFound)
 		return
 	}
 	ws.OIDCState, ws.Nonce, ws.Verifier = random(), random(), oauth2.GenerateVerifier()
@@ -267,12 +345,12 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
 		secret, mode, err := s.e.IssueTemporary(r.Context(), tok)
 		switch {
 		case errors.Is(err, flows.ErrLinkGone):
-			s.gone(w, http.StatusNotFound)
+			s.gone(w, r, http.StatusNotFound)
 		case err != nil:
-			s.fail(w, err)
+			s.fail(w, r, err)
 		default:
 			setCookie(w, cookiePre, "", -1)
-			s.render(w, http.StatusOK, "issued.html", view{Title: "Your temporary sign-in", Kind: string(mode), Show: flows.EnrolShow{Secret: secret}})
+			s.render(w, r, http.StatusOK, "issued.html", view{Title: s.t(r, "web.title.issued"), Kind: string(mode), Show: flows.EnrolShow{Secret: secret}})
 		}
 		return
 	}
@@ -281,32 +359,32 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
 	switch {
 	case err == nil:
 		setCookie(w, cookiePre, "", -1)
-		s.render(w, http.StatusOK, "done.html", view{Title: "Password changed",
-			Notice: "Your password was changed. You can sign in with it now, and close this page."})
+		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.password_changed"),
+			Notice: s.t(r, "web.password_changed")})
 	case errors.As(err, &pe):
 		rv, gerr := s.e.OpenReset(r.Context(), tok)
 		if gerr != nil {
-			s.render(w, http.StatusUnprocessableEntity, "error.html", view{Title: "Password not accepted",
-				Error: pe.Reason + " Ask the bot in chat for a new link."})
+			s.render(w, r, http.StatusUnprocessableEntity, "error.html", view{Title: s.t(r, "web.title.password_refused"),
+				Error: pe.Text(s.lang(r)) + " " + s.t(r, "web.ask_new_link")})
 			return
 		}
-		s.render(w, http.StatusUnprocessableEntity, "reset.html", view{Title: "Choose a new password", Token: tok,
-			CSRF: r.PostFormValue("csrf"), Error: pe.Reason, Rules: rv.Rules})
+		s.render(w, r, http.StatusUnprocessableEntity, "reset.html", view{Title: s.t(r, "web.title.reset"), Token: tok,
+			CSRF: r.PostFormValue("csrf"), Error: pe.Text(s.lang(r)), Rules: rv.Rules})
 	case errors.Is(err, flows.ErrBlocked):
 		setCookie(w, cookiePre, "", -1)
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Self-service paused",
-			Error: "Too many passwords were refused, so self-service is paused for your account for now. Please contact the helpdesk."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.paused"),
+			Error: s.t(r, "web.too_many_passwords")})
 	case errors.Is(err, flows.ErrLinkGone):
-		s.gone(w, http.StatusNotFound)
+		s.gone(w, r, http.StatusNotFound)
 	default:
-		s.fail(w, err)
+		s.fail(w, r, err)
 	}
 }
 
-func (s *Server) fail(w http.ResponseWriter, err error) {
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.Error("web request failed", "err", err)
-	s.render(w, http.StatusInternalServerError, "error.html", view{Title: "Something went wrong",
-		Error: "Something went wrong on our side. Please ask the bot in chat for a new link, or contact the helpdesk."})
+	s.render(w, r, http.StatusInternalServerError, "error.html", view{Title: s.t(r, "web.title.wrong"),
+		Error: s.t(r, "web.wrong")})
 }
 
 // session loads the browser session named by the cookie.
@@ -331,33 +409,33 @@ func (s *Server) session(r *http.Request) (flows.WebState, string, bool) {
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	ws, key, ok := s.session(r)
 	if !ok || ws.OIDCState == "" || !equal(ws.OIDCState, r.URL.Query().Get("state")) {
-		s.gone(w, http.StatusBadRequest)
+		s.gone(w, r, http.StatusBadRequest)
 		return
 	}
 	ws.OIDCState = "" // one callback per sign-in
 	if e := r.URL.Query().Get("error"); e != "" {
 		s.e.SignInFailed(r.Context(), ws, "provider: "+e)
 		_ = s.webs.DeleteWeb(r.Context(), key)
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Sign-in failed", Error: "The sign-in did not complete. Ask the bot in chat for a new link."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.signin_failed"), Error: s.t(r, "web.signin_incomplete")})
 		return
 	}
 	tok, err := s.oidc.Config.Exchange(r.Context(), r.URL.Query().Get("code"), oauth2.VerifierOption(ws.Verifier))
 	if err != nil {
 		s.log.Warn("sign-in token exchange failed", "err", err)
 		s.e.SignInFailed(r.Context(), ws, "token exchange failed")
-		s.refuse(w, r, key, "The sign-in could not be completed. Please try again in a moment with a new link from the bot.")
+		s.refuse(w, r, key, s.t(r, "web.signin_exchange"))
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := s.oidc.Verifier.Verify(r.Context(), raw)
 	if err != nil || !equal(idt.Nonce, ws.Nonce) {
 		s.e.SignInFailed(r.Context(), ws, "id token not verified")
-		s.refuse(w, r, key, "The sign-in could not be verified.")
+		s.refuse(w, r, key, s.t(r, "web.signin_unverified"))
 		return
 	}
 	si, err := signInOf(idt)
 	if err != nil {
-		s.refuse(w, r, key, "The sign-in could not be verified.")
+		s.refuse(w, r, key, s.t(r, "web.signin_unverified"))
 		return
 	}
 	var party struct {
@@ -365,18 +443,18 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := idt.Claims(&party); err != nil || !s.oidc.forUs(idt.Audience, party.AZP) {
 		s.e.SignInFailed(r.Context(), ws, "id token not for this client")
-		s.refuse(w, r, key, "The sign-in could not be verified.")
+		s.refuse(w, r, key, s.t(r, "web.signin_unverified"))
 		return
 	}
 	switch err := s.e.CompleteSignIn(r.Context(), &ws, si); {
 	case errors.Is(err, flows.ErrWrongUser):
-		s.refuse(w, r, key, "You signed in as a different person than the one chatting with the bot. Nothing was changed.")
+		s.refuse(w, r, key, s.t(r, "web.signin_other_person"))
 		return
 	case errors.Is(err, flows.ErrSignInTooOld):
-		s.refuse(w, r, key, "The sign-in was not fresh enough. Ask the bot in chat for a new link and sign in again.")
+		s.refuse(w, r, key, s.t(r, "web.signin_stale"))
 		return
 	case err != nil:
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	if ws.Purpose == flows.PurposeAdmin {
@@ -384,7 +462,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/enrol", http.StatusSeeOther)
@@ -427,36 +505,36 @@ func signInOf(idt *oidc.IDToken) (flows.SignIn, error) {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, key, msg string) {
 	_ = s.webs.DeleteWeb(r.Context(), key)
 	setCookie(w, cookieSession, "", -1)
-	s.render(w, http.StatusForbidden, "error.html", view{Title: "Not signed in", Error: msg})
+	s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_signed_in"), Error: msg})
 }
 
 // signedIn loads a signed-in browser session and, for POSTs, checks its CSRF token.
 func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (flows.WebState, string, bool) {
 	ws, key, ok := s.session(r)
 	if !ok || ws.SignedInAt.IsZero() {
-		s.gone(w, http.StatusForbidden)
+		s.gone(w, r, http.StatusForbidden)
 		return ws, key, false
 	}
 	if r.Method == http.MethodPost && !equal(ws.CSRF, r.PostFormValue("csrf")) {
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Please try again", Error: "This form expired. Reload the page."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.try_again"), Error: s.t(r, "web.form_expired_reload")})
 		return ws, key, false
 	}
 	return ws, key, true
 }
 
 func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, notice, errMsg string) {
-	methods, err := s.e.MethodViews(r.Context(), ws.UserID)
+	methods, err := s.e.MethodViews(r.Context(), s.lang(r), ws.UserID)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	p, err := s.e.RegistrationProgress(r.Context(), ws.UserID)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	s.render(w, status, "enrol.html", view{Title: "Your verification methods", CSRF: ws.CSRF, Registered: methods,
-		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: progressText(p)})
+	s.render(w, r, status, "enrol.html", view{Title: s.t(r, "web.title.methods"), CSRF: ws.CSRF, Back: "/enrol", Registered: methods,
+		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: s.progressText(r, p)})
 }
 
 func (s *Server) enrolMenu(w http.ResponseWriter, r *http.Request) {
@@ -488,24 +566,23 @@ func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	kind, err := s.e.ConfirmEnrol(r.Context(), &ws, r.PostFormValue("code"))
 	if perr := s.webs.PutWeb(r.Context(), key, ws); perr != nil {
-		s.fail(w, perr)
+		s.fail(w, r, perr)
 		return
 	}
 	switch {
 	case err == nil:
-		s.menu(w, r, ws, http.StatusOK, "Done: "+methodName(kind)+" is registered and confirmed.", "")
+		s.menu(w, r, ws, http.StatusOK, s.t(r, "web.method_done", s.t(r, flows.MsgID("web.the_method."+string(kind)))), "")
 	case errors.Is(err, flows.ErrCodeWrong):
-		s.render(w, http.StatusUnprocessableEntity, "confirm.html", view{Title: "Confirm", CSRF: ws.CSRF,
-			Kind: string(ws.PendingKind), Error: "That code is not right. Please try again."})
+		s.render(w, r, http.StatusUnprocessableEntity, "confirm.html", view{Title: s.t(r, "web.title.confirm"), CSRF: ws.CSRF,
+			Kind: string(ws.PendingKind), Error: s.t(r, "web.code_wrong")})
 	case errors.Is(err, flows.ErrBlocked):
-		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many wrong codes: self-service is blocked on your account for now. "+
-			"Try again tomorrow, or contact the helpdesk.")
+		s.menu(w, r, ws, http.StatusTooManyRequests, "", s.t(r, "web.codes_blocked"))
 	case errors.Is(err, flows.ErrBadRequest): // nothing pending (any more): a stale form
-		s.menu(w, r, ws, http.StatusBadRequest, "", "There is no code to confirm here any more. Please start this method again.")
+		s.menu(w, r, ws, http.StatusBadRequest, "", s.t(r, "web.nothing_to_confirm"))
 	case errors.Is(err, flows.ErrNeedSignIn):
-		s.gone(w, http.StatusForbidden)
+		s.gone(w, r, http.StatusForbidden)
 	default:
-		s.fail(w, err)
+		s.fail(w, r, err)
 	}
 }
 
@@ -516,41 +593,26 @@ func (s *Server) enrolDone(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.e.FinishRegistration(r.Context(), &ws)
 	if err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return
 	}
 	_ = s.webs.DeleteWeb(r.Context(), key)
 	setCookie(w, cookieSession, "", -1)
 	if !p.Met {
-		s.render(w, http.StatusOK, "done.html", view{Title: "Not enough yet", Progress: progressText(p),
-			Notice: fmt.Sprintf("You need %d ways to prove it's you before you can reset your password yourself. Type \"register\" in the chat to add another.", p.Need)})
+		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.not_enough"), Progress: s.progressText(r, p),
+			Notice: s.t(r, "web.need_more", p.Need)})
 		return
 	}
-	s.render(w, http.StatusOK, "done.html", view{Title: "All set", Progress: progressText(p),
-		Notice: "Your methods are registered. You can close this page and go back to the chat."})
-}
-
-func methodName(k flows.MethodKind) string {
-	switch k {
-	case flows.MethodTOTP:
-		return "the authenticator app"
-	case flows.MethodEmail:
-		return "the email address"
-	case flows.MethodSMS:
-		return "the mobile phone"
-	case flows.MethodVoice:
-		return "the office phone"
-	}
-	return string(k)
+	s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.all_set"), Progress: s.progressText(r, p),
+		Notice: s.t(r, "web.all_set")})
 }
 
 // plainReason turns a bad-request error into the sentence after its prefix.
-func plainReason(err error) string {
-	msg := strings.TrimPrefix(err.Error(), flows.ErrBadRequest.Error()+": ")
-	if msg == flows.ErrBadRequest.Error() || msg == "" {
-		return "Please check what you entered."
+func (s *Server) plainReason(r *http.Request, err error) string {
+	if msg, ok := flows.InputText(err, s.lang(r)); ok {
+		return msg
 	}
-	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+	return s.t(r, "input.check")
 }
 
 // formList reads fields name0, name1, … up to max.
@@ -569,10 +631,10 @@ func formList(r *http.Request, name string, max int) []string {
 func (s *Server) questionsForm(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, errMsg string) {
 	setup, err := s.e.QuestionChoices(r.Context(), &ws)
 	if err != nil {
-		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", "Security questions are not offered.")
+		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", s.t(r, "web.questions_not_offered"))
 		return
 	}
-	s.render(w, status, "questions.html", view{Title: "Security questions", CSRF: ws.CSRF, Choices: setup.Choices,
+	s.render(w, r, status, "questions.html", view{Title: s.t(r, "web.title.questions"), CSRF: ws.CSRF, Choices: setup.Choices,
 		Slots: make([]int, setup.Count), Error: errMsg})
 }
 
@@ -584,13 +646,13 @@ func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
 	err := s.e.RegisterQuestions(r.Context(), &ws, formList(r, "q", 5), formList(r, "a", 5))
 	switch {
 	case err == nil:
-		s.menu(w, r, ws, http.StatusOK, "Done: your security questions are registered.", "")
+		s.menu(w, r, ws, http.StatusOK, s.t(r, "web.questions_done"), "")
 	case errors.Is(err, flows.ErrBadRequest):
-		s.questionsForm(w, r, ws, http.StatusUnprocessableEntity, plainReason(err))
+		s.questionsForm(w, r, ws, http.StatusUnprocessableEntity, s.plainReason(r, err))
 	case errors.Is(err, flows.ErrNeedSignIn):
-		s.gone(w, http.StatusForbidden)
+		s.gone(w, r, http.StatusForbidden)
 	default:
-		s.fail(w, err)
+		s.fail(w, r, err)
 	}
 }
 
@@ -599,15 +661,15 @@ func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) 
 	setCookie(w, cookiePre, "", -1)
 	switch {
 	case errors.Is(err, flows.ErrLinkGone):
-		s.gone(w, http.StatusNotFound)
+		s.gone(w, r, http.StatusNotFound)
 	case errors.Is(err, flows.ErrBlocked):
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Not now", Error: "Too many attempts: self-service is paused for this account. Please contact the helpdesk."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_now"), Error: s.t(r, "web.answers_blocked")})
 	case err != nil:
-		s.fail(w, err)
+		s.fail(w, r, err)
 	case ok:
-		s.render(w, http.StatusOK, "done.html", view{Title: "Thank you", Notice: "Those answers are right. Go back to the chat for the next step."})
+		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.thanks"), Notice: s.t(r, "web.answers_right")})
 	default:
-		s.render(w, http.StatusUnprocessableEntity, "error.html", view{Title: "Not right", Error: "Those answers are not right. Go back to the chat to try again or choose another method."})
+		s.render(w, r, http.StatusUnprocessableEntity, "error.html", view{Title: s.t(r, "web.title.not_right"), Error: s.t(r, "web.answers_wrong")})
 	}
 }
 
@@ -625,30 +687,30 @@ func (s *Server) enrolReconfirm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) enrolStarted(w http.ResponseWriter, r *http.Request, ws flows.WebState, key string, kind flows.MethodKind, show flows.EnrolShow, err error) bool {
 	switch {
 	case errors.Is(err, flows.ErrNeedSignIn):
-		s.gone(w, http.StatusForbidden)
+		s.gone(w, r, http.StatusForbidden)
 		return false
 	case errors.Is(err, flows.ErrLimit):
-		s.menu(w, r, ws, http.StatusTooManyRequests, "", "Too many codes were sent recently. Please wait a few minutes.")
+		s.menu(w, r, ws, http.StatusTooManyRequests, "", s.t(r, "web.too_many_codes"))
 		return false
 	case errors.Is(err, flows.ErrBudget):
-		s.menu(w, r, ws, http.StatusServiceUnavailable, "", "Text messages and calls are paused for a while. Please try again later or choose another method.")
+		s.menu(w, r, ws, http.StatusServiceUnavailable, "", s.t(r, "web.phone_paused"))
 		return false
 	case errors.Is(err, flows.ErrBadRequest):
-		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", plainReason(err))
+		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", s.plainReason(r, err))
 		return false
 	case err != nil:
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return false
 	}
 	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return false
 	}
-	v := view{Title: "Confirm", CSRF: ws.CSRF, Show: show, Kind: string(kind)}
+	v := view{Title: s.t(r, "web.title.confirm"), CSRF: ws.CSRF, Show: show, Kind: string(kind)}
 	if strings.HasPrefix(show.QR, "data:image/png;base64,") {
 		v.QR = template.URL(show.QR)
 	}
-	s.render(w, http.StatusOK, "confirm.html", v)
+	s.render(w, r, http.StatusOK, "confirm.html", v)
 	return true
 }
 
@@ -660,11 +722,11 @@ func (s *Server) enrolRemove(w http.ResponseWriter, r *http.Request) {
 	kind := flows.MethodKind(r.PostFormValue("method"))
 	switch err := s.e.RemoveMethod(r.Context(), &ws, kind); {
 	case err == nil:
-		s.menu(w, r, ws, http.StatusOK, "Removed: "+methodName(kind)+".", "")
+		s.menu(w, r, ws, http.StatusOK, s.t(r, "web.method_removed", s.t(r, flows.MsgID("web.the_method."+string(kind)))), "")
 	case errors.Is(err, flows.ErrNeedSignIn):
-		s.gone(w, http.StatusForbidden)
+		s.gone(w, r, http.StatusForbidden)
 	default:
-		s.fail(w, err)
+		s.fail(w, r, err)
 	}
 }
 
@@ -675,14 +737,14 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, key string, w
 	msg, err := s.e.AdminConfirm(r.Context(), &ws, si)
 	switch {
 	case errors.Is(err, flows.ErrNeedMFA):
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Multi-factor sign-in needed",
-			Error: "This needs a sign-in with multi-factor authentication. Nothing was changed; run the command again and sign in with MFA."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.mfa_needed"),
+			Error: s.t(r, "web.mfa_needed")})
 	case errors.Is(err, flows.ErrRefused), errors.Is(err, flows.ErrLinkGone):
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Not done", Error: "This action is no longer possible. Nothing was changed."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_done"), Error: s.t(r, "web.not_possible")})
 	case err != nil:
-		s.fail(w, err)
+		s.fail(w, r, err)
 	default:
-		s.render(w, http.StatusOK, "done.html", view{Title: "Done", Notice: msg})
+		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.done"), Notice: msg})
 	}
 }
 
@@ -690,19 +752,19 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, key string, w
 // in with their current directory password (an AD bind as them).
 func (s *Server) beginPasswordSignIn(w http.ResponseWriter, r *http.Request, tok string, p flows.Purpose) {
 	if p != flows.PurposeRegister || !s.e.PasswordSignInAvailable() {
-		s.render(w, http.StatusForbidden, "error.html", view{Title: "Not available",
-			Error: "This needs a multi-factor sign-in with Microsoft Entra, which this deployment does not have. Please contact the helpdesk."})
+		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_available"),
+			Error: s.t(r, "web.no_entra")})
 		return
 	}
 	ws, err := s.e.BeginSignIn(r.Context(), tok)
 	if err != nil {
-		s.gone(w, http.StatusNotFound)
+		s.gone(w, r, http.StatusNotFound)
 		return
 	}
 	if !s.openSession(w, r, &ws) {
 		return
 	}
-	s.render(w, http.StatusOK, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF})
+	s.render(w, r, http.StatusOK, "signin.html", view{Title: s.t(r, "web.title.signin"), CSRF: ws.CSRF})
 }
 
 // openSession stores a new browser session with its CSRF token and sets its cookie (the
@@ -711,7 +773,7 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, ws *flows.W
 	ws.CSRF = random()
 	cookie := random()
 	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), *ws); err != nil {
-		s.fail(w, err)
+		s.fail(w, r, err)
 		return false
 	}
 	setCookie(w, cookieSession, cookie, int(flows.WebLifetime.Seconds()))
@@ -724,47 +786,44 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request, ws *flows.W
 func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 	ws, key, ok := s.session(r)
 	if !ok || !ws.SignedInAt.IsZero() || r.ParseForm() != nil || !equal(ws.CSRF, r.PostFormValue("csrf")) {
-		s.gone(w, http.StatusForbidden)
+		s.gone(w, r, http.StatusForbidden)
 		return
 	}
 	err := s.e.PasswordSignIn(r.Context(), &ws, r.PostFormValue("password"))
 	switch {
 	case err == nil:
 		if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
-			s.fail(w, err)
+			s.fail(w, r, err)
 			return
 		}
 		http.Redirect(w, r, "/enrol", http.StatusSeeOther)
 	case errors.Is(err, flows.ErrWrongPassword):
-		s.render(w, http.StatusUnauthorized, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF,
-			Error: "That password isn't right. Please try again (after three wrong passwords in a day, this page stops working for you until tomorrow)."})
+		s.render(w, r, http.StatusUnauthorized, "signin.html", view{Title: s.t(r, "web.title.signin"), CSRF: ws.CSRF,
+			Error: s.t(r, "web.password_wrong")})
 	case errors.Is(err, flows.ErrLockoutNear):
-		s.render(w, http.StatusTooManyRequests, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF, Error: lockoutNear(err)})
+		s.render(w, r, http.StatusTooManyRequests, "signin.html", view{Title: s.t(r, "web.title.signin"), CSRF: ws.CSRF, Error: s.lockoutNear(r, err)})
 	case errors.Is(err, flows.ErrTooManySignIns):
-		s.refuse(w, r, key, "Too many wrong passwords today, so signing in here is paused for you until tomorrow. Please contact the helpdesk if you need help sooner.")
+		s.refuse(w, r, key, s.t(r, "web.signins_paused"))
 	case errors.Is(err, flows.ErrAccountLocked):
-		s.refuse(w, r, key, "Your account is locked, so your password can't be checked here. If you have registered ways to prove it's you, ask the bot to unlock it. "+
-			"If you haven't, contact the helpdesk and tell them your account is locked out and you are not registered with resetbot; once you can sign in again, register here.")
+		s.refuse(w, r, key, s.t(r, "web.account_locked"))
 	case errors.Is(err, flows.ErrMustChangePassword):
-		s.refuse(w, r, key, "Your password must be changed before it can be used here. Sign in to your work computer, change it, then ask the bot for a new link.")
+		s.refuse(w, r, key, s.t(r, "web.must_change"))
 	case errors.Is(err, flows.ErrWrongUser):
-		s.refuse(w, r, key, "This chat account belongs to someone else. Nothing was changed.")
+		s.refuse(w, r, key, s.t(r, "web.someone_else"))
 	default:
-		s.fail(w, err)
+		s.fail(w, r, err)
 	}
 }
 
 // lockoutNear says plainly why the page did not try a password: it never makes the directory
 // lock the account.
-func lockoutNear(err error) string {
+func (s *Server) lockoutNear(r *http.Request, err error) string {
 	var ln *flows.LockoutNearError
 	if !errors.As(err, &ln) || ln.Threshold == 0 {
-		return "To keep your account from being locked, this page did not check that password: it cannot tell how many tries your account has left. Please contact the helpdesk."
+		return s.t(r, "web.lockout_unknown")
 	}
-	msg := fmt.Sprintf("To keep your account from being locked, this page did not check that password: your account has had %d wrong password(s) recently, and Active Directory locks it after %d. "+
-		"Sign in once at your work computer with your current password (that clears the count)", ln.Failed, ln.Threshold)
 	if ln.ClearsIn > 0 {
-		msg += fmt.Sprintf(", or wait %d minutes", int(ln.ClearsIn.Minutes())+1)
+		return s.t(r, "web.lockout_near_wait", ln.Failed, ln.Threshold, int(ln.ClearsIn.Minutes())+1)
 	}
-	return msg + ", then try again here. If you no longer know your password, contact the helpdesk."
+	return s.t(r, "web.lockout_near", ln.Failed, ln.Threshold)
 }

@@ -2,7 +2,6 @@ package emailcode
 
 import (
 	"context"
-	"fmt"
 	"net/mail"
 	"strings"
 
@@ -41,7 +40,7 @@ func (c Channel) Deliver(ctx context.Context, dest, code string, enrol bool) err
 }
 
 // ErrBadAddress: the text is not one plain email address.
-var ErrBadAddress = fmt.Errorf("%w: not a valid email address", flows.ErrBadRequest)
+var ErrBadAddress = flows.BadInput("input.email")
 
 // ParseAddress accepts one plain address (no display name), at most 254 characters.
 func ParseAddress(s string) (string, error) {

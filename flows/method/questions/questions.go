@@ -135,11 +135,11 @@ func (m *Method) Matches(ctx context.Context, answer, stored string) bool {
 
 // Register validates the chosen questions and answers and hashes the answers.
 func (m *Method) Register(ctx context.Context, pol flows.Policy, qs, answers []string) (flows.Registered, error) {
-	bad := func(msg string) (flows.Registered, error) {
-		return flows.Registered{}, fmt.Errorf("%w: %s", flows.ErrBadRequest, msg)
+	bad := func(id flows.MsgID, args ...any) (flows.Registered, error) {
+		return flows.Registered{}, flows.BadInput(id, args...)
 	}
 	if len(qs) != pol.QuestionsToRegister || len(answers) != len(qs) {
-		return bad(fmt.Sprintf("choose and answer %d questions", pol.QuestionsToRegister))
+		return bad("input.questions_count", pol.QuestionsToRegister)
 	}
 	allowed := map[string]bool{}
 	for _, q := range m.Choices(pol) {
@@ -150,15 +150,15 @@ func (m *Method) Register(ctx context.Context, pol flows.Policy, qs, answers []s
 		a := Normalise(answers[i])
 		switch n := utf8.RuneCountInString(a); {
 		case !allowed[q]:
-			return bad("choose each question from the list")
+			return bad("input.questions_list")
 		case seenQ[q]:
-			return bad("choose a different question each time")
+			return bad("input.questions_different")
 		case n < 3 || n > 40:
-			return bad("make each answer 3 to 40 characters long")
+			return bad("input.answers_length")
 		case seenA[a]:
-			return bad("give a different answer to each question")
+			return bad("input.answers_different")
 		case strings.Contains(Normalise(q), a):
-			return bad("an answer cannot be part of its question")
+			return bad("input.answer_in_question")
 		}
 		seenQ[q], seenA[a] = true, true
 	}
