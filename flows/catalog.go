@@ -116,7 +116,6 @@ const (
 //go:embed locales/*.json
 var embeddedLocales embed.FS
 
-
 // Text renders a catalog message in the language that best matches the locale ("de-AT" → de,
 // "pt" → pt-BR), falling back to English. Placeholders are printf verbs; a translation may
 // reorder them with explicit indexes ("%[2]s … %[1]d"). Numbers follow the language's rules.

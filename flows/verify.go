@@ -318,7 +318,6 @@ func (e *Engine) blockedNow(s *step, until time.Time) Reply {
 	return s.reply(MsgBlockedUntil, when, s.pol.HelpdeskURL)
 }
 
-
 // resend sends a new code for the method being proven (counted as a send, never as a failed
 // try, within the send limits) and offers the other methods.
 func (e *Engine) resend(ctx context.Context, s *step) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,23 @@ type Console struct {
 	seq     int
 	prefix  string
 	admin   AdminHandler // nil: "/sspr" is an ordinary message
+	lang    string       // the chat language everyone typing here has ("/lang de"); "" is English
+}
+
+// SetLang makes the console's people speak lang (a catalog language, or a locale matched to one),
+// as a Slack or Teams locale would; the demo's --lang and "/lang de" set it.
+func (c *Console) SetLang(lang string) {
+	c.mu.Lock()
+	c.lang = flows.Lang(lang)
+	c.mu.Unlock()
+}
+
+// t renders a catalog message in the console's language.
+func (c *Console) t(id flows.MsgID, args ...any) string {
+	c.mu.Lock()
+	lang := c.lang
+	c.mu.Unlock()
+	return flows.Text(lang, id, args...)
 }
 
 // OfferAdmin routes lines starting with "/sspr" to h as bot-admin commands of the person acted
@@ -86,7 +104,7 @@ func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, 
 	choices := c.choices[strings.ToLower(upn)]
 	c.mu.Unlock()
 	if upn == "" {
-		return nil, "Pick who you are first: type /as and a number.\n", nil
+		return nil, c.t("console.pick_first") + "\n", nil
 	}
 	in := c.inbound(upn)
 	if id, ok := pick(choices, strings.TrimSpace(line)); ok {
@@ -105,7 +123,13 @@ func (c *Console) inbound(upn string) flows.Inbound {
 	c.seq++
 	idem := fmt.Sprintf("%s-%d", c.prefix, c.seq)
 	c.mu.Unlock()
-	return flows.Inbound{Chat: Chat(upn), Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
+	chat := Chat(upn)
+	c.mu.Lock()
+	if c.lang != "" {
+		chat.Locale = c.lang
+	}
+	c.mu.Unlock()
+	return flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
 }
 
 // pick finds the choice a typed number names: its key when it has one (a method keeps its
@@ -216,7 +240,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 				return <-errc
 			}
 			if l.tooLong {
-				c.printf("That line is too long (at most %d characters); nothing was sent. Please type a shorter message.\n", MaxLine)
+				c.printf("%s\n", c.t("console.too_long", MaxLine))
 			} else if quit := c.line(ctx, l.text); quit {
 				return nil
 			}
@@ -261,11 +285,21 @@ func (c *Console) line(ctx context.Context, line string) (quit bool) {
 			arg = c.people[n-1].UPN
 		}
 		if arg == "" || strings.ContainsAny(arg, " \t") {
-			c.printf("Type /as and a number from the list, or /who to see it.\n")
+			c.printf("%s\n", c.t("console.as_usage"))
 			return false
 		}
 		c.As(arg)
-		c.printf("You are now %s. Try \"I'm locked out\", \"register\" or \"help\".\n", arg)
+		c.printf("%s\n", c.t("console.now", arg))
+		return false
+	case t == "/lang" || strings.HasPrefix(t, "/lang "):
+		arg := strings.TrimSpace(strings.TrimPrefix(t, "/lang"))
+		if arg == "" || !slices.ContainsFunc(flows.Languages(), func(l string) bool { return strings.EqualFold(l, flows.Lang(arg)) }) ||
+			flows.Lang(arg) == "en" && !strings.HasPrefix(strings.ToLower(arg), "en") {
+			c.printf("%s\n", c.t("console.lang_usage", strings.Join(flows.Languages(), ", ")))
+			return false
+		}
+		c.SetLang(arg)
+		c.printf("%s\n", c.t("console.lang_set", flows.LanguageName(flows.Lang(arg))))
 		return false
 	}
 	c.mu.Lock()
@@ -275,7 +309,7 @@ func (c *Console) line(ctx context.Context, line string) (quit bool) {
 		replies, err := admin.Admin(ctx, c.inbound(cur), strings.TrimSpace(strings.TrimPrefix(t, "/sspr")))
 		out := Render(replies)
 		if err != nil {
-			out += "(the bot logged an error)\n"
+			out += c.t("console.error") + "\n"
 		}
 		c.printf("%s", out)
 		return false
@@ -283,13 +317,13 @@ func (c *Console) line(ctx context.Context, line string) (quit bool) {
 	if cur == "" {
 		if n, err := strconv.Atoi(t); err == nil && n >= 1 && n <= len(c.people) {
 			c.As(c.people[n-1].UPN)
-			c.printf("You are now %s. Try \"I'm locked out\", \"register\" or \"help\".\n", c.people[n-1].UPN)
+			c.printf("%s\n", c.t("console.now", c.people[n-1].UPN))
 			return false
 		}
 	}
 	_, out, err := c.Say(ctx, line)
 	if err != nil {
-		out += "(the bot logged an error)\n"
+		out += c.t("console.error") + "\n"
 	}
 	c.printf("%s", out)
 	return false
@@ -297,7 +331,7 @@ func (c *Console) line(ctx context.Context, line string) (quit bool) {
 
 func (c *Console) printPeople() {
 	var b strings.Builder
-	b.WriteString("Who are you? Type a number (or /as NUMBER later to switch):\n")
+	b.WriteString(c.t("console.who") + "\n")
 	for i, p := range c.people {
 		fmt.Fprintf(&b, "  %d) %-22s %s\n", i+1, p.UPN, p.Note)
 	}

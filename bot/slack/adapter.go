@@ -168,14 +168,13 @@ func (a *Adapter) first(ctx context.Context, id string) bool {
 
 // identify turns a Slack user into a verified claim, or a reason to refuse.
 func (a *Adapter) identify(ctx context.Context, userID, team string) (flows.ChatRef, flows.Claim, string, error) {
-	chat := flows.ChatRef{Platform: Platform, Tenant: team, UserID: userID, Locale: "en"}
+	chat := flows.ChatRef{Platform: Platform, Tenant: team, UserID: userID}
 	u, err := a.user(ctx, userID)
 	if err != nil {
 		return chat, flows.Claim{}, "", err
 	}
-	if u.Locale != "" {
-		chat.Locale = u.Locale
-	}
+	// users.info with include_locale=true (slack-go sends it): the person's Slack language
+	chat.Locale = u.Locale
 	chat.TimeZone = u.TZ // users.info "tz": the person's IANA time zone
 	switch {
 	case u.Deleted:
@@ -302,7 +301,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCall
 		channel = ch
 	}
 	if cb.Container.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
-		a.closeButtons(ctx, channel, cb.Container.MessageTs, cb.Message, act)
+		a.closeButtons(ctx, a.cachedLocale(cb.User.ID), channel, cb.Container.MessageTs, cb.Message, act)
 	}
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID

@@ -30,7 +30,7 @@ func (a *Adapter) publishHome(ctx context.Context, team, user string) {
 	} else {
 		ov.HelpdeskURL = ""
 	}
-	view := HomeView(ov)
+	view := HomeView(chat.Locale, ov)
 	err = a.call(ctx, "views.publish", func() error {
 		_, err := a.api.PublishViewContext(ctx, slackapi.PublishViewContextRequest{UserID: user, View: view})
 		return err
@@ -41,31 +41,31 @@ func (a *Adapter) publishHome(ctx context.Context, team, user string) {
 }
 
 // HomeView renders the home tab.
-func HomeView(ov flows.Overview) slackapi.HomeTabViewRequest {
+func HomeView(locale string, ov flows.Overview) slackapi.HomeTabViewRequest {
 	text := func(s string) *slackapi.TextBlockObject {
 		return slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(s), false, false)
 	}
-	blocks := []slackapi.Block{slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, "Password self-service", false, false))}
+	blocks := []slackapi.Block{slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "home.title"), false, false))}
 	if !ov.Eligible {
-		msg := "Self-service isn't available for this account. Please contact the helpdesk."
+		msg := flows.Text(locale, "home.unavailable")
 		if ov.HelpdeskURL != "" {
 			msg += " " + ov.HelpdeskURL
 		}
 		blocks = append(blocks, slackapi.NewSectionBlock(text(msg), nil, nil))
 		return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
 	}
-	reg := "Nothing registered yet."
+	reg := flows.Text(locale, "home.nothing")
 	if len(ov.Registered) > 0 {
-		reg = "Registered: " + strings.Join(ov.Registered, ", ") + "."
+		reg = flows.Text(locale, "home.registered", strings.Join(ov.Registered, ", "))
 	}
 	if !ov.ReconfirmDue.IsZero() {
-		reg += " Please reconfirm them by " + ov.ReconfirmDue.UTC().Format("2 January 2006") + "."
+		reg += " " + flows.Text(locale, "home.reconfirm_by", flows.FormatDate(locale, ov.ReconfirmDue, time.UTC))
 	}
 	blocks = append(blocks, slackapi.NewSectionBlock(text(reg), nil, nil),
 		slackapi.NewActionBlock("home",
-			slackapi.NewButtonBlockElement("home:register", "register", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Register methods", false, false)),
-			slackapi.NewButtonBlockElement("home:reset", "reset", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Reset my password", false, false)),
-			slackapi.NewButtonBlockElement("home:unlock", "unlock", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Unlock my account", false, false)),
+			slackapi.NewButtonBlockElement("home:register", "register", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.register"), false, false)),
+			slackapi.NewButtonBlockElement("home:reset", "reset", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.reset"), false, false)),
+			slackapi.NewButtonBlockElement("home:unlock", "unlock", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.unlock"), false, false)),
 		))
 	return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
 }
@@ -101,10 +101,7 @@ func (a *Adapter) addTargets(out map[string]flows.ChatTarget, users []slackapi.U
 			continue
 		}
 		tz := zone(u.TZ)
-		locale := u.Locale
-		if locale == "" {
-			locale = "en"
-		}
+		locale := u.Locale // empty when unknown: the reminder uses the remembered or the policy's language
 		out[strings.ToLower(u.Profile.Email)] = flows.ChatTarget{TZ: tz,
 			Chat: flows.ChatRef{Platform: Platform, Tenant: u.TeamID, UserID: u.ID, Locale: locale}}
 	}

@@ -15,6 +15,8 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/resetbot/resetbot/flows"
 )
 
 // MaxSkew is how far a request's timestamp may be from now.
@@ -123,6 +125,6 @@ func (a *Adapter) commands(w http.ResponseWriter, r *http.Request, _ []byte) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": "On it: I'll answer in our direct messages."})
+	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": flows.Text(a.cachedLocale(c.UserID), flows.MsgWorking)})
 	a.perUser(r.Context(), c.TeamID, c.UserID, "", func(ctx context.Context) { a.onCommand(ctx, c) })
 }

@@ -83,12 +83,7 @@ func (a *Adapter) drain(ctx context.Context, key string, q *userQueue) {
 func (a *Adapter) slowDown(ctx context.Context, chat flows.ChatRef) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	chat.Locale = "en"
-	a.mu.Lock()
-	if e, ok := a.users[chat.UserID]; ok && e.user.Locale != "" {
-		chat.Locale = e.user.Locale
-	}
-	a.mu.Unlock()
+	chat.Locale = a.cachedLocale(chat.UserID)
 	a.post(ctx, chat, []flows.Reply{{MsgID: flows.MsgSlowDown, Text: flows.Text(chat.Locale, flows.MsgSlowDown), Private: true}})
 }
 
@@ -116,4 +111,12 @@ func (a *Adapter) dispatchEvent(ctx context.Context, raw json.RawMessage) {
 		return
 	}
 	a.perUser(ctx, team, user, channel, func(ctx context.Context) { a.onEvent(ctx, raw) })
+}
+
+// cachedLocale is the person's Slack locale when users.info was read for them already ("" otherwise:
+// English), without a call.
+func (a *Adapter) cachedLocale(userID string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.users[userID].user.Locale
 }

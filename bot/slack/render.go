@@ -35,7 +35,7 @@ type Message struct {
 // choices as buttons whose values carry the session id and version. A text longer than a
 // section takes is split at line (or word) boundaries into several sections, and the blocks
 // go out in as many messages as Slack's limits need, in order.
-func Messages(replies []flows.Reply) []Message {
+func Messages(locale string, replies []flows.Reply) []Message {
 	var out []Message
 	cur := Message{}
 	add := func(b slackapi.Block, text string) {
@@ -57,7 +57,7 @@ func Messages(replies []flows.Reply) []Message {
 		}
 		var buttons []slackapi.BlockElement
 		if r.Link != "" {
-			b := slackapi.NewButtonBlockElement("link", "", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Open the one-time page", false, false))
+			b := slackapi.NewButtonBlockElement("link", "", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.open_page"), false, false))
 			b.URL = r.Link
 			b.Style = slackapi.StylePrimary
 			buttons = append(buttons, b)
@@ -147,7 +147,7 @@ func (a *Adapter) send(ctx context.Context, chat flows.ChatRef, replies []flows.
 		}
 		channel = ch
 	}
-	for _, m := range Messages(replies) {
+	for _, m := range Messages(chat.Locale, replies) {
 		err := a.call(ctx, "chat.postMessage:"+channel, func() error {
 			_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(m.Text, false), slackapi.MsgOptionBlocks(m.Blocks...),
 				slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
@@ -195,17 +195,17 @@ func (a *Adapter) openDM(ctx context.Context, user string) (string, error) {
 
 // closeButtons replaces a clicked message's buttons with what was chosen, so it cannot be
 // clicked again (a stale click would be refused anyway).
-func (a *Adapter) closeButtons(ctx context.Context, channel, ts string, msg slackapi.Message, act *slackapi.BlockAction) {
+func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg slackapi.Message, act *slackapi.BlockAction) {
 	var blocks []slackapi.Block
 	for _, b := range msg.Blocks.BlockSet {
 		if b.BlockType() != slackapi.MBTAction {
 			blocks = append(blocks, b)
 		}
 	}
-	label := act.Text.Text
-	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, "You chose: "+label, false, false)))
+	chosen := flows.Text(locale, "chat.you_chose", act.Text.Text)
+	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, chosen, false, false)))
 	err := a.call(ctx, "chat.update:"+channel, func() error {
-		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText("You chose: "+label, false), slackapi.MsgOptionBlocks(blocks...))
+		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText(chosen, false), slackapi.MsgOptionBlocks(blocks...))
 		return err
 	})
 	if err != nil {
@@ -239,7 +239,7 @@ func (a *Adapter) Alert(ctx context.Context, ev flows.AuditEvent, text string) {
 	if a.cfg.AdminChannel == "" {
 		return
 	}
-	r := flows.Reply{Text: "⚠️ resetbot security alert: " + text}
+	r := flows.Reply{Text: flows.Text("", "alert.security", text)}
 	if err := a.send(ctx, flows.ChatRef{Platform: Platform, Channel: a.cfg.AdminChannel}, []flows.Reply{r}); err != nil {
 		a.log.ErrorContext(ctx, "alert post failed", "err", err)
 	}

@@ -11,7 +11,7 @@ func Message(replies []flows.Reply, ref Ref) map[string]any {
 	for _, r := range replies {
 		body = append(body, map[string]any{"type": "TextBlock", "text": r.Text, "wrap": true})
 		if r.Link != "" {
-			actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": "Open the one-time page", "url": r.Link})
+			actions = append(actions, map[string]any{"type": "Action.OpenUrl", "title": flows.Text(ref.Locale, "button.open_page"), "url": r.Link})
 		}
 		for _, c := range r.Choices {
 			actions = append(actions, map[string]any{"type": "Action.Submit", "title": c.Title(), "data": map[string]any{"choice": c.ID}})

@@ -34,6 +34,7 @@ type User struct {
 	Bot            bool
 	Deleted        bool
 	TZ             string // IANA zone, e.g. Europe/Berlin
+	Locale         string // the user's Slack locale, e.g. de-DE; en-US when empty
 }
 
 // Post is one message the bot posted or updated.
@@ -186,7 +187,7 @@ func (s *Server) usersInfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
 		return
 	}
-	writeJSON(w, map[string]any{"ok": true, "user": userJSON(u, email)})
+	writeJSON(w, map[string]any{"ok": true, "user": userJSON(u, email, includeLocale(r))})
 }
 
 func (s *Server) conversationsOpen(w http.ResponseWriter, r *http.Request) {
@@ -372,18 +373,31 @@ func Buttons(p Post) [][2]string {
 	return out
 }
 
+// includeLocale reads the include_locale argument of users.info and users.list: "Set this to
+// true to receive the locale for this user. Defaults to false" (https://api.slack.com/methods/users.info,
+// https://api.slack.com/methods/users.list). Anything but true is false here (stricter).
+func includeLocale(r *http.Request) bool { return r.FormValue("include_locale") == "true" }
+
 // userJSON is a user object; the profile's email is there only with users:read.email
-// (https://api.slack.com/methods/users.info, https://api.slack.com/scopes/users:read.email).
-func userJSON(u User, email bool) map[string]any {
+// (https://api.slack.com/methods/users.info, https://api.slack.com/scopes/users:read.email),
+// and the locale only when the call asked for it with include_locale.
+func userJSON(u User, email, locale bool) map[string]any {
 	profile := map[string]any{}
 	if email {
 		profile["email"] = u.Email
 	}
-	return map[string]any{
+	out := map[string]any{
 		"id": u.ID, "team_id": u.TeamID, "name": strings.Split(u.Email, "@")[0], "deleted": u.Deleted, "is_bot": u.Bot,
 		"is_restricted": u.Guest, "is_ultra_restricted": false, "is_stranger": u.Stranger, "is_email_confirmed": u.EmailConfirmed,
-		"locale": "en-US", "tz": u.TZ, "profile": profile,
+		"tz": u.TZ, "profile": profile,
 	}
+	if locale {
+		out["locale"] = u.Locale
+		if u.Locale == "" {
+			out["locale"] = "en-US"
+		}
+	}
+	return out
 }
 
 // usersList pages the users with a cursor, 200 at most a page, as Slack does.
@@ -406,7 +420,7 @@ func (s *Server) usersList(w http.ResponseWriter, r *http.Request) {
 	var page []map[string]any
 	end := min(start+limit, len(ids))
 	for _, id := range ids[min(start, len(ids)):end] {
-		page = append(page, userJSON(s.users[id], email))
+		page = append(page, userJSON(s.users[id], email, includeLocale(r)))
 	}
 	s.mu.Unlock()
 	next := ""
