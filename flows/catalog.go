@@ -100,7 +100,6 @@ const (
 	MsgDoUnlock          MsgID = "do_unlock"
 	MsgCodeUsed          MsgID = "code_used"
 	MsgTriesLeft         MsgID = "tries_left"
-	MsgTryLeft           MsgID = "try_left"
 	MsgBlockedUntil      MsgID = "blocked_until"
 	MsgOrAnother         MsgID = "or_another"
 	MsgChooseMethodAgain MsgID = "choose_method_again"

@@ -271,11 +271,8 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 				id = MsgCodeUsed
 			}
 			r := s.reply(id)
-			switch left := o.TriesLeft(s.pol.Limits); {
-			case left == 1:
-				r.Text += " " + Text(s.in.Chat.Locale, MsgTryLeft)
-			case left == 2:
-				r.Text += " " + Text(s.in.Chat.Locale, MsgTriesLeft, left)
+			if left := o.TriesLeft(s.pol.Limits); left == 1 || left == 2 {
+				r.Text += " " + Text(s.in.Chat.Locale, MsgTriesLeft, left) // the language's plural rules
 			}
 			r.Choices = e.methodChoices(s, sess, sess.Version)
 			return []Reply{r}
