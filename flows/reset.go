@@ -362,7 +362,11 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 type InputError struct{ Msg }
 
 func (e *InputError) Error() string {
-	return ErrBadRequest.Error() + ": " + Text("en", e.ID, e.Args...)
+	s := strings.TrimSuffix(Text("en", e.ID, e.Args...), ".")
+	if s != "" {
+		s = strings.ToLower(s[:1]) + s[1:]
+	}
+	return ErrBadRequest.Error() + ": " + s
 }
 
 func (e *InputError) Unwrap() error { return ErrBadRequest }
