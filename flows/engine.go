@@ -350,7 +350,8 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			return
 		}
 	} else {
-		intent = ParseIntentIn(s.in.Chat.Locale, s.in.Text)
+		// the reply speaks the language the message was written in
+		intent, s.in.Chat.Locale = Understand(s.in.Chat.Locale, s.in.Text)
 	}
 	switch intent {
 	case IntentHelp:

@@ -23,6 +23,9 @@ type Lexicon struct {
 	Suggestions map[Intent][]string
 	// MethodWords name the verification methods in a menu ("email", "text", "app").
 	MethodWords map[string]MethodKind
+	// Substrings: the language writes words without spaces (Japanese), so a concept word is
+	// found anywhere inside the text rather than as a whole word, and no typo is corrected.
+	Substrings bool
 }
 
 // concept is one signal the rules combine.
@@ -53,7 +56,12 @@ const (
 	cQuestion concept = "question" // what, how, where
 )
 
-var lexicons = map[string]*Lexicon{"en": &english}
+var lexicons = map[string]*Lexicon{"en": &english, "de": &german, "fr": &french, "es": &spanish, "pt-BR": &portuguese,
+	"nl": &dutch, "it": &italian, "ja": &japanese}
+
+// detectOrder is the order other languages are tried in when a message means nothing in the
+// person's own language.
+var detectOrder = []string{"en", "de", "fr", "es", "pt-BR", "nl", "it", "ja"}
 
 var english = Lexicon{
 	Phrases: map[string]string{
@@ -162,15 +170,63 @@ func ParseIntentIn(locale, text string) Intent {
 		return IntentCode
 	}
 	lx := lexiconFor(locale)
-	return lx.classify(lx.concepts(words))
+	return lx.classify(lx.concepts(words, true))
+}
+
+// Understand reads a message in the person's language and, when it means nothing there, in
+// the other languages the bot speaks (whole words only, no typo guessing, so a stray word does
+// not switch languages): lang is the catalog language the message was written in, the one to
+// answer in. A code or an unclear message keeps the person's language.
+func Understand(locale, text string) (intent Intent, lang string) {
+	lang = Lang(locale)
+	if !utf8.ValidString(text) || len(text) > MaxTextLen {
+		return IntentUnknown, lang
+	}
+	words := normalise(text)
+	if len(words) == 0 || isCode(strings.Join(words, "")) && len(words) <= 2 {
+		return ParseIntentIn(lang, text), lang
+	}
+	if i, l, ok := understandFirst(lang, words); ok {
+		return i, l
+	}
+	intent = ParseIntentIn(lang, text)
+	if intent != IntentUnknown {
+		return intent, lang
+	}
+	for _, other := range detectOrder {
+		lx, ok := lexicons[other]
+		if !ok || lx == lexiconFor(lang) {
+			continue
+		}
+		if i := lx.classify(lx.concepts(words, false)); i != IntentUnknown {
+			return i, other
+		}
+	}
+	return intent, lang
+}
+
+// understandFirst: the person's language read word for word first, then the other languages
+// word for word, and only then the person's language with typos corrected, so "Passwort
+// vergessen" from an English-speaking user is German, not a misspelt "password".
+func understandFirst(lang string, words []string) (Intent, string, bool) {
+	own := lexiconFor(lang)
+	if i := own.classify(own.concepts(words, false)); i != IntentUnknown {
+		return i, lang, true
+	}
+	for _, other := range detectOrder {
+		lx, ok := lexicons[other]
+		if !ok || lx == own {
+			continue
+		}
+		if i := lx.classify(lx.concepts(words, false)); i != IntentUnknown {
+			return i, other, true
+		}
+	}
+	return IntentUnknown, lang, false
 }
 
 func lexiconFor(locale string) *Lexicon {
-	lang := strings.ToLower(locale)
-	if i := strings.IndexAny(lang, "-_"); i > 0 {
-		lang = lang[:i]
-	}
-	if lx, ok := lexicons[lang]; ok {
+	if lx, ok := lexicons[Lang(locale)]; ok {
 		return lx
 	}
 	return lexicons["en"]
@@ -180,9 +236,11 @@ func lexiconFor(locale string) *Lexicon {
 // they want early, and a long message cannot cost much to understand.
 const maxWords = 40
 
-// normalise lowercases, drops apostrophes (so "can't" and "cant" are one word) and splits on
+// normalise lowercases, drops apostrophes (so "can't" and "cant" are one word), folds accents
+// (people type "oublie" for "oublié", "zurucksetzen" for "zurücksetzen") and splits on
 // everything that is not a letter or digit; it keeps the first maxWords words.
 func normalise(text string) []string {
+	text = foldAccents(text)
 	t := strings.Map(func(r rune) rune {
 		switch {
 		case r == '\'' || r == '’' || r == '`':
@@ -200,16 +258,55 @@ func normalise(text string) []string {
 	return words
 }
 
+// foldAccents writes Latin letters without their accents (é → e, ü → u, ñ → n, ß → ss); other
+// scripts are left as they are. ASCII text is returned untouched, without allocating.
+func foldAccents(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if f, ok := accentFold[unicode.ToLower(r)]; ok {
+			b.WriteString(f)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+var accentFold = func() map[rune]string {
+	m := map[rune]string{'ß': "ss", 'œ': "oe", 'æ': "ae", 'ø': "o"}
+	for base, rs := range map[string]string{"a": "àáâãäåā", "c": "çćč", "e": "èéêëēę", "i": "ìíîïī", "n": "ñń",
+		"o": "òóôõöō", "u": "ùúûüū", "y": "ýÿ"} {
+		for _, r := range rs {
+			m[r] = base
+		}
+	}
+	return m
+}()
+
 // signals are the concepts found in one message, with the canonical words.
 type signals struct {
 	has   map[concept]bool
 	words []string
 }
 
-// concepts corrects typos, rewrites phrases and marks the concepts present.
-func (lx *Lexicon) concepts(words []string) signals {
+// concepts corrects typos (when correct is set), rewrites phrases and marks the concepts
+// present.
+func (lx *Lexicon) concepts(words []string, correct bool) signals {
 	idx := lx.index()
-	words = idx.correct(words)
+	if correct && !lx.Substrings {
+		words = idx.correct(words)
+	}
 	// phrases: longest first, at every position
 	out := make([]string, 0, len(words))
 	for i := 0; i < len(words); {
@@ -232,8 +329,24 @@ func (lx *Lexicon) concepts(words []string) signals {
 	}
 	sg := signals{has: map[concept]bool{}, words: out}
 	for _, w := range out {
+		if lx.Substrings {
+			// phrases rewrite inside the run-together text ("再設定" is a reset, not a setup)
+			for _, p := range lx.substringPhrases() {
+				w = strings.ReplaceAll(w, p, lx.Phrases[p])
+			}
+		}
 		for _, c := range idx.exact[w] {
 			sg.has[c] = true
+		}
+		if lx.Substrings {
+			for c, ws := range lx.Concepts {
+				for _, cw := range ws {
+					if strings.Contains(w, cw) {
+						sg.has[c] = true
+						break
+					}
+				}
+			}
 		}
 	}
 	return sg
@@ -311,6 +424,21 @@ func squeeze(w string) string {
 
 var indexes = map[*Lexicon]*lexIndex{}
 
+// substringPhrases are a Substrings lexicon's phrases, longest first.
+func (lx *Lexicon) substringPhrases() []string {
+	ps := make([]string, 0, len(lx.Phrases))
+	for p := range lx.Phrases {
+		ps = append(ps, p)
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		if len(ps[i]) != len(ps[j]) {
+			return len(ps[i]) > len(ps[j])
+		}
+		return ps[i] < ps[j]
+	})
+	return ps
+}
+
 func init() {
 	for _, lx := range lexicons {
 		indexes[lx] = buildIndex(lx)
@@ -328,6 +456,7 @@ func buildIndex(lx *Lexicon) *lexIndex {
 	ix := &lexIndex{exact: map[string][]concept{}, plain: map[string]bool{}}
 	for c, ws := range lx.Concepts {
 		for _, w := range ws {
+			w = foldAccents(w)
 			ix.exact[w] = append(ix.exact[w], c)
 		}
 	}
@@ -394,7 +523,7 @@ func (lx *Lexicon) classify(sg signals) Intent {
 func Suggest(locale, text string) string {
 	lx := lexiconFor(locale)
 	words := normalise(text)
-	sg := lx.concepts(words)
+	sg := lx.concepts(words, true)
 	h := sg.has
 	pick := func(i Intent) string { return lx.Suggestions[i][0] }
 	switch {
@@ -485,6 +614,13 @@ func MethodNamed(locale, text string) (MethodKind, bool) {
 		}
 		if !ok {
 			k, ok = lx.MethodWords[words[i]]
+		}
+		if !ok && lx.Substrings {
+			for w, mk := range lx.MethodWords {
+				if strings.Contains(words[i], w) && (found == "" || found == mk) {
+					k, ok = mk, true
+				}
+			}
 		}
 		if !ok {
 			continue
