@@ -70,11 +70,15 @@ func (t *Twilio) SendSMS(ctx context.Context, to, body string) error {
 	return t.post(ctx, "Messages.json", url.Values{"To": {to}, "From": {t.From}, "Body": {body}})
 }
 
-// Call places a call that speaks the text.
+// Call places a call that speaks the text in the language of the person served (flows.WithLang),
+// with that language's voice locale (<Say language="de-DE">; TwiML <Say>, language attribute,
+// default en-US: https://www.twilio.com/docs/voice/twiml/say).
 func (t *Twilio) Call(ctx context.Context, to, speech string) error {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(speech))
-	twiml := `<Response><Say>` + b.String() + `</Say></Response>`
+	var lang strings.Builder
+	_ = xml.EscapeText(&lang, []byte(flows.VoiceLocale(flows.LangFrom(ctx))))
+	twiml := `<Response><Say language="` + lang.String() + `">` + b.String() + `</Say></Response>`
 	return t.post(ctx, "Calls.json", url.Values{"To": {to}, "From": {t.From}, "Twiml": {twiml}})
 }
 

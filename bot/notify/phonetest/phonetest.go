@@ -4,6 +4,7 @@ package phonetest
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,37 @@ type Sent struct {
 	To   string
 	From string
 	Text string // SMS body, or the call's TwiML
+	// Call only: what <Say> speaks and its language attribute.
+	Say, Language string
+}
+
+// sayLanguages are the language attribute values of TwiML <Say> the fake accepts: the
+// language/locale combinations Twilio documents for its voices
+// (https://www.twilio.com/docs/voice/twiml/say, attribute language, default en-US). A call
+// whose TwiML does not parse, has no <Say>, or names another language is refused (stricter
+// than the service, which may fall back to a default voice).
+var sayLanguages = map[string]bool{"da-DK": true, "de-DE": true, "en-AU": true, "en-CA": true, "en-GB": true, "en-IN": true,
+	"en-US": true, "es-ES": true, "es-MX": true, "fi-FI": true, "fr-CA": true, "fr-FR": true, "it-IT": true, "ja-JP": true,
+	"ko-KR": true, "nb-NO": true, "nl-NL": true, "pl-PL": true, "pt-BR": true, "pt-PT": true, "ru-RU": true, "sv-SE": true,
+	"zh-CN": true, "zh-HK": true, "zh-TW": true}
+
+// parseSay reads the one <Say> of a call's TwiML.
+func parseSay(twiml string) (text, lang string, ok bool) {
+	var r struct {
+		XMLName xml.Name `xml:"Response"`
+		Say     []struct {
+			Language string `xml:"language,attr"`
+			Text     string `xml:",chardata"`
+		} `xml:"Say"`
+	}
+	if err := xml.Unmarshal([]byte(twiml), &r); err != nil || len(r.Say) != 1 {
+		return "", "", false
+	}
+	lang = r.Say[0].Language
+	if lang == "" {
+		lang = "en-US"
+	}
+	return r.Say[0].Text, lang, sayLanguages[lang]
 }
 
 // Provider is the fake.
@@ -61,6 +93,14 @@ func (p *Provider) handle(kind, field string) http.HandlerFunc {
 		}
 		_ = r.ParseForm()
 		s := Sent{Kind: kind, To: r.PostForm.Get("To"), From: r.PostForm.Get("From"), Text: r.PostForm.Get(field)}
+		if kind == "call" {
+			var ok bool
+			if s.Say, s.Language, ok = parseSay(s.Text); !ok {
+				w.WriteHeader(http.StatusBadRequest)
+				_ = json.NewEncoder(w).Encode(map[string]any{"code": 12100, "message": "Document parse failure"})
+				return
+			}
+		}
 		if !strings.HasPrefix(s.To, "+") || s.Text == "" {
 			w.WriteHeader(http.StatusBadRequest)
 			_ = json.NewEncoder(w).Encode(map[string]any{"code": 21211, "message": "Invalid 'To' Phone Number"})
