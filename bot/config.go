@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/resetbot/resetbot/flows"
 )
 
 // Config is the deployment configuration, read from the environment. It is never changeable
@@ -73,6 +75,9 @@ type Config struct {
 	EnabledFor      string   // POLICY_ENABLED_FOR: seeds the policy on first start
 	EnabledGroups   []string // POLICY_GROUPS
 	ConsoleChat     bool     // CONSOLE_CHAT: also chat on stdin (operators trying a tenant)
+	// LocalesDir (LOCALES_DIR) holds extra message catalogs (<tag>.json) that add or replace
+	// languages of the built-in ones.
+	LocalesDir string
 
 	SlackBotToken      string   // SLACK_BOT_TOKEN xoxb-…: enables Slack
 	SlackAppToken      string   // SLACK_APP_TOKEN xapp-…: Socket Mode
@@ -146,7 +151,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
 		AllowPrivileged: boolean("ALLOW_PRIVILEGED_USERS"), AdminGroups: list("BOT_ADMIN_GROUPS"),
 		HelpdeskURL: g("HELPDESK_URL"), EnabledFor: g("POLICY_ENABLED_FOR"), EnabledGroups: list("POLICY_GROUPS"),
-		ConsoleChat: boolean("CONSOLE_CHAT"), LogLevel: g("LOG_LEVEL"),
+		ConsoleChat: boolean("CONSOLE_CHAT"), LogLevel: g("LOG_LEVEL"), LocalesDir: g("LOCALES_DIR"),
 		SlackBotToken: getenv("SLACK_BOT_TOKEN"), SlackAppToken: getenv("SLACK_APP_TOKEN"),
 		SlackSigningSecret: getenv("SLACK_SIGNING_SECRET"), SlackMode: g("SLACK_MODE"),
 		SlackTeamIDs: list("SLACK_TEAM_IDS"), SlackEnterpriseIDs: list("SLACK_ENTERPRISE_IDS"), SlackAdminChannel: g("SLACK_ADMIN_CHANNEL"),
@@ -335,6 +340,11 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("LISTEN_ADDR must be host:port, got %q", c.Listen)
+	}
+	if c.LocalesDir != "" {
+		if err := flows.CheckLocales(os.DirFS(c.LocalesDir)); err != nil {
+			bad("LOCALES_DIR %s: %v", c.LocalesDir, err)
+		}
 	}
 	if c.RedisURL == "" && len(c.RedisAddrs) == 0 {
 		bad("REDIS_URL or REDIS_ADDRS is required")

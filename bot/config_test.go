@@ -3,6 +3,9 @@ package bot_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -91,5 +94,36 @@ func TestLoggerRedactsSecretsByName(t *testing.T) {
 	}
 	if !strings.Contains(out, "alice") {
 		t.Fatal("non-secret attribute lost")
+	}
+}
+
+// LOCALES_DIR is checked at start-up with every other setting: a catalog missing a key or
+// changing a placeholder is named, a complete one passes.
+func TestLocalesDirChecked(t *testing.T) {
+	dir := t.TempDir()
+	en, err := os.ReadFile("../flows/locales/en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(en, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["language.name"] = "Svenska"
+	good, _ := json.Marshal(m)
+	delete(m, "help")
+	bad, _ := json.Marshal(m)
+	if err := os.WriteFile(filepath.Join(dir, "sv.json"), bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := bot.Config{LocalesDir: dir}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "LOCALES_DIR") || !strings.Contains(err.Error(), "sv: help is missing") {
+		t.Fatalf("a broken catalog passed: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sv.json"), good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil && strings.Contains(err.Error(), "LOCALES_DIR") {
+		t.Fatalf("a complete catalog refused: %v", err)
 	}
 }

@@ -145,6 +145,12 @@ func MatchAcceptLanguage(header string) string {
 	return c.names[i]
 }
 
+// CheckLocales reports what LoadLocales would refuse in dir, changing nothing.
+func CheckLocales(dir fs.FS) error {
+	_, err := buildCatalog(embeddedLocales, "locales", dir)
+	return err
+}
+
 // LoadLocales adds the catalogs found in dir (files named <tag>.json) to the embedded ones,
 // replacing a language that both have. Every file must have every English key with the same
 // placeholders; all problems are reported at once and nothing is changed then.

@@ -68,6 +68,9 @@ type Console struct {
 	// Admin offers the bot-admin commands as "/sspr ..." lines (the demo, whose console can act
 	// as its bot admins; a serve console never does).
 	Admin bool
+	// Lang is the chat language of the console's people (the demo's DEMO_LANG=de); "/lang de"
+	// changes it while chatting.
+	Lang string
 }
 
 // Options are what an App is built from. Redis, Crypto, Directory, Mailer and Log are required.
@@ -271,6 +274,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	if c := o.Console; c != nil {
 		a.Console = console.New(a.Engine, c.People, c.Out)
+		if c.Lang != "" {
+			a.Console.SetLang(c.Lang)
+		}
 		if c.Admin {
 			a.Console.OfferAdmin(a.Engine)
 		}

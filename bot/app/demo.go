@@ -110,7 +110,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 		PhoneBudget: 100, Log: log, BaseURL: base, OIDC: o, Listener: ln,
 		// the demo's bot admins, as BOT_ADMIN_GROUPS and ADMIN_AUTH_CONTEXT set them up
 		AdminGroups: []string{graphtest.AdminGroup}, AdminAuthContext: graphtest.AdminAuthContext,
-		Console: &Console{In: stdin, Out: stdout, People: people, Ends: true, Admin: true}})
+		Console: &Console{In: stdin, Out: stdout, People: people, Ends: true, Admin: true, Lang: getenv("DEMO_LANG")}})
 	if err != nil {
 		ln.Close()
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"net"
 	"strings"
 	"time"
@@ -137,6 +138,11 @@ func CheckOnly(ctx context.Context, cfg bot.Config, confProblems []error, cloud 
 // directories, runs the start-up checks (a *StartupError lists every problem), assembles the
 // bot and runs it. version is logged.
 func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *slog.Logger, version string) error {
+	if cfg.LocalesDir != "" {
+		if err := flows.LoadLocales(os.DirFS(cfg.LocalesDir)); err != nil {
+			return err
+		}
+	}
 	crypto, err := store.NewCrypto(store.Keys{SealKeys: cfg.SealKeys, CurrentID: cfg.SealKeyID, MACKey: cfg.MACKey, OldMACKeys: cfg.MACKeysOld})
 	if err != nil {
 		return err

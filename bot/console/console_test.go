@@ -118,3 +118,24 @@ func TestAdminCommandsOnlyWhereOffered(t *testing.T) {
 		t.Fatalf("without OfferAdmin: admin %q, chat %+v", plain.cmds, plain.got)
 	}
 }
+
+// "/lang de" makes the console's people German speakers (as a Slack or Teams locale would):
+// the console's own lines and the chat locale of every message follow; an unknown language is
+// refused with the list.
+func TestLangCommand(t *testing.T) {
+	h := &echo{}
+	var out bytes.Buffer
+	c := console.New(h, []console.Person{{UPN: "alice@contoso.test"}}, &out)
+	in := strings.NewReader("1\nhello\n/lang de\nPasswort vergessen\n/lang klingon\n/lang ja\nこんにちは\n/quit\n")
+	if err := c.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.got) != 3 || h.got[0].Chat.Locale != "en" || h.got[1].Chat.Locale != "de" || h.got[2].Chat.Locale != "ja" {
+		t.Fatalf("locales: %+v", h.got)
+	}
+	o := out.String()
+	if !strings.Contains(o, "Der Chat spricht jetzt Deutsch.") || !strings.Contains(o, "Schreib /lang und eine dieser Sprachen: en, de,") ||
+		!strings.Contains(o, "チャットの言語を日本語にしました。") {
+		t.Fatalf("output:\n%s", o)
+	}
+}
