@@ -35,6 +35,28 @@ func New(t testing.TB, c *http.Client) *Browser {
 	return &Browser{T: t, Client: &cl}
 }
 
+// Speaking makes the browser send Accept-Language (e.g. "de-DE,de;q=0.9") with every request, as
+// a browser set to that language does.
+func (b *Browser) Speaking(acceptLanguage string) *Browser {
+	next := b.Client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	b.Client.Transport = langTransport{next: next, lang: acceptLanguage}
+	return b
+}
+
+type langTransport struct {
+	next http.RoundTripper
+	lang string
+}
+
+func (l langTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Accept-Language", l.lang)
+	return l.next.RoundTrip(r)
+}
+
 func (b *Browser) keep(resp *http.Response, err error) string {
 	b.T.Helper()
 	if err != nil {
