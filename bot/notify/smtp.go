@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/smtp"
 	"strings"
@@ -123,13 +124,24 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// subject writes a header text other than ASCII as RFC 2047 encoded words ("Dein Passwort
+// wurde zurückgesetzt", "パスワードがリセットされました"): RFC 5322 headers are ASCII.
+func subject(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return mime.QEncoding.Encode("utf-8", s)
+		}
+	}
+	return s
+}
+
 // Format renders a plain-text RFC 5322 message.
 func Format(from string, m flows.Mail, now time.Time) string {
 	var b strings.Builder
 	clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n"+
 		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n",
-		clean(from), clean(strings.Join(m.To, ", ")), clean(m.Subject), now.UTC().Format(time.RFC1123Z))
+		clean(from), clean(strings.Join(m.To, ", ")), subject(clean(m.Subject)), now.UTC().Format(time.RFC1123Z))
 	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
 	b.WriteString(body)
 	b.WriteString("\r\n")

@@ -2,8 +2,11 @@ package notify_test
 
 import (
 	"context"
+	"mime"
+	"net/mail"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/bot/notify/smtptest"
@@ -39,5 +42,27 @@ func TestSMTPRefusesBadAddresses(t *testing.T) {
 	}
 	if n := len(srv.Messages()); n != 0 {
 		t.Fatalf("%d messages delivered", n)
+	}
+}
+
+// A subject in another script than ASCII is sent as RFC 2047 encoded words and reads back the
+// same; the body stays UTF-8.
+func TestFormatEncodesSubject(t *testing.T) {
+	for _, s := range []string{"Dein Passwort wurde zurückgesetzt", "パスワードがリセットされました", "Your password was reset"} {
+		raw := notify.Format("bot@contoso.test", flows.Mail{To: []string{"a@contoso.test"}, Subject: s, Body: "Grüße\n"}, time.Unix(0, 0))
+		msg, err := mail.ReadMessage(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr := msg.Header.Get("Subject")
+		for i := 0; i < len(hdr); i++ {
+			if hdr[i] >= 0x80 {
+				t.Fatalf("raw non-ASCII header %q", hdr)
+			}
+		}
+		got, err := new(mime.WordDecoder).DecodeHeader(hdr)
+		if err != nil || got != s {
+			t.Fatalf("%q read back as %q (%v)", s, got, err)
+		}
 	}
 }
