@@ -210,6 +210,19 @@ var (
 
 var codeRE = regexp.MustCompile(`code is (\d{6})`)
 
+// anyMailCode finds the 6-digit code in a mail's body, whatever its language.
+func anyMailCode(t testing.TB, m smtptest.Message) string {
+	t.Helper()
+	_, body, _ := strings.Cut(strings.ReplaceAll(m.Data, "\r\n", "\n"), "\n\n")
+	c := anyCodeRE.FindStringSubmatch(body)
+	if c == nil {
+		t.Fatalf("no code in\n%s", m.Data)
+	}
+	return c[1]
+}
+
+var anyCodeRE = regexp.MustCompile(`(?:^|\D)(\d{6})(?:\D|$)`)
+
 func mailCode(t testing.TB, m smtptest.Message) string {
 	t.Helper()
 	c := codeRE.FindStringSubmatch(m.Data)
@@ -328,9 +341,19 @@ func TestTranscriptRegisterVerifyReset(t *testing.T) {
 // an email address, and returns the browser, the TOTP secret and the codes it used.
 func (w *world) registerOnWeb(t testing.TB, link string, who graphtest.User) (*webtest.Browser, string, []string) {
 	t.Helper()
+	return w.registerOnWebIn(t, link, who, "", "Your methods are registered")
+}
+
+// registerOnWebIn registers as registerOnWeb does, with a browser that sends Accept-Language
+// accept, and expects done on the last page.
+func (w *world) registerOnWebIn(t testing.TB, link string, who graphtest.User, accept, done string) (*webtest.Browser, string, []string) {
+	t.Helper()
 	var secrets []string
 	sent := len(w.smtp.Messages())
 	b := webtest.New(t, w.web.Client())
+	if accept != "" {
+		b.Speaking(accept)
+	}
 	b.Get(link)
 	b.Submit("", nil)
 	b.SignIn(who.UPN, graphtest.DemoPassword)
@@ -342,11 +365,11 @@ func (w *world) registerOnWeb(t testing.TB, link string, who graphtest.User) (*w
 	b.Submit("/enrol/confirm", url.Values{"code": {code}})
 	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.home@mail.test"}})
 	msgs := w.smtp.Wait(t, sent+2) // the TOTP announcement, then the confirmation code
-	ecode := mailCode(t, msgs[len(msgs)-1])
+	ecode := anyMailCode(t, msgs[len(msgs)-1])
 	secrets = append(secrets, ecode)
 	b.Submit("/enrol/confirm", url.Values{"code": {ecode}})
 	b.Submit("/enrol/done", nil)
-	if !strings.Contains(b.Last, "Your methods are registered") {
+	if !strings.Contains(b.Last, done) {
 		t.Fatalf("registration did not finish:\n%s", b.Last)
 	}
 

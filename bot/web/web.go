@@ -188,6 +188,9 @@ func (s *Server) headers(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		}
+		// what the page sends on the person's behalf (a code by email, text or call, a notice)
+		// speaks the language they are reading
+		r = r.WithContext(flows.WithLang(r.Context(), s.lang(r)))
 		next.ServeHTTP(w, r)
 	})
 }
