@@ -26,6 +26,7 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	if len(words) > 1 && cmd == "policy" {
 		action += " " + strings.ToLower(words[1])
 	}
+	ctx = WithLang(ctx, in.Chat.Locale) // replies speak the bot admin's chat language
 	acct, err := e.resolve(ctx, in)
 	admin := err == nil && acct.Enabled && e.isAdmin(acct)
 	ev := AuditEvent{Time: now, Actor: in.Chat.Key(), Subject: acct.ID, Platform: in.Chat.Platform, Action: action}
@@ -49,7 +50,7 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	case "remind":
 		out, ev.Outcome, ev.Reason = e.remindCommand(ctx, words[1:])
 	default:
-		out, ev.Outcome = adminHelp, "ok"
+		out, ev.Outcome = tr(ctx, "admin.help"), "ok"
 	}
 	e.audit(ctx, ev)
 	rs := say(out)
@@ -57,14 +58,8 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	return rs, nil
 }
 
-const adminHelp = "Bot admin commands:\n" +
-	"• policy show\n" +
-	"• policy set <setting> <value> (policy show lists the settings)\n" +
-	"• policy approve <id> (a second bot admin applies a weakening change)\n" +
-	"• unblock <user email or id>\n" +
-	"• audit <user email or id>\n" +
-	"• remind now (start a registration reminder campaign) and remind (its progress)\n" +
-	"• report, or report csv for the per-user list"
+// tr renders a bot admin's reply in the language WithLang carries (their chat's, or the page's).
+func tr(ctx context.Context, id MsgID, args ...any) string { return Text(LangFrom(ctx), id, args...) }
 
 // target finds the directory user an admin command names.
 func (e *Engine) target(ctx context.Context, words []string) (Account, error) {
@@ -81,16 +76,16 @@ func (e *Engine) target(ctx context.Context, words []string) (Account, error) {
 func (e *Engine) unblockCommand(ctx context.Context, in Inbound, admin Account, words []string) (string, string, string) {
 	a, err := e.target(ctx, words)
 	if err != nil {
-		return "Usage: unblock <user email or id> (one user that exists in the directory).", "refused", "bad_target"
+		return tr(ctx, "admin.unblock_usage"), "refused", "bad_target"
 	}
 	if e.o.AdminAuthContext == "" {
-		return "Not unblocked: " + stepUpMissing, "refused", "no_auth_context"
+		return tr(ctx, "admin.not_unblocked", tr(ctx, "admin.step_up_missing")), "refused", "no_auth_context"
 	}
 	link, err := e.adminLink(ctx, in, admin, "unblock:"+a.ID)
 	if err != nil {
-		return "Sorry, the confirmation link could not be made.", "failed", "store"
+		return tr(ctx, "admin.no_link"), "failed", "store"
 	}
-	return fmt.Sprintf("To unblock %s, confirm with a fresh multi-factor sign-in on this one-time page: %s", a.DisplayName, link), "pending", a.ID
+	return tr(ctx, "admin.unblock_confirm", a.DisplayName, link), "pending", a.ID
 }
 
 // AuditReader reads a user's recent security events (optional; the Redis auditor has it).
@@ -102,21 +97,21 @@ type AuditReader interface {
 func (e *Engine) auditCommand(ctx context.Context, words []string) (string, string, string) {
 	a, err := e.target(ctx, words)
 	if err != nil {
-		return "Usage: audit <user email or id>.", "refused", "bad_target"
+		return tr(ctx, "admin.audit_usage"), "refused", "bad_target"
 	}
 	r, ok := auditAs[AuditReader](e.d.Audit)
 	if !ok {
-		return "The audit log cannot be read here.", "failed", "no_reader"
+		return tr(ctx, "admin.audit_unreadable"), "failed", "no_reader"
 	}
 	evs, err := r.Recent(ctx, a.ID, 20)
 	if err != nil {
-		return "Sorry, the audit log could not be read.", "failed", "store"
+		return tr(ctx, "admin.audit_failed"), "failed", "store"
 	}
 	if len(evs) == 0 {
-		return "No security events for " + a.DisplayName + ".", "ok", a.ID
+		return tr(ctx, "admin.audit_none", a.DisplayName), "ok", a.ID
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Recent security events for %s (newest first):\n", a.DisplayName)
+	b.WriteString(tr(ctx, "admin.audit_head", a.DisplayName) + "\n")
 	for _, x := range evs {
 		fmt.Fprintf(&b, "• %s %s %s %s (%s)\n", x.Time.UTC().Format("2006-01-02 15:04"), x.Action, x.Outcome, x.Reason, x.Platform)
 	}
@@ -128,7 +123,7 @@ func (e *Engine) auditCommand(ctx context.Context, words []string) (string, stri
 // and a second bot admin's approval, so no single admin can loosen the policy alone.
 type setting struct {
 	name    string
-	help    string
+	suffix  func(lang string) string // after the catalog's description ("setting.<name>"): the values it takes
 	show    func(Policy) string
 	apply   func(*Policy, string) error
 	weakens weakening
@@ -182,8 +177,8 @@ func added(prefix string, f func(Policy) []string) weakening {
 	}
 }
 
-func boolSetting(name, help string, f func(*Policy) *bool, w weakening) setting {
-	return setting{name: name, help: help + " (on or off)", weakens: w,
+func boolSetting(name string, f func(*Policy) *bool, w weakening) setting {
+	return setting{name: name, suffix: func(l string) string { return Text(l, "setting.suffix.on_off") }, weakens: w,
 		show: func(p Policy) string { return onOff(*f(&p)) },
 		apply: func(p *Policy, v string) error {
 			switch strings.ToLower(v) {
@@ -192,34 +187,34 @@ func boolSetting(name, help string, f func(*Policy) *bool, w weakening) setting 
 			case "off", "false", "no":
 				*f(p) = false
 			default:
-				return fmt.Errorf("%s takes on or off", name)
+				return BadInput("value.on_off", name)
 			}
 			return nil
 		}}
 }
 
-func intSetting(name, help string, lo, hi int, f func(*Policy) *int, w weakening) setting {
-	return setting{name: name, help: fmt.Sprintf("%s (%d to %d)", help, lo, hi), weakens: w,
+func intSetting(name string, lo, hi int, f func(*Policy) *int, w weakening) setting {
+	return setting{name: name, suffix: func(l string) string { return Text(l, "setting.suffix.range", lo, hi) }, weakens: w,
 		show: func(p Policy) string { return strconv.Itoa(*f(&p)) },
 		apply: func(p *Policy, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < lo || n > hi {
-				return fmt.Errorf("%s takes a whole number from %d to %d", name, lo, hi)
+				return BadInput("value.number", name, lo, hi)
 			}
 			*f(p) = n
 			return nil
 		}}
 }
 
-func listSetting(name, help string, f func(*Policy) *[]string, check func(string) bool, w weakening) setting {
-	return setting{name: name, help: help + " (comma-separated)", weakens: w,
+func listSetting(name string, f func(*Policy) *[]string, check func(string) bool, w weakening) setting {
+	return setting{name: name, suffix: func(l string) string { return Text(l, "setting.suffix.list") }, weakens: w,
 		show: func(p Policy) string { return strings.Join(*f(&p), ", ") },
 		apply: func(p *Policy, v string) error {
 			var out []string
 			for _, x := range strings.Split(v, ",") {
 				if x = strings.TrimSpace(x); x != "" {
 					if !check(x) {
-						return fmt.Errorf("%q is not valid for %s", x, name)
+						return BadInput("value.list", x, name)
 					}
 					out = append(out, x)
 				}
@@ -240,7 +235,7 @@ func onOff(b bool) string {
 var scopeRank = map[EnabledFor]int{EnabledNone: 0, EnabledSelected: 1, EnabledAll: 2}
 
 var settings = []setting{
-	{name: "enabled_for", help: "who may use self-service (none, selected or all)",
+	{name: "enabled_for",
 		weakens: when("wider scope", func(old, next Policy) bool { return scopeRank[next.EnabledFor] > scopeRank[old.EnabledFor] }),
 		show:    func(p Policy) string { return string(p.EnabledFor) },
 		apply: func(p *Policy, v string) error {
@@ -249,9 +244,9 @@ var settings = []setting{
 				p.EnabledFor = EnabledFor(strings.ToLower(v))
 				return nil
 			}
-			return errors.New("enabled_for takes none, selected or all")
+			return BadInput("value.enabled_for")
 		}},
-	listSetting("groups", "directory group ids self-service is enabled for", func(p *Policy) *[]string { return &p.Groups },
+	listSetting("groups", func(p *Policy) *[]string { return &p.Groups },
 		func(s string) bool { return len(s) <= 64 && !strings.ContainsAny(s, " \t") },
 		// a group added widens who may self-serve while self-service is for selected groups
 		func(old, next Policy) []string {
@@ -260,7 +255,7 @@ var settings = []setting{
 			}
 			return added("adds group ", func(p Policy) []string { return p.Groups })(old, next)
 		}),
-	{name: "methods", help: "methods offered: totp, email, sms, voice, questions (comma-separated)",
+	{name: "methods",
 		// the weaker methods: guessable answers, and numbers that can be ported or intercepted
 		weakens: func(old, next Policy) []string {
 			var w []string
@@ -287,36 +282,36 @@ var settings = []setting{
 					ok = ok || k == m
 				}
 				if !ok {
-					return fmt.Errorf("%q is not a method: use totp, email, sms, voice or questions", x)
+					return BadInput("value.method", x)
 				}
 				ms = append(ms, m)
 			}
 			p.Methods = ms
 			return nil
 		}},
-	intSetting("required", "methods a reset needs", 1, 2, func(p *Policy) *int { return &p.Required },
+	intSetting("required", 1, 2, func(p *Policy) *int { return &p.Required },
 		lowered("fewer methods required", func(p *Policy) *int { return &p.Required })),
-	boolSetting("allow_phone_alone", "let SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone },
+	boolSetting("allow_phone_alone", func(p *Policy) *bool { return &p.AllowPhoneAlone },
 		turnedOn("lets SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone })),
-	boolSetting("require_registration", "remind users until they register", func(p *Policy) *bool { return &p.RequireRegistration },
+	boolSetting("require_registration", func(p *Policy) *bool { return &p.RequireRegistration },
 		never), // reminders only: no one is verified more easily
-	intSetting("reconfirm_days", "days before users must reconfirm, 0 never", 0, 730, func(p *Policy) *int { return &p.ReconfirmDays },
+	intSetting("reconfirm_days", 0, 730, func(p *Policy) *int { return &p.ReconfirmDays },
 		when("longer reconfirmation", func(old, next Policy) bool {
 			return old.ReconfirmDays > 0 && (next.ReconfirmDays == 0 || next.ReconfirmDays > old.ReconfirmDays)
 		})),
-	intSetting("questions_register", "security questions to register", 3, 5, func(p *Policy) *int { return &p.QuestionsToRegister },
+	intSetting("questions_register", 3, 5, func(p *Policy) *int { return &p.QuestionsToRegister },
 		lowered("fewer questions to register", func(p *Policy) *int { return &p.QuestionsToRegister })),
-	intSetting("questions_answer", "security questions to answer", 3, 5, func(p *Policy) *int { return &p.QuestionsToAnswer },
+	intSetting("questions_answer", 3, 5, func(p *Policy) *int { return &p.QuestionsToAnswer },
 		lowered("fewer questions to answer", func(p *Policy) *int { return &p.QuestionsToAnswer })),
-	boolSetting("notify_user", "email users when their password is reset", func(p *Policy) *bool { return &p.NotifyUser },
+	boolSetting("notify_user", func(p *Policy) *bool { return &p.NotifyUser },
 		turnedOff("users are no longer told of a reset", func(p *Policy) *bool { return &p.NotifyUser })),
-	boolSetting("notify_admins", "tell all bot admins when a privileged user resets", func(p *Policy) *bool { return &p.NotifyAdmins },
+	boolSetting("notify_admins", func(p *Policy) *bool { return &p.NotifyAdmins },
 		turnedOff("bot admins are no longer told of privileged resets", func(p *Policy) *bool { return &p.NotifyAdmins })),
-	boolSetting("allow_reset", "verified users may reset", func(p *Policy) *bool { return &p.AllowReset },
+	boolSetting("allow_reset", func(p *Policy) *bool { return &p.AllowReset },
 		turnedOn("lets verified users reset", func(p *Policy) *bool { return &p.AllowReset })),
-	boolSetting("allow_unlock", "verified users may unlock", func(p *Policy) *bool { return &p.AllowUnlock },
+	boolSetting("allow_unlock", func(p *Policy) *bool { return &p.AllowUnlock },
 		turnedOn("lets verified users unlock without a new password", func(p *Policy) *bool { return &p.AllowUnlock })),
-	{name: "reset_mode", help: "user_chosen, temporary or tap",
+	{name: "reset_mode",
 		weakens: never, // each mode comes only after the same proofs, on the one-time page
 		show:    func(p Policy) string { return string(p.ResetMode) },
 		apply: func(p *Policy, v string) error {
@@ -325,39 +320,39 @@ var settings = []setting{
 				p.ResetMode = ResetMode(strings.ToLower(v))
 				return nil
 			}
-			return errors.New("reset_mode takes user_chosen, temporary or tap")
+			return BadInput("value.reset_mode")
 		}},
-	boolSetting("revoke_sessions", "sign users out everywhere after a reset", func(p *Policy) *bool { return &p.RevokeSessions },
+	boolSetting("revoke_sessions", func(p *Policy) *bool { return &p.RevokeSessions },
 		turnedOff("sessions are no longer signed out after a reset", func(p *Policy) *bool { return &p.RevokeSessions })),
-	intSetting("fail_max", "failed proofs in 24 hours before a block", 1, 50, func(p *Policy) *int { return &p.Limits.FailMax },
+	intSetting("fail_max", 1, 50, func(p *Policy) *int { return &p.Limits.FailMax },
 		raised("looser attempt limits", func(p *Policy) *int { return &p.Limits.FailMax })),
-	intSetting("tries_max", "tries on one method in an hour before a block", 1, 50, func(p *Policy) *int { return &p.Limits.TriesMax },
+	intSetting("tries_max", 1, 50, func(p *Policy) *int { return &p.Limits.TriesMax },
 		raised("looser attempt limits", func(p *Policy) *int { return &p.Limits.TriesMax })),
-	intSetting("send_max", "codes sent in 10 minutes", 1, 100, func(p *Policy) *int { return &p.Limits.SendMax },
+	intSetting("send_max", 1, 100, func(p *Policy) *int { return &p.Limits.SendMax },
 		raised("looser attempt limits", func(p *Policy) *int { return &p.Limits.SendMax })),
-	{name: "block_hours", help: "hours a block lasts (1 to 168)",
+	{name: "block_hours",
 		weakens: when("looser attempt limits", func(old, next Policy) bool { return next.Limits.BlockFor < old.Limits.BlockFor }),
 		show:    func(p Policy) string { return strconv.Itoa(int(p.Limits.BlockFor / time.Hour)) },
 		apply: func(p *Policy, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 168 {
-				return errors.New("block_hours takes a whole number from 1 to 168")
+				return BadInput("value.block_hours")
 			}
 			p.Limits.BlockFor = time.Duration(n) * time.Hour
 			return nil
 		}},
-	{name: "helpdesk_url", help: "the link shown whenever the bot cannot help (https)",
+	{name: "helpdesk_url",
 		weakens: never, // where people are sent when the bot cannot help; every change is audited
 		show:    func(p Policy) string { return p.HelpdeskURL },
 		apply: func(p *Policy, v string) error {
 			u, err := url.Parse(v)
 			if err != nil || u.Scheme != "https" || u.Host == "" {
-				return errors.New("helpdesk_url takes an https link")
+				return BadInput("value.helpdesk_url")
 			}
 			p.HelpdeskURL = v
 			return nil
 		}},
-	{name: "language", help: "the language of reminders and notices for people whose language is not known yet (" + strings.Join(Languages(), ", ") + ")",
+	{name: "language", suffix: func(string) string { return "(" + strings.Join(Languages(), ", ") + ")" },
 		weakens: never,
 		show: func(p Policy) string {
 			if p.Language == "" {
@@ -372,15 +367,15 @@ var settings = []setting{
 					return nil
 				}
 			}
-			return fmt.Errorf("language takes one of %s", strings.Join(Languages(), ", "))
+			return BadInput("value.language", strings.Join(Languages(), ", "))
 		}},
-	listSetting("phone_countries", "calling codes phone numbers may be in", func(p *Policy) *[]string { return &p.PhoneCountries },
+	listSetting("phone_countries", func(p *Policy) *[]string { return &p.PhoneCountries },
 		func(s string) bool { return len(s) <= 3 && strings.Trim(s, "0123456789") == "" && s[0] != '0' },
 		// more people may register a phone, in countries whose numbers may be easier to take over
 		added("adds calling code +", func(p Policy) []string { return p.PhoneCountries })),
-	boolSetting("directory_methods", "offer the directory's own phone and email methods", func(p *Policy) *bool { return &p.DirectoryMethods },
+	boolSetting("directory_methods", func(p *Policy) *bool { return &p.DirectoryMethods },
 		turnedOn("offers the directory's own methods", func(p *Policy) *bool { return &p.DirectoryMethods })),
-	{name: "custom_questions", help: "extra security questions, separated by |",
+	{name: "custom_questions",
 		weakens: never, // more questions to choose from; how many must be answered is questions_answer
 		show:    func(p Policy) string { return strings.Join(p.CustomQuestions, " | ") },
 		apply: func(p *Policy, v string) error {
@@ -390,18 +385,18 @@ var settings = []setting{
 					continue
 				}
 				if len(q) < 10 || len(q) > 120 || !strings.HasSuffix(q, "?") {
-					return fmt.Errorf("each custom question needs 10 to 120 characters and a question mark: %q", q)
+					return BadInput("value.custom_question", q)
 				}
 				qs = append(qs, q)
 			}
 			if len(qs) > 20 {
-				return errors.New("at most 20 custom questions")
+				return BadInput("value.custom_questions")
 			}
 			p.CustomQuestions = qs
 			return nil
 		}},
-	intSetting("remind_every_days", "days between reminders", 1, 30, func(p *Policy) *int { return &p.RemindEveryDays }, never),
-	intSetting("manager_after", "tell a user's manager after this many reminders, 0 never", 0, 20, func(p *Policy) *int { return &p.ManagerAfter }, never),
+	intSetting("remind_every_days", 1, 30, func(p *Policy) *int { return &p.RemindEveryDays }, never),
+	intSetting("manager_after", 0, 20, func(p *Policy) *int { return &p.ManagerAfter }, never),
 }
 
 // GroupResolver finds a directory group by display name (optional).
@@ -423,11 +418,11 @@ func (e *Engine) resolveGroups(ctx context.Context, value string) (string, error
 		}
 		r, ok := e.d.Directory.(GroupResolver)
 		if !ok {
-			return "", fmt.Errorf("give group ids: the directory cannot look up %q by name", g)
+			return "", BadInput("value.group_ids", g)
 		}
 		id, err := r.ResolveGroup(ctx, g)
 		if err != nil {
-			return "", fmt.Errorf("no single group is named %q", g)
+			return "", BadInput("value.group_name", g)
 		}
 		ids = append(ids, id)
 	}
@@ -459,12 +454,17 @@ func findSetting(name string) (setting, bool) {
 	return setting{}, false
 }
 
-// ShowPolicy renders the policy with its version.
-func ShowPolicy(p Policy, version int64) string {
+// ShowPolicy renders the policy with its version, its heading in the locale's language (the
+// settings' names and descriptions are the command's vocabulary).
+func ShowPolicy(locale string, p Policy, version int64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Self-service policy, version %d:\n", version)
+	b.WriteString(Text(locale, "admin.policy_head", strconv.FormatInt(version, 10)) + "\n")
 	for _, s := range settings {
-		fmt.Fprintf(&b, "• %s = %s  — %s\n", s.name, s.show(p), s.help)
+		help := Text(locale, MsgID("setting."+s.name))
+		if s.suffix != nil {
+			help += " " + s.suffix(locale)
+		}
+		fmt.Fprintf(&b, "• %s = %s  — %s\n", s.name, s.show(p), help)
 	}
 	return b.String()
 }
@@ -472,26 +472,26 @@ func ShowPolicy(p Policy, version int64) string {
 func (e *Engine) policyCommand(ctx context.Context, in Inbound, admin Account, words []string) (string, string, string) {
 	p, v, err := e.d.Policies.GetPolicy(ctx)
 	if err != nil {
-		return "Sorry, the policy could not be read.", "failed", "store"
+		return tr(ctx, "admin.policy_unreadable"), "failed", "store"
 	}
 	if len(words) == 0 || strings.EqualFold(words[0], "show") {
-		return ShowPolicy(p, v), "ok", ""
+		return ShowPolicy(LangFrom(ctx), p, v), "ok", ""
 	}
 	switch strings.ToLower(words[0]) {
 	case "banned":
 		return e.bannedCommand(ctx, in, admin, p, v, words[1:])
 	case "set":
 		if len(words) < 3 {
-			return "Usage: policy set <setting> <value>. policy show lists the settings.", "refused", "usage"
+			return tr(ctx, "admin.set_usage"), "refused", "usage"
 		}
 		return e.policySet(ctx, in, admin, p, v, words[1], strings.Join(words[2:], " "))
 	case "approve":
 		if len(words) != 2 {
-			return "Usage: policy approve <id>.", "refused", "usage"
+			return tr(ctx, "admin.approve_usage"), "refused", "usage"
 		}
 		return e.policyApprove(ctx, in, admin, words[1])
 	}
-	return adminHelp, "refused", "usage"
+	return tr(ctx, "admin.help"), "refused", "usage"
 }
 
 func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Policy, v int64, name, value string) (string, string, string) {
@@ -501,12 +501,12 @@ func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Pol
 		for _, s := range settings {
 			names = append(names, s.name)
 		}
-		return "Unknown setting " + strconvQuote(name) + ". Settings: " + strings.Join(names, ", ") + ".", "refused", "unknown_setting"
+		return tr(ctx, "admin.unknown_setting", strconvQuote(name), strings.Join(names, ", ")), "refused", "unknown_setting"
 	}
 	if s.name == "groups" {
 		resolved, err := e.resolveGroups(ctx, value)
 		if err != nil {
-			return "Not changed: " + err.Error() + ".", "refused", "bad_value"
+			return tr(ctx, "admin.not_changed", errText(ctx, err)), "refused", "bad_value"
 		}
 		value = resolved
 	}
@@ -515,10 +515,10 @@ func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Pol
 	next.Groups = append([]string(nil), p.Groups...)
 	next.PhoneCountries = append([]string(nil), p.PhoneCountries...)
 	if err := s.apply(&next, value); err != nil {
-		return "Not changed: " + err.Error() + ".", "refused", "bad_value"
+		return tr(ctx, "admin.not_changed", errText(ctx, err)), "refused", "bad_value"
 	}
 	if err := next.Validate(); err != nil {
-		return "Not changed: the policy would be invalid:\n• " + strings.ReplaceAll(err.Error(), "\n", "\n• "), "refused", "invalid"
+		return tr(ctx, "admin.invalid") + "\n• " + strings.Join(errTexts(ctx, err), "\n• "), "refused", "invalid"
 	}
 	return e.changePolicy(ctx, in, admin, p, v, next, s.name+" = "+s.show(next))
 }
@@ -528,48 +528,47 @@ func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Pol
 func (e *Engine) changePolicy(ctx context.Context, in Inbound, admin Account, p Policy, v int64, next Policy, change string) (string, string, string) {
 	if w := Weakens(p, next); len(w) > 0 {
 		if e.o.AdminAuthContext == "" {
-			return "Not changed: this change weakens the policy (" + strings.Join(w, "; ") + "). " + stepUpMissing, "refused", "no_auth_context"
+			return tr(ctx, "admin.weakens_no_step_up", weakText(ctx, w), tr(ctx, "admin.step_up_missing")), "refused", "no_auth_context"
 		}
 		id, err := e.d.Pending.ProposeChange(ctx, PendingChange{Policy: next, BaseVersion: v, Change: change, By: admin.ID, At: e.d.Clock.Now()})
 		if err != nil {
-			return "Sorry, the change could not be recorded.", "failed", "store"
+			return tr(ctx, "admin.not_recorded"), "failed", "store"
 		}
 		link, err := e.adminLink(ctx, in, admin, "confirm:"+id)
 		if err != nil {
-			return "Sorry, the confirmation link could not be made.", "failed", "store"
+			return tr(ctx, "admin.no_link"), "failed", "store"
 		}
-		return fmt.Sprintf("This change weakens the policy (%s). Confirm it with a fresh multi-factor sign-in on this one-time page: %s\n"+
-			"Then a second bot admin must approve it with \"policy approve %s\". Nothing changed yet.", strings.Join(w, "; "), link, id), "pending", change
+		return tr(ctx, "admin.weakens_confirm", weakText(ctx, w), link, id), "pending", change
 	}
 	nv, err := e.d.Policies.PutPolicy(ctx, next, v)
 	if errors.Is(err, ErrStale) {
-		return "Not changed: another bot admin changed the policy at the same time. Run policy show and try again.", "refused", "stale"
+		return tr(ctx, "admin.stale"), "refused", "stale"
 	}
 	if err != nil {
-		return "Sorry, the change could not be saved.", "failed", "store"
+		return tr(ctx, "admin.not_saved"), "failed", "store"
 	}
 	e.forgetPolicy()
-	return fmt.Sprintf("Done: %s (policy version %d).", change, nv), "ok", change
+	return tr(ctx, "admin.done", change, strconv.FormatInt(nv, 10)), "ok", change
 }
 
 func (e *Engine) policyApprove(ctx context.Context, in Inbound, admin Account, id string) (string, string, string) {
 	if e.o.AdminAuthContext == "" {
-		return "Not approved: " + stepUpMissing, "refused", "no_auth_context"
+		return tr(ctx, "admin.not_approved", tr(ctx, "admin.step_up_missing")), "refused", "no_auth_context"
 	}
 	pc, err := e.d.Pending.PeekChange(ctx, id)
 	switch {
 	case err != nil:
-		return "There is no pending change " + strconvQuote(id) + " (it may have been approved already or expired).", "refused", "unknown_pending"
+		return tr(ctx, "admin.no_pending", strconvQuote(id)), "refused", "unknown_pending"
 	case pc.By == admin.ID:
-		return "A different bot admin must approve a change you asked for.", "refused", "same_admin"
+		return tr(ctx, "admin.same_admin"), "refused", "same_admin"
 	case !pc.Confirmed:
-		return "That change is not confirmed yet: the bot admin who asked for it must first sign in on their confirmation page.", "refused", "unconfirmed"
+		return tr(ctx, "admin.unconfirmed"), "refused", "unconfirmed"
 	}
 	link, err := e.adminLink(ctx, in, admin, "approve:"+id)
 	if err != nil {
-		return "Sorry, the confirmation link could not be made.", "failed", "store"
+		return tr(ctx, "admin.no_link"), "failed", "store"
 	}
-	return fmt.Sprintf("To approve %s, confirm with a fresh multi-factor sign-in on this one-time page: %s", pc.Change, link), "pending", pc.Change
+	return tr(ctx, "admin.approve_confirm", pc.Change, link), "pending", pc.Change
 }
 
 // ErrNeedMFA: a bot admin's confirmation needs a multi-factor sign-in.
@@ -577,11 +576,7 @@ var ErrNeedMFA = errors.New("multi-factor sign-in required")
 
 // stepUpMissing tells a bot admin why an action that needs a multi-factor confirmation cannot be
 // done, and how the deployment enables it (README: "Bot-admin step-up").
-const stepUpMissing = "It needs a confirmation with a fresh multi-factor sign-in, and this deployment has no " +
-	"Conditional Access authentication context for it. To enable it, a tenant admin creates an authentication context " +
-	"(e.g. c1) and a Conditional Access policy for it that requires multi-factor authentication with sign-in frequency " +
-	"\"every time\", adds the acrs optional claim to the bot's app registration, and the deployment sets ADMIN_AUTH_CONTEXT=c1 " +
-	"(README, \"Bot-admin step-up\")."
+// (catalog admin.step_up_missing)
 
 // AdminAuthContext is the authentication context a bot admin's confirmation sign-in requests
 // with the claims parameter, or "" when none is configured.
@@ -624,9 +619,8 @@ func (e *Engine) AdminConfirm(ctx context.Context, ws *WebState, si SignIn) (str
 			return "", ErrLinkGone
 		}
 		pc, _ := e.d.Pending.PeekChange(ctx, arg)
-		e.announceAdmins(ctx, "Policy change waiting for approval", fmt.Sprintf("%s asked to weaken the self-service policy: %s. "+
-			"Another bot admin can apply it with: policy approve %s", acct.DisplayName, pc.Change, arg))
-		msg = "Confirmed. A second bot admin must now approve it with \"policy approve " + arg + "\"; all bot admins were told."
+		e.announceAdmins(ctx, "pending", acct.DisplayName, pc.Change, arg)
+		msg = tr(ctx, "admin.confirmed", arg)
 	case "approve":
 		pc, err := e.d.Pending.TakeChange(ctx, arg, acct.ID)
 		if err != nil {
@@ -634,14 +628,14 @@ func (e *Engine) AdminConfirm(ctx context.Context, ws *WebState, si SignIn) (str
 		}
 		nv, err := e.d.Policies.PutPolicy(ctx, pc.Policy, pc.BaseVersion)
 		if errors.Is(err, ErrStale) {
-			return "Not applied: the policy changed since this was asked for. Ask again with policy set.", nil
+			return tr(ctx, "admin.not_applied"), nil
 		}
 		if err != nil {
 			return "", err
 		}
 		e.forgetPolicy()
-		e.announceAdmins(ctx, "Policy weakened", fmt.Sprintf("%s approved a weakening policy change: %s (policy version %d).", acct.DisplayName, pc.Change, nv))
-		msg = fmt.Sprintf("Approved and applied: %s (policy version %d).", pc.Change, nv)
+		e.announceAdmins(ctx, "weakened", acct.DisplayName, pc.Change, strconv.FormatInt(nv, 10))
+		msg = tr(ctx, "admin.applied", pc.Change, strconv.FormatInt(nv, 10))
 	case "unblock":
 		target, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: arg})
 		if err != nil {
@@ -651,10 +645,9 @@ func (e *Engine) AdminConfirm(ctx context.Context, ws *WebState, si SignIn) (str
 			return "", err
 		}
 		pol := e.policyOrDefault(ctx, "unblock notice")
-		e.mailUser(ctx, target, "You can use password self-service again",
-			fmt.Sprintf("Hello %s,\n\na bot admin cleared the block on your password self-service. You can ask the bot again.\n\n"+
-				"If you did not ask for this, contact the helpdesk: %s\n", target.DisplayName, pol.HelpdeskURL))
-		msg = target.DisplayName + " can use self-service again: the block and the attempt counters are cleared, and they were told by email."
+		lang, _ := e.noticeLocale(context.WithoutCancel(context.Background()), target, pol) // the person's, not the admin's
+		e.mailUser(ctx, target, Text(lang, "mail.unblocked.subject"), Text(lang, "mail.unblocked.body", target.DisplayName, pol.HelpdeskURL))
+		msg = tr(ctx, "admin.unblocked", target.DisplayName)
 	default:
 		return "", ErrLinkGone
 	}
@@ -763,8 +756,14 @@ func containsFold(list []string, s string) bool {
 }
 
 // announceAdmins tells every bot admin by email (the members of the admin groups) and logs.
-func (e *Engine) announceAdmins(ctx context.Context, subject, body string) {
-	e.d.Log.WarnContext(ctx, "bot admin notice", "subject", subject)
+// announceAdmins tells every bot admin (alert channel and email) the notice kind
+// ("notice.<kind>.subject" and ".body" of the catalog), in the policy's language: the bot
+// admins are a group, not one person with a chat language.
+func (e *Engine) announceAdmins(ctx context.Context, kind string, args ...any) {
+	lang := Lang(e.policyOrDefault(ctx, "admin notice").Language)
+	subject := Text(lang, MsgID("notice."+kind+".subject"))
+	body := Text(lang, MsgID("notice."+kind+".body"), args...)
+	e.d.Log.WarnContext(ctx, "bot admin notice", "kind", kind)
 	if e.d.Alerts != nil {
 		e.d.Alerts.Alert(ctx, AuditEvent{Time: e.d.Clock.Now(), Action: "policy", Outcome: "notice"}, body)
 	}
@@ -827,36 +826,36 @@ type PendingChanges interface {
 
 func (e *Engine) remindCommand(ctx context.Context, words []string) (string, string, string) {
 	if e.d.Campaign == nil || e.d.Reminders == nil {
-		return "Reminders are not set up in this deployment.", "refused", "no_reminders"
+		return tr(ctx, "admin.no_reminders"), "refused", "no_reminders"
 	}
 	if len(words) == 1 && strings.EqualFold(words[0], "now") {
 		n, err := e.d.Campaign(ctx)
 		if err != nil {
-			return "Sorry, the campaign could not be planned: the directory or chat platform did not answer.", "failed", "plan"
+			return tr(ctx, "admin.campaign_failed"), "failed", "plan"
 		}
-		return fmt.Sprintf("Reminder campaign started: %d people have not registered (or must reconfirm) and will get a direct message, outside their quiet hours.", n), "ok", strconv.Itoa(n)
+		return tr(ctx, "admin.campaign_started", n), "ok", strconv.Itoa(n)
 	}
 	n, err := e.d.Reminders.Pending(ctx, ReminderQueueName)
 	if err != nil {
-		return "Sorry, the reminder queue could not be read.", "failed", "store"
+		return tr(ctx, "admin.queue_unreadable"), "failed", "store"
 	}
-	return fmt.Sprintf("%d people are scheduled for a reminder. Type \"remind now\" to start a campaign.", n), "ok", ""
+	return tr(ctx, "admin.scheduled", n), "ok", ""
 }
 
 // bannedCommand edits the organisation's banned-password terms: banned add|remove <term>, list.
 func (e *Engine) bannedCommand(ctx context.Context, in Inbound, admin Account, p Policy, v int64, words []string) (string, string, string) {
 	if len(words) == 0 || strings.EqualFold(words[0], "list") {
 		if len(p.BannedTerms) == 0 {
-			return "No custom banned terms yet. Add one with: policy banned add <term>", "ok", "list"
+			return tr(ctx, "admin.banned_none"), "ok", "list"
 		}
-		return fmt.Sprintf("%d custom banned terms: %s", len(p.BannedTerms), strings.Join(p.BannedTerms, ", ")), "ok", "list"
+		return tr(ctx, "admin.banned_list", len(p.BannedTerms), strings.Join(p.BannedTerms, ", ")), "ok", "list"
 	}
 	if len(words) != 2 {
-		return "Usage: policy banned add <term>, policy banned remove <term>, policy banned list.", "refused", "usage"
+		return tr(ctx, "admin.banned_usage"), "refused", "usage"
 	}
 	term := strings.ToLower(words[1])
 	if n := len(term); n < 4 || n > 50 {
-		return "A banned term needs 4 to 50 characters.", "refused", "bad_value"
+		return tr(ctx, "admin.banned_length"), "refused", "bad_value"
 	}
 	next := p
 	next.BannedTerms = nil
@@ -871,29 +870,75 @@ func (e *Engine) bannedCommand(ctx context.Context, in Inbound, admin Account, p
 	switch strings.ToLower(words[0]) {
 	case "add":
 		if found {
-			return "\"" + term + "\" is already banned.", "ok", term
+			return tr(ctx, "admin.banned_already", term), "ok", term
 		}
 		if len(p.BannedTerms) >= 1000 {
-			return "Not added: the list already has 1,000 terms, the most it can hold.", "refused", "full"
+			return tr(ctx, "admin.banned_full"), "refused", "full"
 		}
 		next.BannedTerms = append(next.BannedTerms, term)
 	case "remove":
 		if !found {
-			return "\"" + term + "\" is not on the list.", "refused", term
+			return tr(ctx, "admin.banned_missing", term), "refused", term
 		}
 	default:
-		return "Usage: policy banned add <term>, policy banned remove <term>, policy banned list.", "refused", "usage"
+		return tr(ctx, "admin.banned_usage"), "refused", "usage"
 	}
 	if len(Weakens(p, next)) > 0 {
 		return e.changePolicy(ctx, in, admin, p, v, next, "banned "+strings.ToLower(words[0])+" "+term)
 	}
 	nv, err := e.d.Policies.PutPolicy(ctx, next, v)
 	if errors.Is(err, ErrStale) {
-		return "Not changed: another bot admin changed the policy at the same time. Try again.", "refused", "stale"
+		return tr(ctx, "admin.stale_again"), "refused", "stale"
 	}
 	if err != nil {
-		return "Sorry, the change could not be saved.", "failed", "store"
+		return tr(ctx, "admin.not_saved"), "failed", "store"
 	}
 	e.forgetPolicy()
-	return fmt.Sprintf("Done: %d custom banned terms (policy version %d).", len(next.BannedTerms), nv), "ok", words[0] + " " + term
+	return tr(ctx, "admin.banned_done", len(next.BannedTerms), strconv.FormatInt(nv, 10)), "ok", words[0] + " " + term
+}
+
+// errText says an error to a bot admin: a catalog message in their language, else as it is.
+func errText(ctx context.Context, err error) string {
+	if lang := LangFrom(ctx); Lang(lang) != "en" {
+		if s, ok := InputText(err, lang); ok {
+			return strings.TrimSuffix(s, ".")
+		}
+	}
+	return strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ") // English reads mid-sentence
+}
+
+// errTexts says each of a joined error's parts (Policy.Validate reports all at once).
+func errTexts(ctx context.Context, err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, errTexts(ctx, e)...)
+		}
+		return out
+	}
+	return strings.Split(errText(ctx, err), "\n")
+}
+
+// weakPrefixes are the weakening reasons that end with a value ("adds group g1").
+var weakPrefixes = []string{"adds group ", "adds calling code +", "unbans ", "adds "}
+
+// weakText says the ways a change weakens the policy in the bot admin's language; the reasons
+// themselves stay English (they are compared and audited).
+func weakText(ctx context.Context, reasons []string) string {
+	lang := LangFrom(ctx)
+	out := make([]string, len(reasons))
+	for i, r := range reasons {
+		out[i] = r
+		if _, ok := catalogs.Load().msgs["en"][MsgID("weak."+r)]; ok {
+			out[i] = Text(lang, MsgID("weak."+r))
+			continue
+		}
+		for _, p := range weakPrefixes {
+			if v, ok := strings.CutPrefix(r, p); ok {
+				out[i] = Text(lang, MsgID("weak."+p+"%s"), v)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "; ")
 }

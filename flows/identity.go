@@ -104,8 +104,7 @@ func (e *Engine) checkPin(ctx context.Context, in Inbound, pinned string, acct A
 		Action: "identity", Outcome: "refused", Reason: "pin_mismatch"}
 	e.audit(ctx, ev)
 	if e.d.Alerts != nil {
-		e.d.Alerts.Alert(ctx, ev, "The chat account "+key+" is pinned to directory user "+pinned+
-			" but now maps to "+acct.ID+". Self-service was refused; please check the chat account's email.")
+		e.d.Alerts.Alert(ctx, ev, Text(Lang(e.policyOrDefault(ctx, "pin alert").Language), "alert.pin_mismatch", key, pinned, acct.ID))
 	}
 	e.d.Log.WarnContext(ctx, "chat identity maps to another directory user than the one it is pinned to",
 		"chat", key, "pinned", pinned, "now", acct.ID)

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -116,15 +115,15 @@ func (p Policy) Allows(m MethodKind) bool {
 // Validate reports every problem with the policy at once.
 func (p Policy) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(id MsgID, a ...any) { errs = append(errs, BadInput(id, a...)) }
 	switch p.EnabledFor {
 	case EnabledNone, EnabledAll:
 	case EnabledSelected:
 		if len(p.Groups) == 0 {
-			bad("enabled for selected needs at least one group")
+			bad("policy.selected_no_group")
 		}
 	default:
-		bad("enabled for must be none, selected or all, not %q", p.EnabledFor)
+		bad("policy.enabled_for", p.EnabledFor)
 	}
 	seen := map[MethodKind]bool{}
 	for _, m := range p.Methods {
@@ -136,15 +135,15 @@ func (p Policy) Validate() error {
 			bad("unknown method %q", m)
 		}
 		if seen[m] {
-			bad("method %q listed twice", m)
+			bad("policy.method_twice", m)
 		}
 		seen[m] = true
 	}
 	if p.Required < 1 || p.Required > 2 {
-		bad("methods required must be 1 or 2, not %d", p.Required)
+		bad("policy.required", p.Required)
 	}
 	if len(p.Methods) < p.Required {
-		bad("%d methods required but only %d allowed", p.Required, len(p.Methods))
+		bad("policy.required_allowed", p.Required, len(p.Methods))
 	}
 	if p.Required == 1 {
 		strong := false
@@ -158,59 +157,59 @@ func (p Policy) Validate() error {
 			}
 		}
 		if !strong && !phone && len(p.Methods) > 0 {
-			bad("security questions alone cannot complete a reset: allow another method or require 2")
+			bad("policy.questions_alone")
 		}
 		if !strong && phone && !p.AllowPhoneAlone {
-			bad("SMS or voice alone needs the explicit allow-phone-alone switch")
+			bad("policy.phone_alone")
 		}
 	}
 	if p.Required == 2 && len(p.Methods) == 2 && seen[MethodQuestions] && !seen[MethodTOTP] && !seen[MethodEmail] &&
 		(seen[MethodSMS] || seen[MethodVoice]) && !p.AllowPhoneAlone {
-		bad("SMS or voice with security questions is phone alone: it needs the explicit allow-phone-alone switch")
+		bad("policy.phone_questions")
 	}
 	if p.ReconfirmDays < 0 || p.ReconfirmDays > 730 {
-		bad("days before reconfirmation must be 0 to 730, not %d", p.ReconfirmDays)
+		bad("policy.reconfirm", p.ReconfirmDays)
 	}
 	if p.QuestionsToRegister < 3 || p.QuestionsToRegister > 5 {
-		bad("questions to register must be 3 to 5, not %d", p.QuestionsToRegister)
+		bad("policy.q_register", p.QuestionsToRegister)
 	}
 	if p.QuestionsToAnswer < 3 || p.QuestionsToAnswer > 5 {
-		bad("questions to answer must be 3 to 5, not %d", p.QuestionsToAnswer)
+		bad("policy.q_answer", p.QuestionsToAnswer)
 	}
 	if p.QuestionsToAnswer > p.QuestionsToRegister {
-		bad("questions to answer (%d) cannot exceed questions to register (%d)", p.QuestionsToAnswer, p.QuestionsToRegister)
+		bad("policy.q_exceed", p.QuestionsToAnswer, p.QuestionsToRegister)
 	}
 	if len(p.BannedTerms) > 1000 {
-		bad("at most 1,000 banned terms, not %d", len(p.BannedTerms))
+		bad("policy.banned", len(p.BannedTerms))
 	}
 	if p.RemindEveryDays < 1 || p.RemindEveryDays > 30 {
-		bad("days between reminders must be 1 to 30, not %d", p.RemindEveryDays)
+		bad("policy.remind_days", p.RemindEveryDays)
 	}
 	if !p.AllowReset && !p.AllowUnlock {
-		bad("allow reset, unlock or both")
+		bad("policy.allow")
 	}
 	switch p.ResetMode {
 	case ResetUserChosen, ResetTemporary, ResetTAP:
 	default:
-		bad("reset mode must be user_chosen, temporary or tap, not %q", p.ResetMode)
+		bad("policy.reset_mode", p.ResetMode)
 	}
 	l := p.Limits
 	if l.FailMax < 1 || l.FailMax > 50 || l.TriesMax < 1 || l.TriesMax > 50 || l.SendMax < 1 || l.SendMax > 100 {
-		bad("attempt limits must be 1 to 50 (codes sent 1 to 100)")
+		bad("policy.limits")
 	}
 	if l.FailWindow <= 0 || l.TriesWindow <= 0 || l.BlockFor <= 0 || l.SendWindow <= 0 {
-		bad("attempt windows and the block duration must be positive")
+		bad("policy.windows")
 	}
 	for _, cc := range p.PhoneCountries {
 		if len(cc) == 0 || len(cc) > 3 || strings.Trim(cc, "0123456789") != "" || cc[0] == '0' {
-			bad("phone country %q must be a calling code of 1 to 3 digits, like 1 or 44", cc)
+			bad("policy.phone_country", cc)
 		}
 	}
 	if p.Language != "" && Lang(p.Language) != p.Language {
-		bad("language %q has no catalog (languages: %s)", p.Language, strings.Join(Languages(), ", "))
+		bad("policy.language", p.Language, strings.Join(Languages(), ", "))
 	}
 	if !strings.HasPrefix(p.HelpdeskURL, "https://") && !strings.HasPrefix(p.HelpdeskURL, "http://") {
-		bad("helpdesk link must be an http(s) URL")
+		bad("policy.helpdesk")
 	}
 	return errors.Join(errs...)
 }

@@ -163,30 +163,29 @@ func (e *Engine) Report(ctx context.Context) (Report, error) {
 }
 
 // Text renders the summary.
-func (r Report) Text() string {
+func (r Report) Text(lang string) string {
 	var b strings.Builder
 	pct := 0
 	if r.InScope > 0 {
 		pct = r.Registered * 100 / r.InScope
 	}
-	fmt.Fprintf(&b, "Self-service report\n• in scope: %d\n• registered: %d (%d%%)\n", r.InScope, r.Registered, pct)
+	b.WriteString(Text(lang, "report.head", r.InScope, r.Registered, pct) + "\n")
 	var kinds []string
 	for m := range r.PerMethod {
 		kinds = append(kinds, string(m))
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		fmt.Fprintf(&b, "   – %s: %d\n", methodLabel("en", MethodKind(k)), r.PerMethod[MethodKind(k)])
+		fmt.Fprintf(&b, "   – %s: %d\n", methodLabel(lang, MethodKind(k)), r.PerMethod[MethodKind(k)])
 	}
-	fmt.Fprintf(&b, "• reconfirmation due: %d\n• reminders sent: %d\n• resets: %d in 7 days, %d in 30 days\n• unlocks: %d in 7 days, %d in 30 days\n"+
-		"• blocks: %d in 7 days, %d in 30 days\n• reminders: %d in 7 days, %d in 30 days\n• directory sign-ins: %d in 30 days\n",
-		r.ReconfirmDue, r.RemindersSent, r.Resets7, r.Resets30, r.Unlocks7, r.Unlocks30, r.Blocks7, r.Blocks30, r.Reminders7, r.Reminders30, r.SignIns30)
+	b.WriteString(Text(lang, "report.counts", r.ReconfirmDue, r.RemindersSent, r.Resets7, r.Resets30, r.Unlocks7, r.Unlocks30,
+		r.Blocks7, r.Blocks30, r.Reminders7, r.Reminders30, r.SignIns30) + "\n")
 	for _, m := range AllMethods {
 		if r.Verified30[m] > 0 || r.Failed30[m] > 0 {
-			fmt.Fprintf(&b, "   – %s: %d proofs, %d failed in 30 days\n", methodLabel("en", m), r.Verified30[m], r.Failed30[m])
+			b.WriteString(Text(lang, "report.proofs", methodLabel(lang, m), r.Verified30[m], r.Failed30[m]) + "\n")
 		}
 	}
-	fmt.Fprintf(&b, "• blocked now: %d", r.Blocked)
+	b.WriteString(Text(lang, "report.blocked", r.Blocked))
 	return b.String()
 }
 
@@ -212,10 +211,11 @@ func (r Report) CSV() []byte {
 func (e *Engine) reportCommand(ctx context.Context, words []string) (string, *Attachment, string, string) {
 	r, err := e.Report(ctx)
 	if err != nil {
-		return "Sorry, the report could not be made: " + err.Error(), nil, "failed", "report"
+		return tr(ctx, "report.failed", err.Error()), nil, "failed", "report"
 	}
+	lang := LangFrom(ctx)
 	if len(words) == 1 && strings.EqualFold(words[0], "csv") {
-		return r.Text() + "\nThe per-user list is attached.", &Attachment{Name: "resetbot-report.csv", Title: "Self-service per user", Data: r.CSV()}, "ok", "csv"
+		return r.Text(lang) + "\n" + tr(ctx, "report.attached"), &Attachment{Name: "resetbot-report.csv", Title: tr(ctx, "report.csv_title"), Data: r.CSV()}, "ok", "csv"
 	}
-	return r.Text(), nil, "ok", ""
+	return r.Text(lang), nil, "ok", ""
 }

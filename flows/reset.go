@@ -230,8 +230,7 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 		e.noticeReset(ctx, acct, pol)
 	}
 	if acct.Privileged && pol.NotifyAdmins {
-		e.announceAdmins(ctx, "A privileged user reset their password",
-			fmt.Sprintf("%s (%s), who holds directory roles, reset their password through resetbot (%s).", acct.DisplayName, acct.UPN, how))
+		e.announceAdmins(ctx, "privileged_reset", acct.DisplayName, acct.UPN, how)
 	}
 	if e.d.Notifier != nil {
 		r := Reply{MsgID: MsgPasswordChanged, Text: Text(sess.Chat.Locale, MsgPasswordChanged), Private: true,
@@ -253,9 +252,7 @@ func (e *Engine) notMe(ctx context.Context, s *step) {
 		e.d.Log.ErrorContext(ctx, "block failed", "err", err, "user", s.acct.ID)
 	}
 	s.audit("not_me", "ok", "reset disowned")
-	e.announceAdmins(ctx, "A user says a password reset wasn't them",
-		fmt.Sprintf("%s (%s) pressed \"This wasn't me\" after a password reset. Their sign-in sessions were revoked and self-service is blocked for them. Please contact them.",
-			s.acct.DisplayName, s.acct.UPN))
+	e.announceAdmins(ctx, "not_me", s.acct.DisplayName, s.acct.UPN)
 	s.say(MsgNotMe, s.pol.HelpdeskURL)
 }
 
@@ -363,8 +360,8 @@ type InputError struct{ Msg }
 
 func (e *InputError) Error() string {
 	s := strings.TrimSuffix(Text("en", e.ID, e.Args...), ".")
-	if s != "" {
-		s = strings.ToLower(s[:1]) + s[1:]
+	if r := []rune(s); len(r) > 1 && unicode.IsUpper(r[0]) && !unicode.IsUpper(r[1]) {
+		s = string(unicode.ToLower(r[0])) + string(r[1:]) // "Choose …" → "choose …", but "SMS …" stays
 	}
 	return ErrBadRequest.Error() + ": " + s
 }
