@@ -57,7 +57,7 @@ func TestTranscriptPhones(t *testing.T) {
 	}
 	rs = pick(w.say(t, alice.UPN, storetest.CodeIn(t, sms.Text)), "Office phone")
 	call := w.phone.Last()
-	if call.Kind != "call" || call.To != "+14255550199" || !strings.Contains(call.Text, "<Say>") {
+	if call.Kind != "call" || call.To != "+14255550199" || !strings.Contains(call.Text, `<Say language="en-US">`) {
 		t.Fatalf("call %+v", call)
 	}
 	rs = w.say(t, alice.UPN, storetest.CodeIn(t, call.Text))
