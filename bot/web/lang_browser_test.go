@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +22,16 @@ func TestPagesInGermanAndJapaneseInARealBrowser(t *testing.T) {
 	for _, c := range []struct {
 		lang, accept                                   string
 		signIn, setUpApp, appDone, rule, easy, changed string
+		// the chat in the same language: what the person types, the method buttons, the link reply
+		forgot, app, email, verified string
 	}{
 		{"de", "de-DE,de;q=0.9,en;q=0.5", "Mit dem Arbeitskonto anmelden", "Authenticator-App einrichten",
 			"Erledigt: die Authenticator-App ist eingerichtet und bestätigt.", "Mindestens 8 Zeichen",
-			"zu leicht zu erraten", "Dein Passwort wurde geändert."},
+			"zu leicht zu erraten", "Dein Passwort wurde geändert.",
+			"Passwort vergessen", "Code aus der Authenticator-App", "Code per E-Mail", "Danke, du bist bestätigt."},
 		{"ja", "ja-JP,ja;q=0.9", "仕事用アカウントでサインイン", "認証アプリを設定",
-			"完了: 認証アプリを登録し、確認しました。", "8 文字以上", "推測されやすすぎます", "パスワードを変更しました。"},
+			"完了: 認証アプリを登録し、確認しました。", "8 文字以上", "推測されやすすぎます", "パスワードを変更しました。",
+			"パスワードを忘れた", "認証アプリのコード", "メールのコード", "本人確認ができました"},
 	} {
 		t.Run(c.lang, func(t *testing.T) {
 			e := setup(t)
@@ -85,14 +90,29 @@ func TestPagesInGermanAndJapaneseInARealBrowser(t *testing.T) {
 			// verify in chat, then the new-password page with its live checklist
 			e.h.Enrol(e.alice.ID)
 			e.h.Clock.Advance(30 * time.Second)
-			chat := "chat-" + c.lang
-			rs := e.h.Say(chat, e.alice.Mail, "reset")
-			rs = e.h.Click(chat, e.alice.Mail, storetest.Choice(t, rs, "Authenticator"))
+			chat := storetest.Chat("chat-" + c.lang)
+			chat.Locale = c.accept[:5]
+			n := 0
+			send := func(text, choice string) []flows.Reply {
+				t.Helper()
+				n++
+				rs, err := e.h.Send(flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimEmail, Value: e.alice.Mail},
+					Text: text, Choice: choice, IdemKey: c.lang + strconv.Itoa(n)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rs
+			}
+			rs := send(c.forgot, "")
+			rs = send("", storetest.Choice(t, rs, c.app))
 			en, _ := e.h.Store.Get(context.Background(), e.alice.ID)
 			code, _ = totp.Code(en.Methods[flows.MethodTOTP].Secret, e.h.Clock.Now())
-			rs = e.h.Say(chat, e.alice.Mail, code)
-			rs = e.h.Click(chat, e.alice.Mail, storetest.Choice(t, rs, "Email"))
-			rs = e.h.Say(chat, e.alice.Mail, storetest.CodeFrom(t, e.h.Mail.Last()))
+			rs = send(code, "")
+			rs = send("", storetest.Choice(t, rs, c.email))
+			rs = send(storetest.CodeFrom(t, e.h.Mail.Last()), "")
+			if !strings.Contains(rs[len(rs)-1].Text, c.verified) {
+				t.Fatalf("chat in %s: %+v", c.lang, rs)
+			}
 			if err := chromedp.Run(ctx, chromedp.Navigate(storetest.Link(t, rs)), chromedp.WaitVisible("#password", chromedp.ByID)); err != nil {
 				t.Fatal(err)
 			}
