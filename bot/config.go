@@ -88,6 +88,9 @@ type Config struct {
 	PhoneAuthToken  string // PHONE_AUTH_TOKEN
 	PhoneFrom       string // PHONE_FROM: the sending number, E.164
 	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
+	// PasskeyAAGUIDs (PASSKEY_AAGUIDS): the authenticator models (AAGUIDs) a passkey or
+	// security key may be; empty: any that verifies its user
+	PasskeyAAGUIDs  []string
 	LogLevel        string // LOG_LEVEL
 	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
 	AuditMaxEvents  int    // AUDIT_MAX_EVENTS: the audit stream's cap in Redis (default 100000)
@@ -156,6 +159,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		AuditMaxEvents: 100_000, AuditLog: orDefault(g("AUDIT_LOG"), "stdout"), AuditHECURL: g("AUDIT_HEC_URL"), AuditHECToken: getenv("AUDIT_HEC_TOKEN"),
 		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
 		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
+		PasskeyAAGUIDs: list("PASSKEY_AAGUIDS"),
 	}
 	// whole reads a whole number in [lo, hi]; a bad value is reported and the start refused
 	whole := func(k string, lo, hi int, dst *int) {
@@ -332,6 +336,11 @@ func (c Config) Validate() error {
 		bad("PUBLIC_BASE_URL is required (the https address where users open the bot's pages)")
 	} else if u, err := url.Parse(c.PublicBaseURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
 		bad("PUBLIC_BASE_URL must be an https URL (http only on loopback), got %q", c.PublicBaseURL)
+	}
+	for _, id := range c.PasskeyAAGUIDs {
+		if !isAAGUID(id) {
+			bad("PASSKEY_AAGUIDS must list authenticator AAGUIDs like cb69481e-8ff7-4039-93ec-0a2729a154a8, got %q", id)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("LISTEN_ADDR must be host:port, got %q", c.Listen)
@@ -520,4 +529,23 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// isAAGUID reports whether s is a UUID in its usual 8-4-4-4-12 hex form, other than all zeros
+// (what authenticators send when they do not say their model).
+func isAAGUID(s string) bool {
+	if len(s) != 36 || strings.Trim(s, "0-") == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
+			return false
+		}
+	}
+	return true
 }

@@ -90,6 +90,9 @@ const (
 	MsgNothingToResend   MsgID = "nothing_to_resend"
 	MsgTOTPNotSent       MsgID = "totp_not_sent"
 	MsgThanks            MsgID = "thanks"
+	MsgPasskeyLink       MsgID = "passkey_link"
+	MsgPasskeyWrong      MsgID = "passkey_wrong"
+	MsgStepPasskey       MsgID = "step_passkey"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -177,6 +180,9 @@ var catalog = map[string]map[MsgID]string{
 		MsgCallPlaced:        "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
 		MsgPhoneBudget:       "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
 		MsgQuestionsLink:     "Answer your security questions on this one-time page (never in chat):",
+		MsgPasskeyLink:       "Open this one-time page within 5 minutes on a device with your passkey or security key; your browser will ask for it:",
+		MsgPasskeyWrong:      "That passkey wasn't accepted. Choose a method to try again, or type \"cancel\".",
+		MsgStepPasskey:       "You asked to %s. I'm waiting for your passkey on the one-time page I linked.",
 	},
 }
 
@@ -211,6 +217,8 @@ func methodNoun(m MethodKind) string {
 		return "text message"
 	case MethodVoice:
 		return "phone call"
+	case MethodPasskey:
+		return "passkey"
 	}
 	return strings.ToLower(methodLabel(m))
 }
@@ -227,6 +235,8 @@ func methodLabel(m MethodKind) string {
 		return "Office phone call"
 	case MethodQuestions:
 		return "Security questions"
+	case MethodPasskey:
+		return "Passkey or security key"
 	}
 	return string(m)
 }

@@ -520,6 +520,9 @@ func (e *Engine) whereNow(s *step) string {
 		if sess.Method == MethodQuestions {
 			return Text(loc, MsgStepQuestions, want)
 		}
+		if sess.Method == MethodPasskey {
+			return Text(loc, MsgStepPasskey, want)
+		}
 		return Text(loc, MsgStepCode, want, methodNoun(sess.Method))
 	case StateResetLink:
 		return Text(loc, MsgStepResetLink)

@@ -95,7 +95,15 @@ func (e *Engine) OpenQuestions(ctx context.Context, token string) ([]string, err
 // AnswerQuestions consumes a questions link (POST) and judges the answers as one counted
 // attempt, exactly as a code typed in chat; the chat is told what comes next.
 func (e *Engine) AnswerQuestions(ctx context.Context, token string, answers []string) (bool, error) {
-	v, err := e.consumeLink(ctx, token, PurposeQuestions, func(s *Session) *Session {
+	body, _ := json.Marshal(answers)
+	return e.answerOnPage(ctx, token, PurposeQuestions, MethodQuestions, string(body), "questions:")
+}
+
+// answerOnPage consumes a one-time page's link (POST) and judges what the page sent as one
+// counted attempt of method, exactly as a code typed in chat; the chat is told what comes
+// next. True when the proof was accepted.
+func (e *Engine) answerOnPage(ctx context.Context, token string, p Purpose, method MethodKind, answer, idem string) (bool, error) {
+	v, err := e.consumeLink(ctx, token, p, func(s *Session) *Session {
 		n := *s
 		n.Version++
 		return &n
@@ -109,19 +117,18 @@ func (e *Engine) AnswerQuestions(ctx context.Context, token string, answers []st
 	}
 	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: v.UserID})
 	if err != nil {
-		return false, fmt.Errorf("flows: questions lookup: %w", err)
+		return false, fmt.Errorf("flows: %s lookup: %w", method, err)
 	}
 	chat := v.Session.Chat
 	snap, err := e.d.Sessions.Load(ctx, v.UserID, chat.Key())
 	if err != nil {
 		return false, err
 	}
-	if snap.Session == nil || snap.Session.State != StateAwaitCode || snap.Session.Method != MethodQuestions {
+	if snap.Session == nil || snap.Session.State != StateAwaitCode || snap.Session.Method != method {
 		return false, ErrLinkGone
 	}
-	body, _ := json.Marshal(answers)
 	now := e.d.Clock.Now()
-	s := &step{in: Inbound{Chat: chat, Text: string(body), IdemKey: "questions:" + v.mac[:32]}, now: now,
+	s := &step{in: Inbound{Chat: chat, Text: answer, IdemKey: idem + v.mac[:32]}, now: now,
 		pol: pol, acct: acct, subject: v.UserID, snap: snap, sess: snap.Session}
 	s.commit = Commit{Subject: v.UserID, ChatKey: chat.Key(), IdemKey: s.in.IdemKey, Now: now, KeepSession: true,
 		ExpectVersion: snap.Session.Version}
@@ -129,18 +136,21 @@ func (e *Engine) AnswerQuestions(ctx context.Context, token string, answers []st
 		return false, ErrBlocked
 	}
 	e.checkCode(ctx, s)
+	accepted := false
+	if judge := s.onOutcome; judge != nil {
+		s.onOutcome = func(o Outcome) []Reply {
+			accepted = o.Status == Committed
+			return judge(o)
+		}
+	}
 	replies, err := e.finish(ctx, s, "")
 	if err != nil {
 		return false, err
-	}
-	ok := false
-	for _, r := range replies {
-		ok = ok || r.MsgID == MsgProvenMore || r.MsgID == MsgResetLink
 	}
 	if e.d.Notifier != nil && len(replies) > 0 {
 		if err := e.d.Notifier.Notify(ctx, chat, replies); err != nil {
 			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 		}
 	}
-	return ok, nil
+	return accepted, nil
 }

@@ -34,6 +34,7 @@ const (
 	PurposeReset     Purpose = "reset"
 	PurposeQuestions Purpose = "questions"
 	PurposeAdmin     Purpose = "admin"
+	PurposePasskey   Purpose = "passkey" // a passkey proof on a one-time page
 )
 
 // SessionLifetime is how long a session lives; writes never extend it.

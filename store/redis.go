@@ -226,15 +226,21 @@ type planSave struct {
 	TTL  int64  `json:"ttl"`
 }
 type planAttempt struct {
-	Method   string `json:"method"`
-	Correct  bool   `json:"correct"`
-	CodeMAC  string `json:"code_mac"`
-	Step     int64  `json:"step"`
-	FailMax  int    `json:"fail_max"`
-	FailWin  int64  `json:"fail_win"`
-	TriesMax int    `json:"tries_max"`
-	TriesWin int64  `json:"tries_win"`
-	BlockMS  int64  `json:"block_ms"`
+	Method   string   `json:"method"`
+	Correct  bool     `json:"correct"`
+	CodeMAC  string   `json:"code_mac"`
+	Step     int64    `json:"step"`
+	FailMax  int      `json:"fail_max"`
+	FailWin  int64    `json:"fail_win"`
+	TriesMax int      `json:"tries_max"`
+	TriesWin int64    `json:"tries_win"`
+	BlockMS  int64    `json:"block_ms"`
+	Once     bool     `json:"once,omitempty"` // the pending challenge is spent whatever the outcome
+	Put      *planPut `json:"put,omitempty"`  // the method's new sealed record, written only on success
+}
+type planPut struct {
+	Field string `json:"field"`
+	Val   string `json:"val"`
 }
 type planSend struct {
 	Max int   `json:"max"`
@@ -276,7 +282,14 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if a := c.Attempt; a != nil {
 		p.Attempt = &planAttempt{Method: string(a.Method), Correct: a.Correct, CodeMAC: a.CodeMAC, Step: a.TOTPStep,
 			FailMax: a.Limits.FailMax, FailWin: a.Limits.FailWindow.Milliseconds(),
-			TriesMax: a.Limits.TriesMax, TriesWin: a.Limits.TriesWindow.Milliseconds(), BlockMS: a.Limits.BlockFor.Milliseconds()}
+			TriesMax: a.Limits.TriesMax, TriesWin: a.Limits.TriesWindow.Milliseconds(), BlockMS: a.Limits.BlockFor.Milliseconds(), Once: a.Once}
+		if a.Update != nil {
+			field, sealed, err := s.sealMethod(c.Subject, *a.Update)
+			if err != nil {
+				return flows.Outcome{}, err
+			}
+			p.Attempt.Put = &planPut{Field: field, Val: sealed}
+		}
 	}
 	if l := c.CountSend; l != nil {
 		p.Send = &planSend{Max: l.SendMax, Win: l.SendWindow.Milliseconds()}

@@ -37,12 +37,17 @@ end
 
 local a = p.attempt
 if a then
+  -- a single-use challenge (passkeys) is spent by this attempt whatever its outcome
+  local function spend()
+    if a.once then redis.call('DEL', KEYS[4]) end
+  end
   local blk = blockedUntil()
-  if blk > now then markSeen(); return {'blocked', fmt(cur), fmt(blk)} end
+  if blk > now then spend(); markSeen(); return {'blocked', fmt(cur), fmt(blk)} end
   local t = tick('c:try:' .. a.method, tonumber(a.tries_win))
   if t > tonumber(a.tries_max) then
     blk = now + tonumber(a.block_ms)
     redis.call('HSET', KEYS[3], 'block', fmt(blk))
+    spend()
     markSeen()
     return {'blocked', fmt(cur), fmt(blk)}
   end
@@ -62,12 +67,16 @@ if a then
       nb = now + tonumber(a.block_ms)
       redis.call('HSET', KEYS[3], 'block', fmt(nb))
     end
+    spend()
     markSeen()
     return {'rejected', fmt(cur), fmt(nb), fmt(f), fmt(t)}
   end
   redis.call('HDEL', KEYS[3], 'c:try:' .. a.method)
   if a.code_mac ~= '' then redis.call('DEL', KEYS[4]) end
   if tonumber(a.step) > 0 then redis.call('HSET', KEYS[3], 'totp_step', fmt(tonumber(a.step))) end
+  spend()
+  -- the method's new record (a passkey's signature count), only with an accepted attempt
+  if a.put then redis.call('HSET', KEYS[3], a.put.field, a.put.val) end
 end
 
 local s = p.send

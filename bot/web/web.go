@@ -103,6 +103,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /enrol/reconfirm", s.enrolReconfirm)
 	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
+	s.passkeyRoutes(mux)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { s.gone(w, http.StatusNotFound) })
@@ -141,6 +142,8 @@ type view struct {
 	Slots      []int
 	Rules      flows.PasswordRules // the new-password page: the rules of the person's domain
 	Progress   string              // "1 of 2 ways registered"
+	Options    string              // passkey pages: the WebAuthn options as JSON (public data)
+	Passkeys   []flows.PasskeyView // the registered passkeys
 }
 
 func progressText(p flows.Progress) string {
@@ -206,6 +209,13 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		page, vw.Title, vw.Choices = "answer.html", "Your security questions", qs
+	case flows.PurposePasskey:
+		opts, err := s.e.OpenPasskey(r.Context(), tok)
+		if err != nil {
+			s.gone(w, http.StatusNotFound)
+			return
+		}
+		page, vw.Title, vw.Options = "passkey_prove.html", "Use your passkey", string(opts)
 	}
 	s.render(w, http.StatusOK, page, vw)
 }
@@ -234,6 +244,9 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		return
 	case flows.PurposeQuestions:
 		s.answerPost(w, r, tok)
+		return
+	case flows.PurposePasskey:
+		s.passkeyProve(w, r, tok)
 		return
 	}
 	if s.oidc == nil {
@@ -455,8 +468,13 @@ func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState,
 		s.fail(w, err)
 		return
 	}
+	keys, err := s.e.PasskeyViews(r.Context(), ws.UserID)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	s.render(w, status, "enrol.html", view{Title: "Your verification methods", CSRF: ws.CSRF, Registered: methods,
-		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: progressText(p)})
+		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: progressText(p), Passkeys: keys})
 }
 
 func (s *Server) enrolMenu(w http.ResponseWriter, r *http.Request) {
