@@ -261,7 +261,10 @@ func TestPasskeyAlonePolicy(t *testing.T) {
 		edit func(*flows.Policy)
 		want string
 	}{
-		{"needs passkeys offered", func(p *flows.Policy) { p.PasskeyAlone = true; p.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail} }, "needs passkeys"},
+		{"needs passkeys offered", func(p *flows.Policy) {
+			p.PasskeyAlone = true
+			p.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail}
+		}, "needs passkeys"},
 		{"needs two required", func(p *flows.Policy) { p.PasskeyAlone = true; p.Required = 1 }, "needs 2 methods"},
 		{"valid", func(p *flows.Policy) { p.PasskeyAlone = true }, ""},
 	} {
