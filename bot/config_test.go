@@ -93,3 +93,23 @@ func TestLoggerRedactsSecretsByName(t *testing.T) {
 		t.Fatal("non-secret attribute lost")
 	}
 }
+
+// PASSKEY_AAGUIDS takes authenticator AAGUIDs only; a bad one is reported at start-up with the
+// other problems.
+func TestPasskeyAAGUIDs(t *testing.T) {
+	m := good()
+	m["PASSKEY_AAGUIDS"] = "cb69481e-8ff7-4039-93ec-0a2729a154a8, EE882879-721C-4913-9775-3DFCCE97072A"
+	c, _ := bot.FromEnv(env(m))
+	if err := c.Validate(); err != nil || len(c.PasskeyAAGUIDs) != 2 {
+		t.Fatalf("%v %q", err, c.PasskeyAAGUIDs)
+	}
+	for _, bad := range []string{"yubikey", "00000000-0000-0000-0000-000000000000", "cb69481e8ff7403993ec0a2729a154a8"} {
+		m["PASSKEY_AAGUIDS"] = bad
+		m["LISTEN_ADDR"] = "nope"
+		c, _ := bot.FromEnv(env(m))
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "PASSKEY_AAGUIDS") || !strings.Contains(err.Error(), "LISTEN_ADDR") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
