@@ -370,13 +370,11 @@ func (e *Engine) ProvePasskey(ctx context.Context, token string, response []byte
 	return e.answerOnPage(ctx, token, PurposePasskey, MethodPasskey, string(response), "passkey:")
 }
 
-// passkeyOutcome completes checkCode for a passkey: the challenge goes with the attempt, the
-// new count is written only if it is accepted, and a clone alerts the bot admins.
-func (e *Engine) passkeyOutcome(ctx context.Context, s *step, p Proof) {
-	s.commit.Attempt.Once = true
-	s.commit.Attempt.Update = p.Update
+// refusedProof audits why a method refused a proof, when it says; a cloned passkey also
+// alerts the bot admins.
+func (e *Engine) refusedProof(ctx context.Context, s *step, p Proof) {
 	if p.Reason != "" {
-		s.audit("passkey", "refused", p.Reason)
+		s.audit(string(s.sess.Method), "refused", p.Reason)
 	}
 	if !p.Clone {
 		return

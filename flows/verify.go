@@ -216,10 +216,9 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, &next, next.Version)
 		return
 	}
-	s.commit.Attempt = &Attempt{Method: sess.Method, Correct: p.Correct, CodeMAC: p.CodeMAC, TOTPStep: p.Step, Limits: s.pol.Limits}
-	if sess.Method == MethodPasskey {
-		e.passkeyOutcome(ctx, s, p)
-	}
+	s.commit.Attempt = &Attempt{Method: sess.Method, Correct: p.Correct, CodeMAC: p.CodeMAC, TOTPStep: p.Step, Limits: s.pol.Limits,
+		Once: p.Once, Update: p.Update}
+	e.refusedProof(ctx, s, p)
 	next := *sess
 	next.Proven = append(append([]MethodKind(nil), sess.Proven...), sess.Method)
 	var link string
