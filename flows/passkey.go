@@ -216,6 +216,8 @@ func (e *Engine) BeginPasskey(ctx context.Context, ws *WebState, name string) ([
 		return nil, fmt.Errorf("flows: passkey options: %w", err)
 	}
 	ws.Purpose, ws.Reconfirm = PurposeRegister, false
+	// the pending fields of the (sealed) browser session carry the name, and the challenge
+	// with the user handle it was issued for
 	ws.PendingKind, ws.PendingTOTP, ws.PendingEmail = MethodPasskey, "", name
 	ws.PendingMAC = base64.RawURLEncoding.EncodeToString(challenge) + "." + base64.RawURLEncoding.EncodeToString(u.Handle)
 	ws.PendingExpiry = e.d.Clock.Now().Add(PasskeyChallengeTTL)
