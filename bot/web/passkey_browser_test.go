@@ -195,8 +195,15 @@ func TestPasskeyInARealBrowser(t *testing.T) {
 	}
 	rs = e.h.Click(chat, e.alice.Mail, storetest.Choice(t, rs[len(rs)-1:], "Email"))
 	rs = e.h.Say(chat, e.alice.Mail, storetest.CodeFrom(t, e.h.Mail.Last()))
-	if r := rs[len(rs)-1]; r.MsgID != flows.MsgResetLink || r.Link == "" {
+	r := rs[len(rs)-1]
+	if r.MsgID != flows.MsgResetLink || r.Link == "" {
 		t.Fatalf("passkey plus email did not give the reset link: %v", storetest.IDs(rs))
+	}
+	err = chromedp.Run(ctx, chromedp.Navigate(r.Link), chromedp.WaitVisible("#password", chromedp.ByID),
+		chromedp.SendKeys("#password", "Granite-Orchid-Lantern-8", chromedp.ByID), chromedp.SendKeys("#confirm", "Granite-Orchid-Lantern-8", chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID), chromedp.WaitVisible(".notice", chromedp.ByQuery))
+	if err != nil || e.h.Dir.Passwords[e.alice.ID] != "Granite-Orchid-Lantern-8" {
+		t.Fatalf("reset after the passkey: %v %q", err, text(ctx, t))
 	}
 
 	// the same assertion again: its link is spent; on a new link (a new challenge) it is refused
