@@ -52,6 +52,17 @@ type PasskeyCeremonies interface {
 	RequestOptions(u PasskeyUser, challenge []byte) ([]byte, error)
 }
 
+// SingleUse keeps single-use tokens of a person in the store (registration challenges), each
+// spent by the one write it allows.
+type SingleUse interface {
+	PutOnce(ctx context.Context, userID, mac string, ttl time.Duration) error
+	// SpendOnce deletes the token; false when it was not there.
+	SpendOnce(ctx context.Context, userID, mac string) (bool, error)
+	// RegisterOnce stores m only if the token is still there, spending it in the same atomic
+	// script; false, with nothing written, when it was spent or expired.
+	RegisterOnce(ctx context.Context, userID, mac string, m Registered) (bool, error)
+}
+
 // PasskeyChallengeTTL bounds a passkey challenge: the browser asks at once, or not at all.
 const PasskeyChallengeTTL = 5 * time.Minute
 
@@ -207,8 +218,15 @@ func (e *Engine) BeginPasskey(ctx context.Context, ws *WebState, name string) ([
 	if err != nil {
 		return nil, err
 	}
+	once, ok := e.d.Enrollments.(SingleUse)
+	if !ok {
+		return nil, errors.New("flows: the enrollment store keeps no single-use challenges")
+	}
 	challenge := make([]byte, 32)
 	if _, err := e.d.Rand.Read(challenge); err != nil {
+		return nil, err
+	}
+	if err := once.PutOnce(ctx, ws.UserID, e.passkeyMAC(challenge), PasskeyChallengeTTL); err != nil {
 		return nil, err
 	}
 	opts, err := c.CreationOptions(u, challenge)
@@ -222,6 +240,10 @@ func (e *Engine) BeginPasskey(ctx context.Context, ws *WebState, name string) ([
 	ws.PendingMAC = base64.RawURLEncoding.EncodeToString(challenge) + "." + base64.RawURLEncoding.EncodeToString(u.Handle)
 	ws.PendingExpiry = e.d.Clock.Now().Add(PasskeyChallengeTTL)
 	return opts, nil
+}
+
+func (e *Engine) passkeyMAC(challenge []byte) string {
+	return e.d.MAC.MAC("passkey-register", base64.RawURLEncoding.EncodeToString(challenge))
 }
 
 // ErrPasskeyRefused: the browser's answer was not a valid passkey for this person and page.
@@ -241,9 +263,11 @@ func (e *Engine) FinishPasskey(ctx context.Context, ws *WebState, response []byt
 	challenge, err1 := base64.RawURLEncoding.DecodeString(cs)
 	handle, err2 := base64.RawURLEncoding.DecodeString(h)
 	c, have := e.passkeys()
-	if !live || !ok || err1 != nil || err2 != nil || !have {
+	once, single := e.d.Enrollments.(SingleUse)
+	if !live || !ok || err1 != nil || err2 != nil || !have || !single {
 		return "", ErrBadRequest
 	}
+	spend := func() { _, _ = once.SpendOnce(ctx, ws.UserID, e.passkeyMAC(challenge)) }
 	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: ws.UserID})
 	if err != nil {
 		return "", fmt.Errorf("flows: passkey lookup: %w", err)
@@ -261,6 +285,7 @@ func (e *Engine) FinishPasskey(ctx context.Context, ws *WebState, response []byt
 	ev := AuditEvent{Time: now, Actor: ws.ChatKey, Subject: ws.UserID, Action: "register", Reason: string(MethodPasskey)}
 	key, err := c.Create(u, challenge, response)
 	if err != nil {
+		spend()
 		ev.Outcome = "failed"
 		ev.Reason += ": " + err.Error()
 		e.audit(ctx, ev)
@@ -268,14 +293,19 @@ func (e *Engine) FinishPasskey(ctx context.Context, ws *WebState, response []byt
 	}
 	for _, k := range reg.Passkeys {
 		if bytes.Equal(k.ID, key.ID) {
+			spend()
 			return "", fmt.Errorf("%w: this key is registered already", ErrBadRequest)
 		}
 	}
 	key.Name, key.AddedAt = name, now
 	reg.Passkeys = append(reg.Passkeys, key)
 	reg.RegisteredAt = now
-	if err := e.d.Enrollments.Register(ctx, ws.UserID, reg, 0); err != nil {
+	// the challenge is spent by the write it allows: of two posts of one answer, one registers
+	switch stored, err := once.RegisterOnce(ctx, ws.UserID, e.passkeyMAC(challenge), reg); {
+	case err != nil:
 		return "", fmt.Errorf("flows: register passkey: %w", err)
+	case !stored:
+		return "", fmt.Errorf("%w: this passkey request was used already; please start again", ErrBadRequest)
 	}
 	ev.Outcome = "ok"
 	e.audit(ctx, ev)

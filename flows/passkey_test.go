@@ -309,3 +309,45 @@ func TestPasskeyAloneResets(t *testing.T) {
 		t.Fatalf("chat told %s", lastNote(h))
 	}
 }
+
+// A registration challenge is single use in Redis: of two concurrent posts of one answer (one
+// browser session state), one registers; a refused answer spends the challenge too.
+func TestPasskeyRegistrationChallengeIsSingleUse(t *testing.T) {
+	h, _ := withPasskeys(t, nil)
+	ctx := context.Background()
+	ws := signedIn(t, h, "U1")
+	k := passkeytest.NewKey()
+	opts, err := h.Engine.BeginPasskey(ctx, &ws, "YubiKey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := k.Create(opts, botOrigin, passkeytest.Ceremony{})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := ws // each post carries the same browser session state
+			_, errs[i] = h.Engine.FinishPasskey(ctx, &w, answer)
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), flows.ErrBadRequest) {
+		t.Fatalf("two posts of one answer: %v", errs)
+	}
+	// a refused answer (another origin) spends its challenge: the right answer comes too late
+	other := passkeytest.NewKey()
+	opts, _ = h.Engine.BeginPasskey(ctx, &ws, "Phone")
+	saved := ws
+	if _, err := h.Engine.FinishPasskey(ctx, &ws, other.Create(opts, "https://evil.example", passkeytest.Ceremony{})); !errors.Is(err, flows.ErrPasskeyRefused) {
+		t.Fatalf("wrong origin: %v", err)
+	}
+	if _, err := h.Engine.FinishPasskey(ctx, &saved, other.Create(opts, botOrigin, passkeytest.Ceremony{})); !errors.Is(err, flows.ErrBadRequest) {
+		t.Fatalf("after a refusal: %v", err)
+	}
+	en, _ := h.Store.Get(ctx, storetest.Alice.ID)
+	if n := len(en.Methods[flows.MethodPasskey].Passkeys); n != 1 {
+		t.Fatalf("%d keys registered", n)
+	}
+}
