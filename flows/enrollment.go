@@ -27,6 +27,9 @@ type Registered struct {
 	RegisteredAt time.Time
 	Passkeys     []Passkey `json:",omitempty"` // passkeys and security keys (passkey.go)
 	Handle       []byte    `json:",omitempty"` // the person's WebAuthn user handle: random, never their id
+	// Stored is the record as the store read it (sealed); an Attempt's Update replaces the
+	// record only if it is still this, so a change made meanwhile (a key added) is not lost
+	Stored string `json:"-"`
 }
 
 // QA is one registered security question; only a hash of the answer is kept.

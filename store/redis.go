@@ -191,6 +191,7 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			if err := json.Unmarshal([]byte(plain), &r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
+			r.Stored = v
 			e.Methods[r.Kind] = r
 		case k == "c:fail":
 			e.Fails = decodeWindow(v)
@@ -239,8 +240,9 @@ type planAttempt struct {
 	Put      *planPut `json:"put,omitempty"`  // the method's new sealed record, written only on success
 }
 type planPut struct {
-	Field string `json:"field"`
-	Val   string `json:"val"`
+	Field  string `json:"field"`
+	Val    string `json:"val"`
+	Expect string `json:"expect"` // the sealed record it replaces ("" none)
 }
 type planSend struct {
 	Max int   `json:"max"`
@@ -288,7 +290,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 			if err != nil {
 				return flows.Outcome{}, err
 			}
-			p.Attempt.Put = &planPut{Field: field, Val: sealed}
+			p.Attempt.Put = &planPut{Field: field, Val: sealed, Expect: a.Update.Stored}
 		}
 	}
 	if l := c.CountSend; l != nil {

@@ -75,8 +75,11 @@ if a then
   if a.code_mac ~= '' then redis.call('DEL', KEYS[4]) end
   if tonumber(a.step) > 0 then redis.call('HSET', KEYS[3], 'totp_step', fmt(tonumber(a.step))) end
   spend()
-  -- the method's new record (a passkey's signature count), only with an accepted attempt
-  if a.put then redis.call('HSET', KEYS[3], a.put.field, a.put.val) end
+  -- the method's new record (a passkey's signature count), only with an accepted attempt, and
+  -- only over the record it was made from (a key added meanwhile is not lost)
+  if a.put and (redis.call('HGET', KEYS[3], a.put.field) or '') == a.put.expect then
+    redis.call('HSET', KEYS[3], a.put.field, a.put.val)
+  end
 end
 
 local s = p.send
