@@ -547,13 +547,22 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 // page answers one page of a collection, with an absolute nextLink while more remain.
 func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
 	skip, end, more := t.pageBounds(r, len(all))
-	resp := map[string]any{}
+	next := -1
 	if more {
+		next = end
+	}
+	t.writePage(w, r, orEmpty(all[skip:end]), next)
+}
+
+// writePage answers one page; a next position of 0 or more becomes the @odata.nextLink's
+// $skiptoken (opaque to the client, as Graph's are).
+func (t *Tenant) writePage(w http.ResponseWriter, r *http.Request, value []map[string]any, next int) {
+	resp := map[string]any{"value": value}
+	if next >= 0 {
 		q := r.URL.Query()
-		q.Set("$skiptoken", strconv.Itoa(end))
+		q.Set("$skiptoken", strconv.Itoa(next))
 		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
 	}
-	resp["value"] = orEmpty(all[skip:end])
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -562,8 +571,9 @@ func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]a
 func (t *Tenant) renderPage(r *http.Request, users []*User) []map[string]any {
 	skip, end, _ := t.pageBounds(r, len(users))
 	out := make([]map[string]any, len(users))
+	sel := selectOf(r)
 	for i := skip; i < end; i++ {
-		out[i] = t.userJSON(users[i], selectOf(r))
+		out[i] = t.userJSON(users[i], sel)
 	}
 	return out
 }
@@ -580,13 +590,18 @@ func (t *Tenant) userIDs() []string {
 	return t.order
 }
 
+// pageSize is the page size a request's $top asks for, at most PageSize.
+func (t *Tenant) pageSize(r *http.Request) int {
+	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < t.PageSize {
+		return top
+	}
+	return t.PageSize
+}
+
 // pageBounds is the slice of n items a request's $top and $skiptoken ask for, and whether more
 // follow.
 func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
-	size := t.PageSize
-	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < size {
-		size = top
-	}
+	size := t.pageSize(r)
 	skip, _ = strconv.Atoi(r.URL.Query().Get("$skiptoken"))
 	skip = min(max(skip, 0), n)
 	if end = skip + size; end < n {
@@ -595,6 +610,9 @@ func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
 	return skip, n, false
 }
 
+// groupUsers lists a group's user members a page at a time. Its $skiptoken is the position in
+// the users' order where the next page's scan starts, so paging through a big group costs what
+// its pages cost rather than a scan of the whole tenant per page.
 func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 	g := r.PathValue("gid")
 	t.mu.Lock()
@@ -603,15 +621,22 @@ func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+g+"' does not exist.")
 		return
 	}
-	var members []*User
-	for _, id := range t.userIDs() {
-		if u := t.users[id]; slices.Contains(u.Groups, g) {
-			members = append(members, u)
+	order, size, sel := t.userIDs(), t.pageSize(r), selectOf(r)
+	from, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	out, next := []map[string]any{}, -1
+	for i := min(max(from, 0), len(order)); i < len(order); i++ {
+		u := t.users[order[i]]
+		if !slices.Contains(u.Groups, g) {
+			continue
 		}
+		if len(out) == size {
+			next = i
+			break
+		}
+		out = append(out, t.userJSON(u, sel))
 	}
-	out := t.renderPage(r, members)
 	t.mu.Unlock()
-	t.page(w, r, out)
+	t.writePage(w, r, out, next)
 }
 
 func orEmpty(v []map[string]any) []map[string]any {
