@@ -95,6 +95,9 @@ type Tenant struct {
 	ID           string
 	ClientID     string // the bot's app registration
 	ClientSecret string
+	// ServicePrincipalID is the object id of the app's service principal in the tenant: the oid
+	// (and sub) of its app-only tokens, and the principal of its AppRoles.
+	ServicePrincipalID string
 	// Clock is the tenant's time (auth_time, token expiry); time.Now when nil.
 	Clock func() time.Time
 	// PageSize of collections; small values exercise paging.
@@ -173,7 +176,8 @@ func New() *Tenant {
 		panic(err)
 	}
 	return &Tenant{ID: "00000000-0000-4000-8000-00000000feed", ClientID: "resetbot-app", ClientSecret: randHex(16),
-		PageSize: 100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
+		ServicePrincipalID: "5e4f1ce0-0000-4000-8000-00000000a991",
+		PageSize:           100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
 		codes: map[string]authCode{}, key: k, kid: randHex(8), sso: map[string]ssoSession{},
 		AppPermissions: LeastPermissions(), AppRoles: []string{"User Administrator"}}
 }
@@ -941,8 +945,12 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 	now := t.now()
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
+		// an app-only token names the service principal as oid and sub (entra-docs
+		// access-token-claims-reference: oid identifies the user or service principal; sub is
+		// the principal the token asserts)
 		tok, err := t.sign(jwt.MapClaims{"iss": "https://sts.windows.net/" + t.ID + "/", "aud": "https://graph.microsoft.com",
-			"appid": t.ClientID, "tid": t.ID, "roles": t.grantedPermissions(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+			"appid": t.ClientID, "tid": t.ID, "oid": t.ServicePrincipalID, "sub": t.ServicePrincipalID,
+			"roles": t.grantedPermissions(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 			return
@@ -1195,6 +1203,11 @@ func (t *Tenant) assignmentsOf(principal string) []RoleAssignment {
 	if g, ok := t.groups[principal]; ok {
 		out = append(out, g.Assignments...)
 	}
+	if principal == t.ServicePrincipalID {
+		for _, r := range t.AppRoles {
+			out = append(out, RoleAssignment{Role: r, Scope: "/"})
+		}
+	}
 	return out
 }
 
@@ -1206,11 +1219,24 @@ func (t *Tenant) roleAssignments(w http.ResponseWriter, r *http.Request, _ []byt
 		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
 		return
 	}
+	// $expand=roleDefinition adds each assignment's unifiedRoleDefinition (rbacapplication-list-
+	// roleassignments.md, example "Request using $expand"); nothing else is expanded here
+	expand := r.URL.Query().Get("$expand")
+	if expand != "" && expand != "roleDefinition" {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Could not find a property named '"+expand+"' on type 'microsoft.graph.unifiedRoleAssignment'.")
+		return
+	}
 	t.mu.Lock()
 	var out []map[string]any
 	for i, a := range t.assignmentsOf(m[1]) {
-		out = append(out, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", m[1], i),
-			"principalId": m[1], "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope})
+		ra := map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", m[1], i),
+			"principalId": m[1], "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope}
+		if expand != "" {
+			_, builtIn := builtinRoles[a.Role]
+			ra["roleDefinition"] = map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleDefinition", "id": roleID(a.Role),
+				"templateId": roleID(a.Role), "displayName": a.Role, "isBuiltIn": builtIn, "isEnabled": true}
+		}
+		out = append(out, ra)
 	}
 	t.mu.Unlock()
 	t.page(w, r, out)
