@@ -69,6 +69,7 @@ type Config struct {
 
 	AllowPrivileged bool     // ALLOW_PRIVILEGED_USERS
 	AdminGroups     []string // BOT_ADMIN_GROUPS
+	HelpdeskGroups  []string // HELPDESK_GROUPS: members verify callers with "verify <user>"
 	HelpdeskURL     string   // HELPDESK_URL
 	EnabledFor      string   // POLICY_ENABLED_FOR: seeds the policy on first start
 	EnabledGroups   []string // POLICY_GROUPS
@@ -145,6 +146,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		ADBindPassword: getenv("AD_BIND_PASSWORD"), ADBaseDN: g("AD_BASE_DN"), ADLockoutPoll: 30 * time.Second, ADAlertsPerDay: 3,
 		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
 		AllowPrivileged: boolean("ALLOW_PRIVILEGED_USERS"), AdminGroups: list("BOT_ADMIN_GROUPS"),
+		HelpdeskGroups: list("HELPDESK_GROUPS"),
 		HelpdeskURL: g("HELPDESK_URL"), EnabledFor: g("POLICY_ENABLED_FOR"), EnabledGroups: list("POLICY_GROUPS"),
 		ConsoleChat: boolean("CONSOLE_CHAT"), LogLevel: g("LOG_LEVEL"),
 		SlackBotToken: getenv("SLACK_BOT_TOKEN"), SlackAppToken: getenv("SLACK_APP_TOKEN"),

@@ -26,6 +26,7 @@ type Deps struct {
 	Policies    PolicyStore
 	Pending     PendingChanges
 	Reminders   ReminderQueue
+	Helpdesk    HelpdeskStore // caller verification requests; optional (nil: "verify" is off)
 	SignIns     SignInLimiter // password sign-ins of deployments without Entra; optional
 	Banned      *BannedList   // the built-in banned-password list
 	// Campaign plans a reminder campaign now (bot/app wires it to Reminders.Request, so the
@@ -55,6 +56,7 @@ type Options struct {
 	IdentityTTL     time.Duration
 	PolicyTTL       time.Duration
 	AdminGroups     []string // directory groups whose members are bot admins
+	HelpdeskGroups  []string // directory groups whose members may verify callers (helpdesk agents)
 	// AdminAuthContext is the Conditional Access authentication context (c1 … c99) whose
 	// policy requires multi-factor authentication: a bot admin's confirmation sign-in asks for
 	// it and must come back with it in acrs. Empty: actions that need the step-up are refused.
@@ -300,6 +302,12 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			e.notMe(ctx, s)
 			return
 		}
+	}
+	if strings.HasPrefix(s.in.Choice, helpdeskChoice) {
+		// a helpdesk request: answered whatever the person's self-service state (privileged or
+		// blocked people are verified too; nothing here changes their account)
+		e.helpdeskAnswer(ctx, s)
+		return
 	}
 	if strings.HasPrefix(s.in.Choice, "l:unlock") {
 		// "Unlock it now?" under a lockout alert: the person's own unlock, like typing it

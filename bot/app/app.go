@@ -95,6 +95,7 @@ type Options struct {
 	BaseURL         string
 	AllowPrivileged bool
 	AdminGroups     []string
+	HelpdeskGroups  []string
 	// AdminAuthContext is the Conditional Access authentication context bot admins confirm
 	// with (ADMIN_AUTH_CONTEXT); empty: the actions that need it are refused.
 	AdminAuthContext string
@@ -204,11 +205,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	camp := &campaign{}
 	a.Engine = flows.New(flows.Deps{
 		Directory: o.Directory.Directory, Sessions: st, Links: st, Enrollments: st, WebStates: st,
-		Banned: flows.CommonPasswords(), Policies: st, Pending: st, Reminders: st, SignIns: st, Campaign: camp.plan,
+		Banned: flows.CommonPasswords(), Policies: st, Pending: st, Reminders: st, Helpdesk: st, SignIns: st, Campaign: camp.plan,
 		Audit: audit, Alerts: a.alerts, Notifier: a.notify, Mailer: o.Mailer, MAC: o.Crypto,
 		Clock: o.Clock, Rand: rand.Reader, Log: o.Log,
 		Methods: methods(o, st, audit),
-	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, ADConfigured: o.Directory.AD,
+	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, HelpdeskGroups: o.HelpdeskGroups, ADConfigured: o.Directory.AD,
 		AdminAuthContext: o.AdminAuthContext})
 	// revocations and notices of finished resets run after their answers: wait for them
 	// before the audit writer and Redis close
