@@ -611,3 +611,23 @@ func (e *Engine) helpdeskAnswer(ctx context.Context, s *step) {
 	s.audit("helpdesk_approve", "ok", names("number matching"))
 	e.tellAgent(ctx, &a, e.verifiedReply(&a))
 }
+
+// RunHelpdeskSweep reports timed-out requests whenever tick fires, until ctx ends.
+func (e *Engine) RunHelpdeskSweep(ctx context.Context, tick <-chan time.Time) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			for {
+				n, err := e.SweepHelpdesk(ctx, time.Minute)
+				if err != nil {
+					e.d.Log.WarnContext(ctx, "helpdesk sweep failed", "err", err)
+				}
+				if err != nil || n == 0 {
+					break
+				}
+			}
+		}
+	}
+}

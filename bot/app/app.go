@@ -304,6 +304,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return rr.Run(ctx, tick.C)
 		}, false)
 	}
+	if len(o.HelpdeskGroups) > 0 {
+		// helpdesk requests nobody answered are reported to their agent once, by one replica
+		a.add("helpdesk timeouts", stageBackground, func(ctx context.Context) error {
+			tick := time.NewTicker(15 * time.Second)
+			defer tick.Stop()
+			return a.Engine.RunHelpdeskSweep(ctx, tick.C)
+		}, false)
+	}
 	if src := o.Directory.Lockouts; src != nil && o.LockoutPoll > 0 {
 		w := flows.NewLockoutWatch(a.Engine, src, st, st, holderName())
 		w.Every, w.PerDay = o.LockoutPoll, o.AlertsPerDay
