@@ -117,6 +117,14 @@ const (
 	MsgHelpdeskAdminAlert  MsgID = "helpdesk_admin_alert"
 	MsgHelpdeskWrongNumber MsgID = "helpdesk_wrong_number"
 	MsgHelpdeskMatched     MsgID = "helpdesk_matched"
+
+	// password expiry reminders and the change page (flows/expiry.go)
+	MsgExpiryReminder  MsgID = "expiry_reminder"
+	MsgExpiryChangeNow MsgID = "expiry_change_now"
+	MsgExpiryToday     MsgID = "expiry_today"
+	MsgExpiryTomorrow  MsgID = "expiry_tomorrow"
+	MsgExpiryInDays    MsgID = "expiry_in_days"
+	MsgChangeLink      MsgID = "change_link"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -236,6 +244,14 @@ var catalog = map[string]map[MsgID]string{
 			"Someone may be impersonating them to the helpdesk: check the call.",
 		MsgHelpdeskWrongNumber: "That isn't the number the agent has, so I told them you are not verified. If you are on the call, ask them to try again.",
 		MsgHelpdeskMatched:     "Thanks, that's the right number. I told %s you're verified.",
+
+		MsgExpiryReminder: "Your password expires %s (%s). Change it before then so you aren't locked out: " +
+			"press \"Change it now\", sign in, and choose a new one.",
+		MsgExpiryChangeNow: "Change it now",
+		MsgExpiryToday:     "today",
+		MsgExpiryTomorrow:  "tomorrow",
+		MsgExpiryInDays:    "in %d days",
+		MsgChangeLink:      "Open this one-time link within 10 minutes. You'll sign in with your current password, then choose a new one:",
 	},
 }
 
