@@ -28,17 +28,29 @@ func account(u models.Userable) flows.Account {
 // EachUser pages through all users (groups empty) or the transitive user members of groups,
 // with $select so each page stays small. Members of several groups are visited once.
 func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flows.Account) error) error {
+	return d.eachUser(ctx, groupIDs, userFields, func(u models.Userable, group string) error {
+		a := account(u)
+		if group != "" {
+			a.Groups = []string{group}
+		}
+		return fn(a)
+	})
+}
+
+// eachUser pages through all users (groups empty) or the transitive user members of groups
+// (each once, with the group it was found in), selecting fields.
+func (d *Directory) eachUser(ctx context.Context, groupIDs, fields []string, fn func(u models.Userable, group string) error) error {
 	top := pageSize
 	if len(groupIDs) == 0 {
 		b := d.client.Users()
 		res, err := b.Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: userFields, Top: &top}})
+			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Select: fields, Top: &top}})
 		for {
 			if err != nil {
 				return apiErr("list users", err)
 			}
 			for _, u := range res.GetValue() {
-				if err := fn(account(u)); err != nil {
+				if err := fn(u, ""); err != nil {
 					return err
 				}
 			}
@@ -58,19 +70,18 @@ func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flo
 		hdr.Add("ConsistencyLevel", "eventual")
 		count := true
 		res, err := b.Get(ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{Headers: hdr,
-			QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: userFields, Top: &top, Count: &count}})
+			QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: fields, Top: &top, Count: &count}})
 		for {
 			if err != nil {
 				return apiErr("group members", err)
 			}
 			for _, u := range res.GetValue() {
-				a := account(u)
-				if seen[a.ID] {
+				id := str(u.GetId())
+				if seen[id] {
 					continue
 				}
-				seen[a.ID] = true
-				a.Groups = []string{g}
-				if err := fn(a); err != nil {
+				seen[id] = true
+				if err := fn(u, g); err != nil {
 					return err
 				}
 			}
