@@ -125,6 +125,7 @@ const (
 	MsgExpiryTomorrow  MsgID = "expiry_tomorrow"
 	MsgExpiryInDays    MsgID = "expiry_in_days"
 	MsgChangeLink      MsgID = "change_link"
+	MsgStepChangeLink  MsgID = "step_change_link"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -251,7 +252,8 @@ var catalog = map[string]map[MsgID]string{
 		MsgExpiryToday:     "today",
 		MsgExpiryTomorrow:  "tomorrow",
 		MsgExpiryInDays:    "in %d days",
-		MsgChangeLink:      "Open this one-time link within 10 minutes. You'll sign in with your current password, then choose a new one:",
+		MsgChangeLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then choose a new password:",
+		MsgStepChangeLink:  "I sent you a one-time link to change your password. Open it, sign in, and choose a new one.",
 	},
 }
 

@@ -318,6 +318,15 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.startVerify(ctx, s, IntentUnlock)
 		return
 	}
+	if strings.HasPrefix(s.in.Choice, expiryChoicePrefix) {
+		// "Change it now" under an expiry reminder: the person's own change page
+		if reason != "" {
+			e.refuse(s, reason)
+			return
+		}
+		e.startChange(s)
+		return
+	}
 	if act, ok := strings.CutPrefix(s.in.Choice, "r:"); ok {
 		if reason != "" {
 			e.refuse(s, reason)
@@ -424,7 +433,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	case StateChooseMethod:
 		s.say(MsgUseButtons)
 		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
-	case StateResetLink, StateRegisterLink, StateAdminLink:
+	case StateResetLink, StateRegisterLink, StateAdminLink, StateChangeLink:
 		s.say(MsgUseButtons)
 	default:
 		// An unknown state (an older release, a corrupted record): start over politely.
@@ -535,6 +544,8 @@ func (e *Engine) whereNow(s *step) string {
 		return Text(loc, MsgStepRegisterLink)
 	case StateAdminLink:
 		return Text(loc, MsgStepAdminLink)
+	case StateChangeLink:
+		return Text(loc, MsgStepChangeLink)
 	}
 	return Text(loc, MsgStepNone)
 }

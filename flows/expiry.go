@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -43,28 +42,6 @@ const ExpiryQueueName = "expiry"
 
 // DefaultExpiryDays are the days before expiry a person is reminded.
 var DefaultExpiryDays = []int{14, 7, 3, 1}
-
-// ParseExpiryDays reads "14,7,3,1": whole days from 1 to 90, each once.
-func ParseExpiryDays(s string) ([]int, error) {
-	if strings.TrimSpace(s) == "" {
-		return append([]int(nil), DefaultExpiryDays...), nil
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > 90 {
-			return nil, fmt.Errorf("%q is not a number of days from 1 to 90", strings.TrimSpace(f))
-		}
-		for _, m := range out {
-			if m == n {
-				return nil, fmt.Errorf("%d is listed twice", n)
-			}
-		}
-		out = append(out, n)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(out)))
-	return out, nil
-}
 
 // ExpiryReminders plans and sends expiry reminders. Several replicas may run it at once.
 type ExpiryReminders struct {
@@ -268,7 +245,9 @@ func expiryIn(loc string, left time.Duration) string {
 }
 
 // ExpiryChoice is the "Change it now" button of an expiry reminder.
-const ExpiryChoice = "e:change|remind|0"
+const ExpiryChoice = expiryChoicePrefix + "|remind|0"
+
+const expiryChoicePrefix = "e:change"
 
 // Run plans every walkEvery and handles due reminders whenever tick fires, until ctx ends.
 func (x *ExpiryReminders) Run(ctx context.Context, tick <-chan time.Time, walkEvery time.Duration) error {
@@ -329,4 +308,19 @@ func (e *Engine) ExpiryFigures(ctx context.Context, src ExpirySource, ledger Exp
 		return nil
 	})
 	return r, err
+}
+
+// PasswordExpiries of a hybrid directory: cloud-only users from Entra (which leaves synced
+// users out) and, when the whole directory is walked, every AD user by AD's own computed expiry.
+// With self-service for selected groups (Entra group ids) only Entra's users are walked.
+func (r Router) PasswordExpiries(ctx context.Context, groups []string, fn func(PasswordExpiry) error) error {
+	if x, ok := r.Cloud.(ExpirySource); ok {
+		if err := x.PasswordExpiries(ctx, groups, fn); err != nil {
+			return err
+		}
+	}
+	if x, ok := r.OnPrem.(ExpirySource); ok && len(groups) == 0 {
+		return x.PasswordExpiries(ctx, nil, fn)
+	}
+	return nil
 }

@@ -24,20 +24,6 @@ func (x expiries) PasswordExpiries(_ context.Context, _ []string, fn func(flows.
 	return nil
 }
 
-func TestParseExpiryDays(t *testing.T) {
-	for in, want := range map[string]string{"": "[14 7 3 1]", "1, 30 ,7": "[30 7 1]", "5": "[5]"} {
-		got, err := flows.ParseExpiryDays(in)
-		if err != nil || fmt.Sprint(got) != want {
-			t.Errorf("%q: %v %v", in, got, err)
-		}
-	}
-	for _, bad := range []string{"0", "91", "7,7", "x", "7,,3"} {
-		if _, err := flows.ParseExpiryDays(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 // Three replicas share the schedule: each person gets each stage's reminder exactly once, at
 // the stage's day, outside quiet hours; a never-expiring password gets none.
 func TestExpiryRemindersOnceAcrossThreeReplicas(t *testing.T) {

@@ -80,7 +80,7 @@ func TestPasswordExpiriesFromGraph(t *testing.T) {
 // counts the change after the reminder.
 func TestExpiryRemindersReachEntraUsersOnceAcrossThreeReplicas(t *testing.T) {
 	h := storetest.New(t)
-	now := h.Clock.Now() // 09:00 UTC
+	now := h.Clock.Now()                                // 09:00 UTC
 	tn, d := expiryTenant(t, now.Add(-24*24*time.Hour)) // 30-day passwords: 6 days left
 	h.Deps.Directory = d
 	p := h.Policy

@@ -96,6 +96,10 @@ type Options struct {
 	AllowPrivileged bool
 	AdminGroups     []string
 	HelpdeskGroups  []string
+	// ExpiryReminders turns password expiry reminders on, ExpiryDays days before (default
+	// flows.DefaultExpiryDays); the directory must be a flows.ExpirySource.
+	ExpiryReminders bool
+	ExpiryDays      []int
 	// AdminAuthContext is the Conditional Access authentication context bot admins confirm
 	// with (ADMIN_AUTH_CONTEXT); empty: the actions that need it are refused.
 	AdminAuthContext string
@@ -303,6 +307,18 @@ func New(ctx context.Context, o Options) (*App, error) {
 			defer tick.Stop()
 			return rr.Run(ctx, tick.C)
 		}, false)
+	}
+	if src, ok := o.Directory.Directory.(flows.ExpirySource); ok && o.ExpiryReminders && len(rosters) > 0 {
+		x := flows.NewExpiryReminders(a.Engine, st, st, src, rosters...)
+		if len(o.ExpiryDays) > 0 {
+			x.Days = o.ExpiryDays
+		}
+		a.add("expiry reminders", stageBackground, func(ctx context.Context) error {
+			tick := time.NewTicker(o.RemindEvery)
+			defer tick.Stop()
+			return x.Run(ctx, tick.C, time.Hour)
+		}, false)
+		o.Log.Info("password expiry reminders on", "days", x.Days)
 	}
 	if len(o.HelpdeskGroups) > 0 {
 		// helpdesk requests nobody answered are reported to their agent once, by one replica

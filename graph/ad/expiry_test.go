@@ -2,10 +2,15 @@ package ad_test
 
 import (
 	"context"
+	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/resetbot/resetbot/bot/web"
+	"github.com/resetbot/resetbot/bot/web/webtest"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph/ad/adtest"
 	"github.com/resetbot/resetbot/store/storetest"
@@ -120,5 +125,40 @@ func TestExpiryRemindersReachADUsersOnceAcrossThreeReplicas(t *testing.T) {
 	runReplicas(t, replicas)
 	if a, f := count(); a != 2 || f != 0 {
 		t.Fatalf("3-day stage: alice %d, never-expiring %d", a, f)
+	}
+}
+
+// "Change it now" in an AD-only deployment: the page asks for the current AD password (a bind
+// as the person), then the new-password form; the DC has the new password afterwards.
+func TestChangePageChangesTheADPassword(t *testing.T) {
+	dc := adtest.Get(t)
+	h, _, _ := adBot(t, dc, nil)
+	srv := httptest.NewTLSServer(web.New(h.Engine, nil, h.Crypto, h.Store, slogDiscard()).Handler())
+	t.Cleanup(srv.Close)
+	u := dc.CreateUser(t, "chg")
+	rs := h.Click("U7", u.Mail, flows.ExpiryChoice)
+	if !storetest.Has(rs, flows.MsgChangeLink) {
+		t.Fatalf("change: %s", storetest.Render(rs))
+	}
+	b := webtest.New(t, srv.Client())
+	b.Get(strings.Replace(storetest.Link(t, rs), "https://bot.test", srv.URL, 1))
+	b.Submit("", nil)
+	if b.Status != 200 || !strings.Contains(b.Last, `autocomplete="current-password"`) {
+		t.Fatalf("sign-in page: %d %s", b.Status, b.Last)
+	}
+	b.Submit("/signin", url.Values{"password": {u.Password}})
+	if b.Status != 200 || b.URL.Path != "/change" || !strings.Contains(b.Last, `name="confirm"`) {
+		t.Fatalf("after the current password: %d %s %s", b.Status, b.URL, b.Last)
+	}
+	const next = "Kestrel-Harbour-58"
+	b.Submit("", url.Values{"password": {next}, "confirm": {next}})
+	if b.Status != 200 || !strings.Contains(b.Last, "Your password was changed") {
+		t.Fatalf("change: %d %s", b.Status, b.Last)
+	}
+	if err := dc.Bind(u.DN, next); err != nil {
+		t.Fatalf("the new password does not bind: %v", err)
+	}
+	if err := dc.Bind(u.DN, u.Password); err == nil {
+		t.Fatal("the old password still binds")
 	}
 }
