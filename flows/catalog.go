@@ -126,6 +126,9 @@ const (
 	MsgExpiryInDays    MsgID = "expiry_in_days"
 	MsgChangeLink      MsgID = "change_link"
 	MsgStepChangeLink  MsgID = "step_change_link"
+	// the bot admins' report line
+	MsgReportExpiry            MsgID = "report_expiry"
+	MsgReportExpiryUnavailable MsgID = "report_expiry_unavailable"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -254,6 +257,9 @@ var catalog = map[string]map[MsgID]string{
 		MsgExpiryInDays:    "in %d days",
 		MsgChangeLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then choose a new password:",
 		MsgStepChangeLink:  "I sent you a one-time link to change your password. Open it, sign in, and choose a new one.",
+
+		MsgReportExpiry:            "Password expiry: %d expiring in the next 7 days; %d changed after a reminder.",
+		MsgReportExpiryUnavailable: "Password expiry: the directory did not say (see the log).",
 	},
 }
 

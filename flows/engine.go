@@ -57,6 +57,7 @@ type Options struct {
 	PolicyTTL       time.Duration
 	AdminGroups     []string // directory groups whose members are bot admins
 	HelpdeskGroups  []string // directory groups whose members may verify callers (helpdesk agents)
+	ExpiryReminders bool     // password expiry reminders are on: the report has their line
 	// AdminAuthContext is the Conditional Access authentication context (c1 … c99) whose
 	// policy requires multi-factor authentication: a bot admin's confirmation sign-in asks for
 	// it and must come back with it in acrs. Empty: actions that need the step-up are refused.

@@ -324,3 +324,18 @@ func (r Router) PasswordExpiries(ctx context.Context, groups []string, fn func(P
 	}
 	return nil
 }
+
+// expiryLine is the report's line on expiring passwords, when expiry reminders are on.
+func (e *Engine) expiryLine(ctx context.Context) string {
+	src, ok := e.d.Directory.(ExpirySource)
+	ledger, lok := e.d.Reminders.(ExpiryLedger)
+	if !e.o.ExpiryReminders || !ok || !lok {
+		return ""
+	}
+	r, err := e.ExpiryFigures(ctx, src, ledger)
+	if err != nil {
+		e.d.Log.WarnContext(ctx, "expiry figures unavailable", "err", err)
+		return "\n" + Text("en", MsgReportExpiryUnavailable)
+	}
+	return "\n" + Text("en", MsgReportExpiry, r.Expiring7, r.ChangedAfterReminder)
+}

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +121,63 @@ func TestExpiryRemindersOnceAcrossThreeReplicas(t *testing.T) {
 	round()
 	if got = count(); got["tokyo"] != 2 || got["soon00"] != 2 {
 		t.Fatalf("after the quiet hours: tokyo %d, soon %d", got["tokyo"], got["soon00"])
+	}
+}
+
+// expiringDir is the harness directory with password expiries.
+type expiringDir struct {
+	*storetest.Directory
+	expiries
+}
+
+// The bot admins' report has the expiry line: passwords expiring in the next 7 days, and
+// reminded people whose password changed since.
+func TestReportCountsExpiringAndChangedAfterAReminder(t *testing.T) {
+	h := storetest.New(t)
+	now := h.Clock.Now()
+	dana := flows.Account{ID: "da7a", UPN: "dana@contoso.test", Mail: "dana@contoso.test", DisplayName: "Dana", Enabled: true, Groups: []string{"grp-admins"}}
+	h.Dir.Add(dana)
+	var list expiries
+	roster := storetest.ChatRoster{}
+	for i, left := range []time.Duration{2 * 24 * time.Hour, 6 * 24 * time.Hour, 20 * 24 * time.Hour} {
+		a := flows.Account{ID: fmt.Sprintf("p%d", i), UPN: fmt.Sprintf("p%d@contoso.test", i), Mail: fmt.Sprintf("p%d@contoso.test", i),
+			DisplayName: "P", Enabled: true, Groups: []string{storetest.Group}}
+		list = append(list, flows.PasswordExpiry{Account: a, ExpiresAt: now.Add(left), ChangedAt: now.Add(left - 42*24*time.Hour)})
+		roster[a.Mail] = flows.ChatTarget{Chat: storetest.Chat(a.ID), TZ: time.UTC}
+	}
+	dir := &expiringDir{h.Dir, list}
+	h.Deps.Directory = dir
+	h.Opts.ExpiryReminders, h.Opts.AdminGroups = true, []string{"grp-admins"}
+	h.Rebuild()
+	report := func() string {
+		t.Helper()
+		rs, err := h.Engine.Admin(context.Background(), flows.Inbound{Chat: storetest.Chat("D1"),
+			Claim: flows.Claim{Kind: flows.ClaimEmail, Value: dana.Mail}}, "report")
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("report: %v %v", rs, err)
+		}
+		return rs[0].Text
+	}
+	if r := report(); !strings.Contains(r, "Password expiry: 2 expiring in the next 7 days; 0 changed after a reminder.") {
+		t.Fatalf("before reminders:\n%s", r)
+	}
+	x := flows.NewExpiryReminders(h.Engine, h.Store, h.Store, dir, roster)
+	if _, err := x.Plan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// p0 changes their password an hour later: a new expiry, 42 days on
+	h.Clock.Advance(time.Hour)
+	dir.expiries[0].ChangedAt, dir.expiries[0].ExpiresAt = h.Clock.Now(), h.Clock.Now().Add(42*24*time.Hour)
+	if r := report(); !strings.Contains(r, "Password expiry: 1 expiring in the next 7 days; 1 changed after a reminder.") {
+		t.Fatalf("after a change:\n%s", r)
+	}
+	// without expiry reminders the report has no such line
+	h.Opts.ExpiryReminders = false
+	h.Rebuild()
+	if r := report(); strings.Contains(r, "Password expiry") {
+		t.Fatalf("reminders off:\n%s", r)
 	}
 }

@@ -213,7 +213,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Audit: audit, Alerts: a.alerts, Notifier: a.notify, Mailer: o.Mailer, MAC: o.Crypto,
 		Clock: o.Clock, Rand: rand.Reader, Log: o.Log,
 		Methods: methods(o, st, audit),
-	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, HelpdeskGroups: o.HelpdeskGroups, ADConfigured: o.Directory.AD,
+	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, HelpdeskGroups: o.HelpdeskGroups, ExpiryReminders: o.ExpiryReminders, ADConfigured: o.Directory.AD,
 		AdminAuthContext: o.AdminAuthContext})
 	// revocations and notices of finished resets run after their answers: wait for them
 	// before the audit writer and Redis close
