@@ -117,6 +117,12 @@ const (
 	MsgHelpdeskAdminAlert  MsgID = "helpdesk_admin_alert"
 	MsgHelpdeskWrongNumber MsgID = "helpdesk_wrong_number"
 	MsgHelpdeskMatched     MsgID = "helpdesk_matched"
+	// the optional reset link after a verification (flows/helpdesk_link.go)
+	MsgHelpdeskLinkPrivileged MsgID = "helpdesk_link_privileged"
+	MsgHelpdeskLinkNeedsCodes MsgID = "helpdesk_link_needs_codes"
+	MsgHelpdeskLinkRefused    MsgID = "helpdesk_link_refused"
+	MsgHelpdeskLinkSent       MsgID = "helpdesk_link_sent"
+	MsgHelpdeskResetLink      MsgID = "helpdesk_reset_link"
 
 	// password expiry reminders and the change page (flows/expiry.go)
 	MsgExpiryReminder  MsgID = "expiry_reminder"
@@ -218,7 +224,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgQuestionsLink:     "Answer your security questions on this one-time page (never in chat):",
 
 		MsgNotHelpdesk:    "Sorry, only helpdesk agents can verify callers. This attempt was recorded.",
-		MsgHelpdeskUsage:  "Usage: verify <user email> (number matching in their chat), verify <user email> code (a code they read back to you), verify <user email> <code> (the code they read).",
+		MsgHelpdeskUsage:  "Usage: verify <user email> (number matching in their chat), verify <user email> code (a code they read back to you), verify <user email> <code> (the code they read), verify <user email> link (after the codes: a one-time reset link in their chat).",
 		MsgHelpdeskNoUser: "I couldn't find exactly one user for %q. Check the email address.",
 		MsgHelpdeskSelf:   "You can't verify yourself.",
 		MsgHelpdeskDisabled: "%s's account is disabled, so there is nothing to verify. " +
@@ -248,6 +254,12 @@ var catalog = map[string]map[MsgID]string{
 			"Someone may be impersonating them to the helpdesk: check the call.",
 		MsgHelpdeskWrongNumber: "That isn't the number the agent has, so I told them you are not verified. If you are on the call, ask them to try again.",
 		MsgHelpdeskMatched:     "Thanks, that's the right number. I told %s you're verified.",
+		MsgHelpdeskLinkPrivileged: "No link: %s holds directory admin roles, and privileged accounts are never reset from the helpdesk path. " +
+			"Follow your procedure for privileged accounts.",
+		MsgHelpdeskLinkNeedsCodes: "No link yet: %s must first read back %d code(s) in this request (number matching alone is not enough). Type: verify %s code",
+		MsgHelpdeskLinkRefused:    "No link: %s can't reset their password through the bot. Follow your helpdesk's procedure.",
+		MsgHelpdeskLinkSent:       "I sent %s a one-time link in their chat to choose a new password (10 minutes, once).",
+		MsgHelpdeskResetLink:      "%s from the helpdesk verified you. Open this one-time link within 10 minutes to choose a new password:",
 
 		MsgExpiryReminder: "Your password expires %s (%s). Change it before then so you aren't locked out: " +
 			"press \"Change it now\", sign in, and choose a new one.",

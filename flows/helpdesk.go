@@ -60,6 +60,7 @@ type HelpdeskAsk struct {
 	Picks      []int      `json:"picks,omitempty"`
 	Answered   bool       `json:"answered,omitempty"` // the number was answered (once)
 	NotOnCall  bool       `json:"notme,omitempty"`    // the person said they are not on a call
+	LinkSent   bool       `json:"link,omitempty"`     // the agent sent the person a reset link
 	CodeMethod MethodKind `json:"cm,omitempty"`
 	Code       StoredCode `json:"code,omitzero"`
 	Proven     []string   `json:"proven,omitempty"` // proofNumber and method kinds, in order
@@ -160,6 +161,9 @@ func (e *Engine) Verify(ctx context.Context, in Inbound, words []string) ([]Repl
 	}
 	if strings.EqualFold(words[1], "code") {
 		return e.askCode(ctx, h)
+	}
+	if strings.EqualFold(words[1], "link") {
+		return e.helpdeskLink(ctx, h)
 	}
 	if d := CodeDigits(words[1]); len(d) >= 6 && len(d) == len(words[1]) {
 		return e.checkReadBack(ctx, h, d)

@@ -400,3 +400,81 @@ func TestHelpdeskVerifiesPrivilegedUsersButNeverResets(t *testing.T) {
 		t.Fatalf("self-service after the verification: %+v", rs)
 	}
 }
+
+// readBoth has Alice read back her authenticator code, then her email code, in Bob's request.
+func readBoth(t *testing.T, h *storetest.Harness, secret string, check func()) {
+	t.Helper()
+	agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" code")
+	code, _ := totp.Code(secret, h.Clock.Now())
+	if rs := agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" "+code); !hasMsg(rs, flows.MsgHelpdeskVerified) {
+		t.Fatalf("totp: %+v", rs)
+	}
+	if check != nil {
+		check()
+	}
+	agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" code")
+	if rs := agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" "+storetest.CodeFrom(t, h.Mail.Last())); !hasMsg(rs, flows.MsgHelpdeskVerified) {
+		t.Fatalf("email: %+v", rs)
+	}
+}
+
+// After the codes self-service needs were read back, the agent can send the person a one-time
+// reset link in their chat; number matching alone is not enough, and one request sends one link.
+func TestHelpdeskSendsAResetLinkAfterTheCodes(t *testing.T) {
+	h, secret, _ := helpdesk(t)
+	n, prompt := askAlice(t, h)
+	h.Click("U1", aliceMail, storetest.Choice(t, []flows.Reply{prompt}, n))
+	if rs := agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" link"); !hasMsg(rs, flows.MsgHelpdeskLinkNeedsCodes) {
+		t.Fatalf("link after number matching alone: %+v", rs)
+	}
+	readBoth(t, h, secret, func() {
+		if rs := agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" link"); !hasMsg(rs, flows.MsgHelpdeskLinkNeedsCodes) {
+			t.Fatalf("link after one code of two: %+v", rs)
+		}
+	})
+	before := len(h.Notes.Replies)
+	rs := agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" link")
+	if !hasMsg(rs, flows.MsgHelpdeskLinkSent) || rs[0].Link != "" || len(h.Notes.Replies) != before+1 {
+		t.Fatalf("link: %+v", rs)
+	}
+	got := h.Notes.Replies[before]
+	if got.MsgID != flows.MsgHelpdeskResetLink || got.Link == "" || h.Notes.To[before].UserID != "U1" {
+		t.Fatalf("Alice's chat: %+v", got)
+	}
+	noSecrets(t, h, rs, token(got.Link))
+	if err := h.Engine.ResetPassword(context.Background(), token(got.Link), "Correct-Horse-9", "Correct-Horse-9"); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	h.Engine.Drain()
+	if h.Dir.Passwords[storetest.Alice.ID] != "Correct-Horse-9" {
+		t.Fatal("password not set")
+	}
+	if rs := agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" link"); !hasMsg(rs, flows.MsgHelpdeskLinkSent) ||
+		hasMsg(h.Notes.Replies[before+1:], flows.MsgHelpdeskResetLink) {
+		t.Fatalf("a second link: %+v", rs)
+	}
+	e, ok := findEvent(events(t, h), "helpdesk_link", "ok")
+	if !ok || !bothNamed(e) {
+		t.Fatalf("audit: %+v", e)
+	}
+}
+
+// Privileged users are verified like anyone, but never reset from this path, even where they
+// may self-serve.
+func TestHelpdeskNeverSendsAPrivilegedUserAResetLink(t *testing.T) {
+	h, secret, _ := helpdesk(t)
+	a := storetest.Alice
+	a.Privileged = true
+	h.Dir.Add(a)
+	h.Opts.AllowPrivileged = true
+	h.Rebuild()
+	readBoth(t, h, secret, nil)
+	before := len(h.Notes.Replies)
+	if rs := agent(t, h, "B1", bob.Mail, "verify "+aliceMail+" link"); !hasMsg(rs, flows.MsgHelpdeskLinkPrivileged) || len(h.Notes.Replies) != before {
+		t.Fatalf("privileged: %+v", rs)
+	}
+	e, ok := findEvent(events(t, h), "helpdesk_link", "refused")
+	if !ok || !strings.Contains(e.Reason, "privileged") {
+		t.Fatalf("audit: %+v", e)
+	}
+}
