@@ -127,11 +127,13 @@ const (
 	// password expiry reminders and the change page (flows/expiry.go)
 	MsgExpiryReminder  MsgID = "expiry_reminder"
 	MsgExpiryChangeNow MsgID = "expiry_change_now"
-	MsgExpiryToday     MsgID = "expiry_today"
-	MsgExpiryTomorrow  MsgID = "expiry_tomorrow"
-	MsgExpiryInDays    MsgID = "expiry_in_days"
-	MsgChangeLink      MsgID = "change_link"
-	MsgStepChangeLink  MsgID = "step_change_link"
+	// MsgExpiryReminderOnly: the reminder of someone the bot cannot help change it
+	MsgExpiryReminderOnly MsgID = "expiry_reminder_only"
+	MsgExpiryToday        MsgID = "expiry_today"
+	MsgExpiryTomorrow     MsgID = "expiry_tomorrow"
+	MsgExpiryInDays       MsgID = "expiry_in_days"
+	MsgChangeLink         MsgID = "change_link"
+	MsgStepChangeLink     MsgID = "step_change_link"
 	// the bot admins' report line
 	MsgReportExpiry            MsgID = "report_expiry"
 	MsgReportExpiryUnavailable MsgID = "report_expiry_unavailable"
@@ -264,11 +266,13 @@ var catalog = map[string]map[MsgID]string{
 		MsgExpiryReminder: "Your password expires %s (%s). Change it before then so you aren't locked out: " +
 			"press \"Change it now\", sign in, and choose a new one.",
 		MsgExpiryChangeNow: "Change it now",
-		MsgExpiryToday:     "today",
-		MsgExpiryTomorrow:  "tomorrow",
-		MsgExpiryInDays:    "in %d days",
-		MsgChangeLink:      "Open this one-time link within 10 minutes. You'll sign in with your work account, then choose a new password:",
-		MsgStepChangeLink:  "I sent you a one-time link to change your password. Open it, sign in, and choose a new one.",
+		MsgExpiryReminderOnly: "Your password expires %s (%s). Change it before then so you aren't locked out " +
+			"(press Ctrl+Alt+Del on your work computer and choose \"Change a password\", or follow your helpdesk's instructions).",
+		MsgExpiryToday:    "today",
+		MsgExpiryTomorrow: "tomorrow",
+		MsgExpiryInDays:   "in %d days",
+		MsgChangeLink:     "Open this one-time link within 10 minutes. You'll sign in with your work account, then choose a new password:",
+		MsgStepChangeLink: "I sent you a one-time link to change your password. Open it, sign in, and choose a new one.",
 
 		MsgReportExpiry:            "Password expiry: %d expiring in the next 7 days; %d changed after a reminder.",
 		MsgReportExpiryUnavailable: "Password expiry: the directory did not say (see the log).",

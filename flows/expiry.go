@@ -106,6 +106,9 @@ func (x *ExpiryReminders) Plan(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if pol.EnabledFor == EnabledNone {
+		return 0, nil // self-service is off: nobody to offer a change to
+	}
 	var groups []string
 	if pol.EnabledFor == EnabledSelected {
 		groups = pol.Groups
@@ -216,6 +219,10 @@ func (x *ExpiryReminders) one(ctx context.Context, id string, now, leaseEnd time
 		when := p.ExpiresAt.In(t.TZ).Format("Monday 2 January at 15:04 MST")
 		r := Reply{MsgID: MsgExpiryReminder, Text: Text(loc, MsgExpiryReminder, expiryIn(loc, p.ExpiresAt.Sub(now)), when), Private: true,
 			Choices: []Choice{{ID: ExpiryChoice, Label: Text(loc, MsgExpiryChangeNow)}}}
+		if a.Privileged && !x.e.o.AllowPrivileged || a.Synced && !x.e.o.ADConfigured {
+			// the bot cannot change it for them: the reminder alone, without the button
+			r.Text, r.Choices = Text(loc, MsgExpiryReminderOnly, expiryIn(loc, p.ExpiresAt.Sub(now)), when), nil
+		}
 		if err := x.e.d.Notifier.Notify(ctx, t.Chat, []Reply{r}); err != nil {
 			x.Failed.Add(1)
 			x.e.d.Log.ErrorContext(ctx, "expiry reminder failed", "err", err, "user", id)

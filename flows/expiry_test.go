@@ -42,6 +42,9 @@ func TestExpiryRemindersOnceAcrossThreeReplicas(t *testing.T) {
 		add(fmt.Sprintf("late%02d", i), now.Add(14*24*time.Hour+time.Hour), time.UTC)
 	}
 	add("never", time.Time{}, time.UTC)
+	list[len(list)-1].Account.Privileged = true // never expires: no reminder, privileged or not
+	add("admin", now.Add(5*24*time.Hour), time.UTC)
+	list[len(list)-1].Account.Privileged = true // privileged users may not self-serve here
 	add("expired", now.Add(-time.Hour), time.UTC)
 	tokyo, _ := time.LoadLocation("Asia/Tokyo") // 18:00 there: not quiet; 21:00 after three hours
 	add("tokyo", now.Add(6*24*time.Hour), tokyo)
@@ -94,7 +97,18 @@ func TestExpiryRemindersOnceAcrossThreeReplicas(t *testing.T) {
 	if got["never"] != 0 || got["expired"] != 0 || got["tokyo"] != 1 {
 		t.Fatalf("never %d, expired %d, tokyo %d", got["never"], got["expired"], got["tokyo"])
 	}
+	for i, r := range h.Notes.Replies {
+		if h.Notes.To[i].UserID == "admin" && (len(r.Choices) != 0 || r.MsgID != flows.MsgExpiryReminder) {
+			t.Fatalf("a privileged user was offered the change page: %+v", r)
+		}
+	}
+	if got["admin"] != 1 {
+		t.Fatalf("privileged reminders: %d", got["admin"])
+	}
 	r := h.Notes.Replies[0]
+	if h.Notes.To[0].UserID == "admin" {
+		r = h.Notes.Replies[1]
+	}
 	if len(r.Choices) != 1 || r.Choices[0].ID != flows.ExpiryChoice || r.Text[:30] != "Your password expires in 6 day" {
 		t.Fatalf("reminder: %+v", r)
 	}
@@ -106,8 +120,8 @@ func TestExpiryRemindersOnceAcrossThreeReplicas(t *testing.T) {
 	for _, n := range got {
 		total += n
 	}
-	if total != 41 {
-		t.Fatalf("after the 14-day stage: %d reminders, want 41: %v", total, got)
+	if total != 42 {
+		t.Fatalf("after the 14-day stage: %d reminders, want 42: %v", total, got)
 	}
 	// three days on (12:00 UTC, 21:00 in Tokyo: quiet): the 3-day stage of the first twenty
 	h.Clock.Advance(3*24*time.Hour + time.Hour)
