@@ -258,7 +258,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgHelpdeskMatched:     "Thanks, that's the right number. I told %s you're verified.",
 		MsgHelpdeskLinkPrivileged: "No link: %s holds directory admin roles, and privileged accounts are never reset from the helpdesk path. " +
 			"Follow your procedure for privileged accounts.",
-		MsgHelpdeskLinkNeedsCodes: "No link yet: %s must first read back %d code(s) in this request (number matching alone is not enough). Type: verify %s code",
+		MsgHelpdeskLinkNeedsCodes: "No link yet: in this request %s must first read back as many codes as self-service needs (%d); number matching alone is not enough. Type: verify %s code",
 		MsgHelpdeskLinkRefused:    "No link: %s can't reset their password through the bot. Follow your helpdesk's procedure.",
 		MsgHelpdeskLinkSent:       "I sent %s a one-time link in their chat to choose a new password (10 minutes, once).",
 		MsgHelpdeskResetLink:      "%s from the helpdesk verified you. Open this one-time link within 10 minutes to choose a new password:",
