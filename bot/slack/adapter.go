@@ -319,7 +319,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCall
 }
 
 // adminCommands are routed to the admin flow.
-var adminCommands = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true}
+var adminCommands = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true, "verify": true}
 
 // onCommand handles /sspr; the replies go to the user's direct messages.
 func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {

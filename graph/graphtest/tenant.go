@@ -50,6 +50,20 @@ type User struct {
 	Eligible    []string // directory roles the user may activate through PIM
 	AuthEmail   string   // email authentication method
 	OnPremSID   string   // onPremisesSecurityIdentifier of a synced user (its AD objectSid)
+	// PasswordChanged is lastPasswordChangeDateTime: the last change, or the creation of the
+	// password (a reset through PATCH moves it to the tenant's now).
+	PasswordChanged time.Time
+	// PasswordPolicies is passwordPolicies, e.g. "DisablePasswordExpiration".
+	PasswordPolicies string
+}
+
+// Domain is a domain of the tenant (graph-docs resources/domain.md).
+type Domain struct {
+	ID       string // the fully qualified name
+	Verified bool
+	// ValidityDays is passwordValidityPeriodInDays; nil when the property is not set (Entra
+	// then applies 90 days), 2147483647 when passwords never expire.
+	ValidityDays *int
 }
 
 // RoleAssignment is a unifiedRoleAssignment of a directory role to a principal.
@@ -126,6 +140,9 @@ type Tenant struct {
 	// Latency is added to every Graph call (not to sign-ins or tokens), so benchmarks can show
 	// what a person waits for.
 	Latency time.Duration
+
+	// Domains are the tenant's domains (GET /domains).
+	Domains []Domain
 
 	mu       sync.Mutex
 	users    map[string]*User
@@ -298,6 +315,7 @@ func (t *Tenant) Handler() http.Handler {
 	api.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
 	api.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
 	api.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
+	api.HandleFunc("GET /v1.0/domains", t.graph(t.listDomains))
 	api.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", t.graph(t.tap))
 	api.HandleFunc("GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances", t.graph(t.eligibility))
 	api.HandleFunc("GET /v1.0/roleManagement/directory/roleAssignments", t.graph(t.roleAssignments))
@@ -474,6 +492,12 @@ func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
 	if len(sel) == 0 {
 		return all
 	}
+	// returned only on $select (graph-docs resources/user.md)
+	all["lastPasswordChangeDateTime"] = nil
+	if !u.PasswordChanged.IsZero() {
+		all["lastPasswordChangeDateTime"] = u.PasswordChanged.UTC().Format(time.RFC3339)
+	}
+	all["passwordPolicies"] = nullable(u.PasswordPolicies)
 	out := map[string]any{"@odata.type": all["@odata.type"]}
 	for _, s := range sel {
 		if v, ok := all[s]; ok {
@@ -481,6 +505,30 @@ func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
 		}
 	}
 	return out
+}
+
+// listDomains answers GET /domains (graph-docs api/domain-list.md): every domain, one page;
+// passwordValidityPeriodInDays is null when it was never set (resources/domain.md).
+func (t *Tenant) listDomains(w http.ResponseWriter, r *http.Request, _ []byte) {
+	sel := selectOf(r)
+	var out []map[string]any
+	for _, d := range t.Domains {
+		all := map[string]any{"id": d.ID, "isVerified": d.Verified, "passwordValidityPeriodInDays": nil}
+		if d.ValidityDays != nil {
+			all["passwordValidityPeriodInDays"] = *d.ValidityDays
+		}
+		o := all
+		if len(sel) > 0 {
+			o = map[string]any{}
+			for _, s := range sel {
+				if v, ok := all[s]; ok {
+					o[s] = v
+				}
+			}
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
 func nullable(s string) any {
@@ -722,6 +770,7 @@ func (t *Tenant) patchUser(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	u.Password = pw
+	u.PasswordChanged = t.now()
 	c := Change{Kind: "password", UserID: u.ID, ForceChange: req.PasswordProfile.ForceChange, Time: t.now()}
 	t.changes = append(t.changes, c)
 	cp := *u
