@@ -22,6 +22,9 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/resetbot/resetbot/flows"
 )
 
@@ -65,8 +68,15 @@ func Middleware() []khttp.Middleware {
 	}
 }
 
+// quietTracing makes the Graph SDK's tracing a no-op. The SDK starts several OpenTelemetry
+// spans per request on the global tracer provider; resetbot exports no traces, and the
+// default provider still builds and records every span (about a tenth of a Graph call's
+// allocations), so the global provider becomes the no-op one, once.
+var quietTracing sync.Once
+
 // New builds the directory client.
 func New(cfg Config) (*Directory, error) {
+	quietTracing.Do(func() { otel.SetTracerProvider(noop.NewTracerProvider()) })
 	base := cfg.BaseURL
 	if base == "" {
 		base = DefaultBaseURL

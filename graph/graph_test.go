@@ -11,6 +11,8 @@ import (
 	"time"
 
 	khttp "github.com/microsoft/kiota-http-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph"
@@ -426,5 +428,16 @@ func TestPasswordResetNeedsTheUserAdministratorRole(t *testing.T) {
 	tn.AppRoles = nil
 	if err := d.SetPassword(ctx, alice, "Granite-Orchid-Lantern-9", false); err == nil || !strings.Contains(err.Error(), "403 Authorization_RequestDenied") {
 		t.Fatalf("without a role: %v", err)
+	}
+}
+
+// TestNewQuietsTracing: the Graph SDK's spans go to the no-op tracer provider (resetbot exports
+// no traces; the default provider builds every span of every Graph call).
+func TestNewQuietsTracing(t *testing.T) {
+	if _, err := graph.New(graph.Config{BaseURL: "http://127.0.0.1:1/v1.0", Credential: graph.NewClientCredential("http://127.0.0.1:1/token", "id", "secret", nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := otel.GetTracerProvider().(noop.TracerProvider); !ok {
+		t.Fatalf("tracer provider %T, want the no-op one", otel.GetTracerProvider())
 	}
 }
