@@ -209,7 +209,11 @@ func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCount
 	if steps.n == nil {
 		steps.n = &atomic.Int64{}
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+	logTo := io.Discard
+	if os.Getenv("LOAD_BOT_LOG") != "" {
+		logTo = os.Stderr // the bot's warnings and errors, when a run fails
+	}
+	log := slog.New(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.New(ctx, app.Options{Redis: rdb, AuditRedis: auditRDB, Crypto: crypto, Directory: app.Directory{Directory: dir},
 		Mailer: mailer, PhoneBudget: 100, Log: log, BaseURL: pages.URL, OIDC: o,
 		Slack: &app.Slack{Config: slackbot.Config{BotToken: "xoxb-load", SigningSecret: loadSecret, TeamIDs: []string{loadTeam}, APIURL: be.SlackAPI},

@@ -41,6 +41,8 @@ type Config struct {
 // Directory is the Entra ID directory.
 type Directory struct {
 	client *msgraph.GraphServiceClient
+	hc     *http.Client // the SDK's HTTP client with its middleware, for JSON batches
+	base   string       // the Graph base URL, without a trailing slash
 	cred   azcore.TokenCredential
 	scope  string
 	noP2   atomic.Bool // the tenant answered AadPremiumLicenseRequired (logged once)
@@ -112,7 +114,8 @@ func New(cfg Config) (*Directory, error) {
 		return nil, apiErr("adapter", err)
 	}
 	adapter.SetBaseUrl(strings.TrimSuffix(base, "/"))
-	return &Directory{client: msgraph.NewGraphServiceClient(adapter), cred: cfg.Credential, scope: scope}, nil
+	return &Directory{client: msgraph.NewGraphServiceClient(adapter), hc: hc, base: strings.TrimSuffix(base, "/"),
+		cred: cfg.Credential, scope: scope}, nil
 }
 
 // Check obtains a token for Graph: a start-up check of the tenant, client id and secret.
@@ -154,7 +157,8 @@ func odataMessage(err error) (code, msg string) {
 }
 
 // Lookup finds exactly one user by object id, or by mail or UPN, with groups and privilege.
-// Privilege is read in one parallel round trip once the object id is known: transitive
+// Privilege is read in one round trip (a JSON batch, see batch.go) once the object id is
+// known, with the user itself when looked up by id: transitive
 // memberships (activated built-in roles, role-assignable groups), every role assignment of the
 // user (built-in or custom, tenant-wide or scoped to an administrative unit) and PIM
 // eligibility; the same calls are made whatever the answer, even for an unknown user, so their
@@ -162,18 +166,7 @@ func odataMessage(err error) (code, msg string) {
 func (d *Directory) Lookup(ctx context.Context, c flows.Claim) (flows.Account, error) {
 	switch c.Kind {
 	case flows.ClaimObjectID:
-		var (
-			u      models.Userable
-			getErr error
-			a      flows.Account
-		)
-		d.parallel(func() { u, getErr = d.getUser(ctx, c.Value) }, func() { d.privilege(ctx, c.Value, &a) })
-		if getErr != nil {
-			return flows.Account{}, getErr
-		}
-		acct := account(u)
-		acct.Groups, acct.Privileged = a.Groups, a.Privileged
-		return acct, nil
+		return d.lookupByID(ctx, c.Value)
 	case flows.ClaimEmail, flows.ClaimUPN:
 		u, err := d.findUser(ctx, c.Value)
 		id := unknownUser
@@ -181,7 +174,7 @@ func (d *Directory) Lookup(ctx context.Context, c flows.Claim) (flows.Account, e
 			id = str(u.GetId())
 		}
 		var a flows.Account
-		d.privilege(ctx, id, &a)
+		d.privilegeBatched(ctx, id, &a)
 		if err != nil {
 			return flows.Account{}, err
 		}
@@ -289,16 +282,24 @@ func (d *Directory) eligibleRoles(ctx context.Context, userID string) (bool, err
 	res, err := d.client.RoleManagement().Directory().RoleEligibilityScheduleInstances().Get(ctx,
 		&rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetRequestConfiguration{
 			QueryParameters: &rolemanagement.DirectoryRoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id"}}})
-	if code, _ := odataMessage(err); code == "AadPremiumLicenseRequired" {
-		if d.noP2.CompareAndSwap(false, true) && d.Log != nil {
-			d.Log.Warn("the tenant has no Entra ID P2 licence for Privileged Identity Management: nobody is eligible for a directory role through PIM, and privilege comes from role assignments and memberships only")
-		}
+	if code, _ := odataMessage(err); d.noPIM(code) {
 		return false, nil
 	}
 	if err != nil {
 		return false, apiErr("role eligibility", err)
 	}
 	return len(res.GetValue()) > 0, nil
+}
+
+// noPIM reports whether an error code says the tenant has no PIM (logged once).
+func (d *Directory) noPIM(code string) bool {
+	if code != "AadPremiumLicenseRequired" {
+		return false
+	}
+	if d.noP2.CompareAndSwap(false, true) && d.Log != nil {
+		d.Log.Warn("the tenant has no Entra ID P2 licence for Privileged Identity Management: nobody is eligible for a directory role through PIM, and privilege comes from role assignments and memberships only")
+	}
+	return true
 }
 
 func (d *Directory) log(msg string, err error) {
