@@ -64,9 +64,12 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 	if sc != nil {
 		if err := sc.c.Mail(s.From); err != nil {
 			sc.c.Close()
+			// 421: the relay is closing the session (RFC 5321 section 3.8: what a relay says when
+			// it drops a connection idle too long); any other reply is its answer to the sender,
+			// as on a new session
 			var reply *textproto.Error
-			if errors.As(err, &reply) {
-				return fmt.Errorf("notify: smtp from: %w", err) // the relay's answer, as on a new session
+			if errors.As(err, &reply) && reply.Code != 421 {
+				return fmt.Errorf("notify: smtp from: %w", err)
 			}
 			sc = nil // the relay closed it while it was idle: a new session sends the message
 		}

@@ -72,10 +72,19 @@ func TestSMTPKeepsItsSessionBetweenMessages(t *testing.T) {
 	if n := srv.Connections(); n != 2 {
 		t.Fatalf("%d connections, want a second one after the relay closed the first", n)
 	}
+	// a relay that drops idle sessions says 421 first; the message goes in a new session
+	srv.TimeOutConnections()
+	send(4)
+	if got := srv.Wait(t, 5); !strings.Contains(got[4].Data, "message 4") {
+		t.Fatalf("the message after the relay timed the session out: %q", got[4].Data)
+	}
+	if n := srv.Connections(); n != 3 {
+		t.Fatalf("%d connections, want a third one after the relay timed the second out", n)
+	}
 	srv.RejectNext(1)
 	if err := m.Send(ctx, flows.Mail{To: []string{"a@x.test"}, Subject: "s", Body: "refused"}); err == nil {
 		t.Fatal("a message the relay refused was reported as sent")
 	}
 	send(5)
-	srv.Wait(t, 5)
+	srv.Wait(t, 6)
 }

@@ -31,6 +31,17 @@ type Server struct {
 	conns  []*smtp.Conn // every connection accepted so far
 }
 
+// TimeOutConnections ends every open connection as the server does one idle past its read
+// timeout: "421 4.4.2 Idle timeout, bye bye", then it closes.
+func (s *Server) TimeOutConnections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		_, _ = c.Conn().Write([]byte("421 4.4.2 Idle timeout, bye bye\r\n"))
+		_ = c.Close()
+	}
+}
+
 // Connections is how many SMTP connections the server accepted so far.
 func (s *Server) Connections() int {
 	s.mu.Lock()
