@@ -577,8 +577,9 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 	if steps := after.steps - before.steps; steps > 0 {
 		r.tripsPerHandle = float64(after.inStep-before.inStep) / float64(steps)
 	}
-	b.Logf("%d users at %d at a time: %.0f recoveries/s in %v; CPU per recovery: bot %.2f ms, redis-server %.2f ms; %.0f allocations per recovery in the bot; bot peak RSS %.0f MB; ack p50/p95/p99/max %.1f/%.1f/%.1f/%.1f ms; Redis round trips %.2f per Engine.Handle, %.2f per step in all",
+	b.Logf("%d users at %d at a time: %.0f recoveries/s in %v; CPU per recovery: bot %.2f ms, redis-server %.2f ms; %.0f allocations per recovery in the bot; bot peak RSS %.0f MB (now %.0f MB anonymous, %.0f MB file); ack p50/p95/p99/max %.1f/%.1f/%.1f/%.1f ms; Redis round trips %.2f per Engine.Handle, %.2f per step in all",
 		n, concurrency, r.perSec, elapsed.Round(time.Millisecond), r.botCPU, r.redisCPU, r.allocsPerRecovery, r.botRSS,
+		processStatus(bot.pid, "RssAnon"), processStatus(bot.pid, "RssFile"),
 		r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep)
 	return r
 }
@@ -788,9 +789,12 @@ func processCPU(pid int) time.Duration {
 const clockTicks = 100
 
 // processRSS is a process's peak resident memory in MB (VmHWM).
-func processRSS(pid int) float64 {
+func processRSS(pid int) float64 { return processStatus(pid, "VmHWM") }
+
+// processStatus is a memory figure of /proc/<pid>/status in MB.
+func processStatus(pid int, field string) float64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if m := regexp.MustCompile(`VmHWM:\s*(\d+) kB`).FindSubmatch(b); m != nil {
+	if m := regexp.MustCompile(field + `:\s*(\d+) kB`).FindSubmatch(b); m != nil {
 		kb, _ := strconv.Atoi(string(m[1]))
 		return float64(kb) / 1024
 	}

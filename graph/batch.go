@@ -67,40 +67,79 @@ func lookupRequests(id string, withUser bool) []batchReq {
 	return rs
 }
 
-// batch sends requests as one JSON batch and returns the answers by id; an error when the
-// batch itself failed or left a request unanswered.
-func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
-	body, err := json.Marshal(struct {
-		Requests []batchReq `json:"requests"`
-	}{reqs})
-	if err != nil {
-		return nil, err
+// request makes one Graph request outside the SDK, through its HTTP client and middleware
+// (retries of 429, 503 and 504, redirects refused, telemetry) with a token from the same
+// credential, and decodes a 2xx JSON answer into out (when out is not nil). Another status is
+// an error in the SDK's words: "graph: op: status code: message".
+func (d *Directory) request(ctx context.Context, op, method, path string, body any, out any) error {
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("graph: %s: %w", op, err)
+		}
+		rd = bytes.NewReader(b)
 	}
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
 	if err != nil {
-		return nil, fmt.Errorf("graph: batch: token: %w", err)
+		return fmt.Errorf("graph: %s: token: %w", op, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/$batch", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, d.base+path, rd)
 	if err != nil {
-		return nil, fmt.Errorf("graph: batch: %w", err)
+		return fmt.Errorf("graph: %s: %w", op, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := d.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("graph: batch: %w", err)
+		return fmt.Errorf("graph: %s: %w", op, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-		return nil, fmt.Errorf("graph: batch: status %d", resp.StatusCode)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		return &statusError{Op: op, Status: resp.StatusCode, Body: b}
 	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
+		return fmt.Errorf("graph: %s: %w", op, err)
+	}
+	return nil
+}
+
+// statusError is Graph's error answer to a request made outside the SDK.
+type statusError struct {
+	Op     string
+	Status int
+	Body   []byte
+}
+
+func (e *statusError) Error() string {
+	var b struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(e.Body, &b)
+	return fmt.Sprintf("graph: %s: %d %s: %s", e.Op, e.Status, b.Error.Code, b.Error.Message)
+}
+
+// batch sends requests as one JSON batch and returns the answers by id; an error when the
+// batch itself failed or left a request unanswered.
+func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
 	var out struct {
 		Responses []batchResp `json:"responses"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&out); err != nil {
-		return nil, fmt.Errorf("graph: batch: %w", err)
+	if err := d.request(ctx, "batch", http.MethodPost, "/$batch", struct {
+		Requests []batchReq `json:"requests"`
+	}{reqs}, &out); err != nil {
+		return nil, err
 	}
 	got := make(map[string]batchResp, len(out.Responses))
 	for _, r := range out.Responses {
@@ -127,14 +166,7 @@ func redo(r batchResp) bool {
 
 // batchError is a batched read's error answer, like the SDK's for the same answer.
 func batchError(op string, r batchResp) error {
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(r.Body, &e)
-	return fmt.Errorf("graph: %s: %d %s: %s", op, r.Status, e.Error.Code, e.Error.Message)
+	return &statusError{Op: op, Status: r.Status, Body: r.Body}
 }
 
 // lookupByID reads a user and its privilege in one batch (see above).
@@ -161,16 +193,25 @@ func (d *Directory) lookupByID(ctx context.Context, id string) (flows.Account, e
 	case !u.ok():
 		return flows.Account{}, batchError("get user", u)
 	}
-	var ru struct {
-		ID, DisplayName, Mail, UserPrincipalName, OnPremisesSecurityIdentifier string
-		AccountEnabled, OnPremisesSyncEnabled                                  bool
-	}
+	var ru rawUser
 	if err := json.Unmarshal(u.Body, &ru); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: get user: %w", err)
 	}
-	return flows.Account{ID: ru.ID, UPN: ru.UserPrincipalName, Mail: ru.Mail, DisplayName: ru.DisplayName,
-		Enabled: ru.AccountEnabled, Synced: ru.OnPremisesSyncEnabled, OnPremSID: ru.OnPremisesSecurityIdentifier,
-		Groups: a.Groups, Privileged: a.Privileged}, nil
+	acct := ru.account()
+	acct.Groups, acct.Privileged = a.Groups, a.Privileged
+	return acct, nil
+}
+
+// rawUser is a user as Graph sends it, with the fields of userFields.
+type rawUser struct {
+	ID, DisplayName, Mail, UserPrincipalName, OnPremisesSecurityIdentifier string
+	AccountEnabled, OnPremisesSyncEnabled                                  bool
+}
+
+// account is the user as flows sees it (like account, from the SDK's model).
+func (u rawUser) account() flows.Account {
+	return flows.Account{ID: u.ID, UPN: u.UserPrincipalName, Mail: u.Mail, DisplayName: u.DisplayName,
+		Enabled: u.AccountEnabled, Synced: u.OnPremisesSyncEnabled, OnPremSID: u.OnPremisesSecurityIdentifier}
 }
 
 // lookupByIDApart is the look-up as separate SDK calls, in parallel.
