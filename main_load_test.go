@@ -121,6 +121,7 @@ type loadResult struct {
 	botCPU, redisCPU           float64               // CPU time per recovery (ms) of the bot's process and of redis-server
 	elapsed                    time.Duration
 	botRSS                     float64 // the bot process's peak RSS so far (MB)
+	botAnon, botFile           float64 // its resident anonymous and file-backed memory after the run (MB)
 }
 
 // tripHook counts Redis round trips of the bot's client: all of them, and those made inside
@@ -567,6 +568,7 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 	perMS := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 	r := loadResult{concurrency: concurrency, users: n, elapsed: elapsed, perSec: float64(n) / elapsed.Seconds(),
 		ack: percentiles(acks), steps: map[string][4]float64{}, botRSS: processRSS(bot.pid),
+		botAnon: processStatus(bot.pid, "RssAnon"), botFile: processStatus(bot.pid, "RssFile"),
 		allocsPerRecovery: float64(after.mallocs-before.mallocs) / float64(n), botCPU: perMS(botCPU), redisCPU: perMS(redisCPU)}
 	total := 0
 	for s, ds := range steps {
@@ -579,7 +581,7 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 	}
 	b.Logf("%d users at %d at a time: %.0f recoveries/s in %v; CPU per recovery: bot %.2f ms, redis-server %.2f ms; %.0f allocations per recovery in the bot; bot peak RSS %.0f MB (now %.0f MB anonymous, %.0f MB file); ack p50/p95/p99/max %.1f/%.1f/%.1f/%.1f ms; Redis round trips %.2f per Engine.Handle, %.2f per step in all",
 		n, concurrency, r.perSec, elapsed.Round(time.Millisecond), r.botCPU, r.redisCPU, r.allocsPerRecovery, r.botRSS,
-		processStatus(bot.pid, "RssAnon"), processStatus(bot.pid, "RssFile"),
+		r.botAnon, r.botFile,
 		r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep)
 	return r
 }
@@ -639,11 +641,11 @@ func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
 	fmt.Fprintf(&w, "# Benchmarks\n\nWritten by the load test:\n\n    CGO_ENABLED=0 go test -run XXX -bench Recoveries -benchtime 1x .\n\n")
 	fmt.Fprintf(&w, "Machine: %s, %d CPUs, %s/%s, %s. The bot runs in a process of its own (the test binary re-executed with the wiring serve uses, mail through a real SMTP server in the driver's process); the driver, the fake Slack, graphtest and redis-server (append-only log, fsync every second) run on the same machine, so latencies include their work, while the CPU, allocation and RSS figures are the bot's process alone (and redis-server's CPU apart).\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	fmt.Fprintf(&w, "A recovery: \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response). CPU time is utime+stime from /proc/<pid>/stat over the run, divided by the recoveries; allocations are the bot process's runtime.MemStats.Mallocs over the run; peak RSS is its VmHWM after the run (the runs go from the lowest concurrency up).\n\n")
-	fmt.Fprintf(&w, "| concurrent | people | recoveries/s | CPU per recovery (ms): bot / redis-server / both | allocations per recovery (bot) | bot peak RSS (MB) | ack p50 / p95 / p99 / max (ms) | Redis round trips per Engine.Handle / per step in all |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&w, "A recovery: \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response). CPU time is utime+stime from /proc/<pid>/stat over the run, divided by the recoveries; allocations are the bot process's runtime.MemStats.Mallocs over the run; peak RSS is its VmHWM after the run (the runs go from the lowest concurrency up); the file-backed part is the pages of the test binary (190 MB, most of it the Graph SDK) the process touched.\n\n")
+	fmt.Fprintf(&w, "| concurrent | people | recoveries/s | CPU per recovery (ms): bot / redis-server / both | allocations per recovery (bot) | bot peak RSS (MB) | bot RSS after the run: anonymous / file-backed (MB) | ack p50 / p95 / p99 / max (ms) | Redis round trips per Engine.Handle / per step in all |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&w, "| %d | %d | %.0f | %.2f / %.2f / **%.2f** | **%.0f** | %.0f | %.1f / %.1f / %.1f / %.1f | %.2f / %.2f |\n", r.concurrency, r.users, r.perSec,
-			r.botCPU, r.redisCPU, r.botCPU+r.redisCPU, r.allocsPerRecovery, r.botRSS,
+		fmt.Fprintf(&w, "| %d | %d | %.0f | %.2f / %.2f / **%.2f** | **%.0f** | %.0f | %.0f / %.0f | %.1f / %.1f / %.1f / %.1f | %.2f / %.2f |\n", r.concurrency, r.users, r.perSec,
+			r.botCPU, r.redisCPU, r.botCPU+r.redisCPU, r.allocsPerRecovery, r.botRSS, r.botAnon, r.botFile,
 			r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep)
 	}
 	fmt.Fprintf(&w, "\nLoad average when the figures were written: %s.\n", loadAverage())
