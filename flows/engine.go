@@ -74,6 +74,8 @@ type Engine struct {
 	pol    Policy
 	polAt  time.Time
 	idents map[string]identEntry
+	// identSweep is when idents next drops the entries past both of their times
+	identSweep time.Time
 	// bg counts work that runs after a person got their answer (session revocation and
 	// notices after a reset); Drain waits for it
 	bg sync.WaitGroup

@@ -112,6 +112,8 @@ func connect(cfg bot.Config, cloud Cloud, log *slog.Logger, version string) (d *
 	if d.mailer == nil {
 		d.smtp = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
 		d.mailer = d.smtp
+		closeRest := done
+		done = func() { d.smtp.Close(); closeRest() } // the relay sessions kept between messages
 	}
 	return d, done, nil
 }
