@@ -44,6 +44,7 @@ import (
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/graph"
 	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/internal/childproc"
 	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/redistest"
 )
@@ -743,26 +744,31 @@ func (l *load) startChild(b *testing.B) *childBot {
 	j, _ := json.Marshal(be)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "RESETBOT_LOADBOT="+string(j))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	// started through childproc, the bot dies with this test binary however it ends; plain
+	// pipes, so only the bot holds its ends
+	inR, stdin, err := os.Pipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	out, err := cmd.StdoutPipe()
+	out, outW, err := os.Pipe()
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, os.Stderr
+	proc, err := childproc.Start(cmd)
+	inR.Close()
+	outW.Close()
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
+	b.Cleanup(func() { stdin.Close(); _ = proc.Wait(); out.Close() })
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) == 3 && f[0] == "ready" {
 			cert, _ := base64.StdEncoding.DecodeString(f[2])
 			l.use(f[1], cert)
-			return &childBot{pid: cmd.Process.Pid, in: stdin, out: sc}
+			return &childBot{pid: proc.Pid(), in: stdin, out: sc}
 		}
 	}
 	b.Fatal("the bot process did not start")
