@@ -55,6 +55,8 @@ func purposeByte(p Purpose) byte {
 		return 'A'
 	case PurposePasskey:
 		return 'P'
+	case PurposeChange:
+		return 'C'
 	}
 	return 'G'
 }
@@ -84,6 +86,8 @@ func parseToken(tok string) (Purpose, string, error) {
 		p = PurposeAdmin
 	case 'P':
 		p = PurposePasskey
+	case 'C':
+		p = PurposeChange
 	default:
 		return "", "", ErrLinkGone
 	}
