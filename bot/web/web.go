@@ -63,6 +63,7 @@ type Server struct {
 	webs flows.WebStates
 	log  *slog.Logger
 	csp  string
+	rec  *RecoverOptions // the recovery page's limits; nil: no recovery page (recover.go)
 }
 
 // forUs reports whether an id_token was issued to this client alone, as OpenID Connect Core
@@ -103,6 +104,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /enrol/reconfirm", s.enrolReconfirm)
 	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
+	s.recoverRoutes(mux)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { s.gone(w, http.StatusNotFound) })
