@@ -97,7 +97,7 @@ type Config struct {
 	RecoverPerNetwork   int // RECOVER_PER_NETWORK (default 120)
 	RecoverNoScript     int // RECOVER_NO_SCRIPT_PER_ADDRESS (default 10)
 	RecoverSendsPerHour int // RECOVER_SENDS_PER_HOUR (default 300)
-	RecoverBits         int // RECOVER_CHALLENGE_BITS (default 16)
+	RecoverBits         int // RECOVER_CHALLENGE_BITS (default 15)
 	// TrustedProxyHops (TRUSTED_PROXY_HOPS) is how many proxies in front of the bot add an
 	// X-Forwarded-For entry that can be trusted (0, the default: the peer's address is the client's).
 	TrustedProxyHops int
@@ -203,7 +203,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 	}
 	whole("AD_LOCKOUT_ALERTS_PER_DAY", 1, 24, &c.ADAlertsPerDay)
 	whole("PHONE_BUDGET_PER_HOUR", 1, 100000, &c.PhoneBudget)
-	c.RecoverPerAddress, c.RecoverPerNetwork, c.RecoverNoScript, c.RecoverSendsPerHour, c.RecoverBits = 30, 120, 10, 300, 16
+	c.RecoverPerAddress, c.RecoverPerNetwork, c.RecoverNoScript, c.RecoverSendsPerHour, c.RecoverBits = 30, 120, 10, 300, 15
 	whole("RECOVER_PER_ADDRESS", 1, 100000, &c.RecoverPerAddress)
 	whole("RECOVER_PER_NETWORK", 1, 1000000, &c.RecoverPerNetwork)
 	whole("RECOVER_NO_SCRIPT_PER_ADDRESS", 1, 100000, &c.RecoverNoScript)

@@ -57,7 +57,7 @@ const (
 	DefaultRecoverNoScript     = 10
 	DefaultRecoverWindow       = 10 * time.Minute
 	DefaultRecoverSendsPerHour = 300
-	DefaultChallengeBits       = 16
+	DefaultChallengeBits       = 15
 	challengeTTL               = 15 * time.Minute
 )
 

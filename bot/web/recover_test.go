@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/bot/web/webtest"
@@ -299,5 +302,87 @@ func TestRecoverPageFiftyParallelWrongCodes(t *testing.T) {
 	en, _ := e.h.Store.Get(context.Background(), e.alice.ID)
 	if en.Fails.Count != e.h.Policy.Limits.FailMax || !flows.IsBlocked(en, e.h.Clock.Now()) {
 		t.Fatalf("%d wrong codes judged (limit %d), blocked until %v", en.Fails.Count, e.h.Policy.Limits.FailMax, en.BlockedUntil)
+	}
+}
+
+// The whole recovery in a phone-sized Chromium, first with JavaScript (the page solves its
+// proof-of-work: no request is counted as a browser without script), then with JavaScript off
+// (the forms still work, under the stricter limit); axe finds nothing serious on any page.
+func TestRecoverPageInARealBrowser(t *testing.T) {
+	e := setup(t)
+	o := roomy()
+	o.ChallengeBits = 12
+	e.withRecovery(o)
+	secret := e.h.Enrol(e.alice.ID)
+	ctx := browser(t)
+	axe := axeSource(t)
+	noScript := func() int {
+		keys, err := e.h.RDB.Keys(context.Background(), "{rl}:s:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(keys)
+	}
+	run := func(actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(page string, n int) {
+		t.Helper()
+		audit(t, ctx, axe, page)
+		shot(t, ctx, fmt.Sprintf("%02d-recover-%s", n, strings.ReplaceAll(page, " ", "-")))
+	}
+
+	// with JavaScript: the emailed code first, then the authenticator app
+	run(chromedp.Navigate(e.srv.URL+"/recover"), chromedp.WaitVisible("#name", chromedp.ByID))
+	check("start", 11)
+	run(chromedp.SendKeys("#name", e.alice.UPN, chromedp.ByID), chromedp.Click(`button[value="start"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#code", chromedp.ByID))
+	check("first proof", 12)
+	run(chromedp.Click(`button[value="email"]`, chromedp.ByQuery), chromedp.WaitVisible(".notice", chromedp.ByQuery))
+	check("code sent", 13)
+	e.h.Engine.Drain()
+	run(chromedp.SendKeys("#code", storetest.CodeFrom(t, e.h.Mail.Last()), chromedp.ByID), chromedp.Click(`button[value="code"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`button[value="pick"]`, chromedp.ByQuery))
+	check("more", 14)
+	run(chromedp.Click(`button[value="pick"]`, chromedp.ByQuery), chromedp.WaitVisible(`#code`, chromedp.ByID))
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	run(chromedp.SendKeys("#code", code, chromedp.ByID), chromedp.Click(`button[value="code"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#password", chromedp.ByID))
+	check("new password", 15)
+	run(chromedp.SendKeys("#password", "Granite-Orchid-Lantern-8", chromedp.ByID), chromedp.SendKeys("#confirm", "Granite-Orchid-Lantern-8", chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID), chromedp.WaitVisible(".notice", chromedp.ByQuery))
+	if got := text(ctx, t); !strings.Contains(got, "Your password was changed") || e.h.Dir.Passwords[e.alice.ID] != "Granite-Orchid-Lantern-8" {
+		t.Fatalf("with script: %q", got)
+	}
+	if n := noScript(); n != 0 {
+		t.Fatalf("with script, %d requests were counted as without", n)
+	}
+
+	// without JavaScript: the authenticator app first, then the emailed code
+	e.h.Clock.Advance(30 * time.Second)
+	run(emulation.SetScriptExecutionDisabled(true), chromedp.Navigate(e.srv.URL+"/recover"), chromedp.WaitVisible("#name", chromedp.ByID),
+		chromedp.SendKeys("#name", e.alice.Mail, chromedp.ByID), chromedp.Click(`#flow-unlock`, chromedp.ByID),
+		chromedp.Click(`button[value="start"]`, chromedp.ByQuery), chromedp.WaitVisible("#code", chromedp.ByID))
+	shot(t, ctx, "16-recover-no-script")
+	code, _ = totp.Code(secret, e.h.Clock.Now())
+	run(chromedp.SendKeys("#code", code, chromedp.ByID), chromedp.Click(`button[value="code"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`button[value="pick"]`, chromedp.ByQuery), chromedp.Click(`button[value="pick"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#code`, chromedp.ByID))
+	e.h.Engine.Drain()
+	run(chromedp.SendKeys("#code", storetest.CodeFrom(t, e.h.Mail.Last()), chromedp.ByID), chromedp.Click(`button[value="code"]`, chromedp.ByQuery),
+		chromedp.WaitVisible("#password", chromedp.ByID))
+	run(emulation.SetScriptExecutionDisabled(false))
+	check("new password without script", 17)
+	run(emulation.SetScriptExecutionDisabled(true), chromedp.SendKeys("#password", "Another-Orchid-Canyon-9", chromedp.ByID),
+		chromedp.SendKeys("#confirm", "Another-Orchid-Canyon-9", chromedp.ByID), chromedp.Submit("#password", chromedp.ByID),
+		chromedp.WaitVisible(".notice", chromedp.ByQuery))
+	if e.h.Dir.Passwords[e.alice.ID] != "Another-Orchid-Canyon-9" {
+		t.Fatal("without script: not reset")
+	}
+	if n := noScript(); n == 0 {
+		t.Fatal("without script, no request was counted as such")
 	}
 }

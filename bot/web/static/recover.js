@@ -30,8 +30,13 @@
       solve(f.dataset.challenge, Number(f.dataset.bits), 0).then(function (n) {
         f.elements.pow.value = f.dataset.challenge + "|" + n;
         solved = true;
-        document.querySelectorAll("form.pow button").forEach(function (b) { b.disabled = false; });
-        if (sub) { f.requestSubmit(sub); } else { f.requestSubmit(); }
+        if (sub && sub.name) {
+          // the button pressed is sent as a field: a form sent by script carries no button
+          var h = document.createElement("input");
+          h.type = "hidden"; h.name = sub.name; h.value = sub.value;
+          f.appendChild(h);
+        }
+        HTMLFormElement.prototype.submit.call(f);
       });
     });
   });
