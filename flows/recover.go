@@ -114,6 +114,24 @@ func (e *Engine) RecoverURL() string {
 	return strings.TrimSuffix(e.o.BaseURL, "/") + "/recover"
 }
 
+// RecoverHint is the sentence that points people at the recovery page before they need it
+// (the help reply, reminders, the chat home pages), "" without PUBLIC_BASE_URL.
+func (e *Engine) RecoverHint(locale string) string {
+	u := e.RecoverURL()
+	if u == "" {
+		return ""
+	}
+	return Text(locale, MsgRecoverHint, u)
+}
+
+// withHint appends the recovery page's pointer to a text.
+func (e *Engine) withHint(locale, text string) string {
+	if h := e.RecoverHint(locale); h != "" {
+		return text + "\n\n" + h
+	}
+	return text
+}
+
 // recoverChat is the chat reference of one browser recovering one name: a new name in the same
 // browser is a new conversation with its own account cache entry.
 func (e *Engine) recoverChat(in RecoverInput) ChatRef {
@@ -148,7 +166,9 @@ func (e *Engine) Recover(ctx context.Context, in RecoverInput) (RecoverView, err
 	}
 	s.subject = acct.ID
 	if lookupErr != nil {
-		s.subject = "c:" + chat.Key()
+		// a name that matches nobody has counters of its own, shared by every browser like a
+		// person's, so the send limit and the block come at the same count for everyone
+		s.subject = "c:" + RecoverPlatform + ":" + e.d.MAC.MAC("recover-name", strings.ToLower(name))
 	}
 	snap, err := e.d.Sessions.Load(ctx, s.subject, chat.Key())
 	if err != nil {

@@ -238,3 +238,48 @@ func TestRecoverRefusesBadNames(t *testing.T) {
 		t.Fatalf("looked up %v", calls)
 	}
 }
+
+// The recovery page is pointed out before anyone needs it: in the help reply, in every
+// registration reminder and on the chat home page (the Slack App Home renders Overview).
+func TestRecoverPageIsLinkedFromHelpRemindersAndHome(t *testing.T) {
+	h := storetest.New(t)
+	roster := campaign(t, h, 0, 1, 0, 0)
+	const want = "https://bot.test/recover"
+	if rs := h.Say("U-new", "new000@contoso.test", "help"); !strings.Contains(rs[0].Text, want) {
+		t.Fatalf("help %q", rs[0].Text)
+	}
+	r := flows.NewReminders(h.Engine, h.Store, h.Dir, roster)
+	if _, err := r.Plan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Notes.Replies) != 1 || !strings.Contains(h.Notes.Replies[0].Text, want) {
+		t.Fatalf("reminder %+v", h.Notes.Replies)
+	}
+	ov, err := h.Engine.Overview(context.Background(), flows.Inbound{Chat: storetest.Chat("U-new"), Claim: flows.Claim{Kind: flows.ClaimEmail, Value: "new000@contoso.test"}})
+	if err != nil || !strings.Contains(ov.RecoverHint, want) {
+		t.Fatalf("overview %+v %v", ov, err)
+	}
+}
+
+// The send limit arrives at the same count for a name nobody has as for a person, whichever
+// browsers ask: a limit that came only for real accounts would tell them apart.
+func TestRecoverSendLimitIsTheSameForEveryName(t *testing.T) {
+	h, _ := newAlice(t)
+	limitAt := func(name string) int {
+		for i := 1; i <= 3*h.Policy.Limits.SendMax; i++ {
+			b := fmt.Sprint("browser-", name, i)
+			recoverStep(t, h, b, name, flows.RecoverStart, "", "")
+			if v := recoverStep(t, h, b, name, flows.RecoverSend, "email", ""); v.Limit {
+				return i
+			}
+		}
+		return 0
+	}
+	known, nobody := limitAt(aliceMail), limitAt("nobody@contoso.test")
+	if known != h.Policy.Limits.SendMax+1 || nobody != known {
+		t.Fatalf("limit at send %d for a person, %d for nobody (limit %d)", known, nobody, h.Policy.Limits.SendMax)
+	}
+}

@@ -128,12 +128,13 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 ==============================================================================
  resetbot DEMO — offline, loopback only, nothing is kept after you quit.
  Embedded Redis %s · demo tenant %s · web pages %s
+ Locked out without chat? The recovery page works in any browser: %s/recover
  Demo users sign in to the demo tenant with the password: %s
  Emails appear below as [outbox]; directory changes as [demo tenant].
  Type "help" after choosing who you are; /who lists users; /quit ends.
  Bot admins (/as dana@contoso.test) type "/sspr help" for the admin commands.
 ==============================================================================
-`, m.Addr(), tenant.URL(), base, graphtest.DemoPassword)
+`, m.Addr(), tenant.URL(), base, base, graphtest.DemoPassword)
 	return a.Run(ctx)
 }
 
