@@ -283,3 +283,54 @@ func TestRecoverSendLimitIsTheSameForEveryName(t *testing.T) {
 		t.Fatalf("limit at send %d for a person, %d for nobody (limit %d)", known, nobody, h.Policy.Limits.SendMax)
 	}
 }
+
+// countingUnlock is an Active Directory-like directory: it keeps lockouts and unlocks them.
+type countingUnlock struct {
+	*storetest.Directory
+	mu       sync.Mutex
+	unlocked []string
+}
+
+func (*countingUnlock) LockedOut(context.Context, string) (bool, time.Time, error) {
+	return true, time.Time{}, nil
+}
+
+func (d *countingUnlock) Unlock(_ context.Context, id string) error {
+	d.mu.Lock()
+	d.unlocked = append(d.unlocked, id)
+	d.mu.Unlock()
+	return nil
+}
+
+// An account mastered in Active Directory is unlocked from the page without a new password
+// (the same unlock as chat's), with the link for a new password offered too; a user name
+// (sAMAccountName) is a claim of its own kind.
+func TestRecoverUnlocksAnADAccountOnThePage(t *testing.T) {
+	h, secret := newAlice(t)
+	dir := &countingUnlock{Directory: h.Dir}
+	h.Deps.Directory = dir
+	h.Opts.ADConfigured = true
+	h.Rebuild()
+	a := storetest.Alice
+	a.Synced = true
+	h.Dir.Add(a)
+	if c := flows.RecoverClaim(`CONTOSO\alice`); c.Kind != flows.ClaimUPN {
+		t.Fatalf("user name claim %+v", c)
+	}
+	ctx := context.Background()
+	v, err := h.Engine.Recover(ctx, flows.RecoverInput{Browser: "b1", Name: aliceMail, Action: flows.RecoverStart, Unlock: true})
+	if err != nil || v.Stage != flows.RecoverFirst {
+		t.Fatalf("start %+v %v", v, err)
+	}
+	code, _ := totp.Code(secret, h.Clock.Now())
+	recoverStep(t, h, "b1", aliceMail, flows.RecoverCode, "", code)
+	recoverStep(t, h, "b1", aliceMail, flows.RecoverPick, "email", "")
+	h.Engine.Drain()
+	v = recoverStep(t, h, "b1", aliceMail, flows.RecoverCode, "", storetest.CodeFrom(t, h.Mail.Last()))
+	if v.Stage != flows.RecoverLink || v.Link == "" || len(v.Messages) != 2 || !strings.Contains(v.Messages[0], "unlocked") {
+		t.Fatalf("unlock %+v", v)
+	}
+	if len(dir.unlocked) != 1 || dir.unlocked[0] != a.ID || h.Dir.Passwords[a.ID] != "" {
+		t.Fatalf("unlocked %v, passwords %v", dir.unlocked, h.Dir.Passwords)
+	}
+}

@@ -14,7 +14,7 @@ var _ flows.RateLimiter = (*Store)(nil)
 
 // rateScript uses a single-use value, then counts one hit on each fixed-window bucket; every key
 // carries the {rl} hash tag so one script touches one Cluster slot.
-// KEYS: 1 the single-use key ('' for none), 2.. the buckets
+// KEYS: 1 the single-use key (” for none), 2.. the buckets
 // ARGV: 1 single-use ttl ms, then per bucket: max, window ms
 // Returns the 0-based index of the first bucket over its limit, #buckets when the single-use
 // value was used before, or -1.

@@ -227,6 +227,7 @@ func (s *Server) recoverPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	browser, name, ok := browserOf(r)
 	if err := r.ParseForm(); err != nil || !ok || !equal(s.recoverCSRF(browser), r.PostFormValue("csrf")) {
+		s.e.AuditRecoverRefused(ctx, ClientAddr(r, s.rec.TrustedHops).String(), "form_expired")
 		b := random()
 		setRecoverCookie(w, b, "")
 		s.renderRecover(w, http.StatusForbidden, b, recoverPage{Stage: "start", Error: msg(flows.MsgRecoverStartOver)})

@@ -201,6 +201,13 @@ func TestRecoverPageLimits(t *testing.T) {
 	if o.Status != http.StatusTooManyRequests {
 		t.Fatalf("reused challenge: %d", o.Status)
 	}
+	// a form whose CSRF token is not this browser's starts over, audited
+	f.Set("csrf", "forged")
+	f.Del("pow")
+	o.Post(o.Abs("/recover"), f)
+	if o.Status != http.StatusForbidden || !strings.Contains(o.Last, "start over") {
+		t.Fatalf("forged form: %d %q", o.Status, o.Last)
+	}
 	e.h.Audit.Close()
 	var reasons []string
 	if err := e.h.Audit.Since(context.Background(), e.h.Clock.Now().Add(-time.Minute), func(ev flows.AuditEvent) {
@@ -210,7 +217,7 @@ func TestRecoverPageLimits(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"web:198.51.100.7 no_script", "web:198.51.100.7 per_address", "web:198.51.100.99 per_network", "web:203.0.113.5 challenge_reused"}
+	want := []string{"web:198.51.100.7 no_script", "web:198.51.100.7 per_address", "web:198.51.100.99 per_network", "web:203.0.113.5 challenge_reused", "web:203.0.113.5 form_expired"}
 	if strings.Join(reasons, ",") != strings.Join(want, ",") {
 		t.Fatalf("audited refusals %v, want %v", reasons, want)
 	}
