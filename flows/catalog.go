@@ -145,6 +145,7 @@ var catalog = map[string]map[MsgID]string{
 		MsgRecoverTitle:      "Get back into your account",
 		MsgRecoverIntro:      "Forgot your password, or locked out? Prove it's you with the methods you registered with resetbot, then choose a new password. You don't need chat for this.",
 		MsgRecoverName:       "Your work email address or user name",
+		MsgRecoverWhat:       "What happened?",
 		MsgRecoverForgot:     "I forgot my password",
 		MsgRecoverLocked:     "My account is locked",
 		MsgRecoverFirst:      "Enter the code from your authenticator app, or send a code to your registered email or phone.",
