@@ -96,6 +96,7 @@ const (
 	MsgRecoverTitle     MsgID = "recover_title"
 	MsgRecoverIntro     MsgID = "recover_intro"
 	MsgRecoverName      MsgID = "recover_name"
+	MsgRecoverWhat      MsgID = "recover_what"
 	MsgRecoverForgot    MsgID = "recover_forgot"
 	MsgRecoverLocked    MsgID = "recover_locked"
 	MsgRecoverFirst     MsgID = "recover_first"
