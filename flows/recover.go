@@ -304,7 +304,7 @@ func (r *recovery) audit(action string, flow Flow) {
 	if r.reason != "" {
 		outcome = "hidden"
 	}
-	r.s.audit(action, outcome, strings.TrimPrefix(string(flow)+" "+r.reason+" from "+r.in.From, " "))
+	r.s.audit(action, outcome, strings.Join(slices.DeleteFunc([]string{string(flow), r.reason, "from", r.in.From}, func(s string) bool { return s == "" }), " "))
 }
 
 // sendKind is the method a blind send uses: the email code, or the first registered phone

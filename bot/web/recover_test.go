@@ -2,9 +2,7 @@ package web_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -42,38 +40,14 @@ func roomy() web.RecoverOptions {
 	return web.RecoverOptions{PerAddress: 1000, PerNetwork: 1000, NoScriptPerAddress: 1000, SendsPerHour: 1000}
 }
 
-var challengeRE = regexp.MustCompile(`data-challenge="([^"]+)" data-bits="(\d+)"`)
-
-// solve does what the page's script does: finds the counter for the last page's challenge.
-func solve(t *testing.T, b *webtest.Browser) string {
-	t.Helper()
-	m := challengeRE.FindStringSubmatch(b.Last)
-	if m == nil {
-		t.Fatalf("no challenge on %q", b.Last)
-	}
-	ch := html.UnescapeString(m[1])
-	bits := 0
-	fmt.Sscan(m[2], &bits)
-	for n := 0; ; n++ {
-		if web.LeadingZeroBits(sha256.Sum256([]byte(fmt.Sprintf("%s:%d", ch, n)))) >= bits {
-			return fmt.Sprintf("%s|%d", ch, n)
-		}
-	}
-}
-
-// post submits the last recovery page's form with do and the fields, solving its challenge
-// when script is true (a browser with JavaScript).
+// post submits the last recovery page's form (see webtest.Browser.Recover).
 func post(t *testing.T, b *webtest.Browser, script bool, do string, kv ...string) string {
 	t.Helper()
-	f := url.Values{"do": {do}}
-	for i := 0; i+1 < len(kv); i += 2 {
-		f.Set(kv[i], kv[i+1])
-	}
-	if script {
-		f.Set("pow", solve(t, b))
-	}
-	return b.Submit("/recover", f)
+	return b.Recover(script, do, kv...)
 }
+
+// solve is the page script's solution of the last page's challenge.
+func solve(t *testing.T, b *webtest.Browser) string { t.Helper(); return b.Solve() }
 
 func (e *env) recoverBrowser(t *testing.T) *webtest.Browser {
 	b := webtest.New(t, e.srv.Client())
