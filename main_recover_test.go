@@ -1,7 +1,9 @@
 package main
 
 import (
+	"html"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,4 +66,43 @@ func TestRecoverWithoutChat(t *testing.T) {
 		!strings.Contains(trail, "verify ok totp") || !strings.Contains(trail, "reset ok user_chosen") {
 		t.Fatalf("audit trail:\n%s", trail)
 	}
+}
+
+var pageLinkRE = regexp.MustCompile(`href="(/l/[^"]+)"`)
+
+// Hybrid, on the recovery page: a user synced from Active Directory and locked out there is
+// unlocked in AD (a real Samba DC) without a new password, and may then choose one, set in AD.
+func TestRecoverWithoutChatUnlocksInAD(t *testing.T) {
+	w, dc, onprem, _ := hybridWorld(t)
+	w.clock.Advance(time.Since(w.clock.Now()))
+	sam, samAD := syncedUser(t, w, dc, onprem, "5a11ced0-0000-4000-8000-000000000009")
+	_, secret, _ := w.registerOnWeb(t, linkIn(t, w.say(t, sam.UPN, "register")), sam)
+	w.eng.Drain()
+	dc.Lock(t, samAD)
+	w.clock.Advance(time.Minute)
+
+	b := webtest.New(t, w.web.Client())
+	b.Get(w.web.URL + "/recover")
+	b.Recover(true, "start", "name", sam.UPN, "flow", "unlock")
+	code, _ := totp.Code(secret, w.clock.Now())
+	b.Recover(true, "code", "code", code)
+	sent := len(w.smtp.Messages())
+	b.Recover(true, "pick", "method", "email")
+	b.Recover(true, "code", "code", mailCode(t, w.smtp.Wait(t, sent+1)[sent]))
+	m := pageLinkRE.FindStringSubmatch(b.Last)
+	if !strings.Contains(b.Last, "Your account is unlocked") || m == nil {
+		t.Fatalf("unlock page:\n%s", b.Last)
+	}
+	if err := dc.Bind(samAD.DN, samAD.Password); err != nil {
+		t.Fatalf("bind after the unlock: %v", err)
+	}
+	b.Get(w.web.URL + html.UnescapeString(m[1]))
+	b.Submit("", url.Values{"password": {"Harbor!Lights-9917"}, "confirm": {"Harbor!Lights-9917"}})
+	if !strings.Contains(b.Last, "Your password was changed") {
+		t.Fatalf("reset page:\n%s", b.Last)
+	}
+	if err := dc.Bind(samAD.DN, "Harbor!Lights-9917"); err != nil {
+		t.Fatalf("AD does not have the new password: %v", err)
+	}
+	w.eng.Drain()
 }
