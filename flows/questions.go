@@ -95,29 +95,45 @@ func (e *Engine) OpenQuestions(ctx context.Context, token string) ([]string, err
 // AnswerQuestions consumes a questions link (POST) and judges the answers as one counted
 // attempt, exactly as a code typed in chat; the chat is told what comes next.
 func (e *Engine) AnswerQuestions(ctx context.Context, token string, answers []string) (bool, error) {
+	r, err := e.AnswerQuestionsOnPage(ctx, token, answers)
+	return r.OK, err
+}
+
+// QuestionsResult is what answering the security questions on their page led to.
+type QuestionsResult struct {
+	OK bool
+	// Recovery: the questions were asked by the recovery page, not a chat; the page carries
+	// on there, and Link is the new-password page when the answers completed the proof.
+	Recovery bool
+	Link     string
+}
+
+// AnswerQuestionsOnPage is AnswerQuestions for the page: a chat is told what comes next, the
+// recovery page is given it.
+func (e *Engine) AnswerQuestionsOnPage(ctx context.Context, token string, answers []string) (QuestionsResult, error) {
 	v, err := e.consumeLink(ctx, token, PurposeQuestions, func(s *Session) *Session {
 		n := *s
 		n.Version++
 		return &n
 	})
 	if err != nil {
-		return false, err
+		return QuestionsResult{}, err
 	}
 	pol, err := e.policy(ctx)
 	if err != nil {
-		return false, err
+		return QuestionsResult{}, err
 	}
 	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: v.UserID})
 	if err != nil {
-		return false, fmt.Errorf("flows: questions lookup: %w", err)
+		return QuestionsResult{}, fmt.Errorf("flows: questions lookup: %w", err)
 	}
 	chat := v.Session.Chat
 	snap, err := e.d.Sessions.Load(ctx, v.UserID, chat.Key())
 	if err != nil {
-		return false, err
+		return QuestionsResult{}, err
 	}
 	if snap.Session == nil || snap.Session.State != StateAwaitCode || snap.Session.Method != MethodQuestions {
-		return false, ErrLinkGone
+		return QuestionsResult{}, ErrLinkGone
 	}
 	body, _ := json.Marshal(answers)
 	now := e.d.Clock.Now()
@@ -126,21 +142,28 @@ func (e *Engine) AnswerQuestions(ctx context.Context, token string, answers []st
 	s.commit = Commit{Subject: v.UserID, ChatKey: chat.Key(), IdemKey: s.in.IdemKey, Now: now, KeepSession: true,
 		ExpectVersion: snap.Session.Version}
 	if IsBlocked(snap.Enrollment, now) {
-		return false, ErrBlocked
+		return QuestionsResult{}, ErrBlocked
 	}
 	e.checkCode(ctx, s)
 	replies, err := e.finish(ctx, s, "")
 	if err != nil {
-		return false, err
+		return QuestionsResult{}, err
 	}
-	ok := false
+	out := QuestionsResult{Recovery: chat.Platform == RecoverPlatform}
 	for _, r := range replies {
-		ok = ok || r.MsgID == MsgProvenMore || r.MsgID == MsgResetLink
+		out.OK = out.OK || r.MsgID == MsgProvenMore || r.MsgID == MsgResetLink
+		if r.MsgID == MsgResetLink {
+			out.Link = r.Link
+		}
 	}
+	if out.Recovery {
+		return out, nil
+	}
+	out.Link = ""
 	if e.d.Notifier != nil && len(replies) > 0 {
 		if err := e.d.Notifier.Notify(ctx, chat, replies); err != nil {
 			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 		}
 	}
-	return ok, nil
+	return out, nil
 }

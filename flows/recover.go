@@ -455,10 +455,10 @@ func (r *recovery) finish(ctx context.Context) (RecoverView, error) {
 		}
 	case r.in.Action == RecoverPick:
 		if len(replies) > 0 {
-			v.Link = replies[0].Link
 			v.Messages = texts(replies[:1])
-			if v.Link != "" {
-				v.Stage = RecoverLink
+			if replies[0].Link != "" {
+				// answered on a page of its own (the security questions): straight there
+				v = RecoverView{Stage: RecoverLink, Link: replies[0].Link}
 			}
 		}
 	}
@@ -501,7 +501,9 @@ func (r *recovery) current(sess *Session, version int64) RecoverView {
 		return RecoverView{Stage: RecoverCodeSent, Sent: sentOf(sess.Method)}
 	case len(sess.Proven) == 0:
 		return RecoverView{Stage: RecoverFirst}
-	case sess.State == StateAwaitCode:
+	case sess.State == StateAwaitCode && sess.Method != MethodQuestions:
+		// (the security questions are answered on their own page: back here, the person
+		// chooses again)
 		return RecoverView{Stage: RecoverAwait, Method: sess.Method}
 	case sess.State == StateResetLink:
 		return RecoverView{Stage: RecoverDone, Messages: []string{Text(r.in.Locale, MsgStepResetLink)}}

@@ -112,8 +112,19 @@ func setRecoverCookie(w http.ResponseWriter, browser, name string) {
 
 func (s *Server) recoverCSRF(browser string) string { return s.mac.MAC("recover-csrf", browser) }
 
-// recoverGet is the start page; a new browser key each time, so a reload starts over.
+// recoverGet is the start page, with a new browser key, so a reload starts over; with
+// ?continue (back from the security questions' page) it shows where the person is.
 func (s *Server) recoverGet(w http.ResponseWriter, r *http.Request) {
+	if c := r.URL.Query().Get("continue"); c != "" {
+		if browser, name, ok := browserOf(r); ok && name != "" {
+			errMsg := ""
+			if c == "wrong" {
+				errMsg = msg(flows.MsgRecoverAnswersWrong)
+			}
+			s.recoverStep(w, r, browser, name, flows.RecoverInput{Action: flows.RecoverShow}, "", http.StatusOK, errMsg)
+			return
+		}
+	}
 	b := random()
 	setRecoverCookie(w, b, "")
 	s.renderRecover(w, http.StatusOK, b, recoverPage{Stage: "start"})
@@ -324,6 +335,19 @@ func (s *Server) recoverStep(w http.ResponseWriter, r *http.Request, browser, na
 		status = http.StatusUnprocessableEntity
 	}
 	s.renderRecover(w, status, browser, p)
+}
+
+// questionsAnswered takes the person back from the security questions' page to the recovery
+// page: to the new-password page when the answers completed the proof, else to where they are.
+func (s *Server) questionsAnswered(w http.ResponseWriter, r *http.Request, res flows.QuestionsResult) {
+	switch {
+	case localPath(res.Link) != "":
+		http.Redirect(w, r, localPath(res.Link), http.StatusSeeOther)
+	case res.OK:
+		http.Redirect(w, r, "/recover?continue=1", http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/recover?continue=wrong", http.StatusSeeOther)
+	}
 }
 
 // localPath keeps only the path of a link to the bot's own pages.

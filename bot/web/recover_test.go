@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -316,19 +317,21 @@ func TestRecoverPageInARealBrowser(t *testing.T) {
 		shot(t, ctx, fmt.Sprintf("%02d-recover-%s", n, strings.ReplaceAll(page, " ", "-")))
 	}
 
-	// with JavaScript: the emailed code first, then the authenticator app
-	run(chromedp.Navigate(e.srv.URL+"/recover"), chromedp.WaitVisible("#name", chromedp.ByID))
+	// with JavaScript: the emailed code first, then the authenticator app; each button is
+	// pressed once the page's script is listening
+	scripted := chromedp.WaitReady(`html[data-pow="ready"]`, chromedp.ByQuery)
+	run(chromedp.Navigate(e.srv.URL+"/recover"), chromedp.WaitVisible("#name", chromedp.ByID), scripted)
 	check("start", 11)
 	run(chromedp.SendKeys("#name", e.alice.UPN, chromedp.ByID), chromedp.Click(`button[value="start"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#code", chromedp.ByID))
+		chromedp.WaitVisible("#code", chromedp.ByID), scripted)
 	check("first proof", 12)
-	run(chromedp.Click(`button[value="email"]`, chromedp.ByQuery), chromedp.WaitVisible(".notice", chromedp.ByQuery))
+	run(chromedp.Click(`button[value="email"]`, chromedp.ByQuery), chromedp.WaitVisible(".notice", chromedp.ByQuery), scripted)
 	check("code sent", 13)
 	e.h.Engine.Drain()
 	run(chromedp.SendKeys("#code", storetest.CodeFrom(t, e.h.Mail.Last()), chromedp.ByID), chromedp.Click(`button[value="code"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`button[value="pick"]`, chromedp.ByQuery))
+		chromedp.WaitVisible(`button[value="pick"]`, chromedp.ByQuery), scripted)
 	check("more", 14)
-	run(chromedp.Click(`button[value="pick"]`, chromedp.ByQuery), chromedp.WaitVisible(`#code`, chromedp.ByID))
+	run(chromedp.Click(`button[value="pick"]`, chromedp.ByQuery), chromedp.WaitVisible(`#code`, chromedp.ByID), scripted)
 	code, _ := totp.Code(secret, e.h.Clock.Now())
 	run(chromedp.SendKeys("#code", code, chromedp.ByID), chromedp.Click(`button[value="code"]`, chromedp.ByQuery),
 		chromedp.WaitVisible("#password", chromedp.ByID))
@@ -365,5 +368,67 @@ func TestRecoverPageInARealBrowser(t *testing.T) {
 	}
 	if n := noScript(); n == 0 {
 		t.Fatal("without script, no request was counted as such")
+	}
+}
+
+var answerRE = regexp.MustCompile(`<label for="a(\d)">([^<]+)</label>`)
+
+// Security questions as the second proof on the recovery page: their own one-time page asks
+// them, and right answers lead on to the new-password page (wrong ones back to the recovery
+// page, where another method can be chosen).
+func TestRecoverPageWithSecurityQuestions(t *testing.T) {
+	e := setup(t)
+	e.withRecovery(roomy())
+	ctx := context.Background()
+	pol, v, _ := e.h.Store.GetPolicy(ctx)
+	pol.Methods = append(pol.Methods, flows.MethodQuestions)
+	if _, err := e.h.Store.PutPolicy(ctx, pol, v); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Clock.Advance(6 * time.Second) // past the policy cache
+	secret := e.h.Enrol(e.alice.ID)
+	if err := e.h.Store.Remove(ctx, e.alice.ID, flows.MethodEmail); err != nil {
+		t.Fatal(err)
+	}
+	qs := e.h.Questions.Choices(pol)[:3]
+	answers := map[string]string{qs[0]: "Fluffy", qs[1]: "Springfield", qs[2]: "Saint Mary"}
+	reg, err := e.h.Questions.Register(ctx, pol, qs, []string{"Fluffy", "Springfield", "Saint Mary"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.RegisteredAt = e.h.Clock.Now()
+	if err := e.h.Store.Register(ctx, e.alice.ID, reg, 0); err != nil {
+		t.Fatal(err)
+	}
+	prove := func(b *webtest.Browser, wrong bool) {
+		t.Helper()
+		e.h.Clock.Advance(30 * time.Second)
+		code, _ := totp.Code(secret, e.h.Clock.Now())
+		post(t, b, true, "code", "code", code)
+		post(t, b, true, "pick", "method", "questions")
+		if !strings.HasPrefix(b.URL.Path, "/l/") {
+			t.Fatalf("not on the questions page: %s\n%s", b.URL, b.Last)
+		}
+		f := url.Values{}
+		for _, m := range answerRE.FindAllStringSubmatch(b.Last, -1) {
+			a := answers[html.UnescapeString(m[2])]
+			if wrong {
+				a = "wrong"
+			}
+			f.Set("a"+m[1], a)
+		}
+		b.Submit("", f)
+	}
+	b := e.recoverBrowser(t)
+	post(t, b, true, "start", "name", e.alice.UPN)
+	prove(b, true)
+	if b.URL.Path != "/recover" || !strings.Contains(b.Last, "Those answers aren&#39;t right") || !strings.Contains(b.Last, `value="questions"`) {
+		t.Fatalf("after wrong answers: %s\n%s", b.URL, b.Last)
+	}
+	b = e.recoverBrowser(t)
+	post(t, b, true, "start", "name", e.alice.UPN)
+	prove(b, false)
+	if !strings.HasPrefix(b.URL.Path, "/l/") || !strings.Contains(b.Last, `id="password"`) {
+		t.Fatalf("after right answers: %s\n%s", b.URL, b.Last)
 	}
 }

@@ -597,8 +597,13 @@ func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) {
-	ok, err := s.e.AnswerQuestions(r.Context(), tok, formList(r, "a", 5))
+	res, err := s.e.AnswerQuestionsOnPage(r.Context(), tok, formList(r, "a", 5))
+	ok := res.OK
 	setCookie(w, cookiePre, "", -1)
+	if err == nil && res.Recovery {
+		s.questionsAnswered(w, r, res) // the recovery page carries on (recover.go)
+		return
+	}
 	switch {
 	case errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, http.StatusNotFound)

@@ -40,4 +40,6 @@
       });
     });
   });
+  // tests (and nothing else) wait for this before pressing buttons
+  document.documentElement.setAttribute("data-pow", "ready");
 })();
