@@ -62,3 +62,31 @@ func TestCheckPermissionsListsEveryMissingOne(t *testing.T) {
 		t.Fatalf("with a higher permission: %v", errs)
 	}
 }
+
+// An app without a directory role that may reset passwords is reported at start-up (every reset
+// would fail with 403 whatever its permissions): the check reads the role assignments of the
+// service principal its token names. A custom role is not judged (it may hold the right); a
+// built-in role that cannot reset passwords is no substitute.
+func TestCheckPermissionsNeedsAPasswordResetRole(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		roles   []string
+		problem bool
+	}{
+		{[]string{"User Administrator"}, false},
+		{[]string{"Privileged Authentication Administrator"}, false},
+		{nil, true},
+		{[]string{"Helpdesk Administrator"}, true},
+		{[]string{"6c5e1b3f-7a29-4d8e-9c11-2b7c6a0e8f51"}, false}, // a custom role
+	}
+	for _, c := range cases {
+		tn, _ := setup(t)
+		tn.AppRoles = c.roles
+		_, d := setupWith(t, tn)
+		errs := d.CheckPermissions(ctx, graph.Features{})
+		got := len(errs) == 1 && strings.Contains(errs[0].Error(), "User Administrator") && strings.Contains(errs[0].Error(), tn.ServicePrincipalID)
+		if got != c.problem || len(errs) > 1 {
+			t.Errorf("app roles %v: %v", c.roles, errs)
+		}
+	}
+}

@@ -95,6 +95,9 @@ type Tenant struct {
 	ID           string
 	ClientID     string // the bot's app registration
 	ClientSecret string
+	// ServicePrincipalID is the object id of the app's service principal in the tenant: the oid
+	// (and sub) of its app-only tokens, and the principal of its AppRoles.
+	ServicePrincipalID string
 	// Clock is the tenant's time (auth_time, token expiry); time.Now when nil.
 	Clock func() time.Time
 	// PageSize of collections; small values exercise paging.
@@ -173,7 +176,8 @@ func New() *Tenant {
 		panic(err)
 	}
 	return &Tenant{ID: "00000000-0000-4000-8000-00000000feed", ClientID: "resetbot-app", ClientSecret: randHex(16),
-		PageSize: 100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
+		ServicePrincipalID: "5e4f1ce0-0000-4000-8000-00000000a991",
+		PageSize:           100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
 		codes: map[string]authCode{}, key: k, kid: randHex(8), sso: map[string]ssoSession{},
 		AppPermissions: LeastPermissions(), AppRoles: []string{"User Administrator"}}
 }
@@ -547,13 +551,22 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 // page answers one page of a collection, with an absolute nextLink while more remain.
 func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
 	skip, end, more := t.pageBounds(r, len(all))
-	resp := map[string]any{}
+	next := -1
 	if more {
+		next = end
+	}
+	t.writePage(w, r, orEmpty(all[skip:end]), next)
+}
+
+// writePage answers one page; a next position of 0 or more becomes the @odata.nextLink's
+// $skiptoken (opaque to the client, as Graph's are).
+func (t *Tenant) writePage(w http.ResponseWriter, r *http.Request, value []map[string]any, next int) {
+	resp := map[string]any{"value": value}
+	if next >= 0 {
 		q := r.URL.Query()
-		q.Set("$skiptoken", strconv.Itoa(end))
+		q.Set("$skiptoken", strconv.Itoa(next))
 		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
 	}
-	resp["value"] = orEmpty(all[skip:end])
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -562,8 +575,9 @@ func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]a
 func (t *Tenant) renderPage(r *http.Request, users []*User) []map[string]any {
 	skip, end, _ := t.pageBounds(r, len(users))
 	out := make([]map[string]any, len(users))
+	sel := selectOf(r)
 	for i := skip; i < end; i++ {
-		out[i] = t.userJSON(users[i], selectOf(r))
+		out[i] = t.userJSON(users[i], sel)
 	}
 	return out
 }
@@ -580,13 +594,18 @@ func (t *Tenant) userIDs() []string {
 	return t.order
 }
 
+// pageSize is the page size a request's $top asks for, at most PageSize.
+func (t *Tenant) pageSize(r *http.Request) int {
+	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < t.PageSize {
+		return top
+	}
+	return t.PageSize
+}
+
 // pageBounds is the slice of n items a request's $top and $skiptoken ask for, and whether more
 // follow.
 func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
-	size := t.PageSize
-	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < size {
-		size = top
-	}
+	size := t.pageSize(r)
 	skip, _ = strconv.Atoi(r.URL.Query().Get("$skiptoken"))
 	skip = min(max(skip, 0), n)
 	if end = skip + size; end < n {
@@ -595,6 +614,9 @@ func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
 	return skip, n, false
 }
 
+// groupUsers lists a group's user members a page at a time. Its $skiptoken is the position in
+// the users' order where the next page's scan starts, so paging through a big group costs what
+// its pages cost rather than a scan of the whole tenant per page.
 func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 	g := r.PathValue("gid")
 	t.mu.Lock()
@@ -603,15 +625,22 @@ func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+g+"' does not exist.")
 		return
 	}
-	var members []*User
-	for _, id := range t.userIDs() {
-		if u := t.users[id]; slices.Contains(u.Groups, g) {
-			members = append(members, u)
+	order, size, sel := t.userIDs(), t.pageSize(r), selectOf(r)
+	from, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	out, next := []map[string]any{}, -1
+	for i := min(max(from, 0), len(order)); i < len(order); i++ {
+		u := t.users[order[i]]
+		if !slices.Contains(u.Groups, g) {
+			continue
 		}
+		if len(out) == size {
+			next = i
+			break
+		}
+		out = append(out, t.userJSON(u, sel))
 	}
-	out := t.renderPage(r, members)
 	t.mu.Unlock()
-	t.page(w, r, out)
+	t.writePage(w, r, out, next)
 }
 
 func orEmpty(v []map[string]any) []map[string]any {
@@ -916,8 +945,12 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 	now := t.now()
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
+		// an app-only token names the service principal as oid and sub (entra-docs
+		// access-token-claims-reference: oid identifies the user or service principal; sub is
+		// the principal the token asserts)
 		tok, err := t.sign(jwt.MapClaims{"iss": "https://sts.windows.net/" + t.ID + "/", "aud": "https://graph.microsoft.com",
-			"appid": t.ClientID, "tid": t.ID, "roles": t.grantedPermissions(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+			"appid": t.ClientID, "tid": t.ID, "oid": t.ServicePrincipalID, "sub": t.ServicePrincipalID,
+			"roles": t.grantedPermissions(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 			return
@@ -1170,6 +1203,11 @@ func (t *Tenant) assignmentsOf(principal string) []RoleAssignment {
 	if g, ok := t.groups[principal]; ok {
 		out = append(out, g.Assignments...)
 	}
+	if principal == t.ServicePrincipalID {
+		for _, r := range t.AppRoles {
+			out = append(out, RoleAssignment{Role: r, Scope: "/"})
+		}
+	}
 	return out
 }
 
@@ -1181,11 +1219,24 @@ func (t *Tenant) roleAssignments(w http.ResponseWriter, r *http.Request, _ []byt
 		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
 		return
 	}
+	// $expand=roleDefinition adds each assignment's unifiedRoleDefinition (rbacapplication-list-
+	// roleassignments.md, example "Request using $expand"); nothing else is expanded here
+	expand := r.URL.Query().Get("$expand")
+	if expand != "" && expand != "roleDefinition" {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Could not find a property named '"+expand+"' on type 'microsoft.graph.unifiedRoleAssignment'.")
+		return
+	}
 	t.mu.Lock()
 	var out []map[string]any
 	for i, a := range t.assignmentsOf(m[1]) {
-		out = append(out, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", m[1], i),
-			"principalId": m[1], "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope})
+		ra := map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", m[1], i),
+			"principalId": m[1], "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope}
+		if expand != "" {
+			_, builtIn := builtinRoles[a.Role]
+			ra["roleDefinition"] = map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleDefinition", "id": roleID(a.Role),
+				"templateId": roleID(a.Role), "displayName": a.Role, "isBuiltIn": builtIn, "isEnabled": true}
+		}
+		out = append(out, ra)
 	}
 	t.mu.Unlock()
 	t.page(w, r, out)
