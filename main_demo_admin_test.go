@@ -180,6 +180,15 @@ func TestDemoAdminFromTheConsole(t *testing.T) {
 	m = type_("/sspr policy show")
 	out.after(t, m, regexp.MustCompile(`only bot admins can use that command`))
 
+	// Hana, the demo's helpdesk agent, verifies Alice by number matching in Alice's console chat
+	type_("/as hana@contoso.test")
+	m = type_("/sspr verify alice@contoso.test")
+	num, _ := out.after(t, m, regexp.MustCompile(`number to the caller: (\d\d)`))
+	key, _ := out.after(t, m, regexp.MustCompile(`(?m)^  (\d)\) `+num+`$`))
+	type_("/as alice@contoso.test")
+	m = type_(key)
+	out.after(t, m, regexp.MustCompile(`\[resetbot → hana@contoso\.test\] Alice Cloud is verified with number matching in chat at \d\d:\d\d UTC\.`))
+
 	type_("/quit")
 	pw.Close()
 	if code := <-done; code != 0 {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,11 @@ type Config struct {
 
 	AllowPrivileged bool     // ALLOW_PRIVILEGED_USERS
 	AdminGroups     []string // BOT_ADMIN_GROUPS
+	HelpdeskGroups  []string // HELPDESK_GROUPS: members verify callers with "verify <user>"
+	// PASSWORD_EXPIRY_REMINDERS: DM people before their password expires, PASSWORD_EXPIRY_DAYS
+	// before (default 14, 7, 3, 1; largest first)
+	ExpiryReminders bool
+	ExpiryDays      []int
 	HelpdeskURL     string   // HELPDESK_URL
 	EnabledFor      string   // POLICY_ENABLED_FOR: seeds the policy on first start
 	EnabledGroups   []string // POLICY_GROUPS
@@ -158,6 +164,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		ADBindPassword: getenv("AD_BIND_PASSWORD"), ADBaseDN: g("AD_BASE_DN"), ADLockoutPoll: 30 * time.Second, ADAlertsPerDay: 3,
 		SMTPAddr: g("SMTP_ADDR"), SMTPFrom: g("SMTP_FROM"), SMTPUser: g("SMTP_USER"), SMTPPassword: getenv("SMTP_PASSWORD"),
 		AllowPrivileged: boolean("ALLOW_PRIVILEGED_USERS"), AdminGroups: list("BOT_ADMIN_GROUPS"),
+		HelpdeskGroups: list("HELPDESK_GROUPS"), ExpiryReminders: boolean("PASSWORD_EXPIRY_REMINDERS"),
 		HelpdeskURL: g("HELPDESK_URL"), EnabledFor: g("POLICY_ENABLED_FOR"), EnabledGroups: list("POLICY_GROUPS"),
 		ConsoleChat: boolean("CONSOLE_CHAT"), LogLevel: g("LOG_LEVEL"),
 		SlackBotToken: getenv("SLACK_BOT_TOKEN"), SlackAppToken: getenv("SLACK_APP_TOKEN"),
@@ -202,6 +209,11 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		c.ADLockoutPoll = d
 	}
 	whole("AD_LOCKOUT_ALERTS_PER_DAY", 1, 24, &c.ADAlertsPerDay)
+	days, err := ExpiryDays(g("PASSWORD_EXPIRY_DAYS"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("PASSWORD_EXPIRY_DAYS: %w", err))
+	}
+	c.ExpiryDays = days
 	whole("PHONE_BUDGET_PER_HOUR", 1, 100000, &c.PhoneBudget)
 	c.RecoverPerAddress, c.RecoverPerNetwork, c.RecoverNoScript, c.RecoverSendsPerHour, c.RecoverBits = 30, 120, 10, 300, 15
 	whole("RECOVER_PER_ADDRESS", 1, 100000, &c.RecoverPerAddress)
@@ -540,4 +552,26 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// ExpiryDays reads PASSWORD_EXPIRY_DAYS ("14,7,3,1", the default when empty): whole days from 1
+// to 90, each once, largest first.
+func ExpiryDays(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return []int{14, 7, 3, 1}, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 90 {
+			return nil, fmt.Errorf("%q is not a number of days from 1 to 90", strings.TrimSpace(f))
+		}
+		if slices.Contains(out, n) {
+			return nil, fmt.Errorf("%d is listed twice", n)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return out, nil
 }

@@ -119,3 +119,23 @@ func TestRecoverySettings(t *testing.T) {
 		}
 	}
 }
+
+// PASSWORD_EXPIRY_DAYS: the default 14, 7, 3, 1; a list largest first; bad lists are reported
+// at start-up with the rest.
+func TestExpiryDays(t *testing.T) {
+	c, errs := bot.FromEnv(env(good()))
+	if len(errs) != 0 || c.ExpiryReminders || len(c.ExpiryDays) != 4 || c.ExpiryDays[0] != 14 || c.ExpiryDays[3] != 1 {
+		t.Fatalf("default: %v %v %v", c.ExpiryReminders, c.ExpiryDays, errs)
+	}
+	m := good()
+	m["PASSWORD_EXPIRY_REMINDERS"], m["PASSWORD_EXPIRY_DAYS"] = "true", "1, 30 ,7"
+	if c, errs := bot.FromEnv(env(m)); len(errs) != 0 || !c.ExpiryReminders || len(c.ExpiryDays) != 3 || c.ExpiryDays[0] != 30 || c.ExpiryDays[2] != 1 {
+		t.Fatalf("list: %v %v", c.ExpiryDays, errs)
+	}
+	for _, bad := range []string{"0", "91", "7,7", "x", "7,,3"} {
+		m["PASSWORD_EXPIRY_DAYS"] = bad
+		if _, errs := bot.FromEnv(env(m)); len(errs) == 0 || !strings.Contains(errs[0].Error(), "PASSWORD_EXPIRY_DAYS") {
+			t.Errorf("%q: %v", bad, errs)
+		}
+	}
+}

@@ -26,6 +26,10 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	if len(words) > 1 && cmd == "policy" {
 		action += " " + strings.ToLower(words[1])
 	}
+	if cmd == "verify" {
+		// helpdesk agents, who need not be bot admins
+		return e.Verify(ctx, in, words[1:])
+	}
 	acct, err := e.resolve(ctx, in)
 	admin := err == nil && acct.Enabled && e.isAdmin(acct)
 	ev := AuditEvent{Time: now, Actor: in.Chat.Key(), Subject: acct.ID, Platform: in.Chat.Platform, Action: action}
@@ -751,6 +755,11 @@ func (e *Engine) announceAdmins(ctx context.Context, subject, body string) {
 	if e.d.Alerts != nil {
 		e.d.Alerts.Alert(ctx, AuditEvent{Time: e.d.Clock.Now(), Action: "policy", Outcome: "notice"}, body)
 	}
+	e.mailAdmins(ctx, subject, body)
+}
+
+// mailAdmins emails every bot admin (the members of the admin groups).
+func (e *Engine) mailAdmins(ctx context.Context, subject, body string) {
 	lister, ok := e.d.Directory.(GroupMembers)
 	if !ok || e.d.Mailer == nil {
 		return

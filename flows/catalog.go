@@ -91,6 +91,53 @@ const (
 	MsgTOTPNotSent       MsgID = "totp_not_sent"
 	MsgThanks            MsgID = "thanks"
 
+	// helpdesk caller verification (flows/helpdesk.go)
+	MsgNotHelpdesk         MsgID = "not_helpdesk"
+	MsgHelpdeskUsage       MsgID = "helpdesk_usage"
+	MsgHelpdeskNoUser      MsgID = "helpdesk_no_user"
+	MsgHelpdeskSelf        MsgID = "helpdesk_self"
+	MsgHelpdeskDisabled    MsgID = "helpdesk_disabled"
+	MsgHelpdeskLimit       MsgID = "helpdesk_limit"
+	MsgHelpdeskNumber      MsgID = "helpdesk_number"
+	MsgHelpdeskAsk         MsgID = "helpdesk_ask"
+	MsgHelpdeskNotOnCall   MsgID = "helpdesk_not_on_call"
+	MsgHelpdeskNoCode      MsgID = "helpdesk_no_code"
+	MsgHelpdeskCodeDone    MsgID = "helpdesk_code_done"
+	MsgHelpdeskCodeAsked   MsgID = "helpdesk_code_asked"
+	MsgHelpdeskReadBack    MsgID = "helpdesk_read_back"
+	MsgHelpdeskNoAsk       MsgID = "helpdesk_no_ask"
+	MsgHelpdeskNotVerified MsgID = "helpdesk_not_verified"
+	MsgHelpdeskVerified    MsgID = "helpdesk_verified"
+	MsgHelpdeskByNumber    MsgID = "helpdesk_by_number"
+	MsgHelpdeskByCode      MsgID = "helpdesk_by_code"
+	MsgHelpdeskAnd         MsgID = "helpdesk_and"
+	MsgHelpdeskTimedOut    MsgID = "helpdesk_timed_out"
+	MsgHelpdeskOver        MsgID = "helpdesk_over"
+	MsgHelpdeskNotMe       MsgID = "helpdesk_not_me"
+	MsgHelpdeskAdminAlert  MsgID = "helpdesk_admin_alert"
+	MsgHelpdeskWrongNumber MsgID = "helpdesk_wrong_number"
+	MsgHelpdeskMatched     MsgID = "helpdesk_matched"
+	// the optional reset link after a verification (flows/helpdesk_link.go)
+	MsgHelpdeskLinkPrivileged MsgID = "helpdesk_link_privileged"
+	MsgHelpdeskLinkNeedsCodes MsgID = "helpdesk_link_needs_codes"
+	MsgHelpdeskLinkRefused    MsgID = "helpdesk_link_refused"
+	MsgHelpdeskLinkSent       MsgID = "helpdesk_link_sent"
+	MsgHelpdeskResetLink      MsgID = "helpdesk_reset_link"
+
+	// password expiry reminders and the change page (flows/expiry.go)
+	MsgExpiryReminder  MsgID = "expiry_reminder"
+	MsgExpiryChangeNow MsgID = "expiry_change_now"
+	// MsgExpiryReminderOnly: the reminder of someone the bot cannot help change it
+	MsgExpiryReminderOnly MsgID = "expiry_reminder_only"
+	MsgExpiryToday        MsgID = "expiry_today"
+	MsgExpiryTomorrow     MsgID = "expiry_tomorrow"
+	MsgExpiryInDays       MsgID = "expiry_in_days"
+	MsgChangeLink         MsgID = "change_link"
+	MsgStepChangeLink     MsgID = "step_change_link"
+	// the bot admins' report line
+	MsgReportExpiry            MsgID = "report_expiry"
+	MsgReportExpiryUnavailable MsgID = "report_expiry_unavailable"
+
 	// The web recovery page (PUBLIC_BASE_URL/recover) and the pointers to it.
 	MsgRecoverHint         MsgID = "recover_hint"
 	MsgRecoverTitle        MsgID = "recover_title"
@@ -237,6 +284,58 @@ var catalog = map[string]map[MsgID]string{
 		MsgCallPlaced:        "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
 		MsgPhoneBudget:       "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
 		MsgQuestionsLink:     "Answer your security questions on this one-time page (never in chat):",
+
+		MsgNotHelpdesk:    "Sorry, only helpdesk agents can verify callers. This attempt was recorded.",
+		MsgHelpdeskUsage:  "Usage: verify <user email> (number matching in their chat), verify <user email> code (a code they read back to you), verify <user email> <code> (the code they read), verify <user email> link (after the codes: a one-time reset link in their chat).",
+		MsgHelpdeskNoUser: "I couldn't find exactly one user for %q. Check the email address.",
+		MsgHelpdeskSelf:   "You can't verify yourself.",
+		MsgHelpdeskDisabled: "%s's account is disabled, so there is nothing to verify. " +
+			"Handle this by your helpdesk's procedure for disabled accounts.",
+		MsgHelpdeskLimit: "Not sent: %s was already asked %d times in the last hour. Treat the caller as not verified.",
+		MsgHelpdeskNumber: "Read this number to the caller: %d. %s picks it in their chat; I'll tell you here when they answer (within 5 minutes). " +
+			"For a second proof, type: verify %s code",
+		MsgHelpdeskAsk: "%s from the helpdesk asks you to confirm it's you. If you are on a call with them now, pick the number they read to you. " +
+			"If you aren't, press \"I'm not on a call\".",
+		MsgHelpdeskNotOnCall: "I'm not on a call",
+		MsgHelpdeskNoCode:    "Not verified: %s has no registered method that can give a code. Use number matching or your helpdesk's fallback procedure.",
+		MsgHelpdeskCodeDone:  "%s already read back a code from every method that can give one in this request.",
+		MsgHelpdeskCodeAsked: "Ask %s to read you the code from their %s (it works for 10 minutes, once), then type: verify %s <code>",
+		MsgHelpdeskReadBack: "%s from the helpdesk asked for a code to confirm it's you: read the code from your %s to them, only if you are on a call with them now. " +
+			"If you aren't, press \"I'm not on a call\".",
+		MsgHelpdeskNoAsk:       "There is no code waiting to be checked. Type verify %s code to ask for one.",
+		MsgHelpdeskNotVerified: "%s is NOT verified. Do not reset or unlock anything for this caller.",
+		MsgHelpdeskVerified:    "%s is verified with %s at %s.",
+		MsgHelpdeskByNumber:    "number matching in chat",
+		MsgHelpdeskByCode:      "the code from their %s",
+		MsgHelpdeskAnd:         " and ",
+		MsgHelpdeskTimedOut:    "%s did not answer in time: NOT verified.",
+		MsgHelpdeskOver:        "This helpdesk request is over; nothing was changed.",
+		MsgHelpdeskNotMe: "Thank you. The agent was told you are not verified and the bot admins were alerted. " +
+			"Never read codes to anyone who calls you.",
+		MsgHelpdeskAdminAlert: "Helpdesk agent %s asked to verify %s, who answered \"I'm not on a call\" at %s. " +
+			"Someone may be impersonating them to the helpdesk: check the call.",
+		MsgHelpdeskWrongNumber: "That isn't the number the agent has, so I told them you are not verified. If you are on the call, ask them to try again.",
+		MsgHelpdeskMatched:     "Thanks, that's the right number. I told %s you're verified.",
+		MsgHelpdeskLinkPrivileged: "No link: %s holds directory admin roles, and privileged accounts are never reset from the helpdesk path. " +
+			"Follow your procedure for privileged accounts.",
+		MsgHelpdeskLinkNeedsCodes: "No link yet: in this request %s must first read back as many codes as self-service needs (%d); number matching alone is not enough. Type: verify %s code",
+		MsgHelpdeskLinkRefused:    "No link: %s can't reset their password through the bot. Follow your helpdesk's procedure.",
+		MsgHelpdeskLinkSent:       "I sent %s a one-time link in their chat to choose a new password (10 minutes, once).",
+		MsgHelpdeskResetLink:      "%s from the helpdesk verified you. Open this one-time link within 10 minutes to choose a new password:",
+
+		MsgExpiryReminder: "Your password expires %s (%s). Change it before then so you aren't locked out: " +
+			"press \"Change it now\", sign in, and choose a new one.",
+		MsgExpiryChangeNow: "Change it now",
+		MsgExpiryReminderOnly: "Your password expires %s (%s). Change it before then so you aren't locked out " +
+			"(press Ctrl+Alt+Del on your work computer and choose \"Change a password\", or follow your helpdesk's instructions).",
+		MsgExpiryToday:    "today",
+		MsgExpiryTomorrow: "tomorrow",
+		MsgExpiryInDays:   "in %d days",
+		MsgChangeLink:     "Open this one-time link within 10 minutes. You'll sign in with your work account, then choose a new password:",
+		MsgStepChangeLink: "I sent you a one-time link to change your password. Open it, sign in, and choose a new one.",
+
+		MsgReportExpiry:            "Password expiry: %d expiring in the next 7 days; %d changed after a reminder.",
+		MsgReportExpiryUnavailable: "Password expiry: the directory did not say (see the log).",
 	},
 }
 

@@ -53,6 +53,8 @@ func purposeByte(p Purpose) byte {
 		return 'Q'
 	case PurposeAdmin:
 		return 'A'
+	case PurposeChange:
+		return 'C'
 	}
 	return 'G'
 }
@@ -80,6 +82,8 @@ func parseToken(tok string) (Purpose, string, error) {
 		p = PurposeQuestions
 	case 'A':
 		p = PurposeAdmin
+	case 'C':
+		p = PurposeChange
 	default:
 		return "", "", ErrLinkGone
 	}

@@ -79,8 +79,8 @@ func (e *Engine) startRegister(s *step) {
 // BeginSignIn consumes a registration link (POST) and opens a browser session for it.
 func (e *Engine) BeginSignIn(ctx context.Context, token string) (WebState, error) {
 	purpose := PurposeRegister
-	if v, err := e.OpenLink(ctx, token); err == nil && v.Purpose == PurposeAdmin {
-		purpose = PurposeAdmin
+	if v, err := e.OpenLink(ctx, token); err == nil && (v.Purpose == PurposeAdmin || v.Purpose == PurposeChange) {
+		purpose = v.Purpose
 	}
 	v, err := e.consumeLink(ctx, token, purpose, func(s *Session) *Session {
 		n := *s

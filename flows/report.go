@@ -214,8 +214,9 @@ func (e *Engine) reportCommand(ctx context.Context, words []string) (string, *At
 	if err != nil {
 		return "Sorry, the report could not be made: " + err.Error(), nil, "failed", "report"
 	}
+	text := r.Text() + e.expiryLine(ctx)
 	if len(words) == 1 && strings.EqualFold(words[0], "csv") {
-		return r.Text() + "\nThe per-user list is attached.", &Attachment{Name: "resetbot-report.csv", Title: "Self-service per user", Data: r.CSV()}, "ok", "csv"
+		return text + "\nThe per-user list is attached.", &Attachment{Name: "resetbot-report.csv", Title: "Self-service per user", Data: r.CSV()}, "ok", "csv"
 	}
-	return r.Text(), nil, "ok", ""
+	return text, nil, "ok", ""
 }

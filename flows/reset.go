@@ -77,11 +77,8 @@ func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error)
 		return ResetView{}, err
 	}
 	rv := ResetView{Mode: pol.ResetMode, Rules: PasswordRules{MinLength: MinPasswordLength, Complexity: true, Source: "resetbot"}}
-	if src, ok := e.d.Directory.(RulesSource); ok && pol.ResetMode == ResetUserChosen {
-		if r, err := src.PasswordRules(ctx, v.UserID); err == nil && r.Known {
-			rv.Rules.MinLength = max(rv.Rules.MinLength, r.MinLength)
-			rv.Rules.History, rv.Rules.Known, rv.Rules.Source = r.History, true, r.Source
-		}
+	if pol.ResetMode == ResetUserChosen {
+		rv.Rules = e.passwordRules(ctx, v.UserID)
 	}
 	return rv, nil
 }

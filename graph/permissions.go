@@ -24,6 +24,8 @@ type Need struct {
 // Features are the optional parts of the bot that need permissions of their own.
 type Features struct {
 	MailViaGraph bool // MAIL_VIA=graph: codes and notices are sent with sendMail
+	// ExpiryReminders (PASSWORD_EXPIRY_REMINDERS): the domains' password validity periods are read
+	ExpiryReminders bool
 }
 
 // Needs lists the application permissions the bot's features need, each with its feature.
@@ -46,6 +48,10 @@ func Needs(f Features) []Need {
 			[]string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Email.ReadWrite.All"}},
 		{"UserAuthMethod-TAP.ReadWrite.All", "the Temporary Access Pass reset mode",
 			[]string{"UserAuthenticationMethod.ReadWrite.All"}},
+	}
+	if f.ExpiryReminders {
+		n = append(n, Need{"Domain.Read.All", "password expiry reminders (each domain's password validity period)",
+			[]string{"Domain.ReadWrite.All", "Directory.Read.All"}})
 	}
 	if f.MailViaGraph {
 		n = append(n, Need{"Mail.Send", "codes and notices by mail through Graph (MAIL_VIA=graph)", nil})

@@ -13,7 +13,7 @@ import (
 // The permissions the start-up check asks for are exactly those of the API reference extract:
 // every operation's least privileged permission is a need, with the same higher ones.
 func TestNeedsMatchTheAPIReference(t *testing.T) {
-	needs := graph.Needs(graph.Features{MailViaGraph: true})
+	needs := graph.Needs(graph.Features{MailViaGraph: true, ExpiryReminders: true})
 	for _, o := range graphtest.Operations() {
 		i := slices.IndexFunc(needs, func(n graph.Need) bool { return n.Permission == o.Least })
 		if i < 0 {

@@ -95,6 +95,11 @@ type Options struct {
 	BaseURL         string
 	AllowPrivileged bool
 	AdminGroups     []string
+	HelpdeskGroups  []string
+	// ExpiryReminders turns password expiry reminders on, ExpiryDays days before (default
+	// flows.DefaultExpiryDays); the directory must be a flows.ExpirySource.
+	ExpiryReminders bool
+	ExpiryDays      []int
 	// AdminAuthContext is the Conditional Access authentication context bot admins confirm
 	// with (ADMIN_AUTH_CONTEXT); empty: the actions that need it are refused.
 	AdminAuthContext string
@@ -207,11 +212,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	camp := &campaign{}
 	a.Engine = flows.New(flows.Deps{
 		Directory: o.Directory.Directory, Sessions: st, Links: st, Enrollments: st, WebStates: st,
-		Banned: flows.CommonPasswords(), Policies: st, Pending: st, Reminders: st, SignIns: st, Campaign: camp.plan,
+		Banned: flows.CommonPasswords(), Policies: st, Pending: st, Reminders: st, Helpdesk: st, SignIns: st, Campaign: camp.plan,
 		Audit: audit, Alerts: a.alerts, Notifier: a.notify, Mailer: o.Mailer, MAC: o.Crypto,
 		Clock: o.Clock, Rand: rand.Reader, Log: o.Log,
 		Methods: methods(o, st, audit),
-	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, ADConfigured: o.Directory.AD,
+	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, HelpdeskGroups: o.HelpdeskGroups, ExpiryReminders: o.ExpiryReminders, ADConfigured: o.Directory.AD,
 		AdminAuthContext: o.AdminAuthContext})
 	// revocations and notices of finished resets run after their answers: wait for them
 	// before the audit writer and Redis close
@@ -304,6 +309,26 @@ func New(ctx context.Context, o Options) (*App, error) {
 			tick := time.NewTicker(o.RemindEvery)
 			defer tick.Stop()
 			return rr.Run(ctx, tick.C)
+		}, false)
+	}
+	if src, ok := o.Directory.Directory.(flows.ExpirySource); ok && o.ExpiryReminders && len(rosters) > 0 {
+		x := flows.NewExpiryReminders(a.Engine, st, st, src, rosters...)
+		if len(o.ExpiryDays) > 0 {
+			x.Days = o.ExpiryDays
+		}
+		a.add("expiry reminders", stageBackground, func(ctx context.Context) error {
+			tick := time.NewTicker(o.RemindEvery)
+			defer tick.Stop()
+			return x.Run(ctx, tick.C, time.Hour)
+		}, false)
+		o.Log.Info("password expiry reminders on", "days", x.Days)
+	}
+	if len(o.HelpdeskGroups) > 0 {
+		// helpdesk requests nobody answered are reported to their agent once, by one replica
+		a.add("helpdesk timeouts", stageBackground, func(ctx context.Context) error {
+			tick := time.NewTicker(15 * time.Second)
+			defer tick.Stop()
+			return a.Engine.RunHelpdeskSweep(ctx, tick.C)
 		}, false)
 	}
 	if src := o.Directory.Lockouts; src != nil && o.LockoutPoll > 0 {

@@ -44,6 +44,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	tenant := graphtest.New()
 	users := graphtest.DemoUsers(tenant)
 	admins := graphtest.DemoAdmins(tenant)
+	agents := graphtest.DemoHelpdesk(tenant)
 	tenant.OnChange = func(c graphtest.Change, u graphtest.User) {
 		switch c.Kind {
 		case "password":
@@ -105,12 +106,17 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	for _, u := range admins {
 		people = append(people, console.Person{UPN: u.UPN, Note: "bot admin (resetbot-admins, multi-factor sign-in): /sspr help"})
 	}
+	for _, u := range agents {
+		people = append(people, console.Person{UPN: u.UPN, Note: "helpdesk agent (resetbot-helpdesk): /sspr verify alice@contoso.test"})
+	}
 	a, err := New(ctx, Options{Redis: rdb, Crypto: crypto, Directory: Directory{Directory: dir}, Mailer: &notify.Outbox{W: stdout},
 		Phone:       &notify.Twilio{BaseURL: phone.URL, AccountSID: phone.SID, AuthToken: phone.Token, From: "+14255550100"},
 		PhoneBudget: 100, Log: log, BaseURL: base, OIDC: o, Listener: ln,
 		// the demo's bot admins, as BOT_ADMIN_GROUPS and ADMIN_AUTH_CONTEXT set them up
 		AdminGroups: []string{graphtest.AdminGroup}, AdminAuthContext: graphtest.AdminAuthContext,
-		Console: &Console{In: stdin, Out: stdout, People: people, Ends: true, Admin: true}})
+		// and its helpdesk agent, as HELPDESK_GROUPS sets them up
+		HelpdeskGroups: []string{graphtest.HelpdeskGroup},
+		Console:        &Console{In: stdin, Out: stdout, People: people, Ends: true, Admin: true}})
 	if err != nil {
 		ln.Close()
 		return err
@@ -133,6 +139,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
  Emails appear below as [outbox]; directory changes as [demo tenant].
  Type "help" after choosing who you are; /who lists users; /quit ends.
  Bot admins (/as dana@contoso.test) type "/sspr help" for the admin commands.
+ The helpdesk agent (/as hana@contoso.test) verifies a caller: /sspr verify <email>.
 ==============================================================================
 `, m.Addr(), tenant.URL(), base, base, graphtest.DemoPassword)
 	return a.Run(ctx)

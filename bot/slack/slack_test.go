@@ -511,3 +511,32 @@ func TestSocketModeShutdownFinishesAcknowledgedSteps(t *testing.T) {
 		t.Fatalf("RunSocket returned before the acknowledged step answered: %+v", posts)
 	}
 }
+
+// TestUserCacheDropsExpiredPeople: the users.info cache keeps the people seen lately, not
+// everyone ever seen (its memory follows the active people, not the workspace).
+func TestUserCacheDropsExpiredPeople(t *testing.T) {
+	e := setup(t, false)
+	for _, id := range []string{"UBOB", "UCAROL"} {
+		e.fake.AddUser(fakeslack.User{ID: id, TeamID: team, Email: strings.ToLower(id[1:]) + "@contoso.test", EmailConfirmed: true})
+	}
+	say := func(user, id string) {
+		t.Helper()
+		if code := e.event(t, fakeslack.MessageEvent(team, id, user, "help"), nil); code != 200 {
+			t.Fatalf("event: %d", code)
+		}
+	}
+	say("UALICE", "Ev1")
+	say("UBOB", "Ev2")
+	if n := slack.CachedUsers(e.a); n != 2 {
+		t.Fatalf("cached %d people, want 2", n)
+	}
+	e.h.Clock.Advance(6 * time.Minute) // past the cache's five minutes
+	say("UCAROL", "Ev3")
+	if n := slack.CachedUsers(e.a); n != 1 {
+		t.Fatalf("after five minutes the cache holds %d people, want only the one seen since", n)
+	}
+	say("UALICE", "Ev4") // read again: the cache answers as before
+	if n := slack.CachedUsers(e.a); n != 2 {
+		t.Fatalf("cached %d people, want 2", n)
+	}
+}

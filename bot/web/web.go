@@ -104,6 +104,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /enrol/reconfirm", s.enrolReconfirm)
 	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
+	mux.HandleFunc("GET /change", s.changeForm)
+	mux.HandleFunc("POST /change", s.changePost)
 	s.recoverRoutes(mux)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -143,6 +145,7 @@ type view struct {
 	Slots      []int
 	Rules      flows.PasswordRules // the new-password page: the rules of the person's domain
 	Progress   string              // "1 of 2 ways registered"
+	Action     string              // where the new-password form posts (the change page); the link by default
 }
 
 func progressText(p flows.Progress) string {
@@ -194,6 +197,8 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 	switch v.Purpose {
 	case flows.PurposeAdmin:
 		page, vw.Title = "admin.html", "Confirm a bot admin action"
+	case flows.PurposeChange:
+		page, vw.Title = "change.html", "Change your password"
 	case flows.PurposeReset:
 		page, vw.Title = "reset.html", "Choose a new password"
 		rv, err := s.e.OpenReset(r.Context(), tok)
@@ -389,7 +394,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	http.Redirect(w, r, "/enrol", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(ws), http.StatusSeeOther)
 }
 
 // AuthContextClaims is the OIDC claims request parameter that asks Entra for a Conditional
@@ -696,7 +701,7 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, key string, w
 // beginPasswordSignIn opens the browser session of a deployment without Entra: the person signs
 // in with their current directory password (an AD bind as them).
 func (s *Server) beginPasswordSignIn(w http.ResponseWriter, r *http.Request, tok string, p flows.Purpose) {
-	if p != flows.PurposeRegister || !s.e.PasswordSignInAvailable() {
+	if (p != flows.PurposeRegister && p != flows.PurposeChange) || !s.e.PasswordSignInAvailable() {
 		s.render(w, http.StatusForbidden, "error.html", view{Title: "Not available",
 			Error: "This needs a multi-factor sign-in with Microsoft Entra, which this deployment does not have. Please contact the helpdesk."})
 		return
@@ -741,7 +746,7 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, err)
 			return
 		}
-		http.Redirect(w, r, "/enrol", http.StatusSeeOther)
+		http.Redirect(w, r, afterSignIn(ws), http.StatusSeeOther)
 	case errors.Is(err, flows.ErrWrongPassword):
 		s.render(w, http.StatusUnauthorized, "signin.html", view{Title: "Sign in", CSRF: ws.CSRF,
 			Error: "That password isn't right. Please try again (after three wrong passwords in a day, this page stops working for you until tomorrow)."})
@@ -774,4 +779,13 @@ func lockoutNear(err error) string {
 		msg += fmt.Sprintf(", or wait %d minutes", int(ln.ClearsIn.Minutes())+1)
 	}
 	return msg + ", then try again here. If you no longer know your password, contact the helpdesk."
+}
+
+// afterSignIn is the page a signed-in browser session goes on to: the change form for a
+// password change, the methods otherwise.
+func afterSignIn(ws flows.WebState) string {
+	if ws.Purpose == flows.PurposeChange {
+		return "/change"
+	}
+	return "/enrol"
 }

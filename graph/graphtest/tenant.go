@@ -50,6 +50,20 @@ type User struct {
 	Eligible    []string // directory roles the user may activate through PIM
 	AuthEmail   string   // email authentication method
 	OnPremSID   string   // onPremisesSecurityIdentifier of a synced user (its AD objectSid)
+	// PasswordChanged is lastPasswordChangeDateTime: the last change, or the creation of the
+	// password (a reset through PATCH moves it to the tenant's now).
+	PasswordChanged time.Time
+	// PasswordPolicies is passwordPolicies, e.g. "DisablePasswordExpiration".
+	PasswordPolicies string
+}
+
+// Domain is a domain of the tenant (graph-docs resources/domain.md).
+type Domain struct {
+	ID       string // the fully qualified name
+	Verified bool
+	// ValidityDays is passwordValidityPeriodInDays; nil when the property is not set (Entra
+	// then applies 90 days), 2147483647 when passwords never expire.
+	ValidityDays *int
 }
 
 // RoleAssignment is a unifiedRoleAssignment of a directory role to a principal.
@@ -126,6 +140,9 @@ type Tenant struct {
 	// Latency is added to every Graph call (not to sign-ins or tokens), so benchmarks can show
 	// what a person waits for.
 	Latency time.Duration
+
+	// Domains are the tenant's domains (GET /domains).
+	Domains []Domain
 
 	mu       sync.Mutex
 	users    map[string]*User
@@ -298,6 +315,7 @@ func (t *Tenant) Handler() http.Handler {
 	api.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
 	api.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
 	api.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
+	api.HandleFunc("GET /v1.0/domains", t.graph(t.listDomains))
 	api.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", t.graph(t.tap))
 	api.HandleFunc("GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances", t.graph(t.eligibility))
 	api.HandleFunc("GET /v1.0/roleManagement/directory/roleAssignments", t.graph(t.roleAssignments))
@@ -305,9 +323,111 @@ func (t *Tenant) Handler() http.Handler {
 	api.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
 	api.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
 	api.HandleFunc("GET /v1.0/users/{id}/authentication/emailMethods", t.graph(t.emailMethods))
-	mux.Handle("/v1.0/", t.checked(api))
+	checked := t.checked(api)
+	mux.Handle("/v1.0/", checked)
+	mux.Handle("POST /v1.0/$batch", t.batch(checked))
 	return mux
 }
+
+// batchLimit is how many requests one JSON batch may hold (graph-docs concepts/json-batching.md).
+const batchLimit = 20
+
+// batch answers a JSON batch (graph-docs concepts/json-batching.md): POST /$batch with
+// {"requests": [{"id", "method", "url" (below the version), "headers"?, "body"?}]}, at most 20,
+// ids unique, else 400. Each request is then what it would be on its own: the batch's bearer
+// token, its own operation, query options, permission and throttling checks, each counted as a
+// call; they run at once (no dependsOn here), and the 200 answer holds one
+// {"id", "status", "headers", "body"} per request, in no promised order (this fake reverses it).
+func (t *Tenant) batch(checked http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.count(r, "/v1.0/$batch")
+		var in struct {
+			Requests []struct {
+				ID      string            `json:"id"`
+				Method  string            `json:"method"`
+				URL     string            `json:"url"`
+				Headers map[string]string `json:"headers"`
+				Body    json.RawMessage   `json:"body"`
+			} `json:"requests"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil || len(in.Requests) == 0 {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
+			return
+		}
+		if len(in.Requests) > batchLimit {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Too many requests in a batch: the limit is 20.")
+			return
+		}
+		ids := map[string]bool{}
+		for _, q := range in.Requests {
+			if q.ID == "" || ids[q.ID] || q.Method == "" || q.URL == "" {
+				graphError(w, http.StatusBadRequest, "BadRequest", "Each request needs an id unique in the batch, a method and a url.")
+				return
+			}
+			ids[q.ID] = true
+		}
+		type answer struct {
+			ID      string            `json:"id"`
+			Status  int               `json:"status"`
+			Headers map[string]string `json:"headers,omitempty"`
+			Body    json.RawMessage   `json:"body,omitempty"`
+		}
+		out := make([]answer, len(in.Requests))
+		var wg sync.WaitGroup
+		for i, q := range in.Requests {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j := len(out) - 1 - i
+				var body io.Reader = http.NoBody
+				if len(q.Body) > 0 {
+					body = strings.NewReader(string(q.Body))
+				}
+				sub, err := http.NewRequestWithContext(r.Context(), q.Method, "/v1.0/"+strings.TrimPrefix(q.URL, "/"), body)
+				if err != nil {
+					out[j] = answer{ID: q.ID, Status: http.StatusBadRequest}
+					return
+				}
+				for k, v := range q.Headers {
+					sub.Header.Set(k, v)
+				}
+				for _, h := range []string{"Authorization", "x-ms-throttle-priority"} {
+					if v := r.Header.Get(h); v != "" {
+						sub.Header.Set(h, v)
+					}
+				}
+				rec := &recorder{header: http.Header{}, status: http.StatusOK}
+				checked.ServeHTTP(rec, sub)
+				a := answer{ID: q.ID, Status: rec.status, Headers: map[string]string{}}
+				for k := range rec.header {
+					a.Headers[k] = rec.header.Get(k)
+				}
+				if b := strings.TrimSpace(rec.body.String()); b != "" {
+					a.Body = json.RawMessage(b)
+				}
+				out[j] = a
+			}()
+		}
+		wg.Wait()
+		writeJSON(w, http.StatusOK, map[string]any{"responses": out})
+	})
+}
+
+// recorder keeps one batched request's answer.
+type recorder struct {
+	header http.Header
+	status int
+	body   strings.Builder
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) { r.wrote = true; return r.body.Write(b) }
 
 // Outside returns the Graph requests that were not operations of the committed extract of the
 // API reference, or not as the reference states them (query options, headers).
@@ -474,6 +594,12 @@ func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
 	if len(sel) == 0 {
 		return all
 	}
+	// returned only on $select (graph-docs resources/user.md)
+	all["lastPasswordChangeDateTime"] = nil
+	if !u.PasswordChanged.IsZero() {
+		all["lastPasswordChangeDateTime"] = u.PasswordChanged.UTC().Format(time.RFC3339)
+	}
+	all["passwordPolicies"] = nullable(u.PasswordPolicies)
 	out := map[string]any{"@odata.type": all["@odata.type"]}
 	for _, s := range sel {
 		if v, ok := all[s]; ok {
@@ -481,6 +607,30 @@ func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
 		}
 	}
 	return out
+}
+
+// listDomains answers GET /domains (graph-docs api/domain-list.md): every domain, one page;
+// passwordValidityPeriodInDays is null when it was never set (resources/domain.md).
+func (t *Tenant) listDomains(w http.ResponseWriter, r *http.Request, _ []byte) {
+	sel := selectOf(r)
+	var out []map[string]any
+	for _, d := range t.Domains {
+		all := map[string]any{"id": d.ID, "isVerified": d.Verified, "passwordValidityPeriodInDays": nil}
+		if d.ValidityDays != nil {
+			all["passwordValidityPeriodInDays"] = *d.ValidityDays
+		}
+		o := all
+		if len(sel) > 0 {
+			o = map[string]any{}
+			for _, s := range sel {
+				if v, ok := all[s]; ok {
+					o[s] = v
+				}
+			}
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
 func nullable(s string) any {
@@ -722,6 +872,7 @@ func (t *Tenant) patchUser(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	u.Password = pw
+	u.PasswordChanged = t.now()
 	c := Change{Kind: "password", UserID: u.ID, ForceChange: req.PasswordProfile.ForceChange, Time: t.now()}
 	t.changes = append(t.changes, c)
 	cp := *u

@@ -352,6 +352,7 @@ func (h *Harness) crypto(mac []byte, oldMAC ...[]byte) *store.Crypto {
 func (h *Harness) useMAC(c *store.Crypto) {
 	d := &h.Deps
 	d.Sessions, d.Links, d.Enrollments, d.WebStates, d.Policies, d.Pending, d.Reminders = h.Store, h.Store, h.Store, h.Store, h.Store, h.Store, h.Store
+	d.Helpdesk = h.Store
 	d.MAC = c
 	d.Methods = []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
 		smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader), h.Questions}
