@@ -96,14 +96,27 @@ type Config struct {
 	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
 	// PasskeyAAGUIDs (PASSKEY_AAGUIDS): the authenticator models (AAGUIDs) a passkey or
 	// security key may be; empty: any that verifies its user
-	PasskeyAAGUIDs  []string
-	LogLevel        string // LOG_LEVEL
-	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
-	AuditMaxEvents  int    // AUDIT_MAX_EVENTS: the audit stream's cap in Redis (default 100000)
-	AuditLog        string // AUDIT_LOG: ship the audit trail as JSON lines to stdout (default), a file path, or off
-	AuditHECURL     string // AUDIT_HEC_URL: also ship it to a SIEM's HTTP event collector (https)
-	AuditHECToken   string // AUDIT_HEC_TOKEN: that collector's token
-	MetricsAddr     string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
+	PasskeyAAGUIDs []string
+
+	// The recovery page (PUBLIC_BASE_URL/recover) for people who cannot reach chat: its abuse
+	// limits, per client address and per network (/24, /64) every 10 minutes, per address for
+	// browsers without JavaScript (no proof-of-work), codes sent per hour for everyone, and the
+	// proof-of-work's difficulty in leading zero bits.
+	RecoverPerAddress   int // RECOVER_PER_ADDRESS (default 30)
+	RecoverPerNetwork   int // RECOVER_PER_NETWORK (default 120)
+	RecoverNoScript     int // RECOVER_NO_SCRIPT_PER_ADDRESS (default 10)
+	RecoverSendsPerHour int // RECOVER_SENDS_PER_HOUR (default 300)
+	RecoverBits         int // RECOVER_CHALLENGE_BITS (default 15)
+	// TrustedProxyHops (TRUSTED_PROXY_HOPS) is how many proxies in front of the bot add an
+	// X-Forwarded-For entry that can be trusted (0, the default: the peer's address is the client's).
+	TrustedProxyHops int
+	LogLevel         string // LOG_LEVEL
+	AuditMaxAgeDays  int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
+	AuditMaxEvents   int    // AUDIT_MAX_EVENTS: the audit stream's cap in Redis (default 100000)
+	AuditLog         string // AUDIT_LOG: ship the audit trail as JSON lines to stdout (default), a file path, or off
+	AuditHECURL      string // AUDIT_HEC_URL: also ship it to a SIEM's HTTP event collector (https)
+	AuditHECToken    string // AUDIT_HEC_TOKEN: that collector's token
+	MetricsAddr      string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
 
 	TeamsAppID          string   // TEAMS_APP_ID: the bot's app registration; enables Teams
 	TeamsAppPassword    string   // TEAMS_APP_PASSWORD: its client secret
@@ -206,6 +219,13 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 	}
 	c.ExpiryDays = days
 	whole("PHONE_BUDGET_PER_HOUR", 1, 100000, &c.PhoneBudget)
+	c.RecoverPerAddress, c.RecoverPerNetwork, c.RecoverNoScript, c.RecoverSendsPerHour, c.RecoverBits = 30, 120, 10, 300, 15
+	whole("RECOVER_PER_ADDRESS", 1, 100000, &c.RecoverPerAddress)
+	whole("RECOVER_PER_NETWORK", 1, 1000000, &c.RecoverPerNetwork)
+	whole("RECOVER_NO_SCRIPT_PER_ADDRESS", 1, 100000, &c.RecoverNoScript)
+	whole("RECOVER_SENDS_PER_HOUR", 1, 1000000, &c.RecoverSendsPerHour)
+	whole("RECOVER_CHALLENGE_BITS", 8, 24, &c.RecoverBits)
+	whole("TRUSTED_PROXY_HOPS", 0, 5, &c.TrustedProxyHops)
 	if c.SlackMode == "" && c.SlackAppToken != "" {
 		c.SlackMode = "socket"
 	}

@@ -399,6 +399,13 @@ func (e *Engine) OpenPasskey(ctx context.Context, token string) ([]byte, error) 
 // counts the attempt and stores the key's new signature count. The chat is told what comes
 // next; true when the proof was accepted.
 func (e *Engine) ProvePasskey(ctx context.Context, token string, response []byte) (bool, error) {
+	r, err := e.ProvePasskeyOnPage(ctx, token, response)
+	return r.OK, err
+}
+
+// ProvePasskeyOnPage is ProvePasskey for the page: a chat is told what comes next, the
+// recovery page is given it.
+func (e *Engine) ProvePasskeyOnPage(ctx context.Context, token string, response []byte) (PageResult, error) {
 	return e.answerOnPage(ctx, token, PurposePasskey, MethodPasskey, string(response), "passkey:")
 }
 

@@ -221,6 +221,7 @@ type plan struct {
 	Send    *planSend    `json:"send,omitempty"`
 	Code    *planVal     `json:"code,omitempty"`
 	Link    *planLink    `json:"link,omitempty"`
+	Forget  int64        `json:"forget,omitempty"` // ms after which the counters go (subjects with no directory user)
 }
 type planSave struct {
 	Data string `json:"data"`
@@ -270,10 +271,17 @@ func ttlMS(until, now time.Time) int64 {
 	return d.Milliseconds()
 }
 
+// forgetAfter is how long the counters of a subject with no directory user are kept: longer
+// than any counting window or block, so forgetting them never reopens guesses early.
+const forgetAfter = 48 * time.Hour
+
 // Commit applies one step with the atomic step script.
 func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, error) {
 	now := c.Now
 	p := plan{Now: now.UnixMilli(), Idem: c.IdemKey != "", Expect: c.ExpectVersion, Keep: c.KeepSession}
+	if strings.HasPrefix(c.Subject, "c:") {
+		p.Forget = forgetAfter.Milliseconds()
+	}
 	if c.Session != nil && !c.KeepSession {
 		b, err := json.Marshal(c.Session)
 		if err != nil {

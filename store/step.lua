@@ -25,10 +25,16 @@ local function window(field, win)
   end
   return 0, now
 end
+-- the counters of a subject that is no directory user (a name nobody has, typed on the
+-- recovery page) are counted like anyone's, and forgotten after p.forget ms
+local function forget()
+  if p.forget then redis.call('PEXPIRE', KEYS[3], fmt(tonumber(p.forget))) end
+end
 local function tick(field, win)
   local c, s = window(field, win)
   c = c + 1
   redis.call('HSET', KEYS[3], field, fmt(c) .. ':' .. fmt(s))
+  forget()
   return c
 end
 local function blockedUntil()
@@ -48,6 +54,7 @@ if a then
     blk = now + tonumber(a.block_ms)
     redis.call('HSET', KEYS[3], 'block', fmt(blk))
     spend()
+    forget()
     markSeen()
     return {'blocked', fmt(cur), fmt(blk)}
   end
@@ -66,6 +73,7 @@ if a then
     if f >= tonumber(a.fail_max) then
       nb = now + tonumber(a.block_ms)
       redis.call('HSET', KEYS[3], 'block', fmt(nb))
+      forget()
     end
     spend()
     markSeen()
@@ -87,6 +95,7 @@ if s then
   local c, st = window('c:sent', tonumber(s.win))
   if c >= tonumber(s.max) then markSeen(); return {'limit', fmt(cur), '0'} end
   redis.call('HSET', KEYS[3], 'c:sent', fmt(c + 1) .. ':' .. fmt(st))
+  forget()
 end
 if p.code then
   redis.call('SET', KEYS[4], p.code.val, 'PX', fmt(tonumber(p.code.ttl)))

@@ -108,6 +108,9 @@ type Options struct {
 	// with (ADMIN_AUTH_CONTEXT); empty: the actions that need it are refused.
 	AdminAuthContext string
 	OIDC             *web.OIDC // nil: no Entra sign-in on the pages
+	// Recover are the recovery page's limits (the store keeps the counts); zero values take
+	// the web package's defaults.
+	Recover web.RecoverOptions
 
 	Metrics *metrics.Registry // nil: no metrics
 
@@ -227,7 +230,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// before the audit writer and Redis close
 	a.closers = append(a.closers, a.Engine.Drain)
 
-	a.mux.Handle("/", web.New(a.Engine, o.OIDC, o.Crypto, st, o.Log).Handler())
+	a.mux.Handle("/", web.New(a.Engine, o.OIDC, o.Crypto, st, o.Log).WithRecovery(recoverOptions(o.Recover, st)).Handler())
 	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
@@ -570,4 +573,20 @@ func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) 
 		return fmt.Errorf("no chat adapter for platform %q", c.Platform)
 	}
 	return n.Notify(ctx, c, rs)
+}
+
+// recoverOptions fills the recovery page's limits with the defaults and the store's counters.
+func recoverOptions(r web.RecoverOptions, st *store.Store) web.RecoverOptions {
+	r.Limiter = st
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&r.PerAddress, web.DefaultRecoverPerAddress}, {&r.PerNetwork, web.DefaultRecoverPerNetwork},
+		{&r.NoScriptPerAddress, web.DefaultRecoverNoScript}, {&r.SendsPerHour, web.DefaultRecoverSendsPerHour},
+		{&r.ChallengeBits, web.DefaultChallengeBits}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	return r
 }

@@ -136,6 +136,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 ==============================================================================
  resetbot DEMO — offline, loopback only, nothing is kept after you quit.
  Embedded Redis %s · demo tenant %s · web pages %s
+ Locked out without chat? The recovery page works in any browser: %s/recover
  Demo users sign in to the demo tenant with the password: %s
  Emails appear below as [outbox]; directory changes as [demo tenant].
  Type "help" after choosing who you are; /who lists users; /quit ends.
@@ -148,7 +149,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
  user verification. Then "reset" offers "Passkey or security key".
  The helpdesk agent (/as hana@contoso.test) verifies a caller: /sspr verify <email>.
 ==============================================================================
-`, m.Addr(), tenant.URL(), base, graphtest.DemoPassword, base)
+`, m.Addr(), tenant.URL(), base, base, graphtest.DemoPassword, base)
 	return a.Run(ctx)
 }
 

@@ -63,6 +63,7 @@ type Server struct {
 	webs flows.WebStates
 	log  *slog.Logger
 	csp  string
+	rec  *RecoverOptions // the recovery page's limits; nil: no recovery page (recover.go)
 }
 
 // forUs reports whether an id_token was issued to this client alone, as OpenID Connect Core
@@ -106,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	s.passkeyRoutes(mux)
 	mux.HandleFunc("GET /change", s.changeForm)
 	mux.HandleFunc("POST /change", s.changePost)
+	s.recoverRoutes(mux)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { s.gone(w, http.StatusNotFound) })
@@ -618,8 +620,13 @@ func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) {
-	ok, err := s.e.AnswerQuestions(r.Context(), tok, formList(r, "a", 5))
+	res, err := s.e.AnswerQuestionsOnPage(r.Context(), tok, formList(r, "a", 5))
+	ok := res.OK
 	setCookie(w, cookiePre, "", -1)
+	if err == nil && res.Recovery {
+		s.questionsAnswered(w, r, res) // the recovery page carries on (recover.go)
+		return
+	}
 	switch {
 	case errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, http.StatusNotFound)
