@@ -14,7 +14,7 @@ demo:
 # build makes the static binary the container ships (no cgo, so it runs on an empty image).
 VERSION ?= $$(git describe --always --dirty 2>/dev/null || echo dev)
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/resetbot .
+	$(STATIC) build $(TRIM) -ldflags "-s -w -X main.version=$(VERSION)" -o bin/resetbot .
 
 AXE_VERSION := 4.14.1
 # helm, for linting and rendering the chart (make test): the official linux-amd64 binary of helm
@@ -56,20 +56,28 @@ deps:
 	  echo "$(HELM_SHA256)  .cache/helm/helm" | sha256sum -c --quiet || { echo "helm: unexpected binary"; rm -f .cache/helm/helm; exit 1; }; \
 	fi
 
-# vet builds without cgo like the static binary does, so the two share one compile of the Graph
-# SDK (the race-enabled tests need their own).
+# STATIC is how the static binary is built; vet, the build and the tests of main and graph all use
+# it, so they share one compile of the Graph SDK. -trimpath is part of every compile's cache key:
+# a vet without it would compile everything a second time. Every other package is vetted with
+# -race, the flags its tests run with, so vet's compile of it and of its test-only dependencies
+# (Chromium's protocol, kubeconform) serves the tests too. Each package then compiles once per
+# kind of build instead of once more for vet.
+STATIC := CGO_ENABLED=0 $(GO)
+TRIM := -trimpath
+MODULE := github.com/resetbot/resetbot
+SDK_PKGS := $(MODULE) $(MODULE)/graph
+OTHER_PKGS = $$($(GO) list ./... | grep -v -x $(foreach p,$(SDK_PKGS),-e '$(p)'))
 vet:
-	CGO_ENABLED=0 $(GO) vet ./...
+	$(STATIC) vet $(TRIM) $(SDK_PKGS)
+	$(GO) vet -race $(OTHER_PKGS)
 
 # The two packages that import the Graph SDK (main and graph) are tested without the race
 # detector and without cgo, like vet and the build: the SDK then compiles once instead of twice
 # (about four minutes cold). Every other package runs under -race, among them bot/app, the
 # composition root serve, the demo and the load test share, with the process-level tests of serve.
-MODULE := github.com/resetbot/resetbot
-SDK_PKGS := $(MODULE) $(MODULE)/graph
 test: deps vet build
-	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -x $(foreach p,$(SDK_PKGS),-e '$(p)'))
-	CGO_ENABLED=0 $(GO) test -count=1 -timeout 20m $(SDK_PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(OTHER_PKGS)
+	$(STATIC) test $(TRIM) -count=1 -timeout 20m $(SDK_PKGS)
 	@$(MAKE) -s fuzz
 
 # fuzz builds each package's instrumented test binary once (one package at a time, so the

@@ -102,7 +102,7 @@ func cloud(cfg bot.Config) (app.Cloud, error) {
 		if err := g.Check(ctx); err != nil {
 			return err
 		}
-		return errors.Join(g.CheckPermissions(ctx, graph.Features{MailViaGraph: cfg.MailVia == "graph"})...)
+		return errors.Join(g.CheckPermissions(ctx, graph.Features{MailViaGraph: cfg.MailVia == "graph", ExpiryReminders: cfg.ExpiryReminders})...)
 	}}}}
 	if cfg.MailVia == "graph" {
 		c.Mailer = graph.NewMailer(g, cfg.MailSender)

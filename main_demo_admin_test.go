@@ -62,7 +62,7 @@ func (d *demoOut) after(t *testing.T, mark int, re *regexp.Regexp) (string, int)
 func (d *demoOut) len() int { d.mu.Lock(); defer d.mu.Unlock(); return d.b.Len() }
 
 var (
-	demoLinkRE = regexp.MustCompile(`🔗 (http://127\.0\.0\.1:\d+/l/\S+)`)
+	demoLinkRE = regexp.MustCompile(`🔗 (http://localhost:\d+/l/\S+)`)
 	outboxRE   = regexp.MustCompile(`(?s)\[outbox\] to alice\.home@mail\.test.*?\b(\d{6})\b`)
 )
 
@@ -179,6 +179,15 @@ func TestDemoAdminFromTheConsole(t *testing.T) {
 	type_("/as bob@contoso.test")
 	m = type_("/sspr policy show")
 	out.after(t, m, regexp.MustCompile(`only bot admins can use that command`))
+
+	// Hana, the demo's helpdesk agent, verifies Alice by number matching in Alice's console chat
+	type_("/as hana@contoso.test")
+	m = type_("/sspr verify alice@contoso.test")
+	num, _ := out.after(t, m, regexp.MustCompile(`number to the caller: (\d\d)`))
+	key, _ := out.after(t, m, regexp.MustCompile(`(?m)^  (\d)\) `+num+`$`))
+	type_("/as alice@contoso.test")
+	m = type_(key)
+	out.after(t, m, regexp.MustCompile(`\[resetbot → hana@contoso\.test\] Alice Cloud is verified with number matching in chat at \d\d:\d\d UTC\.`))
 
 	type_("/quit")
 	pw.Close()

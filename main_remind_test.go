@@ -23,6 +23,7 @@ import (
 	"github.com/resetbot/resetbot/graph"
 	"github.com/resetbot/resetbot/graph/ad/adtest"
 	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/internal/childproc"
 	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/redistest"
 	"github.com/resetbot/resetbot/store/storetest"
@@ -223,7 +224,7 @@ func replicaMain() int {
 }
 
 type replica struct {
-	cmd    *exec.Cmd
+	proc   *childproc.Process // dies with this test binary, however it ends
 	stdin  io.WriteCloser
 	claims chan int
 }
@@ -236,13 +237,24 @@ func startReplica(t *testing.T, w *remindWorld, key string, shortLease bool) *re
 	if shortLease {
 		cmd.Env = append(cmd.Env, "R_SHORT_LEASE=1")
 	}
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	// plain pipes: the replica holds its ends alone, and its output is read to the end before
+	// anything waits for it
+	inR, stdin, err := os.Pipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{cmd: cmd, stdin: stdin, claims: make(chan int, 10000)}
+	stdout, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, os.Stderr
+	proc, err := childproc.Start(cmd)
+	inR.Close()
+	outW.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &replica{proc: proc, stdin: stdin, claims: make(chan int, 10000)}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -251,9 +263,18 @@ func startReplica(t *testing.T, w *remindWorld, key string, shortLease bool) *re
 				r.claims <- n
 			}
 		}
+		stdout.Close()
 		close(r.claims)
 	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		select {
+		case <-proc.Done():
+		default:
+			proc.Signal(syscall.SIGKILL)
+		}
+		_ = proc.Wait()
+		stdin.Close()
+	})
 	return r
 }
 
@@ -293,15 +314,15 @@ func runReplicas(t *testing.T, kill bool) {
 				break
 			}
 		}
-		_ = reps[0].cmd.Process.Signal(syscall.SIGKILL)
-		_ = reps[0].cmd.Wait()
+		reps[0].proc.Signal(syscall.SIGKILL)
+		_ = reps[0].proc.Wait()
 	}
 	// every person reminded: distinct channels, since the killed replica's claim in flight can
 	// be posted twice and a post count would stop waiting early
 	posts := w.slack.WaitChannelsWithin(want, 90*time.Second)
 	for _, r := range reps[boolIndex(kill):] {
 		r.stdin.Close()
-		_ = r.cmd.Wait()
+		_ = r.proc.Wait()
 	}
 	posts = w.slack.Posts()
 	per := map[string]int{}

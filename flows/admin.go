@@ -27,6 +27,10 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 		action += " " + strings.ToLower(words[1])
 	}
 	ctx = WithLang(ctx, in.Chat.Locale) // replies speak the bot admin's chat language
+	if cmd == "verify" {
+		// helpdesk agents, who need not be bot admins
+		return e.Verify(ctx, in, words[1:])
+	}
 	acct, err := e.resolve(ctx, in)
 	admin := err == nil && acct.Enabled && e.isAdmin(acct)
 	ev := AuditEvent{Time: now, Actor: in.Chat.Key(), Subject: acct.ID, Platform: in.Chat.Platform, Action: action}
@@ -293,6 +297,8 @@ var settings = []setting{
 		lowered("fewer methods required", func(p *Policy) *int { return &p.Required })),
 	boolSetting("allow_phone_alone", func(p *Policy) *bool { return &p.AllowPhoneAlone },
 		turnedOn("lets SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone })),
+	boolSetting("passkey_alone", func(p *Policy) *bool { return &p.PasskeyAlone },
+		turnedOn("lets a passkey alone complete a reset", func(p *Policy) *bool { return &p.PasskeyAlone })),
 	boolSetting("require_registration", func(p *Policy) *bool { return &p.RequireRegistration },
 		never), // reminders only: no one is verified more easily
 	intSetting("reconfirm_days", 0, 730, func(p *Policy) *int { return &p.ReconfirmDays },
@@ -755,7 +761,6 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// announceAdmins tells every bot admin by email (the members of the admin groups) and logs.
 // announceAdmins tells every bot admin (alert channel and email) the notice kind
 // ("notice.<kind>.subject" and ".body" of the catalog), in the policy's language: the bot
 // admins are a group, not one person with a chat language.
@@ -767,6 +772,11 @@ func (e *Engine) announceAdmins(ctx context.Context, kind string, args ...any) {
 	if e.d.Alerts != nil {
 		e.d.Alerts.Alert(ctx, AuditEvent{Time: e.d.Clock.Now(), Action: "policy", Outcome: "notice"}, body)
 	}
+	e.mailAdmins(ctx, subject, body)
+}
+
+// mailAdmins emails every bot admin (the members of the admin groups).
+func (e *Engine) mailAdmins(ctx context.Context, subject, body string) {
 	lister, ok := e.d.Directory.(GroupMembers)
 	if !ok || e.d.Mailer == nil {
 		return

@@ -26,6 +26,7 @@ type Deps struct {
 	Policies    PolicyStore
 	Pending     PendingChanges
 	Reminders   ReminderQueue
+	Helpdesk    HelpdeskStore // caller verification requests; optional (nil: "verify" is off)
 	SignIns     SignInLimiter // password sign-ins of deployments without Entra; optional
 	Banned      *BannedList   // the built-in banned-password list
 	// Campaign plans a reminder campaign now (bot/app wires it to Reminders.Request, so the
@@ -56,6 +57,8 @@ type Options struct {
 	IdentityTTL     time.Duration
 	PolicyTTL       time.Duration
 	AdminGroups     []string // directory groups whose members are bot admins
+	HelpdeskGroups  []string // directory groups whose members may verify callers (helpdesk agents)
+	ExpiryReminders bool     // password expiry reminders are on: the report has their line
 	// AdminAuthContext is the Conditional Access authentication context (c1 … c99) whose
 	// policy requires multi-factor authentication: a bot admin's confirmation sign-in asks for
 	// it and must come back with it in acrs. Empty: actions that need the step-up are refused.
@@ -72,6 +75,8 @@ type Engine struct {
 	pol    Policy
 	polAt  time.Time
 	idents map[string]identEntry
+	// identSweep is when idents next drops the entries past both of their times
+	identSweep time.Time
 	// bg counts work that runs after a person got their answer (session revocation and
 	// notices after a reset); Drain waits for it
 	bg sync.WaitGroup
@@ -308,6 +313,12 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			return
 		}
 	}
+	if strings.HasPrefix(s.in.Choice, helpdeskChoice) {
+		// a helpdesk request: answered whatever the person's self-service state (privileged or
+		// blocked people are verified too; nothing here changes their account)
+		e.helpdeskAnswer(ctx, s)
+		return
+	}
 	if strings.HasPrefix(s.in.Choice, "l:unlock") {
 		// "Unlock it now?" under a lockout alert: the person's own unlock, like typing it
 		if reason != "" {
@@ -315,6 +326,15 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			return
 		}
 		e.startVerify(ctx, s, IntentUnlock)
+		return
+	}
+	if strings.HasPrefix(s.in.Choice, expiryChoicePrefix) {
+		// "Change it now" under an expiry reminder: the person's own change page
+		if reason != "" {
+			e.refuse(s, reason)
+			return
+		}
+		e.startChange(s)
 		return
 	}
 	if act, ok := strings.CutPrefix(s.in.Choice, "r:"); ok {
@@ -356,6 +376,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	switch intent {
 	case IntentHelp:
 		s.say(MsgHelp)
+		s.replies[len(s.replies)-1].Text = e.withHint(s.in.Chat.Locale, s.replies[len(s.replies)-1].Text)
 		if s.sess != nil && reason == "" {
 			// what to do at this step first, then everything the bot can do
 			r := &s.replies[len(s.replies)-1]
@@ -424,7 +445,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	case StateChooseMethod:
 		s.say(MsgUseButtons)
 		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
-	case StateResetLink, StateRegisterLink, StateAdminLink:
+	case StateResetLink, StateRegisterLink, StateAdminLink, StateChangeLink:
 		s.say(MsgUseButtons)
 	default:
 		// An unknown state (an older release, a corrupted record): start over politely.
@@ -528,6 +549,9 @@ func (e *Engine) whereNow(s *step) string {
 		if sess.Method == MethodQuestions {
 			return Text(loc, MsgStepQuestions, want)
 		}
+		if sess.Method == MethodPasskey {
+			return Text(loc, MsgStepPasskey, want)
+		}
 		return Text(loc, MsgStepCode, want, methodNoun(loc, sess.Method))
 	case StateResetLink:
 		return Text(loc, MsgStepResetLink)
@@ -535,6 +559,8 @@ func (e *Engine) whereNow(s *step) string {
 		return Text(loc, MsgStepRegisterLink)
 	case StateAdminLink:
 		return Text(loc, MsgStepAdminLink)
+	case StateChangeLink:
+		return Text(loc, MsgStepChangeLink)
 	}
 	return Text(loc, MsgStepNone)
 }

@@ -53,6 +53,15 @@ func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 		}
 	}
 	e.mu.Lock()
+	if now.After(e.identSweep) {
+		// the cache holds the people seen lately, not everyone ever seen
+		for k, c := range e.idents {
+			if now.Sub(c.at) >= e.o.IdentityTTL && now.Sub(c.knownAt) >= KnownIDTTL {
+				delete(e.idents, k)
+			}
+		}
+		e.identSweep = now.Add(e.o.IdentityTTL)
+	}
 	if len(e.idents) > 100_000 {
 		e.idents = map[string]identEntry{}
 	}

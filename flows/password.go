@@ -24,17 +24,24 @@ func NormalisePassword(s string) string { return substitutions.Replace(strings.T
 type BannedList struct {
 	mu    sync.RWMutex
 	terms map[string]bool
-	byLen map[lenKey][]string // by first byte and length: the candidates of a fuzzy match
+	fuzzy map[fuzzyKey][]string // the candidates of a fuzzy match, see fuzzyKey
 }
 
-type lenKey struct {
-	first byte
-	n     int
+// fuzzyKey files a term of length n under its first byte with its second byte, and again with
+// its last byte (last set). A term one edit away from a part that starts with the same byte
+// shares that part's second byte or its last one: an edit after the second byte leaves the
+// first two alike, an edit at the second byte leaves the last alike (the part and the term have
+// three bytes or more). So the two lists of a part hold every term its fuzzy match could find,
+// a few dozen where the first byte and length alone gave hundreds.
+type fuzzyKey struct {
+	first, other byte
+	last         bool
+	n            int
 }
 
 // NewBannedList normalises and indexes terms of 4 or more characters.
 func NewBannedList(terms []string) *BannedList {
-	b := &BannedList{terms: map[string]bool{}, byLen: map[lenKey][]string{}}
+	b := &BannedList{terms: map[string]bool{}, fuzzy: map[fuzzyKey][]string{}}
 	for _, t := range terms {
 		b.add(t)
 	}
@@ -47,8 +54,9 @@ func (b *BannedList) add(t string) {
 		return
 	}
 	b.terms[n] = true
-	k := lenKey{n[0], len(n)}
-	b.byLen[k] = append(b.byLen[k], n)
+	for _, k := range []fuzzyKey{{n[0], n[1], false, len(n)}, {n[0], n[len(n)-1], true, len(n)}} {
+		b.fuzzy[k] = append(b.fuzzy[k], n)
+	}
 }
 
 // Len is the number of terms.
@@ -103,10 +111,12 @@ func (b *BannedList) match(s string, i int) int {
 		if !alnum(cand[0]) || !alnum(cand[l-1]) {
 			continue // a fuzzy match never starts or ends on a separator
 		}
-		for _, n := range []int{l, l + 1, l - 1} {
-			for _, t := range b.byLen[lenKey{cand[0], n}] {
-				if within1(cand, t) {
-					return l
+		for _, n := range [...]int{l, l + 1, l - 1} {
+			for _, k := range [...]fuzzyKey{{cand[0], cand[1], false, n}, {cand[0], cand[l-1], true, n}} {
+				for _, t := range b.fuzzy[k] {
+					if within1(cand, t) {
+						return l
+					}
 				}
 			}
 		}

@@ -44,6 +44,7 @@ type Policy struct {
 	Methods             []MethodKind `json:"methods"`
 	Required            int          `json:"required"`
 	AllowPhoneAlone     bool         `json:"allow_phone_alone"`
+	PasskeyAlone        bool         `json:"passkey_alone"` // a user-verifying passkey alone completes a reset
 	RequireRegistration bool         `json:"require_registration"`
 	ReconfirmDays       int          `json:"reconfirm_days"`
 	QuestionsToRegister int          `json:"questions_register"`
@@ -150,7 +151,7 @@ func (p Policy) Validate() error {
 		phone := false
 		for _, m := range p.Methods {
 			switch m {
-			case MethodTOTP, MethodEmail:
+			case MethodTOTP, MethodEmail, MethodPasskey:
 				strong = true
 			case MethodSMS, MethodVoice:
 				phone = true
@@ -167,6 +168,7 @@ func (p Policy) Validate() error {
 		(seen[MethodSMS] || seen[MethodVoice]) && !p.AllowPhoneAlone {
 		bad("policy.phone_questions")
 	}
+	errs = append(errs, p.validatePasskey()...)
 	if p.ReconfirmDays < 0 || p.ReconfirmDays > 730 {
 		bad("policy.reconfirm", p.ReconfirmDays)
 	}

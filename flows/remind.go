@@ -279,6 +279,7 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now, leaseEn
 	if why == "reconfirm" {
 		msg = Text(t.Chat.Locale, MsgReminderReconfirm)
 	}
+	msg = r.e.withHint(t.Chat.Locale, msg)
 	reply := Reply{MsgID: MsgReminder, Text: msg, Private: true, Choices: []Choice{
 		{ID: "r:register|remind|0", Label: Text(t.Chat.Locale, "button.register_now")},
 		{ID: "r:snooze|remind|0", Label: Text(t.Chat.Locale, "button.snooze")}}}

@@ -214,8 +214,9 @@ func (e *Engine) reportCommand(ctx context.Context, words []string) (string, *At
 		return tr(ctx, "report.failed", err.Error()), nil, "failed", "report"
 	}
 	lang := LangFrom(ctx)
+	text := r.Text(lang) + e.expiryLine(ctx)
 	if len(words) == 1 && strings.EqualFold(words[0], "csv") {
-		return r.Text(lang) + "\n" + tr(ctx, "report.attached"), &Attachment{Name: "resetbot-report.csv", Title: tr(ctx, "report.csv_title"), Data: r.CSV()}, "ok", "csv"
+		return text + "\n" + tr(ctx, "report.attached"), &Attachment{Name: "resetbot-report.csv", Title: tr(ctx, "report.csv_title"), Data: r.CSV()}, "ok", "csv"
 	}
-	return r.Text(lang), nil, "ok", ""
+	return text, nil, "ok", ""
 }

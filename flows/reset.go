@@ -108,11 +108,8 @@ func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error)
 		return ResetView{}, err
 	}
 	rv := ResetView{Mode: pol.ResetMode, Rules: PasswordRules{MinLength: MinPasswordLength, Complexity: true, Source: "resetbot"}}
-	if src, ok := e.d.Directory.(RulesSource); ok && pol.ResetMode == ResetUserChosen {
-		if r, err := src.PasswordRules(ctx, v.UserID); err == nil && r.Known {
-			rv.Rules.MinLength = max(rv.Rules.MinLength, r.MinLength)
-			rv.Rules.History, rv.Rules.Known, rv.Rules.Source = r.History, true, r.Source
-		}
+	if pol.ResetMode == ResetUserChosen {
+		rv.Rules = e.passwordRules(ctx, v.UserID)
 	}
 	return rv, nil
 }
@@ -233,12 +230,47 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 		e.announceAdmins(ctx, "privileged_reset", acct.DisplayName, acct.UPN, how)
 	}
 	if e.d.Notifier != nil {
-		r := Reply{MsgID: MsgPasswordChanged, Text: Text(sess.Chat.Locale, MsgPasswordChanged), Private: true,
-			Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: Text(sess.Chat.Locale, "button.not_me")}}}
-		if err := e.d.Notifier.Notify(ctx, sess.Chat, []Reply{r}); err != nil {
-			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
+		for _, chat := range e.noticeChats(ctx, acct.ID, sess.Chat) {
+			if chat.Locale == "" {
+				chat.Locale, _ = e.noticeLocale(ctx, acct, pol)
+			}
+			r := Reply{MsgID: MsgPasswordChanged, Text: Text(chat.Locale, MsgPasswordChanged), Private: true,
+				Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: Text(chat.Locale, "button.not_me")}}}
+			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
+			}
 		}
 	}
+}
+
+// ChatIndex lists the chat identities pinned to a directory user (the Redis store has it).
+type ChatIndex interface {
+	ChatsOf(ctx context.Context, userID string) ([]string, error)
+}
+
+// noticeChats is where a reset is announced in chat: the chat it happened in, or, for the web
+// recovery page, every chat identity the person has used with the bot (none: email only).
+func (e *Engine) noticeChats(ctx context.Context, userID string, from ChatRef) []ChatRef {
+	if from.Platform != RecoverPlatform {
+		return []ChatRef{from}
+	}
+	idx, ok := e.d.Enrollments.(ChatIndex)
+	if !ok {
+		return nil
+	}
+	keys, err := idx.ChatsOf(ctx, userID)
+	if err != nil {
+		e.d.Log.WarnContext(ctx, "chats of a user unknown: the reset is announced by email only", "err", err, "user", userID)
+		return nil
+	}
+	var out []ChatRef
+	for _, k := range keys {
+		if c, ok := parseChatKey(k); ok && c.Platform != RecoverPlatform {
+			c.Locale = from.Locale
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // notMe handles "This wasn't me" after a reset: sessions revoked again, self-service blocked,

@@ -12,6 +12,7 @@ const (
 	StateResetLink    State = "reset_link"    // proven; the new-password link is out
 	StateRegisterLink State = "register_link" // the registration link is out
 	StateAdminLink    State = "admin_link"    // a bot admin's confirmation link is out
+	StateChangeLink   State = "change_link"   // the password change page is out ("Change it now")
 )
 
 // Flow is what the user asked for.
@@ -23,6 +24,7 @@ const (
 	FlowUnlock   Flow = "unlock"
 	FlowRegister Flow = "register"
 	FlowAdmin    Flow = "admin"
+	FlowChange   Flow = "change" // a person who knows their password changes it before it expires
 )
 
 // Purpose binds a one-time link or code to what it may be used for.
@@ -34,6 +36,8 @@ const (
 	PurposeReset     Purpose = "reset"
 	PurposeQuestions Purpose = "questions"
 	PurposeAdmin     Purpose = "admin"
+	PurposePasskey   Purpose = "passkey" // a passkey proof on a one-time page
+	PurposeChange    Purpose = "change"
 )
 
 // SessionLifetime is how long a session lives; writes never extend it.

@@ -36,7 +36,7 @@ func (e *Engine) PasswordSignInAvailable() bool {
 func (e *Engine) PasswordSignIn(ctx context.Context, ws *WebState, password string) error {
 	ctx = WithUserWaiting(ctx)
 	pv, ok := e.d.Directory.(PasswordVerifier)
-	if !ok || e.d.SignIns == nil || ws.Purpose != PurposeRegister {
+	if !ok || e.d.SignIns == nil || (ws.Purpose != PurposeRegister && ws.Purpose != PurposeChange) {
 		return ErrUnsupported
 	}
 	now := e.d.Clock.Now()

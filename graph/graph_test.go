@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	khttp "github.com/microsoft/kiota-http-go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph"
@@ -217,8 +221,27 @@ func TestRosterPagesUsersAndGroupMembers(t *testing.T) {
 	if len(members) != 4 {
 		t.Fatalf("group members: %v", members)
 	}
-	if ms, err := d.Members(context.Background(), graphtest.SSPRGroup); err != nil || len(ms) != 4 {
+	ms, err := d.Members(context.Background(), graphtest.SSPRGroup)
+	if err != nil || len(ms) != 4 {
 		t.Fatalf("%d %v", len(ms), err)
+	}
+	// a listing's own JSON decoding gives what a single read through the SDK gives
+	for _, m := range ms {
+		one, err := d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimObjectID, Value: m.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		one.Groups, one.Privileged, m.Groups = nil, false, nil
+		if !reflect.DeepEqual(m, one) {
+			t.Errorf("listed %+v, read %+v", m, one)
+		}
+	}
+	// Graph's refusal comes back as its error code, as from the SDK's own calls
+	tn.AppPermissions = nil
+	_, d = setupWith(t, tn) // a new token, without any application permission
+	if err := d.EachUser(context.Background(), nil, func(flows.Account) error { return nil }); err == nil ||
+		!strings.Contains(err.Error(), "list users: 403 Authorization_RequestDenied") {
+		t.Fatalf("a listing without any permission: %v", err)
 	}
 }
 
@@ -426,5 +449,73 @@ func TestPasswordResetNeedsTheUserAdministratorRole(t *testing.T) {
 	tn.AppRoles = nil
 	if err := d.SetPassword(ctx, alice, "Granite-Orchid-Lantern-9", false); err == nil || !strings.Contains(err.Error(), "403 Authorization_RequestDenied") {
 		t.Fatalf("without a role: %v", err)
+	}
+}
+
+// TestNewQuietsTracing: the Graph SDK's spans go to the no-op tracer provider (resetbot exports
+// no traces; the default provider builds every span of every Graph call).
+func TestNewQuietsTracing(t *testing.T) {
+	if _, err := graph.New(graph.Config{BaseURL: "http://127.0.0.1:1/v1.0", Credential: graph.NewClientCredential("http://127.0.0.1:1/token", "id", "secret", nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := otel.GetTracerProvider().(noop.TracerProvider); !ok {
+		t.Fatalf("tracer provider %T, want the no-op one", otel.GetTracerProvider())
+	}
+}
+
+// A look-up by id is one JSON batch of its four reads; by mail, the search and one batch of
+// the three privilege checks. The result is the one the separate calls gave.
+func TestLookupIsOneBatch(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	calls := func() map[string]int {
+		out := map[string]int{}
+		for k, v := range tn.Calls() {
+			if !strings.HasPrefix(k, "priority ") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	a, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimObjectID, Value: "a11ce000-0000-4000-8000-000000000001"})
+	if err != nil || a.Mail != "alice@contoso.test" || !a.Enabled || a.Privileged || len(a.Groups) == 0 {
+		t.Fatalf("%+v %v", a, err)
+	}
+	want := map[string]int{"POST /v1.0/$batch": 1, "GET /v1.0/users/{id}": 1, "GET /v1.0/users/{id}/transitiveMemberOf": 1,
+		"GET /v1.0/roleManagement/directory/roleAssignments": 1, "GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances": 1}
+	if got := calls(); !maps.Equal(got, want) {
+		t.Fatalf("calls by id: %v", got)
+	}
+	b, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimEmail, Value: "alice@contoso.test"})
+	if err != nil || b.ID != a.ID || !slices.Equal(b.Groups, a.Groups) || b.Privileged {
+		t.Fatalf("%+v %v", b, err)
+	}
+	if got := calls(); got["POST /v1.0/$batch"] != 2 || got["GET /v1.0/users"] != 1 || got["GET /v1.0/users/{id}"] != 1 {
+		t.Fatalf("calls by mail: %v", got)
+	}
+	if _, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimObjectID, Value: "0b0d0000-0000-4000-8000-00000000ffff"}); !errors.Is(err, flows.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+// A batched read Graph throttled is made again on its own, as the SDK's retries would: an
+// ordinary user stays ordinary (not turned privileged by a 429), and the answer is waited for.
+func TestThrottledBatchedReadIsMadeAgain(t *testing.T) {
+	tn, d := setup(t)
+	tn.FailNext("/roleAssignments", http.StatusTooManyRequests, "0")
+	a, err := d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimObjectID, Value: "a11ce000-0000-4000-8000-000000000001"})
+	if err != nil || a.Privileged {
+		t.Fatalf("privileged %v, %v", a.Privileged, err)
+	}
+	if n := tn.Calls()["GET /v1.0/roleManagement/directory/roleAssignments"]; n != 2 {
+		t.Fatalf("role assignments read %d times, want the batched read and once more", n)
+	}
+	// a user whose only privilege is a role assignment read after the throttling
+	u, _ := tn.User("b0b00000-0000-4000-8000-000000000002")
+	u.Assignments = []graphtest.RoleAssignment{{Role: "Helpdesk Administrator", Scope: "/administrativeUnits/au1"}}
+	tn.AddUser(u)
+	tn.FailNext("/roleAssignments", http.StatusTooManyRequests, "0")
+	if b, err := d.Lookup(context.Background(), flows.Claim{Kind: flows.ClaimObjectID, Value: u.ID}); err != nil || !b.Privileged {
+		t.Fatalf("privileged %v, %v", b.Privileged, err)
 	}
 }

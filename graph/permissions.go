@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 )
 
 // Need is an application permission of Microsoft Graph that a feature of the bot needs: the
@@ -23,6 +24,8 @@ type Need struct {
 // Features are the optional parts of the bot that need permissions of their own.
 type Features struct {
 	MailViaGraph bool // MAIL_VIA=graph: codes and notices are sent with sendMail
+	// ExpiryReminders (PASSWORD_EXPIRY_REMINDERS): the domains' password validity periods are read
+	ExpiryReminders bool
 }
 
 // Needs lists the application permissions the bot's features need, each with its feature.
@@ -45,6 +48,10 @@ func Needs(f Features) []Need {
 			[]string{"UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All", "UserAuthMethod-Email.ReadWrite.All"}},
 		{"UserAuthMethod-TAP.ReadWrite.All", "the Temporary Access Pass reset mode",
 			[]string{"UserAuthenticationMethod.ReadWrite.All"}},
+	}
+	if f.ExpiryReminders {
+		n = append(n, Need{"Domain.Read.All", "password expiry reminders (each domain's password validity period)",
+			[]string{"Domain.ReadWrite.All", "Directory.Read.All"}})
 	}
 	if f.MailViaGraph {
 		n = append(n, Need{"Mail.Send", "codes and notices by mail through Graph (MAIL_VIA=graph)", nil})
@@ -77,21 +84,31 @@ func (d *Directory) GrantedPermissions(ctx context.Context) ([]string, error) {
 
 // RolesOf decodes the roles claim of a JWT access token.
 func RolesOf(token string) ([]string, error) {
+	c, err := claimsOf(token)
+	return c.Roles, err
+}
+
+// tokenClaims are the claims of the app's Graph access token the start-up checks read.
+type tokenClaims struct {
+	Roles []string `json:"roles"`
+	OID   string   `json:"oid"`
+}
+
+// claimsOf decodes a JWT access token's payload (Graph itself validates the token).
+func claimsOf(token string) (tokenClaims, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
-		return nil, fmt.Errorf("the Graph access token is not a JWT: its permissions cannot be read")
+		return tokenClaims{}, fmt.Errorf("the Graph access token is not a JWT: its permissions cannot be read")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return nil, fmt.Errorf("the Graph access token cannot be decoded: %w", err)
+		return tokenClaims{}, fmt.Errorf("the Graph access token cannot be decoded: %w", err)
 	}
-	var c struct {
-		Roles []string `json:"roles"`
-	}
+	var c tokenClaims
 	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("the Graph access token cannot be decoded: %w", err)
+		return tokenClaims{}, fmt.Errorf("the Graph access token cannot be decoded: %w", err)
 	}
-	return c.Roles, nil
+	return c, nil
 }
 
 // CheckPermissions returns one problem per application permission the app lacks, each naming
@@ -102,12 +119,62 @@ func (d *Directory) CheckPermissions(ctx context.Context, f Features) []error {
 		return []error{err}
 	}
 	var out []error
-	for _, n := range Missing(granted, f) {
+	missing := Missing(granted, f)
+	for _, n := range missing {
 		msg := fmt.Sprintf("application permission %s is not granted (with admin consent); it is needed for %s", n.Permission, n.Feature)
 		if len(n.Accepts) > 0 {
 			msg += " (or one of " + strings.Join(n.Accepts, ", ") + ")"
 		}
 		out = append(out, fmt.Errorf("%s", msg))
 	}
+	if !slices.ContainsFunc(missing, func(n Need) bool { return n.Permission == "RoleManagement.Read.Directory" }) {
+		if err := d.checkResetRole(ctx); err != nil {
+			out = append(out, err)
+		}
+	}
 	return out
+}
+
+// resetRoles are the built-in directory roles (by template id, entra-docs permissions-reference)
+// that let an app reset passwords (spec/operations.json update-user-password): User
+// Administrator for people without admin roles, the other two for people with some as well.
+var resetRoles = map[string]string{
+	"fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
+	"7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
+	"62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+}
+
+// checkResetRole reads the directory role assignments of the app's own service principal (the
+// oid of its token) and reports when none lets it reset passwords: without one every reset
+// fails with 403 Authorization_RequestDenied, which no application permission replaces. An
+// assignment of any other role (a custom role may hold the password right) is not judged.
+func (d *Directory) checkResetRole(ctx context.Context) error {
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	if err != nil {
+		return fmt.Errorf("no token for %s: %w", d.scope, err)
+	}
+	c, err := claimsOf(tok.Token)
+	if err != nil {
+		return err
+	}
+	if c.OID == "" {
+		return nil // nothing names the service principal; the first reset will tell
+	}
+	filter := "principalId eq '" + strings.ReplaceAll(c.OID, "'", "''") + "'"
+	res, err := d.client.RoleManagement().Directory().RoleAssignments().Get(ctx,
+		&rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &filter,
+				Select: []string{"id", "roleDefinitionId", "directoryScopeId"}, Expand: []string{"roleDefinition"}}})
+	if err != nil {
+		return apiErr("the app's own role assignments", err)
+	}
+	for _, a := range res.GetValue() {
+		rd := a.GetRoleDefinition()
+		if rd == nil || rd.GetIsBuiltIn() == nil || !*rd.GetIsBuiltIn() || resetRoles[str(rd.GetTemplateId())] != "" ||
+			resetRoles[str(a.GetRoleDefinitionId())] != "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("the app's service principal (%s) holds no directory role that may reset passwords: assign it the User Administrator role "+
+		"(Entra admin center: Roles & admins > User Administrator > Add assignments, then select the app); it is needed for password resets", c.OID)
 }

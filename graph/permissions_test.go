@@ -13,7 +13,7 @@ import (
 // The permissions the start-up check asks for are exactly those of the API reference extract:
 // every operation's least privileged permission is a need, with the same higher ones.
 func TestNeedsMatchTheAPIReference(t *testing.T) {
-	needs := graph.Needs(graph.Features{MailViaGraph: true})
+	needs := graph.Needs(graph.Features{MailViaGraph: true, ExpiryReminders: true})
 	for _, o := range graphtest.Operations() {
 		i := slices.IndexFunc(needs, func(n graph.Need) bool { return n.Permission == o.Least })
 		if i < 0 {
@@ -60,5 +60,33 @@ func TestCheckPermissionsListsEveryMissingOne(t *testing.T) {
 	_, d3 := setupWith(t, tn2)
 	if errs := d3.CheckPermissions(ctx, graph.Features{}); len(errs) != 1 {
 		t.Fatalf("with a higher permission: %v", errs)
+	}
+}
+
+// An app without a directory role that may reset passwords is reported at start-up (every reset
+// would fail with 403 whatever its permissions): the check reads the role assignments of the
+// service principal its token names. A custom role is not judged (it may hold the right); a
+// built-in role that cannot reset passwords is no substitute.
+func TestCheckPermissionsNeedsAPasswordResetRole(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		roles   []string
+		problem bool
+	}{
+		{[]string{"User Administrator"}, false},
+		{[]string{"Privileged Authentication Administrator"}, false},
+		{nil, true},
+		{[]string{"Helpdesk Administrator"}, true},
+		{[]string{"6c5e1b3f-7a29-4d8e-9c11-2b7c6a0e8f51"}, false}, // a custom role
+	}
+	for _, c := range cases {
+		tn, _ := setup(t)
+		tn.AppRoles = c.roles
+		_, d := setupWith(t, tn)
+		errs := d.CheckPermissions(ctx, graph.Features{})
+		got := len(errs) == 1 && strings.Contains(errs[0].Error(), "User Administrator") && strings.Contains(errs[0].Error(), tn.ServicePrincipalID)
+		if got != c.problem || len(errs) > 1 {
+			t.Errorf("app roles %v: %v", c.roles, errs)
+		}
 	}
 }

@@ -77,6 +77,11 @@ var auditSrc string
 
 var auditScript = redis.NewScript(auditSrc)
 
+//go:embed audit_age.lua
+var auditAgeSrc string
+
+var auditAgeScript = redis.NewScript(auditAgeSrc)
+
 // NewAuditor starts the writer; maxAge (when given and above zero) drops older events.
 func NewAuditor(rdb redis.UniversalClient, log *slog.Logger, maxAge ...time.Duration) *Auditor {
 	o := AuditOptions{}
@@ -121,10 +126,14 @@ func (a *Auditor) run() {
 
 func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
 	if n := a.writes.Add(1); a.o.MaxAge > 0 && n%256 == 1 {
-		// age cap: drop entries older than MaxAge (the length cap is on every write)
+		// age cap: drop entries older than MaxAge, counting the unshipped ones (the length cap
+		// is on every write, in audit.lua)
 		minID := strconv.FormatInt(e.Time.Add(-a.o.MaxAge).UnixMilli(), 10) + "-0"
-		if err := a.rdb.XTrimMinIDApprox(ctx, AuditStream, minID, 0).Err(); err != nil {
+		lost, err := auditAgeScript.Run(ctx, a.rdb, []string{AuditStream, auditShippedKey, auditLostKey}, minID).Int64()
+		if err != nil {
 			a.log.Error("audit trim failed", "err", err)
+		} else if lost > 0 {
+			a.lost(int(lost))
 		}
 	}
 	kind := flows.CountKind(e)
@@ -160,7 +169,7 @@ func (a *Auditor) lost(n int) {
 	now := time.Now().Unix()
 	if last := a.lastWarn.Load(); now-last >= 60 && a.lastWarn.CompareAndSwap(last, now) {
 		a.lostSum.Add(-sum)
-		a.log.Error("ALERT audit events trimmed before they were shipped: raise AUDIT_MAX_EVENTS or fix the audit shipping",
+		a.log.Error("ALERT audit events trimmed before they were shipped: raise AUDIT_MAX_EVENTS or AUDIT_MAX_AGE_DAYS, or fix the audit shipping",
 			"events", sum, "cap", a.o.MaxLen)
 	}
 }

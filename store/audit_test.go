@@ -129,6 +129,41 @@ func testAuditCap(t *testing.T, rdb redis.UniversalClient) {
 	}
 }
 
+// The age cap (AUDIT_MAX_AGE_DAYS) counts what it trims unshipped as lost, as the length cap does:
+// 100 events are shipped, 200 more are not, then a write whose age cap lies after all 300 trims
+// them; exactly the 200 unshipped count, in Redis and through the metric.
+func TestAuditAgeCapCountsUnshippedAsLost(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	now := time.Now() // stream ids are the server's clock, which the age cap compares with
+	write := func(n int, o store.AuditOptions) {
+		a := store.NewAuditorWith(rdb, quiet, o)
+		for i := 0; i < n; i++ {
+			a.Audit(ctx, flows.AuditEvent{Time: now, Subject: fmt.Sprintf("u%d", i), Action: "reset", Outcome: "ok"})
+		}
+		a.Close()
+	}
+	write(100, store.AuditOptions{})
+	var shipped bytes.Buffer
+	if m, err := store.NewShipper(rdb, auditship.NewLines(&shipped), quiet).ShipOnce(ctx); err != nil || m != 100 {
+		t.Fatalf("shipped %d of 100: %v", m, err)
+	}
+	write(200, store.AuditOptions{})
+	var told atomic.Int64
+	a := store.NewAuditorWith(rdb, quiet, store.AuditOptions{MaxAge: time.Hour, Lost: func(n int) { told.Add(int64(n)) }})
+	// its first write trims: an event two hours ahead puts the age cap an hour after the others
+	a.Audit(ctx, flows.AuditEvent{Time: now.Add(2 * time.Hour), Subject: "late", Action: "reset", Outcome: "ok"})
+	a.Close()
+	if l, err := rdb.XLen(ctx, store.AuditStream).Result(); err != nil || l != 1 {
+		t.Fatalf("the stream holds %d events (%v), want only the last one", l, err)
+	}
+	lost, err := a.LostEvents(ctx)
+	if err != nil || lost != 200 || told.Load() != 200 {
+		t.Fatalf("lost %d (%v), told %d: want the 200 never shipped, not the 100 shipped", lost, err, told.Load())
+	}
+}
+
 // A person's events are found through their index in two round trips, however deep in the
 // stream they lie: Bob's five events are written first, then 500,000 events of 50,000 others
 // (in one server-side script, to keep the test fast), and `audit <user>` still finds his five.

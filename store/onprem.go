@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // The records of on-premises Active Directory features: password sign-in counts, the lockout
@@ -28,11 +26,7 @@ func (s *Store) ChatsOf(ctx context.Context, userID string) ([]string, error) {
 
 // signInScript counts an attempt before it is checked: refused, and not counted, when the
 // day's failures are used up. A day is a UTC calendar day.
-var signInScript = redis.NewScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then return 0 end
-n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1`)
+var signInScript = script("signin.lua")
 
 // TakeSignIn implements flows.SignInLimiter.
 func (s *Store) TakeSignIn(ctx context.Context, userID string, max int, now time.Time) (bool, error) {
@@ -43,9 +37,7 @@ func (s *Store) TakeSignIn(ctx context.Context, userID string, max int, now time
 	return ok == 1, nil
 }
 
-var forgiveScript = redis.NewScript(`local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n > 0 then redis.call('DECR', KEYS[1]) end
-return 1`)
+var forgiveScript = script("forgive.lua")
 
 // ForgiveSignIn implements flows.SignInLimiter.
 func (s *Store) ForgiveSignIn(ctx context.Context, userID string, now time.Time) error {
@@ -55,10 +47,7 @@ func (s *Store) ForgiveSignIn(ctx context.Context, userID string, now time.Time)
 	return nil
 }
 
-var leaseScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0`)
+var leaseScript = script("lease.lua")
 
 // Lease takes or renews a named lease for holder; false when another holder has it.
 func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
@@ -69,8 +58,7 @@ func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duratio
 	return ok == 1, nil
 }
 
-var releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
+var releaseScript = script("release.lua")
 
 // Release ends a lease if holder has it.
 func (s *Store) Release(ctx context.Context, name, holder string) error {
@@ -82,11 +70,7 @@ func (s *Store) Release(ctx context.Context, name, holder string) error {
 
 // announceScript records one lockout (user and lockout time) once, and counts it against the
 // user's alerts of the day; 1 when it is to be announced.
-var announceScript = redis.NewScript(`if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) == false then return 0 end
-local n = redis.call('INCR', KEYS[2])
-if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-if n > tonumber(ARGV[1]) then return 0 end
-return 1`)
+var announceScript = script("announce.lua")
 
 // Announce implements flows.LockoutLedger.
 func (s *Store) Announce(ctx context.Context, userID string, lockedAt time.Time, max int, now time.Time) (bool, error) {

@@ -32,10 +32,7 @@ func (s *Store) Schedule(ctx context.Context, queue string, due []flows.Due) err
 
 // claimScript takes up to n due members and leases them: their score moves to now+lease, so a
 // replica that dies leaves them due again when the lease runs out.
-var claimScript = redis.NewScript(`local now, lease, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, n)
-for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', now + lease, m) end
-return due`)
+var claimScript = script("claim.lua")
 
 // Claim leases up to n users due at now for this replica.
 func (s *Store) Claim(ctx context.Context, queue string, now time.Time, n int, lease time.Duration) ([]string, error) {
@@ -46,10 +43,7 @@ func (s *Store) Claim(ctx context.Context, queue string, now time.Time, n int, l
 	return res, nil
 }
 
-var renewScript = redis.NewScript(`local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], 'XX', ARGV[3], ARGV[1])
-return 1`)
+var renewScript = script("renew.lua")
 
 // Renew extends this replica's lease on a user right before it sends, if the lease is still the
 // one it took (expect); false when another replica has claimed the user since.

@@ -39,16 +39,7 @@ func NewShipper(rdb redis.UniversalClient, sink flows.AuditSink, log *slog.Logge
 	return &Shipper{rdb: rdb, sink: sink, log: log, owner: hex.EncodeToString(b[:]), Lease: 30 * time.Second, Batch: 500}
 }
 
-// Takes or renews the lease. KEYS[1] the lease, ARGV[1] this replica, ARGV[2] milliseconds.
-var shipLeaseScript = redis.NewScript(`local o = redis.call('GET', KEYS[1])
-if o and o ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`)
-
-// Moves the cursor to ARGV[2] while ARGV[1] holds the lease KEYS[1]; KEYS[2] the cursor.
-var advanceScript = redis.NewScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-return 1`)
+var advanceScript = script("advance.lua")
 
 // ShipOnce ships everything not yet shipped, when this replica holds or takes the lease, and
 // says how many events it shipped.
@@ -56,7 +47,7 @@ func (s *Shipper) ShipOnce(ctx context.Context) (int, error) {
 	keys := []string{auditShipLease, auditShippedKey}
 	n := 0
 	for {
-		ok, err := shipLeaseScript.Run(ctx, s.rdb, keys[:1], s.owner, s.Lease.Milliseconds()).Int()
+		ok, err := leaseScript.Run(ctx, s.rdb, keys[:1], s.owner, s.Lease.Milliseconds()).Int()
 		if err != nil {
 			return n, fmt.Errorf("store: audit ship lease: %w", err)
 		}

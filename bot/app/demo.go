@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -44,6 +45,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	tenant := graphtest.New()
 	users := graphtest.DemoUsers(tenant)
 	admins := graphtest.DemoAdmins(tenant)
+	agents := graphtest.DemoHelpdesk(tenant)
 	tenant.OnChange = func(c graphtest.Change, u graphtest.User) {
 		switch c.Kind {
 		case "password":
@@ -69,7 +71,8 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 		ln.Close()
 		return errors.New("the demo listens on loopback only; set DEMO_ADDR to 127.0.0.1:PORT")
 	}
-	base := "http://" + ln.Addr().String()
+	// localhost, not the address: browsers offer passkeys to a domain name only (the RP ID)
+	base := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	keys := store.Keys{SealKeys: map[string][]byte{"demo": randomBytes(32)}, CurrentID: "demo", MACKey: randomBytes(32)}
 	crypto, err := store.NewCrypto(keys)
 	if err != nil {
@@ -105,19 +108,24 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	for _, u := range admins {
 		people = append(people, console.Person{UPN: u.UPN, Note: "bot admin (resetbot-admins, multi-factor sign-in): /sspr help"})
 	}
+	for _, u := range agents {
+		people = append(people, console.Person{UPN: u.UPN, Note: "helpdesk agent (resetbot-helpdesk): /sspr verify alice@contoso.test"})
+	}
 	a, err := New(ctx, Options{Redis: rdb, Crypto: crypto, Directory: Directory{Directory: dir}, Mailer: &notify.Outbox{W: stdout},
 		Phone:       &notify.Twilio{BaseURL: phone.URL, AccountSID: phone.SID, AuthToken: phone.Token, From: "+14255550100"},
 		PhoneBudget: 100, Log: log, BaseURL: base, OIDC: o, Listener: ln,
 		// the demo's bot admins, as BOT_ADMIN_GROUPS and ADMIN_AUTH_CONTEXT set them up
 		AdminGroups: []string{graphtest.AdminGroup}, AdminAuthContext: graphtest.AdminAuthContext,
-		Console: &Console{In: stdin, Out: stdout, People: people, Ends: true, Admin: true, Lang: getenv("DEMO_LANG")}})
+		// and its helpdesk agent, as HELPDESK_GROUPS sets them up
+		HelpdeskGroups: []string{graphtest.HelpdeskGroup},
+		Console:        &Console{In: stdin, Out: stdout, People: people, Ends: true, Admin: true, Lang: getenv("DEMO_LANG")}})
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	pol := flows.DefaultPolicy()
 	pol.EnabledFor, pol.Groups, pol.HelpdeskURL = flows.EnabledSelected, []string{graphtest.SSPRGroup}, "https://helpdesk.contoso.test"
-	pol.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail, flows.MethodSMS, flows.MethodVoice, flows.MethodQuestions}
+	pol.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail, flows.MethodSMS, flows.MethodVoice, flows.MethodQuestions, flows.MethodPasskey}
 	pol.PhoneCountries = []string{"1", "44"}
 	if _, err := a.Store.PutPolicy(ctx, pol, 0); err != nil {
 		ln.Close()
@@ -128,12 +136,20 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 ==============================================================================
  resetbot DEMO — offline, loopback only, nothing is kept after you quit.
  Embedded Redis %s · demo tenant %s · web pages %s
+ Locked out without chat? The recovery page works in any browser: %s/recover
  Demo users sign in to the demo tenant with the password: %s
  Emails appear below as [outbox]; directory changes as [demo tenant].
  Type "help" after choosing who you are; /who lists users; /quit ends.
  Bot admins (/as dana@contoso.test) type "/sspr help" for the admin commands.
+ Passkeys: on the registration page, "Add a passkey or security key" uses your
+ browser's own passkey support (this computer's fingerprint, face or screen lock,
+ a phone via QR code, or a USB security key); %s is a valid relying
+ party. No authenticator at hand? In Chrome, DevTools > More tools > WebAuthn >
+ "Enable virtual authenticator environment" and add a ctap2/internal one with
+ user verification. Then "reset" offers "Passkey or security key".
+ The helpdesk agent (/as hana@contoso.test) verifies a caller: /sspr verify <email>.
 ==============================================================================
-`, m.Addr(), tenant.URL(), base, graphtest.DemoPassword)
+`, m.Addr(), tenant.URL(), base, base, graphtest.DemoPassword, base)
 	return a.Run(ctx)
 }
 

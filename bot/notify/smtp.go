@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/smtp"
+	"net/textproto"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,27 @@ type SMTP struct {
 	// TLSConfig for STARTTLS; nil uses the system roots and the relay's host name.
 	TLSConfig *tls.Config
 	Timeout   time.Duration
+
+	mu   sync.Mutex
+	idle []*smtpConn // signed-in connections between messages, newest last
 }
+
+// smtpConn is a signed-in relay connection.
+type smtpConn struct {
+	c    *smtp.Client
+	conn net.Conn
+	used time.Time
+}
+
+// A connection is kept for the next message (RFC 5321 lets a client send many messages in one
+// session), at most smtpIdle of them, for at most smtpIdleFor: a relay closes idle connections
+// after five minutes or more (section 4.5.3.2.7), so a kept one is usually still open, and one
+// closed meanwhile is noticed at MAIL and replaced. This saves the dial, EHLO, STARTTLS and AUTH
+// of every message after the first.
+const (
+	smtpIdle    = 8
+	smtpIdleFor = 30 * time.Second
+)
 
 var _ flows.Mailer = (*SMTP)(nil)
 
@@ -40,14 +61,41 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 			return errors.New("notify: invalid address")
 		}
 	}
-	c, err := s.session(ctx)
-	if err != nil {
+	sc := s.take()
+	if sc != nil {
+		if err := sc.c.Mail(s.From); err != nil {
+			sc.c.Close()
+			// 421: the relay is closing the session (RFC 5321 section 3.8: what a relay says when
+			// it drops a connection idle too long); any other reply is its answer to the sender,
+			// as on a new session
+			var reply *textproto.Error
+			if errors.As(err, &reply) && reply.Code != 421 {
+				return fmt.Errorf("notify: smtp from: %w", err)
+			}
+			sc = nil // the relay closed it while it was idle: a new session sends the message
+		}
+	}
+	if sc == nil {
+		c, conn, err := s.session(ctx)
+		if err != nil {
+			return err
+		}
+		sc = &smtpConn{c: c, conn: conn}
+		if err := c.Mail(s.From); err != nil {
+			c.Close()
+			return fmt.Errorf("notify: smtp from: %w", err)
+		}
+	}
+	if err := s.deliver(sc.c, m); err != nil {
+		sc.c.Close()
 		return err
 	}
-	defer c.Close()
-	if err := c.Mail(s.From); err != nil {
-		return fmt.Errorf("notify: smtp from: %w", err)
-	}
+	s.keep(sc)
+	return nil
+}
+
+// deliver sends the rest of a message whose MAIL FROM the relay accepted.
+func (s *SMTP) deliver(c *smtp.Client, m flows.Mail) error {
 	for _, to := range m.To {
 		if err := c.Rcpt(to); err != nil {
 			return fmt.Errorf("notify: smtp rcpt: %w", err)
@@ -63,26 +111,87 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("notify: smtp data end: %w", err)
 	}
-	return c.Quit()
+	return nil
+}
+
+// take returns a kept connection with a fresh deadline (nil when none is fresh enough); the
+// stale ones are closed.
+func (s *SMTP) take() *smtpConn {
+	now := time.Now()
+	s.mu.Lock()
+	var sc *smtpConn
+	var stale []*smtpConn
+	for len(s.idle) > 0 && sc == nil {
+		last := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if now.Sub(last.used) < smtpIdleFor {
+			sc = last
+		} else {
+			stale = append(stale, last)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range stale {
+		go quit(c.c) // without waiting for the relay's answer
+	}
+	if sc != nil {
+		_ = sc.conn.SetDeadline(now.Add(s.timeout()))
+	}
+	return sc
+}
+
+// keep puts a connection back for the next message, or ends its session when enough are kept.
+func (s *SMTP) keep(sc *smtpConn) {
+	sc.used = time.Now()
+	s.mu.Lock()
+	if len(s.idle) < smtpIdle {
+		s.idle = append(s.idle, sc)
+		sc = nil
+	}
+	s.mu.Unlock()
+	if sc != nil {
+		quit(sc.c)
+	}
+}
+
+// Close ends the kept sessions.
+func (s *SMTP) Close() {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	for _, sc := range idle {
+		quit(sc.c)
+	}
+}
+
+func quit(c *smtp.Client) {
+	if c.Quit() != nil {
+		c.Close()
+	}
+}
+
+func (s *SMTP) timeout() time.Duration {
+	if s.Timeout == 0 {
+		return 10 * time.Second
+	}
+	return s.Timeout
 }
 
 // session dials the relay, upgrades to TLS (required unless on loopback) and signs in.
-func (s *SMTP) session(ctx context.Context) (*smtp.Client, error) {
-	timeout := s.Timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
+func (s *SMTP) session(ctx context.Context) (*smtp.Client, net.Conn, error) {
+	timeout := s.timeout()
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", s.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("notify: smtp dial: %w", err)
+		return nil, nil, fmt.Errorf("notify: smtp dial: %w", err)
 	}
 	_ = conn.SetDeadline(time.Now().Add(timeout))
 	host, _, _ := net.SplitHostPort(s.Addr)
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("notify: smtp: %w", err)
+		return nil, nil, fmt.Errorf("notify: smtp: %w", err)
 	}
 	if ok, _ := c.Extension("STARTTLS"); ok {
 		cfg := s.TLSConfig
@@ -91,24 +200,24 @@ func (s *SMTP) session(ctx context.Context) (*smtp.Client, error) {
 		}
 		if err := c.StartTLS(cfg); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("notify: starttls: %w", err)
+			return nil, nil, fmt.Errorf("notify: starttls: %w", err)
 		}
 	} else if !isLoopback(host) {
 		c.Close()
-		return nil, errors.New("notify: relay offers no STARTTLS")
+		return nil, nil, errors.New("notify: relay offers no STARTTLS")
 	}
 	if s.User != "" {
 		if err := c.Auth(smtp.PlainAuth("", s.User, s.Password, host)); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("notify: smtp auth: %w", err)
+			return nil, nil, fmt.Errorf("notify: smtp auth: %w", err)
 		}
 	}
-	return c, nil
+	return c, conn, nil
 }
 
 // Check proves the relay answers, speaks TLS and accepts the credentials: a start-up check.
 func (s *SMTP) Check(ctx context.Context) error {
-	c, err := s.session(ctx)
+	c, _, err := s.session(ctx)
 	if err != nil {
 		return err
 	}

@@ -66,3 +66,50 @@ func TestFormatEncodesSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestSMTPKeepsItsSessionBetweenMessages: messages one after another share one signed-in
+// session (no dial, EHLO, STARTTLS and AUTH each), and a session the relay closed while it was
+// idle is replaced without losing the message.
+func TestSMTPKeepsItsSessionBetweenMessages(t *testing.T) {
+	srv := smtptest.Start(t)
+	m := &notify.SMTP{Addr: srv.Addr, From: "resetbot@contoso.test"}
+	defer m.Close()
+	ctx := context.Background()
+	send := func(i int) {
+		t.Helper()
+		if err := m.Send(ctx, flows.Mail{To: []string{"a@x.test"}, Subject: "s", Body: "message " + string(rune('0'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		send(i)
+	}
+	srv.Wait(t, 3)
+	if n := srv.Connections(); n != 1 {
+		t.Fatalf("3 messages took %d connections, want 1", n)
+	}
+	srv.CloseConnections()
+	send(3)
+	got := srv.Wait(t, 4)
+	if !strings.Contains(got[3].Data, "message 3") {
+		t.Fatalf("the message after the relay closed the session: %q", got[3].Data)
+	}
+	if n := srv.Connections(); n != 2 {
+		t.Fatalf("%d connections, want a second one after the relay closed the first", n)
+	}
+	// a relay that drops idle sessions says 421 first; the message goes in a new session
+	srv.TimeOutConnections()
+	send(4)
+	if got := srv.Wait(t, 5); !strings.Contains(got[4].Data, "message 4") {
+		t.Fatalf("the message after the relay timed the session out: %q", got[4].Data)
+	}
+	if n := srv.Connections(); n != 3 {
+		t.Fatalf("%d connections, want a third one after the relay timed the second out", n)
+	}
+	srv.RejectNext(1)
+	if err := m.Send(ctx, flows.Mail{To: []string{"a@x.test"}, Subject: "s", Body: "refused"}); err == nil {
+		t.Fatal("a message the relay refused was reported as sent")
+	}
+	send(5)
+	srv.Wait(t, 6)
+}

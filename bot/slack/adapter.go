@@ -75,9 +75,10 @@ type Adapter struct {
 	log   *slog.Logger
 	lim   *limiter
 
-	mu    sync.Mutex
-	users map[string]userEntry
-	work  sync.WaitGroup
+	mu      sync.Mutex
+	users   map[string]userEntry
+	sweepAt time.Time // when expired users are next dropped from users
+	work    sync.WaitGroup
 
 	qmu     sync.Mutex
 	queues  map[string]*userQueue // team:user → pending work
@@ -85,8 +86,20 @@ type Adapter struct {
 }
 
 type userEntry struct {
-	user slackapi.User
+	user person
 	at   time.Time
+}
+
+// person is what the adapter keeps of a users.info answer: only what identify reads (the
+// whole slack.User with its profile is about ten times the size, for every person cached).
+type person struct {
+	Locale, TZ, TeamID, Email                            string
+	Deleted, IsBot, Restricted, Stranger, EmailConfirmed bool
+}
+
+func personOf(u *slackapi.User) person {
+	return person{Locale: u.Locale, TZ: u.TZ, TeamID: u.TeamID, Email: u.Profile.Email, Deleted: u.Deleted, IsBot: u.IsBot,
+		Restricted: u.IsRestricted || u.IsUltraRestricted, Stranger: u.IsStranger, EmailConfirmed: u.IsEmailConfirmed}
 }
 
 // Option adjusts an Adapter.
@@ -181,19 +194,22 @@ func (a *Adapter) identify(ctx context.Context, userID, team string) (flows.Chat
 		return chat, flows.Claim{}, "deleted", nil
 	case u.IsBot:
 		return chat, flows.Claim{}, "bot", nil
-	case u.IsRestricted || u.IsUltraRestricted:
+	case u.Restricted:
 		return chat, flows.Claim{}, "guest", nil
-	case u.IsStranger || (u.TeamID != "" && u.TeamID != team && !contains(a.cfg.TeamIDs, u.TeamID)):
+	case u.Stranger || (u.TeamID != "" && u.TeamID != team && !contains(a.cfg.TeamIDs, u.TeamID)):
 		return chat, flows.Claim{}, "external", nil
-	case !u.IsEmailConfirmed || u.Profile.Email == "":
+	case !u.EmailConfirmed || u.Email == "":
 		return chat, flows.Claim{}, "email_unconfirmed", nil
 	}
-	return chat, flows.Claim{Kind: flows.ClaimEmail, Value: strings.ToLower(u.Profile.Email)}, "", nil
+	return chat, flows.Claim{Kind: flows.ClaimEmail, Value: strings.ToLower(u.Email)}, "", nil
 }
 
 const userTTL = 5 * time.Minute
 
-func (a *Adapter) user(ctx context.Context, id string) (slackapi.User, error) {
+// user is the person behind a Slack user id, from users.info, cached for userTTL. Every
+// userTTL the cache drops the people it holds past their time, so it holds about the people
+// seen in the last two userTTL, not everyone ever seen.
+func (a *Adapter) user(ctx context.Context, id string) (person, error) {
 	now := a.clock.Now()
 	a.mu.Lock()
 	e, ok := a.users[id]
@@ -208,15 +224,31 @@ func (a *Adapter) user(ctx context.Context, id string) (slackapi.User, error) {
 		return err
 	})
 	if err != nil {
-		return slackapi.User{}, fmt.Errorf("slack: users.info: %w", err)
+		return person{}, fmt.Errorf("slack: users.info: %w", err)
 	}
+	p := personOf(u)
 	a.mu.Lock()
+	if now.After(a.sweepAt) {
+		for k, e := range a.users {
+			if now.Sub(e.at) >= userTTL {
+				delete(a.users, k)
+			}
+		}
+		a.sweepAt = now.Add(userTTL)
+	}
 	if len(a.users) > 50_000 {
 		a.users = map[string]userEntry{}
 	}
-	a.users[id] = userEntry{user: *u, at: now}
+	a.users[id] = userEntry{user: p, at: now}
 	a.mu.Unlock()
-	return *u, nil
+	return p, nil
+}
+
+// cachedUsers is how many people the users.info cache holds.
+func (a *Adapter) cachedUsers() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.users)
 }
 
 // handle runs one inbound through the engine and posts the replies to channel.
@@ -318,7 +350,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCall
 }
 
 // adminCommands are routed to the admin flow.
-var adminCommands = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true}
+var adminCommands = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true, "verify": true}
 
 // onCommand handles /sspr; the replies go to the user's direct messages.
 func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {

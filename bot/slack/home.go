@@ -67,6 +67,9 @@ func HomeView(locale string, ov flows.Overview) slackapi.HomeTabViewRequest {
 			slackapi.NewButtonBlockElement("home:reset", "reset", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.reset"), false, false)),
 			slackapi.NewButtonBlockElement("home:unlock", "unlock", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.unlock"), false, false)),
 		))
+	if ov.RecoverHint != "" {
+		blocks = append(blocks, slackapi.NewSectionBlock(text(ov.RecoverHint), nil, nil))
+	}
 	return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
 }
 

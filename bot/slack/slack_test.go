@@ -438,7 +438,7 @@ func TestAppHome(t *testing.T) {
 		"event": map[string]any{"type": "app_home_opened", "user": "UALICE", "tab": "home", "channel": "DUALICE"}}
 	e.event(t, home, nil)
 	v := e.fake.WaitViews(1)[0]
-	for _, want := range []string{"Authenticator app code", "p***@m****.test", "home:register", "home:reset", "home:unlock", "reconfirm"} {
+	for _, want := range []string{"Authenticator app code", "p***@m****.test", "home:register", "home:reset", "home:unlock", "reconfirm", "/recover"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("home lacks %q: %s", want, v)
 		}
@@ -509,5 +509,34 @@ func TestSocketModeShutdownFinishesAcknowledgedSteps(t *testing.T) {
 	}
 	if posts := e.fake.Posts(); len(posts) != 1 || posts[0].Channel != "DUALICE" {
 		t.Fatalf("RunSocket returned before the acknowledged step answered: %+v", posts)
+	}
+}
+
+// TestUserCacheDropsExpiredPeople: the users.info cache keeps the people seen lately, not
+// everyone ever seen (its memory follows the active people, not the workspace).
+func TestUserCacheDropsExpiredPeople(t *testing.T) {
+	e := setup(t, false)
+	for _, id := range []string{"UBOB", "UCAROL"} {
+		e.fake.AddUser(fakeslack.User{ID: id, TeamID: team, Email: strings.ToLower(id[1:]) + "@contoso.test", EmailConfirmed: true})
+	}
+	say := func(user, id string) {
+		t.Helper()
+		if code := e.event(t, fakeslack.MessageEvent(team, id, user, "help"), nil); code != 200 {
+			t.Fatalf("event: %d", code)
+		}
+	}
+	say("UALICE", "Ev1")
+	say("UBOB", "Ev2")
+	if n := slack.CachedUsers(e.a); n != 2 {
+		t.Fatalf("cached %d people, want 2", n)
+	}
+	e.h.Clock.Advance(6 * time.Minute) // past the cache's five minutes
+	say("UCAROL", "Ev3")
+	if n := slack.CachedUsers(e.a); n != 1 {
+		t.Fatalf("after five minutes the cache holds %d people, want only the one seen since", n)
+	}
+	say("UALICE", "Ev4") // read again: the cache answers as before
+	if n := slack.CachedUsers(e.a); n != 2 {
+		t.Fatalf("cached %d people, want 2", n)
 	}
 }

@@ -250,7 +250,7 @@ func (a *Adapter) serviceAllowed(u string) bool {
 
 func isLoopback(h string) bool { return h == "127.0.0.1" || h == "localhost" || h == "::1" }
 
-var adminWords = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true}
+var adminWords = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true, "verify": true}
 
 func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 	tenant := act.ChannelData.Tenant.ID

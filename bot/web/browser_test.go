@@ -29,11 +29,20 @@ func browser(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal("chromium not found: run `make test` (installs it as root) or `apt-get install chromium`")
 	}
+	// Chromium's own scratch folders (org.chromium.Chromium.*) go where TMPDIR says; a killed
+	// browser cannot remove them, so they go into a folder removed after the browser has gone
+	// (cleanups run last registered first). Short: the browser's socket path has at most 107 bytes.
+	scratch, err := os.MkdirTemp("", "chromium")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(scratch) })
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.IgnoreCertErrors,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(390, 844), // a phone
+		chromedp.Env("TMPDIR=" + scratch),
 	}
 	// chromedp gives Chromium a parent-death signal, which Linux ties to the forking thread:
 	// the first Run forks it on a thread held until the browser is gone (cleanups run last

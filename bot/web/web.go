@@ -82,7 +82,7 @@ func (s *Server) langSwitch(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieLang, Value: lang, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
 	back := r.PostFormValue("back")
-	if !(back == "/enrol" || strings.HasPrefix(back, "/l/") && !strings.ContainsAny(back[3:], "/?#\\")) {
+	if !(back == "/enrol" || back == "/recover" || strings.HasPrefix(back, "/l/") && !strings.ContainsAny(back[3:], "/?#\\")) {
 		back = "/enrol"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
@@ -129,6 +129,7 @@ type Server struct {
 	webs flows.WebStates
 	log  *slog.Logger
 	csp  string
+	rec  *RecoverOptions // the recovery page's limits; nil: no recovery page (recover.go)
 }
 
 // forUs reports whether an id_token was issued to this client alone, as OpenID Connect Core
@@ -170,6 +171,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
 	mux.HandleFunc("POST /lang", s.langSwitch)
+	s.passkeyRoutes(mux)
+	mux.HandleFunc("GET /change", s.changeForm)
+	mux.HandleFunc("POST /change", s.changePost)
+	s.recoverRoutes(mux)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.gone(w, r, http.StatusNotFound) })
@@ -214,6 +219,9 @@ type view struct {
 	Slots      []int
 	Rules      flows.PasswordRules // the new-password page: the rules of the person's domain
 	Progress   string              // "1 of 2 ways registered"
+	Options    string              // passkey pages: the WebAuthn options as JSON (public data)
+	Passkeys   []flows.PasskeyView // the registered passkeys
+	Action     string              // where the new-password form posts (the change page); the link by default
 }
 
 func (s *Server) progressText(r *http.Request, p flows.Progress) string {
@@ -273,6 +281,8 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 	switch v.Purpose {
 	case flows.PurposeAdmin:
 		page, vw.Title = "admin.html", s.t(r, "web.title.admin")
+	case flows.PurposeChange:
+		page, vw.Title = "change.html", s.t(r, "web.title.change")
 	case flows.PurposeReset:
 		page, vw.Title = "reset.html", s.t(r, "web.title.reset")
 		rv, err := s.e.OpenReset(r.Context(), tok)
@@ -287,6 +297,13 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		page, vw.Title, vw.Choices = "answer.html", s.t(r, "web.title.answer"), qs
+	case flows.PurposePasskey:
+		opts, err := s.e.OpenPasskey(r.Context(), tok)
+		if err != nil {
+			s.gone(w, r, http.StatusNotFound)
+			return
+		}
+		page, vw.Title, vw.Options = "passkey_prove.html", s.t(r, "web.title.passkey_prove"), string(opts)
 	}
 	s.render(w, r, http.StatusOK, page, vw)
 }
@@ -315,6 +332,9 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		return
 	case flows.PurposeQuestions:
 		s.answerPost(w, r, tok)
+		return
+	case flows.PurposePasskey:
+		s.passkeyProve(w, r, tok)
 		return
 	}
 	if s.oidc == nil {
@@ -468,7 +488,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/enrol", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignIn(ws), http.StatusSeeOther)
 }
 
 // AuthContextClaims is the OIDC claims request parameter that asks Entra for a Conditional
@@ -536,8 +556,13 @@ func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState,
 		s.fail(w, r, err)
 		return
 	}
+	keys, err := s.e.PasskeyViews(r.Context(), ws.UserID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, status, "enrol.html", view{Title: s.t(r, "web.title.methods"), CSRF: ws.CSRF, Back: "/enrol", Registered: methods,
-		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: s.progressText(r, p)})
+		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: s.progressText(r, p), Passkeys: keys})
 }
 
 func (s *Server) enrolMenu(w http.ResponseWriter, r *http.Request) {
@@ -660,8 +685,13 @@ func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) {
-	ok, err := s.e.AnswerQuestions(r.Context(), tok, formList(r, "a", 5))
+	res, err := s.e.AnswerQuestionsOnPage(r.Context(), tok, formList(r, "a", 5))
+	ok := res.OK
 	setCookie(w, cookiePre, "", -1)
+	if err == nil && res.Recovery {
+		s.questionsAnswered(w, r, res) // the recovery page carries on (recover.go)
+		return
+	}
 	switch {
 	case errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, r, http.StatusNotFound)
@@ -754,7 +784,7 @@ func (s *Server) adminDone(w http.ResponseWriter, r *http.Request, key string, w
 // beginPasswordSignIn opens the browser session of a deployment without Entra: the person signs
 // in with their current directory password (an AD bind as them).
 func (s *Server) beginPasswordSignIn(w http.ResponseWriter, r *http.Request, tok string, p flows.Purpose) {
-	if p != flows.PurposeRegister || !s.e.PasswordSignInAvailable() {
+	if (p != flows.PurposeRegister && p != flows.PurposeChange) || !s.e.PasswordSignInAvailable() {
 		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_available"),
 			Error: s.t(r, "web.no_entra")})
 		return
@@ -799,7 +829,7 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		http.Redirect(w, r, "/enrol", http.StatusSeeOther)
+		http.Redirect(w, r, afterSignIn(ws), http.StatusSeeOther)
 	case errors.Is(err, flows.ErrWrongPassword):
 		s.render(w, r, http.StatusUnauthorized, "signin.html", view{Title: s.t(r, "web.title.signin"), CSRF: ws.CSRF,
 			Error: s.t(r, "web.password_wrong")})
@@ -829,4 +859,13 @@ func (s *Server) lockoutNear(r *http.Request, err error) string {
 		return s.t(r, "web.lockout_near_wait", ln.Failed, ln.Threshold, int(ln.ClearsIn.Minutes())+1)
 	}
 	return s.t(r, "web.lockout_near", ln.Failed, ln.Threshold)
+}
+
+// afterSignIn is the page a signed-in browser session goes on to: the change form for a
+// password change, the methods otherwise.
+func afterSignIn(ws flows.WebState) string {
+	if ws.Purpose == flows.PurposeChange {
+		return "/change"
+	}
+	return "/enrol"
 }

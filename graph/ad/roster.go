@@ -64,6 +64,12 @@ func (d *Directory) groupDN(ctx context.Context, id string) (string, error) {
 // EachUser implements flows.Roster: every user (groups empty) or the transitive members of the
 // groups, each once.
 func (d *Directory) EachUser(ctx context.Context, groups []string, fn func(flows.Account) error) error {
+	return d.eachUser(ctx, groups, userAttrs, func(u user, _ *ldap.Entry) error { return fn(rosterAccount(u)) })
+}
+
+// eachUser walks every user (groups empty) or the transitive members of the groups, each once,
+// reading attrs.
+func (d *Directory) eachUser(ctx context.Context, groups, attrs []string, fn func(user, *ldap.Entry) error) error {
 	filters := []string{"(&" + people + ")"}
 	if len(groups) > 0 {
 		filters = filters[:0]
@@ -77,7 +83,7 @@ func (d *Directory) EachUser(ctx context.Context, groups []string, fn func(flows
 	}
 	seen := map[string]bool{}
 	for _, f := range filters {
-		es, err := d.search(ctx, f, userAttrs)
+		es, err := d.search(ctx, f, attrs)
 		if err != nil {
 			return fmt.Errorf("ad: users: %w", err)
 		}
@@ -87,7 +93,7 @@ func (d *Directory) EachUser(ctx context.Context, groups []string, fn func(flows
 				continue
 			}
 			seen[u.GUID] = true
-			if err := fn(rosterAccount(u)); err != nil {
+			if err := fn(u, e); err != nil {
 				return err
 			}
 		}

@@ -63,3 +63,16 @@ func DemoAdmins(t *Tenant) []User {
 	}
 	return admins
 }
+
+// HelpdeskGroup is the demo group of helpdesk agents (HELPDESK_GROUPS in a deployment).
+const HelpdeskGroup = "5e1f0000-0000-4000-8000-0000000000de"
+
+// DemoHelpdesk adds the demo's helpdesk agent, Hana, who verifies callers ("verify <user>"); she
+// is not a bot admin.
+func DemoHelpdesk(t *Tenant) []User {
+	t.AddGroup(Group{ID: HelpdeskGroup, Name: "resetbot-helpdesk"})
+	u := User{ID: "4a4a0000-0000-4000-8000-0000000000de", UPN: "hana@contoso.test", Mail: "hana@contoso.test", DisplayName: "Hana Helpdesk",
+		Enabled: true, MFA: true, Groups: []string{HelpdeskGroup}, Password: DemoPassword}
+	t.AddUser(u)
+	return []User{u}
+}

@@ -50,6 +50,20 @@ type User struct {
 	Eligible    []string // directory roles the user may activate through PIM
 	AuthEmail   string   // email authentication method
 	OnPremSID   string   // onPremisesSecurityIdentifier of a synced user (its AD objectSid)
+	// PasswordChanged is lastPasswordChangeDateTime: the last change, or the creation of the
+	// password (a reset through PATCH moves it to the tenant's now).
+	PasswordChanged time.Time
+	// PasswordPolicies is passwordPolicies, e.g. "DisablePasswordExpiration".
+	PasswordPolicies string
+}
+
+// Domain is a domain of the tenant (graph-docs resources/domain.md).
+type Domain struct {
+	ID       string // the fully qualified name
+	Verified bool
+	// ValidityDays is passwordValidityPeriodInDays; nil when the property is not set (Entra
+	// then applies 90 days), 2147483647 when passwords never expire.
+	ValidityDays *int
 }
 
 // RoleAssignment is a unifiedRoleAssignment of a directory role to a principal.
@@ -95,6 +109,9 @@ type Tenant struct {
 	ID           string
 	ClientID     string // the bot's app registration
 	ClientSecret string
+	// ServicePrincipalID is the object id of the app's service principal in the tenant: the oid
+	// (and sub) of its app-only tokens, and the principal of its AppRoles.
+	ServicePrincipalID string
 	// Clock is the tenant's time (auth_time, token expiry); time.Now when nil.
 	Clock func() time.Time
 	// PageSize of collections; small values exercise paging.
@@ -123,6 +140,9 @@ type Tenant struct {
 	// Latency is added to every Graph call (not to sign-ins or tokens), so benchmarks can show
 	// what a person waits for.
 	Latency time.Duration
+
+	// Domains are the tenant's domains (GET /domains).
+	Domains []Domain
 
 	mu       sync.Mutex
 	users    map[string]*User
@@ -173,7 +193,8 @@ func New() *Tenant {
 		panic(err)
 	}
 	return &Tenant{ID: "00000000-0000-4000-8000-00000000feed", ClientID: "resetbot-app", ClientSecret: randHex(16),
-		PageSize: 100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
+		ServicePrincipalID: "5e4f1ce0-0000-4000-8000-00000000a991",
+		PageSize:           100, users: map[string]*User{}, groups: map[string]Group{}, calls: map[string]int{},
 		codes: map[string]authCode{}, key: k, kid: randHex(8), sso: map[string]ssoSession{},
 		AppPermissions: LeastPermissions(), AppRoles: []string{"User Administrator"}}
 }
@@ -294,6 +315,7 @@ func (t *Tenant) Handler() http.Handler {
 	api.HandleFunc("POST /v1.0/users/{id}/sendMail", t.graph(t.sendMail))
 	api.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/graph.user", t.graph(t.groupUsers))
 	api.HandleFunc("GET /v1.0/groups", t.graph(t.listGroups))
+	api.HandleFunc("GET /v1.0/domains", t.graph(t.listDomains))
 	api.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", t.graph(t.tap))
 	api.HandleFunc("GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances", t.graph(t.eligibility))
 	api.HandleFunc("GET /v1.0/roleManagement/directory/roleAssignments", t.graph(t.roleAssignments))
@@ -301,9 +323,111 @@ func (t *Tenant) Handler() http.Handler {
 	api.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", t.graph(t.groupUsers))
 	api.HandleFunc("GET /v1.0/users/{id}/authentication/phoneMethods", t.graph(t.phoneMethods))
 	api.HandleFunc("GET /v1.0/users/{id}/authentication/emailMethods", t.graph(t.emailMethods))
-	mux.Handle("/v1.0/", t.checked(api))
+	checked := t.checked(api)
+	mux.Handle("/v1.0/", checked)
+	mux.Handle("POST /v1.0/$batch", t.batch(checked))
 	return mux
 }
+
+// batchLimit is how many requests one JSON batch may hold (graph-docs concepts/json-batching.md).
+const batchLimit = 20
+
+// batch answers a JSON batch (graph-docs concepts/json-batching.md): POST /$batch with
+// {"requests": [{"id", "method", "url" (below the version), "headers"?, "body"?}]}, at most 20,
+// ids unique, else 400. Each request is then what it would be on its own: the batch's bearer
+// token, its own operation, query options, permission and throttling checks, each counted as a
+// call; they run at once (no dependsOn here), and the 200 answer holds one
+// {"id", "status", "headers", "body"} per request, in no promised order (this fake reverses it).
+func (t *Tenant) batch(checked http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.count(r, "/v1.0/$batch")
+		var in struct {
+			Requests []struct {
+				ID      string            `json:"id"`
+				Method  string            `json:"method"`
+				URL     string            `json:"url"`
+				Headers map[string]string `json:"headers"`
+				Body    json.RawMessage   `json:"body"`
+			} `json:"requests"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil || len(in.Requests) == 0 {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
+			return
+		}
+		if len(in.Requests) > batchLimit {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Too many requests in a batch: the limit is 20.")
+			return
+		}
+		ids := map[string]bool{}
+		for _, q := range in.Requests {
+			if q.ID == "" || ids[q.ID] || q.Method == "" || q.URL == "" {
+				graphError(w, http.StatusBadRequest, "BadRequest", "Each request needs an id unique in the batch, a method and a url.")
+				return
+			}
+			ids[q.ID] = true
+		}
+		type answer struct {
+			ID      string            `json:"id"`
+			Status  int               `json:"status"`
+			Headers map[string]string `json:"headers,omitempty"`
+			Body    json.RawMessage   `json:"body,omitempty"`
+		}
+		out := make([]answer, len(in.Requests))
+		var wg sync.WaitGroup
+		for i, q := range in.Requests {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				j := len(out) - 1 - i
+				var body io.Reader = http.NoBody
+				if len(q.Body) > 0 {
+					body = strings.NewReader(string(q.Body))
+				}
+				sub, err := http.NewRequestWithContext(r.Context(), q.Method, "/v1.0/"+strings.TrimPrefix(q.URL, "/"), body)
+				if err != nil {
+					out[j] = answer{ID: q.ID, Status: http.StatusBadRequest}
+					return
+				}
+				for k, v := range q.Headers {
+					sub.Header.Set(k, v)
+				}
+				for _, h := range []string{"Authorization", "x-ms-throttle-priority"} {
+					if v := r.Header.Get(h); v != "" {
+						sub.Header.Set(h, v)
+					}
+				}
+				rec := &recorder{header: http.Header{}, status: http.StatusOK}
+				checked.ServeHTTP(rec, sub)
+				a := answer{ID: q.ID, Status: rec.status, Headers: map[string]string{}}
+				for k := range rec.header {
+					a.Headers[k] = rec.header.Get(k)
+				}
+				if b := strings.TrimSpace(rec.body.String()); b != "" {
+					a.Body = json.RawMessage(b)
+				}
+				out[j] = a
+			}()
+		}
+		wg.Wait()
+		writeJSON(w, http.StatusOK, map[string]any{"responses": out})
+	})
+}
+
+// recorder keeps one batched request's answer.
+type recorder struct {
+	header http.Header
+	status int
+	body   strings.Builder
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(status int) {
+	if !r.wrote {
+		r.status, r.wrote = status, true
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) { r.wrote = true; return r.body.Write(b) }
 
 // Outside returns the Graph requests that were not operations of the committed extract of the
 // API reference, or not as the reference states them (query options, headers).
@@ -470,6 +594,12 @@ func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
 	if len(sel) == 0 {
 		return all
 	}
+	// returned only on $select (graph-docs resources/user.md)
+	all["lastPasswordChangeDateTime"] = nil
+	if !u.PasswordChanged.IsZero() {
+		all["lastPasswordChangeDateTime"] = u.PasswordChanged.UTC().Format(time.RFC3339)
+	}
+	all["passwordPolicies"] = nullable(u.PasswordPolicies)
 	out := map[string]any{"@odata.type": all["@odata.type"]}
 	for _, s := range sel {
 		if v, ok := all[s]; ok {
@@ -477,6 +607,30 @@ func (t *Tenant) userJSON(u *User, sel []string) map[string]any {
 		}
 	}
 	return out
+}
+
+// listDomains answers GET /domains (graph-docs api/domain-list.md): every domain, one page;
+// passwordValidityPeriodInDays is null when it was never set (resources/domain.md).
+func (t *Tenant) listDomains(w http.ResponseWriter, r *http.Request, _ []byte) {
+	sel := selectOf(r)
+	var out []map[string]any
+	for _, d := range t.Domains {
+		all := map[string]any{"id": d.ID, "isVerified": d.Verified, "passwordValidityPeriodInDays": nil}
+		if d.ValidityDays != nil {
+			all["passwordValidityPeriodInDays"] = *d.ValidityDays
+		}
+		o := all
+		if len(sel) > 0 {
+			o = map[string]any{}
+			for _, s := range sel {
+				if v, ok := all[s]; ok {
+					o[s] = v
+				}
+			}
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
 func nullable(s string) any {
@@ -547,13 +701,22 @@ func (t *Tenant) listUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 // page answers one page of a collection, with an absolute nextLink while more remain.
 func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
 	skip, end, more := t.pageBounds(r, len(all))
-	resp := map[string]any{}
+	next := -1
 	if more {
+		next = end
+	}
+	t.writePage(w, r, orEmpty(all[skip:end]), next)
+}
+
+// writePage answers one page; a next position of 0 or more becomes the @odata.nextLink's
+// $skiptoken (opaque to the client, as Graph's are).
+func (t *Tenant) writePage(w http.ResponseWriter, r *http.Request, value []map[string]any, next int) {
+	resp := map[string]any{"value": value}
+	if next >= 0 {
 		q := r.URL.Query()
-		q.Set("$skiptoken", strconv.Itoa(end))
+		q.Set("$skiptoken", strconv.Itoa(next))
 		resp["@odata.nextLink"] = t.base + r.URL.Path + "?" + q.Encode()
 	}
-	resp["value"] = orEmpty(all[skip:end])
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -562,8 +725,9 @@ func (t *Tenant) page(w http.ResponseWriter, r *http.Request, all []map[string]a
 func (t *Tenant) renderPage(r *http.Request, users []*User) []map[string]any {
 	skip, end, _ := t.pageBounds(r, len(users))
 	out := make([]map[string]any, len(users))
+	sel := selectOf(r)
 	for i := skip; i < end; i++ {
-		out[i] = t.userJSON(users[i], selectOf(r))
+		out[i] = t.userJSON(users[i], sel)
 	}
 	return out
 }
@@ -580,13 +744,18 @@ func (t *Tenant) userIDs() []string {
 	return t.order
 }
 
+// pageSize is the page size a request's $top asks for, at most PageSize.
+func (t *Tenant) pageSize(r *http.Request) int {
+	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < t.PageSize {
+		return top
+	}
+	return t.PageSize
+}
+
 // pageBounds is the slice of n items a request's $top and $skiptoken ask for, and whether more
 // follow.
 func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
-	size := t.PageSize
-	if top, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && top > 0 && top < size {
-		size = top
-	}
+	size := t.pageSize(r)
 	skip, _ = strconv.Atoi(r.URL.Query().Get("$skiptoken"))
 	skip = min(max(skip, 0), n)
 	if end = skip + size; end < n {
@@ -595,6 +764,9 @@ func (t *Tenant) pageBounds(r *http.Request, n int) (skip, end int, more bool) {
 	return skip, n, false
 }
 
+// groupUsers lists a group's user members a page at a time. Its $skiptoken is the position in
+// the users' order where the next page's scan starts, so paging through a big group costs what
+// its pages cost rather than a scan of the whole tenant per page.
 func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 	g := r.PathValue("gid")
 	t.mu.Lock()
@@ -603,15 +775,22 @@ func (t *Tenant) groupUsers(w http.ResponseWriter, r *http.Request, _ []byte) {
 		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+g+"' does not exist.")
 		return
 	}
-	var members []*User
-	for _, id := range t.userIDs() {
-		if u := t.users[id]; slices.Contains(u.Groups, g) {
-			members = append(members, u)
+	order, size, sel := t.userIDs(), t.pageSize(r), selectOf(r)
+	from, _ := strconv.Atoi(r.URL.Query().Get("$skiptoken"))
+	out, next := []map[string]any{}, -1
+	for i := min(max(from, 0), len(order)); i < len(order); i++ {
+		u := t.users[order[i]]
+		if !slices.Contains(u.Groups, g) {
+			continue
 		}
+		if len(out) == size {
+			next = i
+			break
+		}
+		out = append(out, t.userJSON(u, sel))
 	}
-	out := t.renderPage(r, members)
 	t.mu.Unlock()
-	t.page(w, r, out)
+	t.writePage(w, r, out, next)
 }
 
 func orEmpty(v []map[string]any) []map[string]any {
@@ -693,6 +872,7 @@ func (t *Tenant) patchUser(w http.ResponseWriter, r *http.Request, body []byte) 
 		return
 	}
 	u.Password = pw
+	u.PasswordChanged = t.now()
 	c := Change{Kind: "password", UserID: u.ID, ForceChange: req.PasswordProfile.ForceChange, Time: t.now()}
 	t.changes = append(t.changes, c)
 	cp := *u
@@ -916,8 +1096,12 @@ func (t *Tenant) token(w http.ResponseWriter, r *http.Request) {
 	now := t.now()
 	switch r.PostForm.Get("grant_type") {
 	case "client_credentials":
+		// an app-only token names the service principal as oid and sub (entra-docs
+		// access-token-claims-reference: oid identifies the user or service principal; sub is
+		// the principal the token asserts)
 		tok, err := t.sign(jwt.MapClaims{"iss": "https://sts.windows.net/" + t.ID + "/", "aud": "https://graph.microsoft.com",
-			"appid": t.ClientID, "tid": t.ID, "roles": t.grantedPermissions(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+			"appid": t.ClientID, "tid": t.ID, "oid": t.ServicePrincipalID, "sub": t.ServicePrincipalID,
+			"roles": t.grantedPermissions(), "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
 			return
@@ -1170,6 +1354,11 @@ func (t *Tenant) assignmentsOf(principal string) []RoleAssignment {
 	if g, ok := t.groups[principal]; ok {
 		out = append(out, g.Assignments...)
 	}
+	if principal == t.ServicePrincipalID {
+		for _, r := range t.AppRoles {
+			out = append(out, RoleAssignment{Role: r, Scope: "/"})
+		}
+	}
 	return out
 }
 
@@ -1181,11 +1370,24 @@ func (t *Tenant) roleAssignments(w http.ResponseWriter, r *http.Request, _ []byt
 		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
 		return
 	}
+	// $expand=roleDefinition adds each assignment's unifiedRoleDefinition (rbacapplication-list-
+	// roleassignments.md, example "Request using $expand"); nothing else is expanded here
+	expand := r.URL.Query().Get("$expand")
+	if expand != "" && expand != "roleDefinition" {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Could not find a property named '"+expand+"' on type 'microsoft.graph.unifiedRoleAssignment'.")
+		return
+	}
 	t.mu.Lock()
 	var out []map[string]any
 	for i, a := range t.assignmentsOf(m[1]) {
-		out = append(out, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", m[1], i),
-			"principalId": m[1], "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope})
+		ra := map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", m[1], i),
+			"principalId": m[1], "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope}
+		if expand != "" {
+			_, builtIn := builtinRoles[a.Role]
+			ra["roleDefinition"] = map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleDefinition", "id": roleID(a.Role),
+				"templateId": roleID(a.Role), "displayName": a.Role, "isBuiltIn": builtIn, "isEnabled": true}
+		}
+		out = append(out, ra)
 	}
 	t.mu.Unlock()
 	t.page(w, r, out)

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,5 +164,67 @@ func TestSingleSignOnUnlessPromptLogin(t *testing.T) {
 	}
 	if resp := get("login"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("prompt=login: %d", resp.StatusCode)
+	}
+}
+
+// A JSON batch is answered request by request as each would be on its own (its own operation,
+// query and permission checks, each counted), at most 20 requests with unique ids.
+func TestBatch(t *testing.T) {
+	tn, users := started(t)
+	tok := appToken(t, tn)
+	post := func(reqs []map[string]string) (int, map[string]int) {
+		t.Helper()
+		body, _ := json.Marshal(map[string]any{"requests": reqs})
+		req, _ := http.NewRequest(http.MethodPost, tn.GraphURL()+"/$batch", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out struct {
+			Responses []struct {
+				ID     string `json:"id"`
+				Status int    `json:"status"`
+			} `json:"responses"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		got := map[string]int{}
+		for _, r := range out.Responses {
+			got[r.ID] = r.Status
+		}
+		return res.StatusCode, got
+	}
+	code, got := post([]map[string]string{
+		{"id": "1", "method": "GET", "url": "/users/" + users[0].ID + "?$select=id,displayName"},
+		{"id": "2", "method": "GET", "url": "/users/00000000-0000-0000-0000-000000000000"},
+		{"id": "3", "method": "GET", "url": "/users/" + users[0].ID + "/drive"},
+	})
+	if code != http.StatusOK || got["1"] != 200 || got["2"] != 404 || got["3"] != 400 {
+		t.Fatalf("batch: %d %v", code, got)
+	}
+	if n := tn.Calls()["GET /v1.0/users/{id}"]; n != 2 {
+		t.Fatalf("the batched reads were counted %d times, want 2", n)
+	}
+	if len(tn.Outside()) != 1 {
+		t.Fatalf("the request outside the extract was not recorded: %v", tn.Outside())
+	}
+	var many []map[string]string
+	for i := range 21 {
+		many = append(many, map[string]string{"id": strconv.Itoa(i), "method": "GET", "url": "/users/" + users[0].ID})
+	}
+	if code, _ := post(many); code != http.StatusBadRequest {
+		t.Fatalf("21 requests in a batch: %d", code)
+	}
+	if code, _ := post(many[:20]); code != http.StatusOK {
+		t.Fatalf("20 requests in a batch: %d", code)
+	}
+	if code, _ := post([]map[string]string{many[0], many[0]}); code != http.StatusBadRequest {
+		t.Fatalf("two requests with one id: %d", code)
+	}
+	tok = "not-a-token"
+	if _, got := post(many[:1]); got["0"] != http.StatusUnauthorized {
+		t.Fatalf("a batch without a valid token: %v", got)
 	}
 }

@@ -35,7 +35,14 @@ func TestServersDieWithTheTestBinary(t *testing.T) {
 	}
 	defer inherited.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServersDieWithTheTestBinary$", "-test.timeout=5m")
-	cmd.Env = append(os.Environ(), orphanChild+"=1")
+	// The killed child cannot remove its own test folders (its servers' sockets): they go into one
+	// this test removes. Short, since a Unix socket's path has at most 107 bytes.
+	scratch, err := os.MkdirTemp("", "orphan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(scratch) })
+	cmd.Env = append(os.Environ(), orphanChild+"=1", "TMPDIR="+scratch)
 	cmd.ExtraFiles = []*os.File{held} // descriptor 3 in the child, without close-on-exec
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

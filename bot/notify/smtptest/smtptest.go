@@ -28,6 +28,35 @@ type Server struct {
 	got    chan struct{}
 	reject int // messages still to refuse with a temporary failure
 	hook   func(Message)
+	conns  []*smtp.Conn // every connection accepted so far
+}
+
+// TimeOutConnections ends every open connection as the server does one idle past its read
+// timeout: "421 4.4.2 Idle timeout, bye bye", then it closes.
+func (s *Server) TimeOutConnections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		_, _ = c.Conn().Write([]byte("421 4.4.2 Idle timeout, bye bye\r\n"))
+		_ = c.Close()
+	}
+}
+
+// Connections is how many SMTP connections the server accepted so far.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// CloseConnections closes every open connection from the server's side, as a relay does with
+// a connection idle past its timeout (RFC 5321 section 4.5.3.2.7: at least five minutes).
+func (s *Server) CloseConnections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		_ = c.Close()
+	}
 }
 
 // OnMessage calls f with every message as it arrives (load tests route codes with it).
@@ -88,7 +117,12 @@ func (s *Server) Wait(t testing.TB, n int) []Message {
 
 type backend struct{ s *Server }
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: b.s}, nil }
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	b.s.mu.Lock()
+	b.s.conns = append(b.s.conns, c)
+	b.s.mu.Unlock()
+	return &session{s: b.s}, nil
+}
 
 type session struct {
 	s    *Server

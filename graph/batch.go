@@ -1,0 +1,339 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// A look-up's reads (the user by id, transitive memberships, role assignments, PIM
+// eligibility) go to Graph as one JSON batch (graph-docs concepts/json-batching.md): one HTTP
+// round trip through the same middleware (retries of the whole batch, telemetry) instead of
+// four requests each built and parsed by the SDK, which made most of the bot's CPU time and
+// allocations per chat step. The batch's answers are plain JSON read into small structs. A
+// read the batch could not answer (throttled or briefly unavailable, a second page of
+// memberships) is made again on its own through the SDK, with its retries, so the outcome
+// is the same as without the batch. Graph runs the requests of a batch in any order, at once.
+
+// batchReq is one request of a JSON batch.
+type batchReq struct {
+	ID     string `json:"id"`
+	Method string `json:"method"`
+	URL    string `json:"url"`
+}
+
+// batchResp is one answer of a JSON batch.
+type batchResp struct {
+	ID     string          `json:"id"`
+	Status int             `json:"status"`
+	Body   json.RawMessage `json:"body"`
+}
+
+func (r batchResp) ok() bool { return r.Status >= 200 && r.Status < 300 }
+
+// batchID names the look-up's requests.
+const (
+	bUser     = "user"
+	bMembers  = "memberships"
+	bAssigned = "assignments"
+	bEligible = "eligibility"
+)
+
+// queryValue escapes an OData query value (spaces as %20, as the SDK sends them).
+func queryValue(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }
+
+// lookupRequests are the batch's requests for a user id: the privilege checks, and the user
+// itself when withUser.
+func lookupRequests(id string, withUser bool) []batchReq {
+	p := url.PathEscape(id)
+	principal := queryValue("principalId eq '" + strings.ReplaceAll(id, "'", "''") + "'")
+	rs := []batchReq{
+		{ID: bMembers, Method: http.MethodGet, URL: "/users/" + p + "/transitiveMemberOf?$select=id,isAssignableToRole"},
+		{ID: bAssigned, Method: http.MethodGet, URL: "/roleManagement/directory/roleAssignments?$filter=" + principal + "&$select=id"},
+		{ID: bEligible, Method: http.MethodGet, URL: "/roleManagement/directory/roleEligibilityScheduleInstances?$filter=" + principal + "&$select=id"},
+	}
+	if withUser {
+		rs = append(rs, batchReq{ID: bUser, Method: http.MethodGet, URL: "/users/" + p + "?$select=" + strings.Join(userFields, ",")})
+	}
+	return rs
+}
+
+// request makes one Graph request outside the SDK, through its HTTP client and middleware
+// (retries of 429, 503 and 504, redirects refused, telemetry) with a token from the same
+// credential, and decodes a 2xx JSON answer into out (when out is not nil). Another status is
+// an error in the SDK's words: "graph: op: status code: message".
+func (d *Directory) request(ctx context.Context, op, method, path string, body any, out any) error {
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("graph: %s: %w", op, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	if err != nil {
+		return fmt.Errorf("graph: %s: token: %w", op, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, d.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("graph: %s: %w", op, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("graph: %s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		return &statusError{Op: op, Status: resp.StatusCode, Body: b}
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
+		return fmt.Errorf("graph: %s: %w", op, err)
+	}
+	return nil
+}
+
+// statusError is Graph's error answer to a request made outside the SDK.
+type statusError struct {
+	Op     string
+	Status int
+	Body   []byte
+}
+
+func (e *statusError) Error() string {
+	var b struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(e.Body, &b)
+	return fmt.Sprintf("graph: %s: %d %s: %s", e.Op, e.Status, b.Error.Code, b.Error.Message)
+}
+
+// batch sends requests as one JSON batch and returns the answers by id; an error when the
+// batch itself failed or left a request unanswered.
+func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
+	var out struct {
+		Responses []batchResp `json:"responses"`
+	}
+	if err := d.request(ctx, "batch", http.MethodPost, "/$batch", struct {
+		Requests []batchReq `json:"requests"`
+	}{reqs}, &out); err != nil {
+		return nil, err
+	}
+	got := make(map[string]batchResp, len(out.Responses))
+	for _, r := range out.Responses {
+		got[r.ID] = r
+	}
+	for _, r := range reqs {
+		if _, ok := got[r.ID]; !ok {
+			return nil, fmt.Errorf("graph: batch: no answer to %s", r.ID)
+		}
+	}
+	return got, nil
+}
+
+// redo reports whether a batched read must be made again on its own: Graph throttled it or was
+// briefly unavailable (429, 503, 504), which the SDK's retry handler retries; any other error
+// is an answer, as it would be without the batch.
+func redo(r batchResp) bool {
+	switch r.Status {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// batchError is a batched read's error answer, like the SDK's for the same answer.
+func batchError(op string, r batchResp) error {
+	return &statusError{Op: op, Status: r.Status, Body: r.Body}
+}
+
+// lookupByID reads a user and its privilege in one batch (see above).
+func (d *Directory) lookupByID(ctx context.Context, id string) (flows.Account, error) {
+	got, err := d.batch(ctx, lookupRequests(id, true))
+	if err != nil {
+		d.log("batched look-up failed, reading on its own", err)
+		return d.lookupByIDApart(ctx, id)
+	}
+	var a flows.Account
+	d.privilegeFrom(ctx, got, id, &a)
+	u := got[bUser]
+	switch {
+	case u.Status == http.StatusNotFound:
+		return flows.Account{}, flows.ErrNotFound
+	case redo(u):
+		gu, err := d.getUser(ctx, id)
+		if err != nil {
+			return flows.Account{}, err
+		}
+		acct := account(gu)
+		acct.Groups, acct.Privileged = a.Groups, a.Privileged
+		return acct, nil
+	case !u.ok():
+		return flows.Account{}, batchError("get user", u)
+	}
+	var ru rawUser
+	if err := json.Unmarshal(u.Body, &ru); err != nil {
+		return flows.Account{}, fmt.Errorf("graph: get user: %w", err)
+	}
+	acct := ru.account()
+	acct.Groups, acct.Privileged = a.Groups, a.Privileged
+	return acct, nil
+}
+
+// rawUser is a user as Graph sends it, with the fields of userFields.
+type rawUser struct {
+	ID, DisplayName, Mail, UserPrincipalName, OnPremisesSecurityIdentifier string
+	AccountEnabled, OnPremisesSyncEnabled                                  bool
+}
+
+// account is the user as flows sees it (like account, from the SDK's model).
+func (u rawUser) account() flows.Account {
+	return flows.Account{ID: u.ID, UPN: u.UserPrincipalName, Mail: u.Mail, DisplayName: u.DisplayName,
+		Enabled: u.AccountEnabled, Synced: u.OnPremisesSyncEnabled, OnPremSID: u.OnPremisesSecurityIdentifier}
+}
+
+// lookupByIDApart is the look-up as separate SDK calls, in parallel.
+func (d *Directory) lookupByIDApart(ctx context.Context, id string) (flows.Account, error) {
+	var (
+		u      flows.Account
+		getErr error
+		a      flows.Account
+	)
+	d.parallel(func() {
+		gu, err := d.getUser(ctx, id)
+		if getErr = err; err == nil {
+			u = account(gu)
+		}
+	}, func() { d.privilege(ctx, id, &a) })
+	if getErr != nil {
+		return flows.Account{}, getErr
+	}
+	u.Groups, u.Privileged = a.Groups, a.Privileged
+	return u, nil
+}
+
+// privilegeBatched fills a's groups and privilege from the three checks in one batch.
+func (d *Directory) privilegeBatched(ctx context.Context, id string, a *flows.Account) {
+	got, err := d.batch(ctx, lookupRequests(id, false))
+	if err != nil {
+		d.log("batched privilege checks failed, reading them on their own", err)
+		d.privilege(ctx, id, a)
+		return
+	}
+	d.privilegeFrom(ctx, got, id, a)
+}
+
+// privilegeFrom reads the privilege checks' answers as privilege does; a check that failed
+// makes the user privileged, and one Graph throttled or failed is made again on its own. For
+// the stand-in of an unknown user nothing is made again: its answers are not read.
+func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp, id string, a *flows.Account) {
+	if id == unknownUser {
+		return
+	}
+	var m flows.Account
+	var errs []error
+	if r := got[bMembers]; redo(r) {
+		errs = append(errs, d.memberships(ctx, id, &m))
+	} else if !r.ok() {
+		errs = append(errs, batchError("memberships", r))
+	} else if err := d.membershipsFrom(ctx, id, r.Body, &m); err != nil {
+		errs = append(errs, err)
+	}
+	count := func(key, op string, apart func(context.Context, string) (bool, error)) bool {
+		r := got[key]
+		if redo(r) {
+			yes, err := apart(ctx, id)
+			errs = append(errs, err)
+			return yes
+		}
+		if key == bEligible && r.Status == http.StatusBadRequest && d.noPIM(batchCode(r)) {
+			return false
+		}
+		if !r.ok() {
+			errs = append(errs, batchError(op, r))
+			return false
+		}
+		var v struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(r.Body, &v); err != nil {
+			errs = append(errs, fmt.Errorf("graph: %s: %w", op, err))
+			return false
+		}
+		return len(v.Value) > 0
+	}
+	assigned := count(bAssigned, "role assignments", d.roleAssigned)
+	eligible := count(bEligible, "role eligibility", d.eligibleRoles)
+	a.Groups = m.Groups
+	a.Privileged = m.Privileged || assigned || eligible
+	for _, err := range errs {
+		if err != nil {
+			d.log("privilege unknown, treating the user as privileged", err)
+			a.Privileged = true
+		}
+	}
+}
+
+func batchCode(r batchResp) string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+// membershipsFrom reads the first page of transitive memberships from a batch answer; a
+// further page is read through the SDK from its next link.
+func (d *Directory) membershipsFrom(ctx context.Context, id string, body []byte, a *flows.Account) error {
+	var page struct {
+		Value []struct {
+			Type               string `json:"@odata.type"`
+			ID                 string `json:"id"`
+			IsAssignableToRole *bool  `json:"isAssignableToRole"`
+		} `json:"value"`
+		Next string `json:"@odata.nextLink"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return fmt.Errorf("graph: memberships: %w", err)
+	}
+	if page.Next != "" {
+		// more than a page: all of them through the SDK, which follows the links
+		return d.memberships(ctx, id, a)
+	}
+	for _, o := range page.Value {
+		switch o.Type {
+		case "#microsoft.graph.directoryRole":
+			a.Privileged = true
+		case "#microsoft.graph.group":
+			a.Groups = append(a.Groups, o.ID)
+			if o.IsAssignableToRole != nil && *o.IsAssignableToRole {
+				a.Privileged = true
+			}
+		}
+	}
+	return nil
+}

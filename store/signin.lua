@@ -1,0 +1,10 @@
+-- Counts a password sign-in attempt on the registration page before it is tried (AD only): it is
+-- refused, and not counted, when the day's attempts are used up. A day is a UTC calendar day.
+-- KEYS[1] the person's counter of the day. ARGV[1] the day's maximum, ARGV[2] the counter's
+-- lifetime (ms).
+-- Returns 1 when the attempt may go ahead, 0 when refused.
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
