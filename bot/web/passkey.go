@@ -101,8 +101,13 @@ func (s *Server) passkeyProve(w http.ResponseWriter, r *http.Request, tok string
 			Error: "Your browser did not send a passkey. Go back and press the button again (this page needs JavaScript)."})
 		return
 	}
-	ok, err := s.e.ProvePasskey(r.Context(), tok, []byte(resp))
+	res, err := s.e.ProvePasskeyOnPage(r.Context(), tok, []byte(resp))
+	ok := res.OK
 	setCookie(w, cookiePre, "", -1)
+	if err == nil && res.Recovery {
+		s.pageAnswered(w, r, res) // the recovery page carries on (recover.go)
+		return
+	}
 	switch {
 	case errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, http.StatusNotFound)
