@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,15 +71,10 @@ var (
 	_ flows.DailyCounts = (*Auditor)(nil)
 )
 
-//go:embed audit.lua
-var auditSrc string
-
-var auditScript = redis.NewScript(auditSrc)
-
-//go:embed audit_age.lua
-var auditAgeSrc string
-
-var auditAgeScript = redis.NewScript(auditAgeSrc)
+var (
+	auditScript    = script("audit.lua")
+	auditAgeScript = script("audit_age.lua")
+)
 
 // NewAuditor starts the writer; maxAge (when given and above zero) drops older events.
 func NewAuditor(rdb redis.UniversalClient, log *slog.Logger, maxAge ...time.Duration) *Auditor {

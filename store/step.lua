@@ -2,6 +2,10 @@
 -- before it can be accepted, check blocks and send limits, then save.
 -- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links
 -- ARGV[1]: the plan as JSON (see redis.go)
+-- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
+-- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
+-- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
+-- started one, the failures and the tries counted).
 local p = cjson.decode(ARGV[1])
 local now = tonumber(p.now)
 local function fmt(n) return string.format('%d', n) end

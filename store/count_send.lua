@@ -1,4 +1,7 @@
--- Count one code sent outside a chat step. KEYS: 1 enrollment. ARGV: 1 now ms, 2 window ms, 3 max
+-- Counts one code sent outside a chat step (the registration pages) against the person's send
+-- limit, in the same fixed window as the chat's sends.
+-- KEYS[1] the enrollment. ARGV[1] now (ms), ARGV[2] the window (ms), ARGV[3] the maximum.
+-- Returns 1 when counted, 0 when the limit is reached (nothing is sent then).
 local now = tonumber(ARGV[1])
 local c, s = 0, now
 local v = redis.call('HGET', KEYS[1], 'c:sent')
