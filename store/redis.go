@@ -52,10 +52,10 @@ func Connect(o Options) (redis.UniversalClient, error) {
 }
 
 var (
-	stepScript      = script("step.lua")
+	stepScript      = script("step.lua", "lib_window.lua")
 	consumeScript   = script("consume.lua")
-	countSendScript = script("count_send.lua")
-	judgeScript     = script("judge.lua")
+	countSendScript = script("count_send.lua", "lib_window.lua")
+	judgeScript     = script("judge.lua", "lib_window.lua")
 )
 
 // Store implements the flows ports on Redis.
