@@ -276,36 +276,92 @@ func (a *Adapter) handle(ctx context.Context, team, userID, channel string, buil
 	a.post(ctx, chat, replies)
 }
 
-// onEvent handles one Events API payload (the JSON of an event_callback).
-func (a *Adapter) onEvent(ctx context.Context, raw json.RawMessage) {
-	var outer struct {
-		EventID      string `json:"event_id"`
-		TeamID       string `json:"team_id"`
-		EnterpriseID string `json:"enterprise_id"`
+// eventEnvelope is what the adapter reads of an Events API payload (an event_callback, or the
+// url_verification handshake), decoded once per delivery: the fields slackevents.ParseEvent and
+// its MessageEvent would give the checks in onEvent, and nothing else.
+type eventEnvelope struct {
+	Type         string      `json:"type"`
+	Challenge    string      `json:"challenge"`
+	EventID      string      `json:"event_id"`
+	TeamID       string      `json:"team_id"`
+	EnterpriseID string      `json:"enterprise_id"`
+	Event        *innerEvent `json:"event"`
+}
+
+// innerEvent is the part of a message or app_home_opened event onEvent reads.
+type innerEvent struct {
+	Type        string `json:"type"`
+	User        string `json:"user"`
+	Channel     string `json:"channel"`
+	ChannelType string `json:"channel_type"`
+	Text        string `json:"text"`
+	SubType     string `json:"subtype"`
+	BotID       string `json:"bot_id"`
+	Tab         string `json:"tab"`
+	// An edit: "edited" on the message itself, or on "message" when the event carries one
+	// (slackevents.MessageEvent reads it from "message" when present, else from the top level).
+	Edited  *slackapi.Edited `json:"edited"`
+	Message *struct {
+		Edited *slackapi.Edited `json:"edited"`
+	} `json:"message"`
+}
+
+// edited reports whether a message event is about an edit.
+func (e *innerEvent) edited() bool {
+	if e.Message != nil {
+		return e.Message.Edited != nil
 	}
-	_ = json.Unmarshal(raw, &outer)
-	ev, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
-	if err != nil || ev.Type != slackevents.CallbackEvent {
+	return e.Edited != nil
+}
+
+// decodeEvent decodes an Events API payload once.
+// On a field of the wrong type it returns what it decoded and the error.
+func decodeEvent(raw []byte) (*eventEnvelope, error) {
+	env := &eventEnvelope{}
+	return env, json.Unmarshal(raw, env)
+}
+
+// kind is what onEvent does with a payload from an allowed workspace: "message" (a direct
+// message to answer), "home" (the home tab was opened) or "" (nothing).
+func (env *eventEnvelope) kind() string {
+	if env.Type != slackevents.CallbackEvent || env.Event == nil {
+		return ""
+	}
+	switch e := env.Event; e.Type {
+	case string(slackevents.Message):
+		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.edited() {
+			return ""
+		}
+		return "message"
+	case string(slackevents.AppHomeOpened):
+		if e.Tab == "home" {
+			return "home"
+		}
+	}
+	return ""
+}
+
+// onEvent handles one decoded Events API payload.
+func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
+	if env.Type != slackevents.CallbackEvent || env.Event == nil {
 		return
 	}
-	if !a.allowed(outer.TeamID, outer.EnterpriseID) {
-		a.log.WarnContext(ctx, "event from a workspace that is not allowed", "team", outer.TeamID, "enterprise", outer.EnterpriseID)
+	if !a.allowed(env.TeamID, env.EnterpriseID) {
+		a.log.WarnContext(ctx, "event from a workspace that is not allowed", "team", env.TeamID, "enterprise", env.EnterpriseID)
 		return
 	}
-	switch e := ev.InnerEvent.Data.(type) {
-	case *slackevents.MessageEvent:
-		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.Message != nil && e.Message.Edited != nil {
+	e := env.Event
+	switch env.kind() {
+	case "message":
+		if !a.first(ctx, "evt:"+env.EventID) {
 			return
 		}
-		if !a.first(ctx, "evt:"+outer.EventID) {
-			return
-		}
-		a.handle(ctx, outer.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
-			in.Text, in.IdemKey = e.Text, "slack:"+outer.EventID
+		a.handle(ctx, env.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
+			in.Text, in.IdemKey = e.Text, "slack:"+env.EventID
 		})
-	case *slackevents.AppHomeOpenedEvent:
-		if e.Tab == "home" && a.first(ctx, "evt:"+outer.EventID) {
-			a.publishHome(ctx, outer.TeamID, e.User)
+	case "home":
+		if a.first(ctx, "evt:"+env.EventID) {
+			a.publishHome(ctx, env.TeamID, e.User)
 		}
 	}
 }
