@@ -83,26 +83,26 @@ func Messages(replies []flows.Reply) []Message {
 }
 
 // splitText cuts s into pieces whose mrkdwn-escaped length is at most n characters: at the
-// last line break that fits, else the last space, else anywhere.
+// last line break that fits, else the last space, else anywhere. It walks the string in place
+// (no rune slice per call: every reply goes through it).
 func splitText(s string, n int) []string {
 	if s == "" {
 		return []string{" "} // a section needs text
 	}
 	var out []string
 	for {
-		r := []rune(s)
-		if escapedLen(r) <= n {
-			return append(out, s)
-		}
-		cut, size := 0, 0
-		for i, c := range r {
-			size += escapedLen([]rune{c})
+		cut, size := len(s), 0
+		for i, c := range s {
+			size += escapedLen(c)
 			if size > n {
+				cut = i
 				break
 			}
-			cut = i + 1
 		}
-		head := string(r[:cut])
+		if cut == len(s) {
+			return append(out, s)
+		}
+		head := s[:cut]
 		if i := strings.LastIndex(head, "\n"); i > 0 {
 			head = head[:i+1]
 		} else if i := strings.LastIndex(head, " "); i > 0 {
@@ -113,19 +113,15 @@ func splitText(s string, n int) []string {
 	}
 }
 
-func escapedLen(r []rune) int {
-	n := 0
-	for _, c := range r {
-		switch c {
-		case '&':
-			n += 5
-		case '<', '>':
-			n += 4
-		default:
-			n++
-		}
+// escapedLen is how many characters c takes once mrkdwn-escaped.
+func escapedLen(c rune) int {
+	switch c {
+	case '&':
+		return 5
+	case '<', '>':
+		return 4
 	}
-	return n
+	return 1
 }
 
 // post sends replies to the chat's channel with unfurling off.
