@@ -366,9 +366,57 @@ func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
 	}
 }
 
+// interaction is what the adapter reads of an interactivity payload, decoded once: the fields
+// of slack.InteractionCallback onInteraction uses, and the clicked message's blocks kept as
+// JSON (closeButtons sends back all but the buttons).
+type interaction struct {
+	Type       string   `json:"type"`
+	TriggerID  string   `json:"trigger_id"`
+	Team       idObject `json:"team"`
+	Enterprise idObject `json:"enterprise"`
+	User       idObject `json:"user"`
+	Channel    idObject `json:"channel"`
+	View       struct {
+		Type string `json:"type"`
+	} `json:"view"`
+	Container struct {
+		MessageTs string `json:"message_ts"`
+	} `json:"container"`
+	Actions []struct {
+		// slack.ActionCallbacks counts an action as a block action when block_id is a string
+		BlockID  json.RawMessage `json:"block_id"`
+		ActionID string          `json:"action_id"`
+		Value    string          `json:"value"`
+		Text     struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	} `json:"actions"`
+	Message struct {
+		Blocks []json.RawMessage `json:"blocks"`
+	} `json:"message"`
+}
+
+type idObject struct {
+	ID string `json:"id"`
+}
+
+// blockAction is the clicked button.
+type blockAction struct{ ActionID, Value, Label string }
+
+// action is the first block action of the payload, if any.
+func (cb *interaction) action() (blockAction, bool) {
+	for _, x := range cb.Actions {
+		if len(x.BlockID) > 0 && x.BlockID[0] == '"' {
+			return blockAction{ActionID: x.ActionID, Value: x.Value, Label: x.Text.Text}, true
+		}
+	}
+	return blockAction{}, false
+}
+
 // onInteraction handles a block_actions payload: a button in a message or on the home tab.
-func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCallback) {
-	if cb.Type != slackapi.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
+	act, ok := cb.action()
+	if cb.Type != string(slackapi.InteractionTypeBlockActions) || !ok {
 		return
 	}
 	team := cb.Team.ID
@@ -376,7 +424,6 @@ func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCall
 		a.log.WarnContext(ctx, "interaction from a workspace that is not allowed", "team", team)
 		return
 	}
-	act := cb.ActionCallback.BlockActions[0]
 	if act.ActionID == "link" || !a.first(ctx, "trg:"+cb.TriggerID+":"+act.ActionID) {
 		return // link buttons need no answer
 	}
@@ -390,7 +437,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCall
 		channel = ch
 	}
 	if cb.Container.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
-		a.closeButtons(ctx, channel, cb.Container.MessageTs, cb.Message, act)
+		a.closeButtons(ctx, channel, cb.Container.MessageTs, cb.Message.Blocks, act.Label)
 	}
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID

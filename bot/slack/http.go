@@ -107,8 +107,8 @@ func (a *Adapter) interactive(w http.ResponseWriter, r *http.Request, body []byt
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	var cb slackapi.InteractionCallback
-	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+	cb := &interaction{}
+	if err := json.Unmarshal([]byte(form.Get("payload")), cb); err != nil {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}

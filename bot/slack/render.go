@@ -3,6 +3,7 @@ package slack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -191,14 +192,8 @@ func (a *Adapter) openDM(ctx context.Context, user string) (string, error) {
 
 // closeButtons replaces a clicked message's buttons with what was chosen, so it cannot be
 // clicked again (a stale click would be refused anyway).
-func (a *Adapter) closeButtons(ctx context.Context, channel, ts string, msg slackapi.Message, act *slackapi.BlockAction) {
-	var blocks []slackapi.Block
-	for _, b := range msg.Blocks.BlockSet {
-		if b.BlockType() != slackapi.MBTAction {
-			blocks = append(blocks, b)
-		}
-	}
-	label := act.Text.Text
+func (a *Adapter) closeButtons(ctx context.Context, channel, ts string, msg []json.RawMessage, label string) {
+	blocks := keptBlocks(msg)
 	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, "You chose: "+label, false, false)))
 	err := a.call(ctx, "chat.update:"+channel, func() error {
 		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText("You chose: "+label, false), slackapi.MsgOptionBlocks(blocks...))
@@ -208,6 +203,31 @@ func (a *Adapter) closeButtons(ctx context.Context, channel, ts string, msg slac
 		a.log.WarnContext(ctx, "chat.update failed", "err", err)
 	}
 }
+
+// keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them.
+func keptBlocks(msg []json.RawMessage) []slackapi.Block {
+	var blocks []slackapi.Block
+	for _, raw := range msg {
+		var head struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(raw, &head) != nil || head.Type == string(slackapi.MBTAction) {
+			continue
+		}
+		blocks = append(blocks, rawBlock{raw: raw, typ: head.Type})
+	}
+	return blocks
+}
+
+// rawBlock is a block passed through as JSON.
+type rawBlock struct {
+	raw json.RawMessage
+	typ string
+}
+
+func (b rawBlock) BlockType() slackapi.MessageBlockType { return slackapi.MessageBlockType(b.typ) }
+func (b rawBlock) ID() string                           { return "" }
+func (b rawBlock) MarshalJSON() ([]byte, error)         { return b.raw, nil }
 
 // maxRetries bounds how often one call waits out a 429.
 const maxRetries = 3
