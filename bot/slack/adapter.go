@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,8 @@ type Seen interface {
 type Adapter struct {
 	cfg   Config
 	api   *slackapi.Client
+	hc    *http.Client // the client api uses, for chatForm
+	base  string       // the Web API's base URL, ending with /
 	eng   Engine
 	seen  Seen
 	clock flows.Clock
@@ -115,14 +118,16 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sopts := []slackapi.Option{slackapi.OptionHTTPClient(bot.PooledClient(30 * time.Second))}
+	hc, base := bot.PooledClient(30*time.Second), slackapi.APIURL
+	sopts := []slackapi.Option{slackapi.OptionHTTPClient(hc)}
 	if cfg.APIURL != "" {
 		sopts = append(sopts, slackapi.OptionAPIURL(cfg.APIURL))
+		base = cfg.APIURL
 	}
 	if cfg.AppToken != "" {
 		sopts = append(sopts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
-	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), eng: eng, seen: seen, clock: clock, log: log,
+	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), hc: hc, base: base, eng: eng, seen: seen, clock: clock, log: log,
 		users: map[string]userEntry{}, sleep: bot.Sleep, queues: map[string]*userQueue{}}
 	for _, o := range opts {
 		o(a)
