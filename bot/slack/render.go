@@ -256,8 +256,9 @@ func (a *Adapter) chatForm(ctx context.Context, method string, values url.Values
 	if err != nil {
 		return err
 	}
+	body := io.LimitReader(resp.Body, maxBody)
 	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody)) // so the connection is reused
+		_, _ = io.Copy(io.Discard, body) // so the connection is reused
 		_ = resp.Body.Close()
 	}()
 	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
@@ -271,7 +272,7 @@ func (a *Adapter) chatForm(ctx context.Context, method string, values url.Values
 		return slackapi.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
 	var r slackapi.SlackResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&r); err != nil {
+	if err := json.NewDecoder(body).Decode(&r); err != nil {
 		return err
 	}
 	return r.Err()
