@@ -62,7 +62,7 @@ func (d *demoOut) after(t *testing.T, mark int, re *regexp.Regexp) (string, int)
 func (d *demoOut) len() int { d.mu.Lock(); defer d.mu.Unlock(); return d.b.Len() }
 
 var (
-	demoLinkRE = regexp.MustCompile(`🔗 (http://127\.0\.0\.1:\d+/l/\S+)`)
+	demoLinkRE = regexp.MustCompile(`🔗 (http://localhost:\d+/l/\S+)`)
 	outboxRE   = regexp.MustCompile(`(?s)\[outbox\] to alice\.home@mail\.test.*?\b(\d{6})\b`)
 )
 

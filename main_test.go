@@ -382,7 +382,7 @@ func TestDemoRunsOfflineFromAPipe(t *testing.T) {
 	}
 	o := out.String()
 	for _, want := range []string{"resetbot DEMO", "alice@contoso.test", "bob@contoso.test", "carol@contoso.test", "dave@contoso.test",
-		"You haven't registered enough", "🔗 http://127.0.0.1:", "contact the helpdesk"} {
+		"You haven't registered enough", "🔗 http://localhost:", "contact the helpdesk", "Passkeys: on the registration page", "/recover"} {
 		if !strings.Contains(o, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, o)
 		}

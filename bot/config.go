@@ -94,13 +94,29 @@ type Config struct {
 	PhoneAuthToken  string // PHONE_AUTH_TOKEN
 	PhoneFrom       string // PHONE_FROM: the sending number, E.164
 	PhoneBudget     int    // PHONE_BUDGET_PER_HOUR: SMS and calls for the whole deployment
-	LogLevel        string // LOG_LEVEL
-	AuditMaxAgeDays int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
-	AuditMaxEvents  int    // AUDIT_MAX_EVENTS: the audit stream's cap in Redis (default 100000)
-	AuditLog        string // AUDIT_LOG: ship the audit trail as JSON lines to stdout (default), a file path, or off
-	AuditHECURL     string // AUDIT_HEC_URL: also ship it to a SIEM's HTTP event collector (https)
-	AuditHECToken   string // AUDIT_HEC_TOKEN: that collector's token
-	MetricsAddr     string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
+	// PasskeyAAGUIDs (PASSKEY_AAGUIDS): the authenticator models (AAGUIDs) a passkey or
+	// security key may be; empty: any that verifies its user
+	PasskeyAAGUIDs []string
+
+	// The recovery page (PUBLIC_BASE_URL/recover) for people who cannot reach chat: its abuse
+	// limits, per client address and per network (/24, /64) every 10 minutes, per address for
+	// browsers without JavaScript (no proof-of-work), codes sent per hour for everyone, and the
+	// proof-of-work's difficulty in leading zero bits.
+	RecoverPerAddress   int // RECOVER_PER_ADDRESS (default 30)
+	RecoverPerNetwork   int // RECOVER_PER_NETWORK (default 120)
+	RecoverNoScript     int // RECOVER_NO_SCRIPT_PER_ADDRESS (default 10)
+	RecoverSendsPerHour int // RECOVER_SENDS_PER_HOUR (default 300)
+	RecoverBits         int // RECOVER_CHALLENGE_BITS (default 15)
+	// TrustedProxyHops (TRUSTED_PROXY_HOPS) is how many proxies in front of the bot add an
+	// X-Forwarded-For entry that can be trusted (0, the default: the peer's address is the client's).
+	TrustedProxyHops int
+	LogLevel         string // LOG_LEVEL
+	AuditMaxAgeDays  int    // AUDIT_MAX_AGE_DAYS: drop older audit events (default 400)
+	AuditMaxEvents   int    // AUDIT_MAX_EVENTS: the audit stream's cap in Redis (default 100000)
+	AuditLog         string // AUDIT_LOG: ship the audit trail as JSON lines to stdout (default), a file path, or off
+	AuditHECURL      string // AUDIT_HEC_URL: also ship it to a SIEM's HTTP event collector (https)
+	AuditHECToken    string // AUDIT_HEC_TOKEN: that collector's token
+	MetricsAddr      string // METRICS_ADDR: Prometheus /metrics listener, e.g. :9090 (off when empty)
 
 	TeamsAppID          string   // TEAMS_APP_ID: the bot's app registration; enables Teams
 	TeamsAppPassword    string   // TEAMS_APP_PASSWORD: its client secret
@@ -163,6 +179,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		AuditMaxEvents: 100_000, AuditLog: orDefault(g("AUDIT_LOG"), "stdout"), AuditHECURL: g("AUDIT_HEC_URL"), AuditHECToken: getenv("AUDIT_HEC_TOKEN"),
 		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
 		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
+		PasskeyAAGUIDs: list("PASSKEY_AAGUIDS"),
 	}
 	// whole reads a whole number in [lo, hi]; a bad value is reported and the start refused
 	whole := func(k string, lo, hi int, dst *int) {
@@ -202,6 +219,13 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 	}
 	c.ExpiryDays = days
 	whole("PHONE_BUDGET_PER_HOUR", 1, 100000, &c.PhoneBudget)
+	c.RecoverPerAddress, c.RecoverPerNetwork, c.RecoverNoScript, c.RecoverSendsPerHour, c.RecoverBits = 30, 120, 10, 300, 15
+	whole("RECOVER_PER_ADDRESS", 1, 100000, &c.RecoverPerAddress)
+	whole("RECOVER_PER_NETWORK", 1, 1000000, &c.RecoverPerNetwork)
+	whole("RECOVER_NO_SCRIPT_PER_ADDRESS", 1, 100000, &c.RecoverNoScript)
+	whole("RECOVER_SENDS_PER_HOUR", 1, 1000000, &c.RecoverSendsPerHour)
+	whole("RECOVER_CHALLENGE_BITS", 8, 24, &c.RecoverBits)
+	whole("TRUSTED_PROXY_HOPS", 0, 5, &c.TrustedProxyHops)
 	if c.SlackMode == "" && c.SlackAppToken != "" {
 		c.SlackMode = "socket"
 	}
@@ -344,6 +368,11 @@ func (c Config) Validate() error {
 		bad("PUBLIC_BASE_URL is required (the https address where users open the bot's pages)")
 	} else if u, err := url.Parse(c.PublicBaseURL); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
 		bad("PUBLIC_BASE_URL must be an https URL (http only on loopback), got %q", c.PublicBaseURL)
+	}
+	for _, id := range c.PasskeyAAGUIDs {
+		if !isAAGUID(id) {
+			bad("PASSKEY_AAGUIDS must list authenticator AAGUIDs like cb69481e-8ff7-4039-93ec-0a2729a154a8, got %q", id)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("LISTEN_ADDR must be host:port, got %q", c.Listen)
@@ -532,6 +561,25 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// isAAGUID reports whether s is a UUID in its usual 8-4-4-4-12 hex form, other than all zeros
+// (what authenticators send when they do not say their model).
+func isAAGUID(s string) bool {
+	if len(s) != 36 || strings.Trim(s, "0-") == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
+			return false
+		}
+	}
+	return true
 }
 
 // ExpiryDays reads PASSWORD_EXPIRY_DAYS ("14,7,3,1", the default when empty): whole days from 1

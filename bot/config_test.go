@@ -94,6 +94,52 @@ func TestLoggerRedactsSecretsByName(t *testing.T) {
 	}
 }
 
+// PASSKEY_AAGUIDS takes authenticator AAGUIDs only; a bad one is reported at start-up with the
+// other problems.
+func TestPasskeyAAGUIDs(t *testing.T) {
+	m := good()
+	m["PASSKEY_AAGUIDS"] = "cb69481e-8ff7-4039-93ec-0a2729a154a8, EE882879-721C-4913-9775-3DFCCE97072A"
+	c, _ := bot.FromEnv(env(m))
+	if err := c.Validate(); err != nil || len(c.PasskeyAAGUIDs) != 2 {
+		t.Fatalf("%v %q", err, c.PasskeyAAGUIDs)
+	}
+	for _, bad := range []string{"yubikey", "00000000-0000-0000-0000-000000000000", "cb69481e8ff7403993ec0a2729a154a8"} {
+		m["PASSKEY_AAGUIDS"] = bad
+		m["LISTEN_ADDR"] = "nope"
+		c, _ := bot.FromEnv(env(m))
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "PASSKEY_AAGUIDS") || !strings.Contains(err.Error(), "LISTEN_ADDR") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// The recovery page's limits have defaults, are read when set, and bad values are reported
+// with the others.
+func TestRecoverySettings(t *testing.T) {
+	c, errs := bot.FromEnv(env(good()))
+	if len(errs) != 0 || c.RecoverPerAddress != 30 || c.RecoverPerNetwork != 120 || c.RecoverNoScript != 10 ||
+		c.RecoverSendsPerHour != 300 || c.RecoverBits != 15 || c.TrustedProxyHops != 0 {
+		t.Fatalf("defaults %+v %v", c, errs)
+	}
+	m := good()
+	m["RECOVER_PER_ADDRESS"], m["TRUSTED_PROXY_HOPS"] = "7", "2"
+	if c, errs = bot.FromEnv(env(m)); len(errs) != 0 || c.RecoverPerAddress != 7 || c.TrustedProxyHops != 2 {
+		t.Fatalf("set %+v %v", c, errs)
+	}
+	m["RECOVER_CHALLENGE_BITS"], m["RECOVER_PER_NETWORK"], m["TRUSTED_PROXY_HOPS"] = "40", "lots", "-1"
+	_, errs = bot.FromEnv(env(m))
+	var b strings.Builder
+	for _, e := range errs {
+		b.WriteString(e.Error() + "\n")
+	}
+	for _, want := range []string{"RECOVER_CHALLENGE_BITS must be a whole number from 8 to 24", "RECOVER_PER_NETWORK", "TRUSTED_PROXY_HOPS"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
+
 // PASSWORD_EXPIRY_DAYS: the default 14, 7, 3, 1; a list largest first; bad lists are reported
 // at start-up with the rest.
 func TestExpiryDays(t *testing.T) {

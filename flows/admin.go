@@ -264,7 +264,7 @@ var settings = []setting{
 			}
 			return added("adds group ", func(p Policy) []string { return p.Groups })(old, next)
 		}),
-	{name: "methods", help: "methods offered: totp, email, sms, voice, questions (comma-separated)",
+	{name: "methods", help: "methods offered: totp, email, sms, voice, questions, passkey (comma-separated)",
 		// the weaker methods: guessable answers, and numbers that can be ported or intercepted
 		weakens: func(old, next Policy) []string {
 			var w []string
@@ -291,7 +291,7 @@ var settings = []setting{
 					ok = ok || k == m
 				}
 				if !ok {
-					return fmt.Errorf("%q is not a method: use totp, email, sms, voice or questions", x)
+					return fmt.Errorf("%q is not a method: use totp, email, sms, voice, questions or passkey", x)
 				}
 				ms = append(ms, m)
 			}
@@ -302,6 +302,8 @@ var settings = []setting{
 		lowered("fewer methods required", func(p *Policy) *int { return &p.Required })),
 	boolSetting("allow_phone_alone", "let SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone },
 		turnedOn("lets SMS or a call alone complete a reset", func(p *Policy) *bool { return &p.AllowPhoneAlone })),
+	boolSetting("passkey_alone", "let a user-verifying passkey alone complete a reset (not for privileged users)", func(p *Policy) *bool { return &p.PasskeyAlone },
+		turnedOn("lets a passkey alone complete a reset", func(p *Policy) *bool { return &p.PasskeyAlone })),
 	boolSetting("require_registration", "remind users until they register", func(p *Policy) *bool { return &p.RequireRegistration },
 		never), // reminders only: no one is verified more easily
 	intSetting("reconfirm_days", "days before users must reconfirm, 0 never", 0, 730, func(p *Policy) *int { return &p.ReconfirmDays },

@@ -90,6 +90,9 @@ const (
 	MsgNothingToResend   MsgID = "nothing_to_resend"
 	MsgTOTPNotSent       MsgID = "totp_not_sent"
 	MsgThanks            MsgID = "thanks"
+	MsgPasskeyLink       MsgID = "passkey_link"
+	MsgPasskeyWrong      MsgID = "passkey_wrong"
+	MsgStepPasskey       MsgID = "step_passkey"
 
 	// helpdesk caller verification (flows/helpdesk.go)
 	MsgNotHelpdesk         MsgID = "not_helpdesk"
@@ -137,6 +140,37 @@ const (
 	// the bot admins' report line
 	MsgReportExpiry            MsgID = "report_expiry"
 	MsgReportExpiryUnavailable MsgID = "report_expiry_unavailable"
+
+	// The web recovery page (PUBLIC_BASE_URL/recover) and the pointers to it.
+	MsgRecoverHint         MsgID = "recover_hint"
+	MsgRecoverTitle        MsgID = "recover_title"
+	MsgRecoverIntro        MsgID = "recover_intro"
+	MsgRecoverName         MsgID = "recover_name"
+	MsgRecoverWhat         MsgID = "recover_what"
+	MsgRecoverAnswersWrong MsgID = "recover_answers_wrong"
+	MsgRecoverForgot       MsgID = "recover_forgot"
+	MsgRecoverLocked       MsgID = "recover_locked"
+	MsgRecoverFirst        MsgID = "recover_first"
+	MsgRecoverAppCode      MsgID = "recover_app_code"
+	MsgRecoverCheck        MsgID = "recover_check"
+	MsgRecoverSendEmail    MsgID = "recover_send_email"
+	MsgRecoverSendPhone    MsgID = "recover_send_phone"
+	MsgRecoverSentEmail    MsgID = "recover_sent_email"
+	MsgRecoverSentPhone    MsgID = "recover_sent_phone"
+	MsgRecoverCode         MsgID = "recover_code"
+	MsgRecoverRefused      MsgID = "recover_refused"
+	MsgRecoverMore         MsgID = "recover_more"
+	MsgRecoverUse          MsgID = "recover_use"
+	MsgRecoverAwait        MsgID = "recover_await"
+	MsgRecoverLimit        MsgID = "recover_limit"
+	MsgRecoverSlow         MsgID = "recover_slow"
+	MsgRecoverBusy         MsgID = "recover_busy"
+	MsgRecoverStartOver    MsgID = "recover_start_over"
+	MsgRecoverAgain        MsgID = "recover_again"
+	MsgRecoverContinue     MsgID = "recover_continue"
+	MsgRecoverWorking      MsgID = "recover_working"
+	MsgRecoverNoScript     MsgID = "recover_no_script"
+	MsgRecoverTrouble      MsgID = "recover_trouble"
 )
 
 var catalog = map[string]map[MsgID]string{
@@ -147,20 +181,49 @@ var catalog = map[string]map[MsgID]string{
 			"• \"status\": what is registered and where we are.\n" +
 			"• \"cancel\": stop what we are doing.\n" +
 			"I never ask for passwords, email addresses or phone numbers in chat: you enter those only on my one-time web pages.",
-		MsgHelpdesk:          "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
-		MsgNotUnderstood:     "Sorry, I'm not sure what you mean. Did you mean \"%s\"? Type \"help\" to see everything I can do.",
-		MsgCodeUsed:          "That code was already used. Wait for your authenticator app to show the next one (it changes every 30 seconds), then type the new code.",
-		MsgTriesLeft:         "You have %d tries left before self-service is paused for this account.",
-		MsgTryLeft:           "You have 1 try left before self-service is paused for this account.",
-		MsgBlockedUntil:      "Too many wrong answers, so self-service is paused for this account until %s. If you need to get in before then, contact the helpdesk: %s",
-		MsgChooseMethodAgain: "Please choose one of these methods (type its number or name):",
-		MsgOrAnother:         "If it doesn't arrive, choose another method:",
-		MsgNothingToResend:   "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
-		MsgTOTPNotSent:       "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",
-		MsgPasswordTyped:     "Please don't type passwords here; if that was your password, change it. I didn't keep it.",
-		MsgGreeting:          "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
-		MsgThanks:            "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
-		MsgBadInput:          "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
+		MsgHelpdesk:            "Sorry, I can't help with this account in chat. Please contact the helpdesk: %s",
+		MsgNotUnderstood:       "Sorry, I'm not sure what you mean. Did you mean \"%s\"? Type \"help\" to see everything I can do.",
+		MsgCodeUsed:            "That code was already used. Wait for your authenticator app to show the next one (it changes every 30 seconds), then type the new code.",
+		MsgTriesLeft:           "You have %d tries left before self-service is paused for this account.",
+		MsgTryLeft:             "You have 1 try left before self-service is paused for this account.",
+		MsgBlockedUntil:        "Too many wrong answers, so self-service is paused for this account until %s. If you need to get in before then, contact the helpdesk: %s",
+		MsgChooseMethodAgain:   "Please choose one of these methods (type its number or name):",
+		MsgOrAnother:           "If it doesn't arrive, choose another method:",
+		MsgNothingToResend:     "There's no code on its way right now. Say \"I'm locked out\" or \"forgot my password\" to start.",
+		MsgTOTPNotSent:         "Authenticator codes aren't sent: open your authenticator app and type the code it shows now. Or choose another method:",
+		MsgPasswordTyped:       "Please don't type passwords here; if that was your password, change it. I didn't keep it.",
+		MsgGreeting:            "Hi! I can unlock your account or reset your password once you've proved it's you, and help you set up the ways to prove it. Say \"I'm locked out\", \"forgot my password\" or \"register\".",
+		MsgRecoverHint:         "Can't open chat when you're locked out? Save this page and use it from any browser, even on your phone: %s",
+		MsgRecoverTitle:        "Get back into your account",
+		MsgRecoverIntro:        "Forgot your password, or locked out? Prove it's you with the methods you registered with resetbot, then choose a new password. You don't need chat for this.",
+		MsgRecoverName:         "Your work email address or user name",
+		MsgRecoverWhat:         "What happened?",
+		MsgRecoverAnswersWrong: "Those answers aren't right. Choose a method to try again.",
+		MsgRecoverForgot:       "I forgot my password",
+		MsgRecoverLocked:       "My account is locked",
+		MsgRecoverFirst:        "Enter the code from your authenticator app, or send a code to your registered email or phone.",
+		MsgRecoverAppCode:      "Code from your authenticator app",
+		MsgRecoverCheck:        "Check the code",
+		MsgRecoverSendEmail:    "Send a code to my email",
+		MsgRecoverSendPhone:    "Send a code to my phone",
+		MsgRecoverSentEmail:    "If an email address is registered for this account, a 6-digit code is on its way to it. It works for 10 minutes.",
+		MsgRecoverSentPhone:    "If a phone number is registered for this account, a 6-digit code is on its way to it by text message or call. It works for 10 minutes.",
+		MsgRecoverCode:         "The 6-digit code",
+		MsgRecoverRefused:      "That code was not accepted. Check it and try again. After too many wrong codes, self-service is paused for the account and its owner is told by email.",
+		MsgRecoverMore:         "Thanks, that's right. One more proof, please. Choose a method:",
+		MsgRecoverUse:          "Use this method",
+		MsgRecoverAwait:        "Enter the code, then press the button.",
+		MsgRecoverLimit:        "Too many codes were asked for recently. Please wait a few minutes, then try again.",
+		MsgRecoverSlow:         "Too many requests came from your network just now. Please wait a few minutes, then try again.",
+		MsgRecoverBusy:         "Two requests crossed. Please try that again.",
+		MsgRecoverStartOver:    "This page has expired, so let's start over. Nothing was changed.",
+		MsgRecoverAgain:        "Start over",
+		MsgRecoverContinue:     "Continue",
+		MsgRecoverWorking:      "Checking your browser, one moment…",
+		MsgRecoverNoScript:     "With JavaScript turned off this page still works, but it allows fewer tries from your network.",
+		MsgRecoverTrouble:      "Sorry, something went wrong on our side. Please try again in a moment, or contact the helpdesk.",
+		MsgThanks:              "You're welcome! If you need me again, say \"I'm locked out\", \"forgot my password\" or \"help\".",
+		MsgBadInput:            "Sorry, I can only read short text messages. Type \"help\" to see what I can do.",
 		MsgLockedUnregistered: "Your account is locked, and you haven't registered ways to prove it's you, so I can't unlock it, and registering needs your password, which a locked account can't use. " +
 			"Please contact the helpdesk (%s) and tell them: \"My account %s is locked out and I'm not registered with resetbot.\" " +
 			"They will unlock it after checking who you are. Once you can sign in again, type \"register\" here, so next time you can unlock it yourself.",
@@ -224,6 +287,9 @@ var catalog = map[string]map[MsgID]string{
 		MsgCallPlaced:        "I'm calling %s now. The call reads out a 6-digit code twice. Type it here.",
 		MsgPhoneBudget:       "Text messages and calls are paused for a while. Please choose another method, or contact the helpdesk: %s",
 		MsgQuestionsLink:     "Answer your security questions on this one-time page (never in chat):",
+		MsgPasskeyLink:       "Open this one-time page within 5 minutes on a device with your passkey or security key; your browser will ask for it:",
+		MsgPasskeyWrong:      "That passkey wasn't accepted. Choose a method to try again, or type \"cancel\".",
+		MsgStepPasskey:       "You asked to %s. I'm waiting for your passkey on the one-time page I linked.",
 
 		MsgNotHelpdesk:    "Sorry, only helpdesk agents can verify callers. This attempt was recorded.",
 		MsgHelpdeskUsage:  "Usage: verify <user email> (number matching in their chat), verify <user email> code (a code they read back to you), verify <user email> <code> (the code they read), verify <user email> link (after the codes: a one-time reset link in their chat).",
@@ -310,6 +376,8 @@ func methodNoun(m MethodKind) string {
 		return "text message"
 	case MethodVoice:
 		return "phone call"
+	case MethodPasskey:
+		return "passkey"
 	}
 	return strings.ToLower(methodLabel(m))
 }
@@ -326,6 +394,8 @@ func methodLabel(m MethodKind) string {
 		return "Office phone call"
 	case MethodQuestions:
 		return "Security questions"
+	case MethodPasskey:
+		return "Passkey or security key"
 	}
 	return string(m)
 }

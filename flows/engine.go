@@ -368,6 +368,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	switch intent {
 	case IntentHelp:
 		s.say(MsgHelp)
+		s.replies[len(s.replies)-1].Text = e.withHint(s.in.Chat.Locale, s.replies[len(s.replies)-1].Text)
 		if s.sess != nil && reason == "" {
 			// what to do at this step first, then everything the bot can do
 			r := &s.replies[len(s.replies)-1]
@@ -539,6 +540,9 @@ func (e *Engine) whereNow(s *step) string {
 	case StateAwaitCode:
 		if sess.Method == MethodQuestions {
 			return Text(loc, MsgStepQuestions, want)
+		}
+		if sess.Method == MethodPasskey {
+			return Text(loc, MsgStepPasskey, want)
 		}
 		return Text(loc, MsgStepCode, want, methodNoun(sess.Method))
 	case StateResetLink:

@@ -15,7 +15,7 @@ const (
 )
 
 // AllMethods lists every method in display order.
-var AllMethods = []MethodKind{MethodTOTP, MethodEmail, MethodSMS, MethodVoice, MethodQuestions}
+var AllMethods = []MethodKind{MethodTOTP, MethodEmail, MethodSMS, MethodVoice, MethodQuestions, MethodPasskey}
 
 // Registered is one method a user registered. Secret and Address are plain in memory; the
 // store seals them before they reach Redis.
@@ -25,6 +25,11 @@ type Registered struct {
 	Address      string // email address or E.164 phone number
 	Questions    []QA   // security questions with Argon2id hashes of the answers
 	RegisteredAt time.Time
+	Passkeys     []Passkey `json:",omitempty"` // passkeys and security keys (passkey.go)
+	Handle       []byte    `json:",omitempty"` // the person's WebAuthn user handle: random, never their id
+	// Stored is the record as the store read it (sealed); an Attempt's Update replaces the
+	// record only if it is still this, so a change made meanwhile (a key added) is not lost
+	Stored string `json:"-"`
 }
 
 // QA is one registered security question; only a hash of the answer is kept.
@@ -60,6 +65,8 @@ func Describe(r Registered) string {
 		l += " to " + MaskEmail(r.Address)
 	case MethodSMS, MethodVoice:
 		l += " to " + MaskPhone(r.Address)
+	case MethodPasskey:
+		l += passkeyNames(r.Passkeys)
 	}
 	return l
 }

@@ -130,6 +130,7 @@ var english = Lexicon{
 		"call": MethodVoice, "phone call": MethodVoice, "voice": MethodVoice, "ring me": MethodVoice, "phone": MethodVoice,
 		"office phone": MethodVoice, "call me": MethodVoice,
 		"questions": MethodQuestions, "security questions": MethodQuestions, "question": MethodQuestions,
+		"passkey": MethodPasskey, "security key": MethodPasskey, "yubikey": MethodPasskey, "fido": MethodPasskey,
 	},
 	Suggestions: map[Intent][]string{
 		IntentUnlock:   {"I'm locked out", "unlock my account"},

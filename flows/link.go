@@ -53,6 +53,8 @@ func purposeByte(p Purpose) byte {
 		return 'Q'
 	case PurposeAdmin:
 		return 'A'
+	case PurposePasskey:
+		return 'P'
 	case PurposeChange:
 		return 'C'
 	}
@@ -82,6 +84,8 @@ func parseToken(tok string) (Purpose, string, error) {
 		p = PurposeQuestions
 	case 'A':
 		p = PurposeAdmin
+	case 'P':
+		p = PurposePasskey
 	case 'C':
 		p = PurposeChange
 	default:

@@ -49,7 +49,8 @@ func (e *Engine) MethodViews(ctx context.Context, userID string) ([]MethodView, 
 }
 
 func reconfirmDue(r Registered, pol Policy, now time.Time) bool {
-	return pol.ReconfirmDays > 0 && !r.RegisteredAt.IsZero() && !now.Before(r.RegisteredAt.AddDate(0, 0, pol.ReconfirmDays))
+	// a passkey proves itself with every signature: nothing to reconfirm
+	return r.Kind != MethodPasskey && pol.ReconfirmDays > 0 && !r.RegisteredAt.IsZero() && !now.Before(r.RegisteredAt.AddDate(0, 0, pol.ReconfirmDays))
 }
 
 // anyDue reports whether a usable registered method needs reconfirming before a reset.

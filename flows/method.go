@@ -31,4 +31,11 @@ type Proof struct {
 	Reused  bool   // TOTP: the right code of a step already accepted
 	Step    int64  // TOTP: the step that matched
 	CodeMAC string // code methods: the stored MAC that must still be there
+	// Once: the stored challenge is spent by this attempt whatever its outcome (passkeys)
+	Once bool
+	// Update is the method's record as it must be stored when the attempt is accepted (a
+	// passkey's new signature count and flags), written by the same atomic step
+	Update *Registered
+	Clone  bool   // passkey: the signature count went backwards (a cloned authenticator)
+	Reason string // why a proof was refused, for the audit log (never secret)
 }

@@ -11,6 +11,7 @@ type Overview struct {
 	Registered   []string  // masked labels
 	ReconfirmDue time.Time // zero when never
 	HelpdeskURL  string
+	RecoverHint  string // where to recover without chat (eligible people only), "" when there is no page
 }
 
 // Overview describes the chat user's own registration. An ineligible user learns nothing but the
@@ -35,6 +36,7 @@ func (e *Engine) Overview(ctx context.Context, in Inbound) (Overview, error) {
 		return out, nil
 	}
 	out.Eligible = true
+	out.RecoverHint = e.RecoverHint(in.Chat.Locale)
 	var oldest time.Time
 	out.Registered = en.Described()
 	for _, r := range en.Methods {

@@ -45,6 +45,7 @@ type Policy struct {
 	Methods             []MethodKind `json:"methods"`
 	Required            int          `json:"required"`
 	AllowPhoneAlone     bool         `json:"allow_phone_alone"`
+	PasskeyAlone        bool         `json:"passkey_alone"` // a user-verifying passkey alone completes a reset
 	RequireRegistration bool         `json:"require_registration"`
 	ReconfirmDays       int          `json:"reconfirm_days"`
 	QuestionsToRegister int          `json:"questions_register"`
@@ -148,7 +149,7 @@ func (p Policy) Validate() error {
 		phone := false
 		for _, m := range p.Methods {
 			switch m {
-			case MethodTOTP, MethodEmail:
+			case MethodTOTP, MethodEmail, MethodPasskey:
 				strong = true
 			case MethodSMS, MethodVoice:
 				phone = true
@@ -165,6 +166,7 @@ func (p Policy) Validate() error {
 		(seen[MethodSMS] || seen[MethodVoice]) && !p.AllowPhoneAlone {
 		bad("SMS or voice with security questions is phone alone: it needs the explicit allow-phone-alone switch")
 	}
+	errs = append(errs, p.validatePasskey()...)
 	if p.ReconfirmDays < 0 || p.ReconfirmDays > 730 {
 		bad("days before reconfirmation must be 0 to 730, not %d", p.ReconfirmDays)
 	}

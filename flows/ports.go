@@ -141,6 +141,10 @@ type Attempt struct {
 	CodeMAC  string // the stored code MAC that must still be present to accept (code methods)
 	TOTPStep int64  // the step that matched; must be above the stored last step (TOTP)
 	Limits   Limits // the policy's attempt limits
+	Once     bool   // the stored challenge is deleted whatever the outcome (passkeys)
+	// Update replaces the method's stored record when the attempt is accepted (a passkey's
+	// signature count), in the same atomic step
+	Update *Registered
 }
 
 // Commit is everything one chat step writes, applied by one atomic script.

@@ -95,52 +95,91 @@ func (e *Engine) OpenQuestions(ctx context.Context, token string) ([]string, err
 // AnswerQuestions consumes a questions link (POST) and judges the answers as one counted
 // attempt, exactly as a code typed in chat; the chat is told what comes next.
 func (e *Engine) AnswerQuestions(ctx context.Context, token string, answers []string) (bool, error) {
-	v, err := e.consumeLink(ctx, token, PurposeQuestions, func(s *Session) *Session {
+	r, err := e.AnswerQuestionsOnPage(ctx, token, answers)
+	return r.OK, err
+}
+
+// PageResult is what answering a proof on its one-time page (security questions, a passkey)
+// led to.
+type PageResult struct {
+	OK bool // the proof was accepted
+	// Recovery: the proof was asked for by the recovery page, not a chat; the page carries on
+	// there, and Link is the new-password page when the proof completed the verification.
+	Recovery bool
+	Link     string
+}
+
+// QuestionsResult is what answering the security questions on their page led to.
+type QuestionsResult = PageResult
+
+// AnswerQuestionsOnPage is AnswerQuestions for the page: a chat is told what comes next, the
+// recovery page is given it.
+func (e *Engine) AnswerQuestionsOnPage(ctx context.Context, token string, answers []string) (QuestionsResult, error) {
+	body, _ := json.Marshal(answers)
+	return e.answerOnPage(ctx, token, PurposeQuestions, MethodQuestions, string(body), "questions:")
+}
+
+// answerOnPage consumes a one-time page's link (POST) and judges what the page sent as one
+// counted attempt of method, exactly as a code typed in chat; a chat is told what comes next,
+// the recovery page is given it.
+func (e *Engine) answerOnPage(ctx context.Context, token string, p Purpose, method MethodKind, answer, idem string) (PageResult, error) {
+	v, err := e.consumeLink(ctx, token, p, func(s *Session) *Session {
 		n := *s
 		n.Version++
 		return &n
 	})
 	if err != nil {
-		return false, err
+		return PageResult{}, err
 	}
 	pol, err := e.policy(ctx)
 	if err != nil {
-		return false, err
+		return PageResult{}, err
 	}
 	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: v.UserID})
 	if err != nil {
-		return false, fmt.Errorf("flows: questions lookup: %w", err)
+		return PageResult{}, fmt.Errorf("flows: %s lookup: %w", method, err)
 	}
 	chat := v.Session.Chat
 	snap, err := e.d.Sessions.Load(ctx, v.UserID, chat.Key())
 	if err != nil {
-		return false, err
+		return PageResult{}, err
 	}
-	if snap.Session == nil || snap.Session.State != StateAwaitCode || snap.Session.Method != MethodQuestions {
-		return false, ErrLinkGone
+	if snap.Session == nil || snap.Session.State != StateAwaitCode || snap.Session.Method != method {
+		return PageResult{}, ErrLinkGone
 	}
-	body, _ := json.Marshal(answers)
 	now := e.d.Clock.Now()
-	s := &step{in: Inbound{Chat: chat, Text: string(body), IdemKey: "questions:" + v.mac[:32]}, now: now,
+	s := &step{in: Inbound{Chat: chat, Text: answer, IdemKey: idem + v.mac[:32]}, now: now,
 		pol: pol, acct: acct, subject: v.UserID, snap: snap, sess: snap.Session}
 	s.commit = Commit{Subject: v.UserID, ChatKey: chat.Key(), IdemKey: s.in.IdemKey, Now: now, KeepSession: true,
 		ExpectVersion: snap.Session.Version}
 	if IsBlocked(snap.Enrollment, now) {
-		return false, ErrBlocked
+		return PageResult{}, ErrBlocked
 	}
 	e.checkCode(ctx, s)
+	accepted := false
+	if judge := s.onOutcome; judge != nil {
+		s.onOutcome = func(o Outcome) []Reply {
+			accepted = o.Status == Committed
+			return judge(o)
+		}
+	}
 	replies, err := e.finish(ctx, s, "")
 	if err != nil {
-		return false, err
+		return PageResult{}, err
 	}
-	ok := false
-	for _, r := range replies {
-		ok = ok || r.MsgID == MsgProvenMore || r.MsgID == MsgResetLink
+	out := PageResult{OK: accepted, Recovery: chat.Platform == RecoverPlatform}
+	if out.Recovery {
+		for _, r := range replies {
+			if r.MsgID == MsgResetLink {
+				out.Link = r.Link
+			}
+		}
+		return out, nil
 	}
 	if e.d.Notifier != nil && len(replies) > 0 {
 		if err := e.d.Notifier.Notify(ctx, chat, replies); err != nil {
 			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 		}
 	}
-	return ok, nil
+	return out, nil
 }

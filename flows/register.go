@@ -171,7 +171,8 @@ func (e *Engine) Enrollers(ctx context.Context) []MethodKind {
 	for _, m := range AllMethods {
 		_, enrols := e.methods[m].(Enroller)
 		_, questions := e.methods[m].(QuestionRegistrar)
-		if (enrols || questions) && pol.Allows(m) {
+		_, passkeys := e.methods[m].(PasskeyCeremonies)
+		if (enrols || questions || passkeys) && pol.Allows(m) {
 			out = append(out, m)
 		}
 	}
@@ -357,7 +358,11 @@ func (e *Engine) RegistrationProgress(ctx context.Context, userID string) (Progr
 	}
 	usable := pol.Usable(acct, en)
 	need := pol.RequiredFor(acct)
-	return Progress{Have: len(usable), Need: need, Met: Complete(usable, need) && len(usable) >= need}, nil
+	met := Complete(usable, need) && len(usable) >= need || pol.Enough(acct, usable)
+	if met {
+		need = min(need, len(usable)) // a passkey alone may do
+	}
+	return Progress{Have: len(usable), Need: need, Met: met}, nil
 }
 
 // FinishRegistration ends the chat's registration session and tells the chat what is set up,

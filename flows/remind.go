@@ -275,6 +275,7 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now, leaseEn
 	if why == "reconfirm" {
 		msg = Text(t.Chat.Locale, MsgReminderReconfirm)
 	}
+	msg = r.e.withHint(t.Chat.Locale, msg)
 	reply := Reply{MsgID: MsgReminder, Text: msg, Private: true, Choices: []Choice{
 		{ID: "r:register|remind|0", Label: "Register now"}, {ID: "r:snooze|remind|0", Label: "Remind me in 3 days"}}}
 	if err := r.e.d.Notifier.Notify(ctx, t.Chat, []Reply{reply}); err != nil {

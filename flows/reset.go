@@ -200,12 +200,44 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 			fmt.Sprintf("%s (%s), who holds directory roles, reset their password through resetbot (%s).", acct.DisplayName, acct.UPN, how))
 	}
 	if e.d.Notifier != nil {
-		r := Reply{MsgID: MsgPasswordChanged, Text: Text(sess.Chat.Locale, MsgPasswordChanged), Private: true,
-			Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: "This wasn't me"}}}
-		if err := e.d.Notifier.Notify(ctx, sess.Chat, []Reply{r}); err != nil {
-			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
+		for _, chat := range e.noticeChats(ctx, acct.ID, sess.Chat) {
+			r := Reply{MsgID: MsgPasswordChanged, Text: Text(chat.Locale, MsgPasswordChanged), Private: true,
+				Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: "This wasn't me"}}}
+			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
+			}
 		}
 	}
+}
+
+// ChatIndex lists the chat identities pinned to a directory user (the Redis store has it).
+type ChatIndex interface {
+	ChatsOf(ctx context.Context, userID string) ([]string, error)
+}
+
+// noticeChats is where a reset is announced in chat: the chat it happened in, or, for the web
+// recovery page, every chat identity the person has used with the bot (none: email only).
+func (e *Engine) noticeChats(ctx context.Context, userID string, from ChatRef) []ChatRef {
+	if from.Platform != RecoverPlatform {
+		return []ChatRef{from}
+	}
+	idx, ok := e.d.Enrollments.(ChatIndex)
+	if !ok {
+		return nil
+	}
+	keys, err := idx.ChatsOf(ctx, userID)
+	if err != nil {
+		e.d.Log.WarnContext(ctx, "chats of a user unknown: the reset is announced by email only", "err", err, "user", userID)
+		return nil
+	}
+	var out []ChatRef
+	for _, k := range keys {
+		if c, ok := parseChatKey(k); ok && c.Platform != RecoverPlatform {
+			c.Locale = from.Locale
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // notMe handles "This wasn't me" after a reset: sessions revoked again, self-service blocked,

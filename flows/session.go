@@ -36,6 +36,7 @@ const (
 	PurposeReset     Purpose = "reset"
 	PurposeQuestions Purpose = "questions"
 	PurposeAdmin     Purpose = "admin"
+	PurposePasskey   Purpose = "passkey" // a passkey proof on a one-time page
 	PurposeChange    Purpose = "change"
 )
 

@@ -17,6 +17,7 @@ func TestEverySettingDeclaresItsWeakening(t *testing.T) {
 		"methods":              {"totp,email", "totp,email,sms", "adds sms", ""},
 		"required":             {"2", "1", "fewer methods required", ""},
 		"allow_phone_alone":    {"off", "on", "lets SMS or a call alone complete a reset", ""},
+		"passkey_alone":        {"off", "on", "lets a passkey alone complete a reset", ""},
 		"require_registration": {"on", "off", "", ""},
 		"reconfirm_days":       {"180", "0", "longer reconfirmation", ""},
 		"questions_register":   {"5", "3", "fewer questions to register", ""},

@@ -24,6 +24,9 @@ func (e *Engine) startVerify(ctx context.Context, s *step, intent Intent) {
 	}
 	need := s.pol.RequiredFor(s.acct)
 	usable := s.pol.Usable(s.acct, s.snap.Enrollment)
+	if s.pol.Enough(s.acct, usable) {
+		need = min(need, len(usable)) // a passkey alone may do
+	}
 	if len(usable) < need && e.lockedForRegistration(ctx, s.acct) {
 		s.say(MsgLockedUnregistered, s.pol.HelpdeskURL, s.acct.UPN)
 		s.audit("verify_start", "refused", "locked_not_registered")
@@ -213,11 +216,13 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, &next, next.Version)
 		return
 	}
-	s.commit.Attempt = &Attempt{Method: sess.Method, Correct: p.Correct, CodeMAC: p.CodeMAC, TOTPStep: p.Step, Limits: s.pol.Limits}
+	s.commit.Attempt = &Attempt{Method: sess.Method, Correct: p.Correct, CodeMAC: p.CodeMAC, TOTPStep: p.Step, Limits: s.pol.Limits,
+		Once: p.Once, Update: p.Update}
+	e.refusedProof(ctx, s, p)
 	next := *sess
 	next.Proven = append(append([]MethodKind(nil), sess.Proven...), sess.Method)
 	var link string
-	done := Complete(next.Proven, s.pol.RequiredFor(s.acct))
+	done := s.pol.Enough(s.acct, next.Proven)
 	unlock := done && sess.Flow == FlowUnlock && s.pol.AllowUnlock && e.unlockable(s.acct)
 	switch {
 	case !done:
@@ -266,6 +271,8 @@ func (e *Engine) checkCode(ctx context.Context, s *step) {
 			switch {
 			case method == MethodQuestions:
 				id = MsgAnswersWrong
+			case method == MethodPasskey:
+				id = MsgPasskeyWrong
 			case p.Reused || p.Correct && p.Step > 0:
 				// the right code of a step already accepted: not a wrong guess, but still counted
 				id = MsgCodeUsed

@@ -104,12 +104,7 @@ return 1`)
 
 // Register seals and stores one method. A TOTP step, when given, only ever moves forward.
 func (s *Store) Register(ctx context.Context, userID string, m flows.Registered, totpStep int64) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	field := "m:" + string(m.Kind)
-	sealed, err := s.c.Seal(userID+"|"+field, string(b))
+	field, sealed, err := s.sealMethod(userID, m)
 	if err != nil {
 		return err
 	}
@@ -117,6 +112,18 @@ func (s *Store) Register(ctx context.Context, userID string, m flows.Registered,
 		return fmt.Errorf("store: register: %w", err)
 	}
 	return nil
+}
+
+// sealMethod seals a method's record under the person's id and its field name, so a sealed
+// value cannot be moved to another person or method.
+func (s *Store) sealMethod(userID string, m flows.Registered) (string, string, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", "", err
+	}
+	field := "m:" + string(m.Kind)
+	sealed, err := s.c.Seal(userID+"|"+field, string(b))
+	return field, sealed, err
 }
 
 // CountSend counts a code sent from the web page against the user's send limit.

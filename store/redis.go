@@ -191,6 +191,7 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			if err := json.Unmarshal([]byte(plain), &r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
+			r.Stored = v
 			e.Methods[r.Kind] = r
 		case k == "c:fail":
 			e.Fails = decodeWindow(v)
@@ -220,21 +221,29 @@ type plan struct {
 	Send    *planSend    `json:"send,omitempty"`
 	Code    *planVal     `json:"code,omitempty"`
 	Link    *planLink    `json:"link,omitempty"`
+	Forget  int64        `json:"forget,omitempty"` // ms after which the counters go (subjects with no directory user)
 }
 type planSave struct {
 	Data string `json:"data"`
 	TTL  int64  `json:"ttl"`
 }
 type planAttempt struct {
-	Method   string `json:"method"`
-	Correct  bool   `json:"correct"`
-	CodeMAC  string `json:"code_mac"`
-	Step     int64  `json:"step"`
-	FailMax  int    `json:"fail_max"`
-	FailWin  int64  `json:"fail_win"`
-	TriesMax int    `json:"tries_max"`
-	TriesWin int64  `json:"tries_win"`
-	BlockMS  int64  `json:"block_ms"`
+	Method   string   `json:"method"`
+	Correct  bool     `json:"correct"`
+	CodeMAC  string   `json:"code_mac"`
+	Step     int64    `json:"step"`
+	FailMax  int      `json:"fail_max"`
+	FailWin  int64    `json:"fail_win"`
+	TriesMax int      `json:"tries_max"`
+	TriesWin int64    `json:"tries_win"`
+	BlockMS  int64    `json:"block_ms"`
+	Once     bool     `json:"once,omitempty"` // the pending challenge is spent whatever the outcome
+	Put      *planPut `json:"put,omitempty"`  // the method's new sealed record, written only on success
+}
+type planPut struct {
+	Field  string `json:"field"`
+	Val    string `json:"val"`
+	Expect string `json:"expect"` // the sealed record it replaces ("" none)
 }
 type planSend struct {
 	Max int   `json:"max"`
@@ -262,10 +271,17 @@ func ttlMS(until, now time.Time) int64 {
 	return d.Milliseconds()
 }
 
+// forgetAfter is how long the counters of a subject with no directory user are kept: longer
+// than any counting window or block, so forgetting them never reopens guesses early.
+const forgetAfter = 48 * time.Hour
+
 // Commit applies one step with the atomic step script.
 func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, error) {
 	now := c.Now
 	p := plan{Now: now.UnixMilli(), Idem: c.IdemKey != "", Expect: c.ExpectVersion, Keep: c.KeepSession}
+	if strings.HasPrefix(c.Subject, "c:") {
+		p.Forget = forgetAfter.Milliseconds()
+	}
 	if c.Session != nil && !c.KeepSession {
 		b, err := json.Marshal(c.Session)
 		if err != nil {
@@ -276,7 +292,14 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if a := c.Attempt; a != nil {
 		p.Attempt = &planAttempt{Method: string(a.Method), Correct: a.Correct, CodeMAC: a.CodeMAC, Step: a.TOTPStep,
 			FailMax: a.Limits.FailMax, FailWin: a.Limits.FailWindow.Milliseconds(),
-			TriesMax: a.Limits.TriesMax, TriesWin: a.Limits.TriesWindow.Milliseconds(), BlockMS: a.Limits.BlockFor.Milliseconds()}
+			TriesMax: a.Limits.TriesMax, TriesWin: a.Limits.TriesWindow.Milliseconds(), BlockMS: a.Limits.BlockFor.Milliseconds(), Once: a.Once}
+		if a.Update != nil {
+			field, sealed, err := s.sealMethod(c.Subject, *a.Update)
+			if err != nil {
+				return flows.Outcome{}, err
+			}
+			p.Attempt.Put = &planPut{Field: field, Val: sealed, Expect: a.Update.Stored}
+		}
 	}
 	if l := c.CountSend; l != nil {
 		p.Send = &planSend{Max: l.SendMax, Win: l.SendWindow.Milliseconds()}

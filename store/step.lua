@@ -25,10 +25,16 @@ local function window(field, win)
   end
   return 0, now
 end
+-- the counters of a subject that is no directory user (a name nobody has, typed on the
+-- recovery page) are counted like anyone's, and forgotten after p.forget ms
+local function forget()
+  if p.forget then redis.call('PEXPIRE', KEYS[3], fmt(tonumber(p.forget))) end
+end
 local function tick(field, win)
   local c, s = window(field, win)
   c = c + 1
   redis.call('HSET', KEYS[3], field, fmt(c) .. ':' .. fmt(s))
+  forget()
   return c
 end
 local function blockedUntil()
@@ -37,12 +43,18 @@ end
 
 local a = p.attempt
 if a then
+  -- a single-use challenge (passkeys) is spent by this attempt whatever its outcome
+  local function spend()
+    if a.once then redis.call('DEL', KEYS[4]) end
+  end
   local blk = blockedUntil()
-  if blk > now then markSeen(); return {'blocked', fmt(cur), fmt(blk)} end
+  if blk > now then spend(); markSeen(); return {'blocked', fmt(cur), fmt(blk)} end
   local t = tick('c:try:' .. a.method, tonumber(a.tries_win))
   if t > tonumber(a.tries_max) then
     blk = now + tonumber(a.block_ms)
     redis.call('HSET', KEYS[3], 'block', fmt(blk))
+    spend()
+    forget()
     markSeen()
     return {'blocked', fmt(cur), fmt(blk)}
   end
@@ -61,13 +73,21 @@ if a then
     if f >= tonumber(a.fail_max) then
       nb = now + tonumber(a.block_ms)
       redis.call('HSET', KEYS[3], 'block', fmt(nb))
+      forget()
     end
+    spend()
     markSeen()
     return {'rejected', fmt(cur), fmt(nb), fmt(f), fmt(t)}
   end
   redis.call('HDEL', KEYS[3], 'c:try:' .. a.method)
   if a.code_mac ~= '' then redis.call('DEL', KEYS[4]) end
   if tonumber(a.step) > 0 then redis.call('HSET', KEYS[3], 'totp_step', fmt(tonumber(a.step))) end
+  spend()
+  -- the method's new record (a passkey's signature count), only with an accepted attempt, and
+  -- only over the record it was made from (a key added meanwhile is not lost)
+  if a.put and (redis.call('HGET', KEYS[3], a.put.field) or '') == a.put.expect then
+    redis.call('HSET', KEYS[3], a.put.field, a.put.val)
+  end
 end
 
 local s = p.send
@@ -75,6 +95,7 @@ if s then
   local c, st = window('c:sent', tonumber(s.win))
   if c >= tonumber(s.max) then markSeen(); return {'limit', fmt(cur), '0'} end
   redis.call('HSET', KEYS[3], 'c:sent', fmt(c + 1) .. ':' .. fmt(st))
+  forget()
 end
 if p.code then
   redis.call('SET', KEYS[4], p.code.val, 'PX', fmt(tonumber(p.code.ttl)))

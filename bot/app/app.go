@@ -28,6 +28,7 @@ import (
 	"github.com/resetbot/resetbot/bot/web"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/passkey"
 	"github.com/resetbot/resetbot/flows/method/questions"
 	"github.com/resetbot/resetbot/flows/method/smscode"
 	"github.com/resetbot/resetbot/flows/method/totp"
@@ -89,8 +90,11 @@ type Options struct {
 	// Phone sends SMS and calls (nil: no phone methods), at most PhoneBudget an hour.
 	Phone       flows.PhoneSender
 	PhoneBudget int
-	Clock       flows.Clock // default the wall clock
-	Log         *slog.Logger
+	// PasskeyAAGUIDs is the allow-list of authenticator models for passkeys (PASSKEY_AAGUIDS;
+	// empty: any passkey or security key that verifies its user)
+	PasskeyAAGUIDs []string
+	Clock          flows.Clock // default the wall clock
+	Log            *slog.Logger
 
 	BaseURL         string
 	AllowPrivileged bool
@@ -104,6 +108,9 @@ type Options struct {
 	// with (ADMIN_AUTH_CONTEXT); empty: the actions that need it are refused.
 	AdminAuthContext string
 	OIDC             *web.OIDC // nil: no Entra sign-in on the pages
+	// Recover are the recovery page's limits (the store keeps the counts); zero values take
+	// the web package's defaults.
+	Recover web.RecoverOptions
 
 	Metrics *metrics.Registry // nil: no metrics
 
@@ -207,19 +214,23 @@ func New(ctx context.Context, o Options) (*App, error) {
 		audit = o.Metrics.Audit(audit)
 	}
 	camp := &campaign{}
+	ms, err := methods(o, st, audit)
+	if err != nil {
+		return nil, err
+	}
 	a.Engine = flows.New(flows.Deps{
 		Directory: o.Directory.Directory, Sessions: st, Links: st, Enrollments: st, WebStates: st,
 		Banned: flows.CommonPasswords(), Policies: st, Pending: st, Reminders: st, Helpdesk: st, SignIns: st, Campaign: camp.plan,
 		Audit: audit, Alerts: a.alerts, Notifier: a.notify, Mailer: o.Mailer, MAC: o.Crypto,
 		Clock: o.Clock, Rand: rand.Reader, Log: o.Log,
-		Methods: methods(o, st, audit),
+		Methods: ms,
 	}, flows.Options{BaseURL: o.BaseURL, AllowPrivileged: o.AllowPrivileged, AdminGroups: o.AdminGroups, HelpdeskGroups: o.HelpdeskGroups, ExpiryReminders: o.ExpiryReminders, ADConfigured: o.Directory.AD,
 		AdminAuthContext: o.AdminAuthContext})
 	// revocations and notices of finished resets run after their answers: wait for them
 	// before the audit writer and Redis close
 	a.closers = append(a.closers, a.Engine.Drain)
 
-	a.mux.Handle("/", web.New(a.Engine, o.OIDC, o.Crypto, st, o.Log).Handler())
+	a.mux.Handle("/", web.New(a.Engine, o.OIDC, o.Crypto, st, o.Log).WithRecovery(recoverOptions(o.Recover, st)).Handler())
 	a.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), time.Second)
 		defer cancel()
@@ -360,7 +371,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 
 // methods are the verification methods this deployment can offer; SMS and voice only with a
 // provider, always behind the deployment-wide hourly budget.
-func methods(o Options, st *store.Store, audit flows.Auditor) []flows.Method {
+func methods(o Options, st *store.Store, audit flows.Auditor) ([]flows.Method, error) {
+	aaguids, err := passkey.ParseAAGUIDs(strings.Join(o.PasskeyAAGUIDs, ","))
+	if err != nil {
+		return nil, fmt.Errorf("PASSKEY_AAGUIDS: %w", err)
+	}
 	ms := []flows.Method{
 		totp.Method{Issuer: "resetbot", Rand: rand.Reader},
 		emailcode.New(o.Mailer, o.Crypto, rand.Reader),
@@ -373,7 +388,16 @@ func methods(o Options, st *store.Store, audit flows.Auditor) []flows.Method {
 			}}
 		ms = append(ms, smscode.New(budget, o.Crypto, rand.Reader), voicecall.New(budget, o.Crypto, rand.Reader))
 	}
-	return ms
+	switch pk, err := passkey.New(passkey.Config{BaseURL: o.BaseURL, AAGUIDs: aaguids}); {
+	case o.BaseURL == "": // no pages (a reminder scheduler in tests): nowhere to use a passkey
+	case errors.Is(err, passkey.ErrNoDomain):
+		o.Log.Warn("passkeys are not offered", "reason", err.Error())
+	case err != nil:
+		return nil, err
+	default:
+		ms = append(ms, pk)
+	}
+	return ms, nil
 }
 
 func (a *App) add(name string, st stage, run func(ctx context.Context) error, ends bool) {
@@ -549,4 +573,20 @@ func (r *router) Notify(ctx context.Context, c flows.ChatRef, rs []flows.Reply) 
 		return fmt.Errorf("no chat adapter for platform %q", c.Platform)
 	}
 	return n.Notify(ctx, c, rs)
+}
+
+// recoverOptions fills the recovery page's limits with the defaults and the store's counters.
+func recoverOptions(r web.RecoverOptions, st *store.Store) web.RecoverOptions {
+	r.Limiter = st
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&r.PerAddress, web.DefaultRecoverPerAddress}, {&r.PerNetwork, web.DefaultRecoverPerNetwork},
+		{&r.NoScriptPerAddress, web.DefaultRecoverNoScript}, {&r.SendsPerHour, web.DefaultRecoverSendsPerHour},
+		{&r.ChallengeBits, web.DefaultChallengeBits}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	return r
 }

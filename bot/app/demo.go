@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -70,7 +71,8 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 		ln.Close()
 		return errors.New("the demo listens on loopback only; set DEMO_ADDR to 127.0.0.1:PORT")
 	}
-	base := "http://" + ln.Addr().String()
+	// localhost, not the address: browsers offer passkeys to a domain name only (the RP ID)
+	base := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	keys := store.Keys{SealKeys: map[string][]byte{"demo": randomBytes(32)}, CurrentID: "demo", MACKey: randomBytes(32)}
 	crypto, err := store.NewCrypto(keys)
 	if err != nil {
@@ -123,7 +125,7 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 	}
 	pol := flows.DefaultPolicy()
 	pol.EnabledFor, pol.Groups, pol.HelpdeskURL = flows.EnabledSelected, []string{graphtest.SSPRGroup}, "https://helpdesk.contoso.test"
-	pol.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail, flows.MethodSMS, flows.MethodVoice, flows.MethodQuestions}
+	pol.Methods = []flows.MethodKind{flows.MethodTOTP, flows.MethodEmail, flows.MethodSMS, flows.MethodVoice, flows.MethodQuestions, flows.MethodPasskey}
 	pol.PhoneCountries = []string{"1", "44"}
 	if _, err := a.Store.PutPolicy(ctx, pol, 0); err != nil {
 		ln.Close()
@@ -134,13 +136,20 @@ func Demo(ctx context.Context, getenv func(string) string, stdin io.Reader, stdo
 ==============================================================================
  resetbot DEMO — offline, loopback only, nothing is kept after you quit.
  Embedded Redis %s · demo tenant %s · web pages %s
+ Locked out without chat? The recovery page works in any browser: %s/recover
  Demo users sign in to the demo tenant with the password: %s
  Emails appear below as [outbox]; directory changes as [demo tenant].
  Type "help" after choosing who you are; /who lists users; /quit ends.
  Bot admins (/as dana@contoso.test) type "/sspr help" for the admin commands.
+ Passkeys: on the registration page, "Add a passkey or security key" uses your
+ browser's own passkey support (this computer's fingerprint, face or screen lock,
+ a phone via QR code, or a USB security key); %s is a valid relying
+ party. No authenticator at hand? In Chrome, DevTools > More tools > WebAuthn >
+ "Enable virtual authenticator environment" and add a ctap2/internal one with
+ user verification. Then "reset" offers "Passkey or security key".
  The helpdesk agent (/as hana@contoso.test) verifies a caller: /sspr verify <email>.
 ==============================================================================
-`, m.Addr(), tenant.URL(), base, graphtest.DemoPassword)
+`, m.Addr(), tenant.URL(), base, base, graphtest.DemoPassword, base)
 	return a.Run(ctx)
 }
 

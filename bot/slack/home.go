@@ -67,6 +67,9 @@ func HomeView(ov flows.Overview) slackapi.HomeTabViewRequest {
 			slackapi.NewButtonBlockElement("home:reset", "reset", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Reset my password", false, false)),
 			slackapi.NewButtonBlockElement("home:unlock", "unlock", slackapi.NewTextBlockObject(slackapi.PlainTextType, "Unlock my account", false, false)),
 		))
+	if ov.RecoverHint != "" {
+		blocks = append(blocks, slackapi.NewSectionBlock(text(ov.RecoverHint), nil, nil))
+	}
 	return slackapi.HomeTabViewRequest{Type: slackapi.VTHomeTab, Blocks: slackapi.Blocks{BlockSet: blocks}}
 }
 

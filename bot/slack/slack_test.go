@@ -438,7 +438,7 @@ func TestAppHome(t *testing.T) {
 		"event": map[string]any{"type": "app_home_opened", "user": "UALICE", "tab": "home", "channel": "DUALICE"}}
 	e.event(t, home, nil)
 	v := e.fake.WaitViews(1)[0]
-	for _, want := range []string{"Authenticator app code", "p***@m****.test", "home:register", "home:reset", "home:unlock", "reconfirm"} {
+	for _, want := range []string{"Authenticator app code", "p***@m****.test", "home:register", "home:reset", "home:unlock", "reconfirm", "/recover"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("home lacks %q: %s", want, v)
 		}

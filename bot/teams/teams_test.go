@@ -325,3 +325,14 @@ func TestCheckAndConnectorAuthAsDocumented(t *testing.T) {
 		t.Fatalf("connector without a token: %d", resp.StatusCode)
 	}
 }
+
+// The help card points at the recovery page, for the day Teams cannot be opened.
+func TestHelpCardLinksTheRecoveryPage(t *testing.T) {
+	e := setup(t)
+	if code := e.valid(t, e.activity("message", "help", nil)); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if text, _ := lastCard(t, e.bf); !strings.Contains(text, "https://bot.test/recover") {
+		t.Fatalf("help card %q", text)
+	}
+}

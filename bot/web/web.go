@@ -63,6 +63,7 @@ type Server struct {
 	webs flows.WebStates
 	log  *slog.Logger
 	csp  string
+	rec  *RecoverOptions // the recovery page's limits; nil: no recovery page (recover.go)
 }
 
 // forUs reports whether an id_token was issued to this client alone, as OpenID Connect Core
@@ -103,8 +104,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /enrol/reconfirm", s.enrolReconfirm)
 	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
 	mux.HandleFunc("POST /enrol/done", s.enrolDone)
+	s.passkeyRoutes(mux)
 	mux.HandleFunc("GET /change", s.changeForm)
 	mux.HandleFunc("POST /change", s.changePost)
+	s.recoverRoutes(mux)
 	mux.Handle("GET /static/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { s.gone(w, http.StatusNotFound) })
@@ -143,6 +146,8 @@ type view struct {
 	Slots      []int
 	Rules      flows.PasswordRules // the new-password page: the rules of the person's domain
 	Progress   string              // "1 of 2 ways registered"
+	Options    string              // passkey pages: the WebAuthn options as JSON (public data)
+	Passkeys   []flows.PasskeyView // the registered passkeys
 	Action     string              // where the new-password form posts (the change page); the link by default
 }
 
@@ -211,6 +216,13 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		page, vw.Title, vw.Choices = "answer.html", "Your security questions", qs
+	case flows.PurposePasskey:
+		opts, err := s.e.OpenPasskey(r.Context(), tok)
+		if err != nil {
+			s.gone(w, http.StatusNotFound)
+			return
+		}
+		page, vw.Title, vw.Options = "passkey_prove.html", "Use your passkey", string(opts)
 	}
 	s.render(w, http.StatusOK, page, vw)
 }
@@ -239,6 +251,9 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 		return
 	case flows.PurposeQuestions:
 		s.answerPost(w, r, tok)
+		return
+	case flows.PurposePasskey:
+		s.passkeyProve(w, r, tok)
 		return
 	}
 	if s.oidc == nil {
@@ -460,8 +475,13 @@ func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState,
 		s.fail(w, err)
 		return
 	}
+	keys, err := s.e.PasskeyViews(r.Context(), ws.UserID)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	s.render(w, status, "enrol.html", view{Title: "Your verification methods", CSRF: ws.CSRF, Registered: methods,
-		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: progressText(p)})
+		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: progressText(p), Passkeys: keys})
 }
 
 func (s *Server) enrolMenu(w http.ResponseWriter, r *http.Request) {
@@ -600,8 +620,13 @@ func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) {
-	ok, err := s.e.AnswerQuestions(r.Context(), tok, formList(r, "a", 5))
+	res, err := s.e.AnswerQuestionsOnPage(r.Context(), tok, formList(r, "a", 5))
+	ok := res.OK
 	setCookie(w, cookiePre, "", -1)
+	if err == nil && res.Recovery {
+		s.questionsAnswered(w, r, res) // the recovery page carries on (recover.go)
+		return
+	}
 	switch {
 	case errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, http.StatusNotFound)

@@ -4,6 +4,9 @@
 package storetest
 
 import (
+	"errors"
+	"github.com/google/uuid"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -19,6 +22,7 @@ import (
 	"github.com/resetbot/resetbot/bot/notify"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/emailcode"
+	"github.com/resetbot/resetbot/flows/method/passkey"
 	"github.com/resetbot/resetbot/flows/method/questions"
 	"github.com/resetbot/resetbot/flows/method/sentcode"
 	"github.com/resetbot/resetbot/flows/method/smscode"
@@ -278,7 +282,9 @@ type Harness struct {
 	Questions *questions.Method
 	Opts      flows.Options
 	Policy    flows.Policy
-	sealKey   []byte
+	// PasskeyAAGUIDs is the passkey allow-list (PASSKEY_AAGUIDS) the next Rebuild uses
+	PasskeyAAGUIDs []uuid.UUID
+	sealKey        []byte
 }
 
 // Group is the group self-service is enabled for in the harness policy.
@@ -356,6 +362,25 @@ func (h *Harness) useMAC(c *store.Crypto) {
 	d.MAC = c
 	d.Methods = []flows.Method{totp.Method{Issuer: "resetbot", Rand: rand.Reader}, emailcode.New(h.Mail, c, rand.Reader),
 		smscode.New(h.PhoneSender(), c, rand.Reader), voicecall.New(h.PhoneSender(), c, rand.Reader), h.Questions}
+	if m := h.passkeyMethod(); m != nil {
+		d.Methods = append(d.Methods, m)
+	}
+}
+
+// passkeyMethod is the passkey method for the harness's base URL (its relying party).
+func (h *Harness) passkeyMethod() *passkey.Method {
+	base := h.Opts.BaseURL
+	if base == "" {
+		base = "https://bot.test"
+	}
+	m, err := passkey.New(passkey.Config{BaseURL: base, AAGUIDs: h.PasskeyAAGUIDs})
+	if errors.Is(err, passkey.ErrNoDomain) {
+		return nil // pages reached by IP address offer no passkeys
+	}
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	return m
 }
 
 // Restart is a restart of the engine with other MAC keys (MAC_KEY and MAC_KEYS_OLD) over the
@@ -366,7 +391,20 @@ func (h *Harness) Restart(mac []byte, oldMAC ...[]byte) {
 }
 
 // Rebuild makes a fresh engine (empty in-process caches) over the same parts.
-func (h *Harness) Rebuild() { h.Engine = flows.New(h.Deps, h.Opts) }
+func (h *Harness) Rebuild() {
+	// the passkey method's relying party follows the base URL
+	ms := h.Deps.Methods[:0:0]
+	for _, m := range h.Deps.Methods {
+		if m.Kind() != flows.MethodPasskey {
+			ms = append(ms, m)
+		}
+	}
+	if m := h.passkeyMethod(); m != nil {
+		ms = append(ms, m)
+	}
+	h.Deps.Methods = ms
+	h.Engine = flows.New(h.Deps, h.Opts)
+}
 
 // LogText is everything logged so far.
 func (h *Harness) LogText() string { return h.Logs.String() }

@@ -3,14 +3,18 @@
 package webtest
 
 import (
+	"crypto/sha256"
 	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/resetbot/resetbot/bot/web"
 )
 
 // Browser is an HTTP client with a cookie jar.
@@ -107,4 +111,38 @@ func (b *Browser) TOTPSecret() string {
 		b.T.Fatalf("no secret on the page:\n%s", b.Last)
 	}
 	return m[1]
+}
+
+var challengeRE = regexp.MustCompile(`data-challenge="([^"]+)" data-bits="(\d+)"`)
+
+// Solve does what the recovery page's script does for the last page's challenge: it finds the
+// counter whose SHA-256 with the challenge starts with the zero bits asked for, and returns the
+// solution as the script sends it.
+func (b *Browser) Solve() string {
+	b.T.Helper()
+	m := challengeRE.FindStringSubmatch(b.Last)
+	if m == nil {
+		b.T.Fatalf("no challenge on the page:\n%s", b.Last)
+	}
+	ch := html.UnescapeString(m[1])
+	bits, _ := strconv.Atoi(m[2])
+	for n := 0; ; n++ {
+		if web.LeadingZeroBits(sha256.Sum256([]byte(ch+":"+strconv.Itoa(n)))) >= bits {
+			return ch + "|" + strconv.Itoa(n)
+		}
+	}
+}
+
+// Recover submits the last recovery page's form: the button do and the fields as name,
+// value pairs, with the challenge solved when script is true (a browser with JavaScript).
+func (b *Browser) Recover(script bool, do string, kv ...string) string {
+	b.T.Helper()
+	f := url.Values{"do": {do}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f.Set(kv[i], kv[i+1])
+	}
+	if script {
+		f.Set("pow", b.Solve())
+	}
+	return b.Submit("/recover", f)
 }
