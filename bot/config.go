@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/pemcerts"
 )
 
 // Config is the deployment configuration, read from the environment. It is never changeable
@@ -102,6 +103,9 @@ type Config struct {
 	// PasskeyAAGUIDs (PASSKEY_AAGUIDS): the authenticator models (AAGUIDs) a passkey or
 	// security key may be; empty: any that verifies its user
 	PasskeyAAGUIDs []string
+	// PasskeyRoots (PASSKEY_ATTESTATION_ROOTS): a PEM file of the allowed keys' vendors'
+	// attestation root certificates, required with PASSKEY_AAGUIDS
+	PasskeyRoots string
 
 	// The recovery page (PUBLIC_BASE_URL/recover) for people who cannot reach chat: its abuse
 	// limits, per client address and per network (/24, /64) every 10 minutes, per address for
@@ -184,7 +188,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 		AuditMaxEvents: 100_000, AuditLog: orDefault(g("AUDIT_LOG"), "stdout"), AuditHECURL: g("AUDIT_HEC_URL"), AuditHECToken: getenv("AUDIT_HEC_TOKEN"),
 		TeamsAppID: g("TEAMS_APP_ID"), TeamsAppPassword: getenv("TEAMS_APP_PASSWORD"), TeamsTenantID: g("TEAMS_TENANT_ID"),
 		TeamsAllowedTenants: list("TEAMS_ALLOWED_TENANTS"), TeamsServiceHosts: list("TEAMS_SERVICE_HOSTS"),
-		PasskeyAAGUIDs: list("PASSKEY_AAGUIDS"),
+		PasskeyAAGUIDs: list("PASSKEY_AAGUIDS"), PasskeyRoots: g("PASSKEY_ATTESTATION_ROOTS"),
 	}
 	// whole reads a whole number in [lo, hi]; a bad value is reported and the start refused
 	whole := func(k string, lo, hi int, dst *int) {
@@ -377,6 +381,16 @@ func (c Config) Validate() error {
 	for _, id := range c.PasskeyAAGUIDs {
 		if !isAAGUID(id) {
 			bad("PASSKEY_AAGUIDS must list authenticator AAGUIDs like cb69481e-8ff7-4039-93ec-0a2729a154a8, got %q", id)
+		}
+	}
+	switch {
+	case len(c.PasskeyAAGUIDs) > 0 && c.PasskeyRoots == "":
+		bad("PASSKEY_AAGUIDS needs PASSKEY_ATTESTATION_ROOTS: the attestation root certificates of the allowed keys' vendors")
+	case c.PasskeyRoots != "":
+		if b, err := os.ReadFile(c.PasskeyRoots); err != nil {
+			bad("PASSKEY_ATTESTATION_ROOTS cannot be read: %v", err)
+		} else if _, err := pemcerts.Parse(b); err != nil {
+			bad("PASSKEY_ATTESTATION_ROOTS (%s): %v", c.PasskeyRoots, err)
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {

@@ -2,12 +2,20 @@ package bot_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 )
@@ -133,6 +141,25 @@ func TestLocalesDirChecked(t *testing.T) {
 func TestPasskeyAAGUIDs(t *testing.T) {
 	m := good()
 	m["PASSKEY_AAGUIDS"] = "cb69481e-8ff7-4039-93ec-0a2729a154a8, EE882879-721C-4913-9775-3DFCCE97072A"
+	// an allow-list needs the vendors' attestation roots
+	if c, _ := bot.FromEnv(env(m)); c.Validate() == nil || !strings.Contains(c.Validate().Error(), "PASSKEY_ATTESTATION_ROOTS") {
+		t.Fatalf("an allow-list without roots: %v", c.Validate())
+	}
+	dir := t.TempDir()
+	roots, notPEM := filepath.Join(dir, "roots.pem"), filepath.Join(dir, "roots.txt")
+	if err := os.WriteFile(roots, selfSignedPEM(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{notPEM, filepath.Join(dir, "missing.pem")} {
+		m["PASSKEY_ATTESTATION_ROOTS"] = f
+		if c, _ := bot.FromEnv(env(m)); c.Validate() == nil || !strings.Contains(c.Validate().Error(), "PASSKEY_ATTESTATION_ROOTS") {
+			t.Fatalf("roots %s: %v", f, c.Validate())
+		}
+	}
+	m["PASSKEY_ATTESTATION_ROOTS"] = roots
 	c, _ := bot.FromEnv(env(m))
 	if err := c.Validate(); err != nil || len(c.PasskeyAAGUIDs) != 2 {
 		t.Fatalf("%v %q", err, c.PasskeyAAGUIDs)
@@ -146,6 +173,22 @@ func TestPasskeyAAGUIDs(t *testing.T) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
+}
+
+// selfSignedPEM is a CA certificate in PEM, standing in for a vendor's attestation root.
+func selfSignedPEM(t *testing.T) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Vendor Attestation Root"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
 // The recovery page's limits have defaults, are read when set, and bad values are reported

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -349,5 +350,52 @@ func TestPasskeyRegistrationChallengeIsSingleUse(t *testing.T) {
 	en, _ := h.Store.Get(ctx, storetest.Alice.ID)
 	if n := len(en.Methods[flows.MethodPasskey].Passkeys); n != 1 {
 		t.Fatalf("%d keys registered", n)
+	}
+}
+
+// A passkey proves on the recovery page too: after a blind first proof (an emailed code) the
+// page offers the registered passkey; its page's proof comes back to the recovery page with the
+// new-password link, and no chat is told anything.
+func TestPasskeyOnTheRecoveryPage(t *testing.T) {
+	h, _ := withPasskeys(t, nil)
+	ctx := context.Background()
+	ws := signedIn(t, h, "U1")
+	k := passkeytest.NewKey()
+	addPasskey(t, h, &ws, k, "YubiKey")
+	h.Engine.Drain()
+	recoverStep(t, h, "b1", aliceMail, flows.RecoverStart, "", "")
+	recoverStep(t, h, "b1", aliceMail, flows.RecoverSend, "email", "")
+	h.Engine.Drain()
+	v := recoverStep(t, h, "b1", aliceMail, flows.RecoverCode, "", storetest.CodeFrom(t, h.Mail.Last()))
+	if v.Stage != flows.RecoverMore || !slices.ContainsFunc(v.Methods, func(m flows.RecoverMethod) bool { return m.Kind == flows.MethodPasskey }) {
+		t.Fatalf("after the first proof %+v", v)
+	}
+	v = recoverStep(t, h, "b1", aliceMail, flows.RecoverPick, string(flows.MethodPasskey), "")
+	if v.Stage != flows.RecoverLink || !strings.HasPrefix(v.Link, "https://bot.test/l/") {
+		t.Fatalf("pick the passkey %+v", v)
+	}
+	// back on the recovery page before the passkey's page: the methods again, not a code box
+	if w := recoverStep(t, h, "b1", aliceMail, flows.RecoverShow, "", ""); w.Stage != flows.RecoverMore {
+		t.Fatalf("back before the passkey %+v", w)
+	}
+	notes := len(h.Notes.Replies)
+	tok := token(v.Link)
+	opts, err := h.Engine.OpenPasskey(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Engine.ProvePasskeyOnPage(ctx, tok, k.Get(opts, botOrigin, passkeytest.Ceremony{}))
+	if err != nil || !res.OK || !res.Recovery || !strings.HasPrefix(res.Link, "https://bot.test/l/") || res.Link == v.Link {
+		t.Fatalf("proof %+v %v", res, err)
+	}
+	if len(h.Notes.Replies) != notes {
+		t.Fatalf("a chat was told about a recovery page's proof: %v", h.Notes.Replies[notes:])
+	}
+	// where the person is now, on the recovery page: proven, the new-password page next
+	if v = recoverStep(t, h, "b1", aliceMail, flows.RecoverShow, "", ""); v.Stage != flows.RecoverDone && v.Stage != flows.RecoverLink {
+		t.Fatalf("back on the recovery page %+v", v)
+	}
+	if err := h.Engine.ResetPassword(ctx, token(res.Link), "Correct-Horse-9", "Correct-Horse-9"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -501,9 +501,9 @@ func (r *recovery) current(sess *Session, version int64) RecoverView {
 		return RecoverView{Stage: RecoverCodeSent, Sent: sentOf(sess.Method)}
 	case len(sess.Proven) == 0:
 		return RecoverView{Stage: RecoverFirst}
-	case sess.State == StateAwaitCode && sess.Method != MethodQuestions:
-		// (the security questions are answered on their own page: back here, the person
-		// chooses again)
+	case sess.State == StateAwaitCode && sess.Method != MethodQuestions && sess.Method != MethodPasskey:
+		// (the security questions and a passkey are answered on their own page: back here,
+		// the person chooses again)
 		return RecoverView{Stage: RecoverAwait, Method: sess.Method}
 	case sess.State == StateResetLink:
 		return RecoverView{Stage: RecoverDone, Messages: []string{Text(r.in.Locale, MsgStepResetLink)}}

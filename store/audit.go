@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,15 +71,10 @@ var (
 	_ flows.DailyCounts = (*Auditor)(nil)
 )
 
-//go:embed audit.lua
-var auditSrc string
-
-var auditScript = redis.NewScript(auditSrc)
-
-//go:embed audit_age.lua
-var auditAgeSrc string
-
-var auditAgeScript = redis.NewScript(auditAgeSrc)
+var (
+	auditScript    = script("audit.lua")
+	auditAgeScript = script("audit_age.lua")
+)
 
 // NewAuditor starts the writer; maxAge (when given and above zero) drops older events.
 func NewAuditor(rdb redis.UniversalClient, log *slog.Logger, maxAge ...time.Duration) *Auditor {
@@ -117,14 +111,69 @@ func (a *Auditor) Audit(ctx context.Context, e flows.AuditEvent) {
 	a.write(context.WithoutCancel(ctx), e)
 }
 
+// auditBatch is how many queued events the writer sends in one round trip at most. Each is
+// still its own run of the script (atomic on its own, in order); the pipeline only saves a
+// round trip per event when events queue up, as they do under load.
+const auditBatch = 64
+
 func (a *Auditor) run() {
 	defer a.wg.Done()
+	batch := make([]flows.AuditEvent, 0, auditBatch)
 	for e := range a.ch {
-		a.write(context.Background(), e)
+		batch = append(batch[:0], e)
+	fill:
+		for len(batch) < auditBatch {
+			select {
+			case e, ok := <-a.ch:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, e)
+			default:
+				break fill
+			}
+		}
+		a.writeBatch(context.Background(), batch)
 	}
 }
 
+// write writes one event.
 func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
+	a.trimAge(ctx, e)
+	a.writeOne(ctx, e)
+}
+
+// writeBatch writes events in order, in one pipeline when there are several; an event whose
+// script Redis no longer holds (NOSCRIPT: nothing ran) is written again through Run, which
+// loads it.
+func (a *Auditor) writeBatch(ctx context.Context, batch []flows.AuditEvent) {
+	if len(batch) == 1 {
+		a.write(ctx, batch[0])
+		return
+	}
+	for _, e := range batch {
+		a.trimAge(ctx, e)
+	}
+	cmds := make([]*redis.Cmd, len(batch))
+	_, _ = a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, e := range batch {
+			keys, args := auditArgs(e, a.o.MaxLen)
+			cmds[i] = auditScript.EvalSha(ctx, p, keys, args...)
+		}
+		return nil
+	})
+	for i, c := range cmds {
+		if err := c.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			a.writeOne(ctx, batch[i])
+			continue
+		}
+		res, err := c.Slice()
+		a.wrote(batch[i], res, err)
+	}
+}
+
+// trimAge runs the age cap every 256 writes.
+func (a *Auditor) trimAge(ctx context.Context, e flows.AuditEvent) {
 	if n := a.writes.Add(1); a.o.MaxAge > 0 && n%256 == 1 {
 		// age cap: drop entries older than MaxAge, counting the unshipped ones (the length cap
 		// is on every write, in audit.lua)
@@ -136,6 +185,10 @@ func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
 			a.lost(int(lost))
 		}
 	}
+}
+
+// auditArgs are the keys and arguments of audit.lua for an event.
+func auditArgs(e flows.AuditEvent, maxLen int) ([]string, []any) {
 	kind := flows.CountKind(e)
 	flag := func(b bool) string {
 		if b {
@@ -143,11 +196,22 @@ func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
 		}
 		return "0"
 	}
-	res, err := auditScript.Run(ctx, a.rdb,
-		[]string{AuditStream, auditShippedKey, auditLostKey, subjectKey(e.Subject), countKey(kind, e.Time)},
-		a.o.MaxLen, SubjectMaxLen, int64(countLifetime/time.Second), flag(e.Subject != ""), flag(kind != ""),
-		"time", strconv.FormatInt(e.Time.UnixMilli(), 10), "actor", e.Actor, "subject", e.Subject,
-		"platform", e.Platform, "action", e.Action, "outcome", e.Outcome, "reason", e.Reason).Slice()
+	return []string{AuditStream, auditShippedKey, auditLostKey, subjectKey(e.Subject), countKey(kind, e.Time)},
+		[]any{maxLen, SubjectMaxLen, int64(countLifetime / time.Second), flag(e.Subject != ""), flag(kind != ""),
+			"time", strconv.FormatInt(e.Time.UnixMilli(), 10), "actor", e.Actor, "subject", e.Subject,
+			"platform", e.Platform, "action", e.Action, "outcome", e.Outcome, "reason", e.Reason}
+}
+
+// writeOne runs audit.lua for one event.
+func (a *Auditor) writeOne(ctx context.Context, e flows.AuditEvent) {
+	keys, args := auditArgs(e, a.o.MaxLen)
+	res, err := auditScript.Run(ctx, a.rdb, keys, args...).Slice()
+	a.wrote(e, res, err)
+}
+
+// wrote handles audit.lua's answer: an error is logged, events the cap trimmed unshipped are
+// reported.
+func (a *Auditor) wrote(e flows.AuditEvent, res []any, err error) {
 	if err != nil {
 		a.log.Error("audit write failed", "err", err, "action", e.Action, "subject", e.Subject)
 		return

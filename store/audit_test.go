@@ -219,3 +219,109 @@ func (c *countTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 func (c *countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error { c.n++; return next(ctx, cmds) }
 }
+
+// gateHook holds the first script run sent alone until single is closed and the first pipeline
+// until pipe is closed, and counts the round trips that run scripts (not the connection's
+// set-up commands).
+type gateHook struct {
+	arrived, single, pipeArrived, pipe chan struct{}
+	singleOnce, pipeOnce               *atomic.Bool
+	trips                              *atomic.Int64
+}
+
+func (h gateHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h gateHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, c redis.Cmder) error {
+		if c.Name() != "evalsha" && c.Name() != "eval" {
+			return next(ctx, c)
+		}
+		h.trips.Add(1)
+		if h.singleOnce.CompareAndSwap(false, true) {
+			close(h.arrived)
+			<-h.single
+		}
+		return next(ctx, c)
+	}
+}
+func (h gateHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cs []redis.Cmder) error {
+		h.trips.Add(1)
+		if h.pipeOnce.CompareAndSwap(false, true) {
+			close(h.pipeArrived)
+			<-h.pipe
+		}
+		return next(ctx, cs)
+	}
+}
+
+// Events that queue up while a write is under way go out together, several per round trip,
+// each still its own run of the script: all of them land, in the order they were audited, and
+// each is counted and indexed. When Redis lost the script (a restart, SCRIPT FLUSH) while a
+// batch was waiting, every event of the batch is written again, once.
+func TestAuditBatchesQueuedEventsInOrder(t *testing.T) {
+	for _, flush := range []bool{false, true} {
+		t.Run(fmt.Sprintf("script flushed %v", flush), func(t *testing.T) {
+			srv := redistest.Start(t)
+			rdb := srv.Client()
+			ctx := context.Background()
+			h := gateHook{arrived: make(chan struct{}), single: make(chan struct{}), pipeArrived: make(chan struct{}), pipe: make(chan struct{}), singleOnce: new(atomic.Bool), pipeOnce: new(atomic.Bool), trips: new(atomic.Int64)}
+			rdb.AddHook(h)
+			a := store.NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), store.AuditOptions{})
+			now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+			const n = 300
+			ev := func(i int) flows.AuditEvent {
+				return flows.AuditEvent{Time: now, Subject: fmt.Sprintf("u%d", i%3), Actor: fmt.Sprintf("a%d", i), Action: "reset", Outcome: "ok", Reason: "user_password"}
+			}
+			// the first event's write is held while the rest queue up behind it
+			a.Audit(ctx, ev(0))
+			<-h.arrived
+			for i := 1; i < n; i++ {
+				a.Audit(ctx, ev(i))
+			}
+			close(h.single)
+			closed := make(chan struct{})
+			go func() { a.Close(); close(closed) }() // the queue is full: Close only waits for the writer
+			select {
+			case <-h.pipeArrived: // the first event is written, the next 64 wait in a pipeline
+			case <-closed:
+				t.Fatal("every queued event was written on its own")
+			}
+			if flush {
+				// the first pipeline is held until Redis has forgotten the script
+				other := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, Network: rdb.Options().Network})
+				defer other.Close()
+				if err := other.ScriptFlush(ctx).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(h.pipe)
+			<-closed
+			trips := h.trips.Load()
+			evs, err := store.Events(ctx, rdb)
+			if err != nil || len(evs) != n {
+				t.Fatalf("%d events in the stream (%v), want %d", len(evs), err, n)
+			}
+			for i, e := range evs {
+				if e.Actor != fmt.Sprintf("a%d", i) {
+					t.Fatalf("event %d is %s: out of order", i, e.Actor)
+				}
+			}
+			c, err := a.DailyCounts(ctx, []string{flows.CountReset}, now, 1)
+			if err != nil || c[flows.CountReset][0] != n {
+				t.Fatalf("counted %v (%v), want %d", c, err, n)
+			}
+			if recent, err := a.Recent(ctx, "u1", 200); err != nil || len(recent) != n/3 {
+				t.Fatalf("u1's index holds %d (%v), want %d", len(recent), err, n/3)
+			}
+			// one write alone (two round trips: the script is loaded), then ceil(299/64) = 5
+			// pipelines; after a flush, the first pipeline's 64 events go again one by one
+			want := int64(2 + 5)
+			if flush {
+				want += 64 + 1
+			}
+			if trips != want {
+				t.Fatalf("%d round trips for %d queued events, want %d", trips, n, want)
+			}
+		})
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/flows"
 )
@@ -18,12 +17,7 @@ var _ flows.ExpiryLedger = (*Store)(nil)
 
 func expiryKey(uid string) string { return tag(uid) + ":exp" }
 
-// markExpiryScript sets the stage's field once and, the first time, the last reminder.
-// KEYS: 1 the person's expiry hash. ARGV: 1 field, 2 now ms, 3 expiry ms, 4 ttl ms.
-var markExpiryScript = redis.NewScript(`if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'last', ARGV[2], 'last_exp', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1`)
+var markExpiryScript = script("expiry_mark.lua")
 
 // MarkExpiry implements flows.ExpiryLedger.
 func (s *Store) MarkExpiry(ctx context.Context, userID string, expiresAt time.Time, days int, now time.Time) (bool, error) {

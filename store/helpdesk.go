@@ -24,20 +24,11 @@ func askCountKey(uid string) string { return tag(uid) + ":hd:n" }
 // answered "this request is over"), then Redis drops it.
 const askTTL = time.Hour
 
-// countAskScript counts a request in a sliding window: the times of the window's requests
-// are a sorted set; a request beyond max is refused and not counted.
-var countAskScript = redis.NewScript(`local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
-local n = redis.call('ZCARD', KEYS[1])
-if n >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], now, ARGV[1] .. '-' .. redis.call('INCR', KEYS[1] .. ':seq'))
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1] .. ':seq', ARGV[2])
-return 1`)
+var countAskScript = script("helpdesk_ask.lua")
 
 // CountAsk implements flows.HelpdeskStore.
 func (s *Store) CountAsk(ctx context.Context, userID string, max int, window time.Duration, now time.Time) (bool, error) {
-	ok, err := s.runScript(ctx, countAskScript, []string{askCountKey(userID)}, now.UnixMilli(), window.Milliseconds(), max).Int()
+	ok, err := s.runScript(ctx, countAskScript, []string{askCountKey(userID), askCountKey(userID) + ":seq"}, now.UnixMilli(), window.Milliseconds(), max).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: helpdesk count: %w", err)
 	}
@@ -73,13 +64,7 @@ func (s *Store) GetAsk(ctx context.Context, userID string) (flows.HelpdeskAsk, e
 	return a, nil
 }
 
-// updateAskScript saves a request if the stored one still has the expected id and version.
-var updateAskScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-local ok, rec = pcall(cjson.decode, cur)
-if not ok or rec['id'] ~= ARGV[1] or tonumber(rec['v']) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[3], 'KEEPTTL')
-return 1`)
+var updateAskScript = script("helpdesk_update.lua")
 
 // UpdateAsk implements flows.HelpdeskStore.
 func (s *Store) UpdateAsk(ctx context.Context, a flows.HelpdeskAsk) error {

@@ -8,18 +8,8 @@
 -- Returns {outcome, block until ms}: outcome 'ok', 'rejected' or 'blocked'.
 local now = tonumber(ARGV[1])
 local function fmt(n) return string.format('%d', n) end
-local function tick(field, win)
-  local c, s = 0, now
-  local v = redis.call('HGET', KEYS[1], field)
-  if v then
-    local vc, vs = string.match(v, '^(%d+):(%d+)$')
-    vc = tonumber(vc); vs = tonumber(vs)
-    if vc and vs and now < vs + win then c, s = vc, vs end
-  end
-  c = c + 1
-  redis.call('HSET', KEYS[1], field, fmt(c) .. ':' .. fmt(s))
-  return c
-end
+-- tick counts one in a window of the enrollment (lib_window.lua)
+local function tick(field, win) return window_tick(KEYS[1], field, now, win) end
 local blk = tonumber(redis.call('HGET', KEYS[1], 'block') or '0')
 if blk > now then return {'blocked', fmt(blk)} end
 local block = function()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/flows"
 )
@@ -22,7 +21,7 @@ func (s *Store) PutOnce(ctx context.Context, userID, mac string, ttl time.Durati
 	return nil
 }
 
-var putOnceScript = redis.NewScript(`redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) return 1`)
+var putOnceScript = script("put_once.lua")
 
 // SpendOnce deletes a single-use token; false when it was not there (spent or expired).
 func (s *Store) SpendOnce(ctx context.Context, userID, mac string) (bool, error) {
@@ -33,7 +32,7 @@ func (s *Store) SpendOnce(ctx context.Context, userID, mac string) (bool, error)
 	return n == 1, nil
 }
 
-var hdelOnceScript = redis.NewScript(`return redis.call('DEL', KEYS[1])`)
+var hdelOnceScript = script("del_once.lua")
 
 // RegisterOnce seals and stores a method only if the single-use token is still there, spending
 // it in the same script; false (nothing written) when it was spent or expired.
@@ -49,6 +48,4 @@ func (s *Store) RegisterOnce(ctx context.Context, userID, mac string, m flows.Re
 	return n == 1, nil
 }
 
-var registerOnceScript = redis.NewScript(`if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return 1`)
+var registerOnceScript = script("register_once.lua")

@@ -97,10 +97,7 @@ func (s *Store) Get(ctx context.Context, userID string) (flows.Enrollment, error
 	return s.decodeEnrollment(userID, h)
 }
 
-var registerScript = redis.NewScript(`redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local c = tonumber(redis.call('HGET', KEYS[1], 'totp_step') or '0')
-if tonumber(ARGV[3]) > c then redis.call('HSET', KEYS[1], 'totp_step', ARGV[3]) end
-return 1`)
+var registerScript = script("register.lua")
 
 // Register seals and stores one method. A TOTP step, when given, only ever moves forward.
 func (s *Store) Register(ctx context.Context, userID string, m flows.Registered, totpStep int64) error {
@@ -166,10 +163,7 @@ func (s *Store) JudgeAttempt(ctx context.Context, userID string, a flows.Attempt
 	return out, nil
 }
 
-var pinScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
-if cur then return cur end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]`)
+var pinScript = script("pin.lua")
 
 // Pin pins a chat identity to a directory user; a different existing pin is refused.
 func (s *Store) Pin(ctx context.Context, chatKey, userID string) error {
@@ -306,17 +300,7 @@ func (s *Store) TakeBudget(ctx context.Context, name string, limit int, window t
 	return n == 1, nil
 }
 
-var budgetScript = redis.NewScript(`local now, win, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local v = redis.call('GET', KEYS[1])
-local c, s = 0, now
-if v then
-  local vc, vs = string.match(v, '^(%d+):(%d+)$')
-  vc = tonumber(vc); vs = tonumber(vs)
-  if vc and vs and now < vs + win then c, s = vc, vs end
-end
-if c >= max then return 0 end
-redis.call('SET', KEYS[1], string.format('%d:%d', c + 1, s), 'PX', string.format('%d', win * 2))
-return 1`)
+var budgetScript = script("budget.lua")
 
 // Remove deletes one registered method.
 func (s *Store) Remove(ctx context.Context, userID string, kind flows.MethodKind) error {
@@ -326,13 +310,9 @@ func (s *Store) Remove(ctx context.Context, userID string, kind flows.MethodKind
 	return nil
 }
 
-var hdelScript = redis.NewScript(`return redis.call('HDEL', KEYS[1], ARGV[1])`)
+var hdelScript = script("hdel.lua")
 
-var unblockScript = redis.NewScript(`local f = redis.call('HKEYS', KEYS[1])
-for _, k in ipairs(f) do
-  if k == 'block' or k == 'c:fail' or string.sub(k, 1, 6) == 'c:try:' then redis.call('HDEL', KEYS[1], k) end
-end
-return 1`)
+var unblockScript = script("unblock.lua")
 
 // Unblock clears the block and the attempt counters of a user (not the send counter).
 func (s *Store) Unblock(ctx context.Context, userID string) error {
@@ -444,13 +424,7 @@ func (s *Store) PeekChange(ctx context.Context, id string) (flows.PendingChange,
 	return c, nil
 }
 
-var confirmPendingScript = redis.NewScript(`local v = redis.call('GET', KEYS[1])
-if not v then return 'none' end
-local c = cjson.decode(v)
-if c.by ~= ARGV[1] then return 'other' end
-c.confirmed = true
-redis.call('SET', KEYS[1], cjson.encode(c), 'KEEPTTL')
-return 'ok'`)
+var confirmPendingScript = script("confirm_pending.lua")
 
 // ConfirmChange marks a change confirmed by its requester.
 func (s *Store) ConfirmChange(ctx context.Context, id, by string) error {
@@ -471,13 +445,7 @@ func (s *Store) ConfirmChange(ctx context.Context, id, by string) error {
 	return flows.ErrNotFound
 }
 
-var takePendingScript = redis.NewScript(`local v = redis.call('GET', KEYS[1])
-if not v then return {'none', ''} end
-local c = cjson.decode(v)
-if c.by == ARGV[1] then return {'same', ''} end
-if not c.confirmed then return {'unconfirmed', ''} end
-redis.call('DEL', KEYS[1])
-return {'ok', v}`)
+var takePendingScript = script("take_pending.lua")
 
 // TakeChange removes and returns a confirmed change, refusing its own requester.
 func (s *Store) TakeChange(ctx context.Context, id, approver string) (flows.PendingChange, error) {
@@ -533,9 +501,7 @@ func (s *Store) EachRef(ctx context.Context, fn func(userID string, ref []byte) 
 	return iter.Err()
 }
 
-// Block blocks a user's self-service until a time (it never shortens a longer block).
-var blockScript = redis.NewScript(`local c = tonumber(redis.call('HGET', KEYS[1], 'block') or '0')
-if tonumber(ARGV[1]) > c then redis.call('HSET', KEYS[1], 'block', ARGV[1]) end return 1`)
+var blockScript = script("block.lua")
 
 func (s *Store) Block(ctx context.Context, userID string, until time.Time) error {
 	err := s.runScript(ctx, blockScript, []string{enrolKey(userID)}, until.UnixMilli()).Err()

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,23 +51,11 @@ func Connect(o Options) (redis.UniversalClient, error) {
 	}), nil
 }
 
-//go:embed step.lua
-var stepSrc string
-
-//go:embed consume.lua
-var consumeSrc string
-
-//go:embed misc.lua
-var countSendSrc string
-
-//go:embed judge.lua
-var judgeSrc string
-
 var (
-	stepScript      = redis.NewScript(stepSrc)
-	consumeScript   = redis.NewScript(consumeSrc)
-	countSendScript = redis.NewScript(countSendSrc)
-	judgeScript     = redis.NewScript(judgeSrc)
+	stepScript      = script("step.lua", "lib_window.lua")
+	consumeScript   = script("consume.lua")
+	countSendScript = script("count_send.lua", "lib_window.lua")
+	judgeScript     = script("judge.lua", "lib_window.lua")
 )
 
 // Store implements the flows ports on Redis.

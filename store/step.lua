@@ -2,6 +2,10 @@
 -- before it can be accepted, check blocks and send limits, then save.
 -- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links
 -- ARGV[1]: the plan as JSON (see redis.go)
+-- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
+-- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
+-- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
+-- started one, the failures and the tries counted).
 local p = cjson.decode(ARGV[1])
 local now = tonumber(p.now)
 local function fmt(n) return string.format('%d', n) end
@@ -16,24 +20,14 @@ end
 local function markSeen()
   if p.idem then redis.call('SET', KEYS[1], '1', 'EX', 86400) end
 end
-local function window(field, win)
-  local v = redis.call('HGET', KEYS[3], field)
-  if v then
-    local c, s = string.match(v, '^(%d+):(%d+)$')
-    c = tonumber(c); s = tonumber(s)
-    if c and s and now < s + win then return c, s end
-  end
-  return 0, now
-end
 -- the counters of a subject that is no directory user (a name nobody has, typed on the
 -- recovery page) are counted like anyone's, and forgotten after p.forget ms
 local function forget()
   if p.forget then redis.call('PEXPIRE', KEYS[3], fmt(tonumber(p.forget))) end
 end
+-- tick counts one in a window of the enrollment (lib_window.lua)
 local function tick(field, win)
-  local c, s = window(field, win)
-  c = c + 1
-  redis.call('HSET', KEYS[3], field, fmt(c) .. ':' .. fmt(s))
+  local c = window_tick(KEYS[3], field, now, win)
   forget()
   return c
 end
@@ -92,9 +86,7 @@ end
 
 local s = p.send
 if s then
-  local c, st = window('c:sent', tonumber(s.win))
-  if c >= tonumber(s.max) then markSeen(); return {'limit', fmt(cur), '0'} end
-  redis.call('HSET', KEYS[3], 'c:sent', fmt(c + 1) .. ':' .. fmt(st))
+  if not window_take(KEYS[3], 'c:sent', now, tonumber(s.win), tonumber(s.max)) then markSeen(); return {'limit', fmt(cur), '0'} end
   forget()
 end
 if p.code then

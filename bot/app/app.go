@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ import (
 	"github.com/resetbot/resetbot/flows/method/smscode"
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/flows/method/voicecall"
+	"github.com/resetbot/resetbot/internal/pemcerts"
 	"github.com/resetbot/resetbot/store"
 )
 
@@ -96,8 +98,11 @@ type Options struct {
 	// PasskeyAAGUIDs is the allow-list of authenticator models for passkeys (PASSKEY_AAGUIDS;
 	// empty: any passkey or security key that verifies its user)
 	PasskeyAAGUIDs []string
-	Clock          flows.Clock // default the wall clock
-	Log            *slog.Logger
+	// PasskeyRoots is the PEM file of the allowed models' attestation roots
+	// (PASSKEY_ATTESTATION_ROOTS), required with PasskeyAAGUIDs.
+	PasskeyRoots string
+	Clock        flows.Clock // default the wall clock
+	Log          *slog.Logger
 
 	BaseURL         string
 	AllowPrivileged bool
@@ -382,6 +387,16 @@ func methods(o Options, st *store.Store, audit flows.Auditor) ([]flows.Method, e
 	if err != nil {
 		return nil, fmt.Errorf("PASSKEY_AAGUIDS: %w", err)
 	}
+	var roots *x509.CertPool
+	if o.PasskeyRoots != "" {
+		b, err := os.ReadFile(o.PasskeyRoots)
+		if err == nil {
+			roots, err = pemcerts.Parse(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("PASSKEY_ATTESTATION_ROOTS: %w", err)
+		}
+	}
 	ms := []flows.Method{
 		totp.Method{Issuer: "resetbot", Rand: rand.Reader},
 		emailcode.New(o.Mailer, o.Crypto, rand.Reader),
@@ -394,7 +409,7 @@ func methods(o Options, st *store.Store, audit flows.Auditor) ([]flows.Method, e
 			}}
 		ms = append(ms, smscode.New(budget, o.Crypto, rand.Reader), voicecall.New(budget, o.Crypto, rand.Reader))
 	}
-	switch pk, err := passkey.New(passkey.Config{BaseURL: o.BaseURL, AAGUIDs: aaguids}); {
+	switch pk, err := passkey.New(passkey.Config{BaseURL: o.BaseURL, AAGUIDs: aaguids, Roots: roots}); {
 	case o.BaseURL == "": // no pages (a reminder scheduler in tests): nowhere to use a passkey
 	case errors.Is(err, passkey.ErrNoDomain):
 		o.Log.Warn("passkeys are not offered", "reason", err.Error())

@@ -167,7 +167,7 @@ func Serve(ctx context.Context, cfg bot.Config, cloud Cloud, term Stdio, log *sl
 	defer closeSink()
 	o := Options{Redis: rdb, AuditMaxAge: time.Duration(cfg.AuditMaxAgeDays) * 24 * time.Hour, AuditMaxEvents: cfg.AuditMaxEvents,
 		AuditSink: sink, Crypto: crypto, RedisWait: cfg.RedisWait,
-		Directory: d.dir, Mailer: d.mailer, PhoneBudget: cfg.PhoneBudget, PasskeyAAGUIDs: cfg.PasskeyAAGUIDs, Log: log,
+		Directory: d.dir, Mailer: d.mailer, PhoneBudget: cfg.PhoneBudget, PasskeyAAGUIDs: cfg.PasskeyAAGUIDs, PasskeyRoots: cfg.PasskeyRoots, Log: log,
 		BaseURL: cfg.PublicBaseURL, AllowPrivileged: cfg.AllowPrivileged, AdminGroups: cfg.AdminGroups, HelpdeskGroups: cfg.HelpdeskGroups, ExpiryReminders: cfg.ExpiryReminders, ExpiryDays: cfg.ExpiryDays, AdminAuthContext: cfg.AdminAuthContext, OIDC: d.signIn,
 		Metrics: reg, MetricsAddr: cfg.MetricsAddr, LockoutPoll: cfg.ADLockoutPoll, AlertsPerDay: cfg.ADAlertsPerDay,
 		Recover: web.RecoverOptions{PerAddress: cfg.RecoverPerAddress, PerNetwork: cfg.RecoverPerNetwork, NoScriptPerAddress: cfg.RecoverNoScript,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,8 @@ type Seen interface {
 type Adapter struct {
 	cfg   Config
 	api   *slackapi.Client
+	hc    *http.Client // the client api uses, for chatForm
+	base  string       // the Web API's base URL, ending with /
 	eng   Engine
 	seen  Seen
 	clock flows.Clock
@@ -115,14 +118,16 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sopts := []slackapi.Option{slackapi.OptionHTTPClient(bot.PooledClient(30 * time.Second))}
+	hc, base := bot.PooledClient(30*time.Second), slackapi.APIURL
+	sopts := []slackapi.Option{slackapi.OptionHTTPClient(hc)}
 	if cfg.APIURL != "" {
 		sopts = append(sopts, slackapi.OptionAPIURL(cfg.APIURL))
+		base = cfg.APIURL
 	}
 	if cfg.AppToken != "" {
 		sopts = append(sopts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
-	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), eng: eng, seen: seen, clock: clock, log: log,
+	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), hc: hc, base: base, eng: eng, seen: seen, clock: clock, log: log,
 		users: map[string]userEntry{}, sleep: bot.Sleep, queues: map[string]*userQueue{}}
 	for _, o := range opts {
 		o(a)
@@ -275,43 +280,147 @@ func (a *Adapter) handle(ctx context.Context, team, userID, channel string, buil
 	a.post(ctx, chat, replies)
 }
 
-// onEvent handles one Events API payload (the JSON of an event_callback).
-func (a *Adapter) onEvent(ctx context.Context, raw json.RawMessage) {
-	var outer struct {
-		EventID      string `json:"event_id"`
-		TeamID       string `json:"team_id"`
-		EnterpriseID string `json:"enterprise_id"`
+// eventEnvelope is what the adapter reads of an Events API payload (an event_callback, or the
+// url_verification handshake), decoded once per delivery: the fields slackevents.ParseEvent and
+// its MessageEvent would give the checks in onEvent, and nothing else.
+type eventEnvelope struct {
+	Type         string      `json:"type"`
+	Challenge    string      `json:"challenge"`
+	EventID      string      `json:"event_id"`
+	TeamID       string      `json:"team_id"`
+	EnterpriseID string      `json:"enterprise_id"`
+	Event        *innerEvent `json:"event"`
+}
+
+// innerEvent is the part of a message or app_home_opened event onEvent reads.
+type innerEvent struct {
+	Type        string `json:"type"`
+	User        string `json:"user"`
+	Channel     string `json:"channel"`
+	ChannelType string `json:"channel_type"`
+	Text        string `json:"text"`
+	SubType     string `json:"subtype"`
+	BotID       string `json:"bot_id"`
+	Tab         string `json:"tab"`
+	// An edit: "edited" on the message itself, or on "message" when the event carries one
+	// (slackevents.MessageEvent reads it from "message" when present, else from the top level).
+	Edited  *slackapi.Edited `json:"edited"`
+	Message *struct {
+		Edited *slackapi.Edited `json:"edited"`
+	} `json:"message"`
+}
+
+// edited reports whether a message event is about an edit.
+func (e *innerEvent) edited() bool {
+	if e.Message != nil {
+		return e.Message.Edited != nil
 	}
-	_ = json.Unmarshal(raw, &outer)
-	ev, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
-	if err != nil || ev.Type != slackevents.CallbackEvent {
+	return e.Edited != nil
+}
+
+// decodeEvent decodes an Events API payload once.
+// On a field of the wrong type it returns what it decoded and the error.
+func decodeEvent(raw []byte) (*eventEnvelope, error) {
+	env := &eventEnvelope{}
+	return env, json.Unmarshal(raw, env)
+}
+
+// kind is what onEvent does with a payload from an allowed workspace: "message" (a direct
+// message to answer), "home" (the home tab was opened) or "" (nothing).
+func (env *eventEnvelope) kind() string {
+	if env.Type != slackevents.CallbackEvent || env.Event == nil {
+		return ""
+	}
+	switch e := env.Event; e.Type {
+	case string(slackevents.Message):
+		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.edited() {
+			return ""
+		}
+		return "message"
+	case string(slackevents.AppHomeOpened):
+		if e.Tab == "home" {
+			return "home"
+		}
+	}
+	return ""
+}
+
+// onEvent handles one decoded Events API payload.
+func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
+	if env.Type != slackevents.CallbackEvent || env.Event == nil {
 		return
 	}
-	if !a.allowed(outer.TeamID, outer.EnterpriseID) {
-		a.log.WarnContext(ctx, "event from a workspace that is not allowed", "team", outer.TeamID, "enterprise", outer.EnterpriseID)
+	if !a.allowed(env.TeamID, env.EnterpriseID) {
+		a.log.WarnContext(ctx, "event from a workspace that is not allowed", "team", env.TeamID, "enterprise", env.EnterpriseID)
 		return
 	}
-	switch e := ev.InnerEvent.Data.(type) {
-	case *slackevents.MessageEvent:
-		if e.ChannelType != "im" || e.BotID != "" || e.SubType != "" || e.User == "" || e.Message != nil && e.Message.Edited != nil {
+	e := env.Event
+	switch env.kind() {
+	case "message":
+		if !a.first(ctx, "evt:"+env.EventID) {
 			return
 		}
-		if !a.first(ctx, "evt:"+outer.EventID) {
-			return
-		}
-		a.handle(ctx, outer.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
-			in.Text, in.IdemKey = e.Text, "slack:"+outer.EventID
+		a.handle(ctx, env.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
+			in.Text, in.IdemKey = e.Text, "slack:"+env.EventID
 		})
-	case *slackevents.AppHomeOpenedEvent:
-		if e.Tab == "home" && a.first(ctx, "evt:"+outer.EventID) {
-			a.publishHome(ctx, outer.TeamID, e.User)
+	case "home":
+		if a.first(ctx, "evt:"+env.EventID) {
+			a.publishHome(ctx, env.TeamID, e.User)
 		}
 	}
 }
 
+// interaction is what the adapter reads of an interactivity payload, decoded once: the fields
+// of slack.InteractionCallback onInteraction uses, and the clicked message's blocks kept as
+// JSON (closeButtons sends back all but the buttons).
+type interaction struct {
+	Type       string   `json:"type"`
+	TriggerID  string   `json:"trigger_id"`
+	Team       idObject `json:"team"`
+	Enterprise idObject `json:"enterprise"`
+	User       idObject `json:"user"`
+	Channel    idObject `json:"channel"`
+	View       struct {
+		Type string `json:"type"`
+	} `json:"view"`
+	Container struct {
+		MessageTs string `json:"message_ts"`
+	} `json:"container"`
+	Actions []struct {
+		// slack.ActionCallbacks counts an action as a block action when block_id is a string
+		BlockID  json.RawMessage `json:"block_id"`
+		ActionID string          `json:"action_id"`
+		Value    string          `json:"value"`
+		Text     struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	} `json:"actions"`
+	Message struct {
+		Blocks []json.RawMessage `json:"blocks"`
+	} `json:"message"`
+}
+
+type idObject struct {
+	ID string `json:"id"`
+}
+
+// blockAction is the clicked button.
+type blockAction struct{ ActionID, Value, Label string }
+
+// action is the first block action of the payload, if any.
+func (cb *interaction) action() (blockAction, bool) {
+	for _, x := range cb.Actions {
+		if len(x.BlockID) > 0 && x.BlockID[0] == '"' {
+			return blockAction{ActionID: x.ActionID, Value: x.Value, Label: x.Text.Text}, true
+		}
+	}
+	return blockAction{}, false
+}
+
 // onInteraction handles a block_actions payload: a button in a message or on the home tab.
-func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCallback) {
-	if cb.Type != slackapi.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
+	act, ok := cb.action()
+	if cb.Type != string(slackapi.InteractionTypeBlockActions) || !ok {
 		return
 	}
 	team := cb.Team.ID
@@ -319,7 +428,6 @@ func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCall
 		a.log.WarnContext(ctx, "interaction from a workspace that is not allowed", "team", team)
 		return
 	}
-	act := cb.ActionCallback.BlockActions[0]
 	if act.ActionID == "link" || !a.first(ctx, "trg:"+cb.TriggerID+":"+act.ActionID) {
 		return // link buttons need no answer
 	}
@@ -333,7 +441,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb slackapi.InteractionCall
 		channel = ch
 	}
 	if cb.Container.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
-		a.closeButtons(ctx, a.cachedLocale(cb.User.ID), channel, cb.Container.MessageTs, cb.Message, act)
+		a.closeButtons(ctx, a.cachedLocale(cb.User.ID), channel, cb.Container.MessageTs, cb.Message.Blocks, act.Label)
 	}
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -85,22 +86,21 @@ func (a *Adapter) verified(next func(w http.ResponseWriter, r *http.Request, bod
 }
 
 func (a *Adapter) events(w http.ResponseWriter, r *http.Request, body []byte) {
-	var head struct {
-		Type      string `json:"type"`
-		Challenge string `json:"challenge"`
-	}
-	if err := json.Unmarshal(body, &head); err != nil {
+	env, err := decodeEvent(body)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && (!errors.As(err, &typeErr) || typeErr.Field == "type" || typeErr.Field == "challenge") {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
 	}
-	if head.Type == slackevents.URLVerification {
+	if env.Type == slackevents.URLVerification {
 		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte(head.Challenge))
+		_, _ = w.Write([]byte(env.Challenge))
 		return
 	}
 	w.WriteHeader(http.StatusOK)
-	raw := json.RawMessage(append([]byte(nil), body...))
-	a.dispatchEvent(r.Context(), raw)
+	if err == nil { // a field of the wrong type: acknowledged and dropped, as slackevents.ParseEvent did
+		a.dispatchDecoded(r.Context(), env)
+	}
 }
 
 func (a *Adapter) interactive(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -109,8 +109,8 @@ func (a *Adapter) interactive(w http.ResponseWriter, r *http.Request, body []byt
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	var cb slackapi.InteractionCallback
-	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+	cb := &interaction{}
+	if err := json.Unmarshal([]byte(form.Get("payload")), cb); err != nil {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}

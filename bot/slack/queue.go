@@ -90,27 +90,26 @@ func (a *Adapter) slowDown(ctx context.Context, chat flows.ChatRef) {
 // Dropped is how many messages were dropped from full queues since start.
 func (a *Adapter) Dropped() int64 { return a.dropped.Load() }
 
-// eventOwner reads who an Events API payload is from (team, user, channel), for its queue.
-func eventOwner(raw json.RawMessage) (team, user, channel string) {
-	var p struct {
-		TeamID string `json:"team_id"`
-		Event  struct {
-			User    string `json:"user"`
-			Channel string `json:"channel"`
-		} `json:"event"`
-	}
-	_ = json.Unmarshal(raw, &p)
-	return p.TeamID, p.Event.User, p.Event.Channel
-}
-
-// dispatchEvent queues an Events API payload behind its sender's earlier ones.
+// dispatchEvent decodes an Events API payload (Socket Mode) and queues it.
 func (a *Adapter) dispatchEvent(ctx context.Context, raw json.RawMessage) {
-	team, user, channel := eventOwner(raw)
-	if user == "" {
-		a.later(ctx, func(ctx context.Context) { a.onEvent(ctx, raw) })
+	env, err := decodeEvent(raw)
+	if err != nil {
 		return
 	}
-	a.perUser(ctx, team, user, channel, func(ctx context.Context) { a.onEvent(ctx, raw) })
+	a.dispatchDecoded(ctx, env)
+}
+
+// dispatchDecoded queues a decoded Events API payload behind its sender's earlier ones.
+func (a *Adapter) dispatchDecoded(ctx context.Context, env *eventEnvelope) {
+	var user, channel string
+	if env.Event != nil {
+		user, channel = env.Event.User, env.Event.Channel
+	}
+	if user == "" {
+		a.later(ctx, func(ctx context.Context) { a.onEvent(ctx, env) })
+		return
+	}
+	a.perUser(ctx, env.TeamID, user, channel, func(ctx context.Context) { a.onEvent(ctx, env) })
 }
 
 // cachedLocale is the person's Slack locale when users.info was read for them already ("" otherwise:

@@ -3,9 +3,15 @@ package slack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -83,26 +89,26 @@ func Messages(locale string, replies []flows.Reply) []Message {
 }
 
 // splitText cuts s into pieces whose mrkdwn-escaped length is at most n characters: at the
-// last line break that fits, else the last space, else anywhere.
+// last line break that fits, else the last space, else anywhere. It walks the string in place
+// (no rune slice per call: every reply goes through it).
 func splitText(s string, n int) []string {
 	if s == "" {
 		return []string{" "} // a section needs text
 	}
 	var out []string
 	for {
-		r := []rune(s)
-		if escapedLen(r) <= n {
-			return append(out, s)
-		}
-		cut, size := 0, 0
-		for i, c := range r {
-			size += escapedLen([]rune{c})
+		cut, size := len(s), 0
+		for i, c := range s {
+			size += escapedLen(c)
 			if size > n {
+				cut = i
 				break
 			}
-			cut = i + 1
 		}
-		head := string(r[:cut])
+		if cut == len(s) {
+			return append(out, s)
+		}
+		head := s[:cut]
 		if i := strings.LastIndex(head, "\n"); i > 0 {
 			head = head[:i+1]
 		} else if i := strings.LastIndex(head, " "); i > 0 {
@@ -113,19 +119,15 @@ func splitText(s string, n int) []string {
 	}
 }
 
-func escapedLen(r []rune) int {
-	n := 0
-	for _, c := range r {
-		switch c {
-		case '&':
-			n += 5
-		case '<', '>':
-			n += 4
-		default:
-			n++
-		}
+// escapedLen is how many characters c takes once mrkdwn-escaped.
+func escapedLen(c rune) int {
+	switch c {
+	case '&':
+		return 5
+	case '<', '>':
+		return 4
 	}
-	return n
+	return 1
 }
 
 // post sends replies to the chat's channel with unfurling off.
@@ -149,9 +151,8 @@ func (a *Adapter) send(ctx context.Context, chat flows.ChatRef, replies []flows.
 	}
 	for _, m := range Messages(chat.Locale, replies) {
 		err := a.call(ctx, "chat.postMessage:"+channel, func() error {
-			_, _, err := a.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(m.Text, false), slackapi.MsgOptionBlocks(m.Blocks...),
-				slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
-			return err
+			return a.chatForm(ctx, "chat.postMessage", url.Values{"channel": {channel}, "text": {m.Text},
+				"unfurl_links": {"false"}, "unfurl_media": {"false"}}, m.Blocks)
 		})
 		if err != nil {
 			return err
@@ -195,22 +196,87 @@ func (a *Adapter) openDM(ctx context.Context, user string) (string, error) {
 
 // closeButtons replaces a clicked message's buttons with what was chosen, so it cannot be
 // clicked again (a stale click would be refused anyway).
-func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg slackapi.Message, act *slackapi.BlockAction) {
-	var blocks []slackapi.Block
-	for _, b := range msg.Blocks.BlockSet {
-		if b.BlockType() != slackapi.MBTAction {
-			blocks = append(blocks, b)
-		}
-	}
-	chosen := flows.Text(locale, "chat.you_chose", act.Text.Text)
+func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg []json.RawMessage, label string) {
+	blocks := keptBlocks(msg)
+	chosen := flows.Text(locale, "chat.you_chose", label)
 	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, chosen, false, false)))
 	err := a.call(ctx, "chat.update:"+channel, func() error {
-		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText(chosen, false), slackapi.MsgOptionBlocks(blocks...))
-		return err
+		return a.chatForm(ctx, "chat.update", url.Values{"channel": {channel}, "ts": {ts}, "text": {chosen}}, blocks)
 	})
 	if err != nil {
 		a.log.WarnContext(ctx, "chat.update failed", "err", err)
 	}
+}
+
+// keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them.
+func keptBlocks(msg []json.RawMessage) []slackapi.Block {
+	var blocks []slackapi.Block
+	for _, raw := range msg {
+		var head struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(raw, &head) != nil || head.Type == string(slackapi.MBTAction) {
+			continue
+		}
+		blocks = append(blocks, rawBlock{raw: raw, typ: head.Type})
+	}
+	return blocks
+}
+
+// rawBlock is a block passed through as JSON.
+type rawBlock struct {
+	raw json.RawMessage
+	typ string
+}
+
+func (b rawBlock) BlockType() slackapi.MessageBlockType { return slackapi.MessageBlockType(b.typ) }
+func (b rawBlock) ID() string                           { return "" }
+func (b rawBlock) MarshalJSON() ([]byte, error)         { return b.raw, nil }
+
+// chatForm sends chat.postMessage or chat.update as slack-go's form sender does (the same form
+// fields, the token among them, and the same errors: *slack.RateLimitedError on a 429 with
+// Retry-After, slack.StatusCodeError on another status, slack.SlackErrorResponse when Slack says
+// ok false), but reads only ok and error of the answer: slack-go decodes the whole echoed
+// message with its blocks, a tenth of the bot's allocations per recovery.
+func (a *Adapter) chatForm(ctx context.Context, method string, values url.Values, blocks []slackapi.Block) error {
+	if blocks == nil {
+		blocks = []slackapi.Block{}
+	}
+	b, err := json.Marshal(blocks)
+	if err != nil {
+		return err
+	}
+	values.Set("blocks", string(b))
+	values.Set("token", a.cfg.BotToken)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+method, strings.NewReader(values.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	body := io.LimitReader(resp.Body, maxBody)
+	defer func() {
+		_, _ = io.Copy(io.Discard, body) // so the connection is reused
+		_ = resp.Body.Close()
+	}()
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "" {
+		retry, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
+		if err != nil {
+			return err
+		}
+		return &slackapi.RateLimitedError{RetryAfter: time.Duration(retry) * time.Second}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return slackapi.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
+	}
+	var r slackapi.SlackResponse
+	if err := json.NewDecoder(body).Decode(&r); err != nil {
+		return err
+	}
+	return r.Err()
 }
 
 // maxRetries bounds how often one call waits out a 429.

@@ -64,8 +64,8 @@ func (a *Adapter) envelope(ctx context.Context, client *socketmode.Client, evt s
 	case socketmode.EventTypeEventsAPI:
 		a.dispatchEvent(ctx, payload)
 	case socketmode.EventTypeInteractive:
-		var cb slackapi.InteractionCallback
-		if err := json.Unmarshal(payload, &cb); err == nil {
+		cb := &interaction{}
+		if err := json.Unmarshal(payload, cb); err == nil {
 			a.perUser(ctx, cb.Team.ID, cb.User.ID, cb.Channel.ID, func(ctx context.Context) { a.onInteraction(ctx, cb) })
 		}
 	case socketmode.EventTypeSlashCommand:

@@ -100,8 +100,13 @@ func (s *Server) passkeyProve(w http.ResponseWriter, r *http.Request, tok string
 			Error: s.t(r, "web.passkey_none_back")})
 		return
 	}
-	ok, err := s.e.ProvePasskey(r.Context(), tok, []byte(resp))
+	res, err := s.e.ProvePasskeyOnPage(r.Context(), tok, []byte(resp))
+	ok := res.OK
 	setCookie(w, cookiePre, "", -1)
+	if err == nil && res.Recovery {
+		s.pageAnswered(w, r, res) // the recovery page carries on (recover.go)
+		return
+	}
 	switch {
 	case errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, r, http.StatusNotFound)

@@ -362,9 +362,10 @@ func (s *Server) recoverStep(w http.ResponseWriter, r *http.Request, browser, na
 	s.renderRecover(w, r, status, browser, p)
 }
 
-// questionsAnswered takes the person back from the security questions' page to the recovery
-// page: to the new-password page when the answers completed the proof, else to where they are.
-func (s *Server) questionsAnswered(w http.ResponseWriter, r *http.Request, res flows.QuestionsResult) {
+// pageAnswered takes the person back from a proof's own page (the security questions, a
+// passkey) to the recovery page: to the new-password page when the proof completed the
+// verification, else to where they are.
+func (s *Server) pageAnswered(w http.ResponseWriter, r *http.Request, res flows.PageResult) {
 	switch {
 	case localPath(res.Link) != "":
 		http.Redirect(w, r, localPath(res.Link), http.StatusSeeOther)

@@ -689,7 +689,7 @@ func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) 
 	ok := res.OK
 	setCookie(w, cookiePre, "", -1)
 	if err == nil && res.Recovery {
-		s.questionsAnswered(w, r, res) // the recovery page carries on (recover.go)
+		s.pageAnswered(w, r, res) // the recovery page carries on (recover.go)
 		return
 	}
 	switch {

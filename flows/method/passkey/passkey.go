@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,12 @@ type Config struct {
 	// registers only with signed attestation naming one of them (not "none" or self
 	// attestation, whose AAGUID any software can claim).
 	AAGUIDs []uuid.UUID
-	Rand    io.Reader // crypto/rand when nil
+	// Roots are the vendors' attestation root certificates (PASSKEY_ATTESTATION_ROOTS), needed
+	// with an allow-list: an attestation counts only when its certificate chain (x5c) leads to
+	// one of them, so a crafted authenticator cannot claim an allowed model (WebAuthn Level 3,
+	// 7.1 step 23: assess the attestation's trustworthiness against acceptable trust anchors).
+	Roots *x509.CertPool
+	Rand  io.Reader // crypto/rand when nil
 }
 
 // Method implements flows.Method and flows.PasskeyCeremonies.
@@ -39,6 +45,7 @@ type Method struct {
 	wa      *webauthn.WebAuthn
 	rpID    string
 	aaguids []uuid.UUID
+	roots   *x509.CertPool
 	rand    io.Reader
 }
 
@@ -75,6 +82,9 @@ func New(c Config) (*Method, error) {
 	if net.ParseIP(u.Hostname()) != nil {
 		return nil, ErrNoDomain
 	}
+	if len(c.AAGUIDs) > 0 && c.Roots == nil {
+		return nil, ErrNoRoots
+	}
 	att := protocol.PreferNoAttestation
 	if len(c.AAGUIDs) > 0 {
 		att = protocol.PreferDirectAttestation
@@ -99,7 +109,7 @@ func New(c Config) (*Method, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Method{wa: wa, rpID: u.Hostname(), aaguids: c.AAGUIDs, rand: r}, nil
+	return &Method{wa: wa, rpID: u.Hostname(), aaguids: c.AAGUIDs, roots: c.Roots, rand: r}, nil
 }
 
 // Kind is flows.MethodPasskey.
@@ -165,6 +175,37 @@ var ErrNoDomain = errors.New("passkeys need PUBLIC_BASE_URL to name a domain (li
 // ErrNotAllowed: the key's model is not on the organisation's allow-list.
 var ErrNotAllowed = errors.New("this kind of key is not allowed here")
 
+// ErrNoRoots: an allow-list of models means nothing without the vendors' roots to check the
+// attestation against.
+var ErrNoRoots = errors.New("PASSKEY_AAGUIDS needs PASSKEY_ATTESTATION_ROOTS: the attestation root certificates of the allowed keys' vendors")
+
+// trusted checks that an attestation's certificate chain (x5c: the attestation certificate,
+// then any intermediates) leads to one of the configured roots.
+func (m *Method) trusted(stmt map[string]any) bool {
+	x5c, _ := stmt["x5c"].([]any)
+	var certs []*x509.Certificate
+	for _, raw := range x5c {
+		b, ok := raw.([]byte)
+		if !ok {
+			return false
+		}
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return false
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 || m.roots == nil {
+		return false
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	_, err := certs[0].Verify(x509.VerifyOptions{Roots: m.roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	return err == nil
+}
+
 // Create checks a new credential (origin, RP ID, challenge, user presence and verification,
 // attestation when an allow-list is set) and returns it for storing.
 func (m *Method) Create(u flows.PasskeyUser, challenge, response []byte) (flows.Passkey, error) {
@@ -178,7 +219,8 @@ func (m *Method) Create(u flows.PasskeyUser, challenge, response []byte) (flows.
 	}
 	if len(m.aaguids) > 0 {
 		id, err := uuid.FromBytes(c.Authenticator.AAGUID)
-		if err != nil || c.AttestationFormat == "none" || c.AttestationType == "self" || !slices.Contains(m.aaguids, id) {
+		if err != nil || c.AttestationFormat == "none" || c.AttestationType == "self" || !slices.Contains(m.aaguids, id) ||
+			!m.trusted(parsed.Response.AttestationObject.AttStatement) {
 			return flows.Passkey{}, ErrNotAllowed
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/passkey"
 	"github.com/resetbot/resetbot/flows/method/passkey/passkeytest"
+	"github.com/resetbot/resetbot/internal/pemcerts"
 )
 
 const origin = "https://bot.test"
@@ -97,11 +98,21 @@ func TestRegistrationChecks(t *testing.T) {
 
 // With an allow-list, a key registers only with signed attestation naming a listed model: a
 // "none" attestation (whose AAGUID anyone can write) is refused even with a listed AAGUID.
+// With an allow-list, a key registers only with packed attestation that names a listed model
+// and whose certificate chain leads to a configured vendor root: "none" attestation, an
+// unlisted model, and a listed model attested under an unknown root (what a crafted
+// authenticator would send) are refused; an allow-list without roots does not start.
 func TestAAGUIDAllowList(t *testing.T) {
-	listed := uuid.New()
-	m := newMethod(t, listed)
-	k := passkeytest.NewKey()
-	k.AAGUID = listed
+	listed, other := uuid.New(), uuid.New()
+	vendor, forger := passkeytest.NewAttester("Yubico", listed), passkeytest.NewAttester("Evil", listed)
+	roots, err := pemcerts.Parse(vendor.RootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := passkey.New(passkey.Config{BaseURL: origin, AAGUIDs: []uuid.UUID{listed}, Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ch := challenge()
 	opts, err := m.CreationOptions(person, ch)
 	if err != nil {
@@ -110,8 +121,28 @@ func TestAAGUIDAllowList(t *testing.T) {
 	if !strings.Contains(string(opts), `"attestation":"direct"`) {
 		t.Fatalf("an allow-list asks for attestation: %s", opts)
 	}
-	if _, err := m.Create(person, ch, k.Create(opts, origin, passkeytest.Ceremony{})); !errors.Is(err, passkey.ErrNotAllowed) {
-		t.Fatalf("unsigned AAGUID: %v", err)
+	key := func(aaguid uuid.UUID, a *passkeytest.Attester) *passkeytest.Key {
+		k := passkeytest.NewKey()
+		k.AAGUID, k.Attester = aaguid, a
+		return k
+	}
+	if _, err := m.Create(person, ch, key(listed, vendor).Create(opts, origin, passkeytest.Ceremony{})); err != nil {
+		t.Fatalf("a listed model attested under the vendor's root: %v", err)
+	}
+	for name, k := range map[string]*passkeytest.Key{
+		"unsigned AAGUID":                        key(listed, nil),
+		"a listed model under an unknown root":   key(listed, forger),
+		"an unlisted model under the known root": key(other, passkeytest.NewAttester("Yubico", other)),
+	} {
+		if _, err := m.Create(person, ch, k.Create(opts, origin, passkeytest.Ceremony{})); !errors.Is(err, passkey.ErrNotAllowed) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := passkey.New(passkey.Config{BaseURL: origin, AAGUIDs: []uuid.UUID{listed}}); !errors.Is(err, passkey.ErrNoRoots) {
+		t.Fatalf("an allow-list without roots: %v", err)
+	}
+	if _, err := pemcerts.Parse([]byte("not a certificate")); err == nil {
+		t.Fatal("roots without a certificate were accepted")
 	}
 	if opts, _ := newMethod(t).CreationOptions(person, ch); !strings.Contains(string(opts), `"attestation":"none"`) {
 		t.Fatalf("without a list, no attestation is asked for: %s", opts)

@@ -1,0 +1,126 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// sentRequest is what a Web API call put on the wire.
+type sentRequest struct{ Method, Path, ContentType, Auth, Body string }
+
+// TestChatFormMatchesSlackGo: chatForm sends chat.postMessage and chat.update byte for byte as
+// slack-go's PostMessageContext and UpdateMessageContext did, and turns every kind of answer
+// (ok, ok false with details, 429 with and without a usable Retry-After, other statuses, a body
+// that is not JSON) into the same error, of the same type: call's 429 handling depends on it.
+func TestChatFormMatchesSlackGo(t *testing.T) {
+	answers := []struct {
+		name, retryAfter, body string
+		status                 int
+	}{
+		{"ok", "", `{"ok":true,"channel":"D1","ts":"1700000000.000001","message":{"type":"message","text":"x","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"x"}}]}}`, 200},
+		{"warning", "", `{"ok":true,"warning":"missing_charset","response_metadata":{"warnings":["missing_charset"]}}`, 200},
+		{"refused", "", `{"ok":false,"error":"invalid_blocks","errors":["must be less than 3001 characters [json-pointer:/blocks/0/text/text]"],"response_metadata":{"messages":["[ERROR] too long"]}}`, 200},
+		{"scope", "", `{"ok":false,"error":"missing_scope","needed":"chat:write","provided":"users:read"}`, 200},
+		{"ok false blank", "", `{"ok":false}`, 200},
+		{"rate limited", "3", `{"ok":false,"error":"ratelimited"}`, 429},
+		{"429 no retry", "", `{"ok":false,"error":"ratelimited"}`, 429},
+		{"429 bad retry", "soon", ``, 429},
+		{"server error", "", `<html>oops</html>`, 503},
+		{"not json", "", `<html>`, 200},
+		{"empty", "", ``, 200},
+	}
+	var mu sync.Mutex
+	var last sentRequest
+	cur := answers[0]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		last = sentRequest{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+		ans := cur
+		mu.Unlock()
+		if ans.retryAfter != "" {
+			w.Header().Set("Retry-After", ans.retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(ans.status)
+		_, _ = io.WriteString(w, ans.body)
+	}))
+	defer srv.Close()
+
+	const token = "xoxb-1-2-abc"
+	api := slackapi.New(token, slackapi.OptionAPIURL(srv.URL+"/"), slackapi.OptionHTTPClient(srv.Client()))
+	a := &Adapter{cfg: Config{BotToken: token}, hc: srv.Client(), base: srv.URL + "/"}
+	msgs := Messages("en", []flows.Reply{
+		{Text: "Pick how to prove it's you & <go>:", Choices: []flows.Choice{{ID: "s1:3:totp", Label: "Authenticator app", Key: "1"}, {ID: "s1:3:email", Label: "Email code", Key: "2"}}},
+		{Text: "Open the page:", Link: "https://bot.example/l/abc?x=1&y=2"},
+	})
+	if len(msgs) != 1 || len(msgs[0].Blocks) < 3 {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	m := msgs[0]
+	kept := keptBlocks(nil)
+	kept = append(kept, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, "You chose: 1. Authenticator app", false, false)))
+
+	calls := []struct {
+		name     string
+		old, new func(ctx context.Context) error
+	}{
+		{"chat.postMessage",
+			func(ctx context.Context) error {
+				_, _, err := api.PostMessageContext(ctx, "D1", slackapi.MsgOptionText(m.Text, false), slackapi.MsgOptionBlocks(m.Blocks...),
+					slackapi.MsgOptionDisableLinkUnfurl(), slackapi.MsgOptionDisableMediaUnfurl())
+				return err
+			},
+			func(ctx context.Context) error {
+				return a.chatForm(ctx, "chat.postMessage", map[string][]string{"channel": {"D1"}, "text": {m.Text},
+					"unfurl_links": {"false"}, "unfurl_media": {"false"}}, m.Blocks)
+			}},
+		{"chat.update",
+			func(ctx context.Context) error {
+				_, _, _, err := api.UpdateMessageContext(ctx, "D1", "1700000000.000001", slackapi.MsgOptionText("You chose: 1. Authenticator app", false), slackapi.MsgOptionBlocks(kept...))
+				return err
+			},
+			func(ctx context.Context) error {
+				return a.chatForm(ctx, "chat.update", map[string][]string{"channel": {"D1"}, "ts": {"1700000000.000001"}, "text": {"You chose: 1. Authenticator app"}}, kept)
+			}},
+	}
+	describe := func(err error) string {
+		var rl *slackapi.RateLimitedError
+		if errors.As(err, &rl) {
+			return fmt.Sprintf("rate limited %s", rl.RetryAfter)
+		}
+		return fmt.Sprintf("%T %v", err, err)
+	}
+	ctx := context.Background()
+	for _, c := range calls {
+		for _, ans := range answers {
+			mu.Lock()
+			cur = ans
+			mu.Unlock()
+			oldErr := c.old(ctx)
+			mu.Lock()
+			oldReq := last
+			mu.Unlock()
+			newErr := c.new(ctx)
+			mu.Lock()
+			newReq := last
+			mu.Unlock()
+			if oldReq != newReq {
+				t.Errorf("%s, %s: sent\n %+v\nslack-go sent\n %+v", c.name, ans.name, newReq, oldReq)
+			}
+			if describe(oldErr) != describe(newErr) {
+				t.Errorf("%s, %s: error %s, slack-go's %s", c.name, ans.name, describe(newErr), describe(oldErr))
+			}
+		}
+	}
+}

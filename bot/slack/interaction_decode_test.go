@@ -1,0 +1,106 @@
+package slack
+
+import (
+	"encoding/json"
+	"testing"
+
+	slackapi "github.com/slack-go/slack"
+)
+
+// interactionDecision is everything onInteraction takes from a payload.
+type interactionDecision struct {
+	Type, Team, Enterprise, User, Channel, TriggerID, ViewType, MessageTs string
+	Act                                                                   bool
+	ActionID, Value, Label                                                string
+	Kept                                                                  string // the blocks closeButtons sends back, as slack-go reads them
+}
+
+// normalBlocks is blocks as slack-go decodes and encodes them.
+func normalBlocks(t *testing.T, b []byte) string {
+	t.Helper()
+	var blocks slackapi.Blocks
+	if err := json.Unmarshal(b, &blocks); err != nil {
+		t.Fatalf("blocks %s: %v", b, err)
+	}
+	out, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// TestDecodeInteractionMatchesSlackGo: the lean decode gives onInteraction the same ids, the
+// same clicked button and the same blocks to send back as slack.InteractionCallback did.
+func TestDecodeInteractionMatchesSlackGo(t *testing.T) {
+	message := `{"type":"message","ts":"1700000000.000100","text":"x","blocks":[` +
+		`{"type":"section","block_id":"b1","text":{"type":"mrkdwn","text":"Pick one &amp; go &lt;now&gt; — é 😀","verbatim":false}},` +
+		`{"type":"context","block_id":"b2","elements":[{"type":"plain_text","text":"note","emoji":true}]},` +
+		`{"type":"actions","block_id":"actions:0","elements":[{"type":"button","action_id":"choice:0","text":{"type":"plain_text","text":"Authenticator app","emoji":true},"value":"s1:3:totp"},` +
+		`{"type":"button","action_id":"link","text":{"type":"plain_text","text":"Open"},"url":"https://x.example/l/abc","style":"primary"}]},` +
+		`{"type":"header","block_id":"h","text":{"type":"plain_text","text":"Head"}},` +
+		`{"type":"divider","block_id":"d"}]}`
+	click := func(actions, extra string) string {
+		return `{"type":"block_actions","team":{"id":"T1","domain":"x"},"user":{"id":"U1","username":"u","team_id":"T1"},"api_app_id":"A1",` +
+			`"token":"x","trigger_id":"1.2.abc","channel":{"id":"D1","name":"directmessage"},` +
+			`"container":{"type":"message","message_ts":"1700000000.000100","channel_id":"D1","is_ephemeral":false},` +
+			`"message":` + message + `,"actions":` + actions + extra + `}`
+	}
+	choice := `[{"action_id":"choice:0","block_id":"actions:0","text":{"type":"plain_text","text":"Authenticator app","emoji":true},"value":"s1:3:totp","type":"button","action_ts":"1.3"}]`
+	payloads := map[string]string{
+		"choice":            click(choice, ""),
+		"link":              click(`[{"action_id":"link","block_id":"actions:0","text":{"type":"plain_text","text":"Open"},"url":"https://x.example","type":"button"}]`, ""),
+		"enterprise":        click(choice, `,"enterprise":{"id":"E1","name":"Org"}`),
+		"attachment first":  click(`[{"name":"n","value":"v","type":"button"},{"action_id":"choice:1","block_id":"actions:0","value":"s1:3:sms","type":"button","text":{"type":"plain_text","text":"SMS"}}]`, ""),
+		"block id not text": click(`[{"action_id":"choice:1","block_id":5,"value":"v","type":"button"}]`, ""),
+		"no actions":        click(`[]`, ""),
+		"home": `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1"},"trigger_id":"9.9","container":{"type":"view","view_id":"V1"},` +
+			`"view":{"id":"V1","type":"home","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}]},` +
+			`"actions":[{"action_id":"home:reset","block_id":"home","value":"","type":"button","text":{"type":"plain_text","text":"Reset"}}]}`,
+		"view submission": `{"type":"view_submission","team":{"id":"T1"},"user":{"id":"U1"},"trigger_id":"1","view":{"type":"modal"}}`,
+		"no message":      `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1"},"trigger_id":"1","channel":{"id":"D1"},"actions":[{"action_id":"choice:0","block_id":"a","value":"v"}]}`,
+	}
+	acted := 0
+	for name, raw := range payloads {
+		var old slackapi.InteractionCallback
+		if err := json.Unmarshal([]byte(raw), &old); err != nil {
+			t.Fatalf("%s: slack-go: %v", name, err)
+		}
+		want := interactionDecision{Type: string(old.Type), Team: old.Team.ID, Enterprise: old.Enterprise.ID, User: old.User.ID,
+			Channel: old.Channel.ID, TriggerID: old.TriggerID, ViewType: string(old.View.Type), MessageTs: old.Container.MessageTs}
+		var oldKept []slackapi.Block
+		for _, b := range old.Message.Blocks.BlockSet {
+			if b.BlockType() != slackapi.MBTAction {
+				oldKept = append(oldKept, b)
+			}
+		}
+		kb, _ := json.Marshal(oldKept)
+		want.Kept = normalBlocks(t, kb)
+		if len(old.ActionCallback.BlockActions) > 0 {
+			act := old.ActionCallback.BlockActions[0]
+			want.Act, want.ActionID, want.Value, want.Label = true, act.ActionID, act.Value, act.Text.Text
+		}
+
+		cb := &interaction{}
+		if err := json.Unmarshal([]byte(raw), cb); err != nil {
+			t.Fatalf("%s: lean decode: %v", name, err)
+		}
+		got := interactionDecision{Type: cb.Type, Team: cb.Team.ID, Enterprise: cb.Enterprise.ID, User: cb.User.ID,
+			Channel: cb.Channel.ID, TriggerID: cb.TriggerID, ViewType: cb.View.Type, MessageTs: cb.Container.MessageTs}
+		act, ok := cb.action()
+		got.Act, got.ActionID, got.Value, got.Label = ok, act.ActionID, act.Value, act.Label
+		nb, err := json.Marshal(keptBlocks(cb.Message.Blocks))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Kept = normalBlocks(t, nb)
+		if got != want {
+			t.Errorf("%s:\n lean     %+v\n slack-go %+v", name, got, want)
+		}
+		if want.Act {
+			acted++
+		}
+	}
+	if acted < 5 {
+		t.Fatalf("only %d payloads carry a block action", acted)
+	}
+}

@@ -1,0 +1,59 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Every Lua script is a file of its own whose header says what it does, its keys and what it
+// returns; none is a string in the Go code, where it cannot be read, reviewed or reused as one.
+func TestScriptsAreFilesWithAHeader(t *testing.T) {
+	inline := regexp.MustCompile("NewScript\\(`")
+	gos, _ := filepath.Glob("*.go")
+	for _, f := range gos {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inline.Match(b) {
+			t.Errorf("%s has a Lua script inline: move it to a .lua file with a header and load it with script()", f)
+		}
+	}
+	luas, _ := filepath.Glob("*.lua")
+	// one implementation of the per-person fixed window: lib_window.lua (budget.lua's window is
+	// a deployment-wide string key with its own expiry)
+	for _, f := range luas {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "(%d+):(%d+)") && f != "lib_window.lua" && f != "budget.lua" {
+			t.Errorf("%s parses a 'count:start' window itself: use lib_window.lua's functions", f)
+		}
+	}
+	if len(luas) < 10 {
+		t.Fatalf("only %d scripts found: %v", len(luas), luas)
+	}
+	for _, f := range luas {
+		if strings.HasPrefix(f, "lib_") {
+			continue // a library of local functions, put in front of the scripts that use it
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var head strings.Builder // the comment lines that open the file
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(l, "--") {
+				break
+			}
+			head.WriteString(l + "\n")
+		}
+		if h := head.String(); !strings.Contains(h, "KEYS") || !strings.Contains(h, "Returns") {
+			t.Errorf("%s: its header must open the file and name its KEYS and what it returns", f)
+		}
+	}
+}
