@@ -56,3 +56,27 @@ func TestPageLanguageAndSwitcher(t *testing.T) {
 		t.Fatalf("off-site back: %s", b.URL)
 	}
 }
+
+// The recovery page speaks the browser's language too, with its switcher, and the code it sends
+// by email is written in the page's language.
+func TestRecoverPageInTheBrowsersLanguage(t *testing.T) {
+	e := setup(t)
+	e.withRecovery(roomy())
+	e.h.Enrol(e.alice.ID)
+	b := webtest.New(t, e.srv.Client()).Speaking("fr-FR,fr;q=0.9")
+	b.Get(e.srv.URL + "/recover")
+	if !strings.Contains(b.Last, `<html lang="fr">`) || !strings.Contains(b.Last, "Votre adresse e-mail professionnelle ou votre identifiant") ||
+		!strings.Contains(b.Last, `value="/recover"`) {
+		t.Fatalf("recovery page in French:\n%s", b.Last)
+	}
+	sent := len(e.h.Mail.All())
+	post(t, b, true, "start", "name", e.alice.UPN, "flow", "reset")
+	post(t, b, true, "email")
+	e.h.Engine.Drain()
+	if !strings.Contains(b.Last, "un code à 6 chiffres est en route") {
+		t.Fatalf("after sending:\n%s", b.Last)
+	}
+	if all := e.h.Mail.All(); len(all) <= sent || all[len(all)-1].Subject != "Votre code de vérification resetbot" {
+		t.Fatalf("the code mail: %+v", all[sent:])
+	}
+}
