@@ -93,3 +93,41 @@ func TestPolicyLanguageSetting(t *testing.T) {
 		t.Fatalf("unknown language: %v", err)
 	}
 }
+
+// A bot admin whose chat speaks German gets the admin replies in German: the policy heading and
+// the settings' descriptions, a value refused, the policy problems, a change done; the setting
+// names and values stay the command's words.
+func TestAdminRepliesInTheAdminsLanguage(t *testing.T) {
+	h := storetest.New(t)
+	h.Dir.Add(flows.Account{ID: "bob", Mail: "bob@contoso.test", Enabled: true, Groups: []string{"admins"}})
+	h.Opts.AdminGroups = []string{"admins"}
+	h.Rebuild()
+	chat := storetest.Chat("bob")
+	chat.Locale = "de-DE"
+	admin := func(text string) string {
+		t.Helper()
+		rs, err := h.Engine.Admin(context.Background(), flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimEmail, Value: "bob@contoso.test"}}, text)
+		if err != nil || len(rs) == 0 {
+			t.Fatalf("%q: %v %v", text, rs, err)
+		}
+		return rs[0].Text
+	}
+	for _, c := range []struct {
+		cmd  string
+		want []string
+	}{
+		{"policy show", []string{"Selbstbedienungs-Richtlinie, Version 1:", "• reconfirm_days = 180  — Tage, bis Personen erneut bestätigen müssen, 0 nie (0 bis 730)"}},
+		{"policy set notify_user vielleicht", []string{"Nicht geändert: notify_user nimmt on oder off"}},
+		{"policy set questions_answer 5", []string{"Nicht geändert: Die Richtlinie wäre ungültig:", "Zu beantwortende Fragen (5) dürfen nicht mehr sein als einzurichtende (3)"}},
+		{"policy set reconfirm_days 90", []string{"Erledigt: reconfirm_days = 90 (Richtlinie Version 2)."}},
+		{"hilfe", []string{"Befehle für Bot-Admins:"}},
+		{"policy set remind_every_days 45", []string{"nimmt eine ganze Zahl von 1 bis 30"}},
+	} {
+		got := admin(c.cmd)
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%q: want %q in\n%s", c.cmd, w, got)
+			}
+		}
+	}
+}
