@@ -30,7 +30,7 @@ func (a *Adapter) publishHome(ctx context.Context, team, user string) {
 	} else {
 		ov.HelpdeskURL = ""
 	}
-	view := HomeView(chat.Locale, ov)
+	view := HomeView(chat, ov)
 	err = a.call(ctx, "views.publish", func() error {
 		_, err := a.api.PublishViewContext(ctx, slackapi.PublishViewContextRequest{UserID: user, View: view})
 		return err
@@ -41,7 +41,8 @@ func (a *Adapter) publishHome(ctx context.Context, team, user string) {
 }
 
 // HomeView renders the home tab.
-func HomeView(locale string, ov flows.Overview) slackapi.HomeTabViewRequest {
+func HomeView(chat flows.ChatRef, ov flows.Overview) slackapi.HomeTabViewRequest {
+	locale := chat.Locale
 	text := func(s string) *slackapi.TextBlockObject {
 		return slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(s), false, false)
 	}
@@ -59,7 +60,7 @@ func HomeView(locale string, ov flows.Overview) slackapi.HomeTabViewRequest {
 		reg = flows.Text(locale, "home.registered", strings.Join(ov.Registered, ", "))
 	}
 	if !ov.ReconfirmDue.IsZero() {
-		reg += " " + flows.Text(locale, "home.reconfirm_by", flows.FormatDate(locale, ov.ReconfirmDue, time.UTC))
+		reg += " " + flows.Text(locale, "home.reconfirm_by", flows.FormatDate(locale, ov.ReconfirmDue, chat.Location()))
 	}
 	blocks = append(blocks, slackapi.NewSectionBlock(text(reg), nil, nil),
 		slackapi.NewActionBlock("home",

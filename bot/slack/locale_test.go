@@ -2,12 +2,17 @@ package slack_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+	_ "time/tzdata"
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/resetbot/resetbot/bot/slack"
 	"github.com/resetbot/resetbot/bot/slack/fakeslack"
+	"github.com/resetbot/resetbot/flows"
 )
 
 // The fake answers users.info as Slack documents include_locale: the locale only when asked
@@ -47,5 +52,21 @@ func TestSlackGermanUserIsAnsweredInGerman(t *testing.T) {
 	p = lastPost(t, e.fake, "chat.postMessage")
 	if !strings.Contains(p.Text, "Je vous aide à retrouver l'accès") {
 		t.Fatalf("French reply: %q", p.Text)
+	}
+}
+
+// The App Home speaks the person's Slack language, the reconfirmation date in their language and
+// time zone, with buttons in it.
+func TestHomeViewInGerman(t *testing.T) {
+	chat := flows.ChatRef{Locale: "de-DE", TimeZone: "Asia/Tokyo"}
+	due := time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC) // 1 December in Tokyo
+	v := slack.HomeView(chat, flows.Overview{Eligible: true, Registered: []string{"Code per E-Mail an a***@m****.test"}, ReconfirmDue: due})
+	b, _ := json.Marshal(v)
+	s := string(b)
+	for _, want := range []string{"Passwort-Selbstbedienung", "Eingerichtet: Code per E-Mail", "Bitte bestätige sie bis 1. Dezember 2026 erneut.",
+		"Passwort zurücksetzen", "Konto entsperren", "Methoden einrichten"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("want %q in %s", want, s)
+		}
 	}
 }
