@@ -270,7 +270,7 @@ func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 		return // 1:1 chats only
 	}
 	a.saveRef(ctx, ref)
-	chat := flows.ChatRef{Platform: Platform, Tenant: tenant, UserID: act.From.AADObjectID, Channel: act.Conversation.ID, Locale: orEN(act.Locale),
+	chat := flows.ChatRef{Platform: Platform, Tenant: tenant, UserID: act.From.AADObjectID, Channel: act.Conversation.ID, Locale: act.Locale, // the activity's locale; empty reads English, and reminders use the remembered or the policy's language
 		TimeZone: act.LocalTZ}
 	in := flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimObjectID, Value: act.From.AADObjectID}, Text: act.Text,
 		IdemKey: "teams:" + act.ID}
@@ -295,13 +295,6 @@ func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 	if err := a.send(ctx, ref, replies); err != nil {
 		a.log.ErrorContext(ctx, "teams reply failed", "err", err)
 	}
-}
-
-func orEN(s string) string {
-	if s == "" {
-		return "en"
-	}
-	return s
 }
 
 func (a *Adapter) saveRef(ctx context.Context, ref Ref) {
@@ -340,7 +333,7 @@ func (a *Adapter) Targets(ctx context.Context) (map[string]flows.ChatTarget, err
 			tz = time.UTC
 		}
 		out[strings.ToLower(id)] = flows.ChatTarget{TZ: tz, Chat: flows.ChatRef{Platform: Platform, Tenant: ref.TenantID, UserID: id,
-			Channel: ref.ConversationID, Locale: orEN(ref.Locale)}}
+			Channel: ref.ConversationID, Locale: ref.Locale}}
 		return nil
 	})
 	return out, err
