@@ -73,7 +73,7 @@ vet:
 
 # The two packages that import the Graph SDK (main and graph) are tested without the race
 # detector and without cgo, like vet and the build: the SDK then compiles once instead of twice
-# (about four minutes cold). Every other package runs under -race, among them bot/app, the
+# (about two minutes cold: graph/client.go keeps the SDK to the seven packages the bot calls). Every other package runs under -race, among them bot/app, the
 # composition root serve, the demo and the load test share, with the process-level tests of serve.
 test: deps vet build
 	$(GO) test -race -count=1 -timeout 20m $(OTHER_PKGS)

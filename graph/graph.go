@@ -15,7 +15,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
-	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
@@ -40,7 +39,7 @@ type Config struct {
 
 // Directory is the Entra ID directory.
 type Directory struct {
-	client *msgraph.GraphServiceClient
+	client *client
 	hc     *http.Client // the SDK's HTTP client with its middleware, for JSON batches
 	base   string       // the Graph base URL, without a trailing slash
 	cred   azcore.TokenCredential
@@ -58,7 +57,7 @@ var userFields = []string{"id", "displayName", "mail", "userPrincipalName", "acc
 // comes from a map, and a PATCH retried after a 429 can then be resent uncompressed under a
 // gzip header (kiota-http-go issue 183). A password reset must never be garbled that way.
 func Middleware() []khttp.Middleware {
-	opts := msgraph.GetDefaultClientOptions()
+	opts := clientOptions()
 	return []khttp.Middleware{
 		msgraphcore.NewGraphTelemetryHandler(&opts),
 		khttp.NewUrlReplaceHandler(true, msgraphcore.ReplacementPairs),
@@ -109,12 +108,12 @@ func New(cfg Config) (*Directory, error) {
 		Transport:     khttp.NewCustomTransportWithParentTransport(priority{parent}, Middleware()...),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	adapter, err := msgraph.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, nil, nil, hc)
+	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, clientOptions(), nil, nil, hc)
 	if err != nil {
 		return nil, apiErr("adapter", err)
 	}
 	adapter.SetBaseUrl(strings.TrimSuffix(base, "/"))
-	return &Directory{client: msgraph.NewGraphServiceClient(adapter), hc: hc, base: strings.TrimSuffix(base, "/"),
+	return &Directory{client: newClient(adapter), hc: hc, base: strings.TrimSuffix(base, "/"),
 		cred: cfg.Credential, scope: scope}, nil
 }
 
