@@ -224,7 +224,7 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 		}
 	}
 	if pol.NotifyUser {
-		e.noticeReset(ctx, acct, pol)
+		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange)
 	}
 	if acct.Privileged && pol.NotifyAdmins {
 		e.announceAdmins(ctx, "privileged_reset", acct.DisplayName, acct.UPN, how)
@@ -288,9 +288,15 @@ func (e *Engine) notMe(ctx context.Context, s *step) {
 	s.say(MsgNotMe, s.pol.HelpdeskURL)
 }
 
-func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy) {
+// noticeReset mails the person that their password was reset, or changed (the expiry page's
+// "Change it now", where they chose it knowing the old one).
+func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy, changed bool) {
 	lang, loc := e.noticeLocale(ctx, a, pol)
-	e.mailUser(ctx, a, Text(lang, "mail.reset.subject"), Text(lang, "mail.reset.body", a.DisplayName,
+	key := "mail.reset"
+	if changed {
+		key = "mail.change"
+	}
+	e.mailUser(ctx, a, Text(lang, MsgID(key+".subject")), Text(lang, MsgID(key+".body"), a.DisplayName,
 		FormatWhen(lang, e.d.Clock.Now(), loc), pol.HelpdeskURL))
 }
 

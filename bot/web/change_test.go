@@ -66,7 +66,7 @@ func TestChangePageChangesThePassword(t *testing.T) {
 		t.Fatalf("directory: %v %v", e.h.Dir.Passwords, e.h.Dir.Forced)
 	}
 	e.h.Engine.Drain()
-	if got := e.h.Mail.Last(); got.Subject != "Your password was reset" {
+	if got := e.h.Mail.Last(); got.Subject != "Your password was changed" {
 		t.Fatalf("notice: %+v", got)
 	}
 	if !storetest.Has(e.h.Notes.Replies, flows.MsgPasswordChanged) {
