@@ -75,11 +75,17 @@ func Missing(granted []string, f Features) []Need {
 // permissions granted to an app-only caller). The token is only decoded to read what was
 // granted; Graph itself validates it.
 func (d *Directory) GrantedPermissions(ctx context.Context) ([]string, error) {
+	c, err := d.ownClaims(ctx)
+	return c.Roles, err
+}
+
+// ownClaims decodes the app's own Graph access token.
+func (d *Directory) ownClaims(ctx context.Context) (tokenClaims, error) {
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
 	if err != nil {
-		return nil, fmt.Errorf("no token for %s: %w", d.scope, err)
+		return tokenClaims{}, fmt.Errorf("no token for %s: %w", d.scope, err)
 	}
-	return RolesOf(tok.Token)
+	return claimsOf(tok.Token)
 }
 
 // RolesOf decodes the roles claim of a JWT access token.
@@ -114,12 +120,12 @@ func claimsOf(token string) (tokenClaims, error) {
 // CheckPermissions returns one problem per application permission the app lacks, each naming
 // the feature that needs it and the higher permissions that would also do.
 func (d *Directory) CheckPermissions(ctx context.Context, f Features) []error {
-	granted, err := d.GrantedPermissions(ctx)
+	c, err := d.ownClaims(ctx)
 	if err != nil {
 		return []error{err}
 	}
 	var out []error
-	missing := Missing(granted, f)
+	missing := Missing(c.Roles, f)
 	for _, n := range missing {
 		msg := fmt.Sprintf("application permission %s is not granted (with admin consent); it is needed for %s", n.Permission, n.Feature)
 		if len(n.Accepts) > 0 {
@@ -128,7 +134,7 @@ func (d *Directory) CheckPermissions(ctx context.Context, f Features) []error {
 		out = append(out, fmt.Errorf("%s", msg))
 	}
 	if !slices.ContainsFunc(missing, func(n Need) bool { return n.Permission == "RoleManagement.Read.Directory" }) {
-		if err := d.checkResetRole(ctx); err != nil {
+		if err := d.checkResetRole(ctx, c.OID); err != nil {
 			out = append(out, err)
 		}
 	}
@@ -148,19 +154,11 @@ var resetRoles = map[string]string{
 // oid of its token) and reports when none lets it reset passwords: without one every reset
 // fails with 403 Authorization_RequestDenied, which no application permission replaces. An
 // assignment of any other role (a custom role may hold the password right) is not judged.
-func (d *Directory) checkResetRole(ctx context.Context) error {
-	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
-	if err != nil {
-		return fmt.Errorf("no token for %s: %w", d.scope, err)
-	}
-	c, err := claimsOf(tok.Token)
-	if err != nil {
-		return err
-	}
-	if c.OID == "" {
+func (d *Directory) checkResetRole(ctx context.Context, oid string) error {
+	if oid == "" {
 		return nil // nothing names the service principal; the first reset will tell
 	}
-	filter := "principalId eq '" + strings.ReplaceAll(c.OID, "'", "''") + "'"
+	filter := "principalId eq '" + strings.ReplaceAll(oid, "'", "''") + "'"
 	res, err := d.client.RoleManagement().Directory().RoleAssignments().Get(ctx,
 		&rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
 			QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &filter,
@@ -176,5 +174,5 @@ func (d *Directory) checkResetRole(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("the app's service principal (%s) holds no directory role that may reset passwords: assign it the User Administrator role "+
-		"(Entra admin center: Roles & admins > User Administrator > Add assignments, then select the app); it is needed for password resets", c.OID)
+		"(Entra admin center: Roles & admins > User Administrator > Add assignments, then select the app); it is needed for password resets", oid)
 }

@@ -101,23 +101,5 @@ func (s *Server) passkeyProve(w http.ResponseWriter, r *http.Request, tok string
 		return
 	}
 	res, err := s.e.ProvePasskeyOnPage(r.Context(), tok, []byte(resp))
-	ok := res.OK
-	setCookie(w, cookiePre, "", -1)
-	if err == nil && res.Recovery {
-		s.pageAnswered(w, r, res) // the recovery page carries on (recover.go)
-		return
-	}
-	switch {
-	case errors.Is(err, flows.ErrLinkGone):
-		s.gone(w, r, http.StatusNotFound)
-	case errors.Is(err, flows.ErrBlocked):
-		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_now"), Error: s.t(r, "web.answers_blocked")})
-	case err != nil:
-		s.fail(w, r, err)
-	case ok:
-		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.thanks"), Notice: s.t(r, "web.passkey_accepted")})
-	default:
-		s.render(w, r, http.StatusUnprocessableEntity, "error.html", view{Title: s.t(r, "web.title.not_accepted"),
-			Error: s.t(r, "web.passkey_not_accepted")})
-	}
+	s.proofAnswered(w, r, res, err, "web.passkey_accepted", "web.title.not_accepted", "web.passkey_not_accepted")
 }

@@ -686,10 +686,16 @@ func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) {
 	res, err := s.e.AnswerQuestionsOnPage(r.Context(), tok, formList(r, "a", 5))
-	ok := res.OK
+	s.proofAnswered(w, r, res, err, "web.answers_right", "web.title.not_right", "web.answers_wrong")
+}
+
+// proofAnswered answers a proof posted on its own one-time page (the security questions, a
+// passkey): the recovery page carries on where it asked for it (recover.go); otherwise the
+// page says how it went and sends the person back to the chat.
+func (s *Server) proofAnswered(w http.ResponseWriter, r *http.Request, res flows.PageResult, err error, right, wrongTitle, wrong flows.MsgID) {
 	setCookie(w, cookiePre, "", -1)
 	if err == nil && res.Recovery {
-		s.pageAnswered(w, r, res) // the recovery page carries on (recover.go)
+		s.pageAnswered(w, r, res)
 		return
 	}
 	switch {
@@ -699,10 +705,10 @@ func (s *Server) answerPost(w http.ResponseWriter, r *http.Request, tok string) 
 		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_now"), Error: s.t(r, "web.answers_blocked")})
 	case err != nil:
 		s.fail(w, r, err)
-	case ok:
-		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.thanks"), Notice: s.t(r, "web.answers_right")})
+	case res.OK:
+		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.thanks"), Notice: s.t(r, right)})
 	default:
-		s.render(w, r, http.StatusUnprocessableEntity, "error.html", view{Title: s.t(r, "web.title.not_right"), Error: s.t(r, "web.answers_wrong")})
+		s.render(w, r, http.StatusUnprocessableEntity, "error.html", view{Title: s.t(r, wrongTitle), Error: s.t(r, wrong)})
 	}
 }
 

@@ -1370,8 +1370,10 @@ func (t *Tenant) roleAssignments(w http.ResponseWriter, r *http.Request, _ []byt
 		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
 		return
 	}
-	// $expand=roleDefinition adds each assignment's unifiedRoleDefinition (rbacapplication-list-
-	// roleassignments.md, example "Request using $expand"); nothing else is expanded here
+	// $expand=roleDefinition adds each assignment's unifiedRoleDefinition: the list page
+	// (rbacapplication-list-roleassignments.md) supports $expand, and roleDefinition is a
+	// navigation property of unifiedRoleAssignment (resources/unifiedroleassignment.md, the CSDL
+	// extract); nothing else is expanded here (stricter: the page's examples also expand principal)
 	expand := r.URL.Query().Get("$expand")
 	if expand != "" && expand != "roleDefinition" {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Could not find a property named '"+expand+"' on type 'microsoft.graph.unifiedRoleAssignment'.")
