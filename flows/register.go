@@ -2,10 +2,10 @@ package flows
 
 import (
 	"context"
-	"maps"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"

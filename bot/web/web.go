@@ -38,8 +38,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return list[i]
 	},
-	"t":   func(id string, args ...any) string { return flows.Text("en", flows.MsgID(id), args...) },
-	"q":   func(q string) string { return flows.QuestionText("en", q) },
+	"t": func(id string, args ...any) string { return flows.Text("en", flows.MsgID(id), args...) },
+	"q": func(q string) string { return flows.QuestionText("en", q) },
 }).ParseFS(assets, "templates/*.html"))
 
 var pagesByLang sync.Map // language → *template.Template

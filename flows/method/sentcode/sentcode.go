@@ -52,7 +52,7 @@ type Method struct {
 }
 
 var (
-	_ flows.Method   = (*Method)(nil)
+	_ flows.Method        = (*Method)(nil)
 	_ flows.Enroller      = (*Method)(nil)
 	_ flows.PendingShower = (*Method)(nil)
 )

@@ -33,8 +33,8 @@ type Method struct {
 }
 
 var (
-	_ flows.Method   = Method{}
-	_ flows.Enroller = Method{}
+	_ flows.Method        = Method{}
+	_ flows.Enroller      = Method{}
 	_ flows.PendingShower = Method{}
 )
 
