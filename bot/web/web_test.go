@@ -402,7 +402,8 @@ func TestSecurityQuestionsOnThePages(t *testing.T) {
 		t.Helper()
 		qb := webtest.New(t, e.srv.Client())
 		qb.Get(storetest.Link(t, rs))
-		if qb.Status != 200 || strings.Count(qb.Last, `type="password"`) != 3 {
+		// the page says before any answer that there is one try
+		if qb.Status != 200 || strings.Count(qb.Last, `type="password"`) != 3 || !strings.Contains(qb.Last, "You have one try") {
 			t.Fatalf("answer page %d:\n%s", qb.Status, qb.Last)
 		}
 		return qb
