@@ -164,10 +164,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 	if err != nil {
 		return ErrLinkGone
 	}
-	if err := CheckNewPassword(pw, confirm, e.bannedLists(pol), personalTerms(acct)); err != nil {
-		return err
-	}
-	if err := e.directoryRules(ctx, uid, pw); err != nil {
+	if err := e.checkNewPassword(ctx, acct, pol, pw, confirm); err != nil {
 		return err
 	}
 	v, err := e.consumeLink(ctx, token, PurposeReset, nil)
@@ -221,6 +218,20 @@ func (e *Engine) keepLink(ctx context.Context, token string, v LinkView, pol Pol
 		e.d.Log.WarnContext(ctx, "the reset link could not be given back", "err", err, "status", out.Status)
 	}
 	return pe
+}
+
+// checkNewPassword applies the rules a new password must meet after CheckPassword: the
+// directory's minimum, the characters, then the banned terms and the person's name. The rules
+// the page's checklist ticks come first, so a password that misses one of them is refused for
+// one of them, as the page shows it.
+func (e *Engine) checkNewPassword(ctx context.Context, acct Account, pol Policy, pw, confirm string) error {
+	if err := CheckPassword(pw, confirm); err != nil {
+		return err
+	}
+	if err := e.directoryRules(ctx, acct.ID, pw); err != nil {
+		return err
+	}
+	return CheckNewPassword(pw, confirm, e.bannedLists(pol), personalTerms(acct))
 }
 
 // directoryRules applies the directory's own password rules (AD's domain policy), so a password
