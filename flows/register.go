@@ -258,6 +258,18 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 		// the work mailbox is behind the password being reset: no code goes to it
 		return EnrolShow{}, BadField("address", 0, "input.private_email")
 	}
+	if kind == MethodEmail {
+		// nor to any mailbox of the directory (an alias of the person's own, where the
+		// directory finds addresses by their aliases, as AD's proxyAddresses; or a colleague's)
+		switch other, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimEmail, Value: p.Address}); {
+		case err == nil && other.ID == acct.ID:
+			return EnrolShow{}, BadField("address", 0, "input.private_email")
+		case err == nil || errors.Is(err, ErrAmbiguous):
+			return EnrolShow{}, BadField("address", 0, "input.directory_email")
+		case !errors.Is(err, ErrNotFound):
+			return EnrolShow{}, fmt.Errorf("flows: enrol address lookup: %w", err)
+		}
+	}
 	if p.Send != nil {
 		ok, err := e.d.Enrollments.CountSend(ctx, ws.UserID, pol.Limits, now)
 		if err != nil {

@@ -769,8 +769,13 @@ func TestPrivateEmailIsNotTheWorkAddress(t *testing.T) {
 			t.Fatalf("%s: %d\n%s", addr, b.Status, b.Last)
 		}
 	}
+	// a colleague's work address is no private address either
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {e.bob.Mail}})
+	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "Email address: That is a work address in the company directory") {
+		t.Fatalf("%s: %d\n%s", e.bob.Mail, b.Status, b.Last)
+	}
 	if len(e.h.Mail.All()) != sent {
-		t.Fatal("a code went to the work address")
+		t.Fatal("a code went to a work address")
 	}
 	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.private@mail.test"}})
 	if b.Status != http.StatusOK || len(e.h.Mail.All()) != sent+1 {
