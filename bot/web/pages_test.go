@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -175,5 +176,50 @@ func TestQuestionErrorsNameTheFieldAndKeepTheRest(t *testing.T) {
 	b.Submit("/enrol/questions", form)
 	if !strings.Contains(b.Last, "security questions are registered") {
 		t.Fatalf("fixed:\n%s", b.Last)
+	}
+}
+
+// Removing the last passkey takes the method with it: below the requirement the page asks
+// first, as for any method; with more passkeys left it does not.
+func TestRemovingTheLastPasskeyAsksFirst(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	pol, v, _ := e.h.Store.GetPolicy(ctx)
+	pol.Methods = append(pol.Methods, flows.MethodPasskey)
+	if _, err := e.h.Store.PutPolicy(ctx, pol, v); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Clock.Advance(6 * time.Second) // past the policy cache
+	keys := []flows.Passkey{{ID: []byte("key-one"), Name: "Laptop"}, {ID: []byte("key-two"), Name: "Phone"}}
+	if err := e.h.Store.Register(ctx, e.alice.ID, flows.Registered{Kind: flows.MethodPasskey, Handle: []byte("handle"), Passkeys: keys}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.Store.Register(ctx, e.alice.ID, flows.Registered{Kind: flows.MethodEmail, Address: "alice.private@mail.test"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	b := e.signIn(t, e.registerLink(t, e.alice), e.alice)
+	csrf := b.Hidden().Get("csrf")
+	remove := func(id string, extra ...string) {
+		t.Helper()
+		f := url.Values{"csrf": {csrf}, "id": {base64.RawURLEncoding.EncodeToString([]byte(id))}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			f.Set(extra[i], extra[i+1])
+		}
+		b.Post(e.srv.URL+"/enrol/passkey/remove", f)
+	}
+	remove("key-one") // another passkey is left: no question
+	if !strings.Contains(b.Last, "Laptop") || strings.Contains(b.Last, "Remove this method?") {
+		t.Fatalf("one of two passkeys:\n%s", b.Last)
+	}
+	remove("key-two")
+	if !strings.Contains(b.Last, "Remove this method?") || !strings.Contains(b.Last, "needs 2 ways") || !strings.Contains(b.Last, "Without the passkey you would have 1") {
+		t.Fatalf("the last passkey, below the requirement:\n%s", b.Last)
+	}
+	if en, _ := e.h.Store.Get(ctx, e.alice.ID); !en.Has(flows.MethodPasskey) {
+		t.Fatal("removed before the confirmation")
+	}
+	b.Submit("/enrol/passkey/remove", nil)
+	if en, _ := e.h.Store.Get(ctx, e.alice.ID); en.Has(flows.MethodPasskey) {
+		t.Fatalf("not removed after the confirmation:\n%s", b.Last)
 	}
 }
