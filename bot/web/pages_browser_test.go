@@ -51,7 +51,7 @@ func TestPageStatesInARealBrowser(t *testing.T) {
 
 	signIn(e.bob)
 	expect("wrong person", "Signed in as someone else", "open it again")
-	shot(t, bctx, "18-wrong-person")
+	shot(t, bctx, "30-wrong-person")
 
 	signIn(e.alice)
 	err := chromedp.Run(bctx, chromedp.SendKeys("#address", e.alice.Mail, chromedp.ByID), chromedp.Submit("#address", chromedp.ByID),
@@ -60,7 +60,7 @@ func TestPageStatesInARealBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("work address refused", "Email address: That is your work address")
-	shot(t, bctx, "19-field-error")
+	shot(t, bctx, "31-field-error")
 
 	err = chromedp.Run(bctx, chromedp.SetValue("#address", "alice.private@mail.test", chromedp.ByID), chromedp.Submit("#address", chromedp.ByID),
 		chromedp.WaitVisible("#code", chromedp.ByID), chromedp.Submit(`form[action="/enrol/resend"]`, chromedp.ByQuery),
@@ -69,7 +69,7 @@ func TestPageStatesInARealBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("new code", "We sent a new code", "Send a new code", "Back")
-	shot(t, bctx, "20-new-code")
+	shot(t, bctx, "32-new-code")
 
 	err = chromedp.Run(bctx, chromedp.SendKeys("#code", storetest.CodeFrom(t, e.h.Mail.Last()), chromedp.ByID), chromedp.Submit("#code", chromedp.ByID),
 		chromedp.WaitVisible(".notice", chromedp.ByQuery), chromedp.Submit(`input[value="questions"]`, chromedp.ByQuery), chromedp.WaitVisible("#a0", chromedp.ByID))
@@ -85,7 +85,7 @@ func TestPageStatesInARealBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("questions with an answer in error", "Answer to question 3: It is the same as the answer to question 1.")
-	shot(t, bctx, "21-question-error")
+	shot(t, bctx, "33-question-error")
 
 	// back to the methods (the email registered), then remove it: below the two required
 	err = chromedp.Run(bctx, chromedp.Navigate(e.srv.URL+"/enrol"), chromedp.WaitVisible(`form[action="/enrol/remove"] button`, chromedp.ByQuery),
@@ -94,5 +94,5 @@ func TestPageStatesInARealBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect("remove below the requirement", "Remove this method?", "needs 2 ways", "Keep it", "Remove anyway")
-	shot(t, bctx, "22-remove")
+	shot(t, bctx, "34-remove")
 }
