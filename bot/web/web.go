@@ -408,8 +408,9 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
 				Error: pe.Text(s.lang(r)) + " " + s.t(r, "web.ask_new_link")})
 			return
 		}
-		s.render(w, r, http.StatusUnprocessableEntity, "reset.html", view{Title: s.t(r, "web.title.reset"), Token: tok,
-			CSRF: r.PostFormValue("csrf"), Error: pe.Text(s.lang(r)), Rules: rv.Rules})
+		v := view{Title: s.t(r, "web.title.reset"), Token: tok, CSRF: r.PostFormValue("csrf"), Rules: rv.Rules}
+		s.passwordError(r, &v, pe)
+		s.render(w, r, http.StatusUnprocessableEntity, "reset.html", v)
 	case errors.Is(err, flows.ErrBlocked):
 		setCookie(w, cookiePre, "", -1)
 		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.paused"),
@@ -419,6 +420,18 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
 	default:
 		s.fail(w, r, err)
 	}
+}
+
+// passwordError says why a new password was refused at its field, named: the second box for a
+// mismatch, the first for every other rule.
+func (s *Server) passwordError(r *http.Request, v *view, pe *flows.PasswordError) {
+	msg := pe.Text(s.lang(r))
+	field, label := "password", flows.MsgID("page.reset.new")
+	if pe.Rule() == flows.RuleSame {
+		field, label = "confirm", "page.reset.again"
+	}
+	v.Field, v.FieldError = field, msg
+	v.Error = s.t(r, "web.field_error", s.t(r, label), msg)
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
