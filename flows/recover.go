@@ -282,7 +282,22 @@ func (r *recovery) run(ctx context.Context) (RecoverView, error) {
 		}
 		r.view = RecoverView{Stage: RecoverAwait, Method: MethodKind(r.in.Arg)}
 	case RecoverResend, RecoverBack:
-		if sess == nil || len(sess.Proven) == 0 || r.reason != "" {
+		if sess == nil {
+			return r.startOver()
+		}
+		if len(sess.Proven) == 0 {
+			// before the first proof: back from a code sent to the first page (to type the
+			// app's code instead), alike for every name, as the send was
+			if r.in.Action == RecoverBack && sess.State == StateAwaitCode {
+				next := *sess
+				next.State, next.Method = StateChooseMethod, ""
+				r.e.save(s, &next)
+				r.view = RecoverView{Stage: RecoverFirst}
+				break
+			}
+			return r.current(sess, sess.Version), nil
+		}
+		if r.reason != "" {
 			return r.startOver()
 		}
 		if sess.State != StateAwaitCode || sess.Method == MethodQuestions || sess.Method == MethodPasskey ||
