@@ -65,7 +65,7 @@ func TestOnePrimaryActionPerPage(t *testing.T) {
 		"passkey_prove.html": {{Options: "{}"}},
 		"questions.html":     {{Slots: make([]int, 3), Choices: []string{"a", "b", "c", "d"}, Field: "a", Slot: 1, FieldError: "x", Answers: []string{"x", "", "z"}}},
 		"register.html":      {{}},
-		"remove.html":        {{Kind: "email", Progress: "p"}, {Kind: "passkey", Options: "id", Progress: "p"}},
+		"remove.html":        {{Kind: "email", Progress: "p"}, {Kind: "passkey", PasskeyID: "id", Progress: "p"}},
 		"reset.html":         {{Rules: rules}, {Rules: flows.PasswordRules{MinLength: 8}, Action: "/change"}},
 		"signin.html":        {{Error: "wrong"}},
 		"temporary.html":     {{Kind: "tap"}, {Kind: "password"}},

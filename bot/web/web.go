@@ -239,6 +239,7 @@ type view struct {
 	Typed      string
 	Picked     []string // the questions chosen, slot by slot
 	Answers    []string // the answers typed, slot by slot (the one in error left out)
+	PasskeyID  string   // the removal confirmation of the last passkey: its id
 }
 
 func (s *Server) progressText(r *http.Request, p flows.Progress) string {
