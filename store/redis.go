@@ -141,7 +141,11 @@ func decodeSession(vals []any) (*flows.Session, error) {
 		// A record we cannot read is treated as no session: the user starts over.
 		return nil, nil
 	}
-	v, _ := strconv.ParseInt(fmt.Sprint(vals[0]), 10, 64)
+	ver, ok := vals[0].(string) // HMGET answers strings
+	if !ok {
+		ver = fmt.Sprint(vals[0])
+	}
+	v, _ := strconv.ParseInt(ver, 10, 64)
 	sess.Version = v
 	return &sess, nil
 }
