@@ -90,6 +90,9 @@ func (d *Directory) request(ctx context.Context, op, method, path string, body a
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Accept", "application/json")
+	if flows.UserWaiting(ctx) {
+		req.Header.Set(priorityHeader, "high")
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 		// the SDK's retry handler sends the body again after a 429 or 503 by seeking it back

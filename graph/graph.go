@@ -410,13 +410,17 @@ func str(p *string) string {
 	return *p
 }
 
+// priorityHeader asks Graph to favour a request a person is waiting for.
+const priorityHeader = "x-ms-throttle-priority"
+
 // priority asks Graph to favour requests a person is waiting for.
 type priority struct{ next http.RoundTripper }
 
 func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
-	if flows.UserWaiting(r.Context()) {
+	// a plain request (batch.go) carries the header already: no copy of the request then
+	if flows.UserWaiting(r.Context()) && r.Header.Get(priorityHeader) != "high" {
 		r = r.Clone(r.Context())
-		r.Header.Set("x-ms-throttle-priority", "high")
+		r.Header.Set(priorityHeader, "high")
 	}
 	return p.next.RoundTrip(r)
 }
