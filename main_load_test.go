@@ -58,7 +58,7 @@ import (
 // from the driver's and the fakes'. It runs LOAD_USERS people (default 2,000) at 1, 10, 50 and
 // 200 at a time, reports the figures, and writes BENCHMARKS.md.
 //
-//	CGO_ENABLED=0 go test -run XXX -bench Recoveries -benchtime 1x .
+//	CGO_ENABLED=0 go test -trimpath -run XXX -bench Recoveries -benchtime 1x .
 //
 // LOAD_PROFILE=dir writes the bot process's CPU profile of the run at 50 at a time to
 // dir/bot-cpu.pprof and its heap profiles before and after that run to dir/bot-heap0.pprof and
@@ -646,7 +646,7 @@ const otherBenchmarks = "## Other benchmarks"
 
 func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
 	var w strings.Builder
-	fmt.Fprintf(&w, "# Benchmarks\n\nWritten by the load test:\n\n    CGO_ENABLED=0 go test -run XXX -bench Recoveries -benchtime 1x .\n\n")
+	fmt.Fprintf(&w, "# Benchmarks\n\nWritten by the load test:\n\n    CGO_ENABLED=0 go test -trimpath -run XXX -bench Recoveries -benchtime 1x .\n\n")
 	fmt.Fprintf(&w, "Machine: %s, %d CPUs, %s/%s, %s. The bot runs in a process of its own (the test binary re-executed with the wiring serve uses, mail through a real SMTP server in the driver's process); the driver, the fake Slack, graphtest and redis-server (append-only log, fsync every second) run on the same machine, so latencies include their work, while the CPU, allocation and RSS figures are the bot's process alone (and redis-server's CPU apart).\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(&w, "A recovery: \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response). CPU time is utime+stime from /proc/<pid>/stat over the run, divided by the recoveries; allocations are the bot process's runtime.MemStats.Mallocs over the run; peak RSS is its VmHWM after the run (the runs go from the lowest concurrency up); the file-backed part is the pages of the test binary (190 MB, most of it the Graph SDK) the process touched.\n\n")

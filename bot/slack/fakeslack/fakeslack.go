@@ -385,7 +385,7 @@ func BlockAction(team, triggerID, user, actionID, value string, msg Post) map[st
 	return map[string]any{"type": "block_actions", "team": map[string]any{"id": team}, "user": map[string]any{"id": user, "team_id": team},
 		"api_app_id": "A0RESETBOT", "token": "x", "trigger_id": triggerID, "channel": map[string]any{"id": "D" + user, "name": "directmessage"},
 		"container": map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": "D" + user, "is_ephemeral": false},
-		"message": map[string]any{"type": "message", "subtype": "bot_message", "bot_id": "B0RESETBOT", "user": "U0RESETBOT",
+		"message": map[string]any{"type": "message", "bot_id": "B0RESETBOT", "user": "U0RESETBOT",
 			"text": msg.Text, "ts": msg.TS, "team": team, "blocks": blocks},
 		"state":   map[string]any{"values": map[string]any{}},
 		"actions": []any{map[string]any{"action_id": actionID, "block_id": blockID, "value": value, "type": "button", "text": text, "action_ts": "1700000001.000002"}}}
