@@ -257,7 +257,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Language", v.Lang)
 	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
-	if err := pagesIn(v.Lang).ExecuteTemplate(w, name, v); err != nil {
+	if err := execute(w, name, v); err != nil {
 		s.log.Error("render", "err", err, "page", name)
 	}
 }

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"bytes"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// langsOf is what render adds to a view with a switcher.
+func langsOf(v view) view {
+	if v.Back != "" {
+		for _, l := range flows.Languages() {
+			v.Langs = append(v.Langs, langChoice{Tag: l, Name: flows.LanguageName(l), Current: l == v.Lang})
+		}
+	}
+	return v
+}
+
+func htmlTemplate(t *testing.T, name string, v view) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := pagesIn(v.Lang).ExecuteTemplate(&b, name, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return b.String()
+}
+
+func viaExecute(t *testing.T, name string, v view) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := execute(&b, name, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return b.String()
+}
+
+// Every page, in every language, with the views the handlers give the pages a skeleton serves,
+// renders byte for byte as html/template renders it: the first request (which keeps the
+// skeleton) and the later ones (from it), each with a token and CSRF value of their own.
+func TestSkeletonMatchesTemplate(t *testing.T) {
+	defer func(max int) { maxSkeletons = max }(maxSkeletons)
+	maxSkeletons = 1 << 20
+	rules := []flows.PasswordRules{{}, {MinLength: 12}, {MinLength: 14, History: 24, Known: true, Source: "your domain"},
+		{MinLength: 8, Known: true, Source: `<b>"x" & 'y'</b>`}}
+	var names []string
+	for _, p := range pages.Templates() {
+		if strings.HasSuffix(p.Name(), ".html") {
+			names = append(names, p.Name())
+		}
+	}
+	if len(names) < 10 {
+		t.Fatalf("pages: %v", names)
+	}
+	served := 0
+	for _, lang := range flows.Languages() {
+		for _, name := range names {
+			for ri, r := range rules {
+				for _, back := range []string{"", "link", "/change"} {
+					for _, kind := range []string{"", "temporary"} {
+						base := view{Lang: lang, Title: flows.Text(lang, "web.title.reset"), Rules: r, Kind: kind,
+							Progress: map[bool]string{true: "1 of 2 ways registered"}[ri%2 == 1]}
+						for i := range 3 {
+							v := base
+							v.Token, v.CSRF = random(), random()
+							if i == 2 {
+								v.CSRF = "" // a page without a form
+							}
+							switch back {
+							case "link":
+								v.Back = "/l/" + v.Token
+							case "/change":
+								v.Back = back
+							}
+							v = langsOf(v)
+							if _, ok := skelKeyOf(name, &v); !ok {
+								t.Fatalf("%s: view %+v not served from a skeleton", name, v)
+							}
+							want := htmlTemplate(t, name, v)
+							if got := viaExecute(t, name, v); got != want {
+								t.Fatalf("%s %s request %d differs from html/template:\n got %q\nwant %q", lang, name, i, got, want)
+							}
+						}
+						k, _ := skelKeyOf(name, &view{Lang: lang, Title: base.Title, Rules: r, Kind: kind, Progress: base.Progress,
+							Token: "a", CSRF: "b", Back: map[string]string{"link": "/l/a", "/change": "/change"}[back]})
+						skelMu.RLock()
+						if skels[k] != nil {
+							served++
+						}
+						skelMu.RUnlock()
+					}
+				}
+			}
+		}
+	}
+	if served == 0 {
+		t.Fatal("no page was served from a skeleton")
+	}
+}
+
+// A view with anything a skeleton does not cover, or a value outside the URL-safe alphabet,
+// goes through html/template, escaped as html/template escapes it.
+func TestSkeletonFallsBack(t *testing.T) {
+	v := langsOf(view{Lang: "en", Title: "Reset", Token: random(), CSRF: random()})
+	v.Back = "/l/" + v.Token
+	for _, tweak := range []func(*view){
+		func(v *view) { v.Error = "That did not work" },
+		func(v *view) { v.Field, v.FieldError = "password", "too short" },
+		func(v *view) { v.Token, v.Back = `a"b<c>&d`, `/l/a"b<c>&d` },
+		func(v *view) { v.CSRF = "x y" },
+		func(v *view) { v.Back = "/l/" + v.Token + "?x" },
+	} {
+		w := v
+		tweak(&w)
+		if _, ok := skelKeyOf("reset.html", &w); ok {
+			t.Fatalf("view %+v served from a skeleton", w)
+		}
+		for range 2 {
+			if got, want := viaExecute(t, "reset.html", w), htmlTemplate(t, "reset.html", w); got != want {
+				t.Fatalf("fallback differs:\n got %q\nwant %q", got, want)
+			}
+		}
+	}
+}
+
+// Each field of view is either part of a skeleton's key or keeps a view from a skeleton: a
+// field added to view later cannot be dropped silently from pages rendered from one.
+func TestSkeletonKeyCoversEveryField(t *testing.T) {
+	keyed := map[string]bool{"Lang": true, "Langs": true, "Back": true, "Title": true, "Token": true, "CSRF": true,
+		"Kind": true, "Progress": true, "Rules": true}
+	rt := reflect.TypeFor[view]()
+	for i := range rt.NumField() {
+		f := rt.Field(i)
+		v := view{}
+		fv := reflect.ValueOf(&v).Elem().Field(i)
+		switch fv.Kind() {
+		case reflect.String:
+			fv.SetString("x")
+		case reflect.Int:
+			fv.SetInt(1)
+		case reflect.Slice:
+			fv.Set(reflect.MakeSlice(fv.Type(), 1, 1))
+		case reflect.Struct:
+			switch f0 := fv.Field(0); f0.Kind() {
+			case reflect.String:
+				f0.SetString("x")
+			case reflect.Int:
+				f0.SetInt(1)
+			default:
+				t.Fatalf("field %s: first field of kind %s not handled", f.Name, f0.Kind())
+			}
+		default:
+			t.Fatalf("field %s: kind %s not handled", f.Name, fv.Kind())
+		}
+		if v.isZero() {
+			t.Errorf("view.isZero misses field %s", f.Name)
+		}
+		if _, ok := skelKeyOf("reset.html", &v); ok != keyed[f.Name] {
+			t.Errorf("field %s: served from a skeleton %v, keyed %v", f.Name, ok, keyed[f.Name])
+		}
+	}
+}
+
+// The new-password page of the load test, from its skeleton: a few allocations where
+// html/template's escapers, called through reflection, made about three hundred.
+func TestSkeletonAllocations(t *testing.T) {
+	skelMu.Lock()
+	skels = map[skelKey]*skeleton{}
+	skelMu.Unlock()
+	v := langsOf(view{Lang: "en", Title: "Choose a new password", Token: random(), CSRF: random(),
+		Rules: flows.PasswordRules{MinLength: 12}})
+	v.Back = "/l/" + v.Token
+	v = langsOf(view{Lang: v.Lang, Title: v.Title, Token: v.Token, CSRF: v.CSRF, Rules: v.Rules, Back: v.Back})
+	if err := execute(io.Discard, "reset.html", v); err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(50, func() {
+		if err := execute(io.Discard, "reset.html", v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 10 {
+		t.Fatalf("%v allocations per page, want at most 10", n)
+	}
+}
