@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -82,8 +85,8 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 				return err
 			},
 			func(ctx context.Context) error {
-				return a.chatForm(ctx, "chat.postMessage", map[string][]string{"channel": {"D1"}, "text": {m.Text},
-					"unfurl_links": {"false"}, "unfurl_media": {"false"}}, m.Blocks)
+				return a.chatForm(ctx, "chat.postMessage", []string{"channel", "D1", "text", m.Text,
+					"unfurl_links", "false", "unfurl_media", "false"}, m.Blocks)
 			}},
 		{"chat.update",
 			func(ctx context.Context) error {
@@ -91,7 +94,7 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 				return err
 			},
 			func(ctx context.Context) error {
-				return a.chatForm(ctx, "chat.update", map[string][]string{"channel": {"D1"}, "ts": {"1700000000.000001"}, "text": {"You chose: 1. Authenticator app"}}, kept)
+				return a.chatForm(ctx, "chat.update", []string{"channel", "D1", "ts", "1700000000.000001", "text", "You chose: 1. Authenticator app"}, kept)
 			}},
 	}
 	describe := func(err error) string {
@@ -122,5 +125,42 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 				t.Errorf("%s, %s: error %s, slack-go's %s", c.name, ans.name, describe(newErr), describe(oldErr))
 			}
 		}
+	}
+}
+
+// encodeForm writes what url.Values.Encode writes, for every byte in names and values.
+func TestEncodeFormMatchesURLValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var all []byte
+	for c := range 256 {
+		all = append(all, byte(c))
+	}
+	word := func() string {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = all[rng.IntN(len(all))]
+		}
+		const tail = "é 日本 &=+%"
+		return string(b) + tail[:rng.IntN(len(tail)+1)]
+	}
+	for range 2000 {
+		var pairs []string
+		vals := url.Values{}
+		for range 1 + rng.IntN(7) {
+			k, v := word(), word()
+			if _, dup := vals[k]; dup {
+				continue
+			}
+			pairs = append(pairs, k, v)
+			vals.Set(k, v)
+		}
+		if got, want := string(encodeForm(pairs)), vals.Encode(); got != want {
+			t.Fatalf("encodeForm(%q) = %q, url.Values.Encode %q", pairs, got, want)
+		}
+	}
+	blocks := strings.Repeat(`{"type":"section","text":{"type":"mrkdwn","text":"Pick one & <go>"}},`, 20)
+	form := []string{"text", "Pick", "channel", "D1", "unfurl_links", "false", "unfurl_media", "false", "blocks", blocks, "token", "xoxb-1"}
+	if n := testing.AllocsPerRun(20, func() { _ = encodeForm(form) }); n != 1 {
+		t.Fatalf("%v allocations, want 1", n)
 	}
 }
