@@ -101,9 +101,43 @@ type person struct {
 	Deleted, IsBot, Restricted, Stranger, EmailConfirmed bool
 }
 
-func personOf(u *slackapi.User) person {
+// userInfoAnswer is what the adapter reads of users.info's answer: ok, error and the user's
+// fields personOf reads, under slack.User's JSON names.
+type userInfoAnswer struct {
+	Ok    bool   `json:"ok"`
+	Error string `json:"error"`
+	User  struct {
+		TeamID            string `json:"team_id"`
+		Deleted           bool   `json:"deleted"`
+		TZ                string `json:"tz"`
+		IsBot             bool   `json:"is_bot"`
+		IsRestricted      bool   `json:"is_restricted"`
+		IsUltraRestricted bool   `json:"is_ultra_restricted"`
+		IsStranger        bool   `json:"is_stranger"`
+		IsEmailConfirmed  bool   `json:"is_email_confirmed"`
+		Locale            string `json:"locale"`
+		Profile           struct {
+			Email string `json:"email"`
+		} `json:"profile"`
+	} `json:"user"`
+}
+
+// userInfo calls users.info as slack-go's GetUserInfoContext does (the same form, include_locale
+// among it, and the same errors), decoding only what personOf keeps: slack-go decodes the whole
+// user with its profile, about a hundred allocations a call. (slack-go's answer type shadows
+// response_metadata, so its error carries none; neither does this one.)
+func (a *Adapter) userInfo(ctx context.Context, id string) (person, error) {
+	var r userInfoAnswer
+	var all [8]string
+	if err := a.postForm(ctx, "users.info", append(all[:0], "user", id, "include_locale", "true"), &r); err != nil {
+		return person{}, err
+	}
+	if err := (slackapi.SlackResponse{Ok: r.Ok, Error: r.Error}).Err(); err != nil {
+		return person{}, err
+	}
+	u := r.User
 	return person{Locale: u.Locale, TZ: u.TZ, TeamID: u.TeamID, Email: u.Profile.Email, Deleted: u.Deleted, IsBot: u.IsBot,
-		Restricted: u.IsRestricted || u.IsUltraRestricted, Stranger: u.IsStranger, EmailConfirmed: u.IsEmailConfirmed}
+		Restricted: u.IsRestricted || u.IsUltraRestricted, Stranger: u.IsStranger, EmailConfirmed: u.IsEmailConfirmed}, nil
 }
 
 // Option adjusts an Adapter.
@@ -259,16 +293,15 @@ func (a *Adapter) user(ctx context.Context, id string) (person, error) {
 	if ok && now.Sub(e.at) < userTTL {
 		return e.user, nil
 	}
-	var u *slackapi.User
+	var p person
 	err := a.call(ctx, "users.info", func() error {
 		var err error
-		u, err = a.api.GetUserInfoContext(ctx, id)
+		p, err = a.userInfo(ctx, id)
 		return err
 	})
 	if err != nil {
 		return person{}, fmt.Errorf("slack: users.info: %w", err)
 	}
-	p := personOf(u)
 	a.mu.Lock()
 	if now.After(a.sweepAt) {
 		for k, e := range a.users {

@@ -164,3 +164,94 @@ func TestEncodeFormMatchesURLValues(t *testing.T) {
 		t.Fatalf("%v allocations, want 1", n)
 	}
 }
+
+// personOf is what the adapter kept of slack-go's users.info answer.
+func personOf(u *slackapi.User) person {
+	return person{Locale: u.Locale, TZ: u.TZ, TeamID: u.TeamID, Email: u.Profile.Email, Deleted: u.Deleted, IsBot: u.IsBot,
+		Restricted: u.IsRestricted || u.IsUltraRestricted, Stranger: u.IsStranger, EmailConfirmed: u.IsEmailConfirmed}
+}
+
+// TestUserInfoMatchesSlackGo: userInfo sends users.info byte for byte as slack-go's
+// GetUserInfoContext does and reads the same person, or gives the same error, from every kind
+// of answer (users.info's documented fields, its errors, 429s, other statuses, bodies that are
+// not JSON).
+func TestUserInfoMatchesSlackGo(t *testing.T) {
+	full := `{"ok":true,"user":{"id":"U1","team_id":"T1","name":"ana","deleted":false,"color":"9f69e7","real_name":"Ana",` +
+		`"tz":"Europe/Berlin","tz_label":"Central European Time","tz_offset":3600,"profile":{"avatar_hash":"ge3b51ca72de",` +
+		`"status_text":"Lunch","status_emoji":":sandwich:","real_name":"Ana","display_name":"ana","email":"Ana@Example.com",` +
+		`"image_24":"https://x/a.png","team":"T1"},"is_admin":true,"is_owner":false,"is_primary_owner":false,` +
+		`"is_restricted":false,"is_ultra_restricted":false,"is_bot":false,"is_app_user":false,"updated":1502138686,` +
+		`"is_email_confirmed":true,"has_2fa":false,"locale":"de-DE"}}`
+	answers := []struct {
+		name, retryAfter, body string
+		status                 int
+	}{
+		{"full", "", full, 200},
+		{"guest", "", `{"ok":true,"user":{"id":"U2","team_id":"T1","is_restricted":true,"profile":{"email":"g@x.org"},"is_email_confirmed":true}}`, 200},
+		{"single-channel guest", "", `{"ok":true,"user":{"id":"U2","is_ultra_restricted":true,"locale":"ja-JP"}}`, 200},
+		{"stranger", "", `{"ok":true,"user":{"id":"U3","team_id":"T9","is_stranger":true,"tz":null}}`, 200},
+		{"bot", "", `{"ok":true,"user":{"id":"B1","is_bot":true,"deleted":true}}`, 200},
+		{"not found", "", `{"ok":false,"error":"user_not_found"}`, 200},
+		{"scope", "", `{"ok":false,"error":"missing_scope","needed":"users:read","provided":"chat:write","response_metadata":{"messages":["x"]}}`, 200},
+		{"rate limited", "7", `{"ok":false,"error":"ratelimited"}`, 429},
+		{"429 bad retry", "later", ``, 429},
+		{"server error", "", `<html>oops</html>`, 500},
+		{"not json", "", `<html>`, 200},
+		{"empty", "", ``, 200},
+	}
+	var mu sync.Mutex
+	var last sentRequest
+	cur := answers[0]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		last = sentRequest{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+		ans := cur
+		mu.Unlock()
+		if ans.retryAfter != "" {
+			w.Header().Set("Retry-After", ans.retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(ans.status)
+		_, _ = io.WriteString(w, ans.body)
+	}))
+	defer srv.Close()
+
+	const token = "xoxb-1-2-abc"
+	api := slackapi.New(token, slackapi.OptionAPIURL(srv.URL+"/"), slackapi.OptionHTTPClient(srv.Client()))
+	a := &Adapter{cfg: Config{BotToken: token}, hc: srv.Client(), base: srv.URL + "/"}
+	describe := func(p person, err error) string {
+		var rl *slackapi.RateLimitedError
+		if errors.As(err, &rl) {
+			return fmt.Sprintf("rate limited %s", rl.RetryAfter)
+		}
+		if err != nil {
+			return fmt.Sprintf("%T %v", err, err)
+		}
+		return fmt.Sprintf("%+v", p)
+	}
+	ctx := context.Background()
+	for _, ans := range answers {
+		mu.Lock()
+		cur = ans
+		mu.Unlock()
+		u, oldErr := api.GetUserInfoContext(ctx, "U1 &x")
+		var old person
+		if oldErr == nil {
+			old = personOf(u)
+		}
+		mu.Lock()
+		oldReq := last
+		mu.Unlock()
+		p, newErr := a.userInfo(ctx, "U1 &x")
+		mu.Lock()
+		newReq := last
+		mu.Unlock()
+		if oldReq != newReq {
+			t.Errorf("%s: sent\n %+v\nslack-go sent\n %+v", ans.name, newReq, oldReq)
+		}
+		if got, want := describe(p, newErr), describe(old, oldErr); got != want {
+			t.Errorf("%s: %s, slack-go's %s", ans.name, got, want)
+		}
+	}
+}

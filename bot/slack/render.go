@@ -247,8 +247,18 @@ func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, 
 		return err
 	}
 	var all [16]string
-	form := append(append(all[:0], fields...), "blocks", string(b), "token", a.cfg.BotToken)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+method, bytes.NewReader(encodeForm(form)))
+	var r slackapi.SlackResponse
+	if err := a.postForm(ctx, method, append(append(all[:0], fields...), "blocks", string(b)), &r); err != nil {
+		return err
+	}
+	return r.Err()
+}
+
+// postForm posts a Web API method's form (fields as name, value pairs, the token added) as
+// slack-go's postForm does and decodes the answer into out, with slack-go's errors for a 429
+// with Retry-After and for another status than 200.
+func (a *Adapter) postForm(ctx context.Context, method string, fields []string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+method, bytes.NewReader(encodeForm(append(fields, "token", a.cfg.BotToken))))
 	if err != nil {
 		return err
 	}
@@ -272,11 +282,7 @@ func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, 
 	if resp.StatusCode != http.StatusOK {
 		return slackapi.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
-	var r slackapi.SlackResponse
-	if err := json.NewDecoder(body).Decode(&r); err != nil {
-		return err
-	}
-	return r.Err()
+	return json.NewDecoder(body).Decode(out)
 }
 
 // maxRetries bounds how often one call waits out a 429.
