@@ -129,7 +129,18 @@ const MinPasswordLength = 8
 // OpenReset checks a reset link for the page (GET); it consumes nothing.
 func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error) {
 	v, err := e.OpenLink(ctx, token)
-	if err != nil || v.Purpose != PurposeReset || v.Session.State != StateResetLink {
+	if err != nil {
+		return ResetView{}, ErrLinkGone
+	}
+	return e.ResetOf(ctx, v, true)
+}
+
+// ResetOf is what the new-password page may show for a link OpenLink opened in the same
+// request, without reading the link again (it consumes nothing; the POST that sets or issues the
+// password reads and consumes the link in one atomic step). Without withRules the view leaves
+// the rules out: a POST needs only the mode, and an AD user's rules take a directory search.
+func (e *Engine) ResetOf(ctx context.Context, v LinkView, withRules bool) (ResetView, error) {
+	if v.Session == nil || v.Purpose != PurposeReset || v.Session.State != StateResetLink {
 		return ResetView{}, ErrLinkGone
 	}
 	pol, err := e.policy(ctx)
@@ -137,7 +148,7 @@ func (e *Engine) OpenReset(ctx context.Context, token string) (ResetView, error)
 		return ResetView{}, err
 	}
 	rv := ResetView{Mode: pol.ResetMode, Rules: PasswordRules{MinLength: MinPasswordLength, Complexity: true, Source: "resetbot"}}
-	if pol.ResetMode == ResetUserChosen {
+	if pol.ResetMode == ResetUserChosen && withRules {
 		rv.Rules = e.passwordRules(ctx, v.UserID)
 	}
 	return rv, nil

@@ -303,7 +303,7 @@ func (s *Server) linkGet(w http.ResponseWriter, r *http.Request) {
 		page, vw.Title = "change.html", s.t(r, "web.title.change")
 	case flows.PurposeReset:
 		page, vw.Title = "reset.html", s.t(r, "web.title.reset")
-		rv, err := s.e.OpenReset(r.Context(), tok)
+		rv, err := s.e.ResetOf(r.Context(), v, true) // the link as read above, not again
 		if err == nil && rv.Mode != flows.ResetUserChosen {
 			page, vw.Title, vw.Kind = "temporary.html", s.t(r, "web.title.temporary"), string(rv.Mode)
 		}
@@ -346,7 +346,7 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	}
 	switch v.Purpose {
 	case flows.PurposeReset:
-		s.resetPost(w, r, tok)
+		s.resetPost(w, r, tok, v)
 		return
 	case flows.PurposeQuestions:
 		s.answerPost(w, r, tok)
@@ -381,8 +381,9 @@ func (s *Server) linkPost(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }
 
-func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
-	if rv, err := s.e.OpenReset(r.Context(), tok); err == nil && rv.Mode != flows.ResetUserChosen {
+// resetPost is a reset link's POST; link is the link as linkPost read it.
+func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string, link flows.LinkView) {
+	if rv, err := s.e.ResetOf(r.Context(), link, false); err == nil && rv.Mode != flows.ResetUserChosen {
 		secret, mode, err := s.e.IssueTemporary(r.Context(), tok)
 		switch {
 		case errors.Is(err, flows.ErrLinkGone):

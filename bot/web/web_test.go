@@ -782,3 +782,38 @@ func TestPrivateEmailIsNotTheWorkAddress(t *testing.T) {
 		t.Fatalf("a private address: %d", b.Status)
 	}
 }
+
+// The reset page reads its link once per request: the GET reads it to pick the page, the POST
+// to route the form and again, with the consumption, in the step that sets the password.
+func TestResetPageReadsItsLinkOncePerRequest(t *testing.T) {
+	e := setup(t)
+	secret := e.h.Enrol(e.alice.ID)
+	chat, mail := "chat-reset", e.alice.Mail
+	rs := e.h.Say(chat, mail, "forgot my password")
+	rs = e.h.Click(chat, mail, storetest.Choice(t, rs, "Authenticator"))
+	code, _ := totp.Code(secret, e.h.Clock.Now())
+	rs = e.h.Say(chat, mail, code)
+	rs = e.h.Click(chat, mail, storetest.Choice(t, rs, "Email"))
+	rs = e.h.Say(chat, mail, storetest.CodeFrom(t, e.h.Mail.Last()))
+	link := storetest.Link(t, rs)
+	b := webtest.New(t, e.srv.Client())
+	e.h.Counter.Take()
+	b.Get(link)
+	n, cmds := e.h.Counter.Take()
+	if b.Status != 200 || !strings.Contains(b.Last, `name="confirm"`) {
+		t.Fatalf("reset page %d", b.Status)
+	}
+	if n != 2 { // the link and its session (Store.Peek): once
+		t.Errorf("GET: %d round trips %v, want the link read once", n, cmds)
+	}
+	b.Submit("", url.Values{"password": {"Tr0ub4dor&3x"}, "confirm": {"Tr0ub4dor&3x"}})
+	if b.Status != 200 || !strings.Contains(b.Last, "Your password was changed") {
+		t.Fatalf("reset: %d\n%s", b.Status, b.Last)
+	}
+	n, cmds = e.h.Counter.Take()
+	// the link read to route the form (HGET HMGET); then the step that sets the password, which
+	// reads the link again, fresh, and consumes it in the atomic script (EVALSHA)
+	if n != 7 || strings.Join(cmds, " ") != "HGET HMGET HGET HMGET HGET EVALSHA HGETALL" {
+		t.Errorf("POST: %d round trips %v, want the link read once before the step", n, cmds)
+	}
+}
