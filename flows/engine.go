@@ -224,6 +224,9 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 // finish applies a step's commit, then says what happened and runs the side effects.
 func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, error) {
 	in, pol := s.in, s.pol
+	if len(s.snap.Menu) > 0 && lastMenu(s.replies) != nil {
+		s.commit.ForgetMenu = true // a newer menu is shown
+	}
 	out, err := e.d.Sessions.Commit(ctx, s.commit)
 	if err != nil {
 		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: commit: %w", err))
@@ -239,6 +242,7 @@ func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, e
 	if s.onOutcome != nil {
 		s.replies = append(s.replies, s.onOutcome(out)...)
 	}
+	e.menuReplaced(ctx, s)
 	for _, f := range s.after {
 		err := f(ctx)
 		switch {
@@ -306,6 +310,8 @@ func (e *Engine) ineligible(a Account, lookupErr error, pol Policy, en Enrollmen
 func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	intent := IntentUnknown
 	var act, arg string
+	// a number or label typed for a menu a notice posted is that menu's choice
+	e.pickNoticeMenu(s)
 	if strings.HasPrefix(s.in.Choice, "x:notme|") {
 		// honoured whatever the user's state: someone may have taken over the account
 		if s.acct.ID != "" {

@@ -1,7 +1,9 @@
 package flows_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/flows/method/totp"
@@ -63,5 +65,59 @@ func TestMethodSynonyms(t *testing.T) {
 		if got, ok := flows.MethodNamed("en", in); ok {
 			t.Errorf("%q read as %q", in, got)
 		}
+	}
+}
+
+// locks is a directory's lockouts for the lockout watch.
+type locks []flows.Account
+
+func (l *locks) LockedOutSince(context.Context, time.Time) ([]flows.Account, error) { return *l, nil }
+
+// The latest menu is the one a typed number picks from, whoever posted it: a notice's menu
+// (kept in Redis with the conversation, for MenuLifetime) until a reply shows a newer one, and
+// a notice arriving in the middle of a conversation takes over from the method menu.
+func TestTheLatestMenuWinsWhoeverPostedIt(t *testing.T) {
+	h, _ := newAlice(t)
+	ctx := context.Background()
+	chat := storetest.Chat("U1")
+	if err := h.Store.Pin(ctx, chat.Key(), storetest.Alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	src := &locks{}
+	w := flows.NewLockoutWatch(h.Engine, src, h.Store, h.Store, "r1")
+	lock := func() {
+		t.Helper()
+		h.Clock.Advance(time.Minute)
+		a := storetest.Alice
+		a.Locked, a.LockedAt = true, h.Clock.Now()
+		*src = locks{a}
+		if n, err := w.Poll(ctx); err != nil || n != 1 {
+			t.Fatalf("alert: %d %v", n, err)
+		}
+	}
+	lock()
+	key := "{u:" + storetest.Alice.ID + "}:menu:" + chat.Key()
+	if ttl, err := h.RDB.TTL(ctx, key).Result(); err != nil || ttl <= 0 || ttl > flows.MenuLifetime {
+		t.Fatalf("the alert's menu is not kept for typing: %v %v", ttl, err)
+	}
+	// a reply with a newer menu: "1" is now the authenticator, not "Unlock it now"
+	if rs := h.Say("U1", aliceMail, "reset my password"); !hasMsg(rs, flows.MsgChooseMethod) {
+		t.Fatalf("reset: %v", storetest.IDs(rs))
+	}
+	if n, _ := h.RDB.Exists(ctx, key).Result(); n != 0 {
+		t.Fatal("the alert's menu outlived the newer one")
+	}
+	if rs := h.Say("U1", aliceMail, "1"); !hasMsg(rs, flows.MsgEnterTOTP) {
+		t.Fatalf(`"1" after the method menu: %v`, storetest.IDs(rs))
+	}
+	// an alert in the middle of the conversation: "1" (one round trip to read, one to write)
+	// is its "Unlock it now", which starts the unlock over
+	lock()
+	h.Counter.Take()
+	if rs := h.Say("U1", aliceMail, "1."); !hasMsg(rs, flows.MsgChooseMethod) || hasMsg(rs, flows.MsgEnterTOTP) {
+		t.Fatalf(`"1" after the alert: %v`, storetest.IDs(rs))
+	}
+	if n, cmds := h.Counter.Take(); n != 2 {
+		t.Fatalf("a typed pick cost %d round trips: %v", n, cmds)
 	}
 }

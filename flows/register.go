@@ -388,7 +388,7 @@ func (e *Engine) FinishRegistration(ctx context.Context, ws *WebState) (Progress
 			if !p.Met {
 				r = Reply{MsgID: MsgRegisteredShort, Text: Text(chat.Locale, MsgRegisteredShort, p.Have, p.Need, orNothing(chat.Locale, list)), Private: true}
 			}
-			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+			if err := e.notify(ctx, ws.UserID, chat, []Reply{r}); err != nil {
 				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 			}
 		}

@@ -236,7 +236,7 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 			}
 			r := Reply{MsgID: MsgPasswordChanged, Text: Text(chat.Locale, MsgPasswordChanged), Private: true,
 				Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: Text(chat.Locale, "button.not_me")}}}
-			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+			if err := e.notify(ctx, acct.ID, chat, []Reply{r}); err != nil {
 				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 			}
 		}
