@@ -352,14 +352,23 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.reminderChoice(ctx, s, act)
 		return
 	}
-	if s.in.Choice == "" && LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
-		// never taken, never stored, never logged; the conversation (and any link) stays as it is
-		s.say(MsgPasswordTyped)
-		if s.sess != nil {
-			s.replies[len(s.replies)-1].Text += " " + e.whereNow(s)
+	if s.in.Choice == "" {
+		// by its shape, or because it is the password a page set minutes ago: never taken,
+		// never stored, never logged; the conversation (and any link) stays as it is
+		why := ""
+		if LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
+			why = "shape"
+		} else if e.typesNewPassword(s) {
+			why = "the new password"
 		}
-		s.audit("password_typed", "refused", "")
-		return
+		if why != "" {
+			s.say(MsgPasswordTyped)
+			if s.sess != nil {
+				s.replies[len(s.replies)-1].Text += " " + e.whereNow(s)
+			}
+			s.audit("password_typed", "refused", why)
+			return
+		}
 	}
 	if s.in.Choice == "" && reason == "" {
 		// the live method menu takes its numbers and the methods' names

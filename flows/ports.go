@@ -113,7 +113,8 @@ type Snapshot struct {
 	// label picks from it on any adapter and any replica
 	Menu []Choice
 	// NewPassword is the keyed hash of the password a page set for the person minutes ago
-	// (TypedPasswordLifetime), "" when none: a chat message that hashes to it is refused
+	// and when it stops counting (TypedPasswordLifetime), "" when none: a chat message that
+	// hashes to it is refused
 	NewPassword string
 }
 
@@ -207,7 +208,9 @@ type Menus interface {
 // NewPasswords keeps, for minutes, the keyed hash of the password a page just set, so a chat
 // message repeating it is refused (Sessions.Load reads it back as Snapshot.NewPassword).
 type NewPasswords interface {
-	KeepNewPassword(ctx context.Context, userID, mac string, ttl time.Duration) error
+	// KeepNewPassword stores rec (the keyed hash and when it stops counting, never the
+	// password) as the person's, for ttl.
+	KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error
 }
 
 // Block is one blocked user.

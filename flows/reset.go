@@ -157,6 +157,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
+	e.keepNewPassword(ctx, v.UserID, pw)
 	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen)) })
 	return nil
 }
@@ -388,6 +389,8 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 			return "", pol.ResetMode, fmt.Errorf("%w: %v", ErrDirectory, err)
 		}
 	}
+	// a temporary password or pass shown on the page is as secret as a chosen one
+	e.keepNewPassword(ctx, v.UserID, secret)
 	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode)) })
 	return secret, pol.ResetMode, nil
 }

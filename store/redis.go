@@ -163,8 +163,8 @@ func (s *Store) KeepMenu(ctx context.Context, subject, chat string, menu []flows
 
 // KeepNewPassword implements flows.NewPasswords: the keyed hash (never the password) of the
 // password a page just set, for ttl.
-func (s *Store) KeepNewPassword(ctx context.Context, userID, mac string, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, newPwKey(userID), mac, ttl).Err(); err != nil {
+func (s *Store) KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, newPwKey(userID), rec, ttl).Err(); err != nil {
 		return fmt.Errorf("store: keep new password hash: %w", err)
 	}
 	return nil
