@@ -461,7 +461,10 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		s.say(MsgUseButtons)
 		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
 	case StateResetLink, StateRegisterLink, StateAdminLink, StateChangeLink:
-		s.say(MsgUseButtons)
+		// no options are shown at a link: what the bot understood, then what to do here
+		e.unknown(s)
+		r := &s.replies[len(s.replies)-1]
+		r.Text += " " + e.whereNow(s)
 	default:
 		// An unknown state (an older release, a corrupted record): start over politely.
 		s.commit.KeepSession = false
@@ -538,7 +541,12 @@ func (e *Engine) status(s *step) {
 	names := s.snap.Enrollment.Described(s.in.Chat.Locale)
 	reg := Text(loc, MsgStatusNothing)
 	if len(names) > 0 {
-		reg = Text(loc, MsgStatusRegistered, strings.Join(names, ", "))
+		// how many ways are registered, of how many the policy needs
+		p := progressOf(s.pol, s.acct, s.snap.Enrollment)
+		reg = Text(loc, MsgStatusShort, p.Have, p.Need, strings.Join(names, ", "))
+		if p.Met {
+			reg = Text(loc, MsgStatusRegistered, p.Have, p.Need, strings.Join(names, ", "))
+		}
 	}
 	if s.sess == nil {
 		s.say(MsgStatusIdle, reg)

@@ -121,3 +121,16 @@ func TestTheLatestMenuWinsWhoeverPostedIt(t *testing.T) {
 		t.Fatalf("a typed pick cost %d round trips: %v", n, cmds)
 	}
 }
+
+// The helpdesk's number-matching prompt is a notice's menu too: the person may type the number
+// the agent read out (its label) instead of pressing it.
+func TestHelpdeskNumberTyped(t *testing.T) {
+	h, _, _ := helpdesk(t)
+	n, _ := askAlice(t, h)
+	if rs := h.Say("U1", aliceMail, n); !hasMsg(rs, flows.MsgHelpdeskMatched) {
+		t.Fatalf("typed %s: %v", n, storetest.IDs(rs))
+	}
+	if got := lastTo(t, h, "B1"); got.MsgID != flows.MsgHelpdeskVerified {
+		t.Fatalf("agent told: %+v", got)
+	}
+}
