@@ -81,10 +81,12 @@ func pickMenu(menu []Choice, text string) (string, bool) {
 }
 
 // labelWords is a label or a typed text reduced to its lower-case letters and digits, one space
-// between words, so "unlock it now!" names "Unlock it now".
+// between words, apostrophes dropped, so "unlock it now!" names "Unlock it now" and "this
+// wasnt me" names "This wasn't me".
 func labelWords(s string) string {
-	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '\'' && r != '’'
+	s = strings.NewReplacer("'", "", "’", "").Replace(strings.ToLower(s))
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	}), " ")
 }
 

@@ -84,7 +84,7 @@ func TestNoticeMenusAreLiveInSlack(t *testing.T) {
 		t.Fatalf("notice: %s", got)
 	}
 	e.replica(t)
-	e.say(t, "EvM6", "this wasn't me")
+	e.say(t, "EvM6", "this wasnt me")
 	if got := posted(t, e); !strings.Contains(got, "Thank you for telling us") {
 		t.Fatalf(`"this wasn't me" typed under the notice: %s`, got)
 	}
