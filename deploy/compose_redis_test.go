@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/internal/childproc"
+	"github.com/resetbot/resetbot/internal/freeport"
 )
 
 // composeRedis starts, with the real redis-server, the command a Compose file gives a Redis
@@ -59,12 +59,8 @@ func composeRedis(t *testing.T, file, service string, env ...string) (*redis.Cli
 // startComposeRedis runs the shell command on a free loopback port and waits until redis-server
 // is ready, returning the port, or what it printed when it ended first.
 func startComposeRedis(t *testing.T, cmd string, env []string) (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
+	addr := freeport.Addr(t)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	p := exec.Command("sh", "-c", cmd+" --port "+port+" --bind 127.0.0.1")
 	p.Env = append(os.Environ(), env...)
 	out, w, err := os.Pipe()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -361,7 +362,7 @@ func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
 			return
 		}
 		a.handle(ctx, env.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
-			in.Text, in.IdemKey = e.Text, "slack:"+env.EventID
+			in.Text, in.IdemKey = typedText(e.Text), "slack:"+env.EventID
 		})
 	case "home":
 		if a.first(ctx, "evt:"+env.EventID) {
@@ -456,6 +457,30 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		a.publishHome(ctx, team, cb.User.ID)
 	}
 }
+
+// slackLink is a link Slack put into a message's text: <url>, <url|label>, <mailto:addr|addr>.
+var slackLink = regexp.MustCompile(`<((?:https?|mailto):[^<>|]*)(?:\|([^<>]*))?>`)
+
+// typedText is what the person typed, from a message event's text, which Slack delivers with
+// &, < and > escaped and with the addresses and web links it linked as <mailto:addr|addr> and
+// <url> (Slack's "Formatting text for app surfaces": "Escaping text", "Linking to URLs"): a
+// link becomes its label (or its address), then the three escapes are read back. So a code, an
+// address or a password typed with "&" reaches the engine as it was typed.
+func typedText(s string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	s = slackLink.ReplaceAllStringFunc(s, func(l string) string {
+		m := slackLink.FindStringSubmatch(l)
+		if m[2] != "" {
+			return m[2]
+		}
+		return strings.TrimPrefix(m[1], "mailto:")
+	})
+	return slackUnescape.Replace(s)
+}
+
+var slackUnescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 // adminCommands are routed to the admin flow.
 var adminCommands = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true, "verify": true}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/internal/childproc"
+	"github.com/resetbot/resetbot/internal/freeport"
 )
 
 // Server is one running redis-server.
@@ -133,21 +133,15 @@ type errExited struct{ log string }
 
 func (e errExited) Error() string { return "redis-server exited before it was ready:\n" + e.log }
 
-// bindAttempts bounds the retries of a TCP server whose port was taken. A free port is found by
-// asking the kernel for one and closing it, so another process (any outgoing connection takes
-// an ephemeral port from the same range) can bind it before redis-server does; CI saw exactly
-// that. The server is then started again on a new port.
+// bindAttempts bounds the retries of a TCP server whose port was taken between the moment it
+// was found free and the moment redis-server binds it (CI saw that when free ports came from
+// the kernel's ephemeral range, which outgoing connections share): the server is then started
+// again on a new port.
 const bindAttempts = 5
 
-// pickAddr finds a free loopback address; a test replaces it to hand out a taken one.
-var pickAddr = func(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// pickAddr finds a free loopback address (below the kernel's ephemeral range, see
+// internal/freeport); a test replaces it to hand out a taken one.
+var pickAddr = freeport.Addr
 
 // startOnFreePort starts a TCP server, configured by build for the port in s.Addr, on a new
 // port each time the one picked turns out to be taken.

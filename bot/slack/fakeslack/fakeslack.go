@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -340,11 +341,37 @@ func (s *Server) SendEnvelope(kind, envelopeID string, payload any) {
 	}
 }
 
-// MessageEvent is an event_callback payload for a DM from user.
+// MessageEvent is an event_callback payload for a DM from user, whose text is what the person
+// typed as Slack delivers it (see Typed).
 func MessageEvent(team, eventID, user, text string) map[string]any {
 	return map[string]any{"token": "x", "team_id": team, "api_app_id": "A0RESETBOT", "type": "event_callback",
 		"event_id": eventID, "event_time": 1700000000,
-		"event": map[string]any{"type": "message", "channel_type": "im", "channel": "D" + user, "user": user, "text": text, "ts": "1700000000.000100"}}
+		"event": map[string]any{"type": "message", "channel_type": "im", "channel": "D" + user, "user": user, "text": Typed(text), "ts": "1700000000.000100"}}
+}
+
+// typedLink is an address or a web link in typed text, which Slack turns into a link.
+var typedLink = regexp.MustCompile(`\bhttps?://[^\s<>]+|\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b`)
+
+// Typed is text as a person typed it the way Slack delivers it in a message event ("Formatting
+// text for app surfaces": "Escaping text" and "Linking to URLs"): &, < and > escaped as &amp;,
+// &lt; and &gt;; an email address the client links as <mailto:addr|addr>, a web address as
+// <url>.
+func Typed(text string) string {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	var b strings.Builder
+	last := 0
+	for _, m := range typedLink.FindAllStringIndex(text, -1) {
+		b.WriteString(esc.Replace(text[last:m[0]]))
+		link := text[m[0]:m[1]]
+		if strings.Contains(link, "://") {
+			b.WriteString("<" + esc.Replace(link) + ">")
+		} else {
+			b.WriteString("<mailto:" + link + "|" + link + ">")
+		}
+		last = m[1]
+	}
+	b.WriteString(esc.Replace(text[last:]))
+	return b.String()
 }
 
 // BlockAction is an interactive payload for a click on button (actionID, value) in a DM.
