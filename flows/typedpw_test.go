@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/store/storetest"
@@ -135,5 +136,26 @@ func TestPasswordJustSetOnAPageTypedInChat(t *testing.T) {
 	}
 	if !audited {
 		t.Fatal("the refusal is not in the audit stream")
+	}
+}
+
+// A password changed on the change page is recognised in chat too, and the chat notice after
+// the change speaks the person's language, not always English.
+func TestPasswordChangedOnThePageTypedInChat(t *testing.T) {
+	h, _ := newAlice(t)
+	now := h.Clock.Now()
+	chat := storetest.Chat("U1")
+	ws := &flows.WebState{UserID: storetest.Alice.ID, ChatKey: chat.Key(), Purpose: flows.PurposeChange, SessionID: "s1",
+		SignedInAt: now, ExpiresAt: now.Add(10 * time.Minute)}
+	const pw = "Quiet meadow River stone"
+	if err := h.Engine.ChangePassword(flows.WithLang(context.Background(), "de"), ws, pw, pw); err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Drain()
+	if n := len(h.Notes.Replies); n == 0 || h.Notes.Replies[n-1].Text != flows.Text("de", flows.MsgPasswordChanged) {
+		t.Fatalf("the chat notice: %+v", h.Notes.Replies)
+	}
+	if rs := h.Say("U1", aliceMail, pw); !hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("typed after a change: %v", storetest.IDs(rs))
 	}
 }
