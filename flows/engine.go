@@ -377,12 +377,15 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			return
 		}
 	}
+	earlier := false // a method button of an earlier menu of this conversation
 	if s.in.Choice != "" {
 		var ok bool
 		act, arg, ok = e.parseChoice(s)
 		if !ok {
-			s.say(MsgStaleButton)
-			return
+			if act, arg, earlier = e.earlierMethodChoice(s); !earlier {
+				s.say(MsgStaleButton)
+				return
+			}
 		}
 	} else {
 		// the reply speaks the language the message was written in
@@ -436,6 +439,10 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		return
 	case IntentResend:
 		e.resend(ctx, s)
+		return
+	}
+	if earlier {
+		e.pickEarlier(ctx, s, MethodKind(arg))
 		return
 	}
 	if act != "" {

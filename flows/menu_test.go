@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +133,41 @@ func TestHelpdeskNumberTyped(t *testing.T) {
 	}
 	if got := lastTo(t, h, "B1"); got.MsgID != flows.MsgHelpdeskVerified {
 		t.Fatalf("agent told: %+v", got)
+	}
+}
+
+// A method button of an earlier menu of the same conversation still works (as its typed name
+// does): another method is picked, a proven one brings the menu again, and the method whose
+// code is on its way is not sent twice (a double click) but explained, "resend" included. A
+// button of a conversation that ended stays refused.
+func TestEarlierMethodButtonsStayLive(t *testing.T) {
+	h, secret := newAlice(t)
+	first := h.Say("U1", aliceMail, "reset")
+	email, app := storetest.Choice(t, first, "Email"), storetest.Choice(t, first, "Authenticator")
+	if rs := h.Click("U1", aliceMail, email); !hasMsg(rs, flows.MsgEmailSent) {
+		t.Fatalf("email: %v", storetest.IDs(rs))
+	}
+	mails := len(h.Mail.All())
+	rs := h.Click("U1", aliceMail, email)
+	if len(rs) != 1 || !strings.Contains(rs[0].Text, `say "resend" for a new one`) || len(h.Mail.All()) != mails {
+		t.Fatalf("email again from the first menu: %v %q, %d mails", storetest.IDs(rs), rs[0].Text, len(h.Mail.All())-mails)
+	}
+	if rs = h.Click("U1", aliceMail, app); !hasMsg(rs, flows.MsgEnterTOTP) {
+		t.Fatalf("the app from the first menu: %v", storetest.IDs(rs))
+	}
+	code, _ := totp.Code(secret, h.Clock.Now())
+	if rs = h.Say("U1", aliceMail, code); !hasMsg(rs, flows.MsgProvenMore) {
+		t.Fatalf("code: %v", storetest.IDs(rs))
+	}
+	if rs = h.Click("U1", aliceMail, app); !hasMsg(rs, flows.MsgChooseMethodAgain) {
+		t.Fatalf("a proven method from the first menu: %v", storetest.IDs(rs))
+	}
+	if rs = h.Click("U1", aliceMail, email); !hasMsg(rs, flows.MsgEmailSent) {
+		t.Fatalf("email from the first menu after the app: %v", storetest.IDs(rs))
+	}
+	h.Say("U1", aliceMail, "cancel")
+	h.Say("U1", aliceMail, "reset")
+	if rs = h.Click("U1", aliceMail, email); !hasMsg(rs, flows.MsgStaleButton) {
+		t.Fatalf("a button of a cancelled conversation: %v", storetest.IDs(rs))
 	}
 }

@@ -103,3 +103,24 @@ func TestNoticeMenusAreLiveInTeams(t *testing.T) {
 		t.Fatalf(`"1" under the notice: %q`, got)
 	}
 }
+
+// A Teams card keeps its buttons after one is pressed: pressing another method on the first
+// card picks it, as typing its name would, instead of "That button is from an earlier step".
+func TestEarlierCardButtonsStayLiveInTeams(t *testing.T) {
+	e := setup(t)
+	e.valid(t, e.activity("message", "I'm locked out", nil))
+	_, first := lastCard(t, e.bf)
+	e.valid(t, e.activity("message", "", submit(t, first, "Email")))
+	if got, _ := lastCard(t, e.bf); !strings.Contains(got, "p***@m****.test") {
+		t.Fatalf("email: %q", got)
+	}
+	e.valid(t, e.activity("message", "", submit(t, first, "Authenticator")))
+	if got, _ := lastCard(t, e.bf); !strings.Contains(got, "authenticator app") {
+		t.Fatalf("the authenticator from the first card: %q", got)
+	}
+	e.h.Clock.Advance(30 * time.Second)
+	code, _ := totp.Code(e.totp, e.h.Clock.Now())
+	if got := e.typed(t, code); !strings.Contains(got, "One more proof") {
+		t.Fatalf("code: %q", got)
+	}
+}
