@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,64 @@ func TestEarlierMethodButtonsStayLive(t *testing.T) {
 	h.Say("U1", aliceMail, "reset")
 	if rs = h.Click("U1", aliceMail, email); !hasMsg(rs, flows.MsgStaleButton) {
 		t.Fatalf("a button of a cancelled conversation: %v", storetest.IDs(rs))
+	}
+}
+
+// The method menu the bot posts after the security-questions page is the latest menu: a
+// lockout alert that came while the page was open no longer takes "1", the authenticator does.
+func TestMenuAfterTheQuestionsPageIsTheLatest(t *testing.T) {
+	h, _ := newAlice(t)
+	ctx := context.Background()
+	chat := storetest.Chat("U1")
+	if err := h.Store.Pin(ctx, chat.Key(), storetest.Alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	pol, v, _ := h.Store.GetPolicy(ctx)
+	pol.Methods = append(pol.Methods, flows.MethodQuestions)
+	if _, err := h.Store.PutPolicy(ctx, pol, v); err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(6 * time.Second) // past the policy cache
+	now := h.Clock.Now()
+	ws := &flows.WebState{UserID: storetest.Alice.ID, ChatKey: chat.Key(), Purpose: flows.PurposeRegister, SignedInAt: now,
+		ExpiresAt: now.Add(10 * time.Minute)}
+	setup, err := h.Engine.QuestionChoices(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := map[string]string{}
+	var qs, as []string
+	for i, q := range setup.Choices[:setup.Count] {
+		qs, as = append(qs, q), append(as, "answer number "+strconv.Itoa(i+1)+" here")
+		answer[q] = as[i]
+	}
+	if err := h.Engine.RegisterQuestions(ctx, ws, qs, as); err != nil {
+		t.Fatal(err)
+	}
+	h.Say("U1", aliceMail, "reset")
+	rs := h.Say("U1", aliceMail, "security questions")
+	link := storetest.Link(t, rs)
+	// a lockout alert arrives while the page is open
+	a := storetest.Alice
+	a.Locked, a.LockedAt = true, h.Clock.Now()
+	if n, err := flows.NewLockoutWatch(h.Engine, &locks{a}, h.Store, h.Store, "r1").Poll(ctx); err != nil || n != 1 {
+		t.Fatalf("alert: %d %v", n, err)
+	}
+	asked, err := h.Engine.OpenQuestions(ctx, token(link))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var given []string
+	for _, q := range asked {
+		given = append(given, answer[q])
+	}
+	if res, err := h.Engine.AnswerQuestionsOnPage(ctx, token(link), given); err != nil || !res.OK {
+		t.Fatalf("answers: %+v %v", res, err)
+	}
+	if last := h.Notes.Replies[len(h.Notes.Replies)-1]; last.MsgID != flows.MsgProvenMore || len(last.Choices) == 0 {
+		t.Fatalf("after the page: %+v", last)
+	}
+	if rs = h.Say("U1", aliceMail, "1"); !hasMsg(rs, flows.MsgEnterTOTP) {
+		t.Fatalf(`"1" after the page's menu: %v`, storetest.IDs(rs))
 	}
 }
