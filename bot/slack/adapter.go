@@ -82,7 +82,7 @@ type Adapter struct {
 	mu      sync.Mutex
 	users   map[string]userEntry
 	sweepAt time.Time // when expired users are next dropped from users
-	work    sync.WaitGroup
+	work    inflight
 
 	qmu     sync.Mutex
 	queues  map[string]*userQueue // team:user → pending work
@@ -139,6 +139,42 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 
 // Wait blocks until the work started by acknowledged requests is done.
 func (a *Adapter) Wait() { a.work.Wait() }
+
+// inflight counts the work started and not yet done; wait blocks until none is left. A count
+// under a mutex rather than a sync.WaitGroup: new work may start (the next request) after a
+// wait has returned with only the network between the two, an order a WaitGroup requires to
+// be visible to the race detector and the network is not.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil while none is waited for
+}
+
+func (w *inflight) Add(d int) {
+	w.mu.Lock()
+	w.n += d
+	if w.n == 0 && w.idle != nil {
+		close(w.idle)
+		w.idle = nil
+	}
+	w.mu.Unlock()
+}
+
+func (w *inflight) Done() { w.Add(-1) }
+
+func (w *inflight) Wait() {
+	w.mu.Lock()
+	if w.n == 0 {
+		w.mu.Unlock()
+		return
+	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	idle := w.idle
+	w.mu.Unlock()
+	<-idle
+}
 
 // later runs f after the request was acknowledged, detached from the request's context.
 func (a *Adapter) later(ctx context.Context, f func(ctx context.Context)) {

@@ -45,6 +45,7 @@ type Post struct {
 	Text    string
 	Blocks  string // the blocks JSON
 	Form    map[string]string
+	TS      string // the message's ts: the one answered to chat.postMessage, the updated one for chat.update
 }
 
 // Server is the fake Slack.
@@ -217,15 +218,20 @@ func (s *Server) record(method string) http.HandlerFunc {
 		}
 		p := Post{Method: method, Channel: r.FormValue("channel"), Text: r.FormValue("text"), Blocks: r.FormValue("blocks"), Form: form}
 		s.mu.Lock()
+		n := len(s.posts) + 1
+		ts := fmt.Sprintf("1700000000.%06d", n)
+		p.TS = ts
+		if method == "chat.update" {
+			p.TS = r.FormValue("ts")
+		}
 		s.posts = append(s.posts, p)
-		n := len(s.posts)
 		hook := s.hook
 		s.mu.Unlock()
 		if hook != nil {
 			hook(p)
 		}
 		s.wakeUp()
-		writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": fmt.Sprintf("1700000000.%06d", n), "text": p.Text})
+		writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": ts, "text": p.Text})
 	}
 }
 
@@ -374,13 +380,66 @@ func Typed(text string) string {
 	return b.String()
 }
 
-// BlockAction is an interactive payload for a click on button (actionID, value) in a DM.
-func BlockAction(team, triggerID, user, actionID, value, messageTs string) map[string]any {
-	return map[string]any{"type": "block_actions", "team": map[string]any{"id": team}, "user": map[string]any{"id": user},
-		"trigger_id": triggerID, "channel": map[string]any{"id": "D" + user},
-		"container": map[string]any{"type": "message", "message_ts": messageTs, "channel_id": "D" + user},
-		"message":   map[string]any{"ts": messageTs, "blocks": []any{}},
-		"actions":   []any{map[string]any{"action_id": actionID, "block_id": "actions:0", "value": value, "type": "button", "text": map[string]any{"type": "plain_text", "text": "x"}}}}
+// BlockAction is the interactive payload Slack sends when user clicks the button (actionID,
+// value) in msg, a message the bot posted in the user's DM. As Slack's reference for
+// block_actions payloads says (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload,
+// "message": the source surface, with the full state of the message), the payload carries the
+// clicked message itself, its blocks included, next to the container that names its ts.
+func BlockAction(team, triggerID, user, actionID, value string, msg Post) map[string]any {
+	blocks := json.RawMessage("[]")
+	if msg.Blocks != "" {
+		blocks = json.RawMessage(msg.Blocks)
+	}
+	// the action names the block that holds the button and carries the button's text
+	blockID := "actions:0"
+	var set []struct {
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			ActionID string          `json:"action_id"`
+			Value    string          `json:"value"`
+			Text     json.RawMessage `json:"text"`
+		} `json:"elements"`
+	}
+	_ = json.Unmarshal(blocks, &set)
+	text := json.RawMessage(`{"type":"plain_text","text":"x"}`)
+	for _, b := range set {
+		for _, e := range b.Elements {
+			if e.ActionID == actionID && e.Value == value && len(e.Text) > 0 {
+				blockID, text = b.BlockID, e.Text
+			}
+		}
+	}
+	return map[string]any{"type": "block_actions", "team": map[string]any{"id": team}, "user": map[string]any{"id": user, "team_id": team},
+		"api_app_id": "A0RESETBOT", "token": "x", "trigger_id": triggerID, "channel": map[string]any{"id": "D" + user, "name": "directmessage"},
+		"container": map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": "D" + user, "is_ephemeral": false},
+		"message": map[string]any{"type": "message", "bot_id": "B0RESETBOT", "user": "U0RESETBOT",
+			"text": msg.Text, "ts": msg.TS, "team": team, "blocks": blocks},
+		"state":   map[string]any{"values": map[string]any{}},
+		"actions": []any{map[string]any{"action_id": actionID, "block_id": blockID, "value": value, "type": "button", "text": text, "action_ts": "1700000001.000002"}}}
+}
+
+// Message is the message a click on the button (actionID, value) in channel comes from: the
+// newest post there that holds that button, else the channel's newest post (a click a test
+// forges), else an empty message.
+func (s *Server) Message(channel, actionID, value string) Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var newest Post
+	for i := len(s.posts) - 1; i >= 0; i-- {
+		p := s.posts[i]
+		if p.Channel != channel {
+			continue
+		}
+		if newest.TS == "" {
+			newest = p
+		}
+		for _, b := range Buttons(p) {
+			if b == [2]string{actionID, value} {
+				return p
+			}
+		}
+	}
+	return newest
 }
 
 // Buttons returns the (action id, value) pairs of the buttons in a post's blocks.
