@@ -77,7 +77,7 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	if run(context.Background(), []string{"frobnicate"}, nil, nil, &out, &errb) != 2 {
 		t.Fatal("unknown command accepted")
 	}
-	all := []string{"serve", "demo", "audit export", "teams-package", "version", "help"}
+	all := []string{"serve", "check", "demo", "audit export", "teams-package", "version", "help"}
 	for _, w := range all {
 		if !strings.Contains(errb.String(), "  "+w+" ") {
 			t.Errorf("the unknown-command message does not list %q:\n%s", w, errb.String())

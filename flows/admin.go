@@ -661,7 +661,7 @@ func (e *Engine) AdminConfirm(ctx context.Context, ws *WebState, si SignIn) (str
 	e.audit(ctx, ev)
 	if e.d.Notifier != nil {
 		if chat, ok := parseChatKey(ws.ChatKey); ok {
-			_ = e.d.Notifier.Notify(ctx, chat, []Reply{{MsgID: MsgAdmin, Text: msg, Private: true}})
+			_ = e.notify(ctx, ws.UserID, chat, []Reply{{MsgID: MsgAdmin, Text: msg, Private: true}})
 		}
 	}
 	return msg, nil

@@ -89,6 +89,7 @@ const (
 	MsgProofOne          MsgID = "proof_one"
 	MsgProofMany         MsgID = "proof_many"
 	MsgStatusRegistered  MsgID = "status_registered"
+	MsgStatusShort       MsgID = "status_short" // registered, but fewer ways than the policy needs
 	MsgStatusNothing     MsgID = "status_nothing"
 	MsgStepChoose        MsgID = "step_choose"
 	MsgStepCode          MsgID = "step_code"

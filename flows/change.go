@@ -74,8 +74,8 @@ func (e *Engine) ChangePassword(ctx context.Context, ws *WebState, pw, confirm s
 	if err := e.checkNewPassword(ctx, acct, pol, pw, confirm); err != nil {
 		return err
 	}
+	// no locale: the notice speaks the person's language (the page's, else the one remembered)
 	chat, _ := parseChatKey(ws.ChatKey)
-	chat.Locale = "en"
 	sess := &Session{ID: ws.SessionID, Flow: FlowChange, UserID: ws.UserID, Chat: chat}
 	if err := e.d.Directory.SetPassword(ctx, ws.UserID, pw, false); err != nil {
 		e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: ws.ChatKey, Subject: ws.UserID, Platform: chat.Platform,
@@ -86,6 +86,7 @@ func (e *Engine) ChangePassword(ctx context.Context, ws *WebState, pw, confirm s
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
+	e.keepNewPassword(ctx, ws.UserID, pw)
 	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, sess, pol, "changed before expiry") })
 	return nil
 }

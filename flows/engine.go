@@ -224,6 +224,9 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 // finish applies a step's commit, then says what happened and runs the side effects.
 func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, error) {
 	in, pol := s.in, s.pol
+	if len(s.snap.Menu) > 0 && lastMenu(s.replies) != nil {
+		s.commit.ForgetMenu = true // a newer menu is shown
+	}
 	out, err := e.d.Sessions.Commit(ctx, s.commit)
 	if err != nil {
 		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: commit: %w", err))
@@ -239,6 +242,7 @@ func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, e
 	if s.onOutcome != nil {
 		s.replies = append(s.replies, s.onOutcome(out)...)
 	}
+	e.menuReplaced(ctx, s)
 	for _, f := range s.after {
 		err := f(ctx)
 		switch {
@@ -306,6 +310,8 @@ func (e *Engine) ineligible(a Account, lookupErr error, pol Policy, en Enrollmen
 func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 	intent := IntentUnknown
 	var act, arg string
+	// a number or label typed for a menu a notice posted is that menu's choice
+	e.pickNoticeMenu(s)
 	if strings.HasPrefix(s.in.Choice, "x:notme|") {
 		// honoured whatever the user's state: someone may have taken over the account
 		if s.acct.ID != "" {
@@ -346,14 +352,23 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.reminderChoice(ctx, s, act)
 		return
 	}
-	if s.in.Choice == "" && LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
-		// never taken, never stored, never logged; the conversation (and any link) stays as it is
-		s.say(MsgPasswordTyped)
-		if s.sess != nil {
-			s.replies[len(s.replies)-1].Text += " " + e.whereNow(s)
+	if s.in.Choice == "" {
+		// by its shape, or because it is the password a page set minutes ago: never taken,
+		// never stored, never logged; the conversation (and any link) stays as it is
+		why := ""
+		if LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
+			why = "shape"
+		} else if e.typesNewPassword(s) {
+			why = "the new password"
 		}
-		s.audit("password_typed", "refused", "")
-		return
+		if why != "" {
+			s.say(MsgPasswordTyped)
+			if s.sess != nil {
+				s.replies[len(s.replies)-1].Text += " " + e.whereNow(s)
+			}
+			s.audit("password_typed", "refused", why)
+			return
+		}
 	}
 	if s.in.Choice == "" && reason == "" {
 		// the live method menu takes its numbers and the methods' names
@@ -362,12 +377,15 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 			return
 		}
 	}
+	earlier := false // a method button of an earlier menu of this conversation
 	if s.in.Choice != "" {
 		var ok bool
 		act, arg, ok = e.parseChoice(s)
 		if !ok {
-			s.say(MsgStaleButton)
-			return
+			if act, arg, earlier = e.earlierMethodChoice(s); !earlier {
+				s.say(MsgStaleButton)
+				return
+			}
 		}
 	} else {
 		// the reply speaks the language the message was written in
@@ -423,6 +441,10 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		e.resend(ctx, s)
 		return
 	}
+	if earlier {
+		e.pickEarlier(ctx, s, MethodKind(arg))
+		return
+	}
 	if act != "" {
 		e.choose(ctx, s, act, arg)
 		return
@@ -446,7 +468,10 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		s.say(MsgUseButtons)
 		s.replies[len(s.replies)-1].Choices = e.methodChoices(s, s.sess, s.sess.Version)
 	case StateResetLink, StateRegisterLink, StateAdminLink, StateChangeLink:
-		s.say(MsgUseButtons)
+		// no options are shown at a link: what the bot understood, then what to do here
+		e.unknown(s)
+		r := &s.replies[len(s.replies)-1]
+		r.Text += " " + e.whereNow(s)
 	default:
 		// An unknown state (an older release, a corrupted record): start over politely.
 		s.commit.KeepSession = false
@@ -523,7 +548,12 @@ func (e *Engine) status(s *step) {
 	names := s.snap.Enrollment.Described(s.in.Chat.Locale)
 	reg := Text(loc, MsgStatusNothing)
 	if len(names) > 0 {
-		reg = Text(loc, MsgStatusRegistered, strings.Join(names, ", "))
+		// how many ways are registered, of how many the policy needs
+		p := progressOf(s.pol, s.acct, s.snap.Enrollment)
+		reg = Text(loc, MsgStatusShort, p.Have, p.Need, strings.Join(names, ", "))
+		if p.Met {
+			reg = Text(loc, MsgStatusRegistered, p.Have, p.Need, strings.Join(names, ", "))
+		}
 	}
 	if s.sess == nil {
 		s.say(MsgStatusIdle, reg)

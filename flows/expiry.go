@@ -223,7 +223,7 @@ func (x *ExpiryReminders) one(ctx context.Context, id string, now, leaseEnd time
 			// the bot cannot change it for them: the reminder alone, without the button
 			r.Text, r.Choices = Text(loc, MsgExpiryReminderOnly, expiryIn(loc, p.ExpiresAt.Sub(now)), when), nil
 		}
-		if err := x.e.d.Notifier.Notify(ctx, t.Chat, []Reply{r}); err != nil {
+		if err := x.e.notify(ctx, a.ID, t.Chat, []Reply{r}); err != nil {
 			x.Failed.Add(1)
 			x.e.d.Log.ErrorContext(ctx, "expiry reminder failed", "err", err, "user", id)
 		} else {

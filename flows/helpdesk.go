@@ -237,7 +237,7 @@ func (e *Engine) askNumber(ctx context.Context, h *hd) ([]Reply, error) {
 			r.Choices = append(r.Choices, Choice{ID: helpdeskChoice + strconv.Itoa(n) + "|" + a.ID, Label: strconv.Itoa(n), Key: strconv.Itoa(i + 1)})
 		}
 		r.Choices = append(r.Choices, Choice{ID: helpdeskChoice + askNotMe + "|" + a.ID, Label: Text(c.Locale, MsgHelpdeskNotOnCall)})
-		if err := e.d.Notifier.Notify(ctx, c, []Reply{r}); err != nil {
+		if err := e.notify(ctx, h.target.ID, c, []Reply{r}); err != nil {
 			e.d.Log.WarnContext(ctx, "helpdesk request not delivered", "err", err, "chat", c.Key())
 		}
 	}
@@ -385,7 +385,7 @@ func (e *Engine) tellPerson(ctx context.Context, a *HelpdeskAsk, kind MethodKind
 	for _, c := range e.chatRefs(chats) {
 		r := Reply{MsgID: MsgHelpdeskReadBack, Text: Text(c.Locale, MsgHelpdeskReadBack, a.AgentName, codeSource(kind)), Private: true,
 			Choices: []Choice{{ID: helpdeskChoice + askNotMe + "|" + a.ID, Label: Text(c.Locale, MsgHelpdeskNotOnCall)}}}
-		if err := e.d.Notifier.Notify(ctx, c, []Reply{r}); err != nil {
+		if err := e.notify(ctx, a.UserID, c, []Reply{r}); err != nil {
 			e.d.Log.WarnContext(ctx, "helpdesk notice not delivered", "err", err, "chat", c.Key())
 		}
 	}
@@ -494,7 +494,7 @@ func (e *Engine) tellAgent(ctx context.Context, a *HelpdeskAsk, r Reply) {
 	if e.d.Notifier == nil {
 		return
 	}
-	if err := e.d.Notifier.Notify(ctx, a.AgentChat, []Reply{r}); err != nil {
+	if err := e.notify(ctx, a.Agent, a.AgentChat, []Reply{r}); err != nil {
 		e.d.Log.WarnContext(ctx, "helpdesk agent not told", "err", err, "chat", a.AgentChat.Key())
 	}
 }

@@ -77,7 +77,7 @@ func (e *Engine) helpdeskLink(ctx context.Context, h *hd) ([]Reply, error) {
 		return h.reply(MsgTrouble, pol.HelpdeskURL), err
 	}
 	r := Reply{MsgID: MsgHelpdeskResetLink, Text: Text(chat.Locale, MsgHelpdeskResetLink, h.agent.DisplayName), Link: link, Private: true}
-	if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+	if err := e.notify(ctx, h.target.ID, chat, []Reply{r}); err != nil {
 		return h.reply(MsgTrouble, pol.HelpdeskURL), fmt.Errorf("flows: helpdesk link not delivered: %w", err)
 	}
 	e.hdAudit(ctx, h, "helpdesk_link", "ok", "reset link sent in chat")

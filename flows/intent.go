@@ -85,6 +85,8 @@ var english = Lexicon{
 		"re send": "resend", "cnt": "cannot", "get onto": "login", "get on to": "login", "get in to": "login",
 		"pass word": "password", "user name": "username", "e mail": "email", "two factor": "mfa", "2 factor": "mfa",
 		"multi factor": "mfa", "self service": "sspr", "security questions": "questions",
+		"security info": "mfa", "security information": "mfa", "what do i do": "help", "what should i do": "help",
+		"what do i need to do": "help", "am i registered": "status", "am i set up": "status", "am i enrolled": "status",
 	},
 	Concepts: map[concept][]string{
 		cLock: {"locked", "lockedout", "lockout", "lockouts", "lock", "lockd", "blocked", "disabled", "suspended",

@@ -96,7 +96,7 @@ func (w *LockoutWatch) alert(ctx context.Context, a Account, now time.Time) (int
 		chat.Locale = lang
 		r := Reply{MsgID: MsgLockedAlert, Text: Text(lang, MsgLockedAlert, FormatWhen(lang, a.LockedAt, loc)), Private: true,
 			Choices: []Choice{{ID: lockoutChoice, Label: Text(lang, "button.unlock_now")}}}
-		if err := w.e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+		if err := w.e.notify(ctx, a.ID, chat, []Reply{r}); err != nil {
 			w.e.d.Log.WarnContext(ctx, "lockout alert not delivered", "err", err, "chat", k)
 			continue
 		}

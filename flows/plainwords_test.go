@@ -31,7 +31,7 @@ func TestStatusAndHelpInPlainWords(t *testing.T) {
 	rs := h.Say("U1", aliceMail, "reset")
 	plain("the menu", rs[len(rs)-1].Text, "2 proofs")
 	rs = h.Say("U1", aliceMail, "status")
-	plain("status", rs[0].Text, "You have registered: Authenticator app code, Email code to", "You asked to reset your password",
+	plain("status", rs[0].Text, "You're set up: 2 ways to prove it's you are registered (2 needed): Authenticator app code, Email code to", "You asked to reset your password",
 		"0 of the 2 proofs", "choose a method")
 	h.Say("U1", aliceMail, "email")
 	rs = h.Say("U1", aliceMail, "status")
@@ -47,6 +47,12 @@ func TestStatusAndHelpInPlainWords(t *testing.T) {
 	h.Say("U1", aliceMail, "cancel")
 	rs = h.Say("U1", aliceMail, "status")
 	plain("idle status", rs[0].Text, "Nothing is in progress")
+	// fewer ways than the policy needs: N of M, and what to do about it
+	if err := h.Store.Remove(context.Background(), storetest.Alice.ID, flows.MethodTOTP); err != nil {
+		t.Fatal(err)
+	}
+	rs = h.Say("U1", aliceMail, "status")
+	plain("status when short", rs[0].Text, "You have registered 1 of the 2 ways to prove it's you that are needed (Email code to", `Type "register"`)
 }
 
 type unlockDir struct{ *storetest.Directory }
@@ -79,5 +85,23 @@ func TestUnlockIntroducedAsUnlock(t *testing.T) {
 	}
 	if rs = h.Say("U2", synced.Mail, "status"); !strings.Contains(rs[0].Text, "You asked to unlock your account") {
 		t.Fatalf("status: %q", rs[0].Text)
+	}
+}
+
+// Where no options are shown (a one-time link is out), a message the bot does not understand
+// is never told to "pick one of the options above": it gets the closest suggestion and what
+// to do at this step.
+func TestNoOptionsToPickAtALink(t *testing.T) {
+	h, secret := newAlice(t)
+	proveBoth(t, h, "U1", secret)
+	rs := h.Say("U1", aliceMail, "ok what else")
+	if hasMsg(rs, flows.MsgUseButtons) || len(rs) != 1 || !strings.Contains(rs[0].Text, "Open the one-time link I sent") {
+		t.Fatalf("at the reset link: %v %q", storetest.IDs(rs), rs[0].Text)
+	}
+	if rs = h.Say("U2", aliceMail, "register"); !hasMsg(rs, flows.MsgRegisterLink) {
+		t.Fatalf("register: %v", storetest.IDs(rs))
+	}
+	if rs = h.Say("U2", aliceMail, "blue"); hasMsg(rs, flows.MsgUseButtons) || !strings.Contains(rs[0].Text, "Open it to carry on") {
+		t.Fatalf("at the registration link: %v %q", storetest.IDs(rs), rs[0].Text)
 	}
 }

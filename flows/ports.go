@@ -113,6 +113,14 @@ type Snapshot struct {
 	Enrollment Enrollment
 	Code       StoredCode // the pending code of the session, if any
 	Pinned     string     // the directory user the chat identity is pinned to, or ""
+	// Menu is the latest menu a notice posted to this chat outside a reply (a lockout alert,
+	// "This wasn't me", a reminder, a helpdesk prompt) while it is live: a typed number or
+	// label picks from it on any adapter and any replica
+	Menu []Choice
+	// NewPassword is the keyed hash of the password a page set for the person minutes ago
+	// and when it stops counting (TypedPasswordLifetime), "" when none: a chat message that
+	// hashes to it is refused
+	NewPassword string
 }
 
 // StoredCode is a pending one-time code: only its MAC is kept.
@@ -165,6 +173,7 @@ type Commit struct {
 	Link          *LinkGrant
 	Session       *Session // saved with Version = ExpectVersion+1; nil deletes it
 	KeepSession   bool     // leave the session untouched (only dedupe and counters)
+	ForgetMenu    bool     // the notice's menu (Snapshot.Menu) was picked from or replaced
 }
 
 // LinkGrant issues a one-time link inside a Commit; a new one voids the previous of its purpose.
@@ -192,6 +201,21 @@ func (o Outcome) TriesLeft(l Limits) int {
 type Sessions interface {
 	Load(ctx context.Context, subject, chatKey string) (Snapshot, error)
 	Commit(ctx context.Context, c Commit) (Outcome, error)
+}
+
+// Menus keeps the latest menu a notice posted to a chat, so a number typed on any adapter and
+// any replica picks from it (the Redis store has it; Sessions.Load reads it back).
+type Menus interface {
+	// KeepMenu makes menu the live one of the person's chat for ttl; an empty menu forgets it.
+	KeepMenu(ctx context.Context, subject, chatKey string, menu []Choice, ttl time.Duration) error
+}
+
+// NewPasswords keeps, for minutes, the keyed hash of the password a page just set, so a chat
+// message repeating it is refused (Sessions.Load reads it back as Snapshot.NewPassword).
+type NewPasswords interface {
+	// KeepNewPassword stores rec (the keyed hash and when it stops counting, never the
+	// password) as the person's, for ttl.
+	KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error
 }
 
 // Block is one blocked user.

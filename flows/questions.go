@@ -177,7 +177,7 @@ func (e *Engine) answerOnPage(ctx context.Context, token string, p Purpose, meth
 		return out, nil
 	}
 	if e.d.Notifier != nil && len(replies) > 0 {
-		if err := e.d.Notifier.Notify(ctx, chat, replies); err != nil {
+		if err := e.notify(ctx, v.UserID, chat, replies); err != nil {
 			e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 		}
 	}

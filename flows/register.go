@@ -462,13 +462,18 @@ func (e *Engine) ProgressWithout(ctx context.Context, userID string, without Met
 	if err != nil {
 		return Progress{}, fmt.Errorf("flows: progress lookup: %w", err)
 	}
+	return progressOf(pol, acct, en), nil
+}
+
+// progressOf is how far the person's registered methods meet the policy.
+func progressOf(pol Policy, acct Account, en Enrollment) Progress {
 	usable := pol.Usable(acct, en)
 	need := pol.RequiredFor(acct)
 	met := Complete(usable, need) && len(usable) >= need || pol.Enough(acct, usable)
 	if met {
 		need = min(need, len(usable)) // a passkey alone may do
 	}
-	return Progress{Have: len(usable), Need: need, Met: met}, nil
+	return Progress{Have: len(usable), Need: need, Met: met}
 }
 
 // FinishRegistration ends the chat's registration session and tells the chat what is set up,
@@ -491,11 +496,12 @@ func (e *Engine) FinishRegistration(ctx context.Context, ws *WebState) (Progress
 		chat.Locale = lang
 		if ok {
 			list := strings.Join(names, ", ")
-			r := Reply{MsgID: MsgRegistered, Text: Text(chat.Locale, MsgRegistered, p.Have, p.Need, list), Private: true}
+			// "3 of 3", never "3 of 2", when more are registered than needed
+			r := Reply{MsgID: MsgRegistered, Text: Text(chat.Locale, MsgRegistered, p.Have, max(p.Need, p.Have), list), Private: true}
 			if !p.Met {
 				r = Reply{MsgID: MsgRegisteredShort, Text: Text(chat.Locale, MsgRegisteredShort, p.Have, p.Need, orNothing(chat.Locale, list)), Private: true}
 			}
-			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+			if err := e.notify(ctx, ws.UserID, chat, []Reply{r}); err != nil {
 				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 			}
 		}

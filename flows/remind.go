@@ -283,7 +283,7 @@ func (r *Reminders) one(ctx context.Context, pol Policy, id string, now, leaseEn
 	reply := Reply{MsgID: MsgReminder, Text: msg, Private: true, Choices: []Choice{
 		{ID: "r:register|remind|0", Label: Text(t.Chat.Locale, "button.register_now")},
 		{ID: "r:snooze|remind|0", Label: Text(t.Chat.Locale, "button.snooze")}}}
-	if err := r.e.d.Notifier.Notify(ctx, t.Chat, []Reply{reply}); err != nil {
+	if err := r.e.notify(ctx, a.ID, t.Chat, []Reply{reply}); err != nil {
 		r.Failed.Add(1)
 		r.e.d.Log.ErrorContext(ctx, "reminder failed", "err", err, "user", id)
 		return

@@ -194,6 +194,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
+	e.keepNewPassword(ctx, v.UserID, pw)
 	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen)) })
 	return nil
 }
@@ -287,7 +288,7 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 			}
 			r := Reply{MsgID: MsgPasswordChanged, Text: Text(chat.Locale, MsgPasswordChanged), Private: true,
 				Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: Text(chat.Locale, "button.not_me")}}}
-			if err := e.d.Notifier.Notify(ctx, chat, []Reply{r}); err != nil {
+			if err := e.notify(ctx, acct.ID, chat, []Reply{r}); err != nil {
 				e.d.Log.ErrorContext(ctx, "chat notice failed", "err", err)
 			}
 		}
@@ -439,6 +440,8 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 			return "", pol.ResetMode, fmt.Errorf("%w: %v", ErrDirectory, err)
 		}
 	}
+	// a temporary password or pass shown on the page is as secret as a chosen one
+	e.keepNewPassword(ctx, v.UserID, secret)
 	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode)) })
 	return secret, pol.ResetMode, nil
 }

@@ -122,6 +122,36 @@ func (e *Engine) pickTyped(ctx context.Context, s *step, k MethodKind) {
 	}
 }
 
+// earlierMethodChoice reads a method button from an earlier menu of the live conversation (the
+// same session, an older version): a method keeps its number and its button all conversation,
+// so such a button is a pick like its typed name. Any other old button stays refused.
+func (e *Engine) earlierMethodChoice(s *step) (act, arg string, ok bool) {
+	parts := strings.Split(s.in.Choice, "|")
+	if len(parts) != 3 || s.sess == nil || parts[1] != s.sess.ID ||
+		(s.sess.State != StateChooseMethod && s.sess.State != StateAwaitCode) {
+		return "", "", false
+	}
+	act, arg, _ = strings.Cut(parts[0], ":")
+	return act, arg, act == "m" && MethodKind(arg) != ""
+}
+
+// pickEarlier acts on a method button from an earlier menu. The method whose code is on its
+// way is not sent again (a double click must not send two codes, one of which would then be
+// wrong): the person is told what to do, "resend" included. Any other is a typed pick.
+func (e *Engine) pickEarlier(ctx context.Context, s *step, k MethodKind) {
+	if s.sess.State == StateAwaitCode && s.sess.Method == k {
+		s.replies = append(s.replies, Reply{MsgID: MsgStepCode, Text: e.whereNow(s), Private: true})
+		return
+	}
+	for _, m := range e.menuMethods(s) {
+		if m == k {
+			e.pickTyped(ctx, s, k)
+			return
+		}
+	}
+	s.say(MsgStaleButton)
+}
+
 // choose handles a button: picking a method.
 func (e *Engine) choose(ctx context.Context, s *step, act, arg string) {
 	sess := s.sess

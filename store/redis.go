@@ -68,6 +68,8 @@ type Store struct {
 
 var (
 	_ flows.Sessions       = (*Store)(nil)
+	_ flows.Menus          = (*Store)(nil)
+	_ flows.NewPasswords   = (*Store)(nil)
 	_ flows.Links          = (*Store)(nil)
 	_ flows.Enrollments    = (*Store)(nil)
 	_ flows.WebStates      = (*Store)(nil)
@@ -102,17 +104,21 @@ func enrolKey(subject string) string      { return "{u:" + subject + "}:e" }
 func linksKey(subject string) string      { return "{u:" + subject + "}:l" }
 func idemKey(subject, k string) string    { return "{u:" + subject + "}:i:" + k }
 func pinKey(chat string) string           { return "pin:" + chat }
+func menuKey(subject, chat string) string { return tag(subject) + ":menu:" + chat }
+func newPwKey(subject string) string      { return tag(subject) + ":newpw" }
 
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
 func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
 	var sess *redis.SliceCmd
 	var en *redis.MapStringStringCmd
-	var code, pin *redis.StringCmd
+	var code, pin, menu, newPw *redis.StringCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		sess = p.HMGet(ctx, sessKey(subject, chat), "v", "data")
 		en = p.HGetAll(ctx, enrolKey(subject))
 		code = p.Get(ctx, codeKey(subject, chat))
 		pin = p.Get(ctx, pinKey(chat))
+		menu = p.Get(ctx, menuKey(subject, chat))
+		newPw = p.Get(ctx, newPwKey(subject))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -129,7 +135,40 @@ func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot,
 		snap.Code = decodeCode(v)
 	}
 	snap.Pinned = pin.Val()
+	if v := menu.Val(); v != "" {
+		// a menu we cannot read is no menu: typed numbers fall back to the conversation's own
+		_ = json.Unmarshal([]byte(v), &snap.Menu)
+	}
+	snap.NewPassword = newPw.Val()
 	return snap, nil
+}
+
+// KeepMenu implements flows.Menus: the chat's live menu, for ttl; an empty menu forgets it.
+func (s *Store) KeepMenu(ctx context.Context, subject, chat string, menu []flows.Choice, ttl time.Duration) error {
+	k := menuKey(subject, chat)
+	if len(menu) == 0 {
+		if err := s.rdb.Del(ctx, k).Err(); err != nil {
+			return fmt.Errorf("store: forget menu: %w", err)
+		}
+		return nil
+	}
+	b, err := json.Marshal(menu)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Set(ctx, k, b, ttl).Err(); err != nil {
+		return fmt.Errorf("store: keep menu: %w", err)
+	}
+	return nil
+}
+
+// KeepNewPassword implements flows.NewPasswords: the keyed hash (never the password) of the
+// password a page just set, for ttl.
+func (s *Store) KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error {
+	if err := s.rdb.Set(ctx, newPwKey(userID), rec, ttl).Err(); err != nil {
+		return fmt.Errorf("store: keep new password hash: %w", err)
+	}
+	return nil
 }
 
 func decodeSession(vals []any) (*flows.Session, error) {
@@ -214,6 +253,8 @@ type plan struct {
 	Code    *planVal     `json:"code,omitempty"`
 	Link    *planLink    `json:"link,omitempty"`
 	Forget  int64        `json:"forget,omitempty"` // ms after which the counters go (subjects with no directory user)
+	// ForgetMenu drops the chat's notice menu (picked from, or replaced by the reply's)
+	ForgetMenu bool `json:"forget_menu,omitempty"`
 }
 type planSave struct {
 	Data string `json:"data"`
@@ -270,7 +311,7 @@ const forgetAfter = 48 * time.Hour
 // Commit applies one step with the atomic step script.
 func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, error) {
 	now := c.Now
-	p := plan{Now: now.UnixMilli(), Idem: c.IdemKey != "", Expect: c.ExpectVersion, Keep: c.KeepSession}
+	p := plan{Now: now.UnixMilli(), Idem: c.IdemKey != "", Expect: c.ExpectVersion, Keep: c.KeepSession, ForgetMenu: c.ForgetMenu}
 	if strings.HasPrefix(c.Subject, "c:") {
 		p.Forget = forgetAfter.Milliseconds()
 	}
@@ -316,7 +357,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		idem = "-"
 	}
 	keys := []string{idemKey(c.Subject, idem), sessKey(c.Subject, c.ChatKey), enrolKey(c.Subject),
-		codeKey(c.Subject, c.ChatKey), linksKey(c.Subject)}
+		codeKey(c.Subject, c.ChatKey), linksKey(c.Subject), menuKey(c.Subject, c.ChatKey)}
 	res, err := s.runScript(ctx, stepScript, keys, string(arg)).StringSlice()
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)

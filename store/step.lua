@@ -1,6 +1,6 @@
 -- One chat step, atomically: deduplicate, compare the session version, count the attempt
 -- before it can be accepted, check blocks and send limits, then save.
--- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links
+-- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links, 6 the chat's notice menu
 -- ARGV[1]: the plan as JSON (see redis.go)
 -- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
 -- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
@@ -108,5 +108,6 @@ if not p.keep then
     nv = 0
   end
 end
+if p.forget_menu then redis.call('DEL', KEYS[6]) end
 markSeen()
 return {'ok', fmt(nv), '0'}

@@ -44,8 +44,7 @@ type Console struct {
 	out    io.Writer
 
 	mu      sync.Mutex
-	current string                    // UPN acted as
-	choices map[string][]flows.Choice // last choices shown, per person
+	current string // UPN acted as
 	seq     int
 	prefix  string
 	admin   AdminHandler // nil: "/sspr" is an ordinary message
@@ -81,7 +80,7 @@ func (c *Console) OfferAdmin(h AdminHandler) {
 func New(h Handler, people []Person, out io.Writer) *Console {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return &Console{h: h, people: people, out: out, choices: map[string][]flows.Choice{}, prefix: hex.EncodeToString(b)}
+	return &Console{h: h, people: people, out: out, prefix: hex.EncodeToString(b)}
 }
 
 // Chat is the chat reference of a console person.
@@ -97,23 +96,18 @@ func (c *Console) As(upn string) {
 }
 
 // Say sends one line as the current person and returns the replies and their rendering. A
-// bare number picks from the choices last shown to that person.
+// bare number is typed like any text: the engine picks it from the person's latest menu, kept
+// with their conversation, as it does for Slack and Teams.
 func (c *Console) Say(ctx context.Context, line string) ([]flows.Reply, string, error) {
 	c.mu.Lock()
 	upn := c.current
-	choices := c.choices[strings.ToLower(upn)]
 	c.mu.Unlock()
 	if upn == "" {
 		return nil, c.t("console.pick_first") + "\n", nil
 	}
 	in := c.inbound(upn)
-	if id, ok := pick(choices, strings.TrimSpace(line)); ok {
-		in.Choice = id
-	} else {
-		in.Text = line
-	}
+	in.Text = line
 	replies, err := c.h.Handle(ctx, in)
-	c.remember(upn, replies)
 	return replies, Render(replies), err
 }
 
@@ -132,32 +126,6 @@ func (c *Console) inbound(upn string) flows.Inbound {
 	return flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimUPN, Value: upn}, IdemKey: idem}
 }
 
-// pick finds the choice a typed number names: its key when it has one (a method keeps its
-// number all conversation), else its place in the menu as printed.
-func pick(choices []flows.Choice, t string) (string, bool) {
-	if _, err := strconv.Atoi(t); err != nil || len(t) > 2 {
-		return "", false
-	}
-	for i, ch := range choices {
-		if ch.Key == t || ch.Key == "" && strconv.Itoa(i+1) == t {
-			return ch.ID, true
-		}
-	}
-	return "", false
-}
-
-// remember keeps the latest menu shown to a person, whoever posted it: a reply, or a message
-// that arrived outside a request (a lockout alert, "This wasn't me", the menu after a page).
-func (c *Console) remember(upn string, replies []flows.Reply) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, r := range replies {
-		if len(r.Choices) > 0 {
-			c.choices[strings.ToLower(upn)] = r.Choices
-		}
-	}
-}
-
 // Targets implements flows.ChatRoster: the people one can act as are reachable in the console
 // (the demo's reminder campaign reminds them here).
 func (c *Console) Targets(context.Context) (map[string]flows.ChatTarget, error) {
@@ -168,10 +136,9 @@ func (c *Console) Targets(context.Context) (map[string]flows.ChatTarget, error) 
 	return out, nil
 }
 
-// Notify implements flows.Notifier: it prints a message that arrives outside a request, and
-// its menu becomes the one a typed number picks from.
+// Notify implements flows.Notifier: it prints a message that arrives outside a request (the
+// engine keeps its menu for typed numbers).
 func (c *Console) Notify(_ context.Context, chat flows.ChatRef, replies []flows.Reply) error {
-	c.remember(chat.UserID, replies)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, err := fmt.Fprintf(c.out, "\n[resetbot → %s] %s", chat.UserID, Render(replies))

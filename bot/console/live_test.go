@@ -18,8 +18,10 @@ func (l lazy) Handle(ctx context.Context, in flows.Inbound) ([]flows.Reply, erro
 	return l.h.Engine.Handle(ctx, in)
 }
 
-// A person who strays (a typo, words for methods, a resend) reaches a reset in the console,
-// and the menu the bot posts afterwards ("This wasn't me") answers to its number.
+// A person who strays (a typo, words for methods, a resend, a wrong code, a typed password)
+// reaches a reset in the console without starting over; the password they chose on the page,
+// typed in chat afterwards, is refused; and the menu the bot posts afterwards ("This wasn't
+// me") still answers to its number.
 func TestConsoleMenusStayLive(t *testing.T) {
 	h := storetest.New(t)
 	alice := storetest.Alice
@@ -58,12 +60,19 @@ func TestConsoleMenusStayLive(t *testing.T) {
 	say("Sunflower#Quartz77", flows.MsgPasswordTyped)
 	rs = say(storetest.CodeFrom(t, h.Mail.Last()), flows.MsgResetLink)
 	link := storetest.Link(t, rs)
-	if err := h.Engine.ResetPassword(context.Background(), link[strings.LastIndex(link, "/")+1:], "Sunny-Meadow-77", "Sunny-Meadow-77"); err != nil {
+	const chosen = "Quiet meadow River stone" // no password's shape: known only from the page
+	if err := h.Engine.ResetPassword(context.Background(), link[strings.LastIndex(link, "/")+1:], chosen, chosen); err != nil {
 		t.Fatal(err)
 	}
+	transcript.WriteString("[the page sets the new password]\n")
 	h.Engine.Drain() // the notice is sent after the page answered
 	if !strings.Contains(out.String(), "1) This wasn't me") {
 		t.Fatalf("the notice was not printed with its menu:\n%s", out.String())
 	}
+	transcript.WriteString("[resetbot → alice] " + strings.SplitN(out.String(), "] ", 2)[1])
+	say("I set it to "+chosen, flows.MsgPasswordTyped)
 	say("1", flows.MsgNotMe)
+	if strings.Contains(strings.ToLower(h.LogText()), "meadow") {
+		t.Fatal("the typed password reached the log")
+	}
 }

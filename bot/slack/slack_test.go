@@ -456,7 +456,7 @@ func TestSlashCommands(t *testing.T) {
 		t.Fatalf("register: %+v", p)
 	}
 	cmd("TrB", "")
-	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "You have registered:") {
+	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "2 ways to prove it's you are registered (2 needed)") {
 		t.Fatalf("status: %q", p.Text)
 	}
 	cmd("TrC", "policy show")

@@ -1,0 +1,98 @@
+package flows
+
+import (
+	"context"
+	"crypto/hmac"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// TypedPasswordLifetime is how long after a page set a password a chat message repeating it is
+// recognised: long enough for someone to go back to the chat and type it "to check", short so
+// the keyed hash does not outlive that moment.
+const TypedPasswordLifetime = 15 * time.Minute
+
+// typedPasswordLabel separates these MACs from every other MAC made with the same key (codes,
+// link tokens), so one can never stand for another.
+const typedPasswordLabel = "typed-password"
+
+// maxPasswordWords bounds the runs of words of a message tried as a passphrase, and
+// maxPasswordTries the runs tried in all, so a long message costs a bounded number of MACs.
+const (
+	maxPasswordWords = 12
+	maxPasswordTries = 2000
+)
+
+// keepNewPassword remembers, for TypedPasswordLifetime, the keyed hash of the password a page
+// just set for userID, before the page answers: the person may switch to the chat at once.
+// The key is the deployment's MAC key (a secret outside Redis), so what Redis holds cannot be
+// tested against guesses without it, and it goes when its time is up. Never the password.
+func (e *Engine) keepNewPassword(ctx context.Context, userID, pw string) {
+	k, ok := e.d.Sessions.(NewPasswords)
+	if !ok || e.d.MAC == nil || userID == "" {
+		return
+	}
+	now := e.d.Clock.Now()
+	v := e.d.MAC.MAC(typedPasswordLabel, userID, pw) + "|" + strconv.FormatInt(now.Add(TypedPasswordLifetime).UnixMilli(), 10)
+	if err := k.KeepNewPassword(ctx, userID, v, TypedPasswordLifetime+time.Minute); err != nil {
+		// the shape rule still catches most typed passwords
+		e.d.Log.WarnContext(ctx, "new password's hash not kept", "err", err, "user", userID)
+	}
+}
+
+// typesNewPassword reports whether the message repeats the password a page set for the
+// person minutes ago, alone or among other words ("I set it to 'correct horse battery'").
+// Each candidate is compared by its keyed hash in constant time; nothing is kept.
+func (e *Engine) typesNewPassword(s *step) bool {
+	mac, exp, ok := strings.Cut(s.snap.NewPassword, "|")
+	if !ok || s.acct.ID == "" || e.d.MAC == nil {
+		return false
+	}
+	if ms, err := strconv.ParseInt(exp, 10, 64); err != nil || !s.now.Before(time.UnixMilli(ms)) {
+		return false
+	}
+	found := false
+	passwordCandidates(s.in.Text, func(c string) {
+		for _, m := range e.d.MAC.MACs(typedPasswordLabel, s.acct.ID, c) {
+			// every candidate is compared, found or not, so the time taken says nothing
+			found = hmac.Equal([]byte(m), []byte(mac)) || found
+		}
+	})
+	return found
+}
+
+// passwordCandidates hands each piece of text that could be a password to try: the whole
+// message, and every run of up to maxPasswordWords words, as typed and without the quotes and
+// sentence punctuation around it. Pieces shorter than the bot's minimum are skipped.
+func passwordCandidates(text string, try func(string)) {
+	seen := map[string]bool{}
+	n := 0
+	offer := func(c string) {
+		if n >= maxPasswordTries || seen[c] {
+			return
+		}
+		if l := utf8.RuneCountInString(c); l < MinPasswordLength || l > 256 {
+			return
+		}
+		seen[c] = true
+		n++
+		try(c)
+	}
+	bare := func(c string) string {
+		c = strings.TrimRight(c, ".,;!?")
+		return strings.Trim(c, "\"'“”‘’`")
+	}
+	t := strings.TrimSpace(text)
+	offer(t)
+	offer(bare(t))
+	words := strings.Fields(t)
+	for i := range words {
+		for j := i + 1; j <= len(words) && j-i <= maxPasswordWords; j++ {
+			run := strings.Join(words[i:j], " ")
+			offer(run)
+			offer(bare(run))
+		}
+	}
+}
