@@ -20,6 +20,13 @@ var (
 	_ flows.PasswordVerifier = (*Directory)(nil)
 )
 
+// Capabilities: Active Directory keeps its own lockouts, password rules and expiries, and
+// checks a user's password by a bind as them; it lists users, groups and managers. It holds no
+// contact methods and issues no Temporary Access Passes.
+func (d *Directory) Capabilities() flows.Capabilities {
+	return flows.Capabilities{Roster: d, Groups: d, Members: d, Managers: d, Unlocker: d, Lockouts: d, Rules: d, Passwords: d, Expiries: d}
+}
+
 const pageSize = 500
 
 // search runs a paged subtree search under the base DN.

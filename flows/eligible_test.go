@@ -1,0 +1,126 @@
+package flows_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/store/storetest"
+)
+
+// demoAccounts are the demo tenant's people (every kind the demo shows: eligible, outside the
+// group, privileged, synced from AD, disabled, bot admins, a helpdesk agent) as the directory
+// reports them to flows: a directory role makes a user privileged.
+func demoAccounts() []flows.Account {
+	t := graphtest.New()
+	var out []flows.Account
+	for _, us := range [][]graphtest.User{graphtest.DemoUsers(t), graphtest.DemoAdmins(t), graphtest.DemoHelpdesk(t)} {
+		for _, u := range us {
+			out = append(out, flows.Account{ID: u.ID, UPN: u.UPN, Mail: u.Mail, DisplayName: u.DisplayName, Enabled: u.Enabled,
+				Synced: u.Synced, Groups: u.Groups, Privileged: len(u.Roles) > 0})
+		}
+	}
+	return out
+}
+
+// TestEligibilityOneRule: the chat engine, the registration reminders and the report agree on
+// who may use self-service, for every demo user kind and every deployment setting that changes
+// it; and that is who the rule says. None of them may judge it alone.
+func TestEligibilityOneRule(t *testing.T) {
+	users := demoAccounts()
+	for _, cfg := range []struct{ privileged, ad bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		t.Run(fmt.Sprintf("privileged=%v,ad=%v", cfg.privileged, cfg.ad), func(t *testing.T) {
+			ctx := context.Background()
+			h := storetest.New(t)
+			h.Opts.AllowPrivileged, h.Opts.ADConfigured = cfg.privileged, cfg.ad
+			h.Rebuild()
+			_, v, err := h.Store.GetPolicy(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pol := h.Policy
+			pol.Groups = []string{graphtest.SSPRGroup}
+			if _, err := h.Store.PutPolicy(ctx, pol, v); err != nil {
+				t.Fatal(err)
+			}
+			roster := storetest.ChatRoster{}
+			for _, a := range users {
+				h.Dir.Add(a)
+				roster[a.Mail] = flows.ChatTarget{Chat: storetest.Chat("C-" + a.ID)}
+			}
+
+			// what the rule says, kind by kind
+			var want []string
+			for _, a := range users {
+				inGroup := slices.Contains(a.Groups, graphtest.SSPRGroup)
+				if a.Enabled && inGroup && (!a.Privileged || cfg.privileged) && (!a.Synced || cfg.ad) {
+					want = append(want, a.UPN)
+				}
+			}
+			sort.Strings(want)
+			if len(want) == 0 || len(want) == len(users) {
+				t.Fatalf("the demo users should be on both sides of the rule: %v", want)
+			}
+
+			// the engine: an unregistered eligible person is told to register, anyone else
+			// gets the helpdesk reply
+			var engine []string
+			for _, a := range users {
+				if !hasMsg(h.Say("C-"+a.ID, a.Mail, "reset my password"), flows.MsgHelpdesk) {
+					engine = append(engine, a.UPN)
+				}
+			}
+			sort.Strings(engine)
+
+			// the reminders: everyone the campaign reached (nobody has registered)
+			r := flows.NewReminders(h.Engine, h.Store, h.Dir, roster)
+			if _, err := r.Plan(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				n, err := r.Step(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+			}
+			byChat := map[string]string{}
+			for _, a := range users {
+				byChat["C-"+a.ID] = a.UPN
+			}
+			var reminded []string
+			for i, rep := range h.Notes.Replies {
+				if rep.MsgID == flows.MsgReminder {
+					reminded = append(reminded, byChat[h.Notes.To[i].UserID])
+				}
+			}
+			sort.Strings(reminded)
+
+			// the report: its per-user rows and its "in scope" count
+			rep, err := h.Engine.Report(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reported []string
+			for _, row := range rep.Rows[1:] {
+				reported = append(reported, row[0])
+			}
+			sort.Strings(reported)
+
+			for name, got := range map[string][]string{"engine": engine, "reminders": reminded, "report": reported} {
+				if !slices.Equal(got, want) {
+					t.Errorf("%s judges %v eligible; the rule says %v", name, got, want)
+				}
+			}
+			if rep.InScope != len(want) {
+				t.Errorf("report: %d in scope, want %d", rep.InScope, len(want))
+			}
+		})
+	}
+}
