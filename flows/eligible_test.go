@@ -34,25 +34,11 @@ func TestEligibilityOneRule(t *testing.T) {
 	users := demoAccounts()
 	for _, cfg := range []struct{ privileged, ad bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 		t.Run(fmt.Sprintf("privileged=%v,ad=%v", cfg.privileged, cfg.ad), func(t *testing.T) {
-			ctx := context.Background()
 			h := storetest.New(t)
 			h.Opts.AllowPrivileged, h.Opts.ADConfigured = cfg.privileged, cfg.ad
-			h.Rebuild()
-			_, v, err := h.Store.GetPolicy(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pol := h.Policy
-			pol.Groups = []string{graphtest.SSPRGroup}
-			if _, err := h.Store.PutPolicy(ctx, pol, v); err != nil {
-				t.Fatal(err)
-			}
-			roster := storetest.ChatRoster{}
 			for _, a := range users {
 				h.Dir.Add(a)
-				roster[a.Mail] = flows.ChatTarget{Chat: storetest.Chat("C-" + a.ID)}
 			}
-
 			// what the rule says, kind by kind
 			var want []string
 			for _, a := range users {
@@ -61,66 +47,127 @@ func TestEligibilityOneRule(t *testing.T) {
 					want = append(want, a.UPN)
 				}
 			}
-			sort.Strings(want)
-			if len(want) == 0 || len(want) == len(users) {
-				t.Fatalf("the demo users should be on both sides of the rule: %v", want)
-			}
-
-			// the engine: an unregistered eligible person is told to register, anyone else
-			// gets the helpdesk reply
-			var engine []string
-			for _, a := range users {
-				if !hasMsg(h.Say("C-"+a.ID, a.Mail, "reset my password"), flows.MsgHelpdesk) {
-					engine = append(engine, a.UPN)
-				}
-			}
-			sort.Strings(engine)
-
-			// the reminders: everyone the campaign reached (nobody has registered)
-			r := flows.NewReminders(h.Engine, h.Store, h.Dir, roster)
-			if _, err := r.Plan(ctx); err != nil {
-				t.Fatal(err)
-			}
-			for {
-				n, err := r.Step(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-			}
-			byChat := map[string]string{}
-			for _, a := range users {
-				byChat["C-"+a.ID] = a.UPN
-			}
-			var reminded []string
-			for i, rep := range h.Notes.Replies {
-				if rep.MsgID == flows.MsgReminder {
-					reminded = append(reminded, byChat[h.Notes.To[i].UserID])
-				}
-			}
-			sort.Strings(reminded)
-
-			// the report: its per-user rows and its "in scope" count
-			rep, err := h.Engine.Report(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var reported []string
-			for _, row := range rep.Rows[1:] {
-				reported = append(reported, row[0])
-			}
-			sort.Strings(reported)
-
-			for name, got := range map[string][]string{"engine": engine, "reminders": reminded, "report": reported} {
-				if !slices.Equal(got, want) {
-					t.Errorf("%s judges %v eligible; the rule says %v", name, got, want)
-				}
-			}
-			if rep.InScope != len(want) {
-				t.Errorf("report: %d in scope, want %d", rep.InScope, len(want))
-			}
+			agree(t, h, users, h.Dir, want)
 		})
+	}
+}
+
+// The same over the hybrid router (Entra and AD): a synced person's AD account counts in the
+// reminders and the report as in a chat step, where AD protects them, has them disabled, or
+// has no account for them.
+func TestEligibilityOneRuleHybrid(t *testing.T) {
+	cloud := demoAccounts()
+	onprem := storetest.NewDirectory()
+	sid := func(n int) string { return fmt.Sprintf("S-1-5-21-7-7-7-%d", 1100+n) }
+	for i := range cloud {
+		if cloud[i].Synced { // Dave: an ordinary AD account
+			cloud[i].OnPremSID = sid(0)
+			onprem.Add(flows.Account{ID: "ad-dave", UPN: cloud[i].UPN, Enabled: true, Synced: true, OnPremSID: sid(0)})
+		}
+	}
+	for i, kind := range []string{"protected", "disabled", "missing"} {
+		a := flows.Account{ID: fmt.Sprintf("5c0000%02d-0000-4000-8000-000000000000", i), UPN: kind + "@contoso.test", Mail: kind + "@contoso.test",
+			DisplayName: kind, Enabled: true, Synced: true, Groups: []string{graphtest.SSPRGroup}, OnPremSID: sid(i + 1)}
+		cloud = append(cloud, a)
+		if kind != "missing" {
+			onprem.Add(flows.Account{ID: "ad-" + kind, UPN: a.UPN, Enabled: kind != "disabled", Synced: true, OnPremSID: a.OnPremSID,
+				Privileged: kind == "protected"})
+		}
+	}
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("privileged=%v", allow), func(t *testing.T) {
+			h := storetest.New(t)
+			for _, a := range cloud {
+				h.Dir.Add(a)
+			}
+			r := flows.Router{Cloud: h.Dir, OnPrem: onprem}
+			h.Deps.Directory = r
+			h.Opts.AllowPrivileged, h.Opts.ADConfigured = allow, true
+			want := []string{"alice@contoso.test", "dave@contoso.test"}
+			if allow {
+				want = append(want, "carol@contoso.test", "protected@contoso.test")
+			}
+			sort.Strings(want)
+			agree(t, h, cloud, r.Capabilities().Roster, want)
+		})
+	}
+}
+
+// agree checks that the engine, a reminder campaign and the report each find exactly want
+// (UPNs) eligible among users, none of whom has registered.
+func agree(t *testing.T, h *storetest.Harness, users []flows.Account, roster flows.Roster, want []string) {
+	t.Helper()
+	ctx := context.Background()
+	h.Rebuild()
+	_, v, err := h.Store.GetPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := h.Policy
+	pol.Groups = []string{graphtest.SSPRGroup}
+	if _, err := h.Store.PutPolicy(ctx, pol, v); err != nil {
+		t.Fatal(err)
+	}
+	chats := storetest.ChatRoster{}
+	byChat := map[string]string{}
+	for _, a := range users {
+		chats[a.Mail] = flows.ChatTarget{Chat: storetest.Chat("C-" + a.ID)}
+		byChat["C-"+a.ID] = a.UPN
+	}
+	sort.Strings(want)
+	if len(want) == 0 || len(want) == len(users) {
+		t.Fatalf("the users should be on both sides of the rule: %v", want)
+	}
+
+	// the engine: an unregistered eligible person is told to register, anyone else gets the
+	// helpdesk reply
+	var engine []string
+	for _, a := range users {
+		if !hasMsg(h.Say("C-"+a.ID, a.Mail, "reset my password"), flows.MsgHelpdesk) {
+			engine = append(engine, a.UPN)
+		}
+	}
+	sort.Strings(engine)
+
+	// the reminders: everyone the campaign reached (nobody has registered)
+	r := flows.NewReminders(h.Engine, h.Store, roster, chats)
+	if _, err := r.Plan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := r.Step(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var reminded []string
+	for i, rep := range h.Notes.Replies {
+		if rep.MsgID == flows.MsgReminder {
+			reminded = append(reminded, byChat[h.Notes.To[i].UserID])
+		}
+	}
+	sort.Strings(reminded)
+
+	// the report: its per-user rows and its "in scope" count
+	rep, err := h.Engine.Report(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reported []string
+	for _, row := range rep.Rows[1:] {
+		reported = append(reported, row[0])
+	}
+	sort.Strings(reported)
+
+	for name, got := range map[string][]string{"engine": engine, "reminders": reminded, "report": reported} {
+		if !slices.Equal(got, want) {
+			t.Errorf("%s judges %v eligible; the rule says %v", name, got, want)
+		}
+	}
+	if rep.InScope != len(want) {
+		t.Errorf("report: %d in scope, want %d", rep.InScope, len(want))
 	}
 }

@@ -87,10 +87,16 @@ func (r Router) Lookup(ctx context.Context, c Claim) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
+	return joinAD(a, op), nil
+}
+
+// joinAD is a synced person's Entra account with what their AD account says: AD's protection,
+// enablement and lockout count too.
+func joinAD(a, op Account) Account {
 	a.Privileged = a.Privileged || op.Privileged
 	a.Enabled = a.Enabled && op.Enabled
 	a.Locked, a.LockedAt = op.Locked, op.LockedAt
-	return a, nil
+	return a
 }
 
 func (r Router) onPrem(ctx context.Context, a Account) (Account, error) {
@@ -201,6 +207,9 @@ func (r Router) LockedOutSince(ctx context.Context, since time.Time) ([]Account,
 func (r Router) Capabilities() Capabilities {
 	c, op := r.Cloud.Capabilities(), r.OnPrem.Capabilities()
 	caps := Capabilities{Contacts: c.Contacts, TAPs: c.TAPs, Roster: c.Roster, Groups: c.Groups, Members: c.Members, Managers: c.Managers}
+	if c.Roster != nil && op.Roster != nil {
+		caps.Roster = hybridRoster{cloud: c.Roster, onprem: op.Roster}
+	}
 	if c.Unlocker != nil || op.Unlocker != nil {
 		caps.Unlocker = r
 	}
@@ -214,6 +223,33 @@ func (r Router) Capabilities() Capabilities {
 		caps.Expiries = r
 	}
 	return caps
+}
+
+// hybridRoster is Entra's listing with each synced person's AD account joined in, from one AD
+// walk, as Router.Lookup joins it one person at a time: AD's protection and enablement count
+// too, and a synced person without an AD account is not listed (Lookup does not find them).
+type hybridRoster struct{ cloud, onprem Roster }
+
+func (h hybridRoster) EachUser(ctx context.Context, groups []string, fn func(Account) error) error {
+	ad := map[string]Account{}
+	if err := h.onprem.EachUser(ctx, nil, func(a Account) error {
+		if a.OnPremSID != "" && len(ad) < 5_000_000 {
+			ad[a.OnPremSID] = a
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("flows: AD accounts of synced users: %w", err)
+	}
+	return h.cloud.EachUser(ctx, groups, func(a Account) error {
+		if a.Synced {
+			op, ok := ad[a.OnPremSID]
+			if !ok || a.OnPremSID == "" {
+				return nil
+			}
+			a = joinAD(a, op)
+		}
+		return fn(a)
+	})
 }
 
 // The router routes these itself.

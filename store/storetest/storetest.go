@@ -109,6 +109,10 @@ func (d *Directory) Lookup(_ context.Context, c flows.Claim) (flows.Account, err
 			if a.ID == c.Value {
 				found = append(found, a)
 			}
+		case flows.ClaimSID:
+			if a.OnPremSID != "" && a.OnPremSID == c.Value {
+				found = append(found, a)
+			}
 		default:
 			if strings.EqualFold(a.Mail, c.Value) || strings.EqualFold(a.UPN, c.Value) {
 				found = append(found, a)
