@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,6 +24,7 @@ import (
 	"github.com/resetbot/resetbot/flows/method/totp"
 	"github.com/resetbot/resetbot/graph/ad/adtest"
 	"github.com/resetbot/resetbot/graph/graphtest"
+	"github.com/resetbot/resetbot/internal/freeport"
 	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/redistest"
 	"github.com/resetbot/resetbot/store/storetest"
@@ -65,14 +65,8 @@ func (w *watched) wait(t *testing.T, s string) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// freeAddr is a free loopback address for a server that binds it later (internal/freeport).
+func freeAddr(t *testing.T) string { return freeport.Addr(t) }
 
 // opsEnv is a complete environment against graphtest, a real redis-server and SMTP server.
 func opsEnv(t *testing.T, tenant *graphtest.Tenant, aof bool) map[string]string {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/internal/childproc"
+	"github.com/resetbot/resetbot/internal/freeport"
 )
 
 // composeRedis starts, with the real redis-server, the command a Compose file gives a Redis
@@ -37,15 +37,30 @@ func composeRedis(t *testing.T, file, service string, env ...string) (*redis.Cli
 	if err := os.WriteFile(filepath.Join(secrets, "REDIS_PASSWORD"), []byte(password), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
 	cmd = strings.ReplaceAll(cmd, "$$", "$")
 	cmd = strings.ReplaceAll(cmd, "/run/secrets/", secrets+"/")
 	cmd = strings.ReplaceAll(cmd, "--dir /data", "--dir "+data)
+	// The port is found free and closed before redis-server binds it, so another process may
+	// take it first: then the server is started again on another (as store/redistest does).
+	var port string
+	for attempt := 1; ; attempt++ {
+		var err error
+		if port, err = startComposeRedis(t, cmd, env); err == nil {
+			break
+		} else if attempt == 5 || !strings.Contains(err.Error(), "Address already in use") {
+			t.Fatal(err)
+		}
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Password: password})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb, port
+}
+
+// startComposeRedis runs the shell command on a free loopback port and waits until redis-server
+// is ready, returning the port, or what it printed when it ended first.
+func startComposeRedis(t *testing.T, cmd string, env []string) (string, error) {
+	addr := freeport.Addr(t)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
 	p := exec.Command("sh", "-c", cmd+" --port "+port+" --bind 127.0.0.1")
 	p.Env = append(os.Environ(), env...)
 	out, w, err := os.Pipe()
@@ -77,15 +92,11 @@ func composeRedis(t *testing.T, file, service string, env ...string) (*redis.Cli
 	}()
 	select {
 	case err := <-ready:
-		if err != nil {
-			t.Fatal(err)
-		}
+		return port, err
 	case <-time.After(20 * time.Second):
 		t.Fatal("redis-server did not start")
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Password: password})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb, port
+	return "", nil
 }
 
 // The Compose files' Redis really runs with the append-only file fsynced on every write, takes

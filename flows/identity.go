@@ -39,7 +39,19 @@ func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
 	if ok && now.Sub(c.knownAt) < KnownIDTTL {
 		known, knownAt = c.known, c.knownAt
 	}
-	acct, searched, err := e.lookupKnown(ctx, in.Claim, known)
+	claim := in.Claim
+	if known == "" && (claim.Kind == ClaimEmail || claim.Kind == ClaimUPN) && in.Chat.Platform != RecoverPlatform {
+		// A cold mapping: the pin (one Redis read, made for every claim whatever it names)
+		// lets the directory read the pinned user while it searches, so a registered person
+		// waits for one directory round trip, not two. Without it the search goes alone. (A
+		// recovery page's browser is never pinned: nothing to read.)
+		if pinned, err := e.d.Enrollments.Pinned(ctx, key); err == nil {
+			claim.Pinned = pinned
+		} else {
+			e.d.Log.WarnContext(ctx, "pin unavailable: the directory is searched alone", "err", err)
+		}
+	}
+	acct, searched, err := e.lookupKnown(ctx, claim, known)
 	if err != nil && !isExpected(err) {
 		return Account{}, err
 	}

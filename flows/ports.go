@@ -36,6 +36,11 @@ const (
 type Claim struct {
 	Kind  ClaimKind
 	Value string
+	// Pinned, set by the engine on an email or UPN claim, is the directory user the chat
+	// identity is pinned to (a hint, never a verification): a directory may read that user
+	// and its privilege while it searches, so the person waits for one round trip. The search
+	// still decides who the claim names, and the engine still refuses a mismatch.
+	Pinned string
 }
 
 // Account is what the directory knows about one person, as far as self-service needs it.

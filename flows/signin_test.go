@@ -107,3 +107,48 @@ func TestUnknownAndKnownCostTheSameLookups(t *testing.T) {
 		t.Fatalf("unknown %v, known %v, want %v", seqs[0], seqs[1], want)
 	}
 }
+
+// claims records every claim the engine looks up.
+type claims struct {
+	flows.Directory
+	got []flows.Claim
+}
+
+func (k *claims) Lookup(ctx context.Context, c flows.Claim) (flows.Account, error) {
+	k.got = append(k.got, c)
+	return k.Directory.Lookup(ctx, c)
+}
+
+// With a cold mapping, a chat identity's email is looked up with the pin the person's first
+// sign-in left (so Graph can read that user while it searches); an identity never pinned is
+// looked up without one (a browser on the recovery page reads none: see
+// TestRecoverHiddenStatesLookAndCostTheSame). The pin never replaces
+// the search: a pin to someone else is still refused.
+func TestColdLookupCarriesThePin(t *testing.T) {
+	h, _ := newAlice(t)
+	rec := &claims{Directory: h.Dir}
+	h.Deps.Directory = rec
+	h.Rebuild()
+	ctx := context.Background()
+	pinned := storetest.Chat("U-pinned").Key()
+	if err := h.Store.Pin(ctx, pinned, storetest.Alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.Say("U-pinned", aliceMail, "I'm locked out")
+	h.Say("U-fresh", aliceMail, "I'm locked out")
+	want := []flows.Claim{{Kind: flows.ClaimEmail, Value: aliceMail, Pinned: storetest.Alice.ID}, {Kind: flows.ClaimEmail, Value: aliceMail}}
+	if !slices.Equal(rec.got, want) {
+		t.Fatalf("look-ups %+v, want %+v", rec.got, want)
+	}
+	// pinned to someone else: refused as before, whatever the hint
+	if err := h.Store.Pin(ctx, storetest.Chat("U-other").Key(), "someone-else"); err != nil {
+		t.Fatal(err)
+	}
+	rec.got = nil
+	if rs := h.Say("U-other", aliceMail, "I'm locked out"); storetest.Has(rs, flows.MsgChooseMethod) {
+		t.Fatalf("a chat pinned to someone else was served: %v", storetest.IDs(rs))
+	}
+	if len(rec.got) != 1 || rec.got[0].Pinned != "someone-else" {
+		t.Fatalf("look-ups %+v", rec.got)
+	}
+}

@@ -3,12 +3,14 @@ package graph_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -590,5 +592,90 @@ func TestRosterPrivilegeIsLookups(t *testing.T) {
 	tn.FailNext("/roleManagement/directory/roleAssignments", http.StatusInternalServerError, "")
 	if err := d.EachUser(ctx, nil, func(flows.Account) error { return nil }); err == nil {
 		t.Fatal("a walk without the role assignments did not fail")
+	}
+}
+
+// A look-up by mail with the pin of the chat identity searches and reads the pinned user with
+// its privilege at the same time: Graph holds the search until the batch has arrived, which
+// only a look-up that sends both at once survives. The answer is the one a plain look-up
+// gives, the same two requests go out for every kind of person (ordinary, privileged,
+// disabled, gone), and a search that finds someone else reads that user's privilege.
+func TestPinnedLookupSearchesAndReadsAtOnce(t *testing.T) {
+	tn, d := setup(t)
+	ctx := context.Background()
+	var (
+		mu      sync.Mutex
+		batched chan struct{}
+		alone   []string
+	)
+	hold := func(r *http.Request) {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/v1.0/$batch":
+			mu.Lock()
+			select {
+			case <-batched:
+			default:
+				close(batched)
+			}
+			mu.Unlock()
+		case r.Method == http.MethodGet && r.URL.Path == "/v1.0/users" && r.URL.Query().Has("$filter"):
+			select {
+			case <-batched:
+			case <-time.After(5 * time.Second):
+				mu.Lock()
+				alone = append(alone, r.URL.Query().Get("$filter"))
+				mu.Unlock()
+			}
+		}
+	}
+	count := func() map[string]int {
+		out := map[string]int{}
+		for k, v := range tn.Calls() {
+			if !strings.HasPrefix(k, "priority ") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for _, who := range []struct{ mail, id string }{
+		{"alice@contoso.test", "a11ce000-0000-4000-8000-000000000001"}, // ordinary
+		{"carol@contoso.test", "ca401000-0000-4000-8000-000000000003"}, // privileged
+		{"erin@contoso.test", "e4140000-0000-4000-8000-000000000005"},  // disabled
+		{"gone@contoso.test", "90e00000-0000-4000-8000-000000000009"},  // pinned, then deleted
+	} {
+		plain, plainErr := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimEmail, Value: who.mail})
+		before := count()
+		mu.Lock()
+		batched, alone = make(chan struct{}), nil
+		mu.Unlock()
+		tn.Hold = hold
+		got, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimEmail, Value: who.mail, Pinned: who.id})
+		tn.Hold = nil
+		after := count()
+		if !reflect.DeepEqual(got, plain) || fmt.Sprint(err) != fmt.Sprint(plainErr) {
+			t.Errorf("%s: pinned look-up %+v %v, plain %+v %v", who.mail, got, err, plain, plainErr)
+		}
+		mu.Lock()
+		if len(alone) > 0 {
+			t.Errorf("%s: the search went alone, not with the batch: %v", who.mail, alone)
+		}
+		mu.Unlock()
+		diff := map[string]int{}
+		for k, v := range after {
+			if v != before[k] {
+				diff[k] = v - before[k]
+			}
+		}
+		want := map[string]int{"GET /v1.0/users": 1, "POST /v1.0/$batch": 1, "GET /v1.0/users/{id}": 1,
+			"GET /v1.0/users/{id}/transitiveMemberOf": 1, "GET /v1.0/roleManagement/directory/roleAssignments": 1,
+			"GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances": 1}
+		if !maps.Equal(diff, want) {
+			t.Errorf("%s: calls %v, want %v", who.mail, diff, want)
+		}
+	}
+	// pinned to Alice, but the address is Carol's: Carol's privilege is read, not assumed
+	got, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimEmail, Value: "carol@contoso.test", Pinned: "a11ce000-0000-4000-8000-000000000001"})
+	if err != nil || got.ID != "ca401000-0000-4000-8000-000000000003" || !got.Privileged {
+		t.Fatalf("mismatch: %+v %v", got, err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/resetbot/resetbot/bot/slack/fakeslack"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph/ad/adtest"
+	"github.com/resetbot/resetbot/internal/freeport"
 	"github.com/resetbot/resetbot/store"
 	"github.com/resetbot/resetbot/store/redistest"
 	"github.com/resetbot/resetbot/store/storetest"
@@ -70,14 +71,8 @@ func (w *watched) wait(t *testing.T, s string) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// freeAddr is a free loopback address for a server that binds it later (internal/freeport).
+func freeAddr(t *testing.T) string { return freeport.Addr(t) }
 
 func key(t *testing.T) []byte {
 	b := make([]byte, 32)

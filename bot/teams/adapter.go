@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -270,7 +272,7 @@ func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 	a.saveRef(ctx, ref)
 	chat := flows.ChatRef{Platform: Platform, Tenant: tenant, UserID: act.From.AADObjectID, Channel: act.Conversation.ID, Locale: act.Locale, // the activity's locale; empty reads English, and reminders use the remembered or the policy's language
 		TimeZone: act.LocalTZ}
-	in := flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimObjectID, Value: act.From.AADObjectID}, Text: act.Text,
+	in := flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimObjectID, Value: act.From.AADObjectID}, Text: plainText(act.Text),
 		IdemKey: "teams:" + act.ID}
 	if len(act.Value) > 0 {
 		var v struct {
@@ -293,6 +295,29 @@ func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 	if err := a.send(ctx, ref, replies); err != nil {
 		a.log.ErrorContext(ctx, "teams reply failed", "err", err)
 	}
+}
+
+// markup is an HTML tag as the Teams client puts it into a message's text: formatting a person
+// applied (<strong>, <p>, <br>), an address or link it turned into <a href="mailto:...">,
+// a mention's <at>. A "<" not followed by a letter or "/" and a letter is text ("a < b").
+var markup = regexp.MustCompile(`</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>`)
+
+// plainText is what the person typed, without the markup Teams may wrap it in (the text
+// format "xml" of the Bot Framework's message activity, Teams docs "Format your bot messages"):
+// tags dropped, a line break or paragraph kept as a space, entities such as &amp; and &#39;
+// read. Text without markup is returned unchanged.
+func plainText(s string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	s = markup.ReplaceAllStringFunc(s, func(tag string) string {
+		name, _, _ := strings.Cut(strings.ToLower(strings.Trim(tag, "</>")), " ")
+		if name == "br" || name == "p" || name == "div" {
+			return " "
+		}
+		return ""
+	})
+	return strings.TrimSpace(html.UnescapeString(s))
 }
 
 func (a *Adapter) saveRef(ctx context.Context, ref Ref) {

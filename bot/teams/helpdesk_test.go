@@ -67,4 +67,9 @@ func TestHelpdeskVerifyInTeams(t *testing.T) {
 	if text, _ := lastCard(t, e.bf); text != "Dave is verified with number matching in chat at 09:00 UTC." {
 		t.Fatalf("agent told: %q", text)
 	}
+	// the Teams client turns a typed address into a mailto link: the command still names Dave
+	e.valid(t, e.activity("message", `<p>verify <a href="mailto:dave@contoso.test">dave@contoso.test</a></p>`, nil))
+	if text, _ := lastCard(t, e.bf); !regexp.MustCompile(`number to the caller: \d\d`).MatchString(text) {
+		t.Fatalf("agent, address as a link: %q", text)
+	}
 }

@@ -140,6 +140,9 @@ type Tenant struct {
 	// Latency is added to every Graph call (not to sign-ins or tokens), so benchmarks can show
 	// what a person waits for.
 	Latency time.Duration
+	// Hold, when set, is called with every Graph call before it is answered (a $batch's
+	// requests too): a test holds one call until another has arrived, to show two went at once.
+	Hold func(*http.Request)
 
 	// Domains are the tenant's domains (GET /domains).
 	Domains []Domain
@@ -341,6 +344,9 @@ const batchLimit = 20
 func (t *Tenant) batch(checked http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.count(r, "/v1.0/$batch")
+		if t.Hold != nil {
+			t.Hold(r)
+		}
 		var in struct {
 			Requests []struct {
 				ID      string            `json:"id"`
@@ -469,6 +475,9 @@ func (t *Tenant) checked(api http.Handler) http.Handler {
 		t.count(r, route)
 		if t.Latency > 0 {
 			time.Sleep(t.Latency)
+		}
+		if t.Hold != nil {
+			t.Hold(r)
 		}
 		tok, ok := t.checkAppToken(r)
 		if !ok {

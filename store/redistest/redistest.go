@@ -6,8 +6,8 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/resetbot/resetbot/internal/childproc"
+	"github.com/resetbot/resetbot/internal/freeport"
 )
 
 // Server is one running redis-server.
@@ -59,22 +60,30 @@ func Start(t testing.TB, extra ...string) *Server {
 
 func (s *Server) start() {
 	s.t.Helper()
+	if err := s.tryStart(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// tryStart starts the process and waits until it says it is ready.
+func (s *Server) tryStart() error {
 	cmd := exec.Command(s.bin, s.args...)
 	// A pipe of our own rather than StdoutPipe: the log reader below reads it to its end while
 	// childproc waits for the process.
 	out, w, err := os.Pipe()
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	proc, err := childproc.Start(cmd)
 	w.Close()
 	if err != nil {
 		out.Close()
-		s.t.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %v", err)
 	}
 	s.cmd = proc
-	s.done = make(chan struct{})
+	done := make(chan struct{}) // this run's: a failed run's reader must not close the next run's
+	s.done = done
 	if s.wake == nil {
 		s.wake = make(chan struct{}, 1)
 	}
@@ -102,18 +111,57 @@ func (s *Server) start() {
 		}
 		out.Close()
 		if !signalled {
-			ready <- fmt.Errorf("redis-server exited before it was ready:\n%s", strings.Join(s.Log(), "\n"))
+			ready <- errExited{strings.Join(s.Log(), "\n")}
 		}
 		_ = proc.Wait()
-		close(s.done)
+		close(done)
 	}()
 	select {
 	case err := <-ready:
 		if err != nil {
-			s.t.Fatal(err)
+			<-done
+			s.cmd = nil
 		}
+		return err
 	case <-time.After(10 * time.Second):
-		s.t.Fatal("redis-server did not become ready in 10 s")
+		return fmt.Errorf("redis-server did not become ready in 10 s")
+	}
+}
+
+// errExited is a server that ended before it was ready, with what it printed.
+type errExited struct{ log string }
+
+func (e errExited) Error() string { return "redis-server exited before it was ready:\n" + e.log }
+
+// bindAttempts bounds the retries of a TCP server whose port was taken between the moment it
+// was found free and the moment redis-server binds it (CI saw that when free ports came from
+// the kernel's ephemeral range, which outgoing connections share): the server is then started
+// again on a new port.
+const bindAttempts = 5
+
+// pickAddr finds a free loopback address (below the kernel's ephemeral range, see
+// internal/freeport); a test replaces it to hand out a taken one.
+var pickAddr = freeport.Addr
+
+// startOnFreePort starts a TCP server, configured by build for the port in s.Addr, on a new
+// port each time the one picked turns out to be taken.
+func (s *Server) startOnFreePort(build func()) {
+	s.t.Helper()
+	for i := 1; ; i++ {
+		s.Addr = pickAddr(s.t)
+		build()
+		err := s.tryStart()
+		if err == nil {
+			return
+		}
+		var exited errExited
+		if i < bindAttempts && errors.As(err, &exited) && strings.Contains(exited.log, "Address already in use") {
+			s.logMu.Lock()
+			s.log = nil
+			s.logMu.Unlock()
+			continue
+		}
+		s.t.Fatal(err)
 	}
 }
 
@@ -205,9 +253,10 @@ func (s *Server) Restart() {
 func StartTCP(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	s := newTCP(t)
-	s.args = append([]string{"--port", s.port(), "--bind", "127.0.0.1", "--dir", s.dir, "--save", "", "--appendonly", "no",
-		"--daemonize", "no", "--loglevel", "notice"}, extra...)
-	s.start()
+	s.startOnFreePort(func() {
+		s.args = append([]string{"--port", s.port(), "--bind", "127.0.0.1", "--dir", s.dir, "--save", "", "--appendonly", "no",
+			"--daemonize", "no", "--loglevel", "notice"}, extra...)
+	})
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -218,13 +267,7 @@ func newTCP(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("redis-server not found: run `make test` (installs it as root) or `apt-get install redis-server`")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return &Server{t: t, dir: t.TempDir(), bin: bin, Addr: addr}
+	return &Server{t: t, dir: t.TempDir(), bin: bin}
 }
 
 func (s *Server) port() string { return s.Addr[strings.LastIndexByte(s.Addr, ':')+1:] }
@@ -251,15 +294,17 @@ func StartSentinel(t testing.TB) *Sentinel {
 	}
 	for i := 0; i < 3; i++ {
 		s := newTCP(t)
-		conf := filepath.Join(s.dir, "sentinel.conf")
-		body := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %s 2\n"+
-			"sentinel down-after-milliseconds %s 1500\nsentinel failover-timeout %s 10000\nsentinel parallel-syncs %s 2\n",
-			s.port(), s.dir, MasterName, g.Primary.port(), MasterName, MasterName, MasterName)
-		if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s.args, s.ready = []string{conf, "--sentinel"}, "+monitor master"
-		s.start()
+		s.ready = "+monitor master"
+		s.startOnFreePort(func() {
+			conf := filepath.Join(s.dir, "sentinel.conf")
+			body := fmt.Sprintf("port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor %s 127.0.0.1 %s 2\n"+
+				"sentinel down-after-milliseconds %s 1500\nsentinel failover-timeout %s 10000\nsentinel parallel-syncs %s 2\n",
+				s.port(), s.dir, MasterName, g.Primary.port(), MasterName, MasterName, MasterName)
+			if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s.args = []string{conf, "--sentinel"}
+		})
 		t.Cleanup(s.Stop)
 		g.Sentinels = append(g.Sentinels, s)
 	}
