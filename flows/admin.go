@@ -31,10 +31,11 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 		action += " " + lower[1]
 	}
 	ctx = WithLang(ctx, in.Chat.Locale) // replies speak the bot admin's chat language
-	c, _, known := findAdminCommand(lower)
+	c, n, known := findAdminCommand(lower)
+	args := words[n:] // they keep their case (a banned term, a group's name, an id)
 	if c != nil && c.open != nil {
 		// helpdesk agents, who need not be bot admins
-		return c.open(e, ctx, in, words[len(strings.Fields(c.words)):])
+		return c.open(e, ctx, in, args)
 	}
 	acct, err := e.resolve(ctx, in)
 	admin := err == nil && acct.Enabled && e.isAdmin(acct)
@@ -49,8 +50,6 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	var file *Attachment
 	switch {
 	case c != nil:
-		// the arguments keep their case (a banned term, a group's name, an id)
-		args := words[min(len(words), len(strings.Fields(c.words))):]
 		out, file, ev.Outcome, ev.Reason = c.run(e, ctx, in, acct, args)
 	case known:
 		// a command's first word with an unknown second ("policy frobnicate")

@@ -75,9 +75,9 @@ func plain(f func(e *Engine, ctx context.Context, in Inbound, admin Account, arg
 	}
 }
 
-// findAdminCommand finds the command words (lowercased) name, and the words after it. known
-// says whether words[0] starts any command at all.
-func findAdminCommand(words []string) (c *adminCommand, args []string, known bool) {
+// findAdminCommand finds the command words (lowercased) name, and how many of the words name
+// it (the rest are its arguments). known says whether words[0] starts any command at all.
+func findAdminCommand(words []string) (c *adminCommand, n int, known bool) {
 	for i := range adminCommands {
 		c := &adminCommands[i]
 		cw := strings.Fields(c.words)
@@ -86,13 +86,13 @@ func findAdminCommand(words []string) (c *adminCommand, args []string, known boo
 		}
 		known = true
 		if len(words) >= len(cw) && slices.Equal(words[:len(cw)], cw) {
-			return c, words[len(cw):], true
+			return c, len(cw), true
 		}
 		if c.bare && len(words) == 1 {
-			return c, nil, true
+			return c, 1, true
 		}
 	}
-	return nil, nil, known
+	return nil, 0, known
 }
 
 // AdminWords are the first words of the bot-admin commands ("policy", "unblock", …): a chat

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/graph/graphtest"
@@ -47,7 +48,7 @@ func TestEligibilityOneRule(t *testing.T) {
 					want = append(want, a.UPN)
 				}
 			}
-			agree(t, h, users, h.Dir, want)
+			agree(t, h, users, h.Dir, users, want)
 		})
 	}
 }
@@ -88,14 +89,23 @@ func TestEligibilityOneRuleHybrid(t *testing.T) {
 				want = append(want, "carol@contoso.test", "protected@contoso.test")
 			}
 			sort.Strings(want)
-			agree(t, h, cloud, r.Capabilities().Roster, want)
+			// the expiry walk of a hybrid with selected groups: Entra's cloud-only users (AD's
+			// own walk is for self-service for all; Router.PasswordExpiries)
+			var expiring []flows.Account
+			for _, a := range cloud {
+				if !a.Synced {
+					expiring = append(expiring, a)
+				}
+			}
+			agree(t, h, cloud, r.Capabilities().Roster, expiring, want)
 		})
 	}
 }
 
-// agree checks that the engine, a reminder campaign and the report each find exactly want
-// (UPNs) eligible among users, none of whom has registered.
-func agree(t *testing.T, h *storetest.Harness, users []flows.Account, roster flows.Roster, want []string) {
+// agree checks that the engine, a reminder campaign, the report and the expiry reminders'
+// button each find exactly want (UPNs) eligible among users, none of whom has registered;
+// expiring is what the directory's expiry walk lists.
+func agree(t *testing.T, h *storetest.Harness, users []flows.Account, roster flows.Roster, expiring []flows.Account, want []string) {
 	t.Helper()
 	ctx := context.Background()
 	h.Rebuild()
@@ -161,6 +171,41 @@ func agree(t *testing.T, h *storetest.Harness, users []flows.Account, roster flo
 		reported = append(reported, row[0])
 	}
 	sort.Strings(reported)
+
+	// the expiry reminders: "Change it now" under the reminder only for who may self-serve (every
+	// enabled person's password expires in three days; the walk leaves disabled accounts out)
+	var list expiries
+	var enabledWant []string
+	for _, a := range expiring {
+		list = append(list, flows.PasswordExpiry{Account: a, ExpiresAt: h.Clock.Now().Add(3 * 24 * time.Hour)})
+		if a.Enabled && slices.Contains(want, a.UPN) {
+			enabledWant = append(enabledWant, a.UPN)
+		}
+	}
+	h.Notes.Replies, h.Notes.To = nil, nil
+	x := flows.NewExpiryReminders(h.Engine, h.Store, h.Store, list, chats)
+	if _, err := x.Plan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := x.Step(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	var buttons []string
+	for i, rep := range h.Notes.Replies {
+		if rep.MsgID == flows.MsgExpiryReminder && len(rep.Choices) > 0 {
+			buttons = append(buttons, byChat[h.Notes.To[i].UserID])
+		}
+	}
+	sort.Strings(buttons)
+	if !slices.Equal(buttons, enabledWant) {
+		t.Errorf("expiry reminders offer the change to %v; the rule says %v", buttons, enabledWant)
+	}
 
 	for name, got := range map[string][]string{"engine": engine, "reminders": reminded, "report": reported} {
 		if !slices.Equal(got, want) {

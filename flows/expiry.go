@@ -220,7 +220,11 @@ func (x *ExpiryReminders) one(ctx context.Context, pol Policy, id string, now, l
 	}
 	if first {
 		loc := t.Chat.Locale
-		when := p.ExpiresAt.In(t.TZ).Format("Monday 2 January at 15:04 MST")
+		tz := t.TZ
+		if tz == nil { // a zone the chat did not say: UTC, as quietUntil reads it
+			tz = time.UTC
+		}
+		when := p.ExpiresAt.In(tz).Format("Monday 2 January at 15:04 MST")
 		r := Reply{MsgID: MsgExpiryReminder, Text: Text(loc, MsgExpiryReminder, expiryIn(loc, p.ExpiresAt.Sub(now)), when), Private: true,
 			Choices: []Choice{{ID: ExpiryChoice, Label: Text(loc, MsgExpiryChangeNow)}}}
 		if x.e.Ineligible(a, pol) != "" {
