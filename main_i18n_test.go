@@ -76,7 +76,7 @@ func TestSlackGermanEndToEnd(t *testing.T) {
 			}
 		}
 		n := len(fake.Posts())
-		fake.SendEnvelope("interactive", "env-c"+itoa(seq), fakeslack.BlockAction(slackTeam, "Tr"+itoa(seq), "UALICE", act, val, "1700000000.000001"))
+		fake.SendEnvelope("interactive", "env-c"+itoa(seq), fakeslack.BlockAction(slackTeam, "Tr"+itoa(seq), "UALICE", act, val, p))
 		fake.WaitPosts(n + 2)
 		sa.Wait()
 		return last()

@@ -58,12 +58,14 @@ import (
 // from the driver's and the fakes'. It runs LOAD_USERS people (default 2,000) at 1, 10, 50 and
 // 200 at a time, reports the figures, and writes BENCHMARKS.md.
 //
-//	CGO_ENABLED=0 go test -run XXX -bench Recoveries -benchtime 1x .
+//	CGO_ENABLED=0 go test -trimpath -run XXX -bench Recoveries -benchtime 1x .
 //
 // LOAD_PROFILE=dir writes the bot process's CPU profile of the run at 50 at a time to
 // dir/bot-cpu.pprof and its heap profiles before and after that run to dir/bot-heap0.pprof and
 // dir/bot-heap1.pprof (the run's allocations: go tool pprof -sample_index=alloc_objects
-// -diff_base dir/bot-heap0.pprof dir/bot-heap1.pprof).
+// -diff_base dir/bot-heap0.pprof dir/bot-heap1.pprof). LOAD_MEMPROFILERATE=n sets the bot
+// process's runtime.MemProfileRate (1 records every allocation: exact counts in the heap
+// profiles, but a slower run whose CPU figures do not count).
 func BenchmarkRecoveries(b *testing.B) {
 	users := 2000
 	if v, err := strconv.Atoi(os.Getenv("LOAD_USERS")); err == nil && v > 0 {
@@ -253,6 +255,9 @@ func loadBotMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	if n, err := strconv.Atoi(os.Getenv("LOAD_MEMPROFILERATE")); err == nil && n > 0 {
+		runtime.MemProfileRate = n
+	}
 	var trips, inStep, steps atomic.Int64
 	bot, err := runBot(context.Background(), be, &notify.SMTP{Addr: be.SMTP, From: "resetbot@contoso.test"},
 		stepCounter{n: &steps}, tripHook{all: &trips, inStep: &inStep})
@@ -403,8 +408,10 @@ func (l *load) say(user, text string) (time.Duration, error) {
 	return l.post("/slack/events", "application/json", body)
 }
 
-func (l *load) click(user string, bt [2]string) (time.Duration, error) {
-	payload, _ := json.Marshal(fakeslack.BlockAction(loadTeam, fmt.Sprintf("Tr%d", l.evt.Add(1)), user, bt[0], bt[1], "1700000000.000001"))
+// click sends the click on button bt in message msg; the payload carries the message, its
+// blocks included, as Slack's does.
+func (l *load) click(user string, bt [2]string, msg fakeslack.Post) (time.Duration, error) {
+	payload, _ := json.Marshal(fakeslack.BlockAction(loadTeam, fmt.Sprintf("Tr%d", l.evt.Add(1)), user, bt[0], bt[1], msg))
 	return l.post("/slack/interactive", "application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(payload))))
 }
 
@@ -454,7 +461,7 @@ func (l *load) recover(i int, rec func(step string, d time.Duration), ack func(t
 	if err != nil {
 		return err
 	}
-	if _, err = step("2 pick app", func() (time.Duration, error) { return l.click(user, v) }); err != nil {
+	if _, err = step("2 pick app", func() (time.Duration, error) { return l.click(user, v, p) }); err != nil {
 		return err
 	}
 	code, _ := totp.Code(l.enrol[user], time.Now())
@@ -464,7 +471,7 @@ func (l *load) recover(i int, rec func(step string, d time.Duration), ack func(t
 	if v, err = button(p, "email"); err != nil {
 		return err
 	}
-	if _, err = step("4 pick email", func() (time.Duration, error) { return l.click(user, v) }); err != nil {
+	if _, err = step("4 pick email", func() (time.Duration, error) { return l.click(user, v, p) }); err != nil {
 		return err
 	}
 	var ecode string
@@ -639,7 +646,7 @@ const otherBenchmarks = "## Other benchmarks"
 
 func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
 	var w strings.Builder
-	fmt.Fprintf(&w, "# Benchmarks\n\nWritten by the load test:\n\n    CGO_ENABLED=0 go test -run XXX -bench Recoveries -benchtime 1x .\n\n")
+	fmt.Fprintf(&w, "# Benchmarks\n\nWritten by the load test:\n\n    CGO_ENABLED=0 go test -trimpath -run XXX -bench Recoveries -benchtime 1x .\n\n")
 	fmt.Fprintf(&w, "Machine: %s, %d CPUs, %s/%s, %s. The bot runs in a process of its own (the test binary re-executed with the wiring serve uses, mail through a real SMTP server in the driver's process); the driver, the fake Slack, graphtest and redis-server (append-only log, fsync every second) run on the same machine, so latencies include their work, while the CPU, allocation and RSS figures are the bot's process alone (and redis-server's CPU apart).\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(&w, "A recovery: \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response). CPU time is utime+stime from /proc/<pid>/stat over the run, divided by the recoveries; allocations are the bot process's runtime.MemStats.Mallocs over the run; peak RSS is its VmHWM after the run (the runs go from the lowest concurrency up); the file-backed part is the pages of the test binary (190 MB, most of it the Graph SDK) the process touched.\n\n")

@@ -88,7 +88,7 @@ func slackEndToEnd(t *testing.T, socket bool) {
 			}
 		}
 		n := len(fake.Posts())
-		deliver("interactive", "env-c"+itoa(seq), fakeslack.BlockAction(slackTeam, "Tr"+itoa(seq), "UALICE", act, val, "1700000000.000001"))
+		deliver("interactive", "env-c"+itoa(seq), fakeslack.BlockAction(slackTeam, "Tr"+itoa(seq), "UALICE", act, val, p))
 		fake.WaitPosts(n + 2) // the closed buttons, then the reply
 		sa.Wait()
 		return last()

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -312,7 +313,16 @@ type msgCatalog struct {
 	msgs     map[string]map[MsgID]entry
 	matcher  language.Matcher
 	printers map[string]*message.Printer
+
+	// matched remembers lang's answer for the locales seen (every message of a reply asks
+	// again; parsing and matching a tag is most of the cost of a short text), at most
+	// maxMatched of them, since a locale may come from outside.
+	matched  sync.Map // locale → catalog language
+	nMatched atomic.Int32
 }
+
+// maxMatched bounds the locales msgCatalog.lang remembers.
+const maxMatched = 256
 
 func (c *msgCatalog) lang(locale string) string {
 	if locale == "" {
@@ -321,6 +331,19 @@ func (c *msgCatalog) lang(locale string) string {
 	if _, ok := c.msgs[locale]; ok {
 		return locale
 	}
+	if l, ok := c.matched.Load(locale); ok {
+		return l.(string)
+	}
+	l := c.match(locale)
+	if c.nMatched.Load() < maxMatched {
+		c.nMatched.Add(1)
+		c.matched.Store(locale, l)
+	}
+	return l
+}
+
+// match is the catalog language closest to a locale (a BCP 47 tag, or with "_" for "-").
+func (c *msgCatalog) match(locale string) string {
 	tag, err := language.Parse(strings.ReplaceAll(locale, "_", "-"))
 	if err != nil {
 		return "en"

@@ -71,10 +71,7 @@ func (e *Engine) ChangePassword(ctx context.Context, ws *WebState, pw, confirm s
 	if err != nil {
 		return ErrLinkGone
 	}
-	if err := CheckNewPassword(pw, confirm, e.bannedLists(pol), personalTerms(acct)); err != nil {
-		return err
-	}
-	if err := e.directoryRules(ctx, ws.UserID, pw); err != nil {
+	if err := e.checkNewPassword(ctx, acct, pol, pw, confirm); err != nil {
 		return err
 	}
 	chat, _ := parseChatKey(ws.ChatKey)

@@ -167,9 +167,12 @@ func Score(pw string, lists []*BannedList, personal []string) (int, []string) {
 	return points, found
 }
 
-// entraAllowed are the characters Entra ID accepts in passwords: ASCII letters, digits, space
-// and these symbols.
-const entraSymbols = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<> "
+// PasswordSymbols are the symbols Entra ID accepts in passwords besides ASCII letters, digits
+// and space; the new-password page's checklist reads them from here too.
+const PasswordSymbols = "@#$%^&*-_!+=[]{}|\\:',.?/`~\"();<>"
+
+// entraSymbols are the symbols and the space.
+const entraSymbols = PasswordSymbols + " "
 
 // CheckNewPassword applies Entra's cloud rules, then the banned-password scoring, and says in
 // plain words what to change.

@@ -269,6 +269,11 @@ type WebState struct {
 	Action        string // PurposeAdmin: what the bot admin confirms by signing in
 	PendingExpiry time.Time
 	ExpiresAt     time.Time
+	// the link that opened the session (its stored MAC, expiry and the session version its
+	// consumption saved), so a sign-in by the wrong person can give it back to the right one
+	LinkMAC       string
+	LinkExpiresAt time.Time
+	LinkVersion   int64
 }
 
 // WebStates stores browser sessions, keyed by the MAC of their cookie.

@@ -34,6 +34,10 @@ const (
 	RecoverCode  RecoverAction = "code"  // typed a code
 	RecoverPick  RecoverAction = "pick"  // after the first proof: picked a method (Arg its kind)
 	RecoverShow  RecoverAction = "show"  // only show where the person is
+	// after the first proof, on the page asking for a code sent: a new code (a send, within
+	// the send limits, never a failure), or back to the choice of method
+	RecoverResend RecoverAction = "resend"
+	RecoverBack   RecoverAction = "back"
 )
 
 // RecoverInput is one request of the recovery page.
@@ -277,6 +281,42 @@ func (r *recovery) run(ctx context.Context) (RecoverView, error) {
 			return r.current(sess, sess.Version), nil
 		}
 		r.view = RecoverView{Stage: RecoverAwait, Method: MethodKind(r.in.Arg)}
+	case RecoverResend, RecoverBack:
+		if sess == nil {
+			return r.startOver()
+		}
+		if len(sess.Proven) == 0 {
+			// before the first proof: back from a code sent to the first page (to type the
+			// app's code instead), alike for every name, as the send was
+			if r.in.Action == RecoverBack && sess.State == StateAwaitCode {
+				next := *sess
+				next.State, next.Method = StateChooseMethod, ""
+				r.e.save(s, &next)
+				r.view = RecoverView{Stage: RecoverFirst}
+				break
+			}
+			return r.current(sess, sess.Version), nil
+		}
+		if r.reason != "" {
+			return r.startOver()
+		}
+		if sess.State != StateAwaitCode || sess.Method == MethodQuestions || sess.Method == MethodPasskey ||
+			r.in.Action == RecoverResend && sess.Method == MethodTOTP {
+			return r.current(sess, sess.Version), nil // nothing was sent: where the person is
+		}
+		if r.in.Action == RecoverBack {
+			next := *sess
+			next.State, next.Method = StateChooseMethod, ""
+			r.e.save(s, &next)
+			r.view = r.current(&next, next.Version)
+			break
+		}
+		s.resending = true
+		r.e.choose(ctx, s, "m", string(sess.Method))
+		if s.commit.Session == nil {
+			return r.current(sess, sess.Version), nil
+		}
+		r.view = RecoverView{Stage: RecoverAwait, Method: sess.Method}
 	default:
 		return RecoverView{Stage: RecoverStartOver}, ErrBadRequest
 	}
@@ -453,7 +493,7 @@ func (r *recovery) finish(ctx context.Context) (RecoverView, error) {
 		default:
 			v = r.current(next, out.Version)
 		}
-	case r.in.Action == RecoverPick:
+	case r.in.Action == RecoverPick || r.in.Action == RecoverResend:
 		if len(replies) > 0 {
 			v.Messages = texts(replies[:1])
 			if replies[0].Link != "" {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +18,12 @@ type Enroller interface {
 	BeginEnrol(ctx context.Context, a Account, input string, pol Policy, now time.Time) (PendingEnrol, error)
 	// ConfirmEnrol checks the code that proves the method works.
 	ConfirmEnrol(a Account, p PendingEnrol, code string, now time.Time) (Registered, int64, bool)
+}
+
+// PendingShower shows a pending registration again after a wrong code (the same key, or where
+// the code went), without a new secret or a new code.
+type PendingShower interface {
+	ShowPending(a Account, p PendingEnrol) (EnrolShow, error)
 }
 
 // PendingEnrol is a registration waiting for its first code.
@@ -93,7 +100,36 @@ func (e *Engine) BeginSignIn(ctx context.Context, token string) (WebState, error
 	now := e.d.Clock.Now()
 	exp := now.Add(WebLifetime)
 	return WebState{UserID: v.UserID, ChatKey: v.Session.Chat.Key(), Purpose: purpose, Action: v.Session.Action,
-		SessionID: v.Session.ID, StartedAt: now, ExpiresAt: exp}, nil
+		SessionID: v.Session.ID, StartedAt: now, ExpiresAt: exp,
+		LinkMAC: v.mac, LinkExpiresAt: v.Record.ExpiresAt, LinkVersion: v.Session.Version + 1}, nil
+}
+
+// ErrWrongPersonLinkKept: the wrong person signed in, and the link was given back for the
+// right one (it is still an ErrWrongUser).
+var ErrWrongPersonLinkKept = fmt.Errorf("%w; the link was given back", ErrWrongUser)
+
+// giveLinkBack makes the link that opened ws work again, until its own expiry and only while
+// its session is as the sign-in left it (no newer link, no step since): someone who signed in
+// as the wrong person used it up without it doing anything.
+func (e *Engine) giveLinkBack(ctx context.Context, ws *WebState) bool {
+	now := e.d.Clock.Now()
+	if ws.LinkMAC == "" || !now.Before(ws.LinkExpiresAt) {
+		return false
+	}
+	snap, err := e.d.Sessions.Load(ctx, ws.UserID, ws.ChatKey)
+	sess := snap.Session
+	if err != nil || sess == nil || sess.ID != ws.SessionID || sess.Version != ws.LinkVersion || sess.Expired(now) {
+		return false
+	}
+	next := *sess
+	next.Version = sess.Version + 1
+	out, err := e.d.Sessions.Commit(ctx, Commit{Subject: ws.UserID, ChatKey: ws.ChatKey, ExpectVersion: sess.Version, Now: now,
+		Session: &next, Link: &LinkGrant{Purpose: ws.Purpose, MAC: ws.LinkMAC, ExpiresAt: ws.LinkExpiresAt}})
+	if err != nil || out.Status != Committed {
+		e.d.Log.WarnContext(ctx, "the link could not be given back", "err", err, "status", out.Status)
+		return false
+	}
+	return true
 }
 
 // CompleteSignIn accepts a directory sign-in only for the chat user's own account, and only
@@ -104,6 +140,9 @@ func (e *Engine) CompleteSignIn(ctx context.Context, ws *WebState, si SignIn) er
 	if subtle.ConstantTimeCompare([]byte(si.ObjectID), []byte(ws.UserID)) != 1 {
 		ev.Outcome, ev.Reason = "refused", "oid_mismatch"
 		e.audit(ctx, ev)
+		if e.giveLinkBack(ctx, ws) {
+			return ErrWrongPersonLinkKept
+		}
 		return ErrWrongUser
 	}
 	if !fresh(si, ws.StartedAt, now, e.o.MaxSignInAge) {
@@ -207,12 +246,29 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 	}
 	now := e.d.Clock.Now()
 	p, err := en.BeginEnrol(ctx, acct, input, pol, now)
+	var ie *InputError
+	if errors.As(err, &ie) && ie.Field == "" {
+		// what the person typed: the page says so at the field
+		return EnrolShow{}, BadField("address", 0, ie.ID, ie.Args...)
+	}
 	if err != nil {
 		return EnrolShow{}, err
 	}
 	if kind == MethodEmail && (strings.EqualFold(p.Address, acct.Mail) || strings.EqualFold(p.Address, acct.UPN)) {
 		// the work mailbox is behind the password being reset: no code goes to it
-		return EnrolShow{}, BadInput("input.private_email")
+		return EnrolShow{}, BadField("address", 0, "input.private_email")
+	}
+	if kind == MethodEmail {
+		// nor to any mailbox of the directory (an alias of the person's own, where the
+		// directory finds addresses by their aliases, as AD's proxyAddresses; or a colleague's)
+		switch other, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimEmail, Value: p.Address}); {
+		case err == nil && other.ID == acct.ID:
+			return EnrolShow{}, BadField("address", 0, "input.private_email")
+		case err == nil || errors.Is(err, ErrAmbiguous):
+			return EnrolShow{}, BadField("address", 0, "input.directory_email")
+		case !errors.Is(err, ErrNotFound):
+			return EnrolShow{}, fmt.Errorf("flows: enrol address lookup: %w", err)
+		}
 	}
 	if p.Send != nil {
 		ok, err := e.d.Enrollments.CountSend(ctx, ws.UserID, pol.Limits, now)
@@ -230,6 +286,47 @@ func (e *Engine) BeginEnrol(ctx context.Context, ws *WebState, kind MethodKind, 
 	ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.PendingExpiry = p.Secret, p.Address, p.MAC, p.ExpiresAt
 	ws.PendingKind = kind
 	return p.Show, nil
+}
+
+// PendingShow is what the confirmation page shows again after a wrong code: the pending
+// authenticator key (QR code and manual entry), or where the code went. A reconfirmation of
+// the registered app shows no key.
+func (e *Engine) PendingShow(ctx context.Context, ws *WebState) (EnrolShow, error) {
+	if err := e.signedIn(ws); err != nil {
+		return EnrolShow{}, err
+	}
+	sh, ok := e.methods[ws.PendingKind].(PendingShower)
+	if !ok || ws.Reconfirm && ws.PendingKind == MethodTOTP {
+		return EnrolShow{}, nil
+	}
+	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: ws.UserID})
+	if err != nil {
+		return EnrolShow{}, fmt.Errorf("flows: enrol lookup: %w", err)
+	}
+	return sh.ShowPending(acct, PendingEnrol{Secret: ws.PendingTOTP, Address: ws.PendingEmail})
+}
+
+// ResendEnrol sends a new code to the destination being registered (or reconfirmed): a send,
+// counted against the send limits like any other, never a failed attempt.
+func (e *Engine) ResendEnrol(ctx context.Context, ws *WebState) (EnrolShow, error) {
+	if err := e.signedIn(ws); err != nil {
+		return EnrolShow{}, err
+	}
+	kind := ws.PendingKind
+	if ws.PendingEmail == "" || (kind != MethodEmail && kind != MethodSMS && kind != MethodVoice) {
+		return EnrolShow{}, ErrBadRequest
+	}
+	reconfirm := ws.Reconfirm
+	show, err := e.BeginEnrol(ctx, ws, kind, ws.PendingEmail)
+	if err == nil {
+		ws.Reconfirm = reconfirm
+	}
+	return show, err
+}
+
+// CancelEnrol drops the pending registration ("back" on its page).
+func (e *Engine) CancelEnrol(ws *WebState) {
+	ws.PendingKind, ws.PendingTOTP, ws.PendingEmail, ws.PendingMAC, ws.Reconfirm = "", "", "", "", false
 }
 
 // ErrLimit: too many codes were sent recently.
@@ -343,6 +440,12 @@ type Progress struct {
 
 // RegistrationProgress counts the registered methods that count for userID against the policy.
 func (e *Engine) RegistrationProgress(ctx context.Context, userID string) (Progress, error) {
+	return e.ProgressWithout(ctx, userID, "")
+}
+
+// ProgressWithout is the progress userID would have without the method without (none when
+// ""): the methods page asks before a removal leaves fewer than the policy requires.
+func (e *Engine) ProgressWithout(ctx context.Context, userID string, without MethodKind) (Progress, error) {
 	pol, err := e.policy(ctx)
 	if err != nil {
 		return Progress{}, err
@@ -350,6 +453,10 @@ func (e *Engine) RegistrationProgress(ctx context.Context, userID string) (Progr
 	en, err := e.d.Enrollments.Get(ctx, userID)
 	if err != nil {
 		return Progress{}, err
+	}
+	if _, ok := en.Methods[without]; ok {
+		en.Methods = maps.Clone(en.Methods)
+		delete(en.Methods, without)
 	}
 	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: userID})
 	if err != nil {

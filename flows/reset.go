@@ -46,6 +46,35 @@ func joinMsgs(locale string, parts []Msg) string {
 
 func (e *PasswordError) Error() string { return "password refused: " + e.Reason }
 
+// The rules of the new-password page's checklist (data-rule): the page ticks the first four as
+// the person types, by the same definitions as CheckPassword and CheckNewPassword; the server
+// alone checks RuleCommon (banned terms, the person's name, the directory's history and rules).
+const (
+	RuleLength  = "length"  // the minimum (the bot's or the directory's) up to 256 characters
+	RuleClasses = "classes" // three of lowercase, uppercase, digits, symbols
+	RuleCharset = "charset" // only the characters Entra accepts
+	RuleSame    = "same"    // the same in both boxes
+	RuleCommon  = "common"  // not guessable, not the name, not a recent one: checked on submit
+)
+
+// Rule is the checklist rule the refusal is about.
+func (e *PasswordError) Rule() string {
+	if len(e.Parts) == 0 {
+		return RuleCommon // the directory's own refusal
+	}
+	switch e.Parts[0].ID {
+	case "pw.not_same":
+		return RuleSame
+	case "pw.min_length", "pw.min_length_of", "pw.max_length":
+		return RuleLength
+	case "pw.classes":
+		return RuleClasses
+	case "pw.charset", "pw.control":
+		return RuleCharset
+	}
+	return RuleCommon
+}
+
 // CheckPassword applies the rules checked before the directory is called.
 func CheckPassword(pw, confirm string) error {
 	if pw != confirm {
@@ -135,10 +164,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 	if err != nil {
 		return ErrLinkGone
 	}
-	if err := CheckNewPassword(pw, confirm, e.bannedLists(pol), personalTerms(acct)); err != nil {
-		return err
-	}
-	if err := e.directoryRules(ctx, uid, pw); err != nil {
+	if err := e.checkNewPassword(ctx, acct, pol, pw, confirm); err != nil {
 		return err
 	}
 	v, err := e.consumeLink(ctx, token, PurposeReset, nil)
@@ -192,6 +218,20 @@ func (e *Engine) keepLink(ctx context.Context, token string, v LinkView, pol Pol
 		e.d.Log.WarnContext(ctx, "the reset link could not be given back", "err", err, "status", out.Status)
 	}
 	return pe
+}
+
+// checkNewPassword applies the rules a new password must meet after CheckPassword: the
+// directory's minimum, the characters, then the banned terms and the person's name. The rules
+// the page's checklist ticks come first, so a password that misses one of them is refused for
+// one of them, as the page shows it.
+func (e *Engine) checkNewPassword(ctx context.Context, acct Account, pol Policy, pw, confirm string) error {
+	if err := CheckPassword(pw, confirm); err != nil {
+		return err
+	}
+	if err := e.directoryRules(ctx, acct.ID, pw); err != nil {
+		return err
+	}
+	return CheckNewPassword(pw, confirm, e.bannedLists(pol), personalTerms(acct))
 }
 
 // directoryRules applies the directory's own password rules (AD's domain policy), so a password
@@ -393,8 +433,13 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 }
 
 // InputError is a bad request whose reason a person can act on, in the catalog's words; it
-// wraps ErrBadRequest.
-type InputError struct{ Msg }
+// wraps ErrBadRequest. Field names the form field it is about ("address", "q", "a"), Slot
+// which of a numbered field's entries (from 0), so a page can say which and keep the rest.
+type InputError struct {
+	Msg
+	Field string
+	Slot  int
+}
 
 func (e *InputError) Error() string {
 	s := strings.TrimSuffix(Text("en", e.ID, e.Args...), ".")
@@ -407,7 +452,22 @@ func (e *InputError) Error() string {
 func (e *InputError) Unwrap() error { return ErrBadRequest }
 
 // BadInput is an InputError of one catalog message.
-func BadInput(id MsgID, args ...any) error { return &InputError{Msg{ID: id, Args: args}} }
+func BadInput(id MsgID, args ...any) error { return &InputError{Msg: Msg{ID: id, Args: args}} }
+
+// BadField is an InputError about one field (slot: which of a numbered field's entries).
+func BadField(field string, slot int, id MsgID, args ...any) error {
+	return &InputError{Msg: Msg{ID: id, Args: args}, Field: field, Slot: slot}
+}
+
+// InputField says which field (and which of its entries) an InputError is about; ok is false
+// when it names none.
+func InputField(err error) (field string, slot int, ok bool) {
+	var ie *InputError
+	if !errors.As(err, &ie) || ie.Field == "" {
+		return "", 0, false
+	}
+	return ie.Field, ie.Slot, true
+}
 
 // InputText says what to fix in the locale's language; ok is false for other errors.
 func InputText(err error, locale string) (string, bool) {

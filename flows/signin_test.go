@@ -48,11 +48,13 @@ func TestSignInFreshness(t *testing.T) {
 // kinds records the claim kinds a directory is asked to look up.
 type kinds struct {
 	flows.Directory
-	got []flows.ClaimKind
+	got    []flows.ClaimKind
+	claims []flows.Claim // the whole claims, in the same order
 }
 
 func (k *kinds) Lookup(ctx context.Context, c flows.Claim) (flows.Account, error) {
 	k.got = append(k.got, c.Kind)
+	k.claims = append(k.claims, c)
 	return k.Directory.Lookup(ctx, c)
 }
 
@@ -108,17 +110,6 @@ func TestUnknownAndKnownCostTheSameLookups(t *testing.T) {
 	}
 }
 
-// claims records every claim the engine looks up.
-type claims struct {
-	flows.Directory
-	got []flows.Claim
-}
-
-func (k *claims) Lookup(ctx context.Context, c flows.Claim) (flows.Account, error) {
-	k.got = append(k.got, c)
-	return k.Directory.Lookup(ctx, c)
-}
-
 // With a cold mapping, a chat identity's email is looked up with the pin the person's first
 // sign-in left (so Graph can read that user while it searches); an identity never pinned is
 // looked up without one (a browser on the recovery page reads none: see
@@ -126,7 +117,7 @@ func (k *claims) Lookup(ctx context.Context, c flows.Claim) (flows.Account, erro
 // the search: a pin to someone else is still refused.
 func TestColdLookupCarriesThePin(t *testing.T) {
 	h, _ := newAlice(t)
-	rec := &claims{Directory: h.Dir}
+	rec := &kinds{Directory: h.Dir}
 	h.Deps.Directory = rec
 	h.Rebuild()
 	ctx := context.Background()
@@ -137,18 +128,18 @@ func TestColdLookupCarriesThePin(t *testing.T) {
 	h.Say("U-pinned", aliceMail, "I'm locked out")
 	h.Say("U-fresh", aliceMail, "I'm locked out")
 	want := []flows.Claim{{Kind: flows.ClaimEmail, Value: aliceMail, Pinned: storetest.Alice.ID}, {Kind: flows.ClaimEmail, Value: aliceMail}}
-	if !slices.Equal(rec.got, want) {
-		t.Fatalf("look-ups %+v, want %+v", rec.got, want)
+	if !slices.Equal(rec.claims, want) {
+		t.Fatalf("look-ups %+v, want %+v", rec.claims, want)
 	}
 	// pinned to someone else: refused as before, whatever the hint
 	if err := h.Store.Pin(ctx, storetest.Chat("U-other").Key(), "someone-else"); err != nil {
 		t.Fatal(err)
 	}
-	rec.got = nil
+	rec.claims = nil
 	if rs := h.Say("U-other", aliceMail, "I'm locked out"); storetest.Has(rs, flows.MsgChooseMethod) {
 		t.Fatalf("a chat pinned to someone else was served: %v", storetest.IDs(rs))
 	}
-	if len(rec.got) != 1 || rec.got[0].Pinned != "someone-else" {
-		t.Fatalf("look-ups %+v", rec.got)
+	if len(rec.claims) != 1 || rec.claims[0].Pinned != "someone-else" {
+		t.Fatalf("look-ups %+v", rec.claims)
 	}
 }

@@ -90,8 +90,14 @@ func (d *Directory) request(ctx context.Context, op, method, path string, body a
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Accept", "application/json")
+	if flows.UserWaiting(ctx) {
+		req.Header.Set(priorityHeader, "high")
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+		// the SDK's retry handler sends the body again after a 429 or 503 by seeking it back
+		// to its start, which http.NewRequest's wrapper of the reader does not allow
+		req.Body = seekBody{rd.(*bytes.Reader)}
 	}
 	resp, err := d.hc.Do(req)
 	if err != nil {
@@ -112,6 +118,11 @@ func (d *Directory) request(ctx context.Context, op, method, path string, body a
 	return nil
 }
 
+// seekBody is a request body the retry handler can rewind.
+type seekBody struct{ *bytes.Reader }
+
+func (seekBody) Close() error { return nil }
+
 // statusError is Graph's error answer to a request made outside the SDK.
 type statusError struct {
 	Op     string
@@ -120,6 +131,12 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string {
+	code, msg := e.odata()
+	return fmt.Sprintf("graph: %s: %d %s: %s", e.Op, e.Status, code, msg)
+}
+
+// odata is the code and message of Graph's error body.
+func (e *statusError) odata() (code, msg string) {
 	var b struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -127,7 +144,7 @@ func (e *statusError) Error() string {
 		} `json:"error"`
 	}
 	_ = json.Unmarshal(e.Body, &b)
-	return fmt.Sprintf("graph: %s: %d %s: %s", e.Op, e.Status, b.Error.Code, b.Error.Message)
+	return b.Error.Code, b.Error.Message
 }
 
 // batch sends requests as one JSON batch and returns the answers by id; an error when the

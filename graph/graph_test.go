@@ -325,6 +325,28 @@ func TestPriorityWhileAUserWaits(t *testing.T) {
 	if n := tn.Calls()["priority GET /v1.0/users"]; n != 1 {
 		t.Fatalf("interactive lookup sent priority %d times", n)
 	}
+	// every call of an interactive look-up, through the SDK or a plain request (the batch), and
+	// of a password change, asks for priority; none of the background look-up did
+	before := tn.Calls()
+	ctx := flows.WithUserWaiting(context.Background())
+	if _, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimObjectID, Value: "a11ce000-0000-4000-8000-000000000001"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPassword(ctx, "a11ce000-0000-4000-8000-000000000001", "Granite-Orchid-Lantern-8", false); err != nil {
+		t.Fatal(err)
+	}
+	after := tn.Calls()
+	for k, n := range after {
+		if strings.HasPrefix(k, "priority ") {
+			continue
+		}
+		if sent, prio := n-before[k], after["priority "+k]-before["priority "+k]; sent != prio {
+			t.Errorf("%s: %d calls, %d with priority", k, sent, prio)
+		}
+	}
+	if after["priority POST /v1.0/$batch"] == before["priority POST /v1.0/$batch"] || after["priority PATCH /v1.0/users/{id}"] != 1 {
+		t.Fatalf("calls %v", after)
+	}
 }
 
 func TestTemporaryAccessPassIsNeverRetried(t *testing.T) {

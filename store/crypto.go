@@ -10,7 +10,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // Keys are the secrets the store uses: sealing keys by id (AES-256) and the MAC key.
@@ -60,6 +63,7 @@ type Crypto struct {
 	cur   string
 	mac   []byte
 	old   [][]byte
+	macs  sync.Pool // HMAC-SHA256 states under mac, reset before each use
 }
 
 // NewCrypto builds the sealer and MACer from validated keys.
@@ -122,24 +126,47 @@ func (c *Crypto) Open(aad, sealed string) (string, error) {
 }
 
 // MAC is HMAC-SHA256 over the parts, length-prefixed so parts cannot run into each other.
-func (c *Crypto) MAC(parts ...string) string { return macWith(c.mac, parts) }
+func (c *Crypto) MAC(parts ...string) string { return c.currentMAC(parts) }
 
 // MACs returns the MAC of the parts under every accepted key, the current key first and then
 // the old keys of a rotation. Without old keys it is MAC alone.
 func (c *Crypto) MACs(parts ...string) []string {
 	out := make([]string, 0, 1+len(c.old))
-	out = append(out, macWith(c.mac, parts))
+	out = append(out, c.currentMAC(parts))
 	for _, k := range c.old {
 		out = append(out, macWith(k, parts))
 	}
 	return out
 }
 
-func macWith(key []byte, parts []string) string {
-	h := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		fmt.Fprintf(h, "%d:", len(p))
-		h.Write([]byte(p))
+// currentMAC is the MAC under the current key, with an HMAC state from the pool.
+func (c *Crypto) currentMAC(parts []string) string {
+	h, _ := c.macs.Get().(hash.Hash)
+	if h == nil {
+		h = hmac.New(sha256.New, c.mac)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	s := macSum(h, parts)
+	c.macs.Put(h)
+	return s
+}
+
+func macWith(key []byte, parts []string) string { return macSum(hmac.New(sha256.New, key), parts) }
+
+// macSum resets h and returns its hex sum over the parts, each written as its length in
+// decimal, a colon, then the part.
+func macSum(h hash.Hash, parts []string) string {
+	h.Reset()
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 4
+	}
+	b := make([]byte, 0, n+16)
+	for _, p := range parts {
+		b = strconv.AppendInt(b, int64(len(p)), 10)
+		b = append(b, ':')
+		b = append(b, p...)
+	}
+	h.Write(b)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }

@@ -1,7 +1,12 @@
 package store_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/resetbot/resetbot/store"
@@ -63,4 +68,47 @@ func BenchmarkMACs(b *testing.B) {
 			_ = one.MACs(parts...)
 		}
 	})
+}
+
+// A MAC is HMAC-SHA256 over each part's length in decimal, a colon and the part, in hex: the
+// same as writing them with fmt one by one (what MAC did before it reused HMAC states), for
+// parts of every length, empty ones and none, also when many are made at once.
+func TestMACIsLengthPrefixedHMAC(t *testing.T) {
+	k, seal := key(), key()
+	c, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k": seal}, CurrentID: "k", MACKey: k, OldMACKeys: [][]byte{seal}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := func(key []byte, parts []string) string {
+		h := hmac.New(sha256.New, key)
+		for _, p := range parts {
+			fmt.Fprintf(h, "%d:", len(p))
+			h.Write([]byte(p))
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	cases := [][]string{nil, {""}, {"", ""}, {"code", "x"}, {"12:ab", "c"}, {"12", ":abc"}, {strings.Repeat("é", 700), "1", "22", strings.Repeat("z", 12345)}}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 50; r++ {
+				for _, parts := range cases {
+					if got, want := c.MAC(parts...), ref(k, parts); got != want {
+						t.Errorf("MAC(%.40q) = %s, want %s", parts, got, want)
+						return
+					}
+					if got := c.MACs(parts...); len(got) != 2 || got[0] != ref(k, parts) || got[1] != ref(seal, parts) {
+						t.Errorf("MACs(%.40q) = %v", parts, got)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if c.MAC("12:ab", "c") == c.MAC("12", ":abc") {
+		t.Fatal("parts ran into each other")
+	}
 }

@@ -95,11 +95,12 @@ func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
 func tag(subject string) string { return "{u:" + subject + "}" }
 
-func sessKey(subject, chat string) string { return tag(subject) + ":s:" + chat }
-func codeKey(subject, chat string) string { return tag(subject) + ":code:" + chat }
-func enrolKey(subject string) string      { return tag(subject) + ":e" }
-func linksKey(subject string) string      { return tag(subject) + ":l" }
-func idemKey(subject, k string) string    { return tag(subject) + ":i:" + k }
+// the keys of one subject, each built in one concatenation: "{u:" + subject + "}" + the rest
+func sessKey(subject, chat string) string { return "{u:" + subject + "}:s:" + chat }
+func codeKey(subject, chat string) string { return "{u:" + subject + "}:code:" + chat }
+func enrolKey(subject string) string      { return "{u:" + subject + "}:e" }
+func linksKey(subject string) string      { return "{u:" + subject + "}:l" }
+func idemKey(subject, k string) string    { return "{u:" + subject + "}:i:" + k }
 func pinKey(chat string) string           { return "pin:" + chat }
 
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
@@ -141,7 +142,11 @@ func decodeSession(vals []any) (*flows.Session, error) {
 		// A record we cannot read is treated as no session: the user starts over.
 		return nil, nil
 	}
-	v, _ := strconv.ParseInt(fmt.Sprint(vals[0]), 10, 64)
+	ver, ok := vals[0].(string) // HMGET answers strings
+	if !ok {
+		ver = fmt.Sprint(vals[0])
+	}
+	v, _ := strconv.ParseInt(ver, 10, 64)
 	sess.Version = v
 	return &sess, nil
 }

@@ -62,3 +62,13 @@ func TestScriptsAreFilesWithAHeader(t *testing.T) {
 		}
 	}
 }
+
+// The subject's keys all start with its hash tag, so a script's keys share one cluster slot.
+func TestSubjectKeysShareTheTag(t *testing.T) {
+	for key, want := range map[string]string{sessKey("s1", "c"): tag("s1") + ":s:c", codeKey("s1", "c"): tag("s1") + ":code:c",
+		enrolKey("s1"): tag("s1") + ":e", linksKey("s1"): tag("s1") + ":l", idemKey("s1", "k"): tag("s1") + ":i:k"} {
+		if key != want {
+			t.Errorf("key %q, want %q", key, want)
+		}
+	}
+}

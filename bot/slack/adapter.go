@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,7 +82,7 @@ type Adapter struct {
 	mu      sync.Mutex
 	users   map[string]userEntry
 	sweepAt time.Time // when expired users are next dropped from users
-	work    sync.WaitGroup
+	work    inflight
 
 	qmu     sync.Mutex
 	queues  map[string]*userQueue // team:user → pending work
@@ -138,6 +139,42 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 
 // Wait blocks until the work started by acknowledged requests is done.
 func (a *Adapter) Wait() { a.work.Wait() }
+
+// inflight counts the work started and not yet done; wait blocks until none is left. A count
+// under a mutex rather than a sync.WaitGroup: new work may start (the next request) after a
+// wait has returned with only the network between the two, an order a WaitGroup requires to
+// be visible to the race detector and the network is not.
+type inflight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil while none is waited for
+}
+
+func (w *inflight) Add(d int) {
+	w.mu.Lock()
+	w.n += d
+	if w.n == 0 && w.idle != nil {
+		close(w.idle)
+		w.idle = nil
+	}
+	w.mu.Unlock()
+}
+
+func (w *inflight) Done() { w.Add(-1) }
+
+func (w *inflight) Wait() {
+	w.mu.Lock()
+	if w.n == 0 {
+		w.mu.Unlock()
+		return
+	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	idle := w.idle
+	w.mu.Unlock()
+	<-idle
+}
 
 // later runs f after the request was acknowledged, detached from the request's context.
 func (a *Adapter) later(ctx context.Context, f func(ctx context.Context)) {
@@ -361,7 +398,7 @@ func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
 			return
 		}
 		a.handle(ctx, env.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
-			in.Text, in.IdemKey = e.Text, "slack:"+env.EventID
+			in.Text, in.IdemKey = typedText(e.Text), "slack:"+env.EventID
 		})
 	case "home":
 		if a.first(ctx, "evt:"+env.EventID) {
@@ -456,6 +493,30 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		a.publishHome(ctx, team, cb.User.ID)
 	}
 }
+
+// slackLink is a link Slack put into a message's text: <url>, <url|label>, <mailto:addr|addr>.
+var slackLink = regexp.MustCompile(`<((?:https?|mailto):[^<>|]*)(?:\|([^<>]*))?>`)
+
+// typedText is what the person typed, from a message event's text, which Slack delivers with
+// &, < and > escaped and with the addresses and web links it linked as <mailto:addr|addr> and
+// <url> (Slack's "Formatting text for app surfaces": "Escaping text", "Linking to URLs"): a
+// link becomes its label (or its address), then the three escapes are read back. So a code, an
+// address or a password typed with "&" reaches the engine as it was typed.
+func typedText(s string) string {
+	if !strings.ContainsAny(s, "<&") {
+		return s
+	}
+	s = slackLink.ReplaceAllStringFunc(s, func(l string) string {
+		m := slackLink.FindStringSubmatch(l)
+		if m[2] != "" {
+			return m[2]
+		}
+		return strings.TrimPrefix(m[1], "mailto:")
+	})
+	return slackUnescape.Replace(s)
+}
+
+var slackUnescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 // onCommand handles /sspr; the replies go to the user's direct messages.
 func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {

@@ -20,7 +20,8 @@ import (
 // never by anything in the payload.
 func FuzzSlackPayloads(f *testing.F) {
 	msg, _ := json.Marshal(fakeslack.MessageEvent(team, "Ev1", "UALICE", "I'm locked out"))
-	act, _ := json.Marshal(fakeslack.BlockAction(team, "Tr1", "UALICE", "choice:0", "m:totp|s|1", "1700000000.000001"))
+	act, _ := json.Marshal(fakeslack.BlockAction(team, "Tr1", "UALICE", "choice:0", "m:totp|s|1", fakeslack.Post{TS: "1700000000.000001", Text: "How would you like to prove it's you?",
+		Blocks: `[{"type":"section","text":{"type":"mrkdwn","text":"How would you like to prove it's you?"}},{"type":"actions","block_id":"actions:0","elements":[{"type":"button","action_id":"choice:0","text":{"type":"plain_text","text":"Authenticator app"},"value":"m:totp|s|1"}]}]`}))
 	f.Add(0, msg)
 	f.Add(1, act)
 	f.Add(0, []byte(`{"type":"url_verification","challenge":"abc"}`))

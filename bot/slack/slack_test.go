@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,7 +99,7 @@ func (e *env) click(t *testing.T, trigger, action, value string) {
 
 func (e *env) clickAs(t *testing.T, user, trigger, action, value string) {
 	t.Helper()
-	payload, _ := json.Marshal(fakeslack.BlockAction(team, trigger, user, action, value, "1700000000.000001"))
+	payload, _ := json.Marshal(fakeslack.BlockAction(team, trigger, user, action, value, e.fake.Message("D"+user, action, value)))
 	body := []byte("payload=" + url.QueryEscape(string(payload)))
 	if code := e.signed(t, "/slack/interactive", "application/x-www-form-urlencoded", body, e.h.Clock.Now(), nil); code != 200 {
 		t.Fatalf("interactive: %d", code)
@@ -139,6 +141,29 @@ func button(t *testing.T, p fakeslack.Post, labelIndex int) (string, string) {
 	return choices[labelIndex][0], choices[labelIndex][1]
 }
 
+// buttonText is the text of the button actionID in p.
+func buttonText(t *testing.T, p fakeslack.Post, actionID string) string {
+	t.Helper()
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Text     struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"elements"`
+	}
+	_ = json.Unmarshal([]byte(p.Blocks), &blocks)
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.ActionID == actionID && e.Text.Text != "" {
+				return e.Text.Text
+			}
+		}
+	}
+	t.Fatalf("no button %s in %s", actionID, p.Blocks)
+	return ""
+}
+
 // converse drives the whole conversation with say and click, and returns the reset link.
 func converse(t *testing.T, e *env, say func(id, text string), click func(trigger, action, value string)) string {
 	say("Ev1", "I'm locked out")
@@ -148,8 +173,25 @@ func converse(t *testing.T, e *env, say func(id, text string), click func(trigge
 	}
 	act, val := button(t, p, 0)
 	click("Tr1", act, val)
-	if p := lastPost(t, e.fake, "chat.update"); !strings.Contains(p.Text, "You chose") {
-		t.Fatalf("buttons not closed: %+v", p)
+	closed := lastPost(t, e.fake, "chat.update")
+	if !strings.Contains(closed.Text, "You chose") || closed.TS != p.TS {
+		t.Fatalf("buttons not closed: %+v", closed)
+	}
+	// the click carried the message (as Slack's payload does): the update keeps its blocks but
+	// the buttons, and names the clicked button by its text
+	var asked, kept []map[string]any
+	if err := json.Unmarshal([]byte(p.Blocks), &asked); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(closed.Blocks), &kept); err != nil || len(kept) == 0 {
+		t.Fatalf("closed blocks: %v %s", err, closed.Blocks)
+	}
+	asked = slices.DeleteFunc(asked, func(b map[string]any) bool { return b["type"] == "actions" })
+	if len(asked) == 0 || !reflect.DeepEqual(asked, kept[:len(kept)-1]) {
+		t.Fatalf("closed message lost the question: %s, asked %s", closed.Blocks, p.Blocks)
+	}
+	if label := buttonText(t, p, act); !strings.Contains(closed.Text, label) {
+		t.Fatalf("closed message %q does not name %q", closed.Text, label)
 	}
 	if p := lastPost(t, e.fake, "chat.postMessage"); !strings.Contains(p.Text, "authenticator app") {
 		t.Fatalf("after choosing: %+v", p)
@@ -222,7 +264,7 @@ func TestConversationOverSocketMode(t *testing.T) {
 			wait()
 		},
 		func(tr, act, val string) {
-			e.fake.SendEnvelope("interactive", "env-"+tr, fakeslack.BlockAction(team, tr, "UALICE", act, val, "1700000000.000001"))
+			e.fake.SendEnvelope("interactive", "env-"+tr, fakeslack.BlockAction(team, tr, "UALICE", act, val, e.fake.Message("DUALICE", act, val)))
 			wait()
 		})
 	finish(t, e, link)

@@ -196,6 +196,7 @@ func TestPagesInARealBrowser(t *testing.T) {
 	if got := text(ctx, t); !strings.Contains(got, "too easy to guess") {
 		t.Fatalf("refusal: %q", got)
 	}
+	audit2("refused password page")
 	shot(t, ctx, "05-refused")
 	err = chromedp.Run(ctx, chromedp.SendKeys("#password", "Granite-Orchid-Lantern-8", chromedp.ByID),
 		chromedp.SendKeys("#confirm", "Granite-Orchid-Lantern-8", chromedp.ByID), chromedp.Submit("#password", chromedp.ByID),

@@ -44,8 +44,9 @@ func (s *Server) changePost(w http.ResponseWriter, r *http.Request) {
 			s.gone(w, r, http.StatusForbidden)
 			return
 		}
-		s.render(w, r, http.StatusUnprocessableEntity, "reset.html", view{Title: s.t(r, "web.title.reset"), CSRF: ws.CSRF,
-			Error: pe.Reason, Rules: rules, Action: "/change"})
+		v := view{Title: s.t(r, "web.title.reset"), CSRF: ws.CSRF, Rules: rules, Action: "/change"}
+		s.passwordError(r, &v, pe)
+		s.render(w, r, http.StatusUnprocessableEntity, "reset.html", v)
 	case errors.Is(err, flows.ErrNeedSignIn), errors.Is(err, flows.ErrLinkGone):
 		s.gone(w, r, http.StatusForbidden)
 	default:

@@ -51,8 +51,15 @@ func TestChangePageChangesThePassword(t *testing.T) {
 		t.Fatalf("form %d %s:\n%s", b.Status, b.URL, b.Last)
 	}
 	b.Submit("", url.Values{"password": {"alllowercase"}, "confirm": {"alllowercase"}})
-	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "three of") {
+	// a refusal names its field, and marks it
+	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "New password: Use at least three of") ||
+		!strings.Contains(b.Last, `aria-invalid="true" aria-describedby="err-password"`) {
 		t.Fatalf("weak: %d %s", b.Status, b.Last)
+	}
+	b.Submit("", url.Values{"password": {"Tr0ub4dor&3x"}, "confirm": {"Tr0ub4dor&3y"}})
+	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "Type it again: The two passwords are not the same") ||
+		!strings.Contains(b.Last, `aria-invalid="true" aria-describedby="err-confirm"`) {
+		t.Fatalf("not the same: %d %s", b.Status, b.Last)
 	}
 	b.Submit("", url.Values{"password": {"Password123!"}, "confirm": {"Password123!"}})
 	if b.Status != http.StatusUnprocessableEntity || len(e.h.Dir.Passwords) != 0 {

@@ -78,6 +78,13 @@ func (s *Server) passkeyRemove(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if r.PostFormValue("confirm") != "yes" {
+		// the last passkey takes the method with it: asked first when that leaves too few
+		if keys, err := s.e.PasskeyViews(r.Context(), ws.UserID); err == nil && len(keys) == 1 && keys[0].ID == r.PostFormValue("id") &&
+			s.askBeforeRemoving(w, r, ws, flows.MethodPasskey, view{Kind: string(flows.MethodPasskey), PasskeyID: keys[0].ID}) {
+			return
+		}
+	}
 	name, err := s.e.RemovePasskey(r.Context(), &ws, r.PostFormValue("id"))
 	switch {
 	case err == nil:

@@ -95,6 +95,7 @@ type recoverPage struct {
 	Stage                string
 	Sent                 string
 	Methods              []flows.RecoverMethod
+	Method               flows.MethodKind // the await stage: the method whose code is asked for
 	Messages             []string
 	Link                 string
 	// the language of the page and its switcher (layout.html)
@@ -300,6 +301,10 @@ func (s *Server) recoverPost(w http.ResponseWriter, r *http.Request) {
 		in.Action, in.Code = flows.RecoverCode, r.PostFormValue("code")
 	case "pick":
 		in.Action, in.Arg = flows.RecoverPick, r.PostFormValue("method")
+	case "resend":
+		in.Action = flows.RecoverResend
+	case "back":
+		in.Action = flows.RecoverBack
 	default:
 		in.Action = flows.RecoverShow
 	}
@@ -327,7 +332,7 @@ func (s *Server) recoverStep(w http.ResponseWriter, r *http.Request, browser, na
 		s.renderRecover(w, r, http.StatusServiceUnavailable, browser, recoverPage{Stage: "start", Error: s.t(r, flows.MsgRecoverTrouble)})
 		return
 	}
-	p := recoverPage{Error: errMsg, Sent: v.Sent, Methods: v.Methods, Messages: v.Messages}
+	p := recoverPage{Error: errMsg, Sent: v.Sent, Methods: v.Methods, Method: v.Method, Messages: v.Messages}
 	switch {
 	case v.Busy:
 		p.Error = s.t(r, flows.MsgRecoverBusy)
@@ -399,7 +404,7 @@ func (s *Server) recoverLimits(r *http.Request, from netip.Addr, do string) stri
 		hits = append(hits, flows.RateHit{Key: "s:" + from.String(), Max: o.NoScriptPerAddress, Window: o.Window})
 		names = append(names, "no_script")
 	}
-	if do == "email" || do == "phone" {
+	if do == "email" || do == "phone" || do == "resend" {
 		hits = append(hits, flows.RateHit{Key: "sends", Max: o.SendsPerHour, Window: time.Hour})
 		names = append(names, "send_budget")
 	}

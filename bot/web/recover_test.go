@@ -106,7 +106,7 @@ func TestRecoverPageLooksTheSameForEveryHiddenState(t *testing.T) {
 	pages := func(name string) []string {
 		b := e.recoverBrowser(t)
 		var out []string
-		for _, st := range [][]string{{"start", "name", name}, {"code", "code", "123456"}, {"email"}, {"code", "code", "654321"}, {"phone"}} {
+		for _, st := range [][]string{{"start", "name", name}, {"code", "code", "123456"}, {"email"}, {"code", "code", "654321"}, {"phone"}, {"back"}, {"code", "code", "234567"}} {
 			post(t, b, true, st[0], st[1:]...)
 			out = append(out, fmt.Sprint(b.Status)+varyingRE.ReplaceAllString(b.Last, "$1"))
 		}

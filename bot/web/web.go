@@ -30,9 +30,16 @@ var assets embed.FS
 // pages are parsed once; each language gets a clone whose "t" renders the catalog's messages
 // in it (pagesIn).
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"inc": func(i int) int { return i + 1 },
-	"t":   func(id string, args ...any) string { return flows.Text("en", flows.MsgID(id), args...) },
-	"q":   func(q string) string { return flows.QuestionText("en", q) },
+	"inc":       func(i int) int { return i + 1 },
+	"pwsymbols": func() string { return flows.PasswordSymbols },
+	"at": func(list []string, i int) string {
+		if i < 0 || i >= len(list) {
+			return ""
+		}
+		return list[i]
+	},
+	"t": func(id string, args ...any) string { return flows.Text("en", flows.MsgID(id), args...) },
+	"q": func(q string) string { return flows.QuestionText("en", q) },
 }).ParseFS(assets, "templates/*.html"))
 
 var pagesByLang sync.Map // language → *template.Template
@@ -166,6 +173,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /enrol", s.enrolMenu)
 	mux.HandleFunc("POST /enrol/begin", s.enrolBegin)
 	mux.HandleFunc("POST /enrol/confirm", s.enrolConfirm)
+	mux.HandleFunc("POST /enrol/resend", s.enrolResend)
+	mux.HandleFunc("POST /enrol/cancel", s.enrolCancel)
 	mux.HandleFunc("POST /enrol/questions", s.enrolQuestions)
 	mux.HandleFunc("POST /enrol/reconfirm", s.enrolReconfirm)
 	mux.HandleFunc("POST /enrol/remove", s.enrolRemove)
@@ -222,6 +231,15 @@ type view struct {
 	Options    string              // passkey pages: the WebAuthn options as JSON (public data)
 	Passkeys   []flows.PasskeyView // the registered passkeys
 	Action     string              // where the new-password form posts (the change page); the link by default
+	// an error about one field: which (the method's address field "email", "sms", "voice"; the
+	// questions' "q" and "a" with Slot), what it says, and what was typed, kept for the rest
+	Field      string
+	Slot       int
+	FieldError string
+	Typed      string
+	Picked     []string // the questions chosen, slot by slot
+	Answers    []string // the answers typed, slot by slot (the one in error left out)
+	PasskeyID  string   // the removal confirmation of the last passkey: its id
 }
 
 func (s *Server) progressText(r *http.Request, p flows.Progress) string {
@@ -391,8 +409,9 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
 				Error: pe.Text(s.lang(r)) + " " + s.t(r, "web.ask_new_link")})
 			return
 		}
-		s.render(w, r, http.StatusUnprocessableEntity, "reset.html", view{Title: s.t(r, "web.title.reset"), Token: tok,
-			CSRF: r.PostFormValue("csrf"), Error: pe.Text(s.lang(r)), Rules: rv.Rules})
+		v := view{Title: s.t(r, "web.title.reset"), Token: tok, CSRF: r.PostFormValue("csrf"), Rules: rv.Rules}
+		s.passwordError(r, &v, pe)
+		s.render(w, r, http.StatusUnprocessableEntity, "reset.html", v)
 	case errors.Is(err, flows.ErrBlocked):
 		setCookie(w, cookiePre, "", -1)
 		s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.paused"),
@@ -402,6 +421,18 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string) {
 	default:
 		s.fail(w, r, err)
 	}
+}
+
+// passwordError says why a new password was refused at its field, named: the second box for a
+// mismatch, the first for every other rule.
+func (s *Server) passwordError(r *http.Request, v *view, pe *flows.PasswordError) {
+	msg := pe.Text(s.lang(r))
+	field, label := "password", flows.MsgID("page.reset.new")
+	if pe.Rule() == flows.RuleSame {
+		field, label = "confirm", "page.reset.again"
+	}
+	v.Field, v.FieldError = field, msg
+	v.Error = s.t(r, "web.field_error", s.t(r, label), msg)
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -470,6 +501,10 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch err := s.e.CompleteSignIn(r.Context(), &ws, si); {
+	case errors.Is(err, flows.ErrWrongPersonLinkKept):
+		// what happened, and what to do: the link from the chat still works for its owner
+		s.refuseTitled(w, r, key, "web.title.wrong_person", s.t(r, "web.signin_other_person_kept"))
+		return
 	case errors.Is(err, flows.ErrWrongUser):
 		s.refuse(w, r, key, s.t(r, "web.signin_other_person"))
 		return
@@ -526,9 +561,14 @@ func signInOf(idt *oidc.IDToken) (flows.SignIn, error) {
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, key, msg string) {
+	s.refuseTitled(w, r, key, "web.title.not_signed_in", msg)
+}
+
+// refuseTitled ends the browser session and says why, under title.
+func (s *Server) refuseTitled(w http.ResponseWriter, r *http.Request, key string, title flows.MsgID, msg string) {
 	_ = s.webs.DeleteWeb(r.Context(), key)
 	setCookie(w, cookieSession, "", -1)
-	s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, "web.title.not_signed_in"), Error: msg})
+	s.render(w, r, http.StatusForbidden, "error.html", view{Title: s.t(r, title), Error: msg})
 }
 
 // signedIn loads a signed-in browser session and, for POSTs, checks its CSRF token.
@@ -546,6 +586,11 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request) (flows.WebStat
 }
 
 func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, notice, errMsg string) {
+	s.menuWith(w, r, ws, status, view{Notice: notice, Error: errMsg})
+}
+
+// menuWith is the methods page with what v says (a notice, an error, a field's error).
+func (s *Server) menuWith(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, v view) {
 	methods, err := s.e.MethodViews(r.Context(), s.lang(r), ws.UserID)
 	if err != nil {
 		s.fail(w, r, err)
@@ -561,8 +606,37 @@ func (s *Server) menu(w http.ResponseWriter, r *http.Request, ws flows.WebState,
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, status, "enrol.html", view{Title: s.t(r, "web.title.methods"), CSRF: ws.CSRF, Back: "/enrol", Registered: methods,
-		Enrol: s.e.Enrollers(r.Context()), Notice: notice, Error: errMsg, Progress: s.progressText(r, p), Passkeys: keys})
+	v.Title, v.CSRF, v.Back, v.Registered, v.Enrol, v.Progress, v.Passkeys = s.t(r, "web.title.methods"), ws.CSRF, "/enrol", methods,
+		s.e.Enrollers(r.Context()), s.progressText(r, p), keys
+	s.render(w, r, status, "enrol.html", v)
+}
+
+// fieldLabel is how the page names a field an error is about.
+func (s *Server) fieldLabel(r *http.Request, field string, slot int) string {
+	switch field {
+	case "q":
+		return s.t(r, "page.questions.legend", slot+1)
+	case "a":
+		return s.t(r, "page.questions.answer_n", slot+1)
+	case "email", "sms", "voice":
+		return s.t(r, flows.MsgID("page.enrol."+field))
+	}
+	return ""
+}
+
+// fieldError fills v with an error that names its field, or a plain error when it names none.
+func (s *Server) fieldError(r *http.Request, v *view, err error, field string) {
+	msg := s.plainReason(r, err)
+	f, slot, ok := flows.InputField(err)
+	if !ok {
+		v.Error = msg
+		return
+	}
+	if f == "address" {
+		f = field
+	}
+	v.Field, v.Slot, v.FieldError = f, slot, msg
+	v.Error = s.t(r, "web.field_error", s.fieldLabel(r, f, slot), msg)
 }
 
 func (s *Server) enrolMenu(w http.ResponseWriter, r *http.Request) {
@@ -580,10 +654,18 @@ func (s *Server) enrolBegin(w http.ResponseWriter, r *http.Request) {
 	}
 	kind := flows.MethodKind(r.PostFormValue("method"))
 	if kind == flows.MethodQuestions {
-		s.questionsForm(w, r, ws, http.StatusOK, "")
+		s.questionsForm(w, r, ws, http.StatusOK, view{})
 		return
 	}
-	show, err := s.e.BeginEnrol(r.Context(), &ws, kind, r.PostFormValue("address"))
+	address := r.PostFormValue("address")
+	show, err := s.e.BeginEnrol(r.Context(), &ws, kind, address)
+	if errors.Is(err, flows.ErrBadRequest) {
+		// said at the field, with what was typed kept
+		v := view{Typed: address}
+		s.fieldError(r, &v, err, string(kind))
+		s.menuWith(w, r, ws, http.StatusUnprocessableEntity, v)
+		return
+	}
 	s.enrolStarted(w, r, ws, key, kind, show, err)
 }
 
@@ -601,8 +683,13 @@ func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		s.menu(w, r, ws, http.StatusOK, s.t(r, "web.method_done", s.t(r, flows.MsgID("web.the_method."+string(kind)))), "")
 	case errors.Is(err, flows.ErrCodeWrong):
-		s.render(w, r, http.StatusUnprocessableEntity, "confirm.html", view{Title: s.t(r, "web.title.confirm"), CSRF: ws.CSRF,
-			Kind: string(ws.PendingKind), Error: s.t(r, "web.code_wrong")})
+		// the same page again: the same key and QR code, or where the code went
+		show, serr := s.e.PendingShow(r.Context(), &ws)
+		if serr != nil {
+			s.fail(w, r, serr)
+			return
+		}
+		s.confirmPage(w, r, ws, http.StatusUnprocessableEntity, show, s.t(r, "web.code_wrong"), "")
 	case errors.Is(err, flows.ErrBlocked):
 		s.menu(w, r, ws, http.StatusTooManyRequests, "", s.t(r, "web.codes_blocked"))
 	case errors.Is(err, flows.ErrBadRequest): // nothing pending (any more): a stale form
@@ -656,14 +743,14 @@ func formList(r *http.Request, name string, max int) []string {
 	return out
 }
 
-func (s *Server) questionsForm(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, errMsg string) {
+func (s *Server) questionsForm(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, v view) {
 	setup, err := s.e.QuestionChoices(r.Context(), &ws)
 	if err != nil {
 		s.menu(w, r, ws, http.StatusUnprocessableEntity, "", s.t(r, "web.questions_not_offered"))
 		return
 	}
-	s.render(w, r, status, "questions.html", view{Title: s.t(r, "web.title.questions"), CSRF: ws.CSRF, Choices: setup.Choices,
-		Slots: make([]int, setup.Count), Error: errMsg})
+	v.Title, v.CSRF, v.Choices, v.Slots = s.t(r, "web.title.questions"), ws.CSRF, setup.Choices, make([]int, setup.Count)
+	s.render(w, r, status, "questions.html", v)
 }
 
 func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
@@ -671,12 +758,19 @@ func (s *Server) enrolQuestions(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := s.e.RegisterQuestions(r.Context(), &ws, formList(r, "q", 5), formList(r, "a", 5))
+	qs, answers := formList(r, "q", 5), formList(r, "a", 5)
+	err := s.e.RegisterQuestions(r.Context(), &ws, qs, answers)
 	switch {
 	case err == nil:
 		s.menu(w, r, ws, http.StatusOK, s.t(r, "web.questions_done"), "")
 	case errors.Is(err, flows.ErrBadRequest):
-		s.questionsForm(w, r, ws, http.StatusUnprocessableEntity, s.plainReason(r, err))
+		// the error names its question or answer; everything else stays as typed
+		v := view{Picked: qs, Answers: slices.Clone(answers)}
+		s.fieldError(r, &v, err, "")
+		if v.Field == "a" && v.Slot < len(v.Answers) {
+			v.Answers[v.Slot] = ""
+		}
+		s.questionsForm(w, r, ws, http.StatusUnprocessableEntity, v)
 	case errors.Is(err, flows.ErrNeedSignIn):
 		s.gone(w, r, http.StatusForbidden)
 	default:
@@ -745,12 +839,62 @@ func (s *Server) enrolStarted(w http.ResponseWriter, r *http.Request, ws flows.W
 		s.fail(w, r, err)
 		return false
 	}
-	v := view{Title: s.t(r, "web.title.confirm"), CSRF: ws.CSRF, Show: show, Kind: string(kind)}
+	s.confirmPage(w, r, ws, http.StatusOK, show, "", "")
+	return true
+}
+
+// confirmPage asks for the code of the pending registration; it offers a new code (for a code
+// that was sent) and the way back to the methods.
+func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request, ws flows.WebState, status int, show flows.EnrolShow, errMsg, notice string) {
+	v := view{Title: s.t(r, "web.title.confirm"), CSRF: ws.CSRF, Show: show, Kind: string(ws.PendingKind), Error: errMsg, Notice: notice}
 	if strings.HasPrefix(show.QR, "data:image/png;base64,") {
 		v.QR = template.URL(show.QR)
 	}
-	s.render(w, r, http.StatusOK, "confirm.html", v)
-	return true
+	s.render(w, r, status, "confirm.html", v)
+}
+
+// enrolResend sends a new code to the address or number being registered: a send within the
+// send limits, never a failed attempt.
+func (s *Server) enrolResend(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	show, err := s.e.ResendEnrol(r.Context(), &ws)
+	switch {
+	case errors.Is(err, flows.ErrNeedSignIn):
+		s.gone(w, r, http.StatusForbidden)
+	case errors.Is(err, flows.ErrLimit):
+		show, _ = s.e.PendingShow(r.Context(), &ws)
+		s.confirmPage(w, r, ws, http.StatusTooManyRequests, show, s.t(r, "web.too_many_codes"), "")
+	case errors.Is(err, flows.ErrBudget):
+		show, _ = s.e.PendingShow(r.Context(), &ws)
+		s.confirmPage(w, r, ws, http.StatusServiceUnavailable, show, s.t(r, "web.phone_paused"), "")
+	case errors.Is(err, flows.ErrBadRequest): // nothing sent is pending (any more): a stale form
+		s.menu(w, r, ws, http.StatusBadRequest, "", s.t(r, "web.nothing_to_confirm"))
+	case err != nil:
+		s.fail(w, r, err)
+	default:
+		if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.confirmPage(w, r, ws, http.StatusOK, show, "", s.t(r, "web.code_resent"))
+	}
+}
+
+// enrolCancel drops the pending registration and goes back to the methods.
+func (s *Server) enrolCancel(w http.ResponseWriter, r *http.Request) {
+	ws, key, ok := s.signedIn(w, r)
+	if !ok {
+		return
+	}
+	s.e.CancelEnrol(&ws)
+	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.menu(w, r, ws, http.StatusOK, "", "")
 }
 
 func (s *Server) enrolRemove(w http.ResponseWriter, r *http.Request) {
@@ -759,6 +903,9 @@ func (s *Server) enrolRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind := flows.MethodKind(r.PostFormValue("method"))
+	if r.PostFormValue("confirm") != "yes" && s.askBeforeRemoving(w, r, ws, kind, view{Kind: string(kind)}) {
+		return
+	}
 	switch err := s.e.RemoveMethod(r.Context(), &ws, kind); {
 	case err == nil:
 		s.menu(w, r, ws, http.StatusOK, s.t(r, "web.method_removed", s.t(r, flows.MsgID("web.the_method."+string(kind)))), "")
@@ -767,6 +914,24 @@ func (s *Server) enrolRemove(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.fail(w, r, err)
 	}
+}
+
+// askBeforeRemoving shows the confirmation page when removing kind would leave fewer methods
+// than the policy requires, and says how many are needed; false when no question is needed.
+// v carries what the removal form posts again (the method, or the passkey's id).
+func (s *Server) askBeforeRemoving(w http.ResponseWriter, r *http.Request, ws flows.WebState, kind flows.MethodKind, v view) bool {
+	p, err := s.e.ProgressWithout(r.Context(), ws.UserID, kind)
+	if err != nil {
+		s.fail(w, r, err)
+		return true
+	}
+	if p.Met {
+		return false
+	}
+	label := s.t(r, flows.MsgID("web.the_method."+string(kind)))
+	v.Title, v.CSRF, v.Progress = s.t(r, "web.title.remove"), ws.CSRF, s.t(r, "web.remove_below", label, p.Need, p.Have)
+	s.render(w, r, http.StatusOK, "remove.html", v)
+	return true
 }
 
 // adminDone carries out a bot admin's action after the fresh sign-in; the browser session ends.

@@ -178,10 +178,15 @@ func TestRegisterAuthenticatorAndEmail(t *testing.T) {
 	}
 }
 
+// Signing in as the wrong person on a one-time page says what happened and what to do, and
+// the link still works for the right person (it was not used up); once they have used it, it
+// is gone.
 func TestSignInAsAnotherUserIsRefused(t *testing.T) {
 	e := setup(t)
-	b := e.signIn(t, e.registerLink(t, e.alice), e.bob)
-	if b.Status != http.StatusForbidden || !strings.Contains(b.Last, "different person") {
+	link := e.registerLink(t, e.alice)
+	b := e.signIn(t, link, e.bob)
+	if b.Status != http.StatusForbidden || !strings.Contains(b.Last, "Signed in as someone else") ||
+		!strings.Contains(b.Last, "nothing was changed") || !strings.Contains(b.Last, "open it again and sign in with your own work account") {
 		t.Fatalf("%d:\n%s", b.Status, b.Last)
 	}
 	b.Post(e.srv.URL+"/enrol/begin", url.Values{"method": {"totp"}})
@@ -196,6 +201,39 @@ func TestSignInAsAnotherUserIsRefused(t *testing.T) {
 	}
 	if p, _ := e.h.Store.Pinned(context.Background(), storetest.Chat("chat-"+e.alice.ID).Key()); p != "" {
 		t.Fatalf("pinned to %q after a refused sign-in", p)
+	}
+	// the same link, now by Alice in her own browser: it works
+	a := e.signIn(t, link, e.alice)
+	if a.Status != http.StatusOK || !strings.HasSuffix(a.URL.Path, "/enrol") {
+		t.Fatalf("the right person after a wrong sign-in: %d %s\n%s", a.Status, a.URL, a.Last)
+	}
+	// and then it is used
+	c := webtest.New(t, e.srv.Client())
+	c.Get(link)
+	if c.Status != http.StatusNotFound {
+		t.Fatalf("the link after its use: %d", c.Status)
+	}
+}
+
+// A wrong sign-in gives the link back only while nothing happened since: after a newer link
+// (here: a new "register" in the chat), the old one stays gone.
+func TestWrongPersonDoesNotReviveAnOldLink(t *testing.T) {
+	e := setup(t)
+	link := e.registerLink(t, e.alice)
+	b := webtest.New(t, e.srv.Client())
+	b.Get(link)
+	b.Submit("", nil) // the sign-in form of the tenant
+	newer := e.registerLink(t, e.alice)
+	b.SignIn(e.bob.UPN, graphtest.DemoPassword)
+	if b.Status != http.StatusForbidden {
+		t.Fatalf("wrong person: %d", b.Status)
+	}
+	c := webtest.New(t, e.srv.Client())
+	if c.Get(link); c.Status != http.StatusNotFound {
+		t.Fatalf("the old link came back: %d", c.Status)
+	}
+	if c.Get(newer); c.Status != http.StatusOK {
+		t.Fatalf("the newer link: %d", c.Status)
 	}
 }
 
@@ -364,7 +402,8 @@ func TestSecurityQuestionsOnThePages(t *testing.T) {
 		t.Helper()
 		qb := webtest.New(t, e.srv.Client())
 		qb.Get(storetest.Link(t, rs))
-		if qb.Status != 200 || strings.Count(qb.Last, `type="password"`) != 3 {
+		// the page says before any answer that there is one try
+		if qb.Status != 200 || strings.Count(qb.Last, `type="password"`) != 3 || !strings.Contains(qb.Last, "You have one try") {
 			t.Fatalf("answer page %d:\n%s", qb.Status, qb.Last)
 		}
 		return qb
@@ -494,7 +533,16 @@ func TestReconfirmationAndRemoval(t *testing.T) {
 	}
 	// removal is announced, to the removed address too, with the helpdesk link
 	before := len(e.h.Mail.All())
+	// below the two methods the policy requires: asked first, and told how many are needed
 	b.Submit("/enrol/remove", url.Values{"method": {"email"}})
+	if b.Status != http.StatusOK || !strings.Contains(b.Last, "Remove this method?") || !strings.Contains(b.Last, "needs 2 ways") ||
+		!strings.Contains(b.Last, "Without the email address you would have 1") || !strings.Contains(b.Last, `name="confirm" value="yes"`) {
+		t.Fatalf("no confirmation before going below the requirement:\n%s", b.Last)
+	}
+	if en, _ := e.h.Store.Get(ctx, e.alice.ID); !en.Has(flows.MethodEmail) || len(e.h.Mail.All()) != before {
+		t.Fatal("removed (or announced) before the confirmation")
+	}
+	b.Submit("/enrol/remove", nil) // "Remove anyway" posts the method and confirm=yes
 	if !strings.Contains(b.Last, "Removed") {
 		t.Fatalf("remove:\n%s", b.Last)
 	}
@@ -716,12 +764,18 @@ func TestPrivateEmailIsNotTheWorkAddress(t *testing.T) {
 	sent := len(e.h.Mail.All())
 	for _, addr := range []string{e.alice.Mail, strings.ToUpper(e.alice.UPN)} {
 		b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {addr}})
-		if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "Email address: use a private address") {
+		if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "Email address: That is your work address") ||
+			!strings.Contains(b.Last, `aria-invalid="true" aria-describedby="err-email"`) || !strings.Contains(b.Last, `value="`+addr+`"`) {
 			t.Fatalf("%s: %d\n%s", addr, b.Status, b.Last)
 		}
 	}
+	// a colleague's work address is no private address either
+	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {e.bob.Mail}})
+	if b.Status != http.StatusUnprocessableEntity || !strings.Contains(b.Last, "Email address: That is a work address in the company directory") {
+		t.Fatalf("%s: %d\n%s", e.bob.Mail, b.Status, b.Last)
+	}
 	if len(e.h.Mail.All()) != sent {
-		t.Fatal("a code went to the work address")
+		t.Fatal("a code went to a work address")
 	}
 	b.Submit("/enrol/begin", url.Values{"method": {"email"}, "address": {"alice.private@mail.test"}})
 	if b.Status != http.StatusOK || len(e.h.Mail.All()) != sent+1 {

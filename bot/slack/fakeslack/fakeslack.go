@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -44,6 +45,7 @@ type Post struct {
 	Text    string
 	Blocks  string // the blocks JSON
 	Form    map[string]string
+	TS      string // the message's ts: the one answered to chat.postMessage, the updated one for chat.update
 }
 
 // Server is the fake Slack.
@@ -216,15 +218,20 @@ func (s *Server) record(method string) http.HandlerFunc {
 		}
 		p := Post{Method: method, Channel: r.FormValue("channel"), Text: r.FormValue("text"), Blocks: r.FormValue("blocks"), Form: form}
 		s.mu.Lock()
+		n := len(s.posts) + 1
+		ts := fmt.Sprintf("1700000000.%06d", n)
+		p.TS = ts
+		if method == "chat.update" {
+			p.TS = r.FormValue("ts")
+		}
 		s.posts = append(s.posts, p)
-		n := len(s.posts)
 		hook := s.hook
 		s.mu.Unlock()
 		if hook != nil {
 			hook(p)
 		}
 		s.wakeUp()
-		writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": fmt.Sprintf("1700000000.%06d", n), "text": p.Text})
+		writeJSON(w, map[string]any{"ok": true, "channel": p.Channel, "ts": ts, "text": p.Text})
 	}
 }
 
@@ -340,20 +347,99 @@ func (s *Server) SendEnvelope(kind, envelopeID string, payload any) {
 	}
 }
 
-// MessageEvent is an event_callback payload for a DM from user.
+// MessageEvent is an event_callback payload for a DM from user, whose text is what the person
+// typed as Slack delivers it (see Typed).
 func MessageEvent(team, eventID, user, text string) map[string]any {
 	return map[string]any{"token": "x", "team_id": team, "api_app_id": "A0RESETBOT", "type": "event_callback",
 		"event_id": eventID, "event_time": 1700000000,
-		"event": map[string]any{"type": "message", "channel_type": "im", "channel": "D" + user, "user": user, "text": text, "ts": "1700000000.000100"}}
+		"event": map[string]any{"type": "message", "channel_type": "im", "channel": "D" + user, "user": user, "text": Typed(text), "ts": "1700000000.000100"}}
 }
 
-// BlockAction is an interactive payload for a click on button (actionID, value) in a DM.
-func BlockAction(team, triggerID, user, actionID, value, messageTs string) map[string]any {
-	return map[string]any{"type": "block_actions", "team": map[string]any{"id": team}, "user": map[string]any{"id": user},
-		"trigger_id": triggerID, "channel": map[string]any{"id": "D" + user},
-		"container": map[string]any{"type": "message", "message_ts": messageTs, "channel_id": "D" + user},
-		"message":   map[string]any{"ts": messageTs, "blocks": []any{}},
-		"actions":   []any{map[string]any{"action_id": actionID, "block_id": "actions:0", "value": value, "type": "button", "text": map[string]any{"type": "plain_text", "text": "x"}}}}
+// typedLink is an address or a web link in typed text, which Slack turns into a link.
+var typedLink = regexp.MustCompile(`\bhttps?://[^\s<>]+|\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b`)
+
+// Typed is text as a person typed it the way Slack delivers it in a message event ("Formatting
+// text for app surfaces": "Escaping text" and "Linking to URLs"): &, < and > escaped as &amp;,
+// &lt; and &gt;; an email address the client links as <mailto:addr|addr>, a web address as
+// <url>.
+func Typed(text string) string {
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	var b strings.Builder
+	last := 0
+	for _, m := range typedLink.FindAllStringIndex(text, -1) {
+		b.WriteString(esc.Replace(text[last:m[0]]))
+		link := text[m[0]:m[1]]
+		if strings.Contains(link, "://") {
+			b.WriteString("<" + esc.Replace(link) + ">")
+		} else {
+			b.WriteString("<mailto:" + link + "|" + link + ">")
+		}
+		last = m[1]
+	}
+	b.WriteString(esc.Replace(text[last:]))
+	return b.String()
+}
+
+// BlockAction is the interactive payload Slack sends when user clicks the button (actionID,
+// value) in msg, a message the bot posted in the user's DM. As Slack's reference for
+// block_actions payloads says (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload,
+// "message": the source surface, with the full state of the message), the payload carries the
+// clicked message itself, its blocks included, next to the container that names its ts.
+func BlockAction(team, triggerID, user, actionID, value string, msg Post) map[string]any {
+	blocks := json.RawMessage("[]")
+	if msg.Blocks != "" {
+		blocks = json.RawMessage(msg.Blocks)
+	}
+	// the action names the block that holds the button and carries the button's text
+	blockID := "actions:0"
+	var set []struct {
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			ActionID string          `json:"action_id"`
+			Value    string          `json:"value"`
+			Text     json.RawMessage `json:"text"`
+		} `json:"elements"`
+	}
+	_ = json.Unmarshal(blocks, &set)
+	text := json.RawMessage(`{"type":"plain_text","text":"x"}`)
+	for _, b := range set {
+		for _, e := range b.Elements {
+			if e.ActionID == actionID && e.Value == value && len(e.Text) > 0 {
+				blockID, text = b.BlockID, e.Text
+			}
+		}
+	}
+	return map[string]any{"type": "block_actions", "team": map[string]any{"id": team}, "user": map[string]any{"id": user, "team_id": team},
+		"api_app_id": "A0RESETBOT", "token": "x", "trigger_id": triggerID, "channel": map[string]any{"id": "D" + user, "name": "directmessage"},
+		"container": map[string]any{"type": "message", "message_ts": msg.TS, "channel_id": "D" + user, "is_ephemeral": false},
+		"message": map[string]any{"type": "message", "bot_id": "B0RESETBOT", "user": "U0RESETBOT",
+			"text": msg.Text, "ts": msg.TS, "team": team, "blocks": blocks},
+		"state":   map[string]any{"values": map[string]any{}},
+		"actions": []any{map[string]any{"action_id": actionID, "block_id": blockID, "value": value, "type": "button", "text": text, "action_ts": "1700000001.000002"}}}
+}
+
+// Message is the message a click on the button (actionID, value) in channel comes from: the
+// newest post there that holds that button, else the channel's newest post (a click a test
+// forges), else an empty message.
+func (s *Server) Message(channel, actionID, value string) Post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var newest Post
+	for i := len(s.posts) - 1; i >= 0; i-- {
+		p := s.posts[i]
+		if p.Channel != channel {
+			continue
+		}
+		if newest.TS == "" {
+			newest = p
+		}
+		for _, b := range Buttons(p) {
+			if b == [2]string{actionID, value} {
+				return p
+			}
+		}
+	}
+	return newest
 }
 
 // Buttons returns the (action id, value) pairs of the buttons in a post's blocks.

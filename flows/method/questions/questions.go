@@ -145,22 +145,26 @@ func (m *Method) Register(ctx context.Context, pol flows.Policy, qs, answers []s
 	for _, q := range m.Choices(pol) {
 		allowed[q] = true
 	}
-	seenQ, seenA := map[string]bool{}, map[string]bool{}
+	// each refusal names the question or answer it is about (by its number on the page), so
+	// the page can say which and keep the others
+	seenQ, seenA := map[string]int{}, map[string]int{}
 	for i, q := range qs {
 		a := Normalise(answers[i])
+		first, dupQ := seenQ[q]
+		firstA, dupA := seenA[a]
 		switch n := utf8.RuneCountInString(a); {
 		case !allowed[q]:
-			return bad("input.questions_list")
-		case seenQ[q]:
-			return bad("input.questions_different")
+			return flows.Registered{}, flows.BadField("q", i, "input.questions_list")
+		case dupQ:
+			return flows.Registered{}, flows.BadField("q", i, "input.question_same_as", first+1)
 		case n < 3 || n > 40:
-			return bad("input.answers_length")
-		case seenA[a]:
-			return bad("input.answers_different")
+			return flows.Registered{}, flows.BadField("a", i, "input.answers_length")
+		case dupA:
+			return flows.Registered{}, flows.BadField("a", i, "input.answer_same_as", firstA+1)
 		case strings.Contains(Normalise(q), a):
-			return bad("input.answer_in_question")
+			return flows.Registered{}, flows.BadField("a", i, "input.answer_in_question")
 		}
-		seenQ[q], seenA[a] = true, true
+		seenQ[q], seenA[a] = i, i
 	}
 	reg := flows.Registered{Kind: flows.MethodQuestions}
 	for i, q := range qs {

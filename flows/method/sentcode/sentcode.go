@@ -52,8 +52,9 @@ type Method struct {
 }
 
 var (
-	_ flows.Method   = (*Method)(nil)
-	_ flows.Enroller = (*Method)(nil)
+	_ flows.Method        = (*Method)(nil)
+	_ flows.Enroller      = (*Method)(nil)
+	_ flows.PendingShower = (*Method)(nil)
 )
 
 // Kind is the channel's method.
@@ -134,6 +135,11 @@ func (m *Method) BeginEnrol(_ context.Context, a flows.Account, input string, po
 		Show: flows.EnrolShow{Masked: m.Ch.Mask(dest)},
 		Send: func(ctx context.Context) error { return m.Ch.Deliver(ctx, dest, code, true) },
 	}, nil
+}
+
+// ShowPending shows where the pending code went (masked), after a wrong code.
+func (m *Method) ShowPending(_ flows.Account, p flows.PendingEnrol) (flows.EnrolShow, error) {
+	return flows.EnrolShow{Masked: m.Ch.Mask(p.Address)}, nil
 }
 
 // ConfirmEnrol checks the code sent to the new destination: only then is it usable.

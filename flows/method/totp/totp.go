@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"fmt"
 	"image/png"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -31,8 +33,9 @@ type Method struct {
 }
 
 var (
-	_ flows.Method   = Method{}
-	_ flows.Enroller = Method{}
+	_ flows.Method        = Method{}
+	_ flows.Enroller      = Method{}
+	_ flows.PendingShower = Method{}
 )
 
 // Kind is flows.MethodTOTP.
@@ -93,10 +96,13 @@ type Key struct {
 
 // Generate makes a new 160-bit key from rand.
 func Generate(issuer, account string, rand io.Reader) (Key, error) {
-	k, err := pqtotp.Generate(pqtotp.GenerateOpts{
-		Issuer: issuer, AccountName: account, Period: period, Digits: digits,
-		Algorithm: otp.AlgorithmSHA1, SecretSize: 20, Rand: rand,
-	})
+	return key(pqtotp.GenerateOpts{Issuer: issuer, AccountName: account, Period: period, Digits: digits,
+		Algorithm: otp.AlgorithmSHA1, SecretSize: 20, Rand: rand})
+}
+
+// key makes the key (its QR code too) of the options.
+func key(o pqtotp.GenerateOpts) (Key, error) {
+	k, err := pqtotp.Generate(o)
 	if err != nil {
 		return Key{}, fmt.Errorf("totp: generate: %w", err)
 	}
@@ -111,18 +117,37 @@ func Generate(issuer, account string, rand io.Reader) (Key, error) {
 	return Key{Secret: k.Secret(), URL: k.URL(), QRPNG: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())}, nil
 }
 
+// account is the name the app lists the key under.
+func account(a flows.Account) string {
+	if a.UPN != "" {
+		return a.UPN
+	}
+	return a.Mail
+}
+
 // BeginEnrol generates a new key for the account; the page shows it after the POST.
 func (m Method) BeginEnrol(_ context.Context, a flows.Account, _ string, _ flows.Policy, now time.Time) (flows.PendingEnrol, error) {
-	name := a.UPN
-	if name == "" {
-		name = a.Mail
-	}
-	k, err := Generate(m.Issuer, name, m.Rand)
+	k, err := Generate(m.Issuer, account(a), m.Rand)
 	if err != nil {
 		return flows.PendingEnrol{}, err
 	}
 	return flows.PendingEnrol{Secret: k.Secret, ExpiresAt: now.Add(flows.WebLifetime),
 		Show: flows.EnrolShow{Secret: k.Secret, URL: k.URL, QR: k.QRPNG}}, nil
+}
+
+// ShowPending shows the pending key again (QR code and manual entry) after a wrong code: the
+// same key, so an app that already scanned it keeps working.
+func (m Method) ShowPending(a flows.Account, p flows.PendingEnrol) (flows.EnrolShow, error) {
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(p.Secret, "=")))
+	if err != nil || len(raw) == 0 {
+		return flows.EnrolShow{}, fmt.Errorf("totp: pending secret: %w", err)
+	}
+	k, err := key(pqtotp.GenerateOpts{Issuer: m.Issuer, AccountName: account(a), Period: period, Digits: digits,
+		Algorithm: otp.AlgorithmSHA1, Secret: raw})
+	if err != nil {
+		return flows.EnrolShow{}, err
+	}
+	return flows.EnrolShow{Secret: k.Secret, URL: k.URL, QR: k.QRPNG}, nil
 }
 
 // ConfirmEnrol accepts the first code from the app and returns the step it used.
