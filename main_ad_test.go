@@ -32,7 +32,7 @@ func hybridWorld(t *testing.T) (*world, *adtest.DC, *ad.Directory, flows.Router)
 	var r flows.Router
 	w := newWorld(t, func(o *app.Options) {
 		r = flows.Router{Cloud: o.Directory.Directory, OnPrem: onprem}
-		o.Directory = app.Directory{Directory: r, Lockouts: r, AD: true}
+		o.Directory = app.Directory{Directory: r, AD: true}
 	})
 	return w, dc, onprem, r
 }

@@ -21,15 +21,21 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	if len(words) == 0 || len(text) > 2000 {
 		words = []string{"help"}
 	}
-	cmd := strings.ToLower(words[0])
+	lower := make([]string, len(words))
+	for i, w := range words {
+		lower[i] = strings.ToLower(w)
+	}
+	cmd := lower[0]
 	action := "admin:" + cmd
 	if len(words) > 1 && cmd == "policy" {
-		action += " " + strings.ToLower(words[1])
+		action += " " + lower[1]
 	}
 	ctx = WithLang(ctx, in.Chat.Locale) // replies speak the bot admin's chat language
-	if cmd == "verify" {
+	c, n, known := findAdminCommand(lower)
+	args := words[n:] // they keep their case (a banned term, a group's name, an id)
+	if c != nil && c.open != nil {
 		// helpdesk agents, who need not be bot admins
-		return e.Verify(ctx, in, words[1:])
+		return c.open(e, ctx, in, args)
 	}
 	acct, err := e.resolve(ctx, in)
 	admin := err == nil && acct.Enabled && e.isAdmin(acct)
@@ -42,19 +48,14 @@ func (e *Engine) Admin(ctx context.Context, in Inbound, text string) ([]Reply, e
 	}
 	var out string
 	var file *Attachment
-	switch cmd {
-	case "report":
-		out, file, ev.Outcome, ev.Reason = e.reportCommand(ctx, words[1:])
-	case "policy":
-		out, ev.Outcome, ev.Reason = e.policyCommand(ctx, in, acct, words[1:])
-	case "unblock":
-		out, ev.Outcome, ev.Reason = e.unblockCommand(ctx, in, acct, words[1:])
-	case "audit":
-		out, ev.Outcome, ev.Reason = e.auditCommand(ctx, words[1:])
-	case "remind":
-		out, ev.Outcome, ev.Reason = e.remindCommand(ctx, words[1:])
+	switch {
+	case c != nil:
+		out, file, ev.Outcome, ev.Reason = c.run(e, ctx, in, acct, args)
+	case known:
+		// a command's first word with an unknown second ("policy frobnicate")
+		out, ev.Outcome, ev.Reason = adminHelp(ctx), "refused", "usage"
 	default:
-		out, ev.Outcome = tr(ctx, "admin.help"), "ok"
+		out, ev.Outcome = adminHelp(ctx), "ok"
 	}
 	e.audit(ctx, ev)
 	rs := say(out)
@@ -422,8 +423,8 @@ func (e *Engine) resolveGroups(ctx context.Context, value string) (string, error
 			ids = append(ids, g)
 			continue
 		}
-		r, ok := e.d.Directory.(GroupResolver)
-		if !ok {
+		r := e.caps.Groups
+		if r == nil {
 			return "", BadInput("value.group_ids", g)
 		}
 		id, err := r.ResolveGroup(ctx, g)
@@ -473,31 +474,6 @@ func ShowPolicy(locale string, p Policy, version int64) string {
 		fmt.Fprintf(&b, "• %s = %s  — %s\n", s.name, s.show(p), help)
 	}
 	return b.String()
-}
-
-func (e *Engine) policyCommand(ctx context.Context, in Inbound, admin Account, words []string) (string, string, string) {
-	p, v, err := e.d.Policies.GetPolicy(ctx)
-	if err != nil {
-		return tr(ctx, "admin.policy_unreadable"), "failed", "store"
-	}
-	if len(words) == 0 || strings.EqualFold(words[0], "show") {
-		return ShowPolicy(LangFrom(ctx), p, v), "ok", ""
-	}
-	switch strings.ToLower(words[0]) {
-	case "banned":
-		return e.bannedCommand(ctx, in, admin, p, v, words[1:])
-	case "set":
-		if len(words) < 3 {
-			return tr(ctx, "admin.set_usage"), "refused", "usage"
-		}
-		return e.policySet(ctx, in, admin, p, v, words[1], strings.Join(words[2:], " "))
-	case "approve":
-		if len(words) != 2 {
-			return tr(ctx, "admin.approve_usage"), "refused", "usage"
-		}
-		return e.policyApprove(ctx, in, admin, words[1])
-	}
-	return tr(ctx, "admin.help"), "refused", "usage"
 }
 
 func (e *Engine) policySet(ctx context.Context, in Inbound, admin Account, p Policy, v int64, name, value string) (string, string, string) {
@@ -777,8 +753,8 @@ func (e *Engine) announceAdmins(ctx context.Context, kind string, args ...any) {
 
 // mailAdmins emails every bot admin (the members of the admin groups).
 func (e *Engine) mailAdmins(ctx context.Context, subject, body string) {
-	lister, ok := e.d.Directory.(GroupMembers)
-	if !ok || e.d.Mailer == nil {
+	lister := e.caps.Members
+	if lister == nil || e.d.Mailer == nil {
 		return
 	}
 	seen := map[string]bool{}

@@ -52,6 +52,7 @@ const (
 	MsgUnlockedResetToo  MsgID = "unlocked_reset_too"
 	MsgNotLocked         MsgID = "not_locked"
 	MsgLockedAlert       MsgID = "locked_alert"
+	MsgLockedAlertOnly   MsgID = "locked_alert_only" // the alert without "Unlock it now", for who may not self-serve
 	MsgRegisterLink      MsgID = "register_link"
 	MsgCancelled         MsgID = "cancelled"
 	MsgNothingToCancel   MsgID = "nothing_to_cancel"

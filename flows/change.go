@@ -38,7 +38,7 @@ func (e *Engine) ChangeRules(ctx context.Context, ws *WebState) (PasswordRules, 
 // passwordRules are the bot's own rules raised to the person's directory rules.
 func (e *Engine) passwordRules(ctx context.Context, userID string) PasswordRules {
 	rules := PasswordRules{MinLength: MinPasswordLength, Complexity: true, Source: "resetbot"}
-	if src, ok := e.d.Directory.(RulesSource); ok {
+	if src := e.caps.Rules; src != nil {
 		if r, err := src.PasswordRules(ctx, userID); err == nil && r.Known {
 			rules.MinLength = max(rules.MinLength, r.MinLength)
 			rules.History, rules.Known, rules.Source = r.History, true, r.Source

@@ -70,6 +70,8 @@ type Engine struct {
 	d       Deps
 	o       Options
 	methods map[MethodKind]Method
+	// caps are the directory's optional abilities, read once
+	caps Capabilities
 
 	mu     sync.Mutex
 	pol    Policy
@@ -124,6 +126,9 @@ func New(d Deps, o Options) *Engine {
 		d.Log = slog.Default()
 	}
 	e := &Engine{d: d, o: o, methods: map[MethodKind]Method{}, idents: map[string]identEntry{}}
+	if d.Directory != nil {
+		e.caps = d.Directory.Capabilities()
+	}
 	for _, m := range d.Methods {
 		e.methods[m.Kind()] = m
 	}
@@ -285,14 +290,31 @@ func (e *Engine) trouble(ctx context.Context, s *step, pol Policy, what string, 
 	return []Reply{{MsgID: MsgTrouble, Text: Text(s.in.Chat.Locale, MsgTrouble, url), Private: true}}, err
 }
 
-// ineligible returns why a is out of self-service, or "" when a may use it. The reasons are
-// only audited: the user sees the same helpdesk reply for each of them.
+// ineligible returns why the person of one step is out of self-service, or "" when they may
+// use it: the look-up's outcome, who they are (Ineligible) and whether they are blocked now. The
+// reasons are only audited: the user sees the same helpdesk reply for each of them.
 func (e *Engine) ineligible(a Account, lookupErr error, pol Policy, en Enrollment, now time.Time) string {
 	switch {
 	case errors.Is(lookupErr, ErrPinMismatch):
 		return "pin_mismatch"
 	case lookupErr != nil:
 		return "not_found"
+	}
+	if why := e.Ineligible(a, pol); why != "" {
+		return why
+	}
+	if IsBlocked(en, now) {
+		return "blocked"
+	}
+	return ""
+}
+
+// Ineligible says why a directory user may not use self-service under pol by who they are, or ""
+// when they may. It is the one home of that rule: the chat and web steps, the registration
+// reminders, the expiry reminders' button and the report's "in scope" all ask it. A block is a
+// state of the moment, not who someone is: the steps check it on top.
+func (e *Engine) Ineligible(a Account, pol Policy) string {
+	switch {
 	case !a.Enabled:
 		return "disabled"
 	case !pol.InScope(a):
@@ -301,8 +323,6 @@ func (e *Engine) ineligible(a Account, lookupErr error, pol Policy, en Enrollmen
 		return "privileged"
 	case a.Synced && !e.o.ADConfigured:
 		return "synced_without_ad"
-	case IsBlocked(en, now):
-		return "blocked"
 	}
 	return ""
 }
@@ -616,8 +636,8 @@ func choiceID(sess *Session, version int64, act, arg string) string {
 // addDirectoryMethods offers the directory's own contact methods where the user registered none
 // of that kind, phones only in allowed countries. A directory failure only means fewer methods.
 func (e *Engine) addDirectoryMethods(ctx context.Context, s *step) {
-	src, ok := e.d.Directory.(ContactSource)
-	if !ok {
+	src := e.caps.Contacts
+	if src == nil {
 		return
 	}
 	ms, err := src.ContactMethods(ctx, s.acct.ID)

@@ -158,6 +158,10 @@ func (x *ExpiryReminders) Step(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
+	pol, err := x.e.policy(ctx)
+	if err != nil {
+		return 0, err
+	}
 	now := x.e.d.Clock.Now()
 	ids, err := x.q.Claim(ctx, ExpiryQueueName, now, x.Batch, x.Lease)
 	if err != nil {
@@ -165,12 +169,12 @@ func (x *ExpiryReminders) Step(ctx context.Context) (int, error) {
 	}
 	leaseEnd := time.UnixMilli(now.UnixMilli() + x.Lease.Milliseconds())
 	for _, id := range ids {
-		x.one(ctx, id, now, leaseEnd)
+		x.one(ctx, pol, id, now, leaseEnd)
 	}
 	return len(ids), nil
 }
 
-func (x *ExpiryReminders) one(ctx context.Context, id string, now, leaseEnd time.Time) {
+func (x *ExpiryReminders) one(ctx context.Context, pol Policy, id string, now, leaseEnd time.Time) {
 	p, ok := x.users[id]
 	st := 0
 	if ok && p.Account.Enabled {
@@ -216,10 +220,14 @@ func (x *ExpiryReminders) one(ctx context.Context, id string, now, leaseEnd time
 	}
 	if first {
 		loc := t.Chat.Locale
-		when := p.ExpiresAt.In(t.TZ).Format("Monday 2 January at 15:04 MST")
+		tz := t.TZ
+		if tz == nil { // a zone the chat did not say: UTC, as quietUntil reads it
+			tz = time.UTC
+		}
+		when := p.ExpiresAt.In(tz).Format("Monday 2 January at 15:04 MST")
 		r := Reply{MsgID: MsgExpiryReminder, Text: Text(loc, MsgExpiryReminder, expiryIn(loc, p.ExpiresAt.Sub(now)), when), Private: true,
 			Choices: []Choice{{ID: ExpiryChoice, Label: Text(loc, MsgExpiryChangeNow)}}}
-		if a.Privileged && !x.e.o.AllowPrivileged || a.Synced && !x.e.o.ADConfigured {
+		if x.e.Ineligible(a, pol) != "" {
 			// the bot cannot change it for them: the reminder alone, without the button
 			r.Text, r.Choices = Text(loc, MsgExpiryReminderOnly, expiryIn(loc, p.ExpiresAt.Sub(now)), when), nil
 		}
@@ -321,12 +329,12 @@ func (e *Engine) ExpiryFigures(ctx context.Context, src ExpirySource, ledger Exp
 // users out) and, when the whole directory is walked, every AD user by AD's own computed expiry.
 // With self-service for selected groups (Entra group ids) only Entra's users are walked.
 func (r Router) PasswordExpiries(ctx context.Context, groups []string, fn func(PasswordExpiry) error) error {
-	if x, ok := r.Cloud.(ExpirySource); ok {
+	if x := r.Cloud.Capabilities().Expiries; x != nil {
 		if err := x.PasswordExpiries(ctx, groups, fn); err != nil {
 			return err
 		}
 	}
-	if x, ok := r.OnPrem.(ExpirySource); ok && len(groups) == 0 {
+	if x := r.OnPrem.Capabilities().Expiries; x != nil && len(groups) == 0 {
 		return x.PasswordExpiries(ctx, nil, fn)
 	}
 	return nil
@@ -334,9 +342,9 @@ func (r Router) PasswordExpiries(ctx context.Context, groups []string, fn func(P
 
 // expiryLine is the report's line on expiring passwords, when expiry reminders are on.
 func (e *Engine) expiryLine(ctx context.Context) string {
-	src, ok := e.d.Directory.(ExpirySource)
+	src := e.caps.Expiries
 	ledger, lok := e.d.Reminders.(ExpiryLedger)
-	if !e.o.ExpiryReminders || !ok || !lok {
+	if !e.o.ExpiryReminders || src == nil || !lok {
 		return ""
 	}
 	r, err := e.ExpiryFigures(ctx, src, ledger)

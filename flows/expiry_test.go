@@ -144,6 +144,12 @@ type expiringDir struct {
 	expiries
 }
 
+func (d expiringDir) Capabilities() flows.Capabilities {
+	c := d.Directory.Capabilities()
+	c.Expiries = d
+	return c
+}
+
 // The bot admins' report has the expiry line: passwords expiring in the next 7 days, and
 // reminded people whose password changed since.
 func TestReportCountsExpiringAndChangedAfterAReminder(t *testing.T) {

@@ -87,7 +87,9 @@ func (w *LockoutWatch) alert(ctx context.Context, a Account, now time.Time) (int
 	if err != nil || !ok {
 		return 0, err
 	}
-	lang, loc := w.e.noticeLocale(ctx, a, w.e.policyOrDefault(ctx, "lockout alert"))
+	pol := w.e.policyOrDefault(ctx, "lockout alert")
+	lang, loc := w.e.noticeLocale(ctx, a, pol)
+	offer := w.e.mayServe(ctx, a.ID, pol)
 	for _, k := range chats {
 		chat, ok := parseChatKey(k)
 		if !ok || w.e.d.Notifier == nil {
@@ -96,6 +98,10 @@ func (w *LockoutWatch) alert(ctx context.Context, a Account, now time.Time) (int
 		chat.Locale = lang
 		r := Reply{MsgID: MsgLockedAlert, Text: Text(lang, MsgLockedAlert, FormatWhen(lang, a.LockedAt, loc)), Private: true,
 			Choices: []Choice{{ID: lockoutChoice, Label: Text(lang, "button.unlock_now")}}}
+		if !offer {
+			// the bot would refuse the unlock it offered: the alert alone, and where to go
+			r = Reply{MsgID: MsgLockedAlertOnly, Text: Text(lang, MsgLockedAlertOnly, FormatWhen(lang, a.LockedAt, loc), pol.HelpdeskURL), Private: true}
+		}
 		if err := w.e.notify(ctx, a.ID, chat, []Reply{r}); err != nil {
 			w.e.d.Log.WarnContext(ctx, "lockout alert not delivered", "err", err, "chat", k)
 			continue
@@ -105,6 +111,13 @@ func (w *LockoutWatch) alert(ctx context.Context, a Account, now time.Time) (int
 		Reason: a.LockedAt.UTC().Format(time.RFC3339)})
 	w.Alerted.Add(1)
 	return 1, nil
+}
+
+// mayServe looks the person up as a chat step does and asks Ineligible whether they may use
+// self-service: a notice offers a button only then. A failed look-up offers nothing.
+func (e *Engine) mayServe(ctx context.Context, userID string, pol Policy) bool {
+	a, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: userID})
+	return err == nil && e.Ineligible(a, pol) == ""
 }
 
 // Run polls every Every until ctx ends, then hands the lease back so another replica takes

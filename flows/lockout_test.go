@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,48 @@ func TestShutdownReleasesReminderClaimsAndTheLockoutLease(t *testing.T) {
 	<-ran
 	if ok, err := h.Store.Lease(context.Background(), "lockout-poller", "next", time.Minute); err != nil || !ok {
 		t.Fatalf("the next replica could not take the lease at once: %v %v", ok, err)
+	}
+}
+
+// The alert offers "Unlock it now" only to who may use self-service, as a chat step judges it
+// (Engine.Ineligible after a look-up): the others are told of the lockout and where to go,
+// without a button the bot would then refuse.
+func TestLockoutAlertOffersUnlockOnlyToWhoMaySelfServe(t *testing.T) {
+	h := storetest.New(t)
+	ctx := context.Background()
+	alice := storetest.Alice
+	admin := flows.Account{ID: "ad4117", UPN: "root@contoso.test", Mail: "root@contoso.test", Enabled: true, Privileged: true, Groups: []string{storetest.Group}}
+	outside := flows.Account{ID: "0u751de", UPN: "out@contoso.test", Mail: "out@contoso.test", Enabled: true}
+	gone := flows.Account{ID: "g0ne"} // locked in AD, no longer found
+	src := &scripted{}
+	for i, a := range []flows.Account{alice, admin, outside, gone} {
+		if a.UPN != "" {
+			h.Dir.Add(a)
+		}
+		if err := h.Store.Pin(ctx, "slack:T1:U"+a.ID, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		a.Locked, a.LockedAt = true, h.Clock.Now().Add(time.Duration(i)*time.Second)
+		src.locked = append(src.locked, a)
+	}
+	h.Clock.Advance(time.Minute)
+	w := flows.NewLockoutWatch(h.Engine, src, h.Store, h.Store, "r1")
+	if n, err := w.Poll(ctx); err != nil || n != 4 {
+		t.Fatalf("alerts %d: %v", n, err)
+	}
+	for i, r := range h.Notes.Replies {
+		who := h.Notes.To[i].UserID
+		if who == "U"+alice.ID {
+			if r.MsgID != flows.MsgLockedAlert || len(r.Choices) != 1 {
+				t.Errorf("alice: %+v", r)
+			}
+			continue
+		}
+		if r.MsgID != flows.MsgLockedAlertOnly || len(r.Choices) != 0 || !strings.Contains(r.Text, h.Policy.HelpdeskURL) {
+			t.Errorf("%s: %+v", who, r)
+		}
+	}
+	if len(h.Notes.Replies) != 4 {
+		t.Fatalf("notices: %d", len(h.Notes.Replies))
 	}
 }

@@ -69,7 +69,7 @@ type RulesSource interface {
 // Router is a hybrid directory over Entra ID (Cloud) and Active Directory (OnPrem): people are
 // found in Entra; those synced from AD are reset and unlocked in AD, which Graph cannot do for
 // them; cloud-only users stay in Entra. Cloud-side extras (roster, contact methods, Temporary
-// Access Passes, groups, managers) come from Cloud.
+// Access Passes, groups, managers) come from Cloud's Capabilities.
 type Router struct {
 	Cloud  Directory
 	OnPrem Directory
@@ -87,10 +87,16 @@ func (r Router) Lookup(ctx context.Context, c Claim) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
+	return joinAD(a, op), nil
+}
+
+// joinAD is a synced person's Entra account with what their AD account says: AD's protection,
+// enablement and lockout count too.
+func joinAD(a, op Account) Account {
 	a.Privileged = a.Privileged || op.Privileged
 	a.Enabled = a.Enabled && op.Enabled
 	a.Locked, a.LockedAt = op.Locked, op.LockedAt
-	return a, nil
+	return a
 }
 
 func (r Router) onPrem(ctx context.Context, a Account) (Account, error) {
@@ -140,8 +146,8 @@ func (r Router) LockedOut(ctx context.Context, userID string) (bool, time.Time, 
 	if err != nil {
 		return false, time.Time{}, err
 	}
-	u, ok := d.(Unlocker)
-	if !ok {
+	u := d.Capabilities().Unlocker
+	if u == nil {
 		return false, time.Time{}, nil
 	}
 	return u.LockedOut(ctx, id)
@@ -153,8 +159,8 @@ func (r Router) Unlock(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	u, ok := d.(Unlocker)
-	if !ok {
+	u := d.Capabilities().Unlocker
+	if u == nil {
 		return ErrUnsupported
 	}
 	return u.Unlock(ctx, id)
@@ -166,7 +172,7 @@ func (r Router) PasswordRules(ctx context.Context, userID string) (PasswordRules
 	if err != nil {
 		return PasswordRules{}, err
 	}
-	if src, ok := d.(RulesSource); ok {
+	if src := d.Capabilities().Rules; src != nil {
 		return src.PasswordRules(ctx, id)
 	}
 	return PasswordRules{}, nil
@@ -175,8 +181,8 @@ func (r Router) PasswordRules(ctx context.Context, userID string) (PasswordRules
 // LockedOutSince maps AD's new lockouts to Entra accounts (by UPN, then checked by security
 // identifier), so the person is reached where they chat.
 func (r Router) LockedOutSince(ctx context.Context, since time.Time) ([]Account, error) {
-	src, ok := r.OnPrem.(LockoutSource)
-	if !ok {
+	src := r.OnPrem.Capabilities().Lockouts
+	if src == nil {
 		return nil, ErrUnsupported
 	}
 	locked, err := src.LockedOutSince(ctx, since)
@@ -195,66 +201,62 @@ func (r Router) LockedOutSince(ctx context.Context, since time.Time) ([]Account,
 	return out, nil
 }
 
-// The router is every kind of directory the engine asks for.
+// Capabilities are the router's: Entra's extras as they are (roster, contact methods, Temporary
+// Access Passes, groups, managers), and its own routing of lockouts, unlocks, password rules and
+// expiries where either directory has them.
+func (r Router) Capabilities() Capabilities {
+	c, op := r.Cloud.Capabilities(), r.OnPrem.Capabilities()
+	caps := Capabilities{Contacts: c.Contacts, TAPs: c.TAPs, Roster: c.Roster, Groups: c.Groups, Members: c.Members, Managers: c.Managers}
+	if c.Roster != nil && op.Roster != nil {
+		caps.Roster = hybridRoster{cloud: c.Roster, onprem: op.Roster}
+	}
+	if c.Unlocker != nil || op.Unlocker != nil {
+		caps.Unlocker = r
+	}
+	if c.Rules != nil || op.Rules != nil {
+		caps.Rules = r
+	}
+	if op.Lockouts != nil {
+		caps.Lockouts = r
+	}
+	if c.Expiries != nil || op.Expiries != nil {
+		caps.Expiries = r
+	}
+	return caps
+}
+
+// hybridRoster is Entra's listing with each synced person's AD account joined in, from one AD
+// walk, as Router.Lookup joins it one person at a time: AD's protection and enablement count
+// too, and a synced person without an AD account is not listed (Lookup does not find them).
+type hybridRoster struct{ cloud, onprem Roster }
+
+func (h hybridRoster) EachUser(ctx context.Context, groups []string, fn func(Account) error) error {
+	ad := map[string]Account{}
+	if err := h.onprem.EachUser(ctx, nil, func(a Account) error {
+		if a.OnPremSID != "" && len(ad) < 5_000_000 {
+			ad[a.OnPremSID] = a
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("flows: AD accounts of synced users: %w", err)
+	}
+	return h.cloud.EachUser(ctx, groups, func(a Account) error {
+		if a.Synced {
+			op, ok := ad[a.OnPremSID]
+			if !ok || a.OnPremSID == "" {
+				return nil
+			}
+			a = joinAD(a, op)
+		}
+		return fn(a)
+	})
+}
+
+// The router routes these itself.
 var (
 	_ Directory     = Router{}
 	_ Unlocker      = Router{}
 	_ RulesSource   = Router{}
 	_ LockoutSource = Router{}
-	_ ContactSource = Router{}
-	_ TAPIssuer     = Router{}
-	_ Roster        = Router{}
-	_ GroupResolver = Router{}
-	_ GroupMembers  = Router{}
-	_ ManagerSource = Router{}
+	_ ExpirySource  = Router{}
 )
-
-// The cloud-side extras.
-
-// ContactMethods forwards to Entra.
-func (r Router) ContactMethods(ctx context.Context, userID string) ([]Registered, error) {
-	if x, ok := r.Cloud.(ContactSource); ok {
-		return x.ContactMethods(ctx, userID)
-	}
-	return nil, nil
-}
-
-// IssueTAP forwards to Entra.
-func (r Router) IssueTAP(ctx context.Context, userID string, lifetime time.Duration) (string, error) {
-	if x, ok := r.Cloud.(TAPIssuer); ok {
-		return x.IssueTAP(ctx, userID, lifetime)
-	}
-	return "", ErrUnsupported
-}
-
-// EachUser forwards to Entra.
-func (r Router) EachUser(ctx context.Context, groups []string, fn func(Account) error) error {
-	if x, ok := r.Cloud.(Roster); ok {
-		return x.EachUser(ctx, groups, fn)
-	}
-	return ErrUnsupported
-}
-
-// ResolveGroup forwards to Entra.
-func (r Router) ResolveGroup(ctx context.Context, name string) (string, error) {
-	if x, ok := r.Cloud.(GroupResolver); ok {
-		return x.ResolveGroup(ctx, name)
-	}
-	return "", ErrUnsupported
-}
-
-// Members forwards to Entra.
-func (r Router) Members(ctx context.Context, groupID string) ([]Account, error) {
-	if x, ok := r.Cloud.(GroupMembers); ok {
-		return x.Members(ctx, groupID)
-	}
-	return nil, ErrUnsupported
-}
-
-// Manager forwards to Entra.
-func (r Router) Manager(ctx context.Context, userID string) (Account, error) {
-	if x, ok := r.Cloud.(ManagerSource); ok {
-		return x.Manager(ctx, userID)
-	}
-	return Account{}, ErrUnsupported
-}

@@ -140,6 +140,12 @@ type contactDir struct {
 	methods []flows.Registered
 }
 
+func (c contactDir) Capabilities() flows.Capabilities {
+	caps := c.Directory.Capabilities()
+	caps.Contacts = c
+	return caps
+}
+
 func (c contactDir) ContactMethods(context.Context, string) ([]flows.Registered, error) {
 	return c.methods, nil
 }

@@ -57,6 +57,12 @@ func TestStatusAndHelpInPlainWords(t *testing.T) {
 
 type unlockDir struct{ *storetest.Directory }
 
+func (d unlockDir) Capabilities() flows.Capabilities {
+	c := d.Directory.Capabilities()
+	c.Unlocker = d
+	return c
+}
+
 func (unlockDir) LockedOut(context.Context, string) (bool, time.Time, error) {
 	return true, time.Time{}, nil
 }

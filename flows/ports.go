@@ -67,6 +67,8 @@ type Directory interface {
 	SetPassword(ctx context.Context, userID, password string, forceChange bool) error
 	// RevokeSessions signs the user out everywhere.
 	RevokeSessions(ctx context.Context, userID string) error
+	// Capabilities lists what else the directory can do; a nil field is what it cannot.
+	Capabilities() Capabilities
 }
 
 // ContactSource is a directory that also holds verified contact methods (Entra's phone and

@@ -206,7 +206,7 @@ func (e *Engine) recoverContacts(ctx context.Context, s *step, reason string) {
 		e.addDirectoryMethods(ctx, s)
 		return
 	}
-	if src, ok := e.d.Directory.(ContactSource); ok {
+	if src := e.caps.Contacts; src != nil {
 		id := s.acct.ID
 		if id == "" {
 			id = NoObjectID

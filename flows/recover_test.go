@@ -292,6 +292,12 @@ type countingUnlock struct {
 	unlocked []string
 }
 
+func (d *countingUnlock) Capabilities() flows.Capabilities {
+	c := d.Directory.Capabilities()
+	c.Unlocker = d
+	return c
+}
+
 func (*countingUnlock) LockedOut(context.Context, string) (bool, time.Time, error) {
 	return true, time.Time{}, nil
 }

@@ -110,7 +110,7 @@ func (r *Reminders) Request(ctx context.Context) (int, error) {
 
 // needs reports why a user should be reminded, or "".
 func (r *Reminders) needs(ctx context.Context, a Account, pol Policy, now time.Time) (string, error) {
-	if !a.Enabled || a.Synced && !r.e.o.ADConfigured || a.Privileged && !r.e.o.AllowPrivileged || !pol.InScope(a) {
+	if r.e.Ineligible(a, pol) != "" {
 		return "", nil
 	}
 	en, err := r.e.d.Enrollments.Get(ctx, a.ID)
@@ -307,8 +307,8 @@ type ManagerSource interface {
 
 // tellManager emails a user's manager once the user ignored the policy's number of reminders.
 func (r *Reminders) tellManager(ctx context.Context, a Account, n int) {
-	src, ok := r.e.d.Directory.(ManagerSource)
-	if !ok || r.e.d.Mailer == nil {
+	src := r.e.caps.Managers
+	if src == nil || r.e.d.Mailer == nil {
 		return
 	}
 	m, err := src.Manager(ctx, a.ID)

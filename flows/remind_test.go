@@ -171,6 +171,12 @@ func TestQuietHoursInTheUsersTimeZone(t *testing.T) {
 
 type managedDir struct{ *storetest.Directory }
 
+func (m managedDir) Capabilities() flows.Capabilities {
+	c := m.Directory.Capabilities()
+	c.Managers = m
+	return c
+}
+
 func (m managedDir) Manager(_ context.Context, id string) (flows.Account, error) {
 	return flows.Account{ID: "boss", Mail: "boss@contoso.test", DisplayName: "Boss"}, nil
 }

@@ -39,8 +39,8 @@ func (e *Engine) Report(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	roster, ok := e.d.Directory.(Roster)
-	if !ok {
+	roster := e.caps.Roster
+	if roster == nil {
 		return Report{}, fmt.Errorf("flows: the directory cannot list users")
 	}
 	now := e.d.Clock.Now()
@@ -118,8 +118,8 @@ func (e *Engine) Report(ctx context.Context) (Report, error) {
 	}
 	if pol.EnabledFor != EnabledNone {
 		err = roster.EachUser(ctx, groups, func(a Account) error {
-			if !a.Enabled {
-				return nil
+			if e.Ineligible(a, pol) != "" {
+				return nil // in scope means: may self-serve, as the engine and the reminders judge it
 			}
 			if batch = append(batch, a); len(batch) == reportBatch {
 				return flush()

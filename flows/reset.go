@@ -249,8 +249,8 @@ func (e *Engine) checkNewPassword(ctx context.Context, acct Account, pol Policy,
 // directoryRules applies the directory's own password rules (AD's domain policy), so a password
 // it would refuse gets a plain reason before the directory is asked.
 func (e *Engine) directoryRules(ctx context.Context, userID, pw string) error {
-	src, ok := e.d.Directory.(RulesSource)
-	if !ok {
+	src := e.caps.Rules
+	if src == nil {
 		return nil
 	}
 	r, err := src.PasswordRules(ctx, userID)
@@ -425,8 +425,8 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 	}
 	switch pol.ResetMode {
 	case ResetTAP:
-		tap, ok := e.d.Directory.(TAPIssuer)
-		if !ok {
+		tap := e.caps.TAPs
+		if tap == nil {
 			return "", pol.ResetMode, fmt.Errorf("flows: the directory cannot issue a Temporary Access Pass")
 		}
 		if secret, err = tap.IssueTAP(ctx, v.UserID, TAPLifetime); err != nil {

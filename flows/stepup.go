@@ -25,8 +25,7 @@ type SignInLimiter interface {
 // PasswordSignInAvailable reports whether the pages can sign people in with their directory
 // password (deployments with Active Directory and no Entra sign-in).
 func (e *Engine) PasswordSignInAvailable() bool {
-	_, ok := e.d.Directory.(PasswordVerifier)
-	return ok && e.d.SignIns != nil
+	return e.caps.Passwords != nil && e.d.SignIns != nil
 }
 
 // PasswordSignIn is the step-up of deployments without Entra: the person's current directory
@@ -35,8 +34,8 @@ func (e *Engine) PasswordSignInAvailable() bool {
 // sign-in. Bot admin confirmations need a multi-factor sign-in and never take this path.
 func (e *Engine) PasswordSignIn(ctx context.Context, ws *WebState, password string) error {
 	ctx = WithUserWaiting(ctx)
-	pv, ok := e.d.Directory.(PasswordVerifier)
-	if !ok || e.d.SignIns == nil || (ws.Purpose != PurposeRegister && ws.Purpose != PurposeChange) {
+	pv := e.caps.Passwords
+	if pv == nil || e.d.SignIns == nil || (ws.Purpose != PurposeRegister && ws.Purpose != PurposeChange) {
 		return ErrUnsupported
 	}
 	now := e.d.Clock.Now()

@@ -16,14 +16,13 @@ func unlockNotice(s *step) {
 // unlockable reports whether the directory keeps this account's lockout itself (AD), so it can
 // be unlocked without a reset.
 func (e *Engine) unlockable(a Account) bool {
-	_, ok := e.d.Directory.(Unlocker)
-	return ok && a.Synced && e.o.ADConfigured
+	return e.caps.Unlocker != nil && a.Synced && e.o.ADConfigured
 }
 
 // unlockNow runs after the commit that accepted the last proof of an unlock: it unlocks the
 // account when it is locked and offers the reset link, if any, for a forgotten password too.
 func (e *Engine) unlockNow(ctx context.Context, s *step, link string) error {
-	u := e.d.Directory.(Unlocker)
+	u := e.caps.Unlocker
 	locked, _, err := u.LockedOut(ctx, s.acct.ID)
 	if err != nil {
 		return fmt.Errorf("flows: lockout state: %w", err)

@@ -401,7 +401,7 @@ func (e *Engine) lockedForRegistration(ctx context.Context, a Account) bool {
 	if !a.Locked || !e.PasswordSignInAvailable() {
 		return false
 	}
-	if u, ok := e.d.Directory.(Unlocker); ok {
+	if u := e.caps.Unlocker; u != nil {
 		if locked, _, err := u.LockedOut(ctx, a.ID); err == nil {
 			return locked
 		}

@@ -60,11 +60,22 @@ func (d *Directory) PasswordExpiries(ctx context.Context, groupIDs []string, fn 
 	if err != nil {
 		return err
 	}
+	// privileged as Lookup finds them: their reminder has no "Change it now" where they may not
+	// self-serve
+	var privileged map[string]bool
 	return d.eachUser(ctx, groupIDs, expiryFields, func(u listedUser, group string) error {
+		if privileged == nil {
+			p, err := d.privilegedUsers(ctx)
+			if err != nil {
+				return err
+			}
+			privileged = p
+		}
 		a := u.account()
 		if group != "" {
 			a.Groups = []string{group}
 		}
+		a.Privileged = privileged[a.ID]
 		if a.Synced {
 			return nil
 		}

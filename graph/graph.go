@@ -51,6 +51,13 @@ type Directory struct {
 
 var _ flows.Directory = (*Directory)(nil)
 
+// Capabilities: Entra holds verified contact methods, issues Temporary Access Passes, lists
+// users, groups, managers and password expiries. It has no unlock API (for cloud users unlock
+// means reset), no password rules to read and no password check for an app.
+func (d *Directory) Capabilities() flows.Capabilities {
+	return flows.Capabilities{Contacts: d, TAPs: d, Roster: d, Groups: d, Members: d, Managers: d, Expiries: d}
+}
+
 var userFields = []string{"id", "displayName", "mail", "userPrincipalName", "accountEnabled", "onPremisesSyncEnabled", "onPremisesSecurityIdentifier", "preferredLanguage"}
 
 // Middleware is the ordered pipeline without the compression handler: the SDK's default order

@@ -544,6 +544,79 @@ func TestThrottledBatchedReadIsMadeAgain(t *testing.T) {
 	}
 }
 
+// A roster walk marks privileged exactly the users a lookup marks privileged (directory roles,
+// custom or unit-scoped assignments, PIM eligibility, role-assignable groups), with a few
+// listings for the whole walk, not calls per user: the reminders and the report judge who may
+// self-serve as a chat step does.
+func TestRosterPrivilegeIsLookups(t *testing.T) {
+	tn, d := setup(t)
+	tn.PremiumP2 = true
+	tn.PageSize = 2
+	ctx := context.Background()
+	alice, _ := tn.User("a11ce000-0000-4000-8000-000000000001")
+	alice.Eligible = []string{"User Administrator"}
+	tn.AddUser(alice)
+	tn.AddGroup(graphtest.Group{ID: "grp-admins", Name: "Helpdesk admins", RoleAssignable: true})
+	bob, _ := tn.User("b0b00000-0000-4000-8000-000000000002")
+	bob.Groups = []string{"grp-admins"}
+	tn.AddUser(bob)
+	erin, _ := tn.User("e4140000-0000-4000-8000-000000000005")
+	erin.Assignments = []graphtest.RoleAssignment{{Role: "Helpdesk Administrator", Scope: "/administrativeUnits/au-emea"}}
+	tn.AddUser(erin)
+
+	total := func() (n int) {
+		for _, c := range tn.Calls() {
+			n += c
+		}
+		return n
+	}
+	listed := map[string]bool{}
+	calls := total()
+	if err := d.EachUser(ctx, nil, func(a flows.Account) error { listed[a.ID] = a.Privileged; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// three pages of users, the role assignments, the eligibilities, the role-assignable groups
+	// and their members
+	if n := total() - calls; n > 8 {
+		t.Fatalf("a walk of %d users took %d calls", len(listed), n)
+	}
+	want := map[string]bool{}
+	for id := range listed {
+		a, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimObjectID, Value: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[id] = a.Privileged
+	}
+	if !maps.Equal(listed, want) {
+		t.Fatalf("listed privilege %v, lookups %v", listed, want)
+	}
+	if n := len(slices.DeleteFunc(slices.Collect(maps.Values(listed)), func(p bool) bool { return !p })); n != 4 {
+		t.Fatalf("%d privileged (carol, and alice, bob and erin now): %v", n, listed)
+	}
+	// the expiry walk knows them too
+	privileged := 0
+	if err := d.PasswordExpiries(ctx, nil, func(p flows.PasswordExpiry) error {
+		if p.Account.Privileged != want[p.Account.ID] {
+			t.Errorf("expiry walk: %s privileged %v", p.Account.UPN, p.Account.Privileged)
+		}
+		if p.Account.Privileged {
+			privileged++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if privileged == 0 {
+		t.Fatal("the expiry walk found nobody privileged")
+	}
+	// unknown privilege fails the walk rather than count someone as a user who may self-serve
+	tn.FailNext("/roleManagement/directory/roleAssignments", http.StatusInternalServerError, "")
+	if err := d.EachUser(ctx, nil, func(flows.Account) error { return nil }); err == nil {
+		t.Fatal("a walk without the role assignments did not fail")
+	}
+}
+
 // A look-up by mail with the pin of the chat identity searches and reads the pinned user with
 // its privilege at the same time: Graph holds the search until the batch has arrived, which
 // only a look-up that sends both at once survives. The answer is the one a plain look-up

@@ -3,7 +3,10 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,15 +33,90 @@ func account(u models.Userable) flows.Account {
 }
 
 // EachUser pages through all users (groups empty) or the transitive user members of groups,
-// with $select so each page stays small. Members of several groups are visited once.
+// with $select so each page stays small. Members of several groups are visited once. Each
+// account is privileged as Lookup would find it (privilegedUsers), so the reminders and the
+// report judge eligibility as a chat step does; when that cannot be read the walk fails rather
+// than count a privileged person as one who may self-serve.
 func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flows.Account) error) error {
+	var privileged map[string]bool
 	return d.eachUser(ctx, groupIDs, userFields, func(u listedUser, group string) error {
+		if privileged == nil { // read once the listing answered (a refused listing says so first)
+			p, err := d.privilegedUsers(ctx)
+			if err != nil {
+				return err
+			}
+			privileged = p
+		}
 		a := u.account()
 		if group != "" {
 			a.Groups = []string{group}
 		}
+		a.Privileged = privileged[a.ID]
 		return fn(a)
 	})
+}
+
+// privilegedUsers are the ids of everyone Lookup calls privileged, read with a few listings for
+// the whole tenant instead of three calls per person: the principals of every directory role
+// assignment (built-in or custom, any scope) and of every PIM eligibility, and the members of
+// every role-assignable group (whether or not it holds a role yet, as memberships counts them).
+func (d *Directory) privilegedUsers(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	principals := func(op, path string) error {
+		for pages := 0; path != "" && pages < 1000; pages++ {
+			var page struct {
+				Value []struct {
+					PrincipalID string `json:"principalId"`
+				} `json:"value"`
+				Next string `json:"@odata.nextLink"`
+			}
+			if err := d.request(ctx, op, http.MethodGet, path, nil, &page); err != nil {
+				return err
+			}
+			for _, v := range page.Value {
+				out[v.PrincipalID] = true
+			}
+			path = strings.TrimPrefix(page.Next, d.base)
+		}
+		return nil
+	}
+	if err := principals("role assignments", "/roleManagement/directory/roleAssignments?$select=principalId"); err != nil {
+		return nil, err
+	}
+	err := principals("role eligibility", "/roleManagement/directory/roleEligibilityScheduleInstances?$select=principalId")
+	var se *statusError
+	if errors.As(err, &se) && se.Status == http.StatusBadRequest && d.noPIM(batchCode(batchResp{Body: se.Body})) {
+		err = nil // no PIM in this tenant: nobody is eligible through it
+	}
+	if err != nil {
+		return nil, err
+	}
+	var groupIDs []string
+	path := "/groups?$filter=" + url.QueryEscape("isAssignableToRole eq true") + "&$select=id"
+	for pages := 0; path != "" && pages < 1000; pages++ {
+		var page struct {
+			Value []struct {
+				ID string `json:"id"`
+			} `json:"value"`
+			Next string `json:"@odata.nextLink"`
+		}
+		if err := d.request(ctx, "role-assignable groups", http.MethodGet, path, nil, &page); err != nil {
+			return nil, err
+		}
+		for _, g := range page.Value {
+			groupIDs = append(groupIDs, g.ID)
+		}
+		path = strings.TrimPrefix(page.Next, d.base)
+	}
+	if len(groupIDs) > 0 {
+		if err := d.eachUser(ctx, groupIDs, []string{"id"}, func(u listedUser, _ string) error {
+			out[u.ID] = true
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // eachUser pages through all users (groups empty) or the transitive user members of groups
@@ -142,10 +220,15 @@ func (d *Directory) pages(ctx context.Context, op string, ri *abstractions.Reque
 	}
 }
 
-// Members lists a group's transitive user members.
+// Members lists a group's transitive user members (whose privilege it does not need).
 func (d *Directory) Members(ctx context.Context, groupID string) ([]flows.Account, error) {
 	var out []flows.Account
-	err := d.EachUser(ctx, []string{groupID}, func(a flows.Account) error { out = append(out, a); return nil })
+	err := d.eachUser(ctx, []string{groupID}, userFields, func(u listedUser, _ string) error {
+		a := u.account()
+		a.Groups = []string{groupID}
+		out = append(out, a)
+		return nil
+	})
 	return out, err
 }
 

@@ -5,7 +5,5 @@
 -- lifetime (ms).
 -- Returns 1 when the lockout is to be announced, 0 when it was already or the day's are used up.
 if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) == false then return 0 end
-local n = redis.call('INCR', KEYS[2])
-if n == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-if n > tonumber(ARGV[1]) then return 0 end
+if window_key_tick(KEYS[2], ARGV[2]) > tonumber(ARGV[1]) then return 0 end
 return 1

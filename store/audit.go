@@ -72,7 +72,7 @@ var (
 )
 
 var (
-	auditScript    = script("audit.lua")
+	auditScript    = script("audit.lua", "lib_window.lua")
 	auditAgeScript = script("audit_age.lua")
 )
 

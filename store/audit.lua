@@ -11,7 +11,7 @@ for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
 local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
 local ttl = tonumber(ARGV[3])
 if ARGV[5] == '1' then
-  if redis.call('INCR', KEYS[5]) == 1 then redis.call('EXPIRE', KEYS[5], ttl) end
+  window_key_tick(KEYS[5], ttl * 1000)
 end
 if ARGV[4] == '1' then
   redis.call('LPUSH', KEYS[4], id)

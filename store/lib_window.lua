@@ -1,7 +1,10 @@
--- The fixed window every per-person counter uses (tries per method, failures, codes sent), kept
--- in one hash field as 'count:start': a window starts with its first count and ends win ms
--- later. script() puts this file in front of the scripts that count (step.lua, judge.lua,
--- count_send.lua), so there is one implementation; it is a library, not a script of its own.
+-- The fixed window every counter uses. A per-person counter (tries per method, failures, codes
+-- sent) is kept in one hash field as 'count:start': a window starts with its first count and
+-- ends win ms later. A counter with a key of its own (the recovery page's buckets, a day's
+-- sign-ins or lockout alerts, a day's audit counts) is the key's value, and the window is the
+-- key's lifetime from its first count. script() puts this file in front of the scripts that
+-- count (step.lua, judge.lua, count_send.lua, ratelimit.lua, signin.lua, announce.lua,
+-- audit.lua), so there is one implementation; it is a library, not a script of its own.
 
 -- window_read is the count in key's field and the start of its window (0 and now when the
 -- window has passed or nothing was counted).
@@ -20,6 +23,14 @@ local function window_tick(key, field, now, win)
   local c, s = window_read(key, field, now, win)
   c = c + 1
   redis.call('HSET', key, field, string.format('%d:%d', c, s))
+  return c
+end
+
+-- window_key_tick counts one more in key, a counter of its own that lives ttl ms from its first
+-- count, and returns the new count.
+local function window_key_tick(key, ttl)
+  local c = redis.call('INCR', key)
+  if c == 1 then redis.call('PEXPIRE', key, ttl) end
   return c
 end
 

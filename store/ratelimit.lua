@@ -11,8 +11,7 @@ if KEYS[1] ~= '{rl}:once:' then
 end
 local over = -1
 for i = 1, n do
-  local c = redis.call('INCR', KEYS[i + 1])
-  if c == 1 then redis.call('PEXPIRE', KEYS[i + 1], ARGV[2 * i + 1]) end
+  local c = window_key_tick(KEYS[i + 1], ARGV[2 * i + 1])
   if over < 0 and c > tonumber(ARGV[2 * i]) then over = i - 1 end
 end
 return over

@@ -5,6 +5,5 @@
 -- Returns 1 when the attempt may go ahead, 0 when refused.
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n >= tonumber(ARGV[1]) then return 0 end
-n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+window_key_tick(KEYS[1], ARGV[2])
 return 1

@@ -41,11 +41,9 @@ import (
 // Directory is the deployment's directory as the caller built it: one directory, or Entra and
 // Active Directory behind the hybrid router.
 type Directory struct {
-	// Directory is what the engine talks to. (A named field, not embedded: the engine finds
-	// the directory's optional capabilities on this value itself.)
+	// Directory is what the engine talks to; its Capabilities say what else it can do (the
+	// roster for reminders and the report, expiries, AD's lockouts for the alerts).
 	Directory flows.Directory
-	// Lockouts is where new AD lockouts are read; nil without Active Directory.
-	Lockouts flows.LockoutSource
 	// AD says Active Directory is configured (synced users are served).
 	AD bool
 }
@@ -318,7 +316,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return nil
 		}, c.Ends)
 	}
-	if roster, ok := o.Directory.Directory.(flows.Roster); ok && len(rosters) > 0 {
+	caps := o.Directory.Directory.Capabilities()
+	if roster := caps.Roster; roster != nil && len(rosters) > 0 {
 		rr := flows.NewReminders(a.Engine, st, roster, rosters...)
 		a.Reminders, camp.r = rr, rr
 		if o.Metrics != nil {
@@ -330,7 +329,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return rr.Run(ctx, tick.C)
 		}, false)
 	}
-	if src, ok := o.Directory.Directory.(flows.ExpirySource); ok && o.ExpiryReminders && len(rosters) > 0 {
+	if src := caps.Expiries; src != nil && o.ExpiryReminders && len(rosters) > 0 {
 		x := flows.NewExpiryReminders(a.Engine, st, st, src, rosters...)
 		if len(o.ExpiryDays) > 0 {
 			x.Days = o.ExpiryDays
@@ -350,7 +349,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return a.Engine.RunHelpdeskSweep(ctx, tick.C)
 		}, false)
 	}
-	if src := o.Directory.Lockouts; src != nil && o.LockoutPoll > 0 {
+	if src := caps.Lockouts; src != nil && o.LockoutPoll > 0 {
 		w := flows.NewLockoutWatch(a.Engine, src, st, st, holderName())
 		w.Every, w.PerDay = o.LockoutPoll, o.AlertsPerDay
 		a.add("lockout alerts", stageBackground, func(ctx context.Context) error { w.Run(ctx, bot.Sleep); return nil }, false)

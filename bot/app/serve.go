@@ -220,9 +220,9 @@ func directory(cloud flows.Directory, onprem *ad.Directory) Directory {
 	switch {
 	case cloud != nil && onprem != nil:
 		r := flows.Router{Cloud: cloud, OnPrem: onprem}
-		return Directory{Directory: r, Lockouts: r, AD: true}
+		return Directory{Directory: r, AD: true}
 	case onprem != nil:
-		return Directory{Directory: onprem, Lockouts: onprem, AD: true}
+		return Directory{Directory: onprem, AD: true}
 	default:
 		return Directory{Directory: cloud}
 	}

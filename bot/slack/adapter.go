@@ -551,9 +551,6 @@ func typedText(s string) string {
 
 var slackUnescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
-// adminCommands are routed to the admin flow.
-var adminCommands = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true, "verify": true}
-
 // onCommand handles /sspr; the replies go to the user's direct messages.
 func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {
 	if !a.allowed(c.TeamID, c.EnterpriseID) {
@@ -572,7 +569,7 @@ func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {
 		a.log.ErrorContext(ctx, "conversations.open failed", "err", err)
 		return
 	}
-	if adminCommands[sub] {
+	if flows.IsAdminWord(sub) { // the bot-admin (and helpdesk) commands: flows lists them
 		chat, claim, refusal, err := a.identify(ctx, c.UserID, c.TeamID)
 		chat.Channel = channel
 		if err != nil {

@@ -252,8 +252,6 @@ func (a *Adapter) serviceAllowed(u string) bool {
 
 func isLoopback(h string) bool { return h == "127.0.0.1" || h == "localhost" || h == "::1" }
 
-var adminWords = map[string]bool{"policy": true, "report": true, "audit": true, "unblock": true, "remind": true, "verify": true}
-
 func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 	tenant := act.ChannelData.Tenant.ID
 	ref := Ref{ServiceURL: act.ServiceURL, ConversationID: act.Conversation.ID, UserID: act.From.ID, AADObjectID: act.From.AADObjectID,
@@ -286,7 +284,7 @@ func (a *Adapter) onActivity(ctx context.Context, act Activity) {
 	var replies []flows.Reply
 	var err error
 	words := strings.Fields(strings.ToLower(in.Text))
-	if len(words) > 0 && adminWords[words[0]] {
+	if len(words) > 0 && flows.IsAdminWord(words[0]) { // the bot-admin (and helpdesk) commands: flows lists them
 		replies, err = a.eng.Admin(ctx, in, in.Text)
 	} else {
 		replies, err = a.eng.Handle(ctx, in)

@@ -293,6 +293,25 @@ func TestAdminCommandsAsMessages(t *testing.T) {
 	}
 }
 
+// The app package's bot-admin suggestions are commands flows lists (and so routes and handles);
+// every other suggestion is a person's own words.
+func TestCommandListAdminWordsAreFlows(t *testing.T) {
+	admin := 0
+	for _, c := range teams.Commands {
+		first, _, _ := strings.Cut(c.Title, " ")
+		isAdmin := strings.HasPrefix(c.Description, "Bot admins:")
+		if isAdmin != flows.IsAdminWord(first) {
+			t.Errorf("command %q (%q): bot-admin description %v, flows admin word %v", c.Title, c.Description, isAdmin, flows.IsAdminWord(first))
+		}
+		if isAdmin {
+			admin++
+		}
+	}
+	if admin == 0 {
+		t.Fatal("the package suggests no bot-admin command")
+	}
+}
+
 // forward lets the engine reach an adapter built after it.
 type forward struct{ to flows.Notifier }
 

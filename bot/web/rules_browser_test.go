@@ -21,6 +21,12 @@ type ruled struct {
 	rules flows.PasswordRules
 }
 
+func (r ruled) Capabilities() flows.Capabilities {
+	c := r.Directory.Capabilities()
+	c.Rules = r
+	return c
+}
+
 func (r ruled) PasswordRules(context.Context, string) (flows.PasswordRules, error) {
 	return r.rules, nil
 }

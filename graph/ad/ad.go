@@ -377,7 +377,7 @@ const inChain = "1.2.840.113556.1.4.1941"
 // protected: adminCount=1, a protected primary group or account, or a transitive member of a
 // protected group.
 func (d *Directory) groups(ctx context.Context, u user) ([]string, bool, error) {
-	protected := u.Admin || protectedRID(u.SID) || protectedRID(domainPart(u.SID)+"-"+strconv.Itoa(u.Primary))
+	protected := u.selfProtected()
 	es, err := d.search(ctx, "(&(objectClass=group)(member:"+inChain+":="+ldap.EscapeFilter(u.DN)+"))", []string{"objectGUID", "objectSid"})
 	if err != nil {
 		return nil, true, fmt.Errorf("ad: group membership of %s unknown, refusing: %w", u.DN, err)
@@ -388,6 +388,36 @@ func (d *Directory) groups(ctx context.Context, u user) ([]string, bool, error) 
 		protected = protected || protectedRID(sidString(e.GetRawAttributeValue("objectSid")))
 	}
 	return out, protected, nil
+}
+
+// selfProtected: the account itself says it is protected (adminCount=1, or a protected account
+// or primary group by RID), before its group memberships are read.
+func (u user) selfProtected() bool {
+	return u.Admin || protectedRID(u.SID) || protectedRID(domainPart(u.SID)+"-"+strconv.Itoa(u.Primary))
+}
+
+// protectedMembers are the objectGUIDs of every transitive member of a protected group, read
+// once for a whole walk (a search for the groups, one per protected group): with selfProtected,
+// what groups says of each user, so a roster walk marks privileged whom Lookup does.
+func (d *Directory) protectedMembers(ctx context.Context) (map[string]bool, error) {
+	gs, err := d.search(ctx, "(objectClass=group)", []string{"objectSid"})
+	if err != nil {
+		return nil, fmt.Errorf("ad: protected groups unknown: %w", err)
+	}
+	out := map[string]bool{}
+	for _, g := range gs {
+		if !protectedRID(sidString(g.GetRawAttributeValue("objectSid"))) {
+			continue
+		}
+		es, err := d.search(ctx, "(&"+people+"(memberOf:"+inChain+":="+ldap.EscapeFilter(g.DN)+"))", []string{"objectGUID"})
+		if err != nil {
+			return nil, fmt.Errorf("ad: members of %s unknown: %w", g.DN, err)
+		}
+		for _, e := range es {
+			out[guidString(e.GetRawAttributeValue("objectGUID"))] = true
+		}
+	}
+	return out, nil
 }
 
 // changeable finds a user by object id (GUID) for a change, and refuses protected accounts.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"strings"
@@ -155,6 +156,34 @@ func TestNestedGroupsAndProtectedAccounts(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "refused to change a protected Active Directory account") {
 		t.Fatalf("log: %s", logs.String())
+	}
+	// a roster walk (and the expiry walk) marks privileged exactly whom a lookup does: the
+	// reminders and the report judge who may self-serve as a chat step does
+	want := map[string]bool{}
+	for _, name := range []string{u.Name, withCount.Name, nested.Name, primary.Name, "Administrator"} {
+		a := lookup(t, d, flows.ClaimUPN, name)
+		want[a.ID] = a.Privileged
+	}
+	walked := map[string]bool{}
+	if err := d.EachUser(ctx, nil, func(a flows.Account) error {
+		if _, ok := want[a.ID]; ok {
+			walked[a.ID] = a.Privileged
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	expiring := map[string]bool{}
+	if err := d.PasswordExpiries(ctx, nil, func(p flows.PasswordExpiry) error {
+		if _, ok := want[p.Account.ID]; ok {
+			expiring[p.Account.ID] = p.Account.Privileged
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(walked, want) || !maps.Equal(expiring, want) {
+		t.Fatalf("privileged by lookup %v, by the roster %v, by the expiry walk %v", want, walked, expiring)
 	}
 	// the deployment switch lets the bot serve them (the engine then asks for two methods)
 	open, _ := directory(t, dc, func(c *ad.Config) { c.AllowPrivileged = true })

@@ -24,8 +24,13 @@ const neverExpires = 0x7FFFFFFFFFFFFFFF
 // PasswordExpiries implements flows.ExpirySource: every user (or the transitive members of
 // the groups), with the DC's computed expiry of their password.
 func (d *Directory) PasswordExpiries(ctx context.Context, groups []string, fn func(flows.PasswordExpiry) error) error {
+	protected, err := d.protectedMembers(ctx)
+	if err != nil {
+		return err
+	}
 	return d.eachUser(ctx, groups, expiryAttrs, func(u user, e *ldap.Entry) error {
 		p := flows.PasswordExpiry{Account: rosterAccount(u)}
+		p.Account.Privileged = u.selfProtected() || protected[p.Account.ID]
 		if ft, err := strconv.ParseInt(e.GetAttributeValue("msDS-UserPasswordExpiryTimeComputed"), 10, 64); err == nil && ft > 0 && ft != neverExpires {
 			p.ExpiresAt = fromFiletime(ft)
 		}

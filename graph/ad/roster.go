@@ -20,6 +20,13 @@ var (
 	_ flows.PasswordVerifier = (*Directory)(nil)
 )
 
+// Capabilities: Active Directory keeps its own lockouts, password rules and expiries, and
+// checks a user's password by a bind as them; it lists users, groups and managers. It holds no
+// contact methods and issues no Temporary Access Passes.
+func (d *Directory) Capabilities() flows.Capabilities {
+	return flows.Capabilities{Roster: d, Groups: d, Members: d, Managers: d, Unlocker: d, Lockouts: d, Rules: d, Passwords: d, Expiries: d}
+}
+
 const pageSize = 500
 
 // search runs a paged subtree search under the base DN.
@@ -62,9 +69,18 @@ func (d *Directory) groupDN(ctx context.Context, id string) (string, error) {
 }
 
 // EachUser implements flows.Roster: every user (groups empty) or the transitive members of the
-// groups, each once.
+// groups, each once, privileged as Lookup finds them (protectedMembers), so the reminders and
+// the report judge who may self-serve as a chat step does.
 func (d *Directory) EachUser(ctx context.Context, groups []string, fn func(flows.Account) error) error {
-	return d.eachUser(ctx, groups, userAttrs, func(u user, _ *ldap.Entry) error { return fn(rosterAccount(u)) })
+	protected, err := d.protectedMembers(ctx)
+	if err != nil {
+		return err
+	}
+	return d.eachUser(ctx, groups, userAttrs, func(u user, _ *ldap.Entry) error {
+		a := rosterAccount(u)
+		a.Privileged = u.selfProtected() || protected[a.ID]
+		return fn(a)
+	})
 }
 
 // eachUser walks every user (groups empty) or the transitive members of the groups, each once,

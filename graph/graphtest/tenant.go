@@ -1298,6 +1298,21 @@ func (t *Tenant) idTokenClaims(c authCode, u *User, now time.Time) jwt.MapClaims
 }
 
 func (t *Tenant) listGroups(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if r.URL.Query().Get("$filter") == "isAssignableToRole eq true" {
+		// the role-assignable groups: isAssignableToRole supports $filter with eq
+		// (graph-docs resources/group.md); only this one boolean filter is served here
+		t.mu.Lock()
+		var out []map[string]any
+		for _, g := range t.groups {
+			if g.RoleAssignable {
+				out = append(out, map[string]any{"@odata.type": "#microsoft.graph.group", "id": g.ID, "displayName": g.Name, "isAssignableToRole": true})
+			}
+		}
+		t.mu.Unlock()
+		sort.Slice(out, func(i, j int) bool { return out[i]["id"].(string) < out[j]["id"].(string) })
+		t.page(w, r, out)
+		return
+	}
 	m := filterRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
 	if m == nil || m[1] != "displayName" {
 		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
@@ -1350,6 +1365,19 @@ func roleID(role string) string {
 	return role
 }
 
+// principals are the ids of every user and group, sorted (a listing's stable order); t.mu held.
+func (t *Tenant) principals() []string {
+	out := make([]string, 0, len(t.users)+len(t.groups))
+	for id := range t.users {
+		out = append(out, id)
+	}
+	for id := range t.groups {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // assignments are the unifiedRoleAssignments of a principal: tenant-wide built-in roles and the
 // further (custom or unit-scoped) ones, of users and of role-assignable groups.
 func (t *Tenant) assignmentsOf(principal string) []RoleAssignment {
@@ -1371,9 +1399,23 @@ func (t *Tenant) assignmentsOf(principal string) []RoleAssignment {
 	return out
 }
 
-// roleAssignments lists the role assignments of one principal; the bot filters by principalId
-// as rbacapplication-list-roleassignments.md's example 2 does (stricter: no other filter).
+// roleAssignments lists the role assignments of one principal, filtered by principalId as
+// rbacapplication-list-roleassignments.md's example 2 does, or of every principal without a
+// filter (the page's HTTP request takes the filter as optional); stricter: no other filter.
 func (t *Tenant) roleAssignments(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if !r.URL.Query().Has("$filter") {
+		t.mu.Lock()
+		var out []map[string]any
+		for _, p := range t.principals() {
+			for i, a := range t.assignmentsOf(p) {
+				out = append(out, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "id": fmt.Sprintf("ra-%s-%d", p, i),
+					"principalId": p, "roleDefinitionId": roleID(a.Role), "directoryScopeId": a.Scope})
+			}
+		}
+		t.mu.Unlock()
+		t.page(w, r, out)
+		return
+	}
 	m := principalRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
 	if m == nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")
@@ -1404,7 +1446,25 @@ func (t *Tenant) roleAssignments(w http.ResponseWriter, r *http.Request, _ []byt
 	t.page(w, r, out)
 }
 
+// eligibility lists PIM's eligible role assignments of one principal ($filter by principalId),
+// or of everyone without a filter (rbacapplication-list-roleeligibilityscheduleinstances.md
+// takes $filter as an optional query parameter).
 func (t *Tenant) eligibility(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if !r.URL.Query().Has("$filter") {
+		t.mu.Lock()
+		var out []map[string]any
+		for _, p := range t.principals() {
+			if u, ok := t.users[p]; ok {
+				for i, role := range u.Eligible {
+					out = append(out, map[string]any{"@odata.type": "#microsoft.graph.unifiedRoleEligibilityScheduleInstance",
+						"id": fmt.Sprintf("elig-%s-%d", u.ID, i), "principalId": u.ID, "roleDefinitionId": "role-" + role, "directoryScopeId": "/"})
+				}
+			}
+		}
+		t.mu.Unlock()
+		t.page(w, r, out)
+		return
+	}
 	m := principalRE.FindStringSubmatch(r.URL.Query().Get("$filter"))
 	if m == nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "unsupported filter")

@@ -330,7 +330,10 @@ func addrs(servers []*Server) []string {
 // replica is in sync with it, so writes can be acknowledged again.
 func (g *Sentinel) WaitFailover() {
 	g.Primary.t.Helper()
-	g.Sentinels[0].WaitLog("+switch-master "+MasterName, 1, 30*time.Second)
+	// A sentinel whose timer ran more than 2 s late (a loaded machine) enters TILT mode for
+	// 30 s and starts no failover meanwhile (Redis' sentinel.c: SENTINEL_TILT_TRIGGER and
+	// SENTINEL_TILT_PERIOD), so the wait covers one tilt on top of the usual few seconds.
+	g.Sentinels[0].WaitLog("+switch-master "+MasterName, 1, 90*time.Second)
 	addr, err := g.Sentinels[0].Client().Do(context.Background(), "SENTINEL", "get-master-addr-by-name", MasterName).StringSlice()
 	if err != nil || len(addr) != 2 {
 		g.Primary.t.Fatalf("sentinel: master address: %v %v", addr, err)

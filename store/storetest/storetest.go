@@ -84,6 +84,13 @@ func NewDirectory() *Directory {
 	return &Directory{Users: map[string]flows.Account{}, Passwords: map[string]string{}, Forced: map[string]bool{}, TAPs: map[string]int{}}
 }
 
+// Capabilities: a roster, groups by name, group members and Temporary Access Passes. Tests that
+// add an ability wrap the directory and list it in their own Capabilities (flows.Unlisted
+// catches a wrapper that forgot).
+func (d *Directory) Capabilities() flows.Capabilities {
+	return flows.Capabilities{Roster: d, Groups: d, Members: d, TAPs: d}
+}
+
 // Add adds an account.
 func (d *Directory) Add(a flows.Account) { d.mu.Lock(); d.Users[a.ID] = a; d.mu.Unlock() }
 
@@ -100,6 +107,10 @@ func (d *Directory) Lookup(_ context.Context, c flows.Claim) (flows.Account, err
 		switch c.Kind {
 		case flows.ClaimObjectID:
 			if a.ID == c.Value {
+				found = append(found, a)
+			}
+		case flows.ClaimSID:
+			if a.OnPremSID != "" && a.OnPremSID == c.Value {
 				found = append(found, a)
 			}
 		default:
