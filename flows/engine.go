@@ -379,7 +379,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		if LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
 			why = "shape"
 		} else if e.typesNewPassword(s) {
-			why = "the new password"
+			why = "page_password" // the password a page set minutes ago
 		}
 		if why != "" {
 			s.say(MsgPasswordTyped)

@@ -125,7 +125,7 @@ func TestPasswordJustSetOnAPageTypedInChat(t *testing.T) {
 			es, _ := h.RDB.XRange(ctx, k, "-", "+").Result()
 			v = fmt.Sprint(es)
 			for _, m := range es {
-				audited = audited || m.Values["action"] == "password_typed" && m.Values["reason"] == "the new password"
+				audited = audited || m.Values["action"] == "password_typed" && m.Values["reason"] == "page_password"
 			}
 		default:
 			t.Fatalf("%s: a type this test does not read: %s", k, typ)
