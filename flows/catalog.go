@@ -237,8 +237,16 @@ func LoadLocales(dir fs.FS) error {
 		return err
 	}
 	catalogs.Store(c)
+	catalogGen.Add(1)
 	return nil
 }
+
+// catalogGen counts the catalogs loaded since start.
+var catalogGen atomic.Uint64
+
+// CatalogGeneration changes whenever LoadLocales replaces the catalogs: what was rendered from
+// the messages before (the web pages' skeletons) is rendered again.
+func CatalogGeneration() uint64 { return catalogGen.Load() }
 
 // catalogs is initialised before any package variable that reads a message (Go orders package
 // initialisation by dependency).

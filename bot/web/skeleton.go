@@ -35,6 +35,7 @@ var maxSkeletons = 512
 
 // skelKey is everything a skeleton's output depends on besides the token and the CSRF value.
 type skelKey struct {
+	catalogs                          uint64 // flows.CatalogGeneration: the messages the pages show
 	name, lang, title, kind, progress string
 	back                              string // "" none; backIsLink: "/l/" + the token
 	backIsLink                        bool
@@ -69,7 +70,7 @@ func skelKeyOf(name string, v *view) (skelKey, bool) {
 	if !urlSafe(v.Token) || !urlSafe(v.CSRF) {
 		return skelKey{}, false
 	}
-	k := skelKey{name: name, lang: v.Lang, title: v.Title, kind: v.Kind, progress: v.Progress, rules: v.Rules}
+	k := skelKey{catalogs: flows.CatalogGeneration(), name: name, lang: v.Lang, title: v.Title, kind: v.Kind, progress: v.Progress, rules: v.Rules}
 	switch {
 	case v.Back == "":
 	case v.Token != "" && v.Back == "/l/"+v.Token:

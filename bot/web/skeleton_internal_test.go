@@ -2,10 +2,13 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/resetbot/resetbot/flows"
 )
@@ -184,5 +187,36 @@ func TestSkeletonAllocations(t *testing.T) {
 	})
 	if n > 10 {
 		t.Fatalf("%v allocations per page, want at most 10", n)
+	}
+}
+
+// A page rendered from a skeleton shows the messages of the catalogs loaded now: loading
+// locales after a skeleton was kept renders the page again.
+func TestSkeletonFollowsLoadedLocales(t *testing.T) {
+	raw, err := os.ReadFile("../../flows/locales/en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := map[string]any{}
+	if err := json.Unmarshal(raw, &en); err != nil {
+		t.Fatal(err)
+	}
+	v := langsOf(view{Lang: "en", Title: "Reset", Token: random(), CSRF: random(), Rules: flows.PasswordRules{MinLength: 12}})
+	v.Back = "/l/" + v.Token
+	v = langsOf(view{Lang: v.Lang, Title: v.Title, Token: v.Token, CSRF: v.CSRF, Rules: v.Rules, Back: v.Back})
+	for range 2 {
+		if got, want := viaExecute(t, "reset.html", v), htmlTemplate(t, "reset.html", v); got != want {
+			t.Fatal("differs before loading locales")
+		}
+	}
+	en["page.reset.submit"] = "Set my new password now"
+	changed, _ := json.Marshal(en)
+	if err := flows.LoadLocales(fstest.MapFS{"en.json": {Data: changed}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = flows.LoadLocales(fstest.MapFS{}) })
+	got := viaExecute(t, "reset.html", v)
+	if !strings.Contains(got, "Set my new password now") || got != htmlTemplate(t, "reset.html", v) {
+		t.Fatalf("after loading locales the page shows the old messages:\n%s", got)
 	}
 }
