@@ -141,7 +141,7 @@ func (e *Engine) consumeLink(ctx context.Context, token string, want Purpose, ne
 	if next != nil {
 		n = next(v.Session)
 	}
-	if err := e.d.Links.Consume(ctx, v.UserID, want, v.mac, n); err != nil {
+	if err := e.d.Links.ConsumePeeked(ctx, v.Record, v.mac, n); err != nil {
 		return LinkView{}, ErrLinkGone
 	}
 	return v, nil

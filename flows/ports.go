@@ -234,6 +234,8 @@ type LinkRecord struct {
 	SessionVersion int64
 	ChatKey        string
 	ExpiresAt      time.Time
+	// Stored is the link as Peek read it; ConsumePeeked consumes the link only if it is still this
+	Stored string
 }
 
 // Links checks and consumes one-time link tokens (by MAC).
@@ -243,6 +245,10 @@ type Links interface {
 	// Consume removes the link if it is still the current one and its session still has the
 	// bound version; it saves next (when not nil) with a version compare. ErrLinkGone otherwise.
 	Consume(ctx context.Context, userID string, p Purpose, mac string, next *Session) error
+	// ConsumePeeked is Consume of a link Peek returned, without reading it again: the same
+	// atomic step removes it only if it is still what Peek read (rec.Stored) and its session
+	// still has the bound version.
+	ConsumePeeked(ctx context.Context, rec LinkRecord, mac string, next *Session) error
 }
 
 // Enrollments stores registered methods (secrets sealed by the implementation).

@@ -32,6 +32,7 @@ func (s *Store) Peek(ctx context.Context, userID string, p flows.Purpose, mac st
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
 		return flows.LinkRecord{}, nil, flows.ErrLinkGone
 	}
+	rec.Stored = v
 	vals, err := s.rdb.HMGet(ctx, sessKey(userID, rec.ChatKey), "v", "data").Result()
 	if err != nil {
 		return flows.LinkRecord{}, nil, fmt.Errorf("store: link session: %w", err)
@@ -64,6 +65,16 @@ func (s *Store) Consume(ctx context.Context, userID string, p flows.Purpose, mac
 	if err != nil {
 		return flows.ErrLinkGone
 	}
+	rec, _, _ := decodeLink(userID, p, v)
+	rec.Stored = v
+	return s.ConsumePeeked(ctx, rec, mac, next)
+}
+
+// ConsumePeeked is Consume of a link Peek read (rec.Stored): the MAC is checked against it
+// again and consume.lua removes the link only if it is still that value, so a link replaced or
+// consumed since the Peek is gone.
+func (s *Store) ConsumePeeked(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session) error {
+	userID, p, v := rec.UserID, rec.Purpose, rec.Stored
 	rec, stored, ok := decodeLink(userID, p, v)
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
 		return flows.ErrLinkGone

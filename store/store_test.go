@@ -234,6 +234,39 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac3", nil); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume after the session moved: %v", err)
 		}
+
+		// ConsumePeeked: what Peek read, consumed in the atomic step only if it is still current
+		sess.Version = next.Version
+		grant("mac4")
+		rec4, _, err := s.Peek(ctx, "u1", flows.PurposeReset, "mac4")
+		if err != nil || rec4.Stored == "" {
+			t.Fatalf("peek: %+v %v", rec4, err)
+		}
+		grant("mac5") // replaces the link after the peek
+		if err := s.ConsumePeeked(ctx, rec4, "mac4", nil); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("consume a link replaced since the peek: %v", err)
+		}
+		rec5, _, err := s.Peek(ctx, "u1", flows.PurposeReset, "mac5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ConsumePeeked(ctx, rec5, "mac4", nil); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("consume with another MAC: %v", err)
+		}
+		forged := rec5
+		forged.Stored = strings.Replace(rec5.Stored, "|"+strconv.FormatInt(rec5.SessionVersion, 10)+"|", "|99|", 1)
+		if forged.Stored == rec5.Stored {
+			t.Fatalf("stored link %q", rec5.Stored)
+		}
+		if err := s.ConsumePeeked(ctx, forged, "mac5", nil); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("consume a record that is not the stored one: %v", err)
+		}
+		if err := s.ConsumePeeked(ctx, rec5, "mac5", nil); err != nil {
+			t.Fatalf("consume peeked: %v", err)
+		}
+		if err := s.ConsumePeeked(ctx, rec5, "mac5", nil); !errors.Is(err, flows.ErrLinkGone) {
+			t.Fatalf("consume peeked twice: %v", err)
+		}
 	},
 	"sealed enrollment": func(t *testing.T, s *store.Store, rdb redis.UniversalClient) {
 		ctx := context.Background()
