@@ -183,6 +183,10 @@ type LinkGrant struct {
 	Purpose   Purpose
 	MAC       string
 	ExpiresAt time.Time
+	// IfFree grants the link only while the person has no link of its purpose (from any of
+	// their chats); otherwise the whole commit is Stale. A link given back must never replace
+	// a newer one.
+	IfFree bool
 }
 
 // Outcome reports what a Commit did.

@@ -109,7 +109,8 @@ func (e *Engine) BeginSignIn(ctx context.Context, token string) (WebState, error
 var ErrWrongPersonLinkKept = fmt.Errorf("%w; the link was given back", ErrWrongUser)
 
 // giveLinkBack makes the link that opened ws work again, until its own expiry and only while
-// its session is as the sign-in left it (no newer link, no step since): someone who signed in
+// its session is as the sign-in left it (no newer link, no step since) and no newer link of
+// its purpose was given in another chat of the person's: someone who signed in
 // as the wrong person used it up without it doing anything.
 func (e *Engine) giveLinkBack(ctx context.Context, ws *WebState) bool {
 	now := e.d.Clock.Now()
@@ -124,7 +125,7 @@ func (e *Engine) giveLinkBack(ctx context.Context, ws *WebState) bool {
 	next := *sess
 	next.Version = sess.Version + 1
 	out, err := e.d.Sessions.Commit(ctx, Commit{Subject: ws.UserID, ChatKey: ws.ChatKey, ExpectVersion: sess.Version, Now: now,
-		Session: &next, Link: &LinkGrant{Purpose: ws.Purpose, MAC: ws.LinkMAC, ExpiresAt: ws.LinkExpiresAt}})
+		Session: &next, Link: &LinkGrant{Purpose: ws.Purpose, MAC: ws.LinkMAC, ExpiresAt: ws.LinkExpiresAt, IfFree: true}})
 	if err != nil || out.Status != Committed {
 		e.d.Log.WarnContext(ctx, "the link could not be given back", "err", err, "status", out.Status)
 		return false

@@ -290,6 +290,7 @@ type planLink struct {
 	Purpose string `json:"purpose"`
 	Val     string `json:"val"`
 	TTL     int64  `json:"ttl"`
+	IfFree  bool   `json:"if_free,omitempty"` // only while no link of the purpose is held
 }
 
 // cleanupGrace keeps records a little past their logical expiry; expiry itself is checked
@@ -346,7 +347,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		}
 		rec := strings.Join([]string{l.MAC, c.ChatKey, c.Session.ID, strconv.FormatInt(c.Session.Version, 10),
 			strconv.FormatInt(l.ExpiresAt.UnixMilli(), 10)}, "|")
-		p.Link = &planLink{Purpose: string(l.Purpose), Val: rec, TTL: ttlMS(l.ExpiresAt, now)}
+		p.Link = &planLink{Purpose: string(l.Purpose), Val: rec, TTL: ttlMS(l.ExpiresAt, now), IfFree: l.IfFree}
 	}
 	arg, err := json.Marshal(p)
 	if err != nil {

@@ -17,6 +17,11 @@ local cur = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
 if cur ~= tonumber(p.expect) then
   return {'stale', fmt(cur), '0'}
 end
+-- a link given back goes only where no link of its purpose is held: the person's links are one
+-- per purpose across all their chats, and a newer one (from another chat) must stay
+if p.link and p.link.if_free and redis.call('HEXISTS', KEYS[5], p.link.purpose) == 1 then
+  return {'stale', fmt(cur), '0'}
+end
 local function markSeen()
   if p.idem then redis.call('SET', KEYS[1], '1', 'EX', 86400) end
 end

@@ -237,6 +237,38 @@ func TestWrongPersonDoesNotReviveAnOldLink(t *testing.T) {
 	}
 }
 
+// A user's links are one per purpose across all their chats: a wrong sign-in never gives back
+// a link that a newer one of the same purpose, asked for in another chat of the same person
+// (Teams and Slack, two workspaces, the recovery page), replaced meanwhile. The newer link
+// keeps working and the old one stays gone.
+func TestWrongPersonDoesNotReviveALinkReplacedFromAnotherChat(t *testing.T) {
+	e := setup(t)
+	link := e.registerLink(t, e.alice)
+	b := webtest.New(t, e.srv.Client())
+	b.Get(link)
+	b.Submit("", nil) // the sign-in form of the tenant: the link is used
+	newer := ""
+	for _, r := range e.h.Say("chat2-"+e.alice.ID, e.alice.Mail, "register") {
+		if r.Link != "" {
+			newer = r.Link
+		}
+	}
+	if newer == "" {
+		t.Fatal("no link in the second chat")
+	}
+	b.SignIn(e.bob.UPN, graphtest.DemoPassword)
+	if b.Status != http.StatusForbidden {
+		t.Fatalf("wrong person: %d", b.Status)
+	}
+	c := webtest.New(t, e.srv.Client())
+	if c.Get(newer); c.Status != http.StatusOK {
+		t.Fatalf("the newer link, from the other chat, was voided: %d", c.Status)
+	}
+	if c.Get(link); c.Status != http.StatusNotFound {
+		t.Fatalf("the old link came back over the newer one: %d", c.Status)
+	}
+}
+
 func TestOldSignInIsRefused(t *testing.T) {
 	e := setup(t)
 	e.tn.Clock = func() time.Time { return e.h.Clock.Now().Add(-6 * time.Minute) }
