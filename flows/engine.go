@@ -378,7 +378,7 @@ func (e *Engine) dispatch(ctx context.Context, s *step, reason string) {
 		why := ""
 		if LooksLikePassword(s.in.Chat.Locale, s.in.Text) {
 			why = "shape"
-		} else if e.typesNewPassword(s) {
+		} else if e.typesNewPassword(ctx, s) {
 			why = "page_password" // the password a page set minutes ago
 		}
 		if why != "" {

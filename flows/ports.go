@@ -222,6 +222,9 @@ type NewPasswords interface {
 	// KeepNewPassword stores rec (the keyed hash and when it stops counting, never the
 	// password) as the person's, for ttl.
 	KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error
+	// SpendPasswordChecks counts n comparisons against the person's kept hash (across
+	// replicas, before they are made) and returns how many were counted since it was kept.
+	SpendPasswordChecks(ctx context.Context, userID string, n int) (int64, error)
 }
 
 // Block is one blocked user.

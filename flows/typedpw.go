@@ -25,6 +25,13 @@ const (
 	maxPasswordTries = 2000
 )
 
+// maxPasswordChecks bounds the comparisons against one kept hash in all its lifetime, counted
+// in the store before they are made: whoever holds the person's chat could otherwise test
+// thousands of guesses of the new password per message, uncounted, by whether the bot says
+// "don't type passwords here". A person repeating their password in a sentence or two spends
+// a few dozen; past the bound only the shape rule applies.
+const maxPasswordChecks = 200
+
 // keepNewPassword remembers, for TypedPasswordLifetime, the keyed hash of the password a page
 // just set for userID, before the page answers: the person may switch to the chat at once.
 // The key is the deployment's MAC key (a secret outside Redis), so what Redis holds cannot be
@@ -45,7 +52,7 @@ func (e *Engine) keepNewPassword(ctx context.Context, userID, pw string) {
 // typesNewPassword reports whether the message repeats the password a page set for the
 // person minutes ago, alone or among other words ("I set it to 'correct horse battery'").
 // Each candidate is compared by its keyed hash in constant time; nothing is kept.
-func (e *Engine) typesNewPassword(s *step) bool {
+func (e *Engine) typesNewPassword(ctx context.Context, s *step) bool {
 	mac, exp, ok := strings.Cut(s.snap.NewPassword, "|")
 	if !ok || s.acct.ID == "" || e.d.MAC == nil {
 		return false
@@ -53,13 +60,35 @@ func (e *Engine) typesNewPassword(s *step) bool {
 	if ms, err := strconv.ParseInt(exp, 10, 64); err != nil || !s.now.Before(time.UnixMilli(ms)) {
 		return false
 	}
+	k, ok := e.d.Sessions.(NewPasswords)
+	if !ok {
+		return false
+	}
+	var cands []string
+	passwordCandidates(s.in.Text, func(c string) { cands = append(cands, c) })
+	if len(cands) == 0 {
+		return false
+	}
+	// counted before compared, so guesses cannot be tested against the hash without bound
+	used, err := k.SpendPasswordChecks(ctx, s.acct.ID, len(cands))
+	if err != nil || used > maxPasswordChecks {
+		if err != nil {
+			e.d.Log.WarnContext(ctx, "password checks not counted: the message is not compared", "err", err, "user", s.acct.ID)
+		}
+		return false
+	}
+	return e.anyIsKept(s.acct.ID, mac, cands)
+}
+
+// anyIsKept reports whether one of the candidates has the kept keyed hash mac. Every candidate
+// is compared, found or not, so the time taken says nothing.
+func (e *Engine) anyIsKept(userID, mac string, cands []string) bool {
 	found := false
-	passwordCandidates(s.in.Text, func(c string) {
-		for _, m := range e.d.MAC.MACs(typedPasswordLabel, s.acct.ID, c) {
-			// every candidate is compared, found or not, so the time taken says nothing
+	for _, c := range cands {
+		for _, m := range e.d.MAC.MACs(typedPasswordLabel, userID, c) {
 			found = hmac.Equal([]byte(m), []byte(mac)) || found
 		}
-	})
+	}
 	return found
 }
 

@@ -159,3 +159,43 @@ func TestPasswordChangedOnThePageTypedInChat(t *testing.T) {
 		t.Fatalf("typed after a change: %v", storetest.IDs(rs))
 	}
 }
+
+// Whoever holds the person's chat cannot use the refusal as an oracle for the new password:
+// the comparisons with its keyed hash are counted (in Redis, across replicas) before they are
+// made, and bounded over its whole lifetime. A message trying many guesses at once spends the
+// bound and is not compared, even with the right one among them; after that, the password
+// alone is not recognised by its hash either (the shape rule still applies).
+func TestPasswordJustSetIsNoOracle(t *testing.T) {
+	h, secret := newAlice(t)
+	ctx := context.Background()
+	const pw = "Quiet meadow River stone"
+	link := proveBoth(t, h, "U1", secret)
+	if err := h.Engine.ResetPassword(ctx, token(link), pw, pw); err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Drain()
+	var guesses []string
+	for i := range 40 {
+		guesses = append(guesses, fmt.Sprintf("guessword%02d", i))
+	}
+	guesses = append(guesses, pw)
+	many := strings.Join(guesses, " ")
+	if flows.LooksLikePassword("en", many) {
+		t.Fatal("the guesses have a password's shape: this test needs ones that have not")
+	}
+	if rs := h.Say("U1", aliceMail, many); hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("a message of %d guesses was compared: %v", len(guesses), storetest.IDs(rs))
+	}
+	if rs := h.Say("U1", aliceMail, pw); hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("compared after the bound was spent: %v", storetest.IDs(rs))
+	}
+	// a new password set on a page has its own count
+	h.Clock.Advance(time.Minute) // a new TOTP step for the next verification
+	if err := h.Engine.ResetPassword(ctx, token(proveBoth(t, h, "U1", secret)), "Silver lake Autumn field", "Silver lake Autumn field"); err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Drain()
+	if rs := h.Say("U1", aliceMail, "I set it to 'Silver lake Autumn field'."); !hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("the next password: %v", storetest.IDs(rs))
+	}
+}

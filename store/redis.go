@@ -106,6 +106,7 @@ func idemKey(subject, k string) string    { return "{u:" + subject + "}:i:" + k 
 func pinKey(chat string) string           { return "pin:" + chat }
 func menuKey(subject, chat string) string { return tag(subject) + ":menu:" + chat }
 func newPwKey(subject string) string      { return tag(subject) + ":newpw" }
+func newPwChecksKey(subject string) string { return tag(subject) + ":newpw:n" }
 
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
 func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
@@ -165,10 +166,30 @@ func (s *Store) KeepMenu(ctx context.Context, subject, chat string, menu []flows
 // KeepNewPassword implements flows.NewPasswords: the keyed hash (never the password) of the
 // password a page just set, for ttl.
 func (s *Store) KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error {
-	if err := s.rdb.Set(ctx, newPwKey(userID), rec, ttl).Err(); err != nil {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, newPwKey(userID), rec, ttl)
+		p.Del(ctx, newPwChecksKey(userID)) // a new password: its own count of checks
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("store: keep new password hash: %w", err)
 	}
 	return nil
+}
+
+// SpendPasswordChecks implements flows.NewPasswords: n more comparisons counted against the
+// kept hash, the total returned. The count outlives the hash it counts for.
+func (s *Store) SpendPasswordChecks(ctx context.Context, userID string, n int) (int64, error) {
+	var used *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		used = p.IncrBy(ctx, newPwChecksKey(userID), int64(n))
+		p.PExpire(ctx, newPwChecksKey(userID), flows.TypedPasswordLifetime+2*time.Minute)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: count password checks: %w", err)
+	}
+	return used.Val(), nil
 }
 
 func decodeSession(vals []any) (*flows.Session, error) {
