@@ -208,7 +208,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if lookupErr == nil {
 		e.rememberLater(ctx, acct.ID, in.Chat)
 	}
-	s.commit = Commit{Subject: s.subject, ChatKey: in.Chat.Key(), IdemKey: in.IdemKey, Now: now, KeepSession: true}
+	s.commit = Commit{Subject: s.subject, ChatKey: in.Chat.Key(), IdemKey: in.IdemKey, Now: now, KeepSession: true, MenuWas: snap.Menu}
 	if s.sess != nil {
 		s.commit.ExpectVersion = s.sess.Version
 	}

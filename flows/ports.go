@@ -176,6 +176,9 @@ type Commit struct {
 	Session       *Session // saved with Version = ExpectVersion+1; nil deletes it
 	KeepSession   bool     // leave the session untouched (only dedupe and counters)
 	ForgetMenu    bool     // the notice's menu (Snapshot.Menu) was picked from or replaced
+	// MenuWas is the notice's menu as the step read it: ForgetMenu drops that menu only, never
+	// a newer one a notice kept meanwhile (another replica, between the read and the commit)
+	MenuWas []Choice
 }
 
 // LinkGrant issues a one-time link inside a Commit; a new one voids the previous of its purpose.

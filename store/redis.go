@@ -274,8 +274,10 @@ type plan struct {
 	Code    *planVal     `json:"code,omitempty"`
 	Link    *planLink    `json:"link,omitempty"`
 	Forget  int64        `json:"forget,omitempty"` // ms after which the counters go (subjects with no directory user)
-	// ForgetMenu drops the chat's notice menu (picked from, or replaced by the reply's)
-	ForgetMenu bool `json:"forget_menu,omitempty"`
+	// ForgetMenu drops the chat's notice menu (picked from, or replaced by the reply's), only
+	// while it is still MenuWas (as KeepMenu wrote it) when that is given
+	ForgetMenu bool   `json:"forget_menu,omitempty"`
+	MenuWas    string `json:"menu_was,omitempty"`
 }
 type planSave struct {
 	Data string `json:"data"`
@@ -336,6 +338,14 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	p := plan{Now: now.UnixMilli(), Idem: c.IdemKey != "", Expect: c.ExpectVersion, Keep: c.KeepSession, ForgetMenu: c.ForgetMenu}
 	if strings.HasPrefix(c.Subject, "c:") {
 		p.Forget = forgetAfter.Milliseconds()
+	}
+	if c.ForgetMenu && len(c.MenuWas) > 0 {
+		// the same encoding as KeepMenu's, so the script compares it with what is stored
+		b, err := json.Marshal(c.MenuWas)
+		if err != nil {
+			return flows.Outcome{}, err
+		}
+		p.MenuWas = string(b)
 	}
 	if c.Session != nil && !c.KeepSession {
 		b, err := json.Marshal(c.Session)

@@ -113,6 +113,9 @@ if not p.keep then
     nv = 0
   end
 end
-if p.forget_menu then redis.call('DEL', KEYS[6]) end
+-- the menu the step read, not a newer one a notice kept since
+if p.forget_menu and (not p.menu_was or redis.call('GET', KEYS[6]) == p.menu_was) then
+  redis.call('DEL', KEYS[6])
+end
 markSeen()
 return {'ok', fmt(nv), '0'}

@@ -268,6 +268,37 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 			t.Fatalf("consume peeked twice: %v", err)
 		}
 	},
+	// A step forgets the notice menu it read (picked from, or replaced by its reply's), not a
+	// newer one a notice kept between its read and its commit (another replica's notice).
+	"notice menu forgotten as read": func(t *testing.T, s *store.Store, rdb redis.UniversalClient) {
+		ctx := context.Background()
+		old := []flows.Choice{{ID: "l:unlock", Label: "Unlock it now <now> & \u2028"}}
+		newer := []flows.Choice{{ID: "h:47|a1", Label: "47", Key: "1"}, {ID: "h:notme|a1", Label: "I'm not on a call"}}
+		if err := s.KeepMenu(ctx, "u1", "p:t:c1", old, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := s.Load(ctx, "u1", "p:t:c1")
+		if err != nil || len(snap.Menu) != 1 {
+			t.Fatalf("load: %+v %v", snap.Menu, err)
+		}
+		if err := s.KeepMenu(ctx, "u1", "p:t:c1", newer, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		commit := flows.Commit{Subject: "u1", ChatKey: "p:t:c1", Now: t0, KeepSession: true, ForgetMenu: true, MenuWas: snap.Menu}
+		if out, err := s.Commit(ctx, commit); err != nil || out.Status != flows.Committed {
+			t.Fatalf("commit: %+v %v", out, err)
+		}
+		if snap, _ = s.Load(ctx, "u1", "p:t:c1"); len(snap.Menu) != 2 {
+			t.Fatalf("the newer menu was forgotten by a step that read the older: %+v", snap.Menu)
+		}
+		commit.MenuWas = snap.Menu
+		if out, err := s.Commit(ctx, commit); err != nil || out.Status != flows.Committed {
+			t.Fatalf("commit: %+v %v", out, err)
+		}
+		if snap, _ = s.Load(ctx, "u1", "p:t:c1"); len(snap.Menu) != 0 {
+			t.Fatalf("the menu read was not forgotten: %+v", snap.Menu)
+		}
+	},
 	"sealed enrollment": func(t *testing.T, s *store.Store, rdb redis.UniversalClient) {
 		ctx := context.Background()
 		if err := s.Register(ctx, "u1", flows.Registered{Kind: flows.MethodTOTP, Secret: "JBSWY3DPEHPK3PXP"}, 0); err != nil {
