@@ -60,10 +60,13 @@ func (d *Directory) EachUser(ctx context.Context, groupIDs []string, fn func(flo
 // the whole tenant instead of three calls per person: the principals of every directory role
 // assignment (built-in or custom, any scope) and of every PIM eligibility, and the members of
 // every role-assignable group (whether or not it holds a role yet, as memberships counts them).
+//
+// A listing longer than maxPrivilegePages pages is an error, as a failed one is: whoever is on
+// the pages left unread may hold a role.
 func (d *Directory) privilegedUsers(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
 	principals := func(op, path string) error {
-		for pages := 0; path != "" && pages < 1000; pages++ {
+		for pages := 0; path != "" && pages < maxPrivilegePages; pages++ {
 			var page struct {
 				Value []struct {
 					PrincipalID string `json:"principalId"`
@@ -77,6 +80,9 @@ func (d *Directory) privilegedUsers(ctx context.Context) (map[string]bool, error
 				out[v.PrincipalID] = true
 			}
 			path = strings.TrimPrefix(page.Next, d.base)
+		}
+		if path != "" {
+			return fmt.Errorf("graph: %s: more than %d pages, the rest unread", op, maxPrivilegePages)
 		}
 		return nil
 	}
@@ -93,7 +99,7 @@ func (d *Directory) privilegedUsers(ctx context.Context) (map[string]bool, error
 	}
 	var groupIDs []string
 	path := "/groups?$filter=" + url.QueryEscape("isAssignableToRole eq true") + "&$select=id"
-	for pages := 0; path != "" && pages < 1000; pages++ {
+	for pages := 0; path != "" && pages < maxPrivilegePages; pages++ {
 		var page struct {
 			Value []struct {
 				ID string `json:"id"`
@@ -108,6 +114,9 @@ func (d *Directory) privilegedUsers(ctx context.Context) (map[string]bool, error
 		}
 		path = strings.TrimPrefix(page.Next, d.base)
 	}
+	if path != "" {
+		return nil, fmt.Errorf("graph: role-assignable groups: more than %d pages, the rest unread", maxPrivilegePages)
+	}
 	if len(groupIDs) > 0 {
 		if err := d.eachUser(ctx, groupIDs, []string{"id"}, func(u listedUser, _ string) error {
 			out[u.ID] = true
@@ -118,6 +127,9 @@ func (d *Directory) privilegedUsers(ctx context.Context) (map[string]bool, error
 	}
 	return out, nil
 }
+
+// maxPrivilegePages bounds the pages of each privilege listing privilegedUsers reads.
+const maxPrivilegePages = 1000
 
 // eachUser pages through all users (groups empty) or the transitive user members of groups
 // (each once, with the group it was found in), selecting fields.

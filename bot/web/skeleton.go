@@ -39,7 +39,10 @@ type skelKey struct {
 	name, lang, title, kind, progress string
 	back                              string // "" none; backIsLink: "/l/" + the token
 	backIsLink                        bool
-	rules                             flows.PasswordRules
+	// which of the two values the page has: a skeleton cut from a page without one has no
+	// hole for it, so it serves only pages without it
+	hasToken, hasCSRF bool
+	rules             flows.PasswordRules
 }
 
 // skeleton is a rendered page cut at the stand-ins: parts[0] hole[0] parts[1] … parts[n].
@@ -70,7 +73,8 @@ func skelKeyOf(name string, v *view) (skelKey, bool) {
 	if !urlSafe(v.Token) || !urlSafe(v.CSRF) {
 		return skelKey{}, false
 	}
-	k := skelKey{catalogs: flows.CatalogGeneration(), name: name, lang: v.Lang, title: v.Title, kind: v.Kind, progress: v.Progress, rules: v.Rules}
+	k := skelKey{catalogs: flows.CatalogGeneration(), name: name, lang: v.Lang, title: v.Title, kind: v.Kind, progress: v.Progress, rules: v.Rules,
+		hasToken: v.Token != "", hasCSRF: v.CSRF != ""}
 	switch {
 	case v.Back == "":
 	case v.Token != "" && v.Back == "/l/"+v.Token:

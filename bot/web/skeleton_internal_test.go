@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -218,5 +219,72 @@ func TestSkeletonFollowsLoadedLocales(t *testing.T) {
 	got := viaExecute(t, "reset.html", v)
 	if !strings.Contains(got, "Set my new password now") || got != htmlTemplate(t, "reset.html", v) {
 		t.Fatalf("after loading locales the page shows the old messages:\n%s", got)
+	}
+}
+
+// A page first rendered without a token or a CSRF value (no form on it then) keeps no skeleton
+// that later pages of the same key, which have them, would be written from: their form would
+// post without its CSRF value or to no link.
+func TestSkeletonOfAPageWithoutItsValuesServesNoneWithThem(t *testing.T) {
+	defer func(max int) { maxSkeletons = max }(maxSkeletons)
+	maxSkeletons = 1 << 20
+	for _, empty := range []func(*view){
+		func(v *view) { v.CSRF = "" },
+		func(v *view) { v.Token = "" },
+		func(v *view) { v.Token, v.CSRF = "", "" },
+	} {
+		skelMu.Lock()
+		skels = map[skelKey]*skeleton{}
+		skelMu.Unlock()
+		first := langsOf(view{Lang: "en", Title: "Choose a new password", Token: random(), CSRF: random(), Rules: flows.PasswordRules{MinLength: 12}})
+		empty(&first)
+		if got, want := viaExecute(t, "reset.html", first), htmlTemplate(t, "reset.html", first); got != want {
+			t.Fatalf("first page differs:\n got %q\nwant %q", got, want)
+		}
+		for range 2 {
+			later := langsOf(view{Lang: "en", Title: "Choose a new password", Token: random(), CSRF: random(), Rules: flows.PasswordRules{MinLength: 12}})
+			if got, want := viaExecute(t, "reset.html", later), htmlTemplate(t, "reset.html", later); got != want {
+				t.Fatalf("a page with its token and CSRF value after one without them:\n got %q\nwant %q", got, want)
+			}
+		}
+	}
+}
+
+// Pages rendered at once, from one skeleton or while it is being kept, each carry their own
+// token and CSRF value and nobody else's; the skeletons kept stay within their bound.
+func TestSkeletonConcurrentPagesCarryTheirOwnValues(t *testing.T) {
+	defer func(max int) { maxSkeletons = max }(maxSkeletons)
+	maxSkeletons = 3
+	skelMu.Lock()
+	skels = map[skelKey]*skeleton{}
+	skelMu.Unlock()
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				v := view{Lang: flows.Languages()[(g+i)%len(flows.Languages())], Title: "Choose a new password",
+					Token: random(), CSRF: random(), Rules: flows.PasswordRules{MinLength: 8 + i%3}}
+				v.Back = "/l/" + v.Token
+				v = langsOf(v)
+				var b strings.Builder
+				if err := execute(&b, "reset.html", v); err != nil {
+					t.Error(err)
+					return
+				}
+				if got, want := b.String(), htmlTemplate(t, "reset.html", v); got != want {
+					t.Errorf("goroutine %d page %d differs from html/template:\n got %q\nwant %q", g, i, got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	skelMu.RLock()
+	n := len(skels)
+	skelMu.RUnlock()
+	if n > maxSkeletons {
+		t.Fatalf("%d skeletons kept, bound %d", n, maxSkeletons)
 	}
 }
