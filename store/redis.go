@@ -98,15 +98,15 @@ func (s *Store) Client() redis.UniversalClient { return s.rdb }
 func tag(subject string) string { return "{u:" + subject + "}" }
 
 // the keys of one subject, each built in one concatenation: "{u:" + subject + "}" + the rest
-func sessKey(subject, chat string) string { return "{u:" + subject + "}:s:" + chat }
-func codeKey(subject, chat string) string { return "{u:" + subject + "}:code:" + chat }
-func enrolKey(subject string) string      { return "{u:" + subject + "}:e" }
-func linksKey(subject string) string      { return "{u:" + subject + "}:l" }
-func idemKey(subject, k string) string    { return "{u:" + subject + "}:i:" + k }
-func pinKey(chat string) string           { return "pin:" + chat }
-func menuKey(subject, chat string) string { return tag(subject) + ":menu:" + chat }
-func newPwKey(subject string) string      { return tag(subject) + ":newpw" }
-func newPwChecksKey(subject string) string { return tag(subject) + ":newpw:n" }
+func sessKey(subject, chat string) string  { return "{u:" + subject + "}:s:" + chat }
+func codeKey(subject, chat string) string  { return "{u:" + subject + "}:code:" + chat }
+func enrolKey(subject string) string       { return "{u:" + subject + "}:e" }
+func linksKey(subject string) string       { return "{u:" + subject + "}:l" }
+func idemKey(subject, k string) string     { return "{u:" + subject + "}:i:" + k }
+func pinKey(chat string) string            { return "pin:" + chat }
+func menuKey(subject, chat string) string  { return "{u:" + subject + "}:menu:" + chat }
+func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
+func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
 func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
