@@ -37,6 +37,7 @@ func TestMessagesReachTheEngineAsTyped(t *testing.T) {
 		"my address is alice@contoso.test, not a.b+c@mail.example.org",
 		"see https://intranet.contoso.test/x?a=1&b=2 please",
 		"123456",
+		"can't get into outlook.com since this morning",
 		"a < b > c && d",
 	}
 	for i, text := range typed {

@@ -355,13 +355,15 @@ func MessageEvent(team, eventID, user, text string) map[string]any {
 		"event": map[string]any{"type": "message", "channel_type": "im", "channel": "D" + user, "user": user, "text": Typed(text), "ts": "1700000000.000100"}}
 }
 
-// typedLink is an address or a web link in typed text, which Slack turns into a link.
-var typedLink = regexp.MustCompile(`\bhttps?://[^\s<>]+|\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b`)
+// typedLink is an address, a web link or a bare domain name in typed text, which Slack turns
+// into a link (the email alternative comes first, so an address is never cut at its domain).
+var typedLink = regexp.MustCompile(`\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b|\bhttps?://[^\s<>]+|\b(?:[A-Za-z0-9-]+\.)+(?:com|net|org|io|co|edu|gov|de|fr|uk|nl|it|es|jp)\b`)
 
-// Typed is text as a person typed it the way Slack delivers it in a message event ("Formatting
-// text for app surfaces": "Escaping text" and "Linking to URLs"): &, < and > escaped as &amp;,
-// &lt; and &gt;; an email address the client links as <mailto:addr|addr>, a web address as
-// <url>.
+// Typed is text as a person typed it the way Slack delivers it in a message event
+// (https://api.slack.com/reference/surfaces/formatting, "Escaping text" and "Linking to URLs"):
+// &, < and > escaped as &amp;, &lt; and &gt;; an email address the client
+// links as <mailto:addr|addr>, a web address as <url>, a bare domain name ("outlook.com") as
+// <http://domain|domain>.
 func Typed(text string) string {
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 	var b strings.Builder
@@ -369,10 +371,13 @@ func Typed(text string) string {
 	for _, m := range typedLink.FindAllStringIndex(text, -1) {
 		b.WriteString(esc.Replace(text[last:m[0]]))
 		link := text[m[0]:m[1]]
-		if strings.Contains(link, "://") {
+		switch {
+		case strings.Contains(link, "://"):
 			b.WriteString("<" + esc.Replace(link) + ">")
-		} else {
+		case strings.Contains(link, "@"):
 			b.WriteString("<mailto:" + link + "|" + link + ">")
+		default:
+			b.WriteString("<http://" + link + "|" + link + ">")
 		}
 		last = m[1]
 	}
