@@ -194,10 +194,18 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if lookupErr != nil {
 		s.subject = "c:" + in.Chat.Key()
 	}
-	// the pin is read with the snapshot: one pipelined read per step
-	snap, err := e.d.Sessions.Load(ctx, s.subject, in.Chat.Key())
+	// the pin is read with the snapshot, and a platform delivery claimed: one pipelined read
+	var snap Snapshot
+	if in.Delivery != "" {
+		snap, err = e.d.Sessions.LoadDelivered(ctx, s.subject, in.Chat.Key(), in.Delivery)
+	} else {
+		snap, err = e.d.Sessions.Load(ctx, s.subject, in.Chat.Key())
+	}
 	if err != nil {
 		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: load: %w", err))
+	}
+	if snap.Repeated {
+		return nil, nil // a platform's retry of a delivery already handled (here or on another replica)
 	}
 	if lookupErr == nil {
 		acct, lookupErr = e.checkPin(ctx, in, snap.Pinned, acct)

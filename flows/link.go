@@ -134,7 +134,19 @@ func (e *Engine) OpenLink(ctx context.Context, token string) (LinkView, error) {
 // consumeLink checks and consumes a link (POST only), saving next in the same atomic step.
 func (e *Engine) consumeLink(ctx context.Context, token string, want Purpose, next func(*Session) *Session) (LinkView, error) {
 	v, err := e.OpenLink(ctx, token)
-	if err != nil || v.Purpose != want {
+	if err != nil {
+		return LinkView{}, ErrLinkGone
+	}
+	return e.consumeView(ctx, v, want, next)
+}
+
+// consumeView consumes the link v read earlier in the same request (OpenLink): the atomic
+// script removes it only while it is still the value read and its session still has the bound
+// version, so a link used, replaced or moved on since the read is gone; its lifetimes are
+// checked again now.
+func (e *Engine) consumeView(ctx context.Context, v LinkView, want Purpose, next func(*Session) *Session) (LinkView, error) {
+	now := e.d.Clock.Now()
+	if v.Session == nil || v.Purpose != want || v.Session.Expired(now) || !now.Before(v.Record.ExpiresAt) {
 		return LinkView{}, ErrLinkGone
 	}
 	var n *Session

@@ -12,6 +12,10 @@ type Inbound struct {
 	Text    string // free text, when typed
 	Choice  string // a button or choice id, when clicked
 	IdemKey string // platform delivery id: Slack event_id, Teams activity id, console counter
+	// Delivery, when set, names this delivery of the platform's request ("slack:evt:<event_id>"):
+	// a repeated delivery (a platform's retry, reaching any replica) is dropped unanswered.
+	// The step claims it in its first read, so the dedupe costs no round trip of its own.
+	Delivery string
 }
 
 // Choice is a button: Label is shown, ID comes back in Inbound.Choice.

@@ -123,6 +123,8 @@ type Snapshot struct {
 	// and when it stops counting (TypedPasswordLifetime), "" when none: a chat message that
 	// hashes to it is refused
 	NewPassword string
+	// Repeated: the delivery LoadDelivered claimed was claimed before (a platform's retry)
+	Repeated bool
 }
 
 // StoredCode is a pending one-time code: only its MAC is kept.
@@ -209,8 +211,15 @@ func (o Outcome) TriesLeft(l Limits) int {
 // Sessions stores chat sessions, pending codes and counters of one person.
 type Sessions interface {
 	Load(ctx context.Context, subject, chatKey string) (Snapshot, error)
+	// LoadDelivered is Load that also claims a platform delivery (Inbound.Delivery) for
+	// DeliveryTTL in the same round trip; Snapshot.Repeated says it was claimed before.
+	LoadDelivered(ctx context.Context, subject, chatKey, delivery string) (Snapshot, error)
 	Commit(ctx context.Context, c Commit) (Outcome, error)
 }
+
+// DeliveryTTL is how long a claimed platform delivery is remembered: longer than any
+// platform retries one (Slack retries three times within minutes).
+const DeliveryTTL = time.Hour
 
 // Menus keeps the latest menu a notice posted to a chat, so a number typed on any adapter and
 // any replica picks from it (the Redis store has it; Sessions.Load reads it back).

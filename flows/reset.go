@@ -156,6 +156,17 @@ func (e *Engine) ResetOf(ctx context.Context, v LinkView, withRules bool) (Reset
 
 // ResetPassword consumes a reset link (POST) and sets the password the user chose.
 func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) error {
+	v, err := e.OpenLink(ctx, token)
+	if err != nil {
+		return ErrLinkGone
+	}
+	return e.ResetPasswordOf(ctx, v, token, pw, confirm)
+}
+
+// ResetPasswordOf is ResetPassword of the link v, read by OpenLink(token) earlier in the same
+// request (the page's POST reads it once to learn its purpose): the link is consumed as read,
+// in the atomic script that refuses it if anything changed since.
+func (e *Engine) ResetPasswordOf(ctx context.Context, link LinkView, token, pw, confirm string) error {
 	ctx = WithUserWaiting(ctx)
 	pol, err := e.policy(ctx)
 	if err != nil {
@@ -168,7 +179,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 		return err
 	}
 	_, uid, err := parseToken(token)
-	if err != nil {
+	if err != nil || uid != link.UserID {
 		return ErrLinkGone
 	}
 	acct, err := e.d.Directory.Lookup(ctx, Claim{Kind: ClaimObjectID, Value: uid})
@@ -178,7 +189,7 @@ func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) e
 	if err := e.checkNewPassword(ctx, acct, pol, pw, confirm); err != nil {
 		return err
 	}
-	v, err := e.consumeLink(ctx, token, PurposeReset, nil)
+	v, err := e.consumeView(ctx, link, PurposeReset, nil)
 	if err != nil {
 		return err
 	}

@@ -21,28 +21,31 @@ import (
 
 // Peek returns a live link record and its session without consuming anything.
 func (s *Store) Peek(ctx context.Context, userID string, p flows.Purpose, mac string) (flows.LinkRecord, *flows.Session, error) {
-	v, err := s.rdb.HGet(ctx, linksKey(userID), string(p)).Result()
-	if errors.Is(err, redis.Nil) {
-		return flows.LinkRecord{}, nil, flows.ErrLinkGone
-	}
+	res, err := peekScript.Run(ctx, s.rdb, []string{linksKey(userID)}, string(p), sessKey(userID, "")).Slice()
 	if err != nil {
 		return flows.LinkRecord{}, nil, fmt.Errorf("store: link: %w", err)
 	}
+	if len(res) != 3 {
+		return flows.LinkRecord{}, nil, flows.ErrLinkGone
+	}
+	v, _ := res[0].(string)
 	rec, stored, ok := decodeLink(userID, p, v)
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
 		return flows.LinkRecord{}, nil, flows.ErrLinkGone
 	}
 	rec.Stored = v
-	vals, err := s.rdb.HMGet(ctx, sessKey(userID, rec.ChatKey), "v", "data").Result()
-	if err != nil {
-		return flows.LinkRecord{}, nil, fmt.Errorf("store: link session: %w", err)
+	if res[1] == "" || res[2] == "" {
+		return flows.LinkRecord{}, nil, flows.ErrLinkGone // the session is gone
 	}
-	sess, err := decodeSession(vals)
+	sess, err := decodeSession(res[1:])
 	if err != nil || sess == nil {
 		return flows.LinkRecord{}, nil, flows.ErrLinkGone
 	}
 	return rec, sess, nil
 }
+
+// peekScript reads a link and its session at once: the session's key comes from the link.
+var peekScript = script("peek.lua")
 
 func decodeLink(uid string, p flows.Purpose, v string) (flows.LinkRecord, string, bool) {
 	parts := strings.Split(v, "|")
@@ -294,7 +297,7 @@ redis.call('HSET', KEYS[1], 'v', c + 1, 'data', ARGV[2]) return c + 1`, []string
 // FirstSeen records a platform delivery id and reports whether this is its first sighting,
 // shared by every replica.
 func (s *Store) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, "seen:"+id, "1", ttl).Result()
+	ok, err := s.rdb.SetNX(ctx, seenKey(id), "1", ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("store: seen: %w", err)
 	}

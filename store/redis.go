@@ -84,7 +84,7 @@ func New(rdb redis.UniversalClient, c *Crypto) *Store { return &Store{rdb: rdb, 
 // Preload loads the scripts so the first step does not pay a NOSCRIPT round trip. (After a
 // Redis restart the scripts are reloaded on demand.)
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{stepScript, consumeScript, countSendScript, budgetScript, registerScript, pinScript} {
+	for _, sc := range []*redis.Script{stepScript, consumeScript, peekScript, countSendScript, budgetScript, registerScript, pinScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("store: load script: %w", err)
 		}
@@ -104,16 +104,31 @@ func enrolKey(subject string) string       { return "{u:" + subject + "}:e" }
 func linksKey(subject string) string       { return "{u:" + subject + "}:l" }
 func idemKey(subject, k string) string     { return "{u:" + subject + "}:i:" + k }
 func pinKey(chat string) string            { return "pin:" + chat }
+func seenKey(delivery string) string       { return "seen:" + delivery }
 func menuKey(subject, chat string) string  { return "{u:" + subject + "}:menu:" + chat }
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
 func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
+	return s.load(ctx, subject, chat, "")
+}
+
+// LoadDelivered implements flows.Sessions: Load, and in the same pipeline the claim of a
+// platform delivery (the key FirstSeen uses, so either one sees the other's claim).
+func (s *Store) LoadDelivered(ctx context.Context, subject, chat, delivery string) (flows.Snapshot, error) {
+	return s.load(ctx, subject, chat, delivery)
+}
+
+func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows.Snapshot, error) {
 	var sess *redis.SliceCmd
 	var en *redis.MapStringStringCmd
 	var code, pin, menu, newPw *redis.StringCmd
+	var first *redis.BoolCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if delivery != "" {
+			first = p.SetNX(ctx, seenKey(delivery), "1", flows.DeliveryTTL)
+		}
 		sess = p.HMGet(ctx, sessKey(subject, chat), "v", "data")
 		en = p.HGetAll(ctx, enrolKey(subject))
 		code = p.Get(ctx, codeKey(subject, chat))
@@ -126,6 +141,9 @@ func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot,
 		return flows.Snapshot{}, fmt.Errorf("store: load: %w", err)
 	}
 	var snap flows.Snapshot
+	if first != nil && !first.Val() {
+		return flows.Snapshot{Repeated: true}, nil
+	}
 	if snap.Session, err = decodeSession(sess.Val()); err != nil {
 		return flows.Snapshot{}, err
 	}

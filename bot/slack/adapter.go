@@ -241,13 +241,13 @@ func (a *Adapter) allowed(team, enterprise string) bool {
 	return true
 }
 
-// first reports whether a delivery id is new; on a Redis error it lets the delivery through,
-// since the engine's own commit deduplicates again.
-func (a *Adapter) first(ctx context.Context, id string) bool {
-	if id == "" {
-		return true
-	}
-	ok, err := a.seen.FirstSeen(ctx, "slack:"+id, time.Hour)
+// delivery names a Slack delivery for the dedupe: "slack:evt:<event_id>", "slack:trg:<trigger>".
+func delivery(id string) string { return "slack:" + id }
+
+// first reports whether a delivery (see delivery) is new; on a Redis error it lets the delivery
+// through, since the engine's own commit deduplicates again.
+func (a *Adapter) first(ctx context.Context, key string) bool {
+	ok, err := a.seen.FirstSeen(ctx, key, flows.DeliveryTTL)
 	if err != nil {
 		a.log.WarnContext(ctx, "dedupe unavailable", "err", err)
 		return true
@@ -328,6 +328,8 @@ func (a *Adapter) cachedUsers() int {
 
 // handle runs one inbound through the engine and posts the replies to channel.
 func (a *Adapter) handle(ctx context.Context, team, userID, channel string, build func(*flows.Inbound)) {
+	var in flows.Inbound
+	build(&in)
 	chat, claim, refusal, err := a.identify(ctx, userID, team)
 	chat.Channel = channel
 	if err != nil {
@@ -338,11 +340,14 @@ func (a *Adapter) handle(ctx context.Context, team, userID, channel string, buil
 		if refusal == "bot" || refusal == "deleted" {
 			return
 		}
+		// no step claims the delivery of a refusal: it is claimed here
+		if in.Delivery != "" && !a.first(ctx, in.Delivery) {
+			return
+		}
 		a.post(ctx, chat, []flows.Reply{a.eng.PlatformRefusal(ctx, chat, refusal)})
 		return
 	}
-	in := flows.Inbound{Chat: chat, Claim: claim}
-	build(&in)
+	in.Chat, in.Claim = chat, claim
 	replies, err := a.eng.Handle(ctx, in)
 	if err != nil {
 		a.log.ErrorContext(ctx, "engine failed", "err", err, "chat", chat.Key())
@@ -427,14 +432,12 @@ func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
 	e := env.Event
 	switch env.kind() {
 	case "message":
-		if !a.first(ctx, "evt:"+env.EventID) {
-			return
-		}
+		// the step claims the delivery in its first read (Inbound.Delivery): no round trip
 		a.handle(ctx, env.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
-			in.Text, in.IdemKey = typedText(e.Text), "slack:"+env.EventID
+			in.Text, in.IdemKey, in.Delivery = typedText(e.Text), "slack:"+env.EventID, delivery("evt:"+env.EventID)
 		})
 	case "home":
-		if a.first(ctx, "evt:"+env.EventID) {
+		if a.first(ctx, delivery("evt:"+env.EventID)) {
 			a.publishHome(ctx, env.TeamID, e.User)
 		}
 	}
@@ -498,8 +501,12 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		a.log.WarnContext(ctx, "interaction from a workspace that is not allowed", "team", team)
 		return
 	}
-	if act.ActionID == "link" || !a.first(ctx, "trg:"+cb.TriggerID+":"+act.ActionID) {
+	if act.ActionID == "link" {
 		return // link buttons need no answer
+	}
+	once := "trg:" + cb.TriggerID + ":" + act.ActionID
+	if cb.View.Type == "home" && !a.first(ctx, delivery(once)) {
+		return // a home tab click is claimed here: it publishes the tab again after the step
 	}
 	channel := cb.Channel.ID
 	if cb.View.Type == "home" || channel == "" {
@@ -515,6 +522,9 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 	}
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID
+		if cb.View.Type != "home" {
+			in.Delivery = delivery(once) // claimed by the step's first read
+		}
 		switch {
 		case strings.HasPrefix(act.ActionID, "choice:"):
 			in.Choice = act.Value
@@ -556,7 +566,7 @@ func (a *Adapter) onCommand(ctx context.Context, c slackapi.SlashCommand) {
 	if !a.allowed(c.TeamID, c.EnterpriseID) {
 		return
 	}
-	if !a.first(ctx, "trg:"+c.TriggerID) {
+	if !a.first(ctx, delivery("trg:"+c.TriggerID)) {
 		return
 	}
 	words := strings.Fields(strings.ToLower(c.Text))

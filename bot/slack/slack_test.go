@@ -344,6 +344,74 @@ func TestRetriesHandledOnceAcrossReplicas(t *testing.T) {
 	}
 }
 
+// A delivery is claimed by the step's own first read (the Load pipeline), not by a round trip
+// of its own: a message or a click from a known person costs the pipelined read and the
+// commit, and a retry of either costs the read alone and is not answered. A refusal (a guest),
+// which no step reads for, is claimed by itself and answered once.
+func TestRetriesAreClaimedByTheStepsRead(t *testing.T) {
+	e := setup(t, false)
+	e.fake.AddUser(fakeslack.User{ID: "UGUEST", TeamID: team, Email: "alice@contoso.test", EmailConfirmed: true, Guest: true})
+	e.say(t, "EvWarm", "status") // the identity, the pin and the Slack profile are known now
+	e.h.Counter.Take()
+	posts := len(e.fake.Posts())
+	ev := fakeslack.MessageEvent(team, "EvOnce", "UALICE", "I'm locked out")
+	e.event(t, ev, nil)
+	e.a.Wait()
+	n, cmds := e.h.Counter.Take()
+	if n != 2 || !strings.HasPrefix(cmds[0], "PIPELINE(SET,") {
+		t.Fatalf("a message cost %d round trips: %v (want the read claiming the delivery, then the commit)", n, cmds)
+	}
+	if got := len(e.fake.Posts()) - posts; got != 1 {
+		t.Fatalf("%d replies to the message", got)
+	}
+	e.event(t, ev, map[string]string{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+	e.a.Wait()
+	if n, cmds := e.h.Counter.Take(); n != 1 {
+		t.Fatalf("a retry cost %d round trips: %v", n, cmds)
+	}
+	if got := len(e.fake.Posts()) - posts; got != 1 {
+		t.Fatalf("the retry was answered: %d replies", got)
+	}
+	p := lastPost(t, e.fake, "chat.postMessage")
+	v := ""
+	for _, b := range fakeslack.Buttons(p) {
+		if strings.HasPrefix(b[1], "m:totp|") {
+			v = b[1]
+		}
+	}
+	if v == "" {
+		t.Fatalf("no app button in %q", p.Text)
+	}
+	e.click(t, "TrOnce", "choice:0", v)
+	e.a.Wait()
+	if n, cmds := e.h.Counter.Take(); n != 2 || !strings.HasPrefix(cmds[0], "PIPELINE(SET,") {
+		t.Fatalf("a click cost %d round trips: %v", n, cmds)
+	}
+	clicked := len(e.fake.Posts())
+	e.click(t, "TrOnce", "choice:0", v)
+	e.a.Wait()
+	if got := len(e.fake.Posts()); got != clicked+1 { // the chat.update closing the buttons again, no reply
+		for _, p := range e.fake.Posts()[clicked:] {
+			t.Logf("%s %q", p.Method, p.Text)
+		}
+		t.Fatalf("the repeated click was answered")
+	}
+	guest := fakeslack.MessageEvent(team, "EvGuest", "UGUEST", "reset")
+	for i := 0; i < 3; i++ {
+		e.event(t, guest, nil)
+	}
+	e.a.Wait()
+	refusals := 0
+	for _, p := range e.fake.Posts() {
+		if p.Channel == "DUGUEST" {
+			refusals++
+		}
+	}
+	if refusals != 1 {
+		t.Fatalf("%d refusals to one delivery", refusals)
+	}
+}
+
 func TestIgnoredAndRefused(t *testing.T) {
 	e := setup(t, false)
 	e.fake.AddUser(fakeslack.User{ID: "UNOCONF", TeamID: team, Email: "alice@contoso.test", EmailConfirmed: false})

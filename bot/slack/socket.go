@@ -56,7 +56,7 @@ func (a *Adapter) envelope(ctx context.Context, client *socketmode.Client, evt s
 		return
 	}
 	_ = client.Ack(*evt.Request)
-	if !a.first(ctx, "env:"+evt.Request.EnvelopeID) {
+	if !a.first(ctx, delivery("env:"+evt.Request.EnvelopeID)) {
 		return
 	}
 	payload := append(json.RawMessage(nil), evt.Request.Payload...)

@@ -32,6 +32,9 @@ func browser(t *testing.T) context.Context {
 	// Chromium's own scratch folders (org.chromium.Chromium.*) go where TMPDIR says; a killed
 	// browser cannot remove them, so they go into a folder removed after the browser has gone
 	// (cleanups run last registered first). Short: the browser's socket path has at most 107 bytes.
+	// The profile goes there too: a helper process of Chromium may still write to it for a
+	// moment after the browser has gone (seen on a loaded machine), which t.TempDir's cleanup
+	// reports as a failure.
 	scratch, err := os.MkdirTemp("", "chromium")
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +42,7 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(func() { os.RemoveAll(scratch) })
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.IgnoreCertErrors,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(filepath.Join(scratch, "profile")), chromedp.IgnoreCertErrors,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.WindowSize(390, 844), // a phone
 		chromedp.Env("TMPDIR=" + scratch),

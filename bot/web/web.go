@@ -396,7 +396,7 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string, l
 		}
 		return
 	}
-	err := s.e.ResetPassword(r.Context(), tok, r.PostFormValue("password"), r.PostFormValue("confirm"))
+	err := s.e.ResetPasswordOf(r.Context(), link, tok, r.PostFormValue("password"), r.PostFormValue("confirm"))
 	var pe *flows.PasswordError
 	switch {
 	case err == nil:
