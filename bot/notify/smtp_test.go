@@ -1,10 +1,13 @@
 package notify_test
 
 import (
+	"bufio"
 	"context"
 	"mime"
+	"net"
 	"net/mail"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,4 +115,101 @@ func TestSMTPKeepsItsSessionBetweenMessages(t *testing.T) {
 	}
 	send(5)
 	srv.Wait(t, 6)
+}
+
+// relay is a scripted SMTP relay on loopback that offers PIPELINING or not. Offering it, it
+// answers MAIL FROM, RCPT TO and DATA only once all three have arrived (RFC 2920 lets a server
+// answer a group together), so a client that waits for each answer before the next command
+// waits in vain; not offering it, it answers each command as it comes. It records the lines.
+func relay(t *testing.T, pipelining bool) (string, func() []string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var lines []string
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		say := func(s string) { _, _ = c.Write([]byte(s)) }
+		say("220 relay.test ESMTP\r\n")
+		var held []string
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			l = strings.TrimRight(l, "\r\n")
+			mu.Lock()
+			lines = append(lines, l)
+			mu.Unlock()
+			verb := strings.ToUpper(strings.SplitN(l, ":", 2)[0])
+			switch {
+			case strings.HasPrefix(verb, "EHLO"):
+				if pipelining {
+					say("250-relay.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
+				} else {
+					say("250-relay.test\r\n250 8BITMIME\r\n")
+				}
+			case verb == "MAIL FROM" || verb == "RCPT TO":
+				if !pipelining {
+					say("250 ok\r\n")
+					continue
+				}
+				held = append(held, "250 ok\r\n")
+			case verb == "DATA":
+				say(strings.Join(held, "") + "354 go on\r\n")
+				held = nil
+				for {
+					b, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if b == ".\r\n" {
+						break
+					}
+				}
+				say("250 queued\r\n")
+			case verb == "QUIT":
+				say("221 bye\r\n")
+				return
+			default:
+				say("502 no\r\n")
+			}
+		}
+	}()
+	return ln.Addr().String(), func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), lines...) }
+}
+
+// With a relay that offers PIPELINING a message's envelope and DATA go in one write (two round
+// trips a message); with one that does not, one command at a time. Both deliver, twice in one
+// session.
+func TestSMTPPipelinesWhenTheRelayOffersIt(t *testing.T) {
+	for _, pipelining := range []bool{true, false} {
+		addr, lines := relay(t, pipelining)
+		m := &notify.SMTP{Addr: addr, From: "resetbot@contoso.test", Timeout: 3 * time.Second}
+		for i := range 2 {
+			err := m.Send(context.Background(), flows.Mail{To: []string{"a@x.test", "b@y.test"}, Subject: "s", Body: "b"})
+			if err != nil {
+				t.Fatalf("pipelining %v, message %d: %v", pipelining, i, err)
+			}
+		}
+		m.Close()
+		var envelope []string
+		for _, l := range lines() {
+			if strings.HasPrefix(l, "MAIL") || strings.HasPrefix(l, "RCPT") {
+				envelope = append(envelope, l)
+			}
+		}
+		want := "MAIL FROM:<resetbot@contoso.test> BODY=8BITMIME|RCPT TO:<a@x.test>|RCPT TO:<b@y.test>"
+		if got := strings.Join(envelope, "|"); got != want+"|"+want {
+			t.Fatalf("pipelining %v: envelope %q", pipelining, got)
+		}
+	}
 }
