@@ -152,6 +152,7 @@ func (e *Engine) Drain() { e.bg.Wait() }
 // step is the work of one inbound message: what to write and what to say.
 type step struct {
 	in      Inbound
+	chatKey string // in.Chat.Key(), built once
 	now     time.Time
 	pol     Policy
 	acct    Account
@@ -176,7 +177,7 @@ func (s *step) say(id MsgID, args ...any) {
 func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	ctx = WithLang(ensureRequestID(WithUserWaiting(ctx)), in.Chat.Locale)
 	now := e.d.Clock.Now()
-	s := &step{in: in, now: now}
+	s := &step{in: in, now: now, chatKey: in.Chat.Key()}
 	if !validText(in.Text) || len(in.Choice) > 512 {
 		s.say(MsgBadInput)
 		return s.replies, nil
@@ -192,14 +193,14 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	}
 	s.subject = acct.ID
 	if lookupErr != nil {
-		s.subject = "c:" + in.Chat.Key()
+		s.subject = "c:" + s.chatKey
 	}
 	// the pin is read with the snapshot, and a platform delivery claimed: one pipelined read
 	var snap Snapshot
 	if in.Delivery != "" {
-		snap, err = e.d.Sessions.LoadDelivered(ctx, s.subject, in.Chat.Key(), in.Delivery)
+		snap, err = e.d.Sessions.LoadDelivered(ctx, s.subject, s.chatKey, in.Delivery)
 	} else {
-		snap, err = e.d.Sessions.Load(ctx, s.subject, in.Chat.Key())
+		snap, err = e.d.Sessions.Load(ctx, s.subject, s.chatKey)
 	}
 	if err != nil {
 		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: load: %w", err))
@@ -216,7 +217,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if lookupErr == nil {
 		e.rememberLater(ctx, acct.ID, in.Chat)
 	}
-	s.commit = Commit{Subject: s.subject, ChatKey: in.Chat.Key(), IdemKey: in.IdemKey, Now: now, KeepSession: true, MenuWas: snap.Menu}
+	s.commit = Commit{Subject: s.subject, ChatKey: s.chatKey, IdemKey: in.IdemKey, Now: now, KeepSession: true, MenuWas: snap.Menu}
 	if s.sess != nil {
 		s.commit.ExpectVersion = s.sess.Version
 	}
@@ -244,8 +245,10 @@ func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, e
 	if err != nil {
 		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: commit: %w", err))
 	}
-	e.d.Log.DebugContext(ctx, "step", "chat", in.Chat.Key(), "subject", s.subject, "status", int(out.Status),
-		"version", out.Version, "ineligible", reason)
+	if e.d.Log.Enabled(ctx, slog.LevelDebug) { // its arguments are built only when it is written
+		e.d.Log.DebugContext(ctx, "step", "chat", s.commit.ChatKey, "subject", s.subject, "status", int(out.Status),
+			"version", out.Version, "ineligible", reason)
+	}
 	switch out.Status {
 	case Duplicate:
 		return nil, nil
@@ -541,8 +544,16 @@ func (e *Engine) refuse(s *step, reason string) {
 	s.audit("refused", "refused", reason)
 }
 
+// actor is the chat identity the step is for (steps built outside Handle have no chatKey).
+func (s *step) actor() string {
+	if s.chatKey == "" {
+		s.chatKey = s.in.Chat.Key()
+	}
+	return s.chatKey
+}
+
 func (s *step) audit(action, outcome, reason string) {
-	s.audits = append(s.audits, AuditEvent{Time: s.now, Actor: s.in.Chat.Key(), Subject: s.acct.ID,
+	s.audits = append(s.audits, AuditEvent{Time: s.now, Actor: s.actor(), Subject: s.acct.ID,
 		Platform: s.in.Chat.Platform, Action: action, Outcome: outcome, Reason: reason})
 }
 

@@ -156,6 +156,9 @@ func (e *Engine) ResetOf(ctx context.Context, v LinkView, withRules bool) (Reset
 
 // ResetPassword consumes a reset link (POST) and sets the password the user chose.
 func (e *Engine) ResetPassword(ctx context.Context, token, pw, confirm string) error {
+	if _, err := e.policy(ctx); err != nil {
+		return err // never a link's answer when the policy is unknown
+	}
 	v, err := e.OpenLink(ctx, token)
 	if err != nil {
 		return ErrLinkGone

@@ -136,7 +136,9 @@ type Server struct {
 	webs flows.WebStates
 	log  *slog.Logger
 	csp  string
-	rec  *RecoverOptions // the recovery page's limits; nil: no recovery page (recover.go)
+	rec  *RecoverOptions
+	// secHeaders are the security headers of every response
+	secHeaders []header // the recovery page's limits; nil: no recovery page (recover.go)
 }
 
 // forUs reports whether an id_token was issued to this client alone, as OpenID Connect Core
@@ -158,9 +160,21 @@ func New(e *flows.Engine, o *OIDC, mac flows.MACer, webs flows.WebStates, log *s
 			formAction += " " + u.Scheme + "://" + u.Host
 		}
 	}
-	return &Server{e: e, oidc: o, mac: mac, webs: webs, log: log,
+	s := &Server{e: e, oidc: o, mac: mac, webs: webs, log: log,
 		csp: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; form-action " + formAction +
 			"; frame-ancestors 'none'; base-uri 'none'"}
+	for _, kv := range [][2]string{{"Content-Security-Policy", s.csp}, {"Referrer-Policy", "no-referrer"},
+		{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}, {"X-Frame-Options", "DENY"},
+		{"Cross-Origin-Opener-Policy", "same-origin"}} {
+		v := []string{kv[1]}
+		s.secHeaders = append(s.secHeaders, header{key: http.CanonicalHeaderKey(kv[0]), val: v[:1:1]})
+	}
+	return s
+}
+
+type header struct {
+	key string
+	val []string
 }
 
 // Handler routes the pages behind the security headers.
@@ -193,12 +207,12 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) headers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", s.csp)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		// the same values on every response, each a slice of its own length and capacity 1 (an
+		// Add to one of them copies it), in canonical form: what Header.Set stores, without
+		// making them again per request
+		for _, kv := range s.secHeaders {
+			h[kv.key] = kv.val
+		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		}
