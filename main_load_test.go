@@ -60,7 +60,8 @@ import (
 //
 //	CGO_ENABLED=0 go test -trimpath -run XXX -bench Recoveries -benchtime 1x .
 //
-// LOAD_PROFILE=dir writes the bot process's CPU profile of the run at 50 at a time to
+// LOAD_PROFILE=dir writes the bot process's CPU profile of the run at 50 at a time (or at
+// LOAD_PROFILE_AT at a time) to
 // dir/bot-cpu.pprof and its heap profiles before and after that run to dir/bot-heap0.pprof and
 // dir/bot-heap1.pprof (the run's allocations: go tool pprof -sample_index=alloc_objects
 // -diff_base dir/bot-heap0.pprof dir/bot-heap1.pprof). LOAD_MEMPROFILERATE=n sets the bot
@@ -536,7 +537,11 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 	var acks []time.Duration
 	rec := func(s string, d time.Duration) { mu.Lock(); steps[s] = append(steps[s], d); mu.Unlock() }
 	ack := func(d time.Duration) { mu.Lock(); acks = append(acks, d); mu.Unlock() }
-	profile := os.Getenv("LOAD_PROFILE") != "" && concurrency == 50
+	at := 50
+	if v, err := strconv.Atoi(os.Getenv("LOAD_PROFILE_AT")); err == nil {
+		at = v
+	}
+	profile := os.Getenv("LOAD_PROFILE") != "" && concurrency == at
 	if profile {
 		bot.ask(b, "profile "+filepath.Join(os.Getenv("LOAD_PROFILE"), "bot"))
 	}
