@@ -46,6 +46,7 @@ const (
 	bMembers  = "memberships"
 	bAssigned = "assignments"
 	bEligible = "eligibility"
+	bFind     = "find" // the search by mail or UPN (a pinned look-up's)
 )
 
 // queryValue escapes an OData query value (spaces as %20, as the SDK sends them).
@@ -193,6 +194,11 @@ func (d *Directory) lookupByID(ctx context.Context, id string) (flows.Account, e
 		d.log("batched look-up failed, reading on its own", err)
 		return d.lookupByIDApart(ctx, id)
 	}
+	return d.accountFrom(ctx, id, got)
+}
+
+// accountFrom reads the user id and its privilege from the answers to lookupRequests(id, true).
+func (d *Directory) accountFrom(ctx context.Context, id string, got map[string]batchResp) (flows.Account, error) {
 	var a flows.Account
 	d.privilegeFrom(ctx, got, id, &a)
 	u := got[bUser]

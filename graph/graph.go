@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -194,19 +195,31 @@ func (d *Directory) Lookup(ctx context.Context, c flows.Claim) (flows.Account, e
 	}
 }
 
-// lookupPinned searches the claim and, at the same time, reads the user the chat identity is
-// pinned to with its privilege (one batch): when the search finds that user, as it does for
-// everyone who registered from this chat, the person waits for one round trip instead of two.
-// The same two requests go out whatever the directory says of the person (not found, disabled,
-// privileged, ...). When the search finds someone else, that user's privilege is read too
-// (the engine refuses the mismatch anyway) so the account is never returned half-read.
+// lookupPinned searches the claim and, in the same JSON batch, reads the user the chat
+// identity is pinned to with its privilege: when the search finds that user, as it does for
+// everyone who registered from this chat, the person waits for one round trip, and the bot
+// makes one request. The same batch goes out whatever the directory says of the person (not
+// found, disabled, privileged, ...). When the search finds someone else, that user's privilege
+// is read too (the engine refuses the mismatch anyway) so the account is never returned
+// half-read. A batch that fails as a whole is made again as its two parts, side by side.
 func (d *Directory) lookupPinned(ctx context.Context, c flows.Claim) (flows.Account, error) {
 	var (
 		found, pinned      flows.Account
 		findErr, pinnedErr error
 	)
-	d.parallel(func() { found, findErr = d.findUser(ctx, c.Value) },
-		func() { pinned, pinnedErr = d.lookupByID(ctx, c.Pinned) })
+	path, ok := findPath(c.Value)
+	if !ok {
+		return flows.Account{}, flows.ErrNotFound
+	}
+	got, err := d.batch(ctx, append(lookupRequests(c.Pinned, true), batchReq{ID: bFind, Method: http.MethodGet, URL: path}))
+	if err != nil {
+		d.log("batched pinned look-up failed, reading its parts on their own", err)
+		d.parallel(func() { found, findErr = d.findUser(ctx, c.Value) },
+			func() { pinned, pinnedErr = d.lookupByID(ctx, c.Pinned) })
+	} else {
+		found, findErr = d.foundIn(ctx, c.Value, got[bFind])
+		pinned, pinnedErr = d.accountFrom(ctx, c.Pinned, got)
+	}
 	switch {
 	case findErr != nil:
 		return flows.Account{}, findErr
@@ -239,26 +252,58 @@ func (d *Directory) getUser(ctx context.Context, id string) (models.Userable, er
 
 // findUser finds the one user whose mail or UPN is value (a plain JSON request, see batch.go).
 func (d *Directory) findUser(ctx context.Context, value string) (flows.Account, error) {
-	v := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(value)), "'", "''")
-	if v == "" || len(v) > 256 {
+	path, ok := findPath(value)
+	if !ok {
 		return flows.Account{}, flows.ErrNotFound
 	}
-	filter := "mail eq '" + v + "' or userPrincipalName eq '" + v + "'"
-	var res struct {
-		Value []rawUser `json:"value"`
-	}
-	if err := d.request(ctx, "find user", http.MethodGet,
-		"/users?$filter="+queryValue(filter)+"&$select="+strings.Join(userFields, ",")+"&$top=2", nil, &res); err != nil {
+	var res foundUsers
+	if err := d.request(ctx, "find user", http.MethodGet, path, nil, &res); err != nil {
 		return flows.Account{}, err
 	}
-	switch len(res.Value) {
+	return res.one()
+}
+
+// findPath is the search for the users whose mail or UPN is value (false: no such value).
+func findPath(value string) (string, bool) {
+	v := strings.ReplaceAll(strings.ToLower(strings.TrimSpace(value)), "'", "''")
+	if v == "" || len(v) > 256 {
+		return "", false
+	}
+	filter := "mail eq '" + v + "' or userPrincipalName eq '" + v + "'"
+	return "/users?$filter=" + queryValue(filter) + "&$select=" + strings.Join(userFields, ",") + "&$top=2", true
+}
+
+// foundUsers is the search's answer.
+type foundUsers struct {
+	Value []rawUser `json:"value"`
+}
+
+// one is the one user found: none is ErrNotFound, two ErrAmbiguous.
+func (f foundUsers) one() (flows.Account, error) {
+	switch len(f.Value) {
 	case 0:
 		return flows.Account{}, flows.ErrNotFound
 	case 1:
-		return res.Value[0].account(), nil
+		return f.Value[0].account(), nil
 	default:
 		return flows.Account{}, flows.ErrAmbiguous
 	}
+}
+
+// foundIn reads a batched search's answer like findUser's; a throttled one is made again on its
+// own (see redo).
+func (d *Directory) foundIn(ctx context.Context, value string, r batchResp) (flows.Account, error) {
+	switch {
+	case redo(r):
+		return d.findUser(ctx, value)
+	case !r.ok():
+		return flows.Account{}, batchError("find user", r)
+	}
+	var res foundUsers
+	if err := json.Unmarshal(r.Body, &res); err != nil {
+		return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
+	}
+	return res.one()
 }
 
 // parallel runs independent Graph calls at once, so a person waits for one round trip.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -617,13 +618,34 @@ func TestRosterPrivilegeIsLookups(t *testing.T) {
 	}
 }
 
+// countingTransport counts the requests to Graph's API (not to the token endpoint).
+type countingTransport struct {
+	next http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "/v1.0/") {
+		c.n.Add(1)
+	}
+	return c.next.RoundTrip(r)
+}
+
 // A look-up by mail with the pin of the chat identity searches and reads the pinned user with
-// its privilege at the same time: Graph holds the search until the batch has arrived, which
-// only a look-up that sends both at once survives. The answer is the one a plain look-up
-// gives, the same two requests go out for every kind of person (ordinary, privileged,
-// disabled, gone), and a search that finds someone else reads that user's privilege.
+// its privilege at the same time, in one batch: one request on the wire (Graph holds a search
+// until a batch has arrived, which only a look-up that sends both at once survives). The
+// answer is the one a plain look-up gives, the same requests go out for every kind of person
+// (ordinary, privileged, disabled, gone), and a search that finds someone else reads that
+// user's privilege.
 func TestPinnedLookupSearchesAndReadsAtOnce(t *testing.T) {
-	tn, d := setup(t)
+	tn, _ := setup(t)
+	// the requests the client puts on the wire (a batch is one; the token requests go elsewhere)
+	var wire atomic.Int64
+	d, err := graph.New(graph.Config{BaseURL: tn.GraphURL(), Transport: countingTransport{http.DefaultTransport, &wire},
+		Credential: graph.NewClientCredential(tn.TokenURL(), tn.ClientID, tn.ClientSecret, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	var (
 		mu      sync.Mutex
@@ -671,8 +693,12 @@ func TestPinnedLookupSearchesAndReadsAtOnce(t *testing.T) {
 		batched, alone = make(chan struct{}), nil
 		mu.Unlock()
 		tn.Hold = hold
+		wire.Store(0)
 		got, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimEmail, Value: who.mail, Pinned: who.id})
 		tn.Hold = nil
+		if n := wire.Load(); n != 1 {
+			t.Errorf("%s: the pinned look-up made %d requests, want one batch", who.mail, n)
+		}
 		after := count()
 		if !reflect.DeepEqual(got, plain) || fmt.Sprint(err) != fmt.Sprint(plainErr) {
 			t.Errorf("%s: pinned look-up %+v %v, plain %+v %v", who.mail, got, err, plain, plainErr)
