@@ -121,9 +121,9 @@ func (s *Store) LoadDelivered(ctx context.Context, subject, chat, delivery strin
 }
 
 func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows.Snapshot, error) {
-	var sess *redis.SliceCmd
+	var sess, small *redis.SliceCmd
 	var en *redis.MapStringStringCmd
-	var code, pin, menu, newPw *redis.StringCmd
+	var pin *redis.StringCmd
 	var first *redis.BoolCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if delivery != "" {
@@ -131,10 +131,10 @@ func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows
 		}
 		sess = p.HMGet(ctx, sessKey(subject, chat), "v", "data")
 		en = p.HGetAll(ctx, enrolKey(subject))
-		code = p.Get(ctx, codeKey(subject, chat))
+		// the pending code, the live menu and the kept new password: keys of the person's slot,
+		// mostly absent, read by one MGET
+		small = p.MGet(ctx, codeKey(subject, chat), menuKey(subject, chat), newPwKey(subject))
 		pin = p.Get(ctx, pinKey(chat))
-		menu = p.Get(ctx, menuKey(subject, chat))
-		newPw = p.Get(ctx, newPwKey(subject))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -150,15 +150,23 @@ func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows
 	if snap.Enrollment, err = s.decodeEnrollment(subject, en.Val()); err != nil {
 		return flows.Snapshot{}, err
 	}
-	if v, err := code.Result(); err == nil {
+	vals := small.Val()
+	str := func(i int) string {
+		if i < len(vals) {
+			v, _ := vals[i].(string)
+			return v
+		}
+		return ""
+	}
+	if v := str(0); v != "" {
 		snap.Code = decodeCode(v)
 	}
 	snap.Pinned = pin.Val()
-	if v := menu.Val(); v != "" {
+	if v := str(1); v != "" {
 		// a menu we cannot read is no menu: typed numbers fall back to the conversation's own
 		_ = json.Unmarshal([]byte(v), &snap.Menu)
 	}
-	snap.NewPassword = newPw.Val()
+	snap.NewPassword = str(2)
 	return snap, nil
 }
 
