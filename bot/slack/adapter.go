@@ -18,6 +18,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 // Platform is Slack's name in chat keys.
@@ -120,6 +121,20 @@ type userInfoAnswer struct {
 			Email string `json:"email"`
 		} `json:"profile"`
 	} `json:"user"`
+}
+
+// member reads ok, error and the user (with encoding/json: a few hundred bytes, read once per
+// person and userTTL).
+func (r *userInfoAnswer) member(key, v []byte) (err error) {
+	switch string(key) {
+	case "ok":
+		r.Ok, err = jsonscan.Bool(v)
+	case "error":
+		r.Error, err = jsonscan.String(v)
+	case "user":
+		err = json.Unmarshal(v, &r.User)
+	}
+	return err
 }
 
 // userInfo calls users.info as slack-go's GetUserInfoContext does (the same form, include_locale
@@ -442,36 +457,101 @@ func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
 
 // interaction is what the adapter reads of an interactivity payload, decoded once: the fields
 // of slack.InteractionCallback onInteraction uses, and the clicked message's blocks kept as
-// JSON (closeButtons sends back all but the buttons).
+// JSON (closeButtons sends back all but the buttons), slices of the payload.
 type interaction struct {
-	Type       string   `json:"type"`
-	TriggerID  string   `json:"trigger_id"`
-	Team       idObject `json:"team"`
-	Enterprise idObject `json:"enterprise"`
-	User       idObject `json:"user"`
-	Channel    idObject `json:"channel"`
-	View       struct {
-		Type string `json:"type"`
-	} `json:"view"`
-	Container struct {
-		MessageTs string `json:"message_ts"`
-	} `json:"container"`
-	Actions []struct {
-		// slack.ActionCallbacks counts an action as a block action when block_id is a string
-		BlockID  json.RawMessage `json:"block_id"`
-		ActionID string          `json:"action_id"`
-		Value    string          `json:"value"`
-		Text     struct {
-			Text string `json:"text"`
-		} `json:"text"`
-	} `json:"actions"`
-	Message struct {
-		Blocks []json.RawMessage `json:"blocks"`
-	} `json:"message"`
+	Type, TriggerID                 string
+	Team, Enterprise, User, Channel idObject
+	ViewType, MessageTs             string
+	Actions                         []actionCallback
+	Blocks                          []json.RawMessage // message.blocks
 }
 
-type idObject struct {
-	ID string `json:"id"`
+type idObject struct{ ID string }
+
+// actionCallback is one of the payload's actions.
+type actionCallback struct {
+	BlockIsText            bool   // slack.ActionCallbacks counts an action as a block action when block_id is a string
+	ActionID, Value, Label string // Label: text.text
+}
+
+// decodeInteraction reads an interactivity payload as encoding/json would read it into
+// slack.InteractionCallback's fields of the same names (an error for a payload that is not
+// JSON or holds a value of another type than those fields), walking it once with jsonscan:
+// the payload carries the whole clicked message, of which the adapter reads a handful of ids.
+// The blocks kept are slices of payload, which must not change afterwards.
+func decodeInteraction(payload []byte) (*interaction, error) {
+	cb := &interaction{}
+	str := func(dst *string) func(key, v []byte) error {
+		return func(_, v []byte) (err error) { *dst, err = jsonscan.String(v); return err }
+	}
+	id := func(o *idObject) func(key, v []byte) error {
+		return func(_, v []byte) error {
+			return jsonscan.Members(v, func(k, v []byte) (err error) {
+				if string(k) == "id" {
+					o.ID, err = jsonscan.String(v)
+				}
+				return err
+			})
+		}
+	}
+	field := func(name string, v []byte, read func(key, v []byte) error) error {
+		return jsonscan.Members(v, func(k, v []byte) error {
+			if string(k) == name {
+				return read(k, v)
+			}
+			return nil
+		})
+	}
+	err := jsonscan.Members(payload, func(k, v []byte) error {
+		switch string(k) {
+		case "type":
+			return str(&cb.Type)(k, v)
+		case "trigger_id":
+			return str(&cb.TriggerID)(k, v)
+		case "team":
+			return id(&cb.Team)(k, v)
+		case "enterprise":
+			return id(&cb.Enterprise)(k, v)
+		case "user":
+			return id(&cb.User)(k, v)
+		case "channel":
+			return id(&cb.Channel)(k, v)
+		case "view":
+			return field("type", v, str(&cb.ViewType))
+		case "container":
+			return field("message_ts", v, str(&cb.MessageTs))
+		case "message":
+			return field("blocks", v, func(_, v []byte) error {
+				cb.Blocks = cb.Blocks[:0]
+				return jsonscan.Elements(v, func(b []byte) error {
+					cb.Blocks = append(cb.Blocks, b)
+					return nil
+				})
+			})
+		case "actions":
+			cb.Actions = cb.Actions[:0]
+			return jsonscan.Elements(v, func(v []byte) error {
+				var x actionCallback
+				err := jsonscan.Members(v, func(k, v []byte) error {
+					switch string(k) {
+					case "block_id":
+						x.BlockIsText = v[0] == '"'
+					case "action_id":
+						return str(&x.ActionID)(k, v)
+					case "value":
+						return str(&x.Value)(k, v)
+					case "text":
+						return field("text", v, str(&x.Label))
+					}
+					return nil
+				})
+				cb.Actions = append(cb.Actions, x)
+				return err
+			})
+		}
+		return nil
+	})
+	return cb, err
 }
 
 // blockAction is the clicked button.
@@ -480,8 +560,8 @@ type blockAction struct{ ActionID, Value, Label string }
 // action is the first block action of the payload, if any.
 func (cb *interaction) action() (blockAction, bool) {
 	for _, x := range cb.Actions {
-		if len(x.BlockID) > 0 && x.BlockID[0] == '"' {
-			return blockAction{ActionID: x.ActionID, Value: x.Value, Label: x.Text.Text}, true
+		if x.BlockIsText {
+			return blockAction{ActionID: x.ActionID, Value: x.Value, Label: x.Label}, true
 		}
 	}
 	return blockAction{}, false
@@ -502,7 +582,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		return // link buttons need no answer
 	}
 	channel := cb.Channel.ID
-	if cb.View.Type == "home" || channel == "" {
+	if cb.ViewType == "home" || channel == "" {
 		ch, err := a.openDM(ctx, cb.User.ID)
 		if err != nil {
 			a.log.ErrorContext(ctx, "conversations.open failed", "err", err)
@@ -510,8 +590,8 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		}
 		channel = ch
 	}
-	if cb.Container.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
-		a.closeButtons(ctx, a.cachedLocale(cb.User.ID), channel, cb.Container.MessageTs, cb.Message.Blocks, act.Label)
+	if cb.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
+		a.closeButtons(ctx, a.cachedLocale(cb.User.ID), channel, cb.MessageTs, cb.Blocks, act.Label)
 	}
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID
@@ -522,7 +602,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 			in.Text = strings.TrimPrefix(act.ActionID, "home:")
 		}
 	})
-	if cb.View.Type == "home" {
+	if cb.ViewType == "home" {
 		a.publishHome(ctx, team, cb.User.ID)
 	}
 }

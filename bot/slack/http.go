@@ -104,13 +104,13 @@ func (a *Adapter) events(w http.ResponseWriter, r *http.Request, body []byte) {
 }
 
 func (a *Adapter) interactive(w http.ResponseWriter, r *http.Request, body []byte) {
-	form, err := url.ParseQuery(string(body))
+	payload, err := formValue(body, "payload")
 	if err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	cb := &interaction{}
-	if err := json.Unmarshal([]byte(form.Get("payload")), cb); err != nil {
+	cb, err := decodeInteraction(payload)
+	if err != nil {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
@@ -127,4 +127,105 @@ func (a *Adapter) commands(w http.ResponseWriter, r *http.Request, _ []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"response_type": "ephemeral", "text": flows.Text(a.cachedLocale(c.UserID), flows.MsgWorking)})
 	a.perUser(r.Context(), c.TeamID, c.UserID, "", func(ctx context.Context) { a.onCommand(ctx, c) })
+}
+
+// formValue is url.ParseQuery(string(body)).Get(name) with ParseQuery's error, without the
+// map and the strings of the other fields: the interactivity form is one field, the payload,
+// whose JSON is most of the request. The value is a new slice.
+func formValue(body []byte, name string) ([]byte, error) {
+	if bytes.Count(body, []byte("&"))+1 > maxFormFields {
+		return nil, errors.New("number of URL query parameters exceeded limit")
+	}
+	var value []byte
+	found := false
+	var err error
+	for rest := body; len(rest) > 0; {
+		pair := rest
+		if i := bytes.IndexByte(rest, '&'); i >= 0 {
+			pair, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if bytes.IndexByte(pair, ';') >= 0 {
+			if err == nil {
+				err = errors.New("invalid semicolon separator in query")
+			}
+			continue
+		}
+		if len(pair) == 0 {
+			continue
+		}
+		key, val, _ := bytes.Cut(pair, []byte("="))
+		k, kerr := url.QueryUnescape(string(key))
+		if kerr != nil {
+			if err == nil {
+				err = kerr
+			}
+			continue
+		}
+		if found || k != name {
+			if !validEscapes(val) && err == nil {
+				_, err = url.QueryUnescape(string(val)) // its error
+			}
+			continue
+		}
+		v, verr := unescapeQuery(val)
+		if verr != nil {
+			if err == nil {
+				_, err = url.QueryUnescape(string(val))
+			}
+			continue
+		}
+		value, found = v, true
+	}
+	return value, err
+}
+
+// maxFormFields is url.ParseQuery's limit on a form's fields (GODEBUG urlmaxqueryparams, by
+// default 10,000).
+const maxFormFields = 10000
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// validEscapes reports whether every % in s starts an escape url.QueryUnescape accepts.
+func validEscapes(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+// unescapeQuery is url.QueryUnescape into a new slice.
+func unescapeQuery(s []byte) ([]byte, error) {
+	if !validEscapes(s) {
+		return nil, errors.New("invalid escape")
+	}
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case '+':
+			out = append(out, ' ')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

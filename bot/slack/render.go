@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
@@ -207,19 +209,35 @@ func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, 
 	}
 }
 
-// keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them.
+// keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them. A
+// block that is not an object with a string type is dropped.
 func keptBlocks(msg []json.RawMessage) []slackapi.Block {
 	var blocks []slackapi.Block
 	for _, raw := range msg {
-		var head struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(raw, &head) != nil || head.Type == string(slackapi.MBTAction) {
+		typ, ok := "", false
+		err := jsonscan.Members(raw, func(k, v []byte) (err error) {
+			if string(k) == "type" {
+				typ, err = blockType(v)
+				ok = err == nil
+			}
+			return err
+		})
+		if err != nil || !ok || typ == string(slackapi.MBTAction) {
 			continue
 		}
-		blocks = append(blocks, rawBlock{raw: raw, typ: head.Type})
+		blocks = append(blocks, rawBlock{raw: raw, typ: typ})
 	}
 	return blocks
+}
+
+// blockType is a block's type, without a new string for the types the bot sends.
+func blockType(v []byte) (string, error) {
+	for _, t := range [...]slackapi.MessageBlockType{slackapi.MBTSection, slackapi.MBTContext, slackapi.MBTAction, slackapi.MBTHeader, slackapi.MBTDivider} {
+		if len(v) == len(t)+2 && string(v[1:len(v)-1]) == string(t) && v[0] == '"' {
+			return string(t), nil
+		}
+	}
+	return jsonscan.String(v)
 }
 
 // rawBlock is a block passed through as JSON.
@@ -235,7 +253,7 @@ func (b rawBlock) MarshalJSON() ([]byte, error)         { return b.raw, nil }
 // chatForm sends chat.postMessage or chat.update as slack-go's form sender does (the same form
 // fields, the token among them, and the same errors: *slack.RateLimitedError on a 429 with
 // Retry-After, slack.StatusCodeError on another status, slack.SlackErrorResponse when Slack says
-// ok false), but reads only ok and error of the answer: slack-go decodes the whole echoed
+// ok false), but reads only the answer's status members: slack-go decodes the whole echoed
 // message with its blocks, a tenth of the bot's allocations per recovery. fields are the form's
 // other fields as name, value pairs.
 func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, blocks []slackapi.Block) error {
@@ -247,17 +265,51 @@ func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, 
 		return err
 	}
 	var all [16]string
-	var r slackapi.SlackResponse
+	var r statusAnswer
 	if err := a.postForm(ctx, method, append(append(all[:0], fields...), "blocks", string(b)), &r); err != nil {
 		return err
 	}
 	return r.Err()
 }
 
+// answer is a Web API answer postForm reads member by member (see jsonscan); an answer that is
+// not a JSON object of the expected members is decoded with encoding/json instead, into the
+// same value, so its error is encoding/json's, as slack-go's would be.
+type answer interface {
+	member(key, value []byte) error
+}
+
+// statusAnswer is the members of slack.SlackResponse, the status every answer carries; the
+// rest of an answer (chat.postMessage's echoed message) is skipped.
+type statusAnswer struct{ slackapi.SlackResponse }
+
+func (r *statusAnswer) member(key, v []byte) (err error) {
+	switch string(key) {
+	case "ok":
+		r.Ok, err = jsonscan.Bool(v)
+	case "error":
+		r.Error, err = jsonscan.String(v)
+	case "warning":
+		r.Warning, err = jsonscan.String(v)
+	case "needed":
+		r.Needed, err = jsonscan.String(v)
+	case "provided":
+		r.Provided, err = jsonscan.String(v)
+	case "errors":
+		err = json.Unmarshal(v, &r.Errors)
+	case "response_metadata":
+		err = json.Unmarshal(v, &r.ResponseMetadata)
+	}
+	return err
+}
+
+// bodies are the buffers Web API answers are read into.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // postForm posts a Web API method's form (fields as name, value pairs, the token added) as
-// slack-go's postForm does and decodes the answer into out, with slack-go's errors for a 429
+// slack-go's postForm does and reads the answer into out, with slack-go's errors for a 429
 // with Retry-After and for another status than 200.
-func (a *Adapter) postForm(ctx context.Context, method string, fields []string, out any) error {
+func (a *Adapter) postForm(ctx context.Context, method string, fields []string, out answer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+method, bytes.NewReader(encodeForm(append(fields, "token", a.cfg.BotToken))))
 	if err != nil {
 		return err
@@ -282,7 +334,22 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	if resp.StatusCode != http.StatusOK {
 		return slackapi.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
-	return json.NewDecoder(body).Decode(out)
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodies.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(body); err != nil {
+		return err
+	}
+	if jsonscan.Members(buf.Bytes(), out.member) != nil {
+		// not an object of the expected members: as slack-go reads it, for its error (or its
+		// reading of the first value when more follow)
+		return json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(out)
+	}
+	return nil
 }
 
 // maxRetries bounds how often one call waits out a 429.
