@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 // A look-up's reads (the user by id, transitive memberships, role assignments, PIM
@@ -72,21 +74,38 @@ func lookupRequests(id string, withUser bool) []batchReq {
 // credential, and decodes a 2xx JSON answer into out (when out is not nil). Another status is
 // an error in the SDK's words: "graph: op: status code: message".
 func (d *Directory) request(ctx context.Context, op, method, path string, body any, out any) error {
+	b, err := d.requestBody(ctx, op, method, path, body, out != nil)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("graph: %s: %w", op, err)
+	}
+	return nil
+}
+
+// maxAnswer bounds the answer request reads.
+const maxAnswer = 8 << 20
+
+// requestBody makes request's request and returns the 2xx answer's body (when read), read in
+// one piece of the size the answer announces: json.Decoder read it in growing pieces and
+// scanned it once more to find its end.
+func (d *Directory) requestBody(ctx context.Context, op, method, path string, body any, read bool) ([]byte, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("graph: %s: %w", op, err)
+			return nil, fmt.Errorf("graph: %s: %w", op, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
 	if err != nil {
-		return fmt.Errorf("graph: %s: token: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: token: %w", op, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, d.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("graph: %s: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Accept", "application/json")
@@ -101,21 +120,26 @@ func (d *Directory) request(ctx context.Context, op, method, path string, body a
 	}
 	resp, err := d.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("graph: %s: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		return &statusError{Op: op, Status: resp.StatusCode, Body: b}
+		return nil, &statusError{Op: op, Status: resp.StatusCode, Body: b}
 	}
-	if out == nil {
+	if !read {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		return nil
+		return nil, nil
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
-		return fmt.Errorf("graph: %s: %w", op, err)
+	var b []byte
+	if n := resp.ContentLength; n >= 0 && n <= maxAnswer {
+		b = make([]byte, 0, n+1) // room for the EOF read
 	}
-	return nil
+	w := bytes.NewBuffer(b)
+	if _, err := w.ReadFrom(io.LimitReader(resp.Body, maxAnswer)); err != nil {
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
+	}
+	return w.Bytes(), nil
 }
 
 // seekBody is a request body the retry handler can rewind.
@@ -148,19 +172,28 @@ func (e *statusError) odata() (code, msg string) {
 }
 
 // batch sends requests as one JSON batch and returns the answers by id; an error when the
-// batch itself failed or left a request unanswered.
+// batch itself failed or left a request unanswered. The answers' bodies are slices of the
+// batch's answer, read once (jsonscan); an answer jsonscan cannot read is decoded with
+// encoding/json, for its error.
 func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
-	var out struct {
-		Responses []batchResp `json:"responses"`
-	}
-	if err := d.request(ctx, "batch", http.MethodPost, "/$batch", struct {
+	raw, err := d.requestBody(ctx, "batch", http.MethodPost, "/$batch", struct {
 		Requests []batchReq `json:"requests"`
-	}{reqs}, &out); err != nil {
+	}{reqs}, true)
+	if err != nil {
 		return nil, err
 	}
-	got := make(map[string]batchResp, len(out.Responses))
-	for _, r := range out.Responses {
-		got[r.ID] = r
+	got := make(map[string]batchResp, len(reqs))
+	if scanBatch(raw, reqs, got) != nil {
+		var out struct {
+			Responses []batchResp `json:"responses"`
+		}
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, fmt.Errorf("graph: batch: %w", err)
+		}
+		clear(got)
+		for _, r := range out.Responses {
+			got[r.ID] = r
+		}
 	}
 	for _, r := range reqs {
 		if _, ok := got[r.ID]; !ok {
@@ -168,6 +201,44 @@ func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batc
 		}
 	}
 	return got, nil
+}
+
+// scanBatch reads a batch's answers into got as encoding/json reads them into batchResp.
+func scanBatch(raw []byte, reqs []batchReq, got map[string]batchResp) error {
+	return jsonscan.Members(raw, func(k, v []byte) error {
+		if string(k) != "responses" {
+			return nil
+		}
+		clear(got)
+		return jsonscan.Elements(v, func(v []byte) error {
+			var r batchResp
+			err := jsonscan.Members(v, func(k, v []byte) (err error) {
+				switch string(k) {
+				case "id":
+					r.ID = ""
+					for _, q := range reqs { // the id as sent: no new string
+						if len(v) == len(q.ID)+2 && v[0] == '"' && string(v[1:len(v)-1]) == q.ID {
+							r.ID = q.ID
+						}
+					}
+					if r.ID == "" {
+						r.ID, err = jsonscan.String(v)
+					}
+				case "status":
+					if n, aerr := strconv.Atoi(string(v)); aerr == nil {
+						r.Status = n
+					} else {
+						err = json.Unmarshal(v, &r.Status)
+					}
+				case "body":
+					r.Body = v
+				}
+				return err
+			})
+			got[r.ID] = r
+			return err
+		})
+	})
 }
 
 // redo reports whether a batched read must be made again on its own: Graph throttled it or was

@@ -1,0 +1,72 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// scanBatch reads what encoding/json reads into batchResp, and refuses what it refuses, on a
+// batch answer damaged a byte or two at a time (values of other types, broken JSON).
+func TestScanBatchMatchesEncodingJSON(t *testing.T) {
+	reqs := lookupRequests("u1", true)
+	base := `{"responses":[{"id":"memberships","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[{"@odata.type":"#microsoft.graph.group","id":"g1"}]}},` +
+		`{"id":"user","status":404,"body":{"error":{"code":"Request_ResourceNotFound","message":"no \"u1\""}}},` +
+		`{"id":"assignments","status":429,"headers":{"Retry-After":"3"},"body":null},{"id":"eligibility","status":200,"body":{"value":[]}}]}`
+	r := rand.New(rand.NewPCG(5, 6))
+	const bytesToTry = `{}[]":,1n"tf x\e.-`
+	docs := []string{base, `{}`, `{"responses":null}`, `{"responses":[null]}`}
+	for range 4000 {
+		d := []byte(base)
+		for range 1 + r.IntN(2) {
+			p := r.IntN(len(d))
+			switch r.IntN(3) {
+			case 0:
+				d[p] = bytesToTry[r.IntN(len(bytesToTry))]
+			case 1:
+				d = append(d[:p:p], d[p+1:]...)
+			default:
+				d = append(d[:p:p], append([]byte{bytesToTry[r.IntN(len(bytesToTry))]}, d[p:]...)...)
+			}
+		}
+		docs = append(docs, string(d))
+	}
+	read := 0
+	for _, d := range docs {
+		var out struct {
+			Responses []batchResp `json:"responses"`
+		}
+		werr := json.Unmarshal([]byte(d), &out)
+		got := map[string]batchResp{}
+		err := scanBatch([]byte(d), reqs, got)
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("%s:\n scanBatch %v, encoding/json %v", d, err, werr)
+		}
+		if err != nil {
+			continue
+		}
+		read++
+		want := map[string]batchResp{}
+		for _, x := range out.Responses {
+			want[x.ID] = x
+		}
+		if show(got) != show(want) {
+			t.Fatalf("%s:\n scanBatch     %s\n encoding/json %s", d, show(got), show(want))
+		}
+	}
+	if read < 500 {
+		t.Fatalf("only %d answers read", read)
+	}
+}
+
+func show(m map[string]batchResp) string {
+	s := ""
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		r := m[id]
+		s += fmt.Sprintf("%q=%q:%d:%q ", id, r.ID, r.Status, r.Body)
+	}
+	return s
+}
