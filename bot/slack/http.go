@@ -212,20 +212,26 @@ func validEscapes(s []byte) bool {
 
 // unescapeQuery is url.QueryUnescape into a new slice.
 func unescapeQuery(s []byte) ([]byte, error) {
-	if !validEscapes(s) {
-		return nil, errors.New("invalid escape")
-	}
 	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '%':
-			out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-		case '+':
-			out = append(out, ' ')
-		default:
-			out = append(out, c)
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '%' && s[i] != '+' {
+			i++
 		}
+		out = append(out, s[:i]...) // a run as it is
+		if i == len(s) {
+			break
+		}
+		if s[i] == '+' {
+			out = append(out, ' ')
+			s = s[i+1:]
+			continue
+		}
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return nil, errors.New("invalid escape")
+		}
+		out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
+		s = s[i+3:]
 	}
 	return out, nil
 }

@@ -257,16 +257,13 @@ func (b rawBlock) MarshalJSON() ([]byte, error)         { return b.raw, nil }
 // message with its blocks, a tenth of the bot's allocations per recovery. fields are the form's
 // other fields as name, value pairs.
 func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, blocks []slackapi.Block) error {
-	if blocks == nil {
-		blocks = []slackapi.Block{}
-	}
-	b, err := json.Marshal(blocks)
+	b, err := blocksJSON(blocks)
 	if err != nil {
 		return err
 	}
 	var all [16]string
 	var r statusAnswer
-	if err := a.postForm(ctx, method, append(append(all[:0], fields...), "blocks", string(b)), &r); err != nil {
+	if err := a.postForm(ctx, method, append(append(all[:0], fields...), "blocks", b), &r); err != nil {
 		return err
 	}
 	return r.Err()
@@ -424,10 +421,25 @@ func queryKept(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
+// queryClass is how url.QueryEscape writes each byte: 0 as it is, 1 as '+' (the space), 2 as
+// %XX.
+var queryClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case queryKept(byte(c)):
+		case c == ' ':
+			t[c] = 1
+		default:
+			t[c] = 2
+		}
+	}
+	return t
+}()
+
 func escapedQueryLen(s string) int {
 	n := len(s)
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !queryKept(c) && c != ' ' {
+		if queryClass[s[i]] == 2 {
 			n += 2
 		}
 	}
@@ -436,15 +448,21 @@ func escapedQueryLen(s string) int {
 
 func appendQueryEscape(out []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case queryKept(c):
-			out = append(out, c)
-		case c == ' ':
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && queryClass[s[j]] == 0 {
+			j++
+		}
+		out = append(out, s[i:j]...) // a run written as it is
+		if j == len(s) {
+			break
+		}
+		if c := s[j]; c == ' ' {
 			out = append(out, '+')
-		default:
+		} else {
 			out = append(out, '%', hex[c>>4], hex[c&15])
 		}
+		i = j + 1
 	}
 	return out
 }
