@@ -26,7 +26,9 @@ var ErrSyntax = errors.New("jsonscan: invalid JSON")
 // expected, say).
 type TypeError struct{ Want, Got string }
 
-func (e *TypeError) Error() string { return fmt.Sprintf("jsonscan: %s where %s was expected", e.Got, e.Want) }
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("jsonscan: %s where %s was expected", e.Got, e.Want)
+}
 
 // Members calls f with the key and the raw value of each member of the object data, in order,
 // after checking that data is one JSON value. null has no members (as encoding/json leaves a
