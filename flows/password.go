@@ -3,6 +3,7 @@ package flows
 import (
 	_ "embed"
 	"hash/maphash"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ type BannedList struct {
 	fslot  []uint32 // by the hash of a fuzzy key: its index in fkeys + 1 (0: empty)
 	fstart []uint32 // the terms filed under fkeys[k] are fterms[fstart[k]:fstart[k+1]]
 	fterms []uint32
+	masks  []uint64 // each term's bytes as a set (byte & 63), see letterMask
 }
 
 // fuzzyKey files a term of length n under its first byte with its second byte, and again with
@@ -67,7 +69,8 @@ func NewBannedList(terms []string) *BannedList {
 		kept = append(kept, n)
 		size += len(n)
 	}
-	b := &BannedList{seed: maphash.MakeSeed(), ends: make([]uint32, 1, len(kept)+1), exact: make([]uint32, tableSize(len(kept)))}
+	b := &BannedList{seed: maphash.MakeSeed(), ends: make([]uint32, 1, len(kept)+1), exact: make([]uint32, tableSize(len(kept))),
+		masks: make([]uint64, 0, len(kept))}
 	var blob strings.Builder
 	blob.Grow(size)
 	filed := map[uint64][]uint32{}
@@ -75,6 +78,7 @@ func NewBannedList(terms []string) *BannedList {
 		blob.WriteString(n)
 		b.ends = append(b.ends, uint32(blob.Len()))
 		b.maxLen = max(b.maxLen, len(n))
+		b.masks = append(b.masks, letterMask(n))
 		h := b.slot(maphash.String(b.seed, n), b.exact)
 		for b.exact[h] != 0 {
 			h = (h + 1) & (len(b.exact) - 1)
@@ -121,6 +125,22 @@ func (b *BannedList) slot(h uint64, table []uint32) int { return int(h & uint64(
 func mixKey(k uint64) uint64 {
 	k *= 0x9e3779b97f4a7c15
 	return k ^ k>>29
+}
+
+// letterMask is the set of s's bytes, each as bit byte & 63. A string one edit from another
+// has at most one byte the other lacks, both ways, so their sets differ by one bit at most
+// each way: a cheap test before within1.
+func letterMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		m |= 1 << (s[i] & 63)
+	}
+	return m
+}
+
+// maybeWithin1 is the letterMask test.
+func maybeWithin1(a, b uint64) bool {
+	return bits.OnesCount64(a&^b) <= 1 && bits.OnesCount64(b&^a) <= 1
 }
 
 // term is term k.
@@ -206,10 +226,11 @@ func (b *BannedList) match(s string, i int) int {
 		if !alnum(cand[0]) || !alnum(cand[l-1]) {
 			continue // a fuzzy match never starts or ends on a separator
 		}
+		cm := letterMask(cand)
 		for _, n := range [...]int{l, l + 1, l - 1} {
 			for _, k := range [...]uint64{fuzzyKey(cand[0], cand[1], false, n), fuzzyKey(cand[0], cand[l-1], true, n)} {
 				for _, t := range b.filed(k) {
-					if within1(cand, b.term(t)) {
+					if maybeWithin1(cm, b.masks[t]) && within1(cand, b.term(t)) {
 						return l
 					}
 				}
