@@ -80,6 +80,8 @@ type Adapter struct {
 	log   *slog.Logger
 	lim   *limiter
 
+	verifier verifier // request signatures (HTTP mode)
+
 	mu      sync.Mutex
 	users   map[string]userEntry
 	sweepAt time.Time // when expired users are next dropped from users

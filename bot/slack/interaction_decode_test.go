@@ -1,12 +1,18 @@
 package slack
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 )
@@ -224,5 +230,50 @@ func TestFormValueMatchesParseQuery(t *testing.T) {
 	many := []byte(strings.Repeat("a=1&", maxFormFields) + "payload=x")
 	if _, err := formValue(many, "payload"); err == nil {
 		t.Fatal("a form of more fields than ParseQuery takes was read")
+	}
+}
+
+// The pooled verifier accepts exactly the signatures HMAC-SHA256 over "v0:ts:body" gives, in
+// lower-case hex after "v0=", for secrets and bodies that change between requests (a MAC kept
+// for one secret is never used for another).
+func TestVerifierMatchesHMAC(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	now := time.Unix(1_700_000_000, 0)
+	var v verifier
+	secrets := []string{"0123456789abcdef0123", "another-secret-0123456789", "x"}
+	accepted := 0
+	for n := range 3000 {
+		secret := secrets[r.IntN(len(secrets))]
+		body := make([]byte, r.IntN(200))
+		for i := range body {
+			body[i] = byte(r.IntN(256))
+		}
+		at := now.Add(time.Duration(r.IntN(700)-350) * time.Second)
+		ts := strconv.FormatInt(at.Unix(), 10)
+		mac := hmac.New(sha256.New, []byte(secrets[r.IntN(len(secrets))]))
+		mac.Write([]byte("v0:" + ts + ":"))
+		mac.Write(body)
+		sig := "v0=" + hex.EncodeToString(mac.Sum(nil))
+		switch n % 5 {
+		case 1:
+			sig = strings.ToUpper(sig[:3]) + sig[3:]
+		case 2:
+			sig = sig[:3] + strings.ToUpper(sig[3:])
+		case 3:
+			sig = sig[:len(sig)-1]
+		}
+		h := http.Header{}
+		h.Set("X-Slack-Request-Timestamp", ts)
+		h.Set("X-Slack-Signature", sig)
+		want := sig == string(Sign(secret, body, at).Get("X-Slack-Signature")) && now.Sub(at) <= MaxSkew && at.Sub(now) <= MaxSkew
+		if got := v.verify(h, body, secret, now); got != want {
+			t.Fatalf("request %d: verify %v, want %v (%s)", n, got, want, sig)
+		}
+		if want {
+			accepted++
+		}
+	}
+	if accepted < 100 {
+		t.Fatalf("only %d requests were signed right", accepted)
 	}
 }
