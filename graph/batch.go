@@ -99,7 +99,7 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		}
 		rd = bytes.NewReader(b)
 	}
-	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: d.scopes})
 	if err != nil {
 		return nil, fmt.Errorf("graph: %s: token: %w", op, err)
 	}
@@ -107,13 +107,15 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 	if err != nil {
 		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	req.Header.Set("Accept", "application/json")
+	// the headers' values in one array (Header.Set makes one for each); the names canonical
+	vals := [...]string{"Bearer " + tok.Token, "application/json", "high", "application/json"}
+	h := vals[:]
+	req.Header["Authorization"], req.Header["Accept"] = h[0:1:1], h[1:2:2]
 	if flows.UserWaiting(ctx) {
-		req.Header.Set(priorityHeader, "high")
+		req.Header[canonicalPriorityHeader] = h[2:3:3]
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = h[3:4:4]
 		// the SDK's retry handler sends the body again after a 429 or 503 by seeking it back
 		// to its start, which http.NewRequest's wrapper of the reader does not allow
 		req.Body = seekBody{rd.(*bytes.Reader)}
@@ -363,14 +365,12 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 			errs = append(errs, batchError(op, r))
 			return false
 		}
-		var v struct {
-			Value []json.RawMessage `json:"value"`
-		}
-		if err := json.Unmarshal(r.Body, &v); err != nil {
+		some, err := someValues(r.Body)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("graph: %s: %w", op, err))
 			return false
 		}
-		return len(v.Value) > 0
+		return some
 	}
 	assigned := count(bAssigned, "role assignments", d.roleAssigned)
 	eligible := count(bEligible, "role eligibility", d.eligibleRoles)
@@ -382,6 +382,30 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 			a.Privileged = true
 		}
 	}
+}
+
+// someValues reports whether a collection's answer lists any value, as decoding it into
+// struct{ Value []json.RawMessage } would (with encoding/json's error for an answer that is
+// not such an object), without copying the values.
+func someValues(body []byte) (bool, error) {
+	n := 0
+	err := jsonscan.Members(body, func(k, v []byte) error {
+		if string(k) != "value" {
+			return nil
+		}
+		n = 0
+		return jsonscan.Elements(v, func([]byte) error { n++; return nil })
+	})
+	if err != nil {
+		var v struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return false, err
+		}
+		return len(v.Value) > 0, nil
+	}
+	return n > 0, nil
 }
 
 func batchCode(r batchResp) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"testing"
 )
@@ -69,4 +70,26 @@ func show(m map[string]batchResp) string {
 		s += fmt.Sprintf("%q=%q:%d:%q ", id, r.ID, r.Status, r.Body)
 	}
 	return s
+}
+
+// The priority header set directly is the one Header.Set would set.
+func TestCanonicalPriorityHeader(t *testing.T) {
+	if got := http.CanonicalHeaderKey(priorityHeader); got != canonicalPriorityHeader {
+		t.Fatalf("%q is kept as %q", priorityHeader, got)
+	}
+}
+
+// someValues tells what decoding into struct{ Value []json.RawMessage } tells.
+func TestSomeValuesMatchesEncodingJSON(t *testing.T) {
+	for _, b := range []string{`{"value":[]}`, `{"value":[{"id":"a"}]}`, `{"@odata.context":"x","value":[null]}`, `{"value":null}`, `{}`,
+		`{"value":[1],"value":[]}`, `{"value":{}}`, `[]`, `{"value":[1]`, ``, `{"value":"x"}`} {
+		some, err := someValues([]byte(b))
+		var v struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		werr := json.Unmarshal([]byte(b), &v)
+		if (err != nil) != (werr != nil) || err == nil && some != (len(v.Value) > 0) {
+			t.Errorf("%s: %v, %v; encoding/json %d values, %v", b, some, err, len(v.Value), werr)
+		}
+	}
 }
