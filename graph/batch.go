@@ -408,14 +408,32 @@ func someValues(body []byte) (bool, error) {
 	return n > 0, nil
 }
 
+// batchCode is the code of Graph's error answer, error.code, as encoding/json would read it
+// into struct{ Error struct{ Code string } } (read with jsonscan; encoding/json reads what
+// jsonscan refuses).
 func batchCode(r batchResp) string {
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
+	var code string
+	err := jsonscan.Members(r.Body, func(k, v []byte) error {
+		if string(k) != "error" {
+			return nil
+		}
+		return jsonscan.Members(v, func(k, v []byte) (err error) {
+			if string(k) == "code" {
+				code, err = jsonscan.String(v)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &e)
+		return e.Error.Code
 	}
-	_ = json.Unmarshal(r.Body, &e)
-	return e.Error.Code
+	return code
 }
 
 // membershipsFrom reads the first page of transitive memberships from a batch answer; a

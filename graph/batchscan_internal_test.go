@@ -93,3 +93,20 @@ func TestSomeValuesMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// batchCode reads the code encoding/json reads.
+func TestBatchCodeMatchesEncodingJSON(t *testing.T) {
+	for _, b := range []string{`{"error":{"code":"AadPremiumLicenseRequired","message":"x","innerError":{"date":"d"}}}`,
+		`{"error":{"message":"m"}}`, `{"error":null}`, `{}`, `null`, `{"error":{"code":5}}`, `{"error":"x"}`, `{"error":{"code":"a\u0042"}}`,
+		`{"error":{"code":"A"},"error":{"message":"m"}}`, `{"error":{"code":"A"`, ``} {
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal([]byte(b), &e)
+		if got := batchCode(batchResp{Body: []byte(b)}); got != e.Error.Code {
+			t.Errorf("%s: %q, encoding/json %q", b, got, e.Error.Code)
+		}
+	}
+}
