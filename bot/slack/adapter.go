@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -405,11 +406,70 @@ func (e *innerEvent) edited() bool {
 	return e.Edited != nil
 }
 
-// decodeEvent decodes an Events API payload once.
-// On a field of the wrong type it returns what it decoded and the error.
+// decodeEvent decodes an Events API payload once, as json.Unmarshal decodes it into
+// eventEnvelope (keys in any case included), walking it with jsonscan: the strings it keeps
+// are its only allocations. On a field of the wrong type it returns what it decoded and the
+// error: a payload jsonscan refuses is decoded with json.Unmarshal, for the same error.
 func decodeEvent(raw []byte) (*eventEnvelope, error) {
 	env := &eventEnvelope{}
+	if scanEvent(raw, env) == nil {
+		return env, nil
+	}
+	env = &eventEnvelope{}
 	return env, json.Unmarshal(raw, env)
+}
+
+func scanEvent(raw []byte, env *eventEnvelope) error {
+	is := func(k []byte, name string) bool { return bytes.EqualFold(k, []byte(name)) }
+	return jsonscan.Members(raw, func(k, v []byte) (err error) {
+		switch {
+		case is(k, "type"):
+			env.Type, err = jsonscan.String(v)
+		case is(k, "challenge"):
+			env.Challenge, err = jsonscan.String(v)
+		case is(k, "event_id"):
+			env.EventID, err = jsonscan.String(v)
+		case is(k, "team_id"):
+			env.TeamID, err = jsonscan.String(v)
+		case is(k, "enterprise_id"):
+			env.EnterpriseID, err = jsonscan.String(v)
+		case is(k, "event"):
+			if string(v) == "null" {
+				env.Event = nil
+				return nil
+			}
+			if env.Event == nil {
+				env.Event = &innerEvent{}
+			}
+			e := env.Event
+			return jsonscan.Members(v, func(k, v []byte) (err error) {
+				switch {
+				case is(k, "type"):
+					e.Type, err = jsonscan.String(v)
+				case is(k, "user"):
+					e.User, err = jsonscan.String(v)
+				case is(k, "channel"):
+					e.Channel, err = jsonscan.String(v)
+				case is(k, "channel_type"):
+					e.ChannelType, err = jsonscan.String(v)
+				case is(k, "text"):
+					e.Text, err = jsonscan.String(v)
+				case is(k, "subtype"):
+					e.SubType, err = jsonscan.String(v)
+				case is(k, "bot_id"):
+					e.BotID, err = jsonscan.String(v)
+				case is(k, "tab"):
+					e.Tab, err = jsonscan.String(v)
+				case is(k, "edited"): // an edit: rare, read as encoding/json reads it
+					err = json.Unmarshal(v, &e.Edited)
+				case is(k, "message"):
+					err = json.Unmarshal(v, &e.Message)
+				}
+				return err
+			})
+		}
+		return err
+	})
 }
 
 // kind is what onEvent does with a payload from an allowed workspace: "message" (a direct
