@@ -208,15 +208,15 @@ func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batc
 // scanBatch reads a batch's answers into got as encoding/json reads them into batchResp.
 func scanBatch(raw []byte, reqs []batchReq, got map[string]batchResp) error {
 	return jsonscan.Members(raw, func(k, v []byte) error {
-		if string(k) != "responses" {
+		if !jsonscan.Is(k, "responses") {
 			return nil
 		}
 		clear(got)
 		return jsonscan.Elements(v, func(v []byte) error {
 			var r batchResp
 			err := jsonscan.Members(v, func(k, v []byte) (err error) {
-				switch string(k) {
-				case "id":
+				switch {
+				case jsonscan.Is(k, "id"):
 					r.ID = ""
 					for _, q := range reqs { // the id as sent: no new string
 						if len(v) == len(q.ID)+2 && v[0] == '"' && string(v[1:len(v)-1]) == q.ID {
@@ -226,13 +226,13 @@ func scanBatch(raw []byte, reqs []batchReq, got map[string]batchResp) error {
 					if r.ID == "" {
 						r.ID, err = jsonscan.String(v)
 					}
-				case "status":
+				case jsonscan.Is(k, "status"):
 					if n, aerr := strconv.Atoi(string(v)); aerr == nil {
 						r.Status = n
 					} else {
 						err = json.Unmarshal(v, &r.Status)
 					}
-				case "body":
+				case jsonscan.Is(k, "body"):
 					r.Body = v
 				}
 				return err
@@ -390,7 +390,7 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 func someValues(body []byte) (bool, error) {
 	n := 0
 	err := jsonscan.Members(body, func(k, v []byte) error {
-		if string(k) != "value" {
+		if !jsonscan.Is(k, "value") {
 			return nil
 		}
 		n = 0
@@ -414,11 +414,11 @@ func someValues(body []byte) (bool, error) {
 func batchCode(r batchResp) string {
 	var code string
 	err := jsonscan.Members(r.Body, func(k, v []byte) error {
-		if string(k) != "error" {
+		if !jsonscan.Is(k, "error") {
 			return nil
 		}
 		return jsonscan.Members(v, func(k, v []byte) (err error) {
-			if string(k) == "code" {
+			if jsonscan.Is(k, "code") {
 				code, err = jsonscan.String(v)
 			}
 			return err

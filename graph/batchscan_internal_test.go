@@ -18,7 +18,7 @@ func TestScanBatchMatchesEncodingJSON(t *testing.T) {
 		`{"id":"user","status":404,"body":{"error":{"code":"Request_ResourceNotFound","message":"no \"u1\""}}},` +
 		`{"id":"assignments","status":429,"headers":{"Retry-After":"3"},"body":null},{"id":"eligibility","status":200,"body":{"value":[]}}]}`
 	r := rand.New(rand.NewPCG(5, 6))
-	const bytesToTry = `{}[]":,1n"tf x\e.-`
+	const bytesToTry = `{}[]":,1n"tf x\e.-IDSB`
 	docs := []string{base, `{}`, `{"responses":null}`, `{"responses":[null]}`}
 	for range 4000 {
 		d := []byte(base)

@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,12 +128,12 @@ type userInfoAnswer struct {
 // member reads ok, error and the user (with encoding/json: a few hundred bytes, read once per
 // person and userTTL).
 func (r *userInfoAnswer) member(key, v []byte) (err error) {
-	switch string(key) {
-	case "ok":
+	switch {
+	case jsonscan.Is(key, "ok"):
 		r.Ok, err = jsonscan.Bool(v)
-	case "error":
+	case jsonscan.Is(key, "error"):
 		r.Error, err = jsonscan.String(v)
-	case "user":
+	case jsonscan.Is(key, "user"):
 		err = json.Unmarshal(v, &r.User)
 	}
 	return err
@@ -420,7 +419,7 @@ func decodeEvent(raw []byte) (*eventEnvelope, error) {
 }
 
 func scanEvent(raw []byte, env *eventEnvelope) error {
-	is := func(k []byte, name string) bool { return bytes.EqualFold(k, []byte(name)) }
+	is := jsonscan.Is
 	return jsonscan.Members(raw, func(k, v []byte) (err error) {
 		switch {
 		case is(k, "type"):
@@ -549,7 +548,7 @@ func decodeInteraction(payload []byte) (*interaction, error) {
 	id := func(o *idObject) func(key, v []byte) error {
 		return func(_, v []byte) error {
 			return jsonscan.Members(v, func(k, v []byte) (err error) {
-				if string(k) == "id" {
+				if jsonscan.Is(k, "id") {
 					o.ID, err = jsonscan.String(v)
 				}
 				return err
@@ -558,31 +557,31 @@ func decodeInteraction(payload []byte) (*interaction, error) {
 	}
 	field := func(name string, v []byte, read func(key, v []byte) error) error {
 		return jsonscan.Members(v, func(k, v []byte) error {
-			if string(k) == name {
+			if jsonscan.Is(k, name) {
 				return read(k, v)
 			}
 			return nil
 		})
 	}
 	err := jsonscan.Members(payload, func(k, v []byte) error {
-		switch string(k) {
-		case "type":
+		switch {
+		case jsonscan.Is(k, "type"):
 			return str(&cb.Type)(k, v)
-		case "trigger_id":
+		case jsonscan.Is(k, "trigger_id"):
 			return str(&cb.TriggerID)(k, v)
-		case "team":
+		case jsonscan.Is(k, "team"):
 			return id(&cb.Team)(k, v)
-		case "enterprise":
+		case jsonscan.Is(k, "enterprise"):
 			return id(&cb.Enterprise)(k, v)
-		case "user":
+		case jsonscan.Is(k, "user"):
 			return id(&cb.User)(k, v)
-		case "channel":
+		case jsonscan.Is(k, "channel"):
 			return id(&cb.Channel)(k, v)
-		case "view":
+		case jsonscan.Is(k, "view"):
 			return field("type", v, str(&cb.ViewType))
-		case "container":
+		case jsonscan.Is(k, "container"):
 			return field("message_ts", v, str(&cb.MessageTs))
-		case "message":
+		case jsonscan.Is(k, "message"):
 			return field("blocks", v, func(_, v []byte) error {
 				cb.Blocks = cb.Blocks[:0]
 				return jsonscan.Elements(v, func(b []byte) error {
@@ -590,19 +589,19 @@ func decodeInteraction(payload []byte) (*interaction, error) {
 					return nil
 				})
 			})
-		case "actions":
+		case jsonscan.Is(k, "actions"):
 			cb.Actions = cb.Actions[:0]
 			return jsonscan.Elements(v, func(v []byte) error {
 				var x actionCallback
 				err := jsonscan.Members(v, func(k, v []byte) error {
-					switch string(k) {
-					case "block_id":
+					switch {
+					case jsonscan.Is(k, "block_id"):
 						x.BlockIsText = v[0] == '"'
-					case "action_id":
+					case jsonscan.Is(k, "action_id"):
 						return str(&x.ActionID)(k, v)
-					case "value":
+					case jsonscan.Is(k, "value"):
 						return str(&x.Value)(k, v)
-					case "text":
+					case jsonscan.Is(k, "text"):
 						return field("text", v, str(&x.Label))
 					}
 					return nil

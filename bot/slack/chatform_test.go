@@ -50,6 +50,7 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 		{"more after", "", `{"ok":false,"error":"first"} {"ok":true}`, 200},
 		{"cut short", "", `{"ok":false,"error":"x","message":{"blocks":[`, 200},
 		{"errors not a list", "", `{"ok":false,"error":"x","errors":{"a":1}}`, 200},
+		{"keys other case", "", `{"OK":false,"Error":"invalid_blocks","Needed":"chat:write"}`, 200},
 	}
 	var mu sync.Mutex
 	var last sentRequest
@@ -224,6 +225,7 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 		{"locale not a string", "", `{"ok":true,"user":{"id":"U1","locale":5}}`, 200},
 		{"escaped email", "", `{"ok":true,"user":{"id":"U1","is_email_confirmed":true,"profile":{"email":"a\u0040b.example"}}}`, 200},
 		{"more after", "", `{"ok":true,"user":{"id":"U1","locale":"fr-FR"}} x`, 200},
+		{"keys other case", "", `{"OK":true,"User":{"id":"U1","Locale":"fr-FR","IS_EMAIL_CONFIRMED":true,"Profile":{"EMAIL":"a@b.example"}}}`, 200},
 	}
 	var mu sync.Mutex
 	var last sentRequest

@@ -67,6 +67,7 @@ func TestDecodeInteractionMatchesSlackGo(t *testing.T) {
 			`"view":{"id":"V1","type":"home","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}]},` +
 			`"actions":[{"action_id":"home:reset","block_id":"home","value":"","type":"button","text":{"type":"plain_text","text":"Reset"}}]}`,
 		"view submission": `{"type":"view_submission","team":{"id":"T1"},"user":{"id":"U1"},"trigger_id":"1","view":{"type":"modal"}}`,
+		"keys other case": `{"TYPE":"block_actions","Team":{"ID":"T1"},"user":{"Id":"U1"},"Trigger_ID":"1","channel":{"id":"D1"},"ACTIONS":[{"Action_ID":"choice:0","block_id":"a","VALUE":"v","Text":{"TEXT":"t"}}],"Message":{"Blocks":[{"Type":"section","text":{"type":"mrkdwn","text":"x"}}]}}`,
 		"no message":      `{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1"},"trigger_id":"1","channel":{"id":"D1"},"actions":[{"action_id":"choice:0","block_id":"a","value":"v"}]}`,
 	}
 	acted := 0
@@ -154,7 +155,7 @@ func TestDecodeInteractionMatchesEncodingJSON(t *testing.T) {
 		`{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1"},"trigger_id":"9","view":{"id":"V","type":"home","blocks":[]},"actions":[{"action_id":"home:reset","block_id":"home","value":""}]}`,
 	}
 	r := rand.New(rand.NewPCG(7, 8))
-	const bytesToTry = `{}[]":,1n"tf x\`
+	const bytesToTry = `{}[]":,1n"tf x\TYPEIDS`
 	var docs []string
 	for _, b := range base {
 		docs = append(docs, b)

@@ -216,7 +216,7 @@ func keptBlocks(msg []json.RawMessage) []slackapi.Block {
 	for _, raw := range msg {
 		typ, ok := "", false
 		err := jsonscan.Members(raw, func(k, v []byte) (err error) {
-			if string(k) == "type" {
+			if jsonscan.Is(k, "type") {
 				typ, err = blockType(v)
 				ok = err == nil
 			}
@@ -281,20 +281,20 @@ type answer interface {
 type statusAnswer struct{ slackapi.SlackResponse }
 
 func (r *statusAnswer) member(key, v []byte) (err error) {
-	switch string(key) {
-	case "ok":
+	switch {
+	case jsonscan.Is(key, "ok"):
 		r.Ok, err = jsonscan.Bool(v)
-	case "error":
+	case jsonscan.Is(key, "error"):
 		r.Error, err = jsonscan.String(v)
-	case "warning":
+	case jsonscan.Is(key, "warning"):
 		r.Warning, err = jsonscan.String(v)
-	case "needed":
+	case jsonscan.Is(key, "needed"):
 		r.Needed, err = jsonscan.String(v)
-	case "provided":
+	case jsonscan.Is(key, "provided"):
 		r.Provided, err = jsonscan.String(v)
-	case "errors":
+	case jsonscan.Is(key, "errors"):
 		err = json.Unmarshal(v, &r.Errors)
-	case "response_metadata":
+	case jsonscan.Is(key, "response_metadata"):
 		err = json.Unmarshal(v, &r.ResponseMetadata)
 	}
 	return err

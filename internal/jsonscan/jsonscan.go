@@ -6,15 +6,19 @@
 // document twice (once to check it, once to decode it, skipped parts included) through its
 // byte-at-a-time state machine, and allocates for every value it keeps.
 //
-// Keys are matched as written (encoding/json also accepts a key differing only in case; the
-// services read here send their documented lower-case names).
+// Is matches a key to a name as encoding/json matches a key to a struct field: in any case.
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 )
+
+// Is reports whether key names the member name, as encoding/json matches a key to a field's
+// name (bytes.EqualFold: "ID", "Id" and "id" are the same member).
+func Is(key []byte, name string) bool { return bytes.EqualFold(key, []byte(name)) }
 
 // maxDepth is how deeply arrays and objects may nest, as in encoding/json.
 const maxDepth = 10000
