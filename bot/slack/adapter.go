@@ -125,8 +125,8 @@ type userInfoAnswer struct {
 	} `json:"user"`
 }
 
-// member reads ok, error and the user (with encoding/json: a few hundred bytes, read once per
-// person and userTTL).
+// member reads ok, error and the user's fields (the user's profile, status and images
+// skipped).
 func (r *userInfoAnswer) member(key, v []byte) (err error) {
 	switch {
 	case jsonscan.Is(key, "ok"):
@@ -134,7 +134,37 @@ func (r *userInfoAnswer) member(key, v []byte) (err error) {
 	case jsonscan.Is(key, "error"):
 		r.Error, err = jsonscan.String(v)
 	case jsonscan.Is(key, "user"):
-		err = json.Unmarshal(v, &r.User)
+		u := &r.User
+		err = jsonscan.Members(v, func(k, v []byte) (err error) {
+			switch {
+			case jsonscan.Is(k, "team_id"):
+				u.TeamID, err = jsonscan.String(v)
+			case jsonscan.Is(k, "deleted"):
+				u.Deleted, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "tz"):
+				u.TZ, err = jsonscan.String(v)
+			case jsonscan.Is(k, "is_bot"):
+				u.IsBot, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_restricted"):
+				u.IsRestricted, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_ultra_restricted"):
+				u.IsUltraRestricted, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_stranger"):
+				u.IsStranger, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_email_confirmed"):
+				u.IsEmailConfirmed, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "locale"):
+				u.Locale, err = jsonscan.String(v)
+			case jsonscan.Is(k, "profile"):
+				err = jsonscan.Members(v, func(k, v []byte) (err error) {
+					if jsonscan.Is(k, "email") {
+						u.Profile.Email, err = jsonscan.String(v)
+					}
+					return err
+				})
+			}
+			return err
+		})
 	}
 	return err
 }

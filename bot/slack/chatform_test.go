@@ -226,6 +226,10 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 		{"escaped email", "", `{"ok":true,"user":{"id":"U1","is_email_confirmed":true,"profile":{"email":"a\u0040b.example"}}}`, 200},
 		{"more after", "", `{"ok":true,"user":{"id":"U1","locale":"fr-FR"}} x`, 200},
 		{"keys other case", "", `{"OK":true,"User":{"id":"U1","Locale":"fr-FR","IS_EMAIL_CONFIRMED":true,"Profile":{"EMAIL":"a@b.example"}}}`, 200},
+		{"null fields", "", `{"ok":true,"user":{"id":"U1","team_id":null,"deleted":null,"tz":null,"profile":null,"locale":null}}`, 200},
+		{"deleted not a boolean", "", `{"ok":true,"user":{"id":"U1","deleted":"no"}}`, 200},
+		{"profile not an object", "", `{"ok":true,"user":{"id":"U1","profile":"x"}}`, 200},
+		{"email not a string", "", `{"ok":true,"user":{"id":"U1","profile":{"email":["a@b.example"]}}}`, 200},
 	}
 	var mu sync.Mutex
 	var last sentRequest

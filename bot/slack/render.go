@@ -58,9 +58,16 @@ func Messages(locale string, replies []flows.Reply) []Message {
 			cur.Text += text
 		}
 	}
+	section := func(chunk string) {
+		add(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(chunk), false, false), nil, nil), chunk)
+	}
 	for ri, r := range replies {
-		for _, chunk := range splitText(r.Text, maxSectionText) {
-			add(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(chunk), false, false), nil, nil), chunk)
+		if r.Text != "" && escapedLenOf(r.Text) <= maxSectionText {
+			section(r.Text) // one section: splitText's answer, without its slice
+		} else {
+			for _, chunk := range splitText(r.Text, maxSectionText) {
+				section(chunk)
+			}
 		}
 		var buttons []slackapi.BlockElement
 		if r.Link != "" {
@@ -70,12 +77,12 @@ func Messages(locale string, replies []flows.Reply) []Message {
 			buttons = append(buttons, b)
 		}
 		for i, c := range r.Choices {
-			buttons = append(buttons, slackapi.NewButtonBlockElement(fmt.Sprintf("choice:%d", i), c.ID,
+			buttons = append(buttons, slackapi.NewButtonBlockElement(numbered("choice:", i), c.ID,
 				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Title(), maxButtonText), false, false)))
 		}
 		for part := 0; len(buttons) > 0; part++ {
 			n := min(len(buttons), maxButtons)
-			id := fmt.Sprintf("actions:%d", ri)
+			id := numbered("actions:", ri)
 			if part > 0 {
 				id = fmt.Sprintf("actions:%d:%d", ri, part)
 			}
@@ -118,6 +125,36 @@ func splitText(s string, n int) []string {
 		out = append(out, strings.TrimRight(head, "\n"))
 		s = s[len(head):]
 	}
+}
+
+// escapedLenOf is how many characters s takes once mrkdwn-escaped.
+func escapedLenOf(s string) int {
+	n := 0
+	for _, c := range s {
+		n += escapedLen(c)
+	}
+	return n
+}
+
+// numbers are the ids of the first buttons and action blocks, made once.
+var numbers = func() (m [2][maxButtons]string) {
+	for i := range maxButtons {
+		m[0][i], m[1][i] = fmt.Sprintf("choice:%d", i), fmt.Sprintf("actions:%d", i)
+	}
+	return m
+}()
+
+// numbered is prefix (choice: or actions:) followed by i.
+func numbered(prefix string, i int) string {
+	if i < maxButtons {
+		switch prefix {
+		case "choice:":
+			return numbers[0][i]
+		case "actions:":
+			return numbers[1][i]
+		}
+	}
+	return fmt.Sprintf("%s%d", prefix, i)
 }
 
 // escapedLen is how many characters c takes once mrkdwn-escaped.
