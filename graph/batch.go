@@ -133,15 +133,18 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		return nil, nil
 	}
-	var b []byte
 	if n := resp.ContentLength; n >= 0 && n <= maxAnswer {
-		b = make([]byte, 0, n+1) // room for the EOF read
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, fmt.Errorf("graph: %s: %w", op, err)
+		}
+		return b, nil
 	}
-	w := bytes.NewBuffer(b)
-	if _, err := w.ReadFrom(io.LimitReader(resp.Body, maxAnswer)); err != nil {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
 		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
-	return w.Bytes(), nil
+	return b, nil
 }
 
 // seekBody is a request body the retry handler can rewind.
