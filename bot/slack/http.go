@@ -276,26 +276,22 @@ func validEscapes(s []byte) bool {
 
 // unescapeQuery is url.QueryUnescape into a new slice.
 func unescapeQuery(s []byte) ([]byte, error) {
-	out := make([]byte, 0, len(s))
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '%' && s[i] != '+' {
-			i++
+	out := make([]byte, len(s))
+	j := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return nil, errors.New("invalid escape")
+			}
+			out[j] = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		case '+':
+			out[j] = ' '
+		default:
+			out[j] = c
 		}
-		out = append(out, s[:i]...) // a run as it is
-		if i == len(s) {
-			break
-		}
-		if s[i] == '+' {
-			out = append(out, ' ')
-			s = s[i+1:]
-			continue
-		}
-		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-			return nil, errors.New("invalid escape")
-		}
-		out = append(out, unhex(s[i+1])<<4|unhex(s[i+2]))
-		s = s[i+3:]
+		j++
 	}
-	return out, nil
+	return out[:j], nil
 }

@@ -272,9 +272,24 @@ func literal(data []byte, i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
+// plain marks the bytes a string holds as they are: not the quote, the backslash or a control
+// character.
+var plain = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str checks the string starting at data[i] (its opening quote) and returns where it ends.
 func str(data []byte, i int) (int, error) {
 	for i++; i < len(data); i++ {
+		for i < len(data) && plain[data[i]] {
+			i++
+		}
+		if i == len(data) {
+			break
+		}
 		switch c := data[i]; {
 		case c == '"':
 			return i + 1, nil
