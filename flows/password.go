@@ -1,7 +1,10 @@
 package flows
 
 import (
-	"github.com/trustelem/zxcvbn/frequency"
+	_ "embed"
+	"hash/maphash"
+	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -20,11 +23,22 @@ var substitutions = strings.NewReplacer("0", "o", "1", "l", "$", "s", "@", "a")
 // NormalisePassword lowers case and undoes the usual substitutions.
 func NormalisePassword(s string) string { return substitutions.Replace(strings.ToLower(s)) }
 
-// BannedList is a set of normalised banned terms.
+// BannedList is a set of normalised banned terms. It never changes once built, and it holds no
+// pointer the garbage collector would follow: the terms one after another in one string, and
+// two open-addressing hash tables of integers over them (the built-in list, 30,000 terms, takes
+// about 1 MB this way; as maps of strings and slices of strings it took about 4 MB of live heap,
+// scanned at every collection).
 type BannedList struct {
-	mu    sync.RWMutex
-	terms map[string]bool
-	fuzzy map[fuzzyKey][]string // the candidates of a fuzzy match, see fuzzyKey
+	blob   string   // the terms one after another
+	ends   []uint32 // term k is blob[ends[k]:ends[k+1]]
+	maxLen int      // the longest term's length in bytes
+	seed   maphash.Seed
+	exact  []uint32 // by the hash of a term: its index + 1 (0: empty), then the next slots
+	fkeys  []uint64 // the fuzzy keys in use, see fuzzyKey
+	fslot  []uint32 // by the hash of a fuzzy key: its index in fkeys + 1 (0: empty)
+	fstart []uint32 // the terms filed under fkeys[k] are fterms[fstart[k]:fstart[k+1]]
+	fterms []uint32
+	masks  []uint64 // each term's bytes as a set (byte & 63), see letterMask
 }
 
 // fuzzyKey files a term of length n under its first byte with its second byte, and again with
@@ -33,38 +47,139 @@ type BannedList struct {
 // first two alike, an edit at the second byte leaves the last alike (the part and the term have
 // three bytes or more). So the two lists of a part hold every term its fuzzy match could find,
 // a few dozen where the first byte and length alone gave hundreds.
-type fuzzyKey struct {
-	first, other byte
-	last         bool
-	n            int
+func fuzzyKey(first, other byte, last bool, n int) uint64 {
+	k := uint64(n)<<17 | uint64(first)<<8 | uint64(other)
+	if last {
+		k |= 1 << 16
+	}
+	return k
 }
 
 // NewBannedList normalises and indexes terms of 4 or more characters.
 func NewBannedList(terms []string) *BannedList {
-	b := &BannedList{terms: map[string]bool{}, fuzzy: map[fuzzyKey][]string{}}
+	seen := make(map[string]bool, len(terms))
+	var kept []string
+	size := 0
 	for _, t := range terms {
-		b.add(t)
+		n := NormalisePassword(strings.TrimSpace(t))
+		if utf8.RuneCountInString(n) < 4 || seen[n] {
+			continue
+		}
+		seen[n] = true
+		kept = append(kept, n)
+		size += len(n)
+	}
+	b := &BannedList{seed: maphash.MakeSeed(), ends: make([]uint32, 1, len(kept)+1), exact: make([]uint32, tableSize(len(kept))),
+		masks: make([]uint64, 0, len(kept))}
+	var blob strings.Builder
+	blob.Grow(size)
+	filed := map[uint64][]uint32{}
+	for k, n := range kept {
+		blob.WriteString(n)
+		b.ends = append(b.ends, uint32(blob.Len()))
+		b.maxLen = max(b.maxLen, len(n))
+		b.masks = append(b.masks, letterMask(n))
+		h := b.slot(maphash.String(b.seed, n), b.exact)
+		for b.exact[h] != 0 {
+			h = (h + 1) & (len(b.exact) - 1)
+		}
+		b.exact[h] = uint32(k + 1)
+		for _, key := range [...]uint64{fuzzyKey(n[0], n[1], false, len(n)), fuzzyKey(n[0], n[len(n)-1], true, len(n))} {
+			filed[key] = append(filed[key], uint32(k))
+		}
+	}
+	b.blob = blob.String()
+	b.fkeys = make([]uint64, 0, len(filed))
+	for key := range filed {
+		b.fkeys = append(b.fkeys, key)
+	}
+	slices.Sort(b.fkeys) // the same layout every time
+	b.fslot = make([]uint32, tableSize(len(b.fkeys)))
+	b.fstart = make([]uint32, 1, len(b.fkeys)+1)
+	b.fterms = make([]uint32, 0, 2*len(kept))
+	for i, key := range b.fkeys {
+		b.fterms = append(b.fterms, filed[key]...)
+		b.fstart = append(b.fstart, uint32(len(b.fterms)))
+		h := b.slot(mixKey(key), b.fslot)
+		for b.fslot[h] != 0 {
+			h = (h + 1) & (len(b.fslot) - 1)
+		}
+		b.fslot[h] = uint32(i + 1)
 	}
 	return b
 }
 
-func (b *BannedList) add(t string) {
-	n := NormalisePassword(strings.TrimSpace(t))
-	if utf8.RuneCountInString(n) < 4 || b.terms[n] {
-		return
+// tableSize is a power of two at least twice n: a table at most half full.
+func tableSize(n int) int {
+	s := 1
+	for s < 2*n {
+		s <<= 1
 	}
-	b.terms[n] = true
-	for _, k := range []fuzzyKey{{n[0], n[1], false, len(n)}, {n[0], n[len(n)-1], true, len(n)}} {
-		b.fuzzy[k] = append(b.fuzzy[k], n)
+	return s
+}
+
+// slot is where a hash starts its probe in a table (whose size is a power of two).
+func (b *BannedList) slot(h uint64, table []uint32) int { return int(h & uint64(len(table)-1)) }
+
+// mixKey spreads a fuzzy key's bits over a hash.
+func mixKey(k uint64) uint64 {
+	k *= 0x9e3779b97f4a7c15
+	return k ^ k>>29
+}
+
+// letterMask is the set of s's bytes, each as bit byte & 63. A string one edit from another
+// has at most one byte the other lacks, both ways, so their sets differ by one bit at most
+// each way: a cheap test before within1.
+func letterMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		m |= 1 << (s[i] & 63)
+	}
+	return m
+}
+
+// maybeWithin1 is the letterMask test.
+func maybeWithin1(a, b uint64) bool {
+	return bits.OnesCount64(a&^b) <= 1 && bits.OnesCount64(b&^a) <= 1
+}
+
+// term is term k.
+func (b *BannedList) term(k uint32) string { return b.blob[b.ends[k]:b.ends[k+1]] }
+
+// has reports whether t is a term.
+func (b *BannedList) has(t string) bool {
+	if len(b.ends) == 1 {
+		return false
+	}
+	for h := b.slot(maphash.String(b.seed, t), b.exact); ; h = (h + 1) & (len(b.exact) - 1) {
+		k := b.exact[h]
+		if k == 0 {
+			return false
+		}
+		if b.term(k-1) == t {
+			return true
+		}
+	}
+}
+
+// filed is the terms filed under a fuzzy key.
+func (b *BannedList) filed(key uint64) []uint32 {
+	if len(b.fkeys) == 0 {
+		return nil
+	}
+	for h := b.slot(mixKey(key), b.fslot); ; h = (h + 1) & (len(b.fslot) - 1) {
+		i := b.fslot[h]
+		if i == 0 {
+			return nil
+		}
+		if b.fkeys[i-1] == key {
+			return b.fterms[b.fstart[i-1]:b.fstart[i]]
+		}
 	}
 }
 
 // Len is the number of terms.
-func (b *BannedList) Len() int {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	return len(b.terms)
-}
+func (b *BannedList) Len() int { return len(b.ends) - 1 }
 
 // within1 reports whether a and b are at edit distance at most 1.
 func within1(a, b string) bool {
@@ -101,20 +216,21 @@ func within1(a, b string) bool {
 // match returns the length of the banned part of s starting at i: the longest exact term, or
 // else the longest part one edit away from a term; 0 when there is none.
 func (b *BannedList) match(s string, i int) int {
-	for l := len(s) - i; l >= 4; l-- {
-		if b.terms[s[i:i+l]] {
+	for l := min(len(s)-i, b.maxLen); l >= 4; l-- {
+		if b.has(s[i : i+l]) {
 			return l
 		}
 	}
-	for l := len(s) - i; l >= 3; l-- {
+	for l := min(len(s)-i, b.maxLen+1); l >= 3; l-- { // a part one edit away is a byte longer at most
 		cand := s[i : i+l]
 		if !alnum(cand[0]) || !alnum(cand[l-1]) {
 			continue // a fuzzy match never starts or ends on a separator
 		}
+		cm := letterMask(cand)
 		for _, n := range [...]int{l, l + 1, l - 1} {
-			for _, k := range [...]fuzzyKey{{cand[0], cand[1], false, n}, {cand[0], cand[l-1], true, n}} {
-				for _, t := range b.fuzzy[k] {
-					if within1(cand, t) {
+			for _, k := range [...]uint64{fuzzyKey(cand[0], cand[1], false, n), fuzzyKey(cand[0], cand[l-1], true, n)} {
+				for _, t := range b.filed(k) {
+					if maybeWithin1(cm, b.masks[t]) && within1(cand, b.term(t)) {
 						return l
 					}
 				}
@@ -148,11 +264,9 @@ func Score(pw string, lists []*BannedList, personal []string) (int, []string) {
 				if b == nil {
 					continue
 				}
-				b.mu.RLock()
 				if m := b.match(s, i); m > l {
 					l = m
 				}
-				b.mu.RUnlock()
 			}
 		}
 		if l > 0 {
@@ -207,9 +321,16 @@ var (
 	common     *BannedList
 )
 
-// CommonPasswords is the built-in banned list: the 30,000 most common passwords from the
-// frequency lists of zxcvbn (MIT licence), as its Go port ships them. Built once.
+// commonPasswords is the 30,000 most common passwords, most common first, one a line: the
+// "passwords" frequency list of zxcvbn (MIT licence, commonpasswords.LICENSE) as its Go port
+// ships it. Embedded as text, it costs the heap nothing until CommonPasswords indexes it
+// (importing the port's package built all its lists, about 100,000 strings, at start-up).
+//
+//go:embed commonpasswords.txt
+var commonPasswords string
+
+// CommonPasswords is the built-in banned list, built once.
 func CommonPasswords() *BannedList {
-	commonOnce.Do(func() { common = NewBannedList(frequency.FrequencyLists["passwords"]) })
+	commonOnce.Do(func() { common = NewBannedList(strings.Split(strings.TrimSuffix(commonPasswords, "\n"), "\n")) })
 	return common
 }

@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 // A look-up's reads (the user by id, transitive memberships, role assignments, PIM
@@ -73,50 +75,77 @@ func lookupRequests(id string, withUser bool) []batchReq {
 // credential, and decodes a 2xx JSON answer into out (when out is not nil). Another status is
 // an error in the SDK's words: "graph: op: status code: message".
 func (d *Directory) request(ctx context.Context, op, method, path string, body any, out any) error {
+	b, err := d.requestBody(ctx, op, method, path, body, out != nil)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("graph: %s: %w", op, err)
+	}
+	return nil
+}
+
+// maxAnswer bounds the answer request reads.
+const maxAnswer = 8 << 20
+
+// requestBody makes request's request and returns the 2xx answer's body (when read), read in
+// one piece of the size the answer announces: json.Decoder read it in growing pieces and
+// scanned it once more to find its end.
+func (d *Directory) requestBody(ctx context.Context, op, method, path string, body any, read bool) ([]byte, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("graph: %s: %w", op, err)
+			return nil, fmt.Errorf("graph: %s: %w", op, err)
 		}
 		rd = bytes.NewReader(b)
 	}
-	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: d.scopes})
 	if err != nil {
-		return fmt.Errorf("graph: %s: token: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: token: %w", op, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, d.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("graph: %s: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	req.Header.Set("Accept", "application/json")
+	// the headers' values in one array (Header.Set makes one for each); the names canonical
+	vals := [...]string{"Bearer " + tok.Token, "application/json", "high", "application/json"}
+	h := vals[:]
+	req.Header["Authorization"], req.Header["Accept"] = h[0:1:1], h[1:2:2]
 	if flows.UserWaiting(ctx) {
-		req.Header.Set(priorityHeader, "high")
+		req.Header[canonicalPriorityHeader] = h[2:3:3]
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = h[3:4:4]
 		// the SDK's retry handler sends the body again after a 429 or 503 by seeking it back
 		// to its start, which http.NewRequest's wrapper of the reader does not allow
 		req.Body = seekBody{rd.(*bytes.Reader)}
 	}
 	resp, err := d.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("graph: %s: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		return &statusError{Op: op, Status: resp.StatusCode, Body: b}
+		return nil, &statusError{Op: op, Status: resp.StatusCode, Body: b}
 	}
-	if out == nil {
+	if !read {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-		return nil
+		return nil, nil
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(out); err != nil {
-		return fmt.Errorf("graph: %s: %w", op, err)
+	if n := resp.ContentLength; n >= 0 && n <= maxAnswer {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, fmt.Errorf("graph: %s: %w", op, err)
+		}
+		return b, nil
 	}
-	return nil
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
+	}
+	return b, nil
 }
 
 // seekBody is a request body the retry handler can rewind.
@@ -149,19 +178,28 @@ func (e *statusError) odata() (code, msg string) {
 }
 
 // batch sends requests as one JSON batch and returns the answers by id; an error when the
-// batch itself failed or left a request unanswered.
+// batch itself failed or left a request unanswered. The answers' bodies are slices of the
+// batch's answer, read once (jsonscan); an answer jsonscan cannot read is decoded with
+// encoding/json, for its error.
 func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
-	var out struct {
-		Responses []batchResp `json:"responses"`
-	}
-	if err := d.request(ctx, "batch", http.MethodPost, "/$batch", struct {
+	raw, err := d.requestBody(ctx, "batch", http.MethodPost, "/$batch", struct {
 		Requests []batchReq `json:"requests"`
-	}{reqs}, &out); err != nil {
+	}{reqs}, true)
+	if err != nil {
 		return nil, err
 	}
-	got := make(map[string]batchResp, len(out.Responses))
-	for _, r := range out.Responses {
-		got[r.ID] = r
+	got := make(map[string]batchResp, len(reqs))
+	if scanBatch(raw, reqs, got) != nil {
+		var out struct {
+			Responses []batchResp `json:"responses"`
+		}
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return nil, fmt.Errorf("graph: batch: %w", err)
+		}
+		clear(got)
+		for _, r := range out.Responses {
+			got[r.ID] = r
+		}
 	}
 	for _, r := range reqs {
 		if _, ok := got[r.ID]; !ok {
@@ -169,6 +207,44 @@ func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batc
 		}
 	}
 	return got, nil
+}
+
+// scanBatch reads a batch's answers into got as encoding/json reads them into batchResp.
+func scanBatch(raw []byte, reqs []batchReq, got map[string]batchResp) error {
+	return jsonscan.Members(raw, func(k, v []byte) error {
+		if !jsonscan.Is(k, "responses") {
+			return nil
+		}
+		clear(got)
+		return jsonscan.Elements(v, func(v []byte) error {
+			var r batchResp
+			err := jsonscan.Members(v, func(k, v []byte) (err error) {
+				switch {
+				case jsonscan.Is(k, "id"):
+					r.ID = ""
+					for _, q := range reqs { // the id as sent: no new string
+						if len(v) == len(q.ID)+2 && v[0] == '"' && string(v[1:len(v)-1]) == q.ID {
+							r.ID = q.ID
+						}
+					}
+					if r.ID == "" {
+						r.ID, err = jsonscan.String(v)
+					}
+				case jsonscan.Is(k, "status"):
+					if n, aerr := strconv.Atoi(string(v)); aerr == nil {
+						r.Status = n
+					} else {
+						err = json.Unmarshal(v, &r.Status)
+					}
+				case jsonscan.Is(k, "body"):
+					r.Body = v
+				}
+				return err
+			})
+			got[r.ID] = r
+			return err
+		})
+	})
 }
 
 // redo reports whether a batched read must be made again on its own: Graph throttled it or was
@@ -298,14 +374,12 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 			errs = append(errs, batchError(op, r))
 			return false
 		}
-		var v struct {
-			Value []json.RawMessage `json:"value"`
-		}
-		if err := json.Unmarshal(r.Body, &v); err != nil {
+		some, err := someValues(r.Body)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("graph: %s: %w", op, err))
 			return false
 		}
-		return len(v.Value) > 0
+		return some
 	}
 	assigned := count(bAssigned, "role assignments", d.roleAssigned)
 	eligible := count(bEligible, "role eligibility", d.eligibleRoles)
@@ -319,14 +393,56 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 	}
 }
 
-func batchCode(r batchResp) string {
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
+// someValues reports whether a collection's answer lists any value, as decoding it into
+// struct{ Value []json.RawMessage } would (with encoding/json's error for an answer that is
+// not such an object), without copying the values.
+func someValues(body []byte) (bool, error) {
+	n := 0
+	err := jsonscan.Members(body, func(k, v []byte) error {
+		if !jsonscan.Is(k, "value") {
+			return nil
+		}
+		n = 0
+		return jsonscan.Elements(v, func([]byte) error { n++; return nil })
+	})
+	if err != nil {
+		var v struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return false, err
+		}
+		return len(v.Value) > 0, nil
 	}
-	_ = json.Unmarshal(r.Body, &e)
-	return e.Error.Code
+	return n > 0, nil
+}
+
+// batchCode is the code of Graph's error answer, error.code, as encoding/json would read it
+// into struct{ Error struct{ Code string } } (read with jsonscan; encoding/json reads what
+// jsonscan refuses).
+func batchCode(r batchResp) string {
+	var code string
+	err := jsonscan.Members(r.Body, func(k, v []byte) error {
+		if !jsonscan.Is(k, "error") {
+			return nil
+		}
+		return jsonscan.Members(v, func(k, v []byte) (err error) {
+			if jsonscan.Is(k, "code") {
+				code, err = jsonscan.String(v)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(r.Body, &e)
+		return e.Error.Code
+	}
+	return code
 }
 
 // membershipsFrom reads the first page of transitive memberships from a batch answer; a

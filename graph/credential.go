@@ -2,8 +2,8 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -31,7 +31,7 @@ func NewClientCredential(tokenURL, clientID, secret string, hc *http.Client) *Cl
 
 // GetToken implements azcore.TokenCredential.
 func (c *ClientCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	key := fmt.Sprint(o.Scopes)
+	key := strings.Join(o.Scopes, " ") // scopes hold no spaces (RFC 6749, 3.3); one scope: no new string
 	c.mu.Lock()
 	src, ok := c.srcs[key]
 	if !ok {

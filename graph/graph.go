@@ -45,6 +45,7 @@ type Directory struct {
 	base   string       // the Graph base URL, without a trailing slash
 	cred   azcore.TokenCredential
 	scope  string
+	scopes []string    // {scope}, for every token request
 	noP2   atomic.Bool // the tenant answered AadPremiumLicenseRequired (logged once)
 	// Log receives warnings (e.g. a privilege check that failed); may be nil.
 	Log *slog.Logger
@@ -122,7 +123,7 @@ func New(cfg Config) (*Directory, error) {
 	}
 	adapter.SetBaseUrl(strings.TrimSuffix(base, "/"))
 	return &Directory{client: newClient(adapter), hc: hc, base: strings.TrimSuffix(base, "/"),
-		cred: cfg.Credential, scope: scope}, nil
+		cred: cfg.Credential, scope: scope, scopes: []string{scope}}, nil
 }
 
 // Check obtains a token for Graph: a start-up check of the tenant, client id and secret.
@@ -464,6 +465,9 @@ func str(p *string) string {
 
 // priorityHeader asks Graph to favour a request a person is waiting for.
 const priorityHeader = "x-ms-throttle-priority"
+
+// canonicalPriorityHeader is priorityHeader as http.Header keeps it.
+const canonicalPriorityHeader = "X-Ms-Throttle-Priority"
 
 // priority asks Graph to favour requests a person is waiting for.
 type priority struct{ next http.RoundTripper }

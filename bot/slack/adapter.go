@@ -18,6 +18,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 // Platform is Slack's name in chat keys.
@@ -79,6 +80,8 @@ type Adapter struct {
 	log   *slog.Logger
 	lim   *limiter
 
+	verifier verifier // request signatures (HTTP mode)
+
 	mu      sync.Mutex
 	users   map[string]userEntry
 	sweepAt time.Time // when expired users are next dropped from users
@@ -120,6 +123,50 @@ type userInfoAnswer struct {
 			Email string `json:"email"`
 		} `json:"profile"`
 	} `json:"user"`
+}
+
+// member reads ok, error and the user's fields (the user's profile, status and images
+// skipped).
+func (r *userInfoAnswer) member(key, v []byte) (err error) {
+	switch {
+	case jsonscan.Is(key, "ok"):
+		r.Ok, err = jsonscan.Bool(v)
+	case jsonscan.Is(key, "error"):
+		r.Error, err = jsonscan.String(v)
+	case jsonscan.Is(key, "user"):
+		u := &r.User
+		err = jsonscan.Members(v, func(k, v []byte) (err error) {
+			switch {
+			case jsonscan.Is(k, "team_id"):
+				u.TeamID, err = jsonscan.String(v)
+			case jsonscan.Is(k, "deleted"):
+				u.Deleted, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "tz"):
+				u.TZ, err = jsonscan.String(v)
+			case jsonscan.Is(k, "is_bot"):
+				u.IsBot, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_restricted"):
+				u.IsRestricted, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_ultra_restricted"):
+				u.IsUltraRestricted, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_stranger"):
+				u.IsStranger, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "is_email_confirmed"):
+				u.IsEmailConfirmed, err = jsonscan.Bool(v)
+			case jsonscan.Is(k, "locale"):
+				u.Locale, err = jsonscan.String(v)
+			case jsonscan.Is(k, "profile"):
+				err = jsonscan.Members(v, func(k, v []byte) (err error) {
+					if jsonscan.Is(k, "email") {
+						u.Profile.Email, err = jsonscan.String(v)
+					}
+					return err
+				})
+			}
+			return err
+		})
+	}
+	return err
 }
 
 // userInfo calls users.info as slack-go's GetUserInfoContext does (the same form, include_locale
@@ -393,11 +440,70 @@ func (e *innerEvent) edited() bool {
 	return e.Edited != nil
 }
 
-// decodeEvent decodes an Events API payload once.
-// On a field of the wrong type it returns what it decoded and the error.
+// decodeEvent decodes an Events API payload once, as json.Unmarshal decodes it into
+// eventEnvelope (keys in any case included), walking it with jsonscan: the strings it keeps
+// are its only allocations. On a field of the wrong type it returns what it decoded and the
+// error: a payload jsonscan refuses is decoded with json.Unmarshal, for the same error.
 func decodeEvent(raw []byte) (*eventEnvelope, error) {
 	env := &eventEnvelope{}
+	if scanEvent(raw, env) == nil {
+		return env, nil
+	}
+	env = &eventEnvelope{}
 	return env, json.Unmarshal(raw, env)
+}
+
+func scanEvent(raw []byte, env *eventEnvelope) error {
+	is := jsonscan.Is
+	return jsonscan.Members(raw, func(k, v []byte) (err error) {
+		switch {
+		case is(k, "type"):
+			env.Type, err = jsonscan.String(v)
+		case is(k, "challenge"):
+			env.Challenge, err = jsonscan.String(v)
+		case is(k, "event_id"):
+			env.EventID, err = jsonscan.String(v)
+		case is(k, "team_id"):
+			env.TeamID, err = jsonscan.String(v)
+		case is(k, "enterprise_id"):
+			env.EnterpriseID, err = jsonscan.String(v)
+		case is(k, "event"):
+			if string(v) == "null" {
+				env.Event = nil
+				return nil
+			}
+			if env.Event == nil {
+				env.Event = &innerEvent{}
+			}
+			e := env.Event
+			return jsonscan.Members(v, func(k, v []byte) (err error) {
+				switch {
+				case is(k, "type"):
+					e.Type, err = jsonscan.String(v)
+				case is(k, "user"):
+					e.User, err = jsonscan.String(v)
+				case is(k, "channel"):
+					e.Channel, err = jsonscan.String(v)
+				case is(k, "channel_type"):
+					e.ChannelType, err = jsonscan.String(v)
+				case is(k, "text"):
+					e.Text, err = jsonscan.String(v)
+				case is(k, "subtype"):
+					e.SubType, err = jsonscan.String(v)
+				case is(k, "bot_id"):
+					e.BotID, err = jsonscan.String(v)
+				case is(k, "tab"):
+					e.Tab, err = jsonscan.String(v)
+				case is(k, "edited"): // an edit: rare, read as encoding/json reads it
+					err = json.Unmarshal(v, &e.Edited)
+				case is(k, "message"):
+					err = json.Unmarshal(v, &e.Message)
+				}
+				return err
+			})
+		}
+		return err
+	})
 }
 
 // kind is what onEvent does with a payload from an allowed workspace: "message" (a direct
@@ -445,36 +551,101 @@ func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
 
 // interaction is what the adapter reads of an interactivity payload, decoded once: the fields
 // of slack.InteractionCallback onInteraction uses, and the clicked message's blocks kept as
-// JSON (closeButtons sends back all but the buttons).
+// JSON (closeButtons sends back all but the buttons), slices of the payload.
 type interaction struct {
-	Type       string   `json:"type"`
-	TriggerID  string   `json:"trigger_id"`
-	Team       idObject `json:"team"`
-	Enterprise idObject `json:"enterprise"`
-	User       idObject `json:"user"`
-	Channel    idObject `json:"channel"`
-	View       struct {
-		Type string `json:"type"`
-	} `json:"view"`
-	Container struct {
-		MessageTs string `json:"message_ts"`
-	} `json:"container"`
-	Actions []struct {
-		// slack.ActionCallbacks counts an action as a block action when block_id is a string
-		BlockID  json.RawMessage `json:"block_id"`
-		ActionID string          `json:"action_id"`
-		Value    string          `json:"value"`
-		Text     struct {
-			Text string `json:"text"`
-		} `json:"text"`
-	} `json:"actions"`
-	Message struct {
-		Blocks []json.RawMessage `json:"blocks"`
-	} `json:"message"`
+	Type, TriggerID                 string
+	Team, Enterprise, User, Channel idObject
+	ViewType, MessageTs             string
+	Actions                         []actionCallback
+	Blocks                          []json.RawMessage // message.blocks
 }
 
-type idObject struct {
-	ID string `json:"id"`
+type idObject struct{ ID string }
+
+// actionCallback is one of the payload's actions.
+type actionCallback struct {
+	BlockIsText            bool   // slack.ActionCallbacks counts an action as a block action when block_id is a string
+	ActionID, Value, Label string // Label: text.text
+}
+
+// decodeInteraction reads an interactivity payload as encoding/json would read it into
+// slack.InteractionCallback's fields of the same names (an error for a payload that is not
+// JSON or holds a value of another type than those fields), walking it once with jsonscan:
+// the payload carries the whole clicked message, of which the adapter reads a handful of ids.
+// The blocks kept are slices of payload, which must not change afterwards.
+func decodeInteraction(payload []byte) (*interaction, error) {
+	cb := &interaction{}
+	str := func(dst *string) func(key, v []byte) error {
+		return func(_, v []byte) (err error) { *dst, err = jsonscan.String(v); return err }
+	}
+	id := func(o *idObject) func(key, v []byte) error {
+		return func(_, v []byte) error {
+			return jsonscan.Members(v, func(k, v []byte) (err error) {
+				if jsonscan.Is(k, "id") {
+					o.ID, err = jsonscan.String(v)
+				}
+				return err
+			})
+		}
+	}
+	field := func(name string, v []byte, read func(key, v []byte) error) error {
+		return jsonscan.Members(v, func(k, v []byte) error {
+			if jsonscan.Is(k, name) {
+				return read(k, v)
+			}
+			return nil
+		})
+	}
+	err := jsonscan.Members(payload, func(k, v []byte) error {
+		switch {
+		case jsonscan.Is(k, "type"):
+			return str(&cb.Type)(k, v)
+		case jsonscan.Is(k, "trigger_id"):
+			return str(&cb.TriggerID)(k, v)
+		case jsonscan.Is(k, "team"):
+			return id(&cb.Team)(k, v)
+		case jsonscan.Is(k, "enterprise"):
+			return id(&cb.Enterprise)(k, v)
+		case jsonscan.Is(k, "user"):
+			return id(&cb.User)(k, v)
+		case jsonscan.Is(k, "channel"):
+			return id(&cb.Channel)(k, v)
+		case jsonscan.Is(k, "view"):
+			return field("type", v, str(&cb.ViewType))
+		case jsonscan.Is(k, "container"):
+			return field("message_ts", v, str(&cb.MessageTs))
+		case jsonscan.Is(k, "message"):
+			return field("blocks", v, func(_, v []byte) error {
+				cb.Blocks = cb.Blocks[:0]
+				return jsonscan.Elements(v, func(b []byte) error {
+					cb.Blocks = append(cb.Blocks, b)
+					return nil
+				})
+			})
+		case jsonscan.Is(k, "actions"):
+			cb.Actions = cb.Actions[:0]
+			return jsonscan.Elements(v, func(v []byte) error {
+				var x actionCallback
+				err := jsonscan.Members(v, func(k, v []byte) error {
+					switch {
+					case jsonscan.Is(k, "block_id"):
+						x.BlockIsText = v[0] == '"'
+					case jsonscan.Is(k, "action_id"):
+						return str(&x.ActionID)(k, v)
+					case jsonscan.Is(k, "value"):
+						return str(&x.Value)(k, v)
+					case jsonscan.Is(k, "text"):
+						return field("text", v, str(&x.Label))
+					}
+					return nil
+				})
+				cb.Actions = append(cb.Actions, x)
+				return err
+			})
+		}
+		return nil
+	})
+	return cb, err
 }
 
 // blockAction is the clicked button.
@@ -483,8 +654,8 @@ type blockAction struct{ ActionID, Value, Label string }
 // action is the first block action of the payload, if any.
 func (cb *interaction) action() (blockAction, bool) {
 	for _, x := range cb.Actions {
-		if len(x.BlockID) > 0 && x.BlockID[0] == '"' {
-			return blockAction{ActionID: x.ActionID, Value: x.Value, Label: x.Text.Text}, true
+		if x.BlockIsText {
+			return blockAction{ActionID: x.ActionID, Value: x.Value, Label: x.Label}, true
 		}
 	}
 	return blockAction{}, false
@@ -509,7 +680,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		return // a home tab click is claimed here: it publishes the tab again after the step
 	}
 	channel := cb.Channel.ID
-	if cb.View.Type == "home" || channel == "" {
+	if cb.ViewType == "home" || channel == "" {
 		ch, err := a.openDM(ctx, cb.User.ID)
 		if err != nil {
 			a.log.ErrorContext(ctx, "conversations.open failed", "err", err)
@@ -517,8 +688,8 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		}
 		channel = ch
 	}
-	if cb.Container.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
-		a.closeButtons(ctx, a.cachedLocale(cb.User.ID), channel, cb.Container.MessageTs, cb.Message.Blocks, act.Label)
+	if cb.MessageTs != "" && strings.HasPrefix(act.ActionID, "choice:") {
+		a.closeButtons(ctx, a.cachedLocale(cb.User.ID), channel, cb.MessageTs, cb.Blocks, act.Label)
 	}
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID
@@ -532,7 +703,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 			in.Text = strings.TrimPrefix(act.ActionID, "home:")
 		}
 	})
-	if cb.View.Type == "home" {
+	if cb.ViewType == "home" {
 		a.publishHome(ctx, team, cb.User.ID)
 	}
 }

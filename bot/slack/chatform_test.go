@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,15 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 		{"server error", "", `<html>oops</html>`, 503},
 		{"not json", "", `<html>`, 200},
 		{"empty", "", ``, 200},
+		{"escaped error", "", `{"ok":false,"error":"bad\u0021 \"q\"","message":{"text":"\\ \u00e9"}}`, 200},
+		{"ok not a boolean", "", `{"ok":"yes","error":"x"}`, 200},
+		{"error not a string", "", `{"ok":false,"error":5}`, 200},
+		{"an array", "", `[{"ok":false,"error":"x"}]`, 200},
+		{"null", "", `null`, 200},
+		{"more after", "", `{"ok":false,"error":"first"} {"ok":true}`, 200},
+		{"cut short", "", `{"ok":false,"error":"x","message":{"blocks":[`, 200},
+		{"errors not a list", "", `{"ok":false,"error":"x","errors":{"a":1}}`, 200},
+		{"keys other case", "", `{"OK":false,"Error":"invalid_blocks","Needed":"chat:write"}`, 200},
 	}
 	var mu sync.Mutex
 	var last sentRequest
@@ -102,6 +112,9 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 		if errors.As(err, &rl) {
 			return fmt.Sprintf("rate limited %s", rl.RetryAfter)
 		}
+		if d, ok := typeError(err); ok {
+			return d
+		}
 		return fmt.Sprintf("%T %v", err, err)
 	}
 	ctx := context.Background()
@@ -126,6 +139,16 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// typeError describes a value of the wrong type in an answer by the JSON value and the member
+// (the Go types it was read into differ: slack-go's answer types are its own).
+func typeError(err error) (string, bool) {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return "", false
+	}
+	return fmt.Sprintf("*json.UnmarshalTypeError: %s at offset %d into %q", te.Value, te.Offset, te.Field), true
 }
 
 // encodeForm writes what url.Values.Encode writes, for every byte in names and values.
@@ -198,6 +221,15 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 		{"server error", "", `<html>oops</html>`, 500},
 		{"not json", "", `<html>`, 200},
 		{"empty", "", ``, 200},
+		{"user not an object", "", `{"ok":true,"user":"U1"}`, 200},
+		{"locale not a string", "", `{"ok":true,"user":{"id":"U1","locale":5}}`, 200},
+		{"escaped email", "", `{"ok":true,"user":{"id":"U1","is_email_confirmed":true,"profile":{"email":"a\u0040b.example"}}}`, 200},
+		{"more after", "", `{"ok":true,"user":{"id":"U1","locale":"fr-FR"}} x`, 200},
+		{"keys other case", "", `{"OK":true,"User":{"id":"U1","Locale":"fr-FR","IS_EMAIL_CONFIRMED":true,"Profile":{"EMAIL":"a@b.example"}}}`, 200},
+		{"null fields", "", `{"ok":true,"user":{"id":"U1","team_id":null,"deleted":null,"tz":null,"profile":null,"locale":null}}`, 200},
+		{"deleted not a boolean", "", `{"ok":true,"user":{"id":"U1","deleted":"no"}}`, 200},
+		{"profile not an object", "", `{"ok":true,"user":{"id":"U1","profile":"x"}}`, 200},
+		{"email not a string", "", `{"ok":true,"user":{"id":"U1","profile":{"email":["a@b.example"]}}}`, 200},
 	}
 	var mu sync.Mutex
 	var last sentRequest
@@ -224,6 +256,9 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 		var rl *slackapi.RateLimitedError
 		if errors.As(err, &rl) {
 			return fmt.Sprintf("rate limited %s", rl.RetryAfter)
+		}
+		if d, ok := typeError(err); ok {
+			return d
 		}
 		if err != nil {
 			return fmt.Sprintf("%T %v", err, err)

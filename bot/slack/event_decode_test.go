@@ -2,6 +2,9 @@ package slack
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/slack-go/slack/slackevents"
@@ -122,5 +125,76 @@ func TestDecodeEventOnceMatchesSlackevents(t *testing.T) {
 	}
 	if kinds["message"] < 4 || kinds["home"] != 1 || kinds[""] < 10 {
 		t.Fatalf("the corpus no longer covers every decision: %v", kinds)
+	}
+}
+
+// TestDecodeEventMatchesUnmarshal: on payloads damaged a byte or two at a time (values of
+// other types, keys in other cases, broken JSON), decodeEvent gives what json.Unmarshal into
+// eventEnvelope gives: the same fields and the same error (events reads its field).
+func TestDecodeEventMatchesUnmarshal(t *testing.T) {
+	base := []string{
+		`{"token":"x","team_id":"T1","enterprise_id":"E1","api_app_id":"A1","type":"event_callback","event_id":"Ev1","event_time":1,` +
+			`"event":{"type":"message","user":"U1","text":"I'm \"locked\" out \u00e9","channel":"D1","channel_type":"im","ts":"1.2","edited":null,"message":{"edited":{"user":"U1","ts":"3"}}},` +
+			`"authorizations":[{"team_id":"T1","user_id":"U0","is_bot":true}],"is_ext_shared_channel":false}`,
+		`{"type":"event_callback","TEAM_ID":"T1","event":{"type":"app_home_opened","user":"U1","tab":"home","subtype":"s","bot_id":"B"},"Event":{"Channel":"D1"}}`,
+		`{"token":"x","challenge":"abc","type":"url_verification"}`,
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	const bytesToTry = `{}[]":,1n"tf xTEU\`
+	var docs []string
+	for _, b := range base {
+		docs = append(docs, b)
+		for range 3000 {
+			d := []byte(b)
+			for range 1 + r.IntN(2) {
+				p := r.IntN(len(d))
+				switch r.IntN(3) {
+				case 0:
+					d[p] = bytesToTry[r.IntN(len(bytesToTry))]
+				case 1:
+					d = append(d[:p:p], d[p+1:]...)
+				default:
+					d = append(d[:p:p], append([]byte{bytesToTry[r.IntN(len(bytesToTry))]}, d[p:]...)...)
+				}
+			}
+			docs = append(docs, string(d))
+		}
+	}
+	show := func(env *eventEnvelope, err error) string {
+		s := fmt.Sprintf("%q %q %q %q %q", env.Type, env.Challenge, env.EventID, env.TeamID, env.EnterpriseID)
+		if e := env.Event; e != nil {
+			s += fmt.Sprintf(" event %q %q %q %q %q %q %q %q", e.Type, e.User, e.Channel, e.ChannelType, e.Text, e.SubType, e.BotID, e.Tab)
+			if e.Edited != nil {
+				s += fmt.Sprintf(" edited %+v", *e.Edited)
+			}
+			if e.Message != nil {
+				s += " message"
+				if e.Message.Edited != nil {
+					s += fmt.Sprintf(" edited %+v", *e.Message.Edited)
+				}
+			}
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			s += " type error in " + te.Field
+		} else if err != nil {
+			s += " error"
+		}
+		return s
+	}
+	decoded := 0
+	for _, d := range docs {
+		want := &eventEnvelope{}
+		werr := json.Unmarshal([]byte(d), want)
+		env, err := decodeEvent([]byte(d))
+		if got, want := show(env, err), show(want, werr); got != want {
+			t.Fatalf("%s:\n decodeEvent    %s\n json.Unmarshal %s", d, got, want)
+		}
+		if err == nil {
+			decoded++
+		}
+	}
+	if decoded < 1000 {
+		t.Fatalf("only %d payloads decoded", decoded)
 	}
 }

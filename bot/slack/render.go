@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
@@ -56,9 +58,16 @@ func Messages(locale string, replies []flows.Reply) []Message {
 			cur.Text += text
 		}
 	}
+	section := func(chunk string) {
+		add(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(chunk), false, false), nil, nil), chunk)
+	}
 	for ri, r := range replies {
-		for _, chunk := range splitText(r.Text, maxSectionText) {
-			add(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(chunk), false, false), nil, nil), chunk)
+		if r.Text != "" && escapedLenOf(r.Text) <= maxSectionText {
+			section(r.Text) // one section: splitText's answer, without its slice
+		} else {
+			for _, chunk := range splitText(r.Text, maxSectionText) {
+				section(chunk)
+			}
 		}
 		var buttons []slackapi.BlockElement
 		if r.Link != "" {
@@ -68,12 +77,12 @@ func Messages(locale string, replies []flows.Reply) []Message {
 			buttons = append(buttons, b)
 		}
 		for i, c := range r.Choices {
-			buttons = append(buttons, slackapi.NewButtonBlockElement(fmt.Sprintf("choice:%d", i), c.ID,
+			buttons = append(buttons, slackapi.NewButtonBlockElement(numbered("choice:", i), c.ID,
 				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Title(), maxButtonText), false, false)))
 		}
 		for part := 0; len(buttons) > 0; part++ {
 			n := min(len(buttons), maxButtons)
-			id := fmt.Sprintf("actions:%d", ri)
+			id := numbered("actions:", ri)
 			if part > 0 {
 				id = fmt.Sprintf("actions:%d:%d", ri, part)
 			}
@@ -116,6 +125,36 @@ func splitText(s string, n int) []string {
 		out = append(out, strings.TrimRight(head, "\n"))
 		s = s[len(head):]
 	}
+}
+
+// escapedLenOf is how many characters s takes once mrkdwn-escaped.
+func escapedLenOf(s string) int {
+	n := 0
+	for _, c := range s {
+		n += escapedLen(c)
+	}
+	return n
+}
+
+// numbers are the ids of the first buttons and action blocks, made once.
+var numbers = func() (m [2][maxButtons]string) {
+	for i := range maxButtons {
+		m[0][i], m[1][i] = fmt.Sprintf("choice:%d", i), fmt.Sprintf("actions:%d", i)
+	}
+	return m
+}()
+
+// numbered is prefix (choice: or actions:) followed by i.
+func numbered(prefix string, i int) string {
+	if i < maxButtons {
+		switch prefix {
+		case "choice:":
+			return numbers[0][i]
+		case "actions:":
+			return numbers[1][i]
+		}
+	}
+	return fmt.Sprintf("%s%d", prefix, i)
 }
 
 // escapedLen is how many characters c takes once mrkdwn-escaped.
@@ -207,19 +246,35 @@ func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, 
 	}
 }
 
-// keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them.
+// keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them. A
+// block that is not an object with a string type is dropped.
 func keptBlocks(msg []json.RawMessage) []slackapi.Block {
 	var blocks []slackapi.Block
 	for _, raw := range msg {
-		var head struct {
-			Type string `json:"type"`
-		}
-		if json.Unmarshal(raw, &head) != nil || head.Type == string(slackapi.MBTAction) {
+		typ, ok := "", false
+		err := jsonscan.Members(raw, func(k, v []byte) (err error) {
+			if jsonscan.Is(k, "type") {
+				typ, err = blockType(v)
+				ok = err == nil
+			}
+			return err
+		})
+		if err != nil || !ok || typ == string(slackapi.MBTAction) {
 			continue
 		}
-		blocks = append(blocks, rawBlock{raw: raw, typ: head.Type})
+		blocks = append(blocks, rawBlock{raw: raw, typ: typ})
 	}
 	return blocks
+}
+
+// blockType is a block's type, without a new string for the types the bot sends.
+func blockType(v []byte) (string, error) {
+	for _, t := range [...]slackapi.MessageBlockType{slackapi.MBTSection, slackapi.MBTContext, slackapi.MBTAction, slackapi.MBTHeader, slackapi.MBTDivider} {
+		if len(v) == len(t)+2 && string(v[1:len(v)-1]) == string(t) && v[0] == '"' {
+			return string(t), nil
+		}
+	}
+	return jsonscan.String(v)
 }
 
 // rawBlock is a block passed through as JSON.
@@ -235,29 +290,60 @@ func (b rawBlock) MarshalJSON() ([]byte, error)         { return b.raw, nil }
 // chatForm sends chat.postMessage or chat.update as slack-go's form sender does (the same form
 // fields, the token among them, and the same errors: *slack.RateLimitedError on a 429 with
 // Retry-After, slack.StatusCodeError on another status, slack.SlackErrorResponse when Slack says
-// ok false), but reads only ok and error of the answer: slack-go decodes the whole echoed
+// ok false), but reads only the answer's status members: slack-go decodes the whole echoed
 // message with its blocks, a tenth of the bot's allocations per recovery. fields are the form's
 // other fields as name, value pairs.
 func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, blocks []slackapi.Block) error {
-	if blocks == nil {
-		blocks = []slackapi.Block{}
-	}
-	b, err := json.Marshal(blocks)
+	b, err := blocksJSON(blocks)
 	if err != nil {
 		return err
 	}
 	var all [16]string
-	var r slackapi.SlackResponse
-	if err := a.postForm(ctx, method, append(append(all[:0], fields...), "blocks", string(b)), &r); err != nil {
+	var r statusAnswer
+	if err := a.postForm(ctx, method, append(append(all[:0], fields...), "blocks", b), &r); err != nil {
 		return err
 	}
 	return r.Err()
 }
 
+// answer is a Web API answer postForm reads member by member (see jsonscan); an answer that is
+// not a JSON object of the expected members is decoded with encoding/json instead, into the
+// same value, so its error is encoding/json's, as slack-go's would be.
+type answer interface {
+	member(key, value []byte) error
+}
+
+// statusAnswer is the members of slack.SlackResponse, the status every answer carries; the
+// rest of an answer (chat.postMessage's echoed message) is skipped.
+type statusAnswer struct{ slackapi.SlackResponse }
+
+func (r *statusAnswer) member(key, v []byte) (err error) {
+	switch {
+	case jsonscan.Is(key, "ok"):
+		r.Ok, err = jsonscan.Bool(v)
+	case jsonscan.Is(key, "error"):
+		r.Error, err = jsonscan.String(v)
+	case jsonscan.Is(key, "warning"):
+		r.Warning, err = jsonscan.String(v)
+	case jsonscan.Is(key, "needed"):
+		r.Needed, err = jsonscan.String(v)
+	case jsonscan.Is(key, "provided"):
+		r.Provided, err = jsonscan.String(v)
+	case jsonscan.Is(key, "errors"):
+		err = json.Unmarshal(v, &r.Errors)
+	case jsonscan.Is(key, "response_metadata"):
+		err = json.Unmarshal(v, &r.ResponseMetadata)
+	}
+	return err
+}
+
+// bodies are the buffers Web API answers are read into.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // postForm posts a Web API method's form (fields as name, value pairs, the token added) as
-// slack-go's postForm does and decodes the answer into out, with slack-go's errors for a 429
+// slack-go's postForm does and reads the answer into out, with slack-go's errors for a 429
 // with Retry-After and for another status than 200.
-func (a *Adapter) postForm(ctx context.Context, method string, fields []string, out any) error {
+func (a *Adapter) postForm(ctx context.Context, method string, fields []string, out answer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+method, bytes.NewReader(encodeForm(append(fields, "token", a.cfg.BotToken))))
 	if err != nil {
 		return err
@@ -282,7 +368,22 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	if resp.StatusCode != http.StatusOK {
 		return slackapi.StatusCodeError{Code: resp.StatusCode, Status: resp.Status}
 	}
-	return json.NewDecoder(body).Decode(out)
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			bodies.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(body); err != nil {
+		return err
+	}
+	if jsonscan.Members(buf.Bytes(), out.member) != nil {
+		// not an object of the expected members: as slack-go reads it, for its error (or its
+		// reading of the first value when more follow)
+		return json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(out)
+	}
+	return nil
 }
 
 // maxRetries bounds how often one call waits out a 429.
@@ -357,10 +458,25 @@ func queryKept(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
+// queryClass is how url.QueryEscape writes each byte: 0 as it is, 1 as '+' (the space), 2 as
+// %XX.
+var queryClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case queryKept(byte(c)):
+		case c == ' ':
+			t[c] = 1
+		default:
+			t[c] = 2
+		}
+	}
+	return t
+}()
+
 func escapedQueryLen(s string) int {
 	n := len(s)
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !queryKept(c) && c != ' ' {
+		if queryClass[s[i]] == 2 {
 			n += 2
 		}
 	}
@@ -369,15 +485,21 @@ func escapedQueryLen(s string) int {
 
 func appendQueryEscape(out []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case queryKept(c):
-			out = append(out, c)
-		case c == ' ':
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && queryClass[s[j]] == 0 {
+			j++
+		}
+		out = append(out, s[i:j]...) // a run written as it is
+		if j == len(s) {
+			break
+		}
+		if c := s[j]; c == ' ' {
 			out = append(out, '+')
-		default:
+		} else {
 			out = append(out, '%', hex[c>>4], hex[c&15])
 		}
+		i = j + 1
 	}
 	return out
 }

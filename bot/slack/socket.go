@@ -64,8 +64,7 @@ func (a *Adapter) envelope(ctx context.Context, client *socketmode.Client, evt s
 	case socketmode.EventTypeEventsAPI:
 		a.dispatchEvent(ctx, payload)
 	case socketmode.EventTypeInteractive:
-		cb := &interaction{}
-		if err := json.Unmarshal(payload, cb); err == nil {
+		if cb, err := decodeInteraction(payload); err == nil {
 			a.perUser(ctx, cb.Team.ID, cb.User.ID, cb.Channel.ID, func(ctx context.Context) { a.onInteraction(ctx, cb) })
 		}
 	case socketmode.EventTypeSlashCommand:
