@@ -676,7 +676,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 		return // link buttons need no answer
 	}
 	once := "trg:" + cb.TriggerID + ":" + act.ActionID
-	if cb.View.Type == "home" && !a.first(ctx, delivery(once)) {
+	if cb.ViewType == "home" && !a.first(ctx, delivery(once)) {
 		return // a home tab click is claimed here: it publishes the tab again after the step
 	}
 	channel := cb.Channel.ID
@@ -693,7 +693,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 	}
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID
-		if cb.View.Type != "home" {
+		if cb.ViewType != "home" {
 			in.Delivery = delivery(once) // claimed by the step's first read
 		}
 		switch {
