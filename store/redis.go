@@ -39,6 +39,7 @@ func Connect(o Options) (redis.UniversalClient, error) {
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = Timeout, Timeout, Timeout, Timeout
 		opt.DisableIdentity = true
+		opt.Dialer = dialer(Timeout, opt.TLSConfig)
 		return redis.NewClient(opt), nil
 	}
 	if len(o.Addrs) == 0 {
@@ -47,7 +48,7 @@ func Connect(o Options) (redis.UniversalClient, error) {
 	return redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs: o.Addrs, MasterName: o.MasterName, IsClusterMode: o.Cluster, Password: o.Password,
 		DialTimeout: Timeout, ReadTimeout: Timeout, WriteTimeout: Timeout, PoolTimeout: Timeout,
-		DisableIdentity: true,
+		DisableIdentity: true, Dialer: dialer(Timeout, nil),
 	}), nil
 }
 
