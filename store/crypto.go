@@ -106,23 +106,31 @@ var ErrUnseal = errors.New("store: cannot unseal value")
 
 // Open decrypts a value sealed with the same aad.
 func (c *Crypto) Open(aad, sealed string) (string, error) {
+	pt, err := c.open([]byte(aad), sealed)
+	return string(pt), err
+}
+
+// open decrypts a value sealed with the same aad into the buffer its ciphertext was decoded
+// into: one allocation. The caller owns the result (nothing keeps it).
+func (c *Crypto) open(aad []byte, sealed string) ([]byte, error) {
 	id, b64, ok := strings.Cut(sealed, ":")
 	if !ok {
-		return "", ErrUnseal
+		return nil, ErrUnseal
 	}
 	g, ok := c.aeads[id]
 	if !ok {
-		return "", ErrUnseal
+		return nil, ErrUnseal
 	}
 	ct, err := base64.RawStdEncoding.DecodeString(b64)
-	if err != nil || len(ct) < g.NonceSize() {
-		return "", ErrUnseal
+	ns := g.NonceSize()
+	if err != nil || len(ct) < ns {
+		return nil, ErrUnseal
 	}
-	pt, err := g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], []byte(aad))
+	pt, err := g.Open(ct[ns:ns], ct[:ns], ct[ns:], aad)
 	if err != nil {
-		return "", ErrUnseal
+		return nil, ErrUnseal
 	}
-	return string(pt), nil
+	return pt, nil
 }
 
 // MAC is HMAC-SHA256 over the parts, length-prefixed so parts cannot run into each other.

@@ -232,16 +232,29 @@ func decodeWindow(v string) flows.Window {
 }
 
 func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollment, error) {
-	e := flows.Enrollment{Methods: map[flows.MethodKind]flows.Registered{}, Tries: map[flows.MethodKind]flows.Window{}}
+	methods, longest := 0, 0
+	for k := range h {
+		if strings.HasPrefix(k, "m:") {
+			methods, longest = methods+1, max(longest, len(k))
+		}
+	}
+	e := flows.Enrollment{Methods: make(map[flows.MethodKind]flows.Registered, methods), Tries: map[flows.MethodKind]flows.Window{}}
+	var aad []byte // "uid|field", the sealed record's additional data; one buffer for every method
+	if methods > 0 {
+		aad = append(make([]byte, 0, len(uid)+1+longest), uid...)
+		aad = append(aad, '|')
+	}
+	pre := len(aad)
 	for k, v := range h {
 		switch {
 		case strings.HasPrefix(k, "m:"):
-			plain, err := s.c.Open(uid+"|"+k, v)
+			aad = append(aad[:pre], k...)
+			plain, err := s.c.open(aad, v)
 			if err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
 			var r flows.Registered
-			if err := json.Unmarshal([]byte(plain), &r); err != nil {
+			if err := json.Unmarshal(plain, &r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
 			r.Stored = v
