@@ -27,7 +27,9 @@ type Options struct {
 }
 
 // Connect builds a UniversalClient: one node from a URL, Sentinel with MasterName, Cluster
-// with Cluster or several Addrs. Every timeout is at most 500 ms.
+// with Cluster or several Addrs. Every timeout is at most 500 ms. Every kind dials through
+// dialer (dial.go), which spares the pool go-redis's socket peek before each command while a
+// connection's health is known.
 func Connect(o Options) (redis.UniversalClient, error) {
 	if o.URL != "" {
 		opt, err := redis.ParseURL(o.URL)
