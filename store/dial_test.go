@@ -95,3 +95,28 @@ func TestClosedPooledConnectionsAreNotTheCallersProblem(t *testing.T) {
 		})
 	}
 }
+
+// A step's script runs as EVALSHA; when Redis has lost it (a restart, SCRIPT FLUSH) it is sent
+// whole, and the step commits once.
+func TestCommitAfterRedisLostTheScript(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	st := store.New(rdb, newCrypto(t))
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	commit := func(expect int64) flows.Outcome {
+		t.Helper()
+		out, err := st.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: "slack:T:U1", Now: now, ExpectVersion: expect,
+			Session: &flows.Session{ID: "s1", ExpiresAt: now.Add(time.Hour)}})
+		if err != nil || out.Status != flows.Committed {
+			t.Fatalf("commit: %+v %v", out, err)
+		}
+		return out
+	}
+	v := commit(0).Version
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := commit(v).Version; got != v+1 {
+		t.Fatalf("version %d after %d: the step ran %d times", got, v, got-v)
+	}
+}
