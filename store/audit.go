@@ -148,14 +148,14 @@ func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
 	a.writeBatch(ctx, []flows.AuditEvent{e})
 }
 
-// writeBatch writes events in order with one run of audit.lua (Run loads the script when Redis
-// no longer holds it: nothing ran then, and the batch is sent again whole).
+// writeBatch writes events in order with one run of audit.lua (sent whole when Redis no longer
+// holds the script: nothing ran then).
 func (a *Auditor) writeBatch(ctx context.Context, batch []flows.AuditEvent) {
 	for _, e := range batch {
 		a.trimAge(ctx, e)
 	}
 	keys, args := auditArgs(batch, a.fixed)
-	lost, err := auditScript.Run(ctx, a.rdb, keys, args...).Int64()
+	lost, err := run(ctx, a.rdb, auditScript, keys, args).Int64()
 	if err != nil {
 		for _, e := range batch {
 			a.log.Error("audit write failed", "err", err, "action", e.Action, "subject", e.Subject)

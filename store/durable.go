@@ -32,12 +32,7 @@ func (s *Store) Durable(n int, timeout time.Duration) *Store {
 // round trip on one connection, which is what WAIT is about.
 func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, args ...any) *redis.Cmd {
 	if s.waitN == 0 {
-		cmd := evalSha(ctx, sc, keys, args)
-		_ = s.rdb.Process(ctx, cmd)
-		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			return sc.Eval(ctx, s.rdb, keys, args...)
-		}
-		return cmd
+		return run(ctx, s.rdb, sc, keys, args)
 	}
 	run := func(eval bool) (*redis.Cmd, *redis.Cmd) {
 		var cmd *redis.Cmd
@@ -65,6 +60,17 @@ func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, 
 		res := redis.NewCmd(ctx)
 		res.SetErr(fmt.Errorf("%w (%d of %d)", ErrNotReplicated, n, s.waitN))
 		return res
+	}
+	return cmd
+}
+
+// run runs sc as Script.Run does (EVALSHA, then EVAL when the server lacks the script), with
+// evalSha's cheaper arguments.
+func run(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, keys []string, args []any) *redis.Cmd {
+	cmd := evalSha(ctx, sc, keys, args)
+	_ = rdb.Process(ctx, cmd)
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return sc.Eval(ctx, rdb, keys, args...)
 	}
 	return cmd
 }

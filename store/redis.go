@@ -247,6 +247,7 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 		aad = append(aad, '|')
 	}
 	pre := len(aad)
+	rs := make([]flows.Registered, methods) // decoded into, one allocation for every method
 	for k, v := range h {
 		switch {
 		case strings.HasPrefix(k, "m:"):
@@ -255,12 +256,13 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			if err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
-			var r flows.Registered
-			if err := json.Unmarshal(plain, &r); err != nil {
+			r := &rs[0]
+			rs = rs[1:]
+			if err := json.Unmarshal(plain, r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
 			r.Stored = v
-			e.Methods[r.Kind] = r
+			e.Methods[r.Kind] = *r
 		case k == "c:fail":
 			e.Fails = decodeWindow(v)
 		case k == "c:sent":
@@ -406,7 +408,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	}
 	keys := []string{idemKey(c.Subject, idem), sessKey(c.Subject, c.ChatKey), enrolKey(c.Subject),
 		codeKey(c.Subject, c.ChatKey), linksKey(c.Subject), menuKey(c.Subject, c.ChatKey)}
-	res, err := s.runScript(ctx, stepScript, keys, string(arg)).StringSlice()
+	res, err := s.runScript(ctx, stepScript, keys, arg).StringSlice()
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}
