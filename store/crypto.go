@@ -168,13 +168,12 @@ func macSum(h hash.Hash, parts []string) string {
 	for _, p := range parts {
 		n += len(p) + 4
 	}
-	b := make([]byte, 0, n+16)
+	b := make([]byte, 0, n+16+sha256.Size) // the message, then room for the sum
 	for _, p := range parts {
 		b = strconv.AppendInt(b, int64(len(p)), 10)
 		b = append(b, ':')
 		b = append(b, p...)
 	}
 	h.Write(b)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	return hex.EncodeToString(h.Sum(b[len(b):len(b)]))
 }
