@@ -198,7 +198,7 @@ func auditArgs(batch []flows.AuditEvent, fixed [3]any) ([]string, []any) {
 
 // packEvent is an event as audit.lua reads it: a flag for its index and one for its count, then
 // its values each as its length, a colon and the value.
-func packEvent(e flows.AuditEvent, counts bool) string {
+func packEvent(e flows.AuditEvent, counts bool) []byte {
 	var ms [20]byte
 	at := strconv.AppendInt(ms[:0], e.Time.UnixMilli(), 10)
 	vals := [...]string{"", e.Actor, e.Subject, e.Platform, e.Action, e.Outcome, e.Reason}
@@ -216,7 +216,7 @@ func packEvent(e flows.AuditEvent, counts bool) string {
 		b = append(b, ':')
 		b = append(b, v...)
 	}
-	return string(b)
+	return b
 }
 
 func flag(b bool) byte {

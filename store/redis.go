@@ -111,6 +111,32 @@ func menuKey(subject, chat string) string  { return "{u:" + subject + "}:menu:" 
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
+// stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey and menuKey of the
+// subject, built as those build them but into one string (one allocation for the six).
+func stepKeys(subject, chat, idem string) []string {
+	suffixes := [6][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}}
+	n := 0
+	for _, x := range suffixes {
+		n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	var ends [6]int
+	for i, x := range suffixes {
+		b.WriteString("{u:")
+		b.WriteString(subject)
+		b.WriteString("}")
+		b.WriteString(x[0])
+		b.WriteString(x[1])
+		ends[i] = b.Len()
+	}
+	all, keys, start := b.String(), make([]string, 6), 0
+	for i, end := range ends {
+		keys[i], start = all[start:end], end
+	}
+	return keys
+}
+
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
 func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
 	var sess *redis.SliceCmd
@@ -406,8 +432,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if idem == "" {
 		idem = "-"
 	}
-	keys := []string{idemKey(c.Subject, idem), sessKey(c.Subject, c.ChatKey), enrolKey(c.Subject),
-		codeKey(c.Subject, c.ChatKey), linksKey(c.Subject), menuKey(c.Subject, c.ChatKey)}
+	keys := stepKeys(c.Subject, c.ChatKey, idem)
 	res, err := s.runScript(ctx, stepScript, keys, arg).StringSlice()
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
