@@ -266,7 +266,8 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			methods, longest = methods+1, max(longest, len(k))
 		}
 	}
-	e := flows.Enrollment{Methods: make(map[flows.MethodKind]flows.Registered, methods), Tries: map[flows.MethodKind]flows.Window{}}
+	// Tries is made when there is a count (flows makes it when it counts the first)
+	e := flows.Enrollment{Methods: make(map[flows.MethodKind]flows.Registered, methods)}
 	var aad []byte // "uid|field", the sealed record's additional data; one buffer for every method
 	if methods > 0 {
 		aad = append(make([]byte, 0, len(uid)+1+longest), uid...)
@@ -294,6 +295,9 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 		case k == "c:sent":
 			e.Sent = decodeWindow(v)
 		case strings.HasPrefix(k, "c:try:"):
+			if e.Tries == nil {
+				e.Tries = map[flows.MethodKind]flows.Window{}
+			}
 			e.Tries[flows.MethodKind(strings.TrimPrefix(k, "c:try:"))] = decodeWindow(v)
 		case k == "block":
 			ms, _ := strconv.ParseInt(v, 10, 64)
