@@ -44,7 +44,10 @@ func useAll(t *testing.T, rdb redis.UniversalClient, st *store.Store) {
 			_, err := st.Load(ctx, "u1", "slack:T:U1")
 			return err
 		},
-		"multi": func() error { return st.KeepNewPassword(ctx, "u1", "rec", time.Minute) },
+		"multi": func() error {
+			_, err := st.SpendPasswordChecks(ctx, "u1", 1)
+			return err
+		},
 		"script": func() error {
 			_, err := st.CountSend(ctx, "u1", flows.Limits{SendMax: 1000, SendWindow: time.Hour}, now)
 			return err

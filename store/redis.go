@@ -59,6 +59,7 @@ var (
 	consumeScript   = script("consume.lua")
 	countSendScript = script("count_send.lua", "lib_window.lua")
 	judgeScript     = script("judge.lua", "lib_window.lua")
+	keepNewPwScript = script("keep_newpw.lua")
 )
 
 // Store implements the flows ports on Redis.
@@ -195,11 +196,8 @@ func (s *Store) KeepMenu(ctx context.Context, subject, chat string, menu []flows
 // KeepNewPassword implements flows.NewPasswords: the keyed hash (never the password) of the
 // password a page just set, for ttl.
 func (s *Store) KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, newPwKey(userID), rec, ttl)
-		p.Del(ctx, newPwChecksKey(userID)) // a new password: its own count of checks
-		return nil
-	})
+	// one script rather than MULTI, SET, DEL, EXEC: a new password gets its own count of checks
+	err := run(ctx, s.rdb, keepNewPwScript, []string{newPwKey(userID), newPwChecksKey(userID)}, []any{rec, ttl.Milliseconds()}).Err()
 	if err != nil {
 		return fmt.Errorf("store: keep new password hash: %w", err)
 	}
