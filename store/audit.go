@@ -28,7 +28,11 @@ const (
 
 // countKey is one kind's counter for one UTC day.
 func countKey(kind string, day time.Time) string {
-	return "{audit}:n:" + kind + ":" + day.UTC().Format("2006-01-02")
+	var b [64]byte
+	k := append(b[:0], "{audit}:n:"...)
+	k = append(k, kind...)
+	k = append(k, ':')
+	return string(day.UTC().AppendFormat(k, "2006-01-02"))
 }
 
 // subjectKey is a person's index: the ids of their latest events, newest first.
@@ -63,6 +67,7 @@ type Auditor struct {
 	o        AuditOptions
 	lastWarn atomic.Int64 // unix seconds of the last ALERT line about lost events
 	lostSum  atomic.Int64 // lost events since that line
+	fixed    [3]any       // audit.lua's first arguments (the caps and the lifetime), boxed once
 }
 
 var (
@@ -90,7 +95,8 @@ func NewAuditorWith(rdb redis.UniversalClient, log *slog.Logger, o AuditOptions)
 	if o.MaxLen <= 0 {
 		o.MaxLen = AuditMaxLen
 	}
-	a := &Auditor{rdb: rdb, log: log, ch: make(chan flows.AuditEvent, 4096), o: o}
+	a := &Auditor{rdb: rdb, log: log, ch: make(chan flows.AuditEvent, 4096), o: o,
+		fixed: [3]any{o.MaxLen, SubjectMaxLen, int64(countLifetime / time.Second)}}
 	a.wg.Add(1)
 	go a.run()
 	return a
@@ -111,9 +117,9 @@ func (a *Auditor) Audit(ctx context.Context, e flows.AuditEvent) {
 	a.write(context.WithoutCancel(ctx), e)
 }
 
-// auditBatch is how many queued events the writer sends in one round trip at most. Each is
-// still its own run of the script (atomic on its own, in order); the pipeline only saves a
-// round trip per event when events queue up, as they do under load.
+// auditBatch is how many queued events the writer sends in one run of audit.lua at most. The
+// script writes them in order, each with its count and index, atomically; batching saves a round
+// trip and a script run per event when events queue up, as they do under load.
 const auditBatch = 64
 
 func (a *Auditor) run() {
@@ -139,36 +145,25 @@ func (a *Auditor) run() {
 
 // write writes one event.
 func (a *Auditor) write(ctx context.Context, e flows.AuditEvent) {
-	a.trimAge(ctx, e)
-	a.writeOne(ctx, e)
+	a.writeBatch(ctx, []flows.AuditEvent{e})
 }
 
-// writeBatch writes events in order, in one pipeline when there are several; an event whose
-// script Redis no longer holds (NOSCRIPT: nothing ran) is written again through Run, which
-// loads it.
+// writeBatch writes events in order with one run of audit.lua (sent whole when Redis no longer
+// holds the script: nothing ran then).
 func (a *Auditor) writeBatch(ctx context.Context, batch []flows.AuditEvent) {
-	if len(batch) == 1 {
-		a.write(ctx, batch[0])
-		return
-	}
 	for _, e := range batch {
 		a.trimAge(ctx, e)
 	}
-	cmds := make([]*redis.Cmd, len(batch))
-	_, _ = a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, e := range batch {
-			keys, args := auditArgs(e, a.o.MaxLen)
-			cmds[i] = auditScript.EvalSha(ctx, p, keys, args...)
+	keys, args := auditArgs(batch, a.fixed)
+	lost, err := run(ctx, a.rdb, auditScript, keys, args).Int64()
+	if err != nil {
+		for _, e := range batch {
+			a.log.Error("audit write failed", "err", err, "action", e.Action, "subject", e.Subject)
 		}
-		return nil
-	})
-	for i, c := range cmds {
-		if err := c.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			a.writeOne(ctx, batch[i])
-			continue
-		}
-		res, err := c.Slice()
-		a.wrote(batch[i], res, err)
+		return
+	}
+	if lost > 0 {
+		a.lost(int(lost))
 	}
 }
 
@@ -187,40 +182,48 @@ func (a *Auditor) trimAge(ctx context.Context, e flows.AuditEvent) {
 	}
 }
 
-// auditArgs are the keys and arguments of audit.lua for an event.
-func auditArgs(e flows.AuditEvent, maxLen int) ([]string, []any) {
-	kind := flows.CountKind(e)
-	flag := func(b bool) string {
-		if b {
-			return "1"
-		}
-		return "0"
+// auditArgs are the keys and arguments of audit.lua for a batch of events: per event its two
+// keys, and one argument that holds its flags and values (one string rather than fourteen).
+func auditArgs(batch []flows.AuditEvent, fixed [3]any) ([]string, []any) {
+	keys := make([]string, 3, 3+2*len(batch))
+	keys[0], keys[1], keys[2] = AuditStream, auditShippedKey, auditLostKey
+	args := append(make([]any, 0, 3+len(batch)), fixed[:]...)
+	for _, e := range batch {
+		kind := flows.CountKind(e)
+		keys = append(keys, subjectKey(e.Subject), countKey(kind, e.Time))
+		args = append(args, packEvent(e, kind != ""))
 	}
-	return []string{AuditStream, auditShippedKey, auditLostKey, subjectKey(e.Subject), countKey(kind, e.Time)},
-		[]any{maxLen, SubjectMaxLen, int64(countLifetime / time.Second), flag(e.Subject != ""), flag(kind != ""),
-			"time", strconv.FormatInt(e.Time.UnixMilli(), 10), "actor", e.Actor, "subject", e.Subject,
-			"platform", e.Platform, "action", e.Action, "outcome", e.Outcome, "reason", e.Reason}
+	return keys, args
 }
 
-// writeOne runs audit.lua for one event.
-func (a *Auditor) writeOne(ctx context.Context, e flows.AuditEvent) {
-	keys, args := auditArgs(e, a.o.MaxLen)
-	res, err := auditScript.Run(ctx, a.rdb, keys, args...).Slice()
-	a.wrote(e, res, err)
+// packEvent is an event as audit.lua reads it: a flag for its index and one for its count, then
+// its values each as its length, a colon and the value.
+func packEvent(e flows.AuditEvent, counts bool) []byte {
+	var ms [20]byte
+	at := strconv.AppendInt(ms[:0], e.Time.UnixMilli(), 10)
+	vals := [...]string{"", e.Actor, e.Subject, e.Platform, e.Action, e.Outcome, e.Reason}
+	n := 2 + len(at) + 4
+	for _, v := range vals {
+		n += len(v) + 4
+	}
+	b := make([]byte, 0, n)
+	b = append(b, flag(e.Subject != ""), flag(counts))
+	b = strconv.AppendInt(b, int64(len(at)), 10)
+	b = append(b, ':')
+	b = append(b, at...)
+	for _, v := range vals[1:] {
+		b = strconv.AppendInt(b, int64(len(v)), 10)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return b
 }
 
-// wrote handles audit.lua's answer: an error is logged, events the cap trimmed unshipped are
-// reported.
-func (a *Auditor) wrote(e flows.AuditEvent, res []any, err error) {
-	if err != nil {
-		a.log.Error("audit write failed", "err", err, "action", e.Action, "subject", e.Subject)
-		return
+func flag(b bool) byte {
+	if b {
+		return '1'
 	}
-	if len(res) == 2 {
-		if lost, _ := res[1].(int64); lost > 0 {
-			a.lost(int(lost))
-		}
-	}
+	return '0'
 }
 
 // lost reports events the cap trimmed before they were shipped: to the metric at once, and as

@@ -106,23 +106,31 @@ var ErrUnseal = errors.New("store: cannot unseal value")
 
 // Open decrypts a value sealed with the same aad.
 func (c *Crypto) Open(aad, sealed string) (string, error) {
+	pt, err := c.open([]byte(aad), sealed)
+	return string(pt), err
+}
+
+// open decrypts a value sealed with the same aad into the buffer its ciphertext was decoded
+// into: one allocation. The caller owns the result (nothing keeps it).
+func (c *Crypto) open(aad []byte, sealed string) ([]byte, error) {
 	id, b64, ok := strings.Cut(sealed, ":")
 	if !ok {
-		return "", ErrUnseal
+		return nil, ErrUnseal
 	}
 	g, ok := c.aeads[id]
 	if !ok {
-		return "", ErrUnseal
+		return nil, ErrUnseal
 	}
 	ct, err := base64.RawStdEncoding.DecodeString(b64)
-	if err != nil || len(ct) < g.NonceSize() {
-		return "", ErrUnseal
+	ns := g.NonceSize()
+	if err != nil || len(ct) < ns {
+		return nil, ErrUnseal
 	}
-	pt, err := g.Open(nil, ct[:g.NonceSize()], ct[g.NonceSize():], []byte(aad))
+	pt, err := g.Open(ct[ns:ns], ct[:ns], ct[ns:], aad)
 	if err != nil {
-		return "", ErrUnseal
+		return nil, ErrUnseal
 	}
-	return string(pt), nil
+	return pt, nil
 }
 
 // MAC is HMAC-SHA256 over the parts, length-prefixed so parts cannot run into each other.
@@ -160,13 +168,12 @@ func macSum(h hash.Hash, parts []string) string {
 	for _, p := range parts {
 		n += len(p) + 4
 	}
-	b := make([]byte, 0, n+16)
+	b := make([]byte, 0, n+16+sha256.Size) // the message, then room for the sum
 	for _, p := range parts {
 		b = strconv.AppendInt(b, int64(len(p)), 10)
 		b = append(b, ':')
 		b = append(b, p...)
 	}
 	h.Write(b)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	return hex.EncodeToString(h.Sum(b[len(b):len(b)]))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,7 +32,7 @@ func (s *Store) Durable(n int, timeout time.Duration) *Store {
 // round trip on one connection, which is what WAIT is about.
 func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, args ...any) *redis.Cmd {
 	if s.waitN == 0 {
-		return sc.Run(ctx, s.rdb, keys, args...)
+		return run(ctx, s.rdb, sc, keys, args)
 	}
 	run := func(eval bool) (*redis.Cmd, *redis.Cmd) {
 		var cmd *redis.Cmd
@@ -40,7 +41,8 @@ func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, 
 			if eval {
 				cmd = sc.Eval(ctx, p, keys, args...)
 			} else {
-				cmd = sc.EvalSha(ctx, p, keys, args...)
+				cmd = evalSha(ctx, sc, keys, args)
+				_ = p.Process(ctx, cmd)
 			}
 			w = p.Do(ctx, "WAIT", s.waitN, s.waitTimeout.Milliseconds())
 			return nil
@@ -60,4 +62,42 @@ func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, 
 		return res
 	}
 	return cmd
+}
+
+// run runs sc as Script.Run does (EVALSHA, then EVAL when the server lacks the script), with
+// evalSha's cheaper arguments.
+func run(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, keys []string, args []any) *redis.Cmd {
+	cmd := evalSha(ctx, sc, keys, args)
+	_ = rdb.Process(ctx, cmd)
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return sc.Eval(ctx, rdb, keys, args...)
+	}
+	return cmd
+}
+
+// evalSha is EVALSHA of sc, as go-redis's Script.EvalSha builds it but cheaper: each key goes as
+// a pointer into keys (go-redis writes a *string as its string, and routes a Cluster command by
+// it), not boxed on its own, and the script's hash is boxed once. keys must not change until the
+// command has run.
+func evalSha(ctx context.Context, sc *redis.Script, keys []string, args []any) *redis.Cmd {
+	a := make([]any, 3+len(keys), 3+len(keys)+len(args))
+	a[0], a[1], a[2] = "evalsha", boxedHash(sc), len(keys)
+	for i := range keys {
+		a[3+i] = &keys[i]
+	}
+	cmd := redis.NewCmd(ctx, append(a, args...)...)
+	if len(keys) > 0 {
+		cmd.SetFirstKeyPos(3)
+	}
+	return cmd
+}
+
+var hashes sync.Map // *redis.Script → its hash, boxed
+
+func boxedHash(sc *redis.Script) any {
+	if h, ok := hashes.Load(sc); ok {
+		return h
+	}
+	h, _ := hashes.LoadOrStore(sc, any(sc.Hash()))
+	return h
 }

@@ -27,7 +27,9 @@ type Options struct {
 }
 
 // Connect builds a UniversalClient: one node from a URL, Sentinel with MasterName, Cluster
-// with Cluster or several Addrs. Every timeout is at most 500 ms.
+// with Cluster or several Addrs. Every timeout is at most 500 ms. Every kind dials through
+// dialer (dial.go), which spares the pool go-redis's socket peek before each command while a
+// connection's health is known.
 func Connect(o Options) (redis.UniversalClient, error) {
 	if o.URL != "" {
 		opt, err := redis.ParseURL(o.URL)
@@ -39,6 +41,7 @@ func Connect(o Options) (redis.UniversalClient, error) {
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = Timeout, Timeout, Timeout, Timeout
 		opt.DisableIdentity = true
+		opt.Dialer = dialer(Timeout, opt.TLSConfig)
 		return redis.NewClient(opt), nil
 	}
 	if len(o.Addrs) == 0 {
@@ -47,7 +50,7 @@ func Connect(o Options) (redis.UniversalClient, error) {
 	return redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs: o.Addrs, MasterName: o.MasterName, IsClusterMode: o.Cluster, Password: o.Password,
 		DialTimeout: Timeout, ReadTimeout: Timeout, WriteTimeout: Timeout, PoolTimeout: Timeout,
-		DisableIdentity: true,
+		DisableIdentity: true, Dialer: dialer(Timeout, nil),
 	}), nil
 }
 
@@ -56,6 +59,7 @@ var (
 	consumeScript   = script("consume.lua")
 	countSendScript = script("count_send.lua", "lib_window.lua")
 	judgeScript     = script("judge.lua", "lib_window.lua")
+	keepNewPwScript = script("keep_newpw.lua")
 )
 
 // Store implements the flows ports on Redis.
@@ -108,6 +112,32 @@ func seenKey(delivery string) string       { return "seen:" + delivery }
 func menuKey(subject, chat string) string  { return "{u:" + subject + "}:menu:" + chat }
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
+
+// stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey and menuKey of the
+// subject, built as those build them but into one string (one allocation for the six).
+func stepKeys(subject, chat, idem string) []string {
+	suffixes := [6][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}}
+	n := 0
+	for _, x := range suffixes {
+		n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	var ends [6]int
+	for i, x := range suffixes {
+		b.WriteString("{u:")
+		b.WriteString(subject)
+		b.WriteString("}")
+		b.WriteString(x[0])
+		b.WriteString(x[1])
+		ends[i] = b.Len()
+	}
+	all, keys, start := b.String(), make([]string, 6), 0
+	for i, end := range ends {
+		keys[i], start = all[start:end], end
+	}
+	return keys
+}
 
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
 func (s *Store) Load(ctx context.Context, subject, chat string) (flows.Snapshot, error) {
@@ -192,11 +222,8 @@ func (s *Store) KeepMenu(ctx context.Context, subject, chat string, menu []flows
 // KeepNewPassword implements flows.NewPasswords: the keyed hash (never the password) of the
 // password a page just set, for ttl.
 func (s *Store) KeepNewPassword(ctx context.Context, userID, rec string, ttl time.Duration) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, newPwKey(userID), rec, ttl)
-		p.Del(ctx, newPwChecksKey(userID)) // a new password: its own count of checks
-		return nil
-	})
+	// one script rather than MULTI, SET, DEL, EXEC: a new password gets its own count of checks
+	err := run(ctx, s.rdb, keepNewPwScript, []string{newPwKey(userID), newPwChecksKey(userID)}, []any{rec, ttl.Milliseconds()}).Err()
 	if err != nil {
 		return fmt.Errorf("store: keep new password hash: %w", err)
 	}
@@ -257,25 +284,44 @@ func decodeWindow(v string) flows.Window {
 }
 
 func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollment, error) {
-	e := flows.Enrollment{Methods: map[flows.MethodKind]flows.Registered{}, Tries: map[flows.MethodKind]flows.Window{}}
+	methods, longest := 0, 0
+	for k := range h {
+		if strings.HasPrefix(k, "m:") {
+			methods, longest = methods+1, max(longest, len(k))
+		}
+	}
+	// Tries is made when there is a count (flows makes it when it counts the first)
+	e := flows.Enrollment{Methods: make(map[flows.MethodKind]flows.Registered, methods)}
+	var aad []byte // "uid|field", the sealed record's additional data; one buffer for every method
+	if methods > 0 {
+		aad = append(make([]byte, 0, len(uid)+1+longest), uid...)
+		aad = append(aad, '|')
+	}
+	pre := len(aad)
+	rs := make([]flows.Registered, methods) // decoded into, one allocation for every method
 	for k, v := range h {
 		switch {
 		case strings.HasPrefix(k, "m:"):
-			plain, err := s.c.Open(uid+"|"+k, v)
+			aad = append(aad[:pre], k...)
+			plain, err := s.c.open(aad, v)
 			if err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
-			var r flows.Registered
-			if err := json.Unmarshal([]byte(plain), &r); err != nil {
+			r := &rs[0]
+			rs = rs[1:]
+			if err := json.Unmarshal(plain, r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
 			r.Stored = v
-			e.Methods[r.Kind] = r
+			e.Methods[r.Kind] = *r
 		case k == "c:fail":
 			e.Fails = decodeWindow(v)
 		case k == "c:sent":
 			e.Sent = decodeWindow(v)
 		case strings.HasPrefix(k, "c:try:"):
+			if e.Tries == nil {
+				e.Tries = map[flows.MethodKind]flows.Window{}
+			}
 			e.Tries[flows.MethodKind(strings.TrimPrefix(k, "c:try:"))] = decodeWindow(v)
 		case k == "block":
 			ms, _ := strconv.ParseInt(v, 10, 64)
@@ -414,9 +460,8 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if idem == "" {
 		idem = "-"
 	}
-	keys := []string{idemKey(c.Subject, idem), sessKey(c.Subject, c.ChatKey), enrolKey(c.Subject),
-		codeKey(c.Subject, c.ChatKey), linksKey(c.Subject), menuKey(c.Subject, c.ChatKey)}
-	res, err := s.runScript(ctx, stepScript, keys, string(arg)).StringSlice()
+	keys := stepKeys(c.Subject, c.ChatKey, idem)
+	res, err := s.runScript(ctx, stepScript, keys, arg).StringSlice()
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}

@@ -471,3 +471,30 @@ func TestReminderClaimsAndRenewals(t *testing.T) {
 		t.Fatalf("pending %d", n)
 	}
 }
+
+// A kept new-password hash lives for its lifetime, and a new one starts its own count of checks
+// (the count outlives the hash it counted for).
+func TestKeepNewPasswordStartsItsOwnCount(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	st := store.New(rdb, newCrypto(t))
+	ctx := context.Background()
+	if err := st.KeepNewPassword(ctx, "u1", "rec1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.SpendPasswordChecks(ctx, "u1", 5); err != nil || n != 5 {
+		t.Fatalf("checks %d %v", n, err)
+	}
+	if err := st.KeepNewPassword(ctx, "u1", "rec2", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.SpendPasswordChecks(ctx, "u1", 1); err != nil || n != 1 {
+		t.Fatalf("a new password's checks %d %v, want 1", n, err)
+	}
+	snap, err := st.Load(ctx, "u1", "slack:T:U1")
+	if err != nil || snap.NewPassword != "rec2" {
+		t.Fatalf("kept %q %v", snap.NewPassword, err)
+	}
+	if ttl := rdb.PTTL(ctx, "{u:u1}:newpw").Val(); ttl <= time.Minute || ttl > 2*time.Minute {
+		t.Fatalf("lifetime %v", ttl)
+	}
+}
