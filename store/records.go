@@ -21,7 +21,7 @@ import (
 
 // Peek returns a live link record and its session without consuming anything.
 func (s *Store) Peek(ctx context.Context, userID string, p flows.Purpose, mac string) (flows.LinkRecord, *flows.Session, error) {
-	res, err := peekScript.Run(ctx, s.rdb, []string{linksKey(userID)}, string(p), sessKey(userID, "")).Slice()
+	res, err := run(ctx, s.rdb, peekScript, []string{linksKey(userID)}, []any{string(p), sessKey(userID, "")}).Slice()
 	if err != nil {
 		return flows.LinkRecord{}, nil, fmt.Errorf("store: link: %w", err)
 	}

@@ -88,7 +88,7 @@ func New(rdb redis.UniversalClient, c *Crypto) *Store { return &Store{rdb: rdb, 
 // Preload loads the scripts so the first step does not pay a NOSCRIPT round trip. (After a
 // Redis restart the scripts are reloaded on demand.)
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{stepScript, consumeScript, peekScript, countSendScript, budgetScript, registerScript, pinScript} {
+	for _, sc := range []*redis.Script{stepScript, consumeScript, peekScript, keepNewPwScript, countSendScript, budgetScript, registerScript, pinScript} {
 		if err := sc.Load(ctx, s.rdb).Err(); err != nil {
 			return fmt.Errorf("store: load script: %w", err)
 		}
