@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/resetbot/resetbot/internal/gopool"
 )
 
 // ErrPinMismatch: the chat identity is pinned to another directory user.
@@ -140,10 +142,10 @@ func New(d Deps, o Options) *Engine {
 // request.
 func (e *Engine) later(ctx context.Context, f func(ctx context.Context)) {
 	e.bg.Add(1)
-	go func() {
+	gopool.Go(func() {
 		defer e.bg.Done()
 		f(context.WithoutCancel(ctx))
-	}()
+	})
 }
 
 // Drain waits for the work started after answers (at shutdown, and in tests).

@@ -19,6 +19,8 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/internal/jsonscan"
+
+	"github.com/resetbot/resetbot/internal/gopool"
 )
 
 // Platform is Slack's name in chat keys.
@@ -260,12 +262,12 @@ func (w *inflight) Wait() {
 // later runs f after the request was acknowledged, detached from the request's context.
 func (a *Adapter) later(ctx context.Context, f func(ctx context.Context)) {
 	a.work.Add(1)
-	go func() {
+	gopool.Go(func() {
 		defer a.work.Done()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
 		f(ctx)
-	}()
+	})
 }
 
 func contains(list []string, s string) bool {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/gopool"
 )
 
 // MaxQueued is how many of one person's messages wait while one is worked on. Beyond it a
@@ -47,7 +48,8 @@ func (a *Adapter) perUser(ctx context.Context, team, user, channel string, f fun
 	q.jobs = append(q.jobs, f)
 	if !running {
 		a.work.Add(1)
-		go a.drain(context.WithoutCancel(ctx), key, q)
+		dctx := context.WithoutCancel(ctx)
+		gopool.Go(func() { a.drain(dctx, key, q) }) // on a goroutine that ran a step before (see gopool)
 	}
 	a.qmu.Unlock()
 }
