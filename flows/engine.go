@@ -219,7 +219,11 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	if lookupErr == nil {
 		e.rememberLater(ctx, acct.ID, in.Chat)
 	}
-	s.commit = Commit{Subject: s.subject, ChatKey: s.chatKey, IdemKey: in.IdemKey, Now: now, KeepSession: true, MenuWas: snap.Menu}
+	idem := in.IdemKey
+	if in.Delivery != "" {
+		idem = "" // the delivery was claimed by the read: no second copy reaches this commit
+	}
+	s.commit = Commit{Subject: s.subject, ChatKey: s.chatKey, IdemKey: idem, Now: now, KeepSession: true, MenuWas: snap.Menu}
 	if s.sess != nil {
 		s.commit.ExpectVersion = s.sess.Version
 	}

@@ -410,6 +410,10 @@ func TestRetriesAreClaimedByTheStepsRead(t *testing.T) {
 	if refusals != 1 {
 		t.Fatalf("%d refusals to one delivery", refusals)
 	}
+	// the claims are the dedupe: the steps keep no idempotency key of their own besides them
+	if keys, _ := e.h.RDB.Keys(context.Background(), "{u:*}:i:*").Result(); len(keys) != 0 {
+		t.Fatalf("idempotency keys kept besides the claims: %v", keys)
+	}
 }
 
 func TestIgnoredAndRefused(t *testing.T) {
