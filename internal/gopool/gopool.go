@@ -17,8 +17,9 @@ type Pool struct {
 	work chan func()
 	idle time.Duration
 	wg   sync.WaitGroup
-	// exited, when set, is called when a goroutine ends after being idle (tests)
-	exited func()
+	// spawned, idled and exited, when set, are called when a goroutine starts, when it is about
+	// to wait for a job, and when it ends after waiting too long (tests)
+	spawned, idled, exited func()
 }
 
 // New returns a pool whose goroutines end after idle without a job.
@@ -38,6 +39,9 @@ func (p *Pool) Go(f func()) {
 	select {
 	case p.work <- f:
 	default:
+		if p.spawned != nil {
+			p.spawned()
+		}
 		go p.run(f)
 	}
 }
@@ -53,6 +57,9 @@ func (p *Pool) run(f func()) {
 		f = nil // nothing of the job is kept while idle
 		p.wg.Done()
 		t.Reset(p.idle) // (since Go 1.23 a Reset timer never delivers an earlier expiry)
+		if p.idled != nil {
+			p.idled()
+		}
 		select {
 		case f = <-p.work:
 		case <-t.C:

@@ -1,40 +1,35 @@
 package gopool
 
 import (
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// A job runs on an idle goroutine when there is one: after a first job, a thousand jobs one
-// after another start no new goroutine.
+// A job runs on an idle goroutine when there is one: of a thousand jobs, each given once the
+// goroutine of the one before is about to wait for work, nearly all run on that goroutine (a
+// job given in the instant before it waits starts another one).
 func TestIdleGoroutineTakesTheNextJob(t *testing.T) {
 	p := New(time.Minute)
-	var started atomic.Int64
-	var wg sync.WaitGroup
-	run := func() {
-		wg.Add(1)
-		p.Go(func() {
-			started.Add(1)
-			wg.Done()
-		})
-		wg.Wait()
+	idle := make(chan struct{}, 1)
+	var spawned, ran atomic.Int64
+	p.spawned = func() { spawned.Add(1) }
+	p.idled = func() {
+		select {
+		case idle <- struct{}{}:
+		default:
+		}
 	}
-	run()
-	// the goroutine is idle once it waits for work again
-	waitIdle(t, p, 1)
-	before := runtime.NumGoroutine()
 	for range 1000 {
-		run()
-		waitIdle(t, p, 1)
+		p.Go(func() { ran.Add(1) })
+		<-idle
 	}
-	if started.Load() != 1001 {
-		t.Fatalf("%d jobs ran", started.Load())
+	p.Wait()
+	if ran.Load() != 1000 {
+		t.Fatalf("%d jobs ran", ran.Load())
 	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Fatalf("%d goroutines after the jobs, %d before", n, before)
+	if n := spawned.Load(); n > 50 {
+		t.Fatalf("1000 jobs one after another started %d goroutines", n)
 	}
 }
 
@@ -75,28 +70,5 @@ func TestIdleGoroutinesEnd(t *testing.T) {
 	case <-ended:
 	case <-time.After(10 * time.Second):
 		t.Fatal("an idle goroutine did not end")
-	}
-}
-
-// waitIdle waits until n goroutines of p wait for work (a send to p.work would be taken).
-func waitIdle(t *testing.T, p *Pool, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		// a goroutine blocked receiving on p.work shows as a waiting receiver: a probe job
-		// sent without blocking is taken only then
-		probe := make(chan struct{})
-		p.wg.Add(1)
-		select {
-		case p.work <- func() { close(probe) }:
-			<-probe
-			return
-		default:
-			p.wg.Done()
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no goroutine became idle")
-		}
-		runtime.Gosched()
 	}
 }
