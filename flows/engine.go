@@ -216,14 +216,16 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 	s.acct = acct
 	s.snap = snap
 	s.sess = snap.Session
+	var locale *PersonLocale
 	if lookupErr == nil {
-		e.rememberLater(ctx, acct.ID, in.Chat)
+		locale = e.localeToRemember(acct.ID, in.Chat)
 	}
 	idem := in.IdemKey
 	if in.Delivery != "" {
 		idem = "" // the delivery was claimed by the read: no second copy reaches this commit
 	}
-	s.commit = Commit{Subject: s.subject, ChatKey: s.chatKey, IdemKey: idem, Now: now, KeepSession: true, MenuWas: snap.Menu}
+	s.commit = Commit{Subject: s.subject, ChatKey: s.chatKey, IdemKey: idem, Now: now, KeepSession: true, MenuWas: snap.Menu,
+		Locale: locale}
 	if s.sess != nil {
 		s.commit.ExpectVersion = s.sess.Version
 	}
@@ -250,6 +252,9 @@ func (e *Engine) finish(ctx context.Context, s *step, reason string) ([]Reply, e
 	out, err := e.d.Sessions.Commit(ctx, s.commit)
 	if err != nil {
 		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: commit: %w", err))
+	}
+	if l := s.commit.Locale; l != nil {
+		e.locales.Store(s.commit.Subject, *l) // kept by the commit, whatever its outcome
 	}
 	if e.d.Log.Enabled(ctx, slog.LevelDebug) { // its arguments are built only when it is written
 		e.d.Log.DebugContext(ctx, "step", "chat", s.commit.ChatKey, "subject", s.subject, "status", int(out.Status),
@@ -710,22 +715,16 @@ func (e *Engine) noticeLocale(ctx context.Context, a Account, pol Policy) (strin
 	return known.Lang, ChatRef{TimeZone: known.TimeZone}.Location()
 }
 
-// rememberLater keeps the person's chat language and time zone for what is sent outside the
-// conversation, after the reply; each process writes a person's pair once (and again when it
-// changes).
-func (e *Engine) rememberLater(ctx context.Context, userID string, chat ChatRef) {
+// localeToRemember is the person's chat language and time zone when this process has not kept
+// them yet (or they changed): the step's commit keeps them, for what is sent outside the
+// conversation (finish notes them as kept once the commit is done).
+func (e *Engine) localeToRemember(userID string, chat ChatRef) *PersonLocale {
 	if e.d.Locales == nil || userID == "" || chat.Locale == "" {
-		return
+		return nil
 	}
 	l := PersonLocale{Lang: Lang(chat.Locale), TimeZone: chat.TimeZone}
 	if old, ok := e.locales.Load(userID); ok && old.(PersonLocale) == l {
-		return
+		return nil
 	}
-	e.locales.Store(userID, l)
-	e.later(ctx, func(ctx context.Context) {
-		if err := e.d.Locales.RememberLocale(ctx, userID, l); err != nil {
-			e.d.Log.WarnContext(ctx, "person's language not kept", "err", err, "user", userID)
-			e.locales.Delete(userID)
-		}
-	})
+	return &l
 }

@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -330,6 +331,35 @@ func TestPrivilegedAllowedNeedsTwoMethodsNeverQuestions(t *testing.T) {
 	rs := h.Say("U1", aliceMail, "reset")
 	if !strings.Contains(rs[len(rs)-1].Text, "2 proof") {
 		t.Fatalf("privileged with required=1: %q", rs[len(rs)-1].Text)
+	}
+}
+
+// A person's language and time zone, new to this process, are kept by the step's own commit:
+// the step costs its read and its script and nothing after it, and the pair is kept.
+func TestStepKeepsTheLocaleInItsCommit(t *testing.T) {
+	h, _ := newAlice(t)
+	h.Deps.Locales = h.Store // as the bot wires it
+	h.Rebuild()
+	ctx := context.Background()
+	h.Say("U1", aliceMail, "status")
+	h.Engine.Drain()
+	h.Counter.Take()
+	chat := storetest.Chat("U1")
+	chat.Locale, chat.TimeZone = "de", "Europe/Berlin"
+	for i, want := range []int{2, 2} {
+		in := flows.Inbound{Chat: chat, Claim: flows.Claim{Kind: flows.ClaimEmail, Value: aliceMail}, Text: "status",
+			IdemKey: fmt.Sprintf("locale-%d", i)}
+		if _, err := h.Engine.Handle(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		h.Engine.Drain() // the work after the answer, if any
+		if n, cmds := h.Counter.Take(); n != want {
+			t.Errorf("step %d with a new language: %d round trips %v, want the read and the script", i, n, cmds)
+		}
+	}
+	got, err := h.Store.PersonLocale(ctx, storetest.Alice.ID)
+	if err != nil || got.Lang != "de" || got.TimeZone != "Europe/Berlin" {
+		t.Fatalf("kept %+v %v", got, err)
 	}
 }
 

@@ -181,6 +181,9 @@ type Commit struct {
 	// MenuWas is the notice's menu as the step read it: ForgetMenu drops that menu only, never
 	// a newer one a notice kept meanwhile (another replica, between the read and the commit)
 	MenuWas []Choice
+	// Locale, when set, is kept as the person's language and time zone (what RememberLocale
+	// keeps) in the same atomic step, whatever its outcome
+	Locale *PersonLocale
 }
 
 // LinkGrant issues a one-time link inside a Commit; a new one voids the previous of its purpose.

@@ -16,14 +16,14 @@ var _ flows.PersonLocales = (*Store)(nil)
 func (s *Store) RememberLocale(ctx context.Context, userID string, l flows.PersonLocale) error {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	return s.rdb.HSet(ctx, tag(userID)+":locale", "lang", l.Lang, "tz", l.TimeZone).Err()
+	return s.rdb.HSet(ctx, localeKey(userID), "lang", l.Lang, "tz", l.TimeZone).Err()
 }
 
 // PersonLocale is what RememberLocale kept; the zero value when nothing is known.
 func (s *Store) PersonLocale(ctx context.Context, userID string) (flows.PersonLocale, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
-	v, err := s.rdb.HMGet(ctx, tag(userID)+":locale", "lang", "tz").Result()
+	v, err := s.rdb.HMGet(ctx, localeKey(userID), "lang", "tz").Result()
 	if errors.Is(err, redis.Nil) {
 		return flows.PersonLocale{}, nil
 	}

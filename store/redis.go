@@ -110,20 +110,21 @@ func idemKey(subject, k string) string     { return "{u:" + subject + "}:i:" + k
 func pinKey(chat string) string            { return "pin:" + chat }
 func seenKey(delivery string) string       { return "seen:" + delivery }
 func menuKey(subject, chat string) string  { return "{u:" + subject + "}:menu:" + chat }
+func localeKey(subject string) string      { return "{u:" + subject + "}:locale" }
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
 // stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey and menuKey of the
 // subject, built as those build them but into one string (one allocation for the six).
 func stepKeys(subject, chat, idem string) []string {
-	suffixes := [6][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}}
+	suffixes := [7][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}, {":locale", ""}}
 	n := 0
 	for _, x := range suffixes {
 		n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
 	}
 	var b strings.Builder
 	b.Grow(n)
-	var ends [6]int
+	var ends [7]int
 	for i, x := range suffixes {
 		b.WriteString("{u:")
 		b.WriteString(subject)
@@ -132,7 +133,7 @@ func stepKeys(subject, chat, idem string) []string {
 		b.WriteString(x[1])
 		ends[i] = b.Len()
 	}
-	all, keys, start := b.String(), make([]string, 6), 0
+	all, keys, start := b.String(), make([]string, 7), 0
 	for i, end := range ends {
 		keys[i], start = all[start:end], end
 	}
@@ -350,10 +351,15 @@ type plan struct {
 	// while it is still MenuWas (as KeepMenu wrote it) when that is given
 	ForgetMenu bool   `json:"forget_menu,omitempty"`
 	MenuWas    string `json:"menu_was,omitempty"`
+	// Locale is kept as the person's language and time zone (RememberLocale's hash)
+	Locale *planLocale `json:"locale,omitempty"`
+}
+type planLocale struct {
+	Lang string `json:"lang"`
+	TZ   string `json:"tz"`
 }
 type planSave struct {
-	Data string `json:"data"`
-	TTL  int64  `json:"ttl"`
+	TTL int64 `json:"ttl"` // the session's data is ARGV[2]
 }
 type planAttempt struct {
 	Method   string   `json:"method"`
@@ -419,12 +425,19 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		}
 		p.MenuWas = string(b)
 	}
+	if l := c.Locale; l != nil {
+		p.Locale = &planLocale{Lang: l.Lang, TZ: l.TimeZone}
+	}
+	// the session's JSON goes as an argument of its own (ARGV[2]): inside the plan it was
+	// escaped into a JSON string here and unescaped again by the script's cjson
+	var data []byte
 	if c.Session != nil && !c.KeepSession {
 		b, err := json.Marshal(c.Session)
 		if err != nil {
 			return flows.Outcome{}, err
 		}
-		p.Save = &planSave{Data: string(b), TTL: ttlMS(c.Session.ExpiresAt, now)}
+		data = b
+		p.Save = &planSave{TTL: ttlMS(c.Session.ExpiresAt, now)}
 	}
 	if a := c.Attempt; a != nil {
 		p.Attempt = &planAttempt{Method: string(a.Method), Correct: a.Correct, CodeMAC: a.CodeMAC, Step: a.TOTPStep,
@@ -461,7 +474,10 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		idem = "-"
 	}
 	keys := stepKeys(c.Subject, c.ChatKey, idem)
-	res, err := s.runScript(ctx, stepScript, keys, arg).StringSlice()
+	if data == nil {
+		data = []byte{}
+	}
+	res, err := s.runScript(ctx, stepScript, keys, arg, data).StringSlice()
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}

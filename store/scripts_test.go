@@ -75,7 +75,7 @@ func TestSubjectKeysShareTheTag(t *testing.T) {
 
 // step.lua's keys, built together, are the subject's keys as each is built on its own.
 func TestStepKeysAreTheSubjectsKeys(t *testing.T) {
-	want := []string{idemKey("s1", "k"), sessKey("s1", "slack:T:U"), enrolKey("s1"), codeKey("s1", "slack:T:U"), linksKey("s1"), menuKey("s1", "slack:T:U")}
+	want := []string{idemKey("s1", "k"), sessKey("s1", "slack:T:U"), enrolKey("s1"), codeKey("s1", "slack:T:U"), linksKey("s1"), menuKey("s1", "slack:T:U"), localeKey("s1")}
 	got := stepKeys("s1", "slack:T:U", "k")
 	if strings.Join(got, " ") != strings.Join(want, " ") || len(got) != len(want) {
 		t.Fatalf("step keys %q, want %q", got, want)

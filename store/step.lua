@@ -1,7 +1,8 @@
 -- One chat step, atomically: deduplicate, compare the session version, count the attempt
 -- before it can be accepted, check blocks and send limits, then save.
--- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links, 6 the chat's notice menu
--- ARGV[1]: the plan as JSON (see redis.go)
+-- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links, 6 the chat's notice menu,
+-- 7 the person's language and time zone (kept when the plan has a locale, whatever the outcome)
+-- ARGV[1]: the plan as JSON (see redis.go); ARGV[2]: the session's data when the plan saves it
 -- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
 -- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
 -- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
@@ -9,6 +10,9 @@
 local p = cjson.decode(ARGV[1])
 local now = tonumber(p.now)
 local function fmt(n) return string.format('%d', n) end
+if p.locale then
+  redis.call('HSET', KEYS[7], 'lang', p.locale.lang, 'tz', p.locale.tz)
+end
 
 if p.idem and redis.call('EXISTS', KEYS[1]) == 1 then
   return {'dup', '0', '0'}
@@ -106,7 +110,7 @@ local nv = cur
 if not p.keep then
   if p.save then
     nv = cur + 1
-    redis.call('HSET', KEYS[2], 'v', fmt(nv), 'data', p.save.data)
+    redis.call('HSET', KEYS[2], 'v', fmt(nv), 'data', ARGV[2])
     redis.call('PEXPIRE', KEYS[2], fmt(tonumber(p.save.ttl)))
   else
     redis.call('DEL', KEYS[2], KEYS[4])
