@@ -290,7 +290,7 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 		}
 	}
 	if pol.NotifyUser {
-		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange)
+		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange, sess.Chat)
 	}
 	if acct.Privileged && pol.NotifyAdmins {
 		e.announceAdmins(ctx, "privileged_reset", acct.DisplayName, acct.UPN, how)
@@ -356,8 +356,19 @@ func (e *Engine) notMe(ctx context.Context, s *step) {
 
 // noticeReset mails the person that their password was reset, or changed (the expiry page's
 // "Change it now", where they chose it knowing the old one).
-func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy, changed bool) {
-	lang, loc := e.noticeLocale(ctx, a, pol)
+func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy, changed bool, from ChatRef) {
+	var lang string
+	var loc *time.Location
+	if from.Platform != RecoverPlatform && from.Locale != "" && from.TimeZone != "" {
+		// the chat the reset began in knows the person's language and time zone (the ones its
+		// steps keep for notices): no read of the kept pair
+		lang, loc = LangFrom(ctx), from.Location()
+		if lang == "" {
+			lang = Lang(from.Locale)
+		}
+	} else {
+		lang, loc = e.noticeLocale(ctx, a, pol)
+	}
 	key := "mail.reset"
 	if changed {
 		key = "mail.change"
