@@ -181,8 +181,8 @@ type Commit struct {
 	// MenuWas is the notice's menu as the step read it: ForgetMenu drops that menu only, never
 	// a newer one a notice kept meanwhile (another replica, between the read and the commit)
 	MenuWas []Choice
-	// Locale, when set, is kept as the person's language and time zone (what RememberLocale
-	// keeps) in the same atomic step, whatever its outcome
+	// Locale, when set, is kept as the person's language and time zone (what
+	// PersonLocales.PersonLocale reads) in the same atomic step, whatever its outcome
 	Locale *PersonLocale
 }
 
@@ -369,10 +369,9 @@ type PersonLocale struct {
 	TimeZone string
 }
 
-// PersonLocales remembers each person's language and time zone once a chat has told it, for
-// what is sent to them outside a conversation (reminders, lockout alerts, notices by email,
-// text or call).
+// PersonLocales reads each person's language and time zone, which a step keeps once a chat has
+// told them (Commit.Locale), for what is sent to them outside a conversation (reminders, lockout
+// alerts, notices by email, text or call). With none, nothing is kept.
 type PersonLocales interface {
-	RememberLocale(ctx context.Context, userID string, l PersonLocale) error
 	PersonLocale(ctx context.Context, userID string) (PersonLocale, error)
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/resetbot/resetbot/internal/jsonscan/jsonscantest"
 	"maps"
 	"math/rand/v2"
 	"net/http"
@@ -21,19 +22,7 @@ func TestScanBatchMatchesEncodingJSON(t *testing.T) {
 	const bytesToTry = `{}[]":,1n"tf x\e.-IDSB`
 	docs := []string{base, `{}`, `{"responses":null}`, `{"responses":[null]}`}
 	for range 4000 {
-		d := []byte(base)
-		for range 1 + r.IntN(2) {
-			p := r.IntN(len(d))
-			switch r.IntN(3) {
-			case 0:
-				d[p] = bytesToTry[r.IntN(len(bytesToTry))]
-			case 1:
-				d = append(d[:p:p], d[p+1:]...)
-			default:
-				d = append(d[:p:p], append([]byte{bytesToTry[r.IntN(len(bytesToTry))]}, d[p:]...)...)
-			}
-		}
-		docs = append(docs, string(d))
+		docs = append(docs, jsonscantest.Damaged(r, base, bytesToTry))
 	}
 	read := 0
 	for _, d := range docs {

@@ -11,15 +11,8 @@ import (
 
 var _ flows.PersonLocales = (*Store)(nil)
 
-// RememberLocale keeps a person's language and time zone under their hash tag
-// ({u:<id>}:locale), for what is sent to them outside a conversation.
-func (s *Store) RememberLocale(ctx context.Context, userID string, l flows.PersonLocale) error {
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
-	defer cancel()
-	return s.rdb.HSet(ctx, localeKey(userID), "lang", l.Lang, "tz", l.TimeZone).Err()
-}
-
-// PersonLocale is what RememberLocale kept; the zero value when nothing is known.
+// PersonLocale is the person's language and time zone a step kept ({u:<id>}:locale, written by
+// step.lua with Commit.Locale); the zero value when nothing is known.
 func (s *Store) PersonLocale(ctx context.Context, userID string) (flows.PersonLocale, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()

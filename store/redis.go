@@ -351,7 +351,7 @@ type plan struct {
 	// while it is still MenuWas (as KeepMenu wrote it) when that is given
 	ForgetMenu bool   `json:"forget_menu,omitempty"`
 	MenuWas    string `json:"menu_was,omitempty"`
-	// Locale is kept as the person's language and time zone (RememberLocale's hash)
+	// Locale is kept as the person's language and time zone (the hash PersonLocale reads)
 	Locale *planLocale `json:"locale,omitempty"`
 }
 type planLocale struct {

@@ -22,15 +22,49 @@ import (
 // sentRequest is what a Web API call put on the wire.
 type sentRequest struct{ Method, Path, ContentType, Auth, Body string }
 
+// slackAnswer is what the scripted Slack API answers.
+type slackAnswer struct {
+	name, retryAfter, body string
+	status                 int
+}
+
+// scripted is a Slack API that answers every call with the current answer and keeps the last
+// request, so slack-go's request and ours can be compared.
+type scripted struct {
+	*httptest.Server
+	mu   sync.Mutex
+	cur  slackAnswer
+	last sentRequest
+}
+
+func startScripted(t *testing.T) *scripted {
+	s := &scripted{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.last = sentRequest{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
+		ans := s.cur
+		s.mu.Unlock()
+		if ans.retryAfter != "" {
+			w.Header().Set("Retry-After", ans.retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(ans.status)
+		_, _ = io.WriteString(w, ans.body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *scripted) answer(a slackAnswer) { s.mu.Lock(); s.cur = a; s.mu.Unlock() }
+func (s *scripted) sent() sentRequest    { s.mu.Lock(); defer s.mu.Unlock(); return s.last }
+
 // TestChatFormMatchesSlackGo: chatForm sends chat.postMessage and chat.update byte for byte as
 // slack-go's PostMessageContext and UpdateMessageContext did, and turns every kind of answer
 // (ok, ok false with details, 429 with and without a usable Retry-After, other statuses, a body
 // that is not JSON) into the same error, of the same type: call's 429 handling depends on it.
 func TestChatFormMatchesSlackGo(t *testing.T) {
-	answers := []struct {
-		name, retryAfter, body string
-		status                 int
-	}{
+	answers := []slackAnswer{
 		{"ok", "", `{"ok":true,"channel":"D1","ts":"1700000000.000001","message":{"type":"message","text":"x","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"x"}}]}}`, 200},
 		{"warning", "", `{"ok":true,"warning":"missing_charset","response_metadata":{"warnings":["missing_charset"]}}`, 200},
 		{"refused", "", `{"ok":false,"error":"invalid_blocks","errors":["must be less than 3001 characters [json-pointer:/blocks/0/text/text]"],"response_metadata":{"messages":["[ERROR] too long"]}}`, 200},
@@ -52,23 +86,7 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 		{"errors not a list", "", `{"ok":false,"error":"x","errors":{"a":1}}`, 200},
 		{"keys other case", "", `{"OK":false,"Error":"invalid_blocks","Needed":"chat:write"}`, 200},
 	}
-	var mu sync.Mutex
-	var last sentRequest
-	cur := answers[0]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		last = sentRequest{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
-		ans := cur
-		mu.Unlock()
-		if ans.retryAfter != "" {
-			w.Header().Set("Retry-After", ans.retryAfter)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(ans.status)
-		_, _ = io.WriteString(w, ans.body)
-	}))
-	defer srv.Close()
+	srv := startScripted(t)
 
 	const token = "xoxb-1-2-abc"
 	api := slackapi.New(token, slackapi.OptionAPIURL(srv.URL+"/"), slackapi.OptionHTTPClient(srv.Client()))
@@ -120,17 +138,11 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range calls {
 		for _, ans := range answers {
-			mu.Lock()
-			cur = ans
-			mu.Unlock()
+			srv.answer(ans)
 			oldErr := c.old(ctx)
-			mu.Lock()
-			oldReq := last
-			mu.Unlock()
+			oldReq := srv.sent()
 			newErr := c.new(ctx)
-			mu.Lock()
-			newReq := last
-			mu.Unlock()
+			newReq := srv.sent()
 			if oldReq != newReq {
 				t.Errorf("%s, %s: sent\n %+v\nslack-go sent\n %+v", c.name, ans.name, newReq, oldReq)
 			}
@@ -205,10 +217,7 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 		`"image_24":"https://x/a.png","team":"T1"},"is_admin":true,"is_owner":false,"is_primary_owner":false,` +
 		`"is_restricted":false,"is_ultra_restricted":false,"is_bot":false,"is_app_user":false,"updated":1502138686,` +
 		`"is_email_confirmed":true,"has_2fa":false,"locale":"de-DE"}}`
-	answers := []struct {
-		name, retryAfter, body string
-		status                 int
-	}{
+	answers := []slackAnswer{
 		{"full", "", full, 200},
 		{"guest", "", `{"ok":true,"user":{"id":"U2","team_id":"T1","is_restricted":true,"profile":{"email":"g@x.org"},"is_email_confirmed":true}}`, 200},
 		{"single-channel guest", "", `{"ok":true,"user":{"id":"U2","is_ultra_restricted":true,"locale":"ja-JP"}}`, 200},
@@ -231,23 +240,7 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 		{"profile not an object", "", `{"ok":true,"user":{"id":"U1","profile":"x"}}`, 200},
 		{"email not a string", "", `{"ok":true,"user":{"id":"U1","profile":{"email":["a@b.example"]}}}`, 200},
 	}
-	var mu sync.Mutex
-	var last sentRequest
-	cur := answers[0]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		last = sentRequest{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(b)}
-		ans := cur
-		mu.Unlock()
-		if ans.retryAfter != "" {
-			w.Header().Set("Retry-After", ans.retryAfter)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(ans.status)
-		_, _ = io.WriteString(w, ans.body)
-	}))
-	defer srv.Close()
+	srv := startScripted(t)
 
 	const token = "xoxb-1-2-abc"
 	api := slackapi.New(token, slackapi.OptionAPIURL(srv.URL+"/"), slackapi.OptionHTTPClient(srv.Client()))
@@ -267,21 +260,15 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, ans := range answers {
-		mu.Lock()
-		cur = ans
-		mu.Unlock()
+		srv.answer(ans)
 		u, oldErr := api.GetUserInfoContext(ctx, "U1 &x")
 		var old person
 		if oldErr == nil {
 			old = personOf(u)
 		}
-		mu.Lock()
-		oldReq := last
-		mu.Unlock()
+		oldReq := srv.sent()
 		p, newErr := a.userInfo(ctx, "U1 &x")
-		mu.Lock()
-		newReq := last
-		mu.Unlock()
+		newReq := srv.sent()
 		if oldReq != newReq {
 			t.Errorf("%s: sent\n %+v\nslack-go sent\n %+v", ans.name, newReq, oldReq)
 		}

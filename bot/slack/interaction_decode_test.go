@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/resetbot/resetbot/internal/jsonscan/jsonscantest"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -160,19 +161,7 @@ func TestDecodeInteractionMatchesEncodingJSON(t *testing.T) {
 	for _, b := range base {
 		docs = append(docs, b)
 		for range 2000 {
-			d := []byte(b)
-			for range 1 + r.IntN(2) {
-				p := r.IntN(len(d))
-				switch r.IntN(3) {
-				case 0:
-					d[p] = bytesToTry[r.IntN(len(bytesToTry))]
-				case 1:
-					d = append(d[:p:p], d[p+1:]...)
-				default:
-					d = append(d[:p:p], append([]byte{bytesToTry[r.IntN(len(bytesToTry))]}, d[p:]...)...)
-				}
-			}
-			docs = append(docs, string(d))
+			docs = append(docs, jsonscantest.Damaged(r, b, bytesToTry))
 		}
 	}
 	decided := 0

@@ -40,24 +40,9 @@ func (e *TypeError) Error() string {
 // as written between its quotes when it has no escapes, else its decoded form. An error from f
 // stops the walk and is returned.
 func Members(data []byte, f func(key, value []byte) error) error {
-	i, err := value(data, skipSpace(data, 0), 0)
-	if err != nil {
+	i, done, err := open(data, '{', '}', "an object")
+	if done || err != nil {
 		return err
-	}
-	if skipSpace(data, i) != len(data) {
-		return ErrSyntax
-	}
-	i = skipSpace(data, 0)
-	switch data[i] {
-	case 'n':
-		return nil
-	case '{':
-	default:
-		return &TypeError{Want: "an object", Got: kind(data[i])}
-	}
-	i = skipSpace(data, i+1)
-	if data[i] == '}' {
-		return nil
 	}
 	for {
 		end, _ := str(data, i) // checked above
@@ -85,24 +70,9 @@ func Members(data []byte, f func(key, value []byte) error) error {
 // Elements calls f with each element of the array data, after checking that data is one JSON
 // value; null has none, another kind of value is a *TypeError.
 func Elements(data []byte, f func(value []byte) error) error {
-	i, err := value(data, skipSpace(data, 0), 0)
-	if err != nil {
+	i, done, err := open(data, '[', ']', "an array")
+	if done || err != nil {
 		return err
-	}
-	if skipSpace(data, i) != len(data) {
-		return ErrSyntax
-	}
-	i = skipSpace(data, 0)
-	switch data[i] {
-	case 'n':
-		return nil
-	case '[':
-	default:
-		return &TypeError{Want: "an array", Got: kind(data[i])}
-	}
-	i = skipSpace(data, i+1)
-	if data[i] == ']' {
-		return nil
 	}
 	for {
 		end, _ := value(data, i, 1)
@@ -115,6 +85,29 @@ func Elements(data []byte, f func(value []byte) error) error {
 		}
 		i = skipSpace(data, i+1)
 	}
+}
+
+// open checks that data is one JSON value and, when it is an object or array opened by
+// opener, returns the index of its first member or element; done when it is null or empty.
+// Another kind of value is a *TypeError naming want.
+func open(data []byte, opener, closer byte, want string) (i int, done bool, err error) {
+	i, err = value(data, skipSpace(data, 0), 0)
+	if err != nil {
+		return 0, true, err
+	}
+	if skipSpace(data, i) != len(data) {
+		return 0, true, ErrSyntax
+	}
+	i = skipSpace(data, 0)
+	switch data[i] {
+	case 'n':
+		return 0, true, nil
+	case opener:
+	default:
+		return 0, true, &TypeError{Want: want, Got: kind(data[i])}
+	}
+	i = skipSpace(data, i+1)
+	return i, data[i] == closer, nil
 }
 
 // String decodes a string value; null is "".
