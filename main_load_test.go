@@ -66,13 +66,21 @@ import (
 // dir/bot-heap1.pprof (the run's allocations: go tool pprof -sample_index=alloc_objects
 // -diff_base dir/bot-heap0.pprof dir/bot-heap1.pprof). LOAD_MEMPROFILERATE=n sets the bot
 // process's runtime.MemProfileRate (1 records every allocation: exact counts in the heap
-// profiles, but a slower run whose CPU figures do not count).
+// profiles, but a slower run whose CPU figures do not count). LOAD_AT=50 (or 10,50) runs only
+// those concurrencies and leaves BENCHMARKS.md alone; LOAD_REDIS_STATS=1 writes, after each run,
+// redis-server's commands per recovery (INFO commandstats), the scripts' and commands' times
+// from its slow log (every command logged: the log itself costs Redis CPU, so that run's Redis
+// figure does not count) and the Slack API calls per recovery.
 func BenchmarkRecoveries(b *testing.B) {
 	users := 2000
 	if v, err := strconv.Atoi(os.Getenv("LOAD_USERS")); err == nil && v > 0 {
 		users = v
 	}
 	concurrencies := []int{1, 10, 50, 200}
+	only := loadOnly(os.Getenv("LOAD_AT"))
+	if only != nil {
+		concurrencies = only
+	}
 	l := newLoad(b, len(concurrencies)*users+1000)
 	bot := l.startChild(b)
 	var rows []loadResult
@@ -94,7 +102,25 @@ func BenchmarkRecoveries(b *testing.B) {
 		b.ReportMetric(r.botRSS, fmt.Sprintf("bot-peak-RSS-MB@%d", r.concurrency))
 	}
 	b.ReportMetric(perSession, "redis-B/session")
+	if only != nil {
+		b.Logf("LOAD_AT is set: BENCHMARKS.md is left as it is")
+		return
+	}
 	writeBenchmarks(b, rows, perSession)
+}
+
+// loadOnly reads LOAD_AT, a comma-separated list of concurrencies to run instead of all four
+// (for exploring; BENCHMARKS.md is then not written). Nil when it is unset or unreadable.
+func loadOnly(v string) []int {
+	var cs []int
+	for _, f := range strings.Split(v, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c <= 0 {
+			return nil
+		}
+		cs = append(cs, c)
+	}
+	return cs
 }
 
 const loadTeam = "TLOAD"
@@ -102,6 +128,7 @@ const loadSecret = "load-signing-secret-0123456789"
 
 type load struct {
 	slackURL string
+	fake     *fakeslack.Server
 	web      *http.Client
 	slack    *http.Client
 	enrol    map[string]string // user → TOTP secret
@@ -325,6 +352,7 @@ func newLoad(b *testing.B, n int) *load {
 	tenant := graphtest.New()
 	tenant.AddGroup(graphtest.Group{ID: graphtest.SSPRGroup, Name: "SSPR users"})
 	fake := fakeslack.Start(b)
+	l.fake = fake
 	for i := 0; i < n; i++ {
 		mail := fmt.Sprintf("emp%05d@contoso.test", i)
 		tenant.AddUser(graphtest.User{ID: fmt.Sprintf("0a000000-0000-4000-8000-%012d", i), UPN: mail, Mail: mail,
@@ -551,6 +579,18 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 	if profile {
 		bot.ask(b, "profile "+filepath.Join(os.Getenv("LOAD_PROFILE"), "bot"))
 	}
+	redisStats := os.Getenv("LOAD_REDIS_STATS") != ""
+	var slack0 map[string]int
+	if redisStats {
+		ctx := context.Background()
+		if err := l.rdb.ConfigResetStat(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+		l.rdb.ConfigSet(ctx, "slowlog-log-slower-than", "0")
+		l.rdb.ConfigSet(ctx, "slowlog-max-len", "200000")
+		l.rdb.SlowLogReset(ctx)
+		slack0 = l.fake.CallCounts()
+	}
 	before := bot.stats(b)
 	botCPU0, redisCPU0 := processCPU(bot.pid), processCPU(l.redisPid)
 	next := make(chan int)
@@ -584,6 +624,12 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d recoveries failed; first: %v", f, n, firstErr.Load())
 	}
+	if redisStats {
+		l.logRedisStats(b, n)
+		for m, c := range l.fake.CallCounts() {
+			fmt.Fprintf(os.Stderr, "  slack %-24s %6.2f calls per recovery\n", m, float64(c-slack0[m])/float64(n))
+		}
+	}
 	perMS := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 	r := loadResult{concurrency: concurrency, users: n, elapsed: elapsed, perSec: float64(n) / elapsed.Seconds(),
 		ack: percentiles(acks), steps: map[string][4]float64{}, botRSS: processRSS(bot.pid),
@@ -603,6 +649,72 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 		r.botAnon, r.botFile,
 		r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep)
 	return r
+}
+
+// logRedisStats writes redis-server's INFO commandstats of the run (LOAD_REDIS_STATS set), per
+// recovery: calls and microseconds of each command, the driver's own few included.
+func (l *load) logRedisStats(b *testing.B, n int) {
+	info, err := l.rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out strings.Builder
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		var calls, usec float64
+		for _, kv := range strings.Split(rest, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			f, _ := strconv.ParseFloat(v, 64)
+			switch k {
+			case "calls":
+				calls = f
+			case "usec":
+				usec = f
+			}
+		}
+		fmt.Fprintf(&out, "\n  %-24s %6.2f calls %7.1f µs per recovery", strings.TrimPrefix(name, "cmdstat_"), calls/float64(n), usec/float64(n))
+	}
+	fmt.Fprintf(os.Stderr, "redis-server commands per recovery at %d people:%s\n", n, out.String())
+	logs, err := l.rdb.SlowLogGet(context.Background(), -1).Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	type agg struct {
+		n      int
+		d      time.Duration
+		sample string
+	}
+	by := map[string]*agg{}
+	for _, e := range logs {
+		k := strings.ToLower(e.Args[0])
+		if (k == "evalsha" || k == "eval") && len(e.Args) > 3 {
+			k += " " + e.Args[1][:8] + " " + strings.Join(e.Args[3:min(len(e.Args), 5)], " ")
+			k = k[:min(len(k), 90)]
+			if i := strings.IndexAny(k[20:], "0123456789"); i >= 0 {
+				k = k[:20+i]
+			}
+		}
+		a := by[k]
+		if a == nil {
+			a = &agg{}
+			by[k] = a
+		}
+		a.n++
+		a.d += e.Duration
+	}
+	var keys []string
+	for k := range by {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return by[keys[i]].d > by[keys[j]].d })
+	fmt.Fprintf(os.Stderr, "slowlog: %d entries\n", len(logs))
+	for _, k := range keys {
+		a := by[k]
+		fmt.Fprintf(os.Stderr, "  %6d x %6.1f µs = %7.1f µs/recovery  %s\n", a.n, float64(a.d.Microseconds())/float64(a.n), float64(a.d.Microseconds())/float64(n), k)
+	}
 }
 
 // sessionBytes measures Redis memory per live session: k people start a recovery and stop.

@@ -137,6 +137,17 @@ func (s *Server) Calls(method string) int {
 	return s.calls[method]
 }
 
+// CallCounts returns how often each method was called.
+func (s *Server) CallCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		m[k] = v
+	}
+	return m
+}
+
 // Posts returns what was posted so far.
 func (s *Server) Posts() []Post {
 	s.mu.Lock()
