@@ -129,6 +129,7 @@ const loadSecret = "load-signing-secret-0123456789"
 type load struct {
 	slackURL string
 	fake     *fakeslack.Server
+	smtp     *smtptest.Server
 	web      *http.Client
 	slack    *http.Client
 	enrol    map[string]string // user → TOTP secret
@@ -581,6 +582,7 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 	}
 	redisStats := os.Getenv("LOAD_REDIS_STATS") != ""
 	var slack0 map[string]int
+	var smtp0 int
 	if redisStats {
 		ctx := context.Background()
 		if err := l.rdb.ConfigResetStat(ctx).Err(); err != nil {
@@ -590,6 +592,7 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 		l.rdb.ConfigSet(ctx, "slowlog-max-len", "200000")
 		l.rdb.SlowLogReset(ctx)
 		slack0 = l.fake.CallCounts()
+		smtp0 = l.smtp.Connections()
 	}
 	before := bot.stats(b)
 	botCPU0, redisCPU0 := processCPU(bot.pid), processCPU(l.redisPid)
@@ -629,6 +632,7 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 		for m, c := range l.fake.CallCounts() {
 			fmt.Fprintf(os.Stderr, "  slack %-24s %6.2f calls per recovery\n", m, float64(c-slack0[m])/float64(n))
 		}
+		fmt.Fprintf(os.Stderr, "  SMTP connections: %d\n", l.smtp.Connections()-smtp0)
 	}
 	perMS := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
 	r := loadResult{concurrency: concurrency, users: n, elapsed: elapsed, perSec: float64(n) / elapsed.Seconds(),
@@ -858,6 +862,7 @@ func (c *childBot) stats(b *testing.B) botStats {
 // through a real SMTP server here, and points the driver at it.
 func (l *load) startChild(b *testing.B) *childBot {
 	mail := smtptest.Start(b)
+	l.smtp = mail
 	mail.OnMessage(func(m smtptest.Message) {
 		c := loadCode.FindStringSubmatch(m.Data[strings.Index(m.Data, "\n\n")+1:])
 		if c == nil {
