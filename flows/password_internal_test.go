@@ -157,7 +157,7 @@ func TestBannedListIsCompact(t *testing.T) {
 	if ty := reflect.TypeOf(*b); !pointerFree(ty) {
 		t.Fatalf("%v holds pointers the collector follows", ty)
 	}
-	size := len(b.blob) + 4*(len(b.ends)+len(b.exact)+len(b.fslot)+len(b.fstart)+len(b.fterms)) + 8*(len(b.fkeys)+len(b.masks))
+	size := len(b.blob) + 4*(len(b.ends)+len(b.exact)+len(b.fslot)+len(b.fstart)+len(b.fterms)) + 8*len(b.fkeys) + 4*len(b.fmasks) + len(b.lens)*8
 	if size > 1<<20+1<<18 {
 		t.Fatalf("the built-in list takes %d bytes", size)
 	}
