@@ -271,10 +271,8 @@ func (b *BannedList) match(s string, i int) int {
 	// under those two bytes for a length n are looked up once, for the parts of lengths n+1,
 	// n and n-1; masks[l] is the letterMask of the part of length l
 	var masks [66]uint32
-	if top < len(masks) {
-		for l := 1; l <= top; l++ {
-			masks[l] = masks[l-1] | letterBit[s[i+l-1]]
-		}
+	for l := 1; l <= min(top, len(masks)-1); l++ {
+		masks[l] = masks[l-1] | letterBit[s[i+l-1]]
 	}
 	var second [3][2]uint32 // the terms under the second byte for lengths l+1, l, l-1
 	look := func(n int) [2]uint32 {
@@ -291,8 +289,10 @@ func (b *BannedList) match(s string, i int) int {
 		if !alnum(cand[l-1]) {
 			continue // nor ends on one
 		}
-		cm := masks[l]
-		if l >= len(masks) {
+		var cm uint32
+		if l < len(masks) {
+			cm = masks[l]
+		} else {
 			cm = letterMask(cand)
 		}
 		for k, n := range [...]int{l + 1, l, l - 1} {

@@ -91,7 +91,8 @@ func TestBannedListMatchesThePlainWay(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 42))
 	common := frequency.FrequencyLists["passwords"]
 	custom := []string{"contoso", "Fabrikam", " northwind ", "CONTOSO", "Zürich-Büro", "abc", "ab-cd", "p@ss", "x",
-		"a-very-long-banned-term-of-the-organisation", "1234", "wxyz", "étoile"}
+		"a-very-long-banned-term-of-the-organisation", "1234",
+		"an-even-longer-banned-term-of-the-organisation-longer-than-sixty-six-bytes-at-least", "averylongbannedtermofsixtysixbytesormorewithnoseparatorsinsideofit0", "wxyz", "étoile"}
 	for range 200 {
 		var w []byte
 		for range 3 + r.IntN(10) {
