@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // samples are documents of every shape, valid and not.
@@ -16,7 +19,24 @@ var samples = []string{
 	`{"n":-0.5e+10,"m":0,"k":12.25E3,"z":-1}`, `{"a\u0062c":"d\n","a":"dup","a":"last"}`, `"str"`, `12`, `true`,
 	`{"a":}`, `{"a" 1}`, `{"a":1,}`, `[1,]`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":"\x"}`, `{"a":"\u12g4"}`,
 	`{"a":"` + "\x01" + `"}`, `{"a":tru}`, `{"a":nul}`, `{a:1}`, `{"a":1}}`, `{"a":1} x`, `[`, `{`, `"`, ``, ` `, `{"a":[1,2}`,
-	`{"a":"\uD800"}`, "{\"a\":\"\xff\xfe\"}", `{"":1}`, `[[[[[[[[[[]]]]]]]]]]`,
+	`{"a":"\uD800"}`, "{\"a\":\"\xff\xfe\"}", `{"":1}`, `[[[[[[[[[[]]]]]]]]]]`, many('{', '}'), many('[', ']'),
+}
+
+// many is an object (or array) of more members (elements) than the walk notes the ends of while
+// it checks, with values of every kind.
+func many(opener, closer byte) string {
+	values := []string{`"s\"t\\r\u00e9"`, `-1.5e3`, `true`, `null`, `{"x":[1,{"y":"]}"}]}`, `["[",{}]`, `0`, `"long string that runs over several words of eight"`}
+	b := []byte{opener}
+	for k := range 45 {
+		if k > 0 {
+			b = append(b, ", "...)
+		}
+		if opener == '{' {
+			b = fmt.Appendf(b, `"k%d\u0041" : `, k)
+		}
+		b = append(b, values[k%len(values)]...)
+	}
+	return string(append(b, closer))
 }
 
 // mutate changes a document a little: a byte changed, dropped or doubled.
@@ -153,9 +173,28 @@ func FuzzMembers(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, d []byte) {
-		err := Members(d, func(k, v []byte) error { return nil })
+		got := map[string]json.RawMessage{}
+		err := Members(d, func(k, v []byte) error {
+			got[string(k)] = json.RawMessage(v)
+			return nil
+		})
 		if json.Valid(d) == errors.Is(err, ErrSyntax) {
 			t.Fatalf("%q: json.Valid %v, Members %v", d, json.Valid(d), err)
+		}
+		var want map[string]json.RawMessage
+		if err != nil || json.Unmarshal(d, &want) != nil {
+			return
+		}
+		for k := range want {
+			if !utf8.ValidString(k) || strings.ContainsRune(k, utf8.RuneError) {
+				return // a key of bytes that are not UTF-8: encoding/json decodes it with U+FFFD
+			}
+		}
+		if want == nil {
+			want = map[string]json.RawMessage{}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: members %q, encoding/json %q", d, got, want)
 		}
 	})
 }
@@ -164,5 +203,51 @@ func BenchmarkMembers(b *testing.B) {
 	d := []byte(samples[4])
 	for b.Loop() {
 		_ = Members(d, func(k, v []byte) error { return nil })
+	}
+}
+
+// slackPayload is a block_actions payload as Slack sends one for a click in a message of the
+// bot's: the clicked message with all its blocks, then the action.
+var slackPayload = []byte(`{"type":"block_actions","user":{"id":"U0123ABCD","username":"alice","name":"alice","team_id":"T0123ABCD"},` +
+	`"api_app_id":"A0RESETBOT","token":"x","container":{"type":"message","message_ts":"1700000000.000100","channel_id":"D0123ABCD","is_ephemeral":false},` +
+	`"trigger_id":"1700000001.123456.0123456789abcdef","team":{"id":"T0123ABCD","domain":"contoso"},"enterprise":null,"is_enterprise_install":false,` +
+	`"channel":{"id":"D0123ABCD","name":"directmessage"},"message":{"type":"message","subtype":"bot_message","text":"How would you like to prove it is you?",` +
+	`"ts":"1700000000.000100","bot_id":"B0RESETBOT","blocks":[` +
+	`{"type":"section","block_id":"q","text":{"type":"mrkdwn","text":"*Resetting your password* \u2014 first, let us make sure it is you. Pick one of the methods you registered; the code we send is valid for ten minutes.","verbatim":false}},` +
+	`{"type":"context","block_id":"c","elements":[{"type":"mrkdwn","text":"Asked by <@U0123ABCD> at 10:42 (Europe/Paris). Not you? Tell the IT service desk.","verbatim":false}]},` +
+	`{"type":"actions","block_id":"actions:0","elements":[` +
+	`{"type":"button","action_id":"choice:0","text":{"type":"plain_text","text":"Authenticator app","emoji":true},"value":"s1:3:totp"},` +
+	`{"type":"button","action_id":"choice:1","text":{"type":"plain_text","text":"Text message to \u2022\u2022\u2022\u2022 42","emoji":true},"value":"s1:3:sms"},` +
+	`{"type":"button","action_id":"choice:2","text":{"type":"plain_text","text":"Email to a\u2026@fabrikam.example","emoji":true},"value":"s1:3:email"},` +
+	`{"type":"button","action_id":"cancel","text":{"type":"plain_text","text":"Cancel","emoji":true},"value":"s1:3:cancel","style":"danger"}]}]},` +
+	`"state":{"values":{}},"response_url":"https:\/\/hooks.slack.com\/actions\/T0123ABCD\/1700000001\/abcdefABCDEF0123456789",` +
+	`"actions":[{"action_id":"choice:1","block_id":"actions:0","text":{"type":"plain_text","text":"Text message to \u2022\u2022\u2022\u2022 42","emoji":true},` +
+	`"value":"s1:3:sms","type":"button","action_ts":"1700000001.000002"}]}`)
+
+// BenchmarkSlackPayload walks a block_actions payload as the Slack adapter does: its top-level
+// members, the ids inside a few, the message's blocks and the action's members.
+func BenchmarkSlackPayload(b *testing.B) {
+	nop := func(k, v []byte) error { return nil }
+	b.SetBytes(int64(len(slackPayload)))
+	for b.Loop() {
+		err := Members(slackPayload, func(k, v []byte) error {
+			switch {
+			case Is(k, "user"), Is(k, "team"), Is(k, "channel"), Is(k, "container"):
+				return Members(v, nop)
+			case Is(k, "message"):
+				return Members(v, func(k, v []byte) error {
+					if Is(k, "blocks") {
+						return Elements(v, func([]byte) error { return nil })
+					}
+					return nil
+				})
+			case Is(k, "actions"):
+				return Elements(v, func(v []byte) error { return Members(v, nop) })
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
