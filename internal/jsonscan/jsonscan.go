@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // Is reports whether key names the member name, as encoding/json matches a key to a field's
@@ -146,10 +147,11 @@ func open(data []byte, opener, closer byte, want string, e *ends) (i int, done b
 	return i, data[i] == closer, nil
 }
 
-// String decodes a string value; null is "".
+// String decodes a string value; null is "". As encoding/json, it replaces bytes that are not
+// UTF-8 with U+FFFD.
 func String(v []byte) (string, error) {
 	switch {
-	case len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && !hasEscape(v[1:len(v)-1]):
+	case len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && !hasEscape(v[1:len(v)-1]) && utf8.Valid(v[1:len(v)-1]):
 		return string(v[1 : len(v)-1]), nil
 	case len(v) > 0 && v[0] == '"':
 		var s string

@@ -140,7 +140,7 @@ func TestMembersAgreeWithEncodingJSON(t *testing.T) {
 }
 
 func TestStringAndBool(t *testing.T) {
-	for _, v := range []string{`"plain"`, `"esc\"aped\u00e9"`, `null`, `""`, `5`, `{}`, `true`} {
+	for _, v := range []string{`"plain"`, `"esc\"aped\u00e9"`, `null`, `""`, `5`, `{}`, `true`, "\"caf\xc3\xa9\"", "\"bad \xff\xfe utf-8\"", "\"cut \xc3\""} {
 		got, err := String([]byte(v))
 		var want string
 		jerr := json.Unmarshal([]byte(v), &want)
