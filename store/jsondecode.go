@@ -31,7 +31,8 @@ type source struct {
 func unmarshalSession(data string, s *flows.Session) error {
 	src := source{s: data, b: []byte(data)}
 	var first error // encoding/json decodes the rest after a value of another kind
-	err := jsonscan.Members(src.b, func(k, v []byte) error {
+	err := jsonscan.Object(src.b, func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
 		var err error
 		switch {
 		case jsonscan.Is(k, "id"):
@@ -45,11 +46,11 @@ func unmarshalSession(data string, s *flows.Session) error {
 		case jsonscan.Is(k, "uid"):
 			err = src.str(v, &s.UserID)
 		case jsonscan.Is(k, "chat"):
-			err = src.chatRef(v, &s.Chat)
+			err = src.chatRef(val, &s.Chat)
 		case jsonscan.Is(k, "method"):
 			err = src.str(v, (*string)(&s.Method))
 		case jsonscan.Is(k, "proven"):
-			err = decodeSlice(v, &s.Proven, func(v []byte, m *flows.MethodKind) error { return src.str(v, (*string)(m)) })
+			err = decodeSlice(val, &s.Proven, func(v jsonscan.Value, m *flows.MethodKind) error { return src.str(v.Raw(), (*string)(m)) })
 		case jsonscan.Is(k, "action"):
 			err = src.str(v, &s.Action)
 		case jsonscan.Is(k, "created"):
@@ -68,12 +69,13 @@ func unmarshalSession(data string, s *flows.Session) error {
 	return first
 }
 
-func (src source) chatRef(v []byte, c *flows.ChatRef) error {
-	if isNull(v) {
+func (src source) chatRef(val jsonscan.Value, c *flows.ChatRef) error {
+	if isNull(val.Raw()) {
 		return nil
 	}
 	var first error
-	err := jsonscan.Members(v, func(k, v []byte) error {
+	err := val.Members(func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
 		var err error
 		switch {
 		case jsonscan.Is(k, "Platform"):
@@ -106,7 +108,8 @@ func (src source) chatRef(v []byte, c *flows.ChatRef) error {
 func unmarshalRegistered(data []byte, r *flows.Registered) error {
 	src := source{s: string(data), b: data}
 	var first error
-	err := jsonscan.Members(data, func(k, v []byte) error {
+	err := jsonscan.Object(data, func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
 		var err error
 		switch {
 		case jsonscan.Is(k, "Passkeys"), jsonscan.Is(k, "Handle"):
@@ -118,7 +121,7 @@ func unmarshalRegistered(data []byte, r *flows.Registered) error {
 		case jsonscan.Is(k, "Address"):
 			err = src.str(v, &r.Address)
 		case jsonscan.Is(k, "Questions"):
-			err = decodeSlice(v, &r.Questions, src.qa)
+			err = decodeSlice(val, &r.Questions, src.qa)
 		case jsonscan.Is(k, "RegisteredAt"):
 			err = r.RegisteredAt.UnmarshalJSON(v)
 		}
@@ -140,12 +143,13 @@ func unmarshalRegistered(data []byte, r *flows.Registered) error {
 // errPasskeys stops the walk of a record with passkeys.
 var errPasskeys = &jsonscan.TypeError{Want: "no passkeys", Got: "passkeys"}
 
-func (src source) qa(v []byte, q *flows.QA) error {
-	if isNull(v) {
+func (src source) qa(val jsonscan.Value, q *flows.QA) error {
+	if isNull(val.Raw()) {
 		return nil
 	}
 	var first error
-	err := jsonscan.Members(v, func(k, v []byte) error {
+	err := val.Members(func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
 		var err error
 		switch {
 		case jsonscan.Is(k, "q"):
@@ -203,17 +207,16 @@ func decodeInt64(v []byte, dst *int64) error {
 // decodeSlice decodes an array into *s as encoding/json does: element i decodes over what is at
 // index i of the slice's array (the length grows within its capacity first), the slice ends at
 // the last element, and an empty array is an empty slice; null is a nil slice.
-func decodeSlice[T any](v []byte, s *[]T, elem func([]byte, *T) error) error {
-	if isNull(v) {
+func decodeSlice[T any](val jsonscan.Value, s *[]T, elem func(jsonscan.Value, *T) error) error {
+	if v := val.Raw(); isNull(v) {
 		*s = nil
 		return nil
-	}
-	if v[0] != '[' {
+	} else if v[0] != '[' {
 		return &jsonscan.TypeError{Want: "an array", Got: string(v[:1])}
 	}
 	var first error
 	i := 0
-	err := jsonscan.Elements(v, func(v []byte) error {
+	err := val.Elements(func(v jsonscan.Value) error {
 		if i >= cap(*s) {
 			var zero T
 			*s = append((*s)[:len(*s):len(*s)], zero)[:len(*s)]

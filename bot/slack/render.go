@@ -310,14 +310,15 @@ func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, 
 // not a JSON object of the expected members is decoded with encoding/json instead, into the
 // same value, so its error is encoding/json's, as slack-go's would be.
 type answer interface {
-	member(key, value []byte) error
+	member(key []byte, value jsonscan.Value) error
 }
 
 // statusAnswer is the members of slack.SlackResponse, the status every answer carries; the
 // rest of an answer (chat.postMessage's echoed message) is skipped.
 type statusAnswer struct{ slackapi.SlackResponse }
 
-func (r *statusAnswer) member(key, v []byte) (err error) {
+func (r *statusAnswer) member(key []byte, val jsonscan.Value) (err error) {
+	v := val.Raw()
 	switch {
 	case jsonscan.Is(key, "ok"):
 		r.Ok, err = jsonscan.Bool(v)
@@ -378,7 +379,7 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	if _, err := buf.ReadFrom(body); err != nil {
 		return err
 	}
-	if jsonscan.Members(buf.Bytes(), out.member) != nil {
+	if jsonscan.Object(buf.Bytes(), out.member) != nil {
 		// not an object of the expected members: as slack-go reads it, for its error (or its
 		// reading of the first value when more follow)
 		return json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(out)

@@ -43,11 +43,64 @@ func (e *TypeError) Error() string {
 // as written between its quotes when it has no escapes, else its decoded form. An error from f
 // stops the walk and is returned.
 func Members(data []byte, f func(key, value []byte) error) error {
+	return Object(data, func(key []byte, v Value) error { return f(key, v.raw) })
+}
+
+// Elements calls f with each element of the array data, after checking that data is one JSON
+// value; null has none, another kind of value is a *TypeError.
+func Elements(data []byte, f func(value []byte) error) error {
+	return Array(data, func(v Value) error { return f(v.raw) })
+}
+
+// Object is Members handing out each member's value as a Value, whose own walks need no check.
+func Object(data []byte, f func(key []byte, v Value) error) error {
 	var e ends
 	i, done, err := open(data, '{', '}', "an object", &e)
 	if done || err != nil {
 		return err
 	}
+	return members(data, i, &e, f)
+}
+
+// Array is Elements handing out each element as a Value.
+func Array(data []byte, f func(v Value) error) error {
+	var e ends
+	i, done, err := open(data, '[', ']', "an array", &e)
+	if done || err != nil {
+		return err
+	}
+	return elements(data, i, &e, f)
+}
+
+// Value is a member's value or an element that Object, Array or a Value's walk handed out: part
+// of a document already checked, so walking it checks nothing again (where Members on its raw
+// bytes would check them all again). The zero Value is null.
+type Value struct{ raw []byte }
+
+// Raw is the value's JSON, a slice of the document.
+func (v Value) Raw() []byte { return v.raw }
+
+// Members is Object for a value already checked.
+func (v Value) Members(f func(key []byte, v Value) error) error {
+	i, done, err := enter(v.raw, 0, '{', '}', "an object")
+	if done || err != nil {
+		return err
+	}
+	return members(v.raw, i, nil, f)
+}
+
+// Elements is Array for a value already checked.
+func (v Value) Elements(f func(v Value) error) error {
+	i, done, err := enter(v.raw, 0, '[', ']', "an array")
+	if done || err != nil {
+		return err
+	}
+	return elements(v.raw, i, nil, f)
+}
+
+// members walks the members of the checked object data from its first member at data[i]; e
+// notes where the first values end (nil: none noted).
+func members(data []byte, i int, e *ends, f func(key []byte, v Value) error) error {
 	for k := 0; ; k++ { // data is JSON: the walk only finds where each part ends
 		end := skipString(data, i)
 		key := data[i+1 : end-1]
@@ -60,7 +113,7 @@ func Members(data []byte, f func(key, value []byte) error) error {
 		}
 		i = skipSpace(data, skipSpace(data, end)+1) // past the colon
 		vend := e.of(k, data, i)
-		if err := f(key, data[i:vend]); err != nil {
+		if err := f(key, Value{data[i:vend]}); err != nil {
 			return err
 		}
 		i = skipSpace(data, vend)
@@ -71,17 +124,11 @@ func Members(data []byte, f func(key, value []byte) error) error {
 	}
 }
 
-// Elements calls f with each element of the array data, after checking that data is one JSON
-// value; null has none, another kind of value is a *TypeError.
-func Elements(data []byte, f func(value []byte) error) error {
-	var e ends
-	i, done, err := open(data, '[', ']', "an array", &e)
-	if done || err != nil {
-		return err
-	}
-	for k := 0; ; k++ { // data is JSON: the walk only finds where each element ends
+// elements walks the elements of the checked array data as members walks an object's members.
+func elements(data []byte, i int, e *ends, f func(v Value) error) error {
+	for k := 0; ; k++ {
 		end := e.of(k, data, i)
-		if err := f(data[i:end]); err != nil {
+		if err := f(Value{data[i:end]}); err != nil {
 			return err
 		}
 		i = skipSpace(data, end)
@@ -109,7 +156,7 @@ func (e *ends) note(i int) {
 
 // of is where the value of member k, starting at data[i], ends.
 func (e *ends) of(k int, data []byte, i int) int {
-	if k < e.n {
+	if e != nil && k < e.n {
 		return e.at[k]
 	}
 	return skip(data, i)
@@ -135,6 +182,16 @@ func open(data []byte, opener, closer byte, want string, e *ends) (i int, done b
 	}
 	if skipSpace(data, end) != len(data) {
 		return 0, true, ErrSyntax
+	}
+	return enter(data, i, opener, closer, want)
+}
+
+// enter returns the index of the first member or element of the checked value at data[i] when
+// it is an object or array opened by opener; done when it is null (or nothing) or empty.
+// Another kind of value is a *TypeError naming want.
+func enter(data []byte, i int, opener, closer byte, want string) (int, bool, error) {
+	if i >= len(data) {
+		return 0, true, nil
 	}
 	switch data[i] {
 	case 'n':

@@ -139,6 +139,84 @@ func TestMembersAgreeWithEncodingJSON(t *testing.T) {
 	}
 }
 
+// walkRaw walks every object and array in v with Members and Elements, which check each
+// again, and lists what they hand out and the errors of walking each value both ways.
+func walkRaw(v []byte) []string {
+	var out []string
+	err := Members(v, func(k, v []byte) error {
+		out = append(out, "key "+string(k), "value "+string(v))
+		out = append(out, walkRaw(v)...)
+		return nil
+	})
+	out = append(out, fmt.Sprintf("members: %v", err))
+	err = Elements(v, func(v []byte) error {
+		out = append(out, "element "+string(v))
+		out = append(out, walkRaw(v)...)
+		return nil
+	})
+	return append(out, fmt.Sprintf("elements: %v", err))
+}
+
+// walkValue is walkRaw with a Value's walks, which check nothing again.
+func walkValue(v Value) []string {
+	var out []string
+	err := v.Members(func(k []byte, v Value) error {
+		out = append(out, "key "+string(k), "value "+string(v.Raw()))
+		out = append(out, walkValue(v)...)
+		return nil
+	})
+	out = append(out, fmt.Sprintf("members: %v", err))
+	err = v.Elements(func(v Value) error {
+		out = append(out, "element "+string(v.Raw()))
+		out = append(out, walkValue(v)...)
+		return nil
+	})
+	return append(out, fmt.Sprintf("elements: %v", err))
+}
+
+// The walks of the Values that Object and Array hand out find, at every depth, what Members and
+// Elements find on the same bytes, and refuse the same kinds of value.
+func TestValueWalksAgreeWithMembers(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	walked := 0
+	for _, s := range append(samples, string(slackPayload)) {
+		d := []byte(s)
+		for range 200 {
+			var top []string
+			oerr := Object(d, func(k []byte, v Value) error {
+				top = append(top, "key "+string(k), "value "+string(v.Raw()))
+				top = append(top, walkValue(v)...)
+				return nil
+			})
+			var want []string
+			merr := Members(d, func(k, v []byte) error {
+				want = append(want, "key "+string(k), "value "+string(v))
+				want = append(want, walkRaw(v)...)
+				return nil
+			})
+			if fmt.Sprint(oerr) != fmt.Sprint(merr) || !reflect.DeepEqual(top, want) {
+				t.Fatalf("%q:\n Object %v %q\n Members %v %q", d, oerr, top, merr, want)
+			}
+			var elems, wantElems []string
+			aerr := Array(d, func(v Value) error { elems = append(elems, walkValue(v)...); return nil })
+			eerr := Elements(d, func(v []byte) error { wantElems = append(wantElems, walkRaw(v)...); return nil })
+			if fmt.Sprint(aerr) != fmt.Sprint(eerr) || !reflect.DeepEqual(elems, wantElems) {
+				t.Fatalf("%q:\n Array %v %q\n Elements %v %q", d, aerr, elems, eerr, wantElems)
+			}
+			walked += len(top) + len(elems)
+			if d = mutate(r, d); r.IntN(4) == 0 {
+				d = []byte(s)
+			}
+		}
+	}
+	if walked < 5000 {
+		t.Fatalf("only %d parts walked", walked)
+	}
+	if err := (Value{}).Members(func([]byte, Value) error { return errors.New("a member") }); err != nil {
+		t.Fatalf("the zero Value: %v", err)
+	}
+}
+
 func TestStringAndBool(t *testing.T) {
 	for _, v := range []string{`"plain"`, `"esc\"aped\u00e9"`, `null`, `""`, `5`, `{}`, `true`, "\"caf\xc3\xa9\"", "\"bad \xff\xfe utf-8\"", "\"cut \xc3\""} {
 		got, err := String([]byte(v))
@@ -225,29 +303,57 @@ var slackPayload = []byte(`{"type":"block_actions","user":{"id":"U0123ABCD","use
 	`"value":"s1:3:sms","type":"button","action_ts":"1700000001.000002"}]}`)
 
 // BenchmarkSlackPayload walks a block_actions payload as the Slack adapter does: its top-level
-// members, the ids inside a few, the message's blocks and the action's members.
+// members, the ids inside a few, the message's blocks and the action's members; with Members
+// and Elements on each nested value (each checked again) and with Values (checked once).
 func BenchmarkSlackPayload(b *testing.B) {
-	nop := func(k, v []byte) error { return nil }
-	b.SetBytes(int64(len(slackPayload)))
-	for b.Loop() {
-		err := Members(slackPayload, func(k, v []byte) error {
-			switch {
-			case Is(k, "user"), Is(k, "team"), Is(k, "channel"), Is(k, "container"):
-				return Members(v, nop)
-			case Is(k, "message"):
-				return Members(v, func(k, v []byte) error {
-					if Is(k, "blocks") {
-						return Elements(v, func([]byte) error { return nil })
-					}
-					return nil
-				})
-			case Is(k, "actions"):
-				return Elements(v, func(v []byte) error { return Members(v, nop) })
+	b.Run("Members", func(b *testing.B) {
+		nop := func(k, v []byte) error { return nil }
+		b.SetBytes(int64(len(slackPayload)))
+		for b.Loop() {
+			err := Members(slackPayload, func(k, v []byte) error {
+				switch {
+				case Is(k, "user"), Is(k, "team"), Is(k, "channel"), Is(k, "container"):
+					return Members(v, nop)
+				case Is(k, "message"):
+					return Members(v, func(k, v []byte) error {
+						if Is(k, "blocks") {
+							return Elements(v, func([]byte) error { return nil })
+						}
+						return nil
+					})
+				case Is(k, "actions"):
+					return Elements(v, func(v []byte) error { return Members(v, nop) })
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
 			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
 		}
-	}
+	})
+	b.Run("Values", func(b *testing.B) {
+		nop := func(k []byte, v Value) error { return nil }
+		b.SetBytes(int64(len(slackPayload)))
+		for b.Loop() {
+			err := Object(slackPayload, func(k []byte, v Value) error {
+				switch {
+				case Is(k, "user"), Is(k, "team"), Is(k, "channel"), Is(k, "container"):
+					return v.Members(nop)
+				case Is(k, "message"):
+					return v.Members(func(k []byte, v Value) error {
+						if Is(k, "blocks") {
+							return v.Elements(func(Value) error { return nil })
+						}
+						return nil
+					})
+				case Is(k, "actions"):
+					return v.Elements(func(v Value) error { return v.Members(nop) })
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
