@@ -563,7 +563,7 @@ type interaction struct {
 	Team, Enterprise, User, Channel idObject
 	ViewType, MessageTs             string
 	Actions                         []actionCallback
-	Blocks                          []json.RawMessage // message.blocks
+	Blocks                          []jsonscan.Value // message.blocks
 }
 
 type idObject struct{ ID string }
@@ -625,7 +625,7 @@ func decodeInteraction(payload []byte) (*interaction, error) {
 			return field("blocks", v, func(_ []byte, v jsonscan.Value) error {
 				cb.Blocks = cb.Blocks[:0]
 				return v.Elements(func(b jsonscan.Value) error {
-					cb.Blocks = append(cb.Blocks, b.Raw())
+					cb.Blocks = append(cb.Blocks, b)
 					return nil
 				})
 			})

@@ -234,7 +234,7 @@ func (a *Adapter) openDM(ctx context.Context, user string) (string, error) {
 
 // closeButtons replaces a clicked message's buttons with what was chosen, so it cannot be
 // clicked again (a stale click would be refused anyway).
-func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg []json.RawMessage, label string) {
+func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg []jsonscan.Value, label string) {
 	blocks := keptBlocks(msg)
 	chosen := flows.Text(locale, "chat.you_chose", label)
 	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, chosen, false, false)))
@@ -248,13 +248,13 @@ func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, 
 
 // keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them. A
 // block that is not an object with a string type is dropped.
-func keptBlocks(msg []json.RawMessage) []slackapi.Block {
+func keptBlocks(msg []jsonscan.Value) []slackapi.Block {
 	var blocks []slackapi.Block
-	for _, raw := range msg {
+	for _, b := range msg {
 		typ, ok := "", false
-		err := jsonscan.Members(raw, func(k, v []byte) (err error) {
+		err := b.Members(func(k []byte, v jsonscan.Value) (err error) {
 			if jsonscan.Is(k, "type") {
-				typ, err = blockType(v)
+				typ, err = blockType(v.Raw())
 				ok = err == nil
 			}
 			return err
@@ -262,7 +262,7 @@ func keptBlocks(msg []json.RawMessage) []slackapi.Block {
 		if err != nil || !ok || typ == string(slackapi.MBTAction) {
 			continue
 		}
-		blocks = append(blocks, rawBlock{raw: raw, typ: typ})
+		blocks = append(blocks, rawBlock{raw: b.Raw(), typ: typ})
 	}
 	return blocks
 }
