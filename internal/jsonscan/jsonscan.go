@@ -21,7 +21,40 @@ import (
 
 // Is reports whether key names the member name, as encoding/json matches a key to a field's
 // name (bytes.EqualFold: "ID", "Id" and "id" are the same member).
-func Is(key []byte, name string) bool { return bytes.EqualFold(key, []byte(name)) }
+func Is(key []byte, name string) bool {
+	if len(key) > 0 && len(name) > 0 {
+		if a, b := key[0], name[0]; a|b < utf8.RuneSelf && a|0x20 != b|0x20 {
+			return false // two ASCII characters first, not the same letter: most keys end here
+		}
+	}
+	if len(key) != len(name) {
+		// a letter of another length folding to an ASCII one (K, the Kelvin sign, is k; ſ is
+		// s) makes the key longer: an ASCII key of another length is another name
+		return len(key) > len(name) && !isASCII(key) && bytes.EqualFold(key, []byte(name))
+	}
+	for i := range len(key) {
+		a, b := key[i], name[i]
+		if a == b {
+			continue
+		}
+		if a|b >= utf8.RuneSelf {
+			return bytes.EqualFold(key, []byte(name))
+		}
+		if l := a | 0x20; l < 'a' || l > 'z' || l != b|0x20 {
+			return false // not the same letter in another case
+		}
+	}
+	return true
+}
+
+func isASCII(s []byte) bool {
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
 
 // maxDepth is how deeply arrays and objects may nest, as in encoding/json.
 const maxDepth = 10000

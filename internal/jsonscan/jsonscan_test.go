@@ -217,6 +217,42 @@ func TestValueWalksAgreeWithMembers(t *testing.T) {
 	}
 }
 
+// Is matches as bytes.EqualFold does: ASCII letters in any case, and the other letters that
+// fold to them (the Kelvin sign, the long s), for keys near the names the bot reads.
+func TestIsIsEqualFold(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	names := []string{"id", "type", "state", "Kind", "action_id", "is_ultra_restricted", "UserID", "k", "s", "", "x-1_@[`{", "é", "Ésta"}
+	pieces := []string{"a", "A", "k", "K", "\u212a", "s", "S", "\u017f", "_", "-", "@", "`", "[", "{", "1", "\xff", "é", "É", "\u0130", "i", "I"}
+	tried := 0
+	for _, name := range names {
+		keys := []string{name, strings.ToUpper(name), strings.ToLower(name), strings.ReplaceAll(name, "k", "\u212a"),
+			strings.ReplaceAll(strings.ToLower(name), "s", "\u017f"), name + "x", "x" + name}
+		for range 300 {
+			k := []byte(name)
+			for range 1 + r.IntN(3) {
+				p := pieces[r.IntN(len(pieces))]
+				at := r.IntN(len(k) + 1)
+				if r.IntN(2) == 0 && at < len(k) {
+					k = append(k[:at:at], append([]byte(p), k[at+1:]...)...)
+				} else {
+					k = append(k[:at:at], append([]byte(p), k[at:]...)...)
+				}
+			}
+			keys = append(keys, string(k))
+		}
+		for _, k := range keys {
+			tried++
+			if got, want := Is([]byte(k), name), bytes.EqualFold([]byte(k), []byte(name)); got != want {
+				t.Fatalf("Is(%q, %q) = %v, bytes.EqualFold %v", k, name, got, want)
+			}
+		}
+	}
+	if !Is([]byte("\u212aind"), "kind") || !Is([]byte("\u017fTATE"), "state") || Is([]byte("kinds"), "kind") {
+		t.Fatal("Is misses the letters that fold to ASCII ones")
+	}
+	t.Logf("%d keys", tried)
+}
+
 func TestStringAndBool(t *testing.T) {
 	for _, v := range []string{`"plain"`, `"esc\"aped\u00e9"`, `null`, `""`, `5`, `{}`, `true`, "\"caf\xc3\xa9\"", "\"bad \xff\xfe utf-8\"", "\"cut \xc3\""} {
 		got, err := String([]byte(v))
