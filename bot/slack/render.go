@@ -442,14 +442,16 @@ func encodeForm(pairs []string) []byte {
 	for i := 0; i < n; i++ {
 		size += 1 + escapedQueryLen(pairs[2*i]) + escapedQueryLen(pairs[2*i+1])
 	}
-	out := make([]byte, 0, max(size, 0))
+	out := make([]byte, max(size, 0))
+	j := 0
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			out = append(out, '&')
+			out[j] = '&'
+			j++
 		}
-		out = appendQueryEscape(out, pairs[2*i])
-		out = append(out, '=')
-		out = appendQueryEscape(out, pairs[2*i+1])
+		j = putQueryEscape(out, j, pairs[2*i])
+		out[j] = '='
+		j = putQueryEscape(out, j+1, pairs[2*i+1])
 	}
 	return out
 }
@@ -484,23 +486,23 @@ func escapedQueryLen(s string) int {
 	return n
 }
 
-func appendQueryEscape(out []byte, s string) []byte {
+// putQueryEscape writes s escaped as url.QueryEscape escapes it at out[j:] (which has room for
+// it, escapedQueryLen) and returns where it ends.
+func putQueryEscape(out []byte, j int, s string) int {
 	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && queryClass[s[j]] == 0 {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; queryClass[c] {
+		case 0:
+			out[j] = c
 			j++
+		case 1:
+			out[j] = '+'
+			j++
+		default:
+			_ = out[j+2]
+			out[j], out[j+1], out[j+2] = '%', hex[c>>4], hex[c&15]
+			j += 3
 		}
-		out = append(out, s[i:j]...) // a run written as it is
-		if j == len(s) {
-			break
-		}
-		if c := s[j]; c == ' ' {
-			out = append(out, '+')
-		} else {
-			out = append(out, '%', hex[c>>4], hex[c&15])
-		}
-		i = j + 1
 	}
-	return out
+	return j
 }
