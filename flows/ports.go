@@ -375,3 +375,10 @@ type PersonLocale struct {
 type PersonLocales interface {
 	PersonLocale(ctx context.Context, userID string) (PersonLocale, error)
 }
+
+// EnrolledLocales is optional on PersonLocales: a person's enrollment (where else to mail them)
+// and their kept language and time zone (in what words), read in one round trip for a notice
+// that needs both. What could be read is returned with the first error.
+type EnrolledLocales interface {
+	EnrollmentAndLocale(ctx context.Context, userID string) (Enrollment, PersonLocale, error)
+}

@@ -289,8 +289,10 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 			e.d.Log.ErrorContext(ctx, "revoke sessions failed", "err", err, "user", acct.ID)
 		}
 	}
+	var n noticeFacts
 	if pol.NotifyUser {
-		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange, sess.Chat)
+		n = e.resetNotices(ctx, acct, pol, sess.Chat)
+		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange, n)
 	}
 	if acct.Privileged && pol.NotifyAdmins {
 		e.announceAdmins(ctx, "privileged_reset", acct.DisplayName, acct.UPN, how)
@@ -298,7 +300,10 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 	if e.d.Notifier != nil {
 		for _, chat := range e.noticeChats(ctx, acct.ID, sess.Chat) {
 			if chat.Locale == "" {
-				chat.Locale, _ = e.noticeLocale(ctx, acct, pol)
+				if n.lang == "" {
+					n.lang, n.loc = e.noticeLocale(ctx, acct, pol)
+				}
+				chat.Locale = n.lang
 			}
 			r := Reply{MsgID: MsgPasswordChanged, Text: Text(chat.Locale, MsgPasswordChanged), Private: true,
 				Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: Text(chat.Locale, "button.not_me")}}}
@@ -354,27 +359,61 @@ func (e *Engine) notMe(ctx context.Context, s *step) {
 	s.say(MsgNotMe, s.pol.HelpdeskURL)
 }
 
+// noticeFacts is what the notices after a reset say and where: their language and time zone,
+// and the email address the person registered as a method (the email goes there too).
+type noticeFacts struct {
+	lang       string
+	loc        *time.Location
+	registered string
+}
+
+// resetNotices reads what the email notice after a reset needs, in one round trip at most. A reset
+// that began in a chat that says its language takes that language and the chat's time zone
+// (UTC when the platform says none): they are the pair the chat's own steps keep for notices
+// (Commit.Locale), so reading the kept pair back would only repeat them. Otherwise (the change
+// page, the web recovery page, a platform that says no language) the kept pair is read, with
+// the enrollment when the store can read both at once.
+func (e *Engine) resetNotices(ctx context.Context, a Account, pol Policy, from ChatRef) noticeFacts {
+	var n noticeFacts
+	mail := pol.NotifyUser && e.d.Mailer != nil
+	if from.Platform != RecoverPlatform && from.Locale != "" {
+		if n.lang = LangFrom(ctx); n.lang == "" {
+			n.lang = Lang(from.Locale)
+		}
+		n.loc = from.Location()
+		if mail {
+			en, err := e.d.Enrollments.Get(ctx, a.ID)
+			n.registered = registeredMail(en, err)
+		}
+		return n
+	}
+	both, ok := e.d.Locales.(EnrolledLocales)
+	if !mail || !ok || a.ID == "" {
+		n.lang, n.loc = e.noticeLocale(ctx, a, pol)
+		if mail {
+			en, err := e.d.Enrollments.Get(ctx, a.ID)
+			n.registered = registeredMail(en, err)
+		}
+		return n
+	}
+	en, l, err := both.EnrollmentAndLocale(ctx, a.ID)
+	if err != nil {
+		e.d.Log.WarnContext(ctx, "person's language or registered address unknown", "err", err, "user", a.ID)
+	}
+	n.registered = registeredMail(en, err)
+	n.lang, n.loc = e.localeOf(ctx, l, pol)
+	return n
+}
+
 // noticeReset mails the person that their password was reset, or changed (the expiry page's
 // "Change it now", where they chose it knowing the old one).
-func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy, changed bool, from ChatRef) {
-	var lang string
-	var loc *time.Location
-	if from.Platform != RecoverPlatform && from.Locale != "" && from.TimeZone != "" {
-		// the chat the reset began in knows the person's language and time zone (the ones its
-		// steps keep for notices): no read of the kept pair
-		lang, loc = LangFrom(ctx), from.Location()
-		if lang == "" {
-			lang = Lang(from.Locale)
-		}
-	} else {
-		lang, loc = e.noticeLocale(ctx, a, pol)
-	}
+func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy, changed bool, n noticeFacts) {
 	key := "mail.reset"
 	if changed {
 		key = "mail.change"
 	}
-	e.mailUser(ctx, a, Text(lang, MsgID(key+".subject")), Text(lang, MsgID(key+".body"), a.DisplayName,
-		FormatWhen(lang, e.d.Clock.Now(), loc), pol.HelpdeskURL))
+	e.mailUserAt(ctx, a, n.registered, Text(n.lang, MsgID(key+".subject")), Text(n.lang, MsgID(key+".body"), a.DisplayName,
+		FormatWhen(n.lang, e.d.Clock.Now(), n.loc), pol.HelpdeskURL))
 }
 
 // personalTerms are the user's own names, which a password may not be built from.
