@@ -242,6 +242,27 @@ type NewPasswords interface {
 	SpendPasswordChecks(ctx context.Context, userID string, n int) (int64, error)
 }
 
+// KeepingLinks is optional on Links, with NewPasswords: the reset page consumes its link and
+// keeps the new password's record (NewPasswords.KeepNewPassword) in one atomic step, before
+// the directory is asked; when the directory does not take the password, UnkeepNewPassword puts
+// back what the step replaced.
+type KeepingLinks interface {
+	// ConsumeKeeping is Links.ConsumePeeked that, once the link is consumed, keeps kept for ttl
+	// as KeepNewPassword does (with a count of checks of its own) and returns what it replaced.
+	ConsumeKeeping(ctx context.Context, rec LinkRecord, mac string, next *Session, kept string, ttl time.Duration) (KeptBefore, error)
+	// UnkeepNewPassword puts before back, unless a record other than kept was kept since.
+	UnkeepNewPassword(ctx context.Context, userID, kept string, before KeptBefore) error
+}
+
+// KeptBefore is the new password's record and count of checks that ConsumeKeeping replaced
+// ("" when none) and the time each had left.
+type KeptBefore struct {
+	Record    string
+	RecordTTL time.Duration
+	Checks    string
+	ChecksTTL time.Duration
+}
+
 // Block is one blocked user.
 type Block struct {
 	UserID string

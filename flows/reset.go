@@ -192,14 +192,18 @@ func (e *Engine) ResetPasswordOf(ctx context.Context, link LinkView, token, pw, 
 	if err := e.checkNewPassword(ctx, acct, pol, pw, confirm); err != nil {
 		return err
 	}
-	v, err := e.consumeView(ctx, link, PurposeReset, nil)
+	// the link is consumed, and the new password's record kept, in one atomic step before the
+	// directory is asked: two submissions never race; a refusal puts the record back
+	v, kept, err := e.consumeKeeping(ctx, link, uid, pw)
 	if err != nil {
 		return err
 	}
 	if v.Session.State != StateResetLink {
+		e.unkeep(ctx, kept, v.UserID)
 		return ErrLinkGone
 	}
 	if err := e.d.Directory.SetPassword(ctx, v.UserID, pw, false); err != nil {
+		e.unkeep(ctx, kept, v.UserID)
 		e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: v.Session.Chat.Key(), Subject: v.UserID, Platform: v.Session.Chat.Platform,
 			Action: string(v.Session.Flow), Outcome: "failed", Reason: "directory"})
 		var pe *PasswordError
@@ -208,7 +212,7 @@ func (e *Engine) ResetPasswordOf(ctx context.Context, link LinkView, token, pw, 
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
-	e.keepNewPassword(ctx, v.UserID, pw)
+	e.kept(ctx, kept, v.UserID, pw)
 	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen)) })
 	return nil
 }
