@@ -168,13 +168,23 @@ func (e *Engine) liveView(v LinkView, want Purpose) bool {
 // keptPassword is the new password's record a reset link's consumption kept, to put back what
 // it replaced if the directory does not take the password.
 type keptPassword struct {
-	links  KeepingLinks // nil: nothing was kept with the link; the password is kept once set
-	record string
-	before KeptBefore
+	links      KeepingLinks // nil: nothing was kept with the link; the password is kept once set
+	record     string
+	before     KeptBefore
+	registered string // the email address registered as a method, read with the link
+}
+
+// registeredMail is the registered address read with the link, nil when it was not read.
+func (k keptPassword) registeredMail() *string {
+	if k.links == nil {
+		return nil
+	}
+	return &k.registered
 }
 
 // consumeKeeping is consumeView of a reset link whose new password is pw: when the store can,
-// the same atomic step keeps the password's record (keepNewPassword), so a reset writes once.
+// the same atomic step keeps the password's record (keepNewPassword), so a reset writes once,
+// and reads the address the reset's email notice also goes to.
 func (e *Engine) consumeKeeping(ctx context.Context, v LinkView, userID, pw string) (LinkView, keptPassword, error) {
 	k, ok := e.d.Links.(KeepingLinks)
 	rec := e.newPasswordRecord(userID, pw)
@@ -185,11 +195,11 @@ func (e *Engine) consumeKeeping(ctx context.Context, v LinkView, userID, pw stri
 	if !e.liveView(v, PurposeReset) {
 		return LinkView{}, keptPassword{}, ErrLinkGone
 	}
-	before, err := k.ConsumeKeeping(ctx, v.Record, v.mac, nil, rec, keptPasswordTTL)
+	c, err := k.ConsumeKeeping(ctx, v.Record, v.mac, nil, rec, keptPasswordTTL)
 	if err != nil {
 		return LinkView{}, keptPassword{}, ErrLinkGone
 	}
-	return v, keptPassword{links: k, record: rec, before: before}, nil
+	return v, keptPassword{links: k, record: rec, before: c.Before, registered: c.RegisteredMail}, nil
 }
 
 // kept is keepNewPassword once the directory set pw, unless the link's consumption kept it.

@@ -248,10 +248,19 @@ type NewPasswords interface {
 // back what the step replaced.
 type KeepingLinks interface {
 	// ConsumeKeeping is Links.ConsumePeeked that, once the link is consumed, keeps kept for ttl
-	// as KeepNewPassword does (with a count of checks of its own) and returns what it replaced.
-	ConsumeKeeping(ctx context.Context, rec LinkRecord, mac string, next *Session, kept string, ttl time.Duration) (KeptBefore, error)
+	// as KeepNewPassword does (with a count of checks of its own), and returns what it replaced
+	// and the email address registered as a method, read in the same step.
+	ConsumeKeeping(ctx context.Context, rec LinkRecord, mac string, next *Session, kept string, ttl time.Duration) (Consumed, error)
 	// UnkeepNewPassword puts before back, unless a record other than kept was kept since.
 	UnkeepNewPassword(ctx context.Context, userID, kept string, before KeptBefore) error
+}
+
+// Consumed is what ConsumeKeeping replaced and read.
+type Consumed struct {
+	Before KeptBefore
+	// RegisteredMail is the email address the person registered as a method ("" when none or
+	// when it cannot be opened), as Enrollments.Get would read it: the reset's email goes there too.
+	RegisteredMail string
 }
 
 // KeptBefore is the new password's record and count of checks that ConsumeKeeping replaced

@@ -213,7 +213,9 @@ func (e *Engine) ResetPasswordOf(ctx context.Context, link LinkView, token, pw, 
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
 	e.kept(ctx, kept, v.UserID, pw)
-	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen)) })
+	e.later(ctx, func(ctx context.Context) {
+		e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen), kept.registeredMail())
+	})
 	return nil
 }
 
@@ -284,8 +286,9 @@ func (e *Engine) directoryRules(ctx context.Context, userID, pw string) error {
 
 // afterReset runs after the page answered: it audits, signs the user out everywhere (when the policy says so), tells them by
 // email and in chat (with a "This wasn't me" button) and tells the bot admins when a privileged
-// user reset.
-func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, pol Policy, how string) {
+// user reset. registered, when not nil, is the email address registered as a method, read
+// earlier in the same request (with the link's consumption).
+func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, pol Policy, how string, registered *string) {
 	e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: sess.Chat.Key(), Subject: acct.ID, Platform: sess.Chat.Platform,
 		Action: string(sess.Flow), Outcome: "ok", Reason: how})
 	if pol.RevokeSessions {
@@ -295,7 +298,7 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 	}
 	var n noticeFacts
 	if pol.NotifyUser {
-		n = e.resetNotices(ctx, acct, pol, sess.Chat)
+		n = e.resetNotices(ctx, acct, pol, sess.Chat, registered)
 		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange, n)
 	}
 	if acct.Privileged && pol.NotifyAdmins {
@@ -371,41 +374,39 @@ type noticeFacts struct {
 	registered string
 }
 
-// resetNotices reads what the email notice after a reset needs, in one round trip at most. A reset
-// that began in a chat that says its language takes that language and the chat's time zone
-// (UTC when the platform says none): they are the pair the chat's own steps keep for notices
-// (Commit.Locale), so reading the kept pair back would only repeat them. Otherwise (the change
-// page, the web recovery page, a platform that says no language) the kept pair is read, with
-// the enrollment when the store can read both at once.
-func (e *Engine) resetNotices(ctx context.Context, a Account, pol Policy, from ChatRef) noticeFacts {
+// resetNotices reads what the email notice after a reset needs, in one round trip at most, none
+// when the registered address was read already (registered not nil). A reset that began in a
+// chat that says its language takes that language and the chat's time zone (UTC when the
+// platform says none): they are the pair the chat's own steps keep for notices (Commit.Locale),
+// so reading the kept pair back would only repeat them. Otherwise (the change page, the web
+// recovery page, a platform that says no language) the kept pair is read, with the enrollment
+// when the store can read both at once.
+func (e *Engine) resetNotices(ctx context.Context, a Account, pol Policy, from ChatRef, registered *string) noticeFacts {
 	var n noticeFacts
-	mail := pol.NotifyUser && e.d.Mailer != nil
+	readMail := e.d.Mailer != nil && registered == nil // the registered address is still to read
+	if registered != nil {
+		n.registered = *registered
+	}
 	if from.Platform != RecoverPlatform && from.Locale != "" {
 		if n.lang = LangFrom(ctx); n.lang == "" {
 			n.lang = Lang(from.Locale)
 		}
 		n.loc = from.Location()
-		if mail {
-			en, err := e.d.Enrollments.Get(ctx, a.ID)
-			n.registered = registeredMail(en, err)
+	} else if both, ok := e.d.Locales.(EnrolledLocales); ok && readMail && a.ID != "" {
+		en, l, err := both.EnrollmentAndLocale(ctx, a.ID)
+		if err != nil {
+			e.d.Log.WarnContext(ctx, "person's language or registered address unknown", "err", err, "user", a.ID)
 		}
+		n.registered = registeredMail(en, err)
+		n.lang, n.loc = e.localeOf(ctx, l, pol)
 		return n
-	}
-	both, ok := e.d.Locales.(EnrolledLocales)
-	if !mail || !ok || a.ID == "" {
+	} else {
 		n.lang, n.loc = e.noticeLocale(ctx, a, pol)
-		if mail {
-			en, err := e.d.Enrollments.Get(ctx, a.ID)
-			n.registered = registeredMail(en, err)
-		}
-		return n
 	}
-	en, l, err := both.EnrollmentAndLocale(ctx, a.ID)
-	if err != nil {
-		e.d.Log.WarnContext(ctx, "person's language or registered address unknown", "err", err, "user", a.ID)
+	if readMail {
+		en, err := e.d.Enrollments.Get(ctx, a.ID)
+		n.registered = registeredMail(en, err)
 	}
-	n.registered = registeredMail(en, err)
-	n.lang, n.loc = e.localeOf(ctx, l, pol)
 	return n
 }
 
@@ -510,7 +511,7 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 	}
 	// a temporary password or pass shown on the page is as secret as a chosen one
 	e.keepNewPassword(ctx, v.UserID, secret)
-	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode)) })
+	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode), nil) })
 	return secret, pol.ResetMode, nil
 }
 

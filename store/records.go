@@ -82,22 +82,22 @@ func (s *Store) ConsumePeeked(ctx context.Context, rec flows.LinkRecord, mac str
 }
 
 // ConsumeKeeping implements flows.KeepingLinks: ConsumePeeked that, once the link is consumed,
-// keeps kept as KeepNewPassword does, in the same script.
-func (s *Store) ConsumeKeeping(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.KeptBefore, error) {
+// keeps kept as KeepNewPassword does and reads the registered email method, in the same script.
+func (s *Store) ConsumeKeeping(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.Consumed, error) {
 	return s.consume(ctx, rec, mac, next, kept, ttl)
 }
 
-func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.KeptBefore, error) {
+func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.Consumed, error) {
 	userID, p, v := rec.UserID, rec.Purpose, rec.Stored
 	rec, stored, ok := decodeLink(userID, p, v)
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
-		return flows.KeptBefore{}, flows.ErrLinkGone
+		return flows.Consumed{}, flows.ErrLinkGone
 	}
 	data, sttl := "", int64(1000)
 	if next != nil {
 		b, err := json.Marshal(next)
 		if err != nil {
-			return flows.KeptBefore{}, err
+			return flows.Consumed{}, err
 		}
 		data = string(b)
 		sttl = ttlMS(next.ExpiresAt, time.Now())
@@ -105,31 +105,41 @@ func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, n
 	keys := []string{linksKey(userID), sessKey(userID, rec.ChatKey)}
 	args := []any{string(p), v, rec.SessionVersion, data, sttl}
 	if kept != "" {
-		keys = append(keys, newPwKey(userID), newPwChecksKey(userID))
-		args = append(args, kept, ttl.Milliseconds())
+		keys = append(keys, newPwKey(userID), newPwChecksKey(userID), enrolKey(userID))
+		args = append(args, kept, ttl.Milliseconds(), emailField)
 	}
 	res, err := run(ctx, s.rdb, consumeScript, keys, args).Result()
 	if err != nil {
-		return flows.KeptBefore{}, fmt.Errorf("store: consume: %w", err)
+		return flows.Consumed{}, fmt.Errorf("store: consume: %w", err)
 	}
 	if n, ok := res.(int64); ok {
 		if n != 1 {
-			return flows.KeptBefore{}, flows.ErrLinkGone
+			return flows.Consumed{}, flows.ErrLinkGone
 		}
-		return flows.KeptBefore{}, nil
+		return flows.Consumed{}, nil
 	}
 	r, ok := res.([]any)
-	if !ok || len(r) != 5 {
-		return flows.KeptBefore{}, fmt.Errorf("store: consume: unexpected answer %T", res)
+	if !ok || len(r) != 6 {
+		return flows.Consumed{}, fmt.Errorf("store: consume: unexpected answer %T", res)
 	}
-	var b flows.KeptBefore
+	var c flows.Consumed
+	b := &c.Before
 	b.Record, _ = r[1].(string)
 	recTTL, _ := r[2].(int64)
 	b.Checks, _ = r[3].(string)
 	checksTTL, _ := r[4].(int64)
 	b.RecordTTL, b.ChecksTTL = time.Duration(recTTL)*time.Millisecond, time.Duration(checksTTL)*time.Millisecond
-	return b, nil
+	if v, _ := r[5].(string); v != "" {
+		// as Get reads it: a method that cannot be opened is no address (the directory's is mailed)
+		if en, err := s.decodeEnrollment(userID, map[string]string{emailField: v}); err == nil {
+			c.RegisteredMail = en.Methods[flows.MethodEmail].Address
+		}
+	}
+	return c, nil
 }
+
+// emailField is the enrollment's field of the email method (sealMethod's name for it).
+const emailField = "m:" + string(flows.MethodEmail)
 
 var unkeepNewPwScript = script("unkeep_newpw.lua")
 

@@ -536,9 +536,9 @@ func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
 	if _, err := s.ConsumeKeeping(ctx, rec1, "other-mac", nil, "rec1", time.Minute); !errors.Is(err, flows.ErrLinkGone) || kept() != "" {
 		t.Fatalf("wrong MAC: %v, kept %q", err, kept())
 	}
-	before, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec1", time.Minute)
-	if err != nil || before != (flows.KeptBefore{RecordTTL: -2 * time.Millisecond, ChecksTTL: -2 * time.Millisecond}) || kept() != "rec1" {
-		t.Fatalf("consumed: %+v %v, kept %q", before, err, kept())
+	c, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec1", time.Minute)
+	if err != nil || c != (flows.Consumed{Before: flows.KeptBefore{RecordTTL: -2 * time.Millisecond, ChecksTTL: -2 * time.Millisecond}}) || kept() != "rec1" {
+		t.Fatalf("consumed: %+v %v, kept %q", c, err, kept())
 	}
 	if _, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec9", time.Minute); !errors.Is(err, flows.ErrLinkGone) || kept() != "rec1" {
 		t.Fatalf("consumed twice: %v, kept %q", err, kept())
@@ -547,11 +547,17 @@ func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
 		t.Fatalf("checks %d %v", n, err)
 	}
 
-	// the next link's password starts its own count; refused, the first comes back with its count
+	// the next link's password starts its own count; refused, the first comes back with its
+	// count. The registered email method is read in the same step.
+	if err := s.Register(ctx, "u1", flows.Registered{Kind: flows.MethodEmail, Address: "u1@mail.test", RegisteredAt: t0}, 0); err != nil {
+		t.Fatal(err)
+	}
 	rec2 := link("mac2")
-	before, err = s.ConsumeKeeping(ctx, rec2, "mac2", nil, "rec2", 2*time.Minute)
-	if err != nil || before.Record != "rec1" || before.Checks != "5" || before.RecordTTL <= 0 || before.RecordTTL > time.Minute || kept() != "rec2" {
-		t.Fatalf("second: %+v %v, kept %q", before, err, kept())
+	c, err = s.ConsumeKeeping(ctx, rec2, "mac2", nil, "rec2", 2*time.Minute)
+	before := c.Before
+	if err != nil || before.Record != "rec1" || before.Checks != "5" || before.RecordTTL <= 0 || before.RecordTTL > time.Minute ||
+		kept() != "rec2" || c.RegisteredMail != "u1@mail.test" {
+		t.Fatalf("second: %+v %v, kept %q", c, err, kept())
 	}
 	if ttl := rdb.PTTL(ctx, "{u:u1}:newpw").Val(); ttl <= time.Minute || ttl > 2*time.Minute {
 		t.Fatalf("lifetime %v", ttl)
@@ -572,9 +578,10 @@ func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
 	// nothing before: refused, nothing is kept; a record kept since is left alone
 	rdb.Del(ctx, "{u:u1}:newpw", "{u:u1}:newpw:n")
 	rec3 := link("mac3")
-	if before, err = s.ConsumeKeeping(ctx, rec3, "mac3", nil, "rec3", time.Minute); err != nil {
+	if c, err = s.ConsumeKeeping(ctx, rec3, "mac3", nil, "rec3", time.Minute); err != nil {
 		t.Fatal(err)
 	}
+	before = c.Before
 	if err := s.UnkeepNewPassword(ctx, "u1", "rec3", before); err != nil || kept() != "" || rdb.Exists(ctx, "{u:u1}:newpw:n").Val() != 0 {
 		t.Fatalf("put back nothing: %v, kept %q", err, kept())
 	}
