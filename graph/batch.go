@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/google/uuid"
 
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/internal/jsonscan"
@@ -70,10 +71,11 @@ func lookupRequests(id string, withUser bool) []batchReq {
 	return rs
 }
 
-// request makes one Graph request outside the SDK, through its HTTP client and middleware
-// (retries of 429, 503 and 504, redirects refused, telemetry) with a token from the same
-// credential, and decodes a 2xx JSON answer into out (when out is not nil). Another status is
-// an error in the SDK's words: "graph: op: status code: message".
+// request makes one Graph request outside the SDK, with a token from the same credential and
+// the headers the SDK sends, through the SDK's retry handler (429, 503 and 504 retried as
+// Retry-After says; see plainChain), and decodes a 2xx JSON answer into out (when out is not
+// nil). Another status is an error in the SDK's words: "graph: op: status code: message".
+// A redirect is not followed: it is an answer like any other status.
 func (d *Directory) request(ctx context.Context, op, method, path string, body any, out any) error {
 	b, err := d.requestBody(ctx, op, method, path, body, out != nil)
 	if err != nil || out == nil {
@@ -109,9 +111,11 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
 	// the headers' values in one array (Header.Set makes one for each); the names canonical
-	vals := [...]string{"Bearer " + tok.Token, "application/json", "high", "application/json"}
+	vals := [...]string{d.authorization(tok.Token), "application/json", "high", "application/json",
+		d.wire.sdkVersion, d.wire.userAgent, uuid.NewString()}
 	h := vals[:]
 	req.Header["Authorization"], req.Header["Accept"] = h[0:1:1], h[1:2:2]
+	req.Header["Sdkversion"], req.Header["User-Agent"], req.Header["Client-Request-Id"] = h[4:5:5], h[5:6:6], h[6:7:7]
 	if flows.UserWaiting(ctx) {
 		req.Header[canonicalPriorityHeader] = h[2:3:3]
 	}
@@ -121,9 +125,10 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		// to its start, which http.NewRequest's wrapper of the reader does not allow
 		req.Body = seekBody{rd.(*bytes.Reader)}
 	}
-	resp, err := d.hc.Do(req)
+	// the transport itself: http.Client would copy the headers for redirects it never follows
+	resp, err := d.plain.RoundTrip(req)
 	if err != nil {
-		return nil, fmt.Errorf("graph: %s: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: %s %s: %w", op, method, path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -41,8 +41,10 @@ type Config struct {
 // Directory is the Entra ID directory.
 type Directory struct {
 	client *client
-	hc     *http.Client // the SDK's HTTP client with its middleware, for JSON batches
-	base   string       // the Graph base URL, without a trailing slash
+	plain  http.RoundTripper // the plain requests' transport: the SDK's retry handler (see plainChain)
+	wire   wireHeaders       // the headers the SDK's telemetry and user-agent handlers write
+	bearer atomic.Pointer[bearer]
+	base   string // the Graph base URL, without a trailing slash
 	cred   azcore.TokenCredential
 	scope  string
 	scopes []string    // {scope}, for every token request
@@ -122,7 +124,7 @@ func New(cfg Config) (*Directory, error) {
 		return nil, apiErr("adapter", err)
 	}
 	adapter.SetBaseUrl(strings.TrimSuffix(base, "/"))
-	return &Directory{client: newClient(adapter), hc: hc, base: strings.TrimSuffix(base, "/"),
+	return &Directory{client: newClient(adapter), plain: plainChain(parent), wire: sdkWireHeaders(), base: strings.TrimSuffix(base, "/"),
 		cred: cfg.Credential, scope: scope, scopes: []string{scope}}, nil
 }
 
@@ -474,7 +476,7 @@ type priority struct{ next http.RoundTripper }
 
 func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
 	// a plain request (batch.go) carries the header already: no copy of the request then
-	if flows.UserWaiting(r.Context()) && r.Header.Get(priorityHeader) != "high" {
+	if v := r.Header[canonicalPriorityHeader]; flows.UserWaiting(r.Context()) && (len(v) == 0 || v[0] != "high") {
 		r = r.Clone(r.Context())
 		r.Header.Set(priorityHeader, "high")
 	}
