@@ -298,7 +298,7 @@ func (d *Directory) accountFrom(ctx context.Context, id string, got map[string]b
 		return flows.Account{}, batchError("get user", u)
 	}
 	var ru rawUser
-	if err := json.Unmarshal(u.Body, &ru); err != nil {
+	if err := readUser(u.Body, &ru); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: get user: %w", err)
 	}
 	acct := ru.account()
@@ -453,15 +453,8 @@ func batchCode(r batchResp) string {
 // membershipsFrom reads the first page of transitive memberships from a batch answer; a
 // further page is read through the SDK from its next link.
 func (d *Directory) membershipsFrom(ctx context.Context, id string, body []byte, a *flows.Account) error {
-	var page struct {
-		Value []struct {
-			Type               string `json:"@odata.type"`
-			ID                 string `json:"id"`
-			IsAssignableToRole *bool  `json:"isAssignableToRole"`
-		} `json:"value"`
-		Next string `json:"@odata.nextLink"`
-	}
-	if err := json.Unmarshal(body, &page); err != nil {
+	var page membershipPage
+	if err := readMemberships(body, &page); err != nil {
 		return fmt.Errorf("graph: memberships: %w", err)
 	}
 	if page.Next != "" {

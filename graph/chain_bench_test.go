@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,4 +60,40 @@ func BenchmarkPlainRequest(b *testing.B) {
 			}
 		}
 	})
+}
+
+// batchAnswer answers a look-up's JSON batch as Graph does for an ordinary user found by the
+// search, the pinned one.
+type batchAnswer struct{}
+
+const pinnedBatchAnswer = `{"responses":[` +
+	`{"id":"find","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[{"id":"a11ce000-0000-4000-8000-000000000001","displayName":"Alice","mail":"alice@contoso.test","userPrincipalName":"alice@contoso.test","accountEnabled":true,"onPremisesSyncEnabled":false,"onPremisesSecurityIdentifier":null,"preferredLanguage":"en"}]}},` +
+	`{"id":"user","status":200,"headers":{"Content-Type":"application/json"},"body":{"id":"a11ce000-0000-4000-8000-000000000001","displayName":"Alice","mail":"alice@contoso.test","userPrincipalName":"alice@contoso.test","accountEnabled":true,"onPremisesSyncEnabled":false,"onPremisesSecurityIdentifier":null,"preferredLanguage":"en"}},` +
+	`{"id":"eligibility","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[]}},` +
+	`{"id":"assignments","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[]}},` +
+	`{"id":"memberships","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[{"@odata.type":"#microsoft.graph.group","id":"g1","isAssignableToRole":false}]}}]}`
+
+func (batchAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		ContentLength: int64(len(pinnedBatchAnswer)), Body: io.NopCloser(strings.NewReader(pinnedBatchAnswer)), Request: r}, nil
+}
+
+// BenchmarkPinnedLookup is the bot's CPU and allocations for a chat step's look-up (one JSON
+// batch of the search and the pinned user's reads), without the network and a server.
+func BenchmarkPinnedLookup(b *testing.B) {
+	d, err := graph.New(graph.Config{BaseURL: "https://graph.microsoft.com/v1.0", Credential: staticToken{}, Transport: batchAnswer{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := flows.WithUserWaiting(context.Background())
+	c := flows.Claim{Kind: flows.ClaimEmail, Value: "alice@contoso.test", Pinned: "a11ce000-0000-4000-8000-000000000001"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if a, err := d.Lookup(ctx, c); err != nil || a.ID != c.Pinned {
+			b.Fatal(a, err)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -259,9 +258,13 @@ func (d *Directory) findUser(ctx context.Context, value string) (flows.Account, 
 	if !ok {
 		return flows.Account{}, flows.ErrNotFound
 	}
-	var res foundUsers
-	if err := d.request(ctx, "find user", http.MethodGet, path, nil, &res); err != nil {
+	b, err := d.requestBody(ctx, "find user", http.MethodGet, path, nil, true)
+	if err != nil {
 		return flows.Account{}, err
+	}
+	var res foundUsers
+	if err := readFound(b, &res); err != nil {
+		return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
 	}
 	return res.one()
 }
@@ -303,7 +306,7 @@ func (d *Directory) foundIn(ctx context.Context, value string, r batchResp) (flo
 		return flows.Account{}, batchError("find user", r)
 	}
 	var res foundUsers
-	if err := json.Unmarshal(r.Body, &res); err != nil {
+	if err := readFound(r.Body, &res); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
 	}
 	return res.one()
