@@ -95,12 +95,13 @@ const maxAnswer = 8 << 20
 // scanned it once more to find its end.
 func (d *Directory) requestBody(ctx context.Context, op, method, path string, body any, read bool) ([]byte, error) {
 	var rd io.Reader = http.NoBody
+	var data []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, fmt.Errorf("graph: %s: %w", op, err)
 		}
-		rd = bytes.NewReader(b)
+		rd, data = bytes.NewReader(b), b
 	}
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: d.scopes})
 	if err != nil {
@@ -121,9 +122,9 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 	}
 	if body != nil {
 		req.Header["Content-Type"] = h[3:4:4]
-		// the SDK's retry handler sends the body again after a 429 or 503 by seeking it back
-		// to its start, which http.NewRequest's wrapper of the reader does not allow
-		req.Body = seekBody{rd.(*bytes.Reader)}
+		// the SDK's retry handler sends the body again after a 429, 503 or 504 by seeking it
+		// back to its start, which http.NewRequest's wrapper of the reader does not allow
+		req.Body = &seekBody{Reader: rd.(*bytes.Reader), data: data}
 	}
 	// the transport itself: http.Client would copy the headers for redirects it never follows
 	resp, err := d.plain.RoundTrip(req)
@@ -153,10 +154,28 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 	return b, nil
 }
 
-// seekBody is a request body the retry handler can rewind.
-type seekBody struct{ *bytes.Reader }
+// seekBody is a request body the retry handler can rewind. The transport may still be reading
+// an attempt's body after its answer arrived (net/http's RoundTripper contract: the body is
+// closed, maybe by another goroutine, after RoundTrip returns, and a caller reusing it must
+// wait for that): what it then reads, after the retry handler rewound the body, the next
+// attempt would miss ("ContentLength=126 with Body length 0"). So every attempt after the first
+// reads a reader of its own over the same bytes (see retryBody).
+type seekBody struct {
+	*bytes.Reader
+	data []byte
+}
 
-func (seekBody) Close() error { return nil }
+func (*seekBody) Close() error { return nil }
+
+// retryBody gives a plain request the SDK's retry handler sends again (it says so with
+// Retry-Attempt) a body of its own; false for any other request.
+func retryBody(r *http.Request) (io.ReadCloser, bool) {
+	b, ok := r.Body.(*seekBody)
+	if !ok || len(r.Header["Retry-Attempt"]) == 0 {
+		return nil, false
+	}
+	return io.NopCloser(bytes.NewReader(b.data)), true
+}
 
 // statusError is Graph's error answer to a request made outside the SDK.
 type statusError struct {

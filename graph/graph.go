@@ -474,7 +474,8 @@ const priorityHeader = "x-ms-throttle-priority"
 // canonicalPriorityHeader is priorityHeader as http.Header keeps it.
 const canonicalPriorityHeader = "X-Ms-Throttle-Priority"
 
-// priority asks Graph to favour requests a person is waiting for.
+// priority asks Graph to favour requests a person is waiting for. Below the middleware, it
+// also gives a plain request sent again a body of its own (retryBody).
 type priority struct{ next http.RoundTripper }
 
 func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -482,6 +483,11 @@ func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
 	if v := r.Header[canonicalPriorityHeader]; flows.UserWaiting(r.Context()) && (len(v) == 0 || v[0] != "high") {
 		r = r.Clone(r.Context())
 		r.Header.Set(priorityHeader, "high")
+	}
+	if body, ok := retryBody(r); ok {
+		r2 := *r // the caller's request is not changed
+		r2.Body = body
+		r = &r2
 	}
 	return p.next.RoundTrip(r)
 }

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/graph"
 	"github.com/resetbot/resetbot/graph/graphtest"
 )
 
@@ -138,5 +140,50 @@ func TestPlainRequestsAreRetried(t *testing.T) {
 	// the retried batch was answered: its reads arrived after the second attempt
 	if n := tn.Calls()["GET /v1.0/users/{id}"]; n != 1 {
 		t.Fatalf("%d reads of the user", n)
+	}
+}
+
+// lingering is a transport that behaves as net/http's may: it answers the first attempt 429
+// after reading only the bytes ContentLength announced, and reads the rest of that body (to its
+// end, as net/http's writer checks for extra bytes) only once the next attempt has arrived,
+// which is allowed (a RoundTripper may read and close the body after RoundTrip returns). It
+// records the body each attempt read.
+type lingering struct {
+	mu     sync.Mutex
+	first  io.ReadCloser
+	bodies []string
+}
+
+func (l *lingering) RoundTrip(r *http.Request) (*http.Response, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.first == nil {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, r.ContentLength))
+		l.bodies = append(l.bodies, string(b))
+		l.first = r.Body
+		return &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"0"}},
+			Body: http.NoBody, Request: r}, nil
+	}
+	_, _ = io.Copy(io.Discard, l.first) // the first attempt's writer, late
+	l.first.Close()
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	l.bodies = append(l.bodies, string(b))
+	return &http.Response{StatusCode: http.StatusNoContent, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+}
+
+// A password change retried after a 429 sends its whole body again even when the transport
+// reads the first attempt's body late.
+func TestRetriedBodyIsWholeWhenTheTransportReadsLate(t *testing.T) {
+	l := &lingering{}
+	d, err := graph.New(graph.Config{BaseURL: "https://graph.microsoft.com/v1.0", Credential: staticToken{}, Transport: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPassword(context.Background(), "a11ce000-0000-4000-8000-000000000001", "Granite-Orchid-Lantern-8", false); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.bodies) != 2 || l.bodies[1] != l.bodies[0] || !strings.Contains(l.bodies[1], "Granite-Orchid-Lantern-8") {
+		t.Fatalf("bodies sent: %q", l.bodies)
 	}
 }
