@@ -55,18 +55,22 @@ const (
 // queryValue escapes an OData query value (spaces as %20, as the SDK sends them).
 func queryValue(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }
 
+// userSelect is $select of userFields.
+var userSelect = strings.Join(userFields, ",")
+
 // lookupRequests are the batch's requests for a user id: the privilege checks, and the user
-// itself when withUser.
-func lookupRequests(id string, withUser bool) []batchReq {
+// itself when withUser; extra is room for more requests.
+func lookupRequests(id string, withUser bool, extra int) []batchReq {
 	p := url.PathEscape(id)
-	principal := queryValue("principalId eq '" + strings.ReplaceAll(id, "'", "''") + "'")
-	rs := []batchReq{
-		{ID: bMembers, Method: http.MethodGet, URL: "/users/" + p + "/transitiveMemberOf?$select=id,isAssignableToRole"},
-		{ID: bAssigned, Method: http.MethodGet, URL: "/roleManagement/directory/roleAssignments?$filter=" + principal + "&$select=id"},
-		{ID: bEligible, Method: http.MethodGet, URL: "/roleManagement/directory/roleEligibilityScheduleInstances?$filter=" + principal + "&$select=id"},
-	}
+	// queryValue("principalId eq '" + id + "'"), escaped piece by piece (QueryEscape is
+	// byte by byte): no new string for the constant parts and an id that needs no escaping
+	principal := "principalId%20eq%20%27" + queryValue(strings.ReplaceAll(id, "'", "''")) + "%27"
+	rs := make([]batchReq, 3, 4+extra)
+	rs[0] = batchReq{ID: bMembers, Method: http.MethodGet, URL: "/users/" + p + "/transitiveMemberOf?$select=id,isAssignableToRole"}
+	rs[1] = batchReq{ID: bAssigned, Method: http.MethodGet, URL: "/roleManagement/directory/roleAssignments?$filter=" + principal + "&$select=id"}
+	rs[2] = batchReq{ID: bEligible, Method: http.MethodGet, URL: "/roleManagement/directory/roleEligibilityScheduleInstances?$filter=" + principal + "&$select=id"}
 	if withUser {
-		rs = append(rs, batchReq{ID: bUser, Method: http.MethodGet, URL: "/users/" + p + "?$select=" + strings.Join(userFields, ",")})
+		rs = append(rs, batchReq{ID: bUser, Method: http.MethodGet, URL: "/users/" + p + "?$select=" + userSelect})
 	}
 	return rs
 }
@@ -77,7 +81,14 @@ func lookupRequests(id string, withUser bool) []batchReq {
 // nil). Another status is an error in the SDK's words: "graph: op: status code: message".
 // A redirect is not followed: it is an answer like any other status.
 func (d *Directory) request(ctx context.Context, op, method, path string, body any, out any) error {
-	b, err := d.requestBody(ctx, op, method, path, body, out != nil)
+	var data []byte
+	if body != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("graph: %s: %w", op, err)
+		}
+	}
+	b, err := d.requestBody(ctx, op, method, path, data, out != nil)
 	if err != nil || out == nil {
 		return err
 	}
@@ -90,18 +101,13 @@ func (d *Directory) request(ctx context.Context, op, method, path string, body a
 // maxAnswer bounds the answer request reads.
 const maxAnswer = 8 << 20
 
-// requestBody makes request's request and returns the 2xx answer's body (when read), read in
+// requestBody makes request's request, with body (JSON; none when nil), and returns the 2xx answer's body (when read), read in
 // one piece of the size the answer announces: json.Decoder read it in growing pieces and
 // scanned it once more to find its end.
-func (d *Directory) requestBody(ctx context.Context, op, method, path string, body any, read bool) ([]byte, error) {
+func (d *Directory) requestBody(ctx context.Context, op, method, path string, body []byte, read bool) ([]byte, error) {
 	var rd io.Reader = http.NoBody
-	var data []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("graph: %s: %w", op, err)
-		}
-		rd, data = bytes.NewReader(b), b
+		rd = bytes.NewReader(body)
 	}
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: d.scopes})
 	if err != nil {
@@ -124,7 +130,7 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		req.Header["Content-Type"] = h[3:4:4]
 		// the SDK's retry handler sends the body again after a 429, 503 or 504 by seeking it
 		// back to its start, which http.NewRequest's wrapper of the reader does not allow
-		req.Body = &seekBody{Reader: rd.(*bytes.Reader), data: data}
+		req.Body = &seekBody{Reader: rd.(*bytes.Reader), data: body}
 	}
 	// the transport itself: http.Client would copy the headers for redirects it never follows
 	resp, err := d.plain.RoundTrip(req)
@@ -206,9 +212,7 @@ func (e *statusError) odata() (code, msg string) {
 // batch's answer, read once (jsonscan); an answer jsonscan cannot read is decoded with
 // encoding/json, for its error.
 func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
-	raw, err := d.requestBody(ctx, "batch", http.MethodPost, "/$batch", struct {
-		Requests []batchReq `json:"requests"`
-	}{reqs}, true)
+	raw, err := d.requestBody(ctx, "batch", http.MethodPost, "/$batch", appendBatch(nil, reqs), true)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +293,7 @@ func batchError(op string, r batchResp) error {
 
 // lookupByID reads a user and its privilege in one batch (see above).
 func (d *Directory) lookupByID(ctx context.Context, id string) (flows.Account, error) {
-	got, err := d.batch(ctx, lookupRequests(id, true))
+	got, err := d.batch(ctx, lookupRequests(id, true, 0))
 	if err != nil {
 		d.log("batched look-up failed, reading on its own", err)
 		return d.lookupByIDApart(ctx, id)
@@ -359,7 +363,7 @@ func (d *Directory) lookupByIDApart(ctx context.Context, id string) (flows.Accou
 
 // privilegeBatched fills a's groups and privilege from the three checks in one batch.
 func (d *Directory) privilegeBatched(ctx context.Context, id string, a *flows.Account) {
-	got, err := d.batch(ctx, lookupRequests(id, false))
+	got, err := d.batch(ctx, lookupRequests(id, false, 0))
 	if err != nil {
 		d.log("batched privilege checks failed, reading them on their own", err)
 		d.privilege(ctx, id, a)
