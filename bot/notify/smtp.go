@@ -81,7 +81,10 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 	if len(m.To) == 0 {
 		return errors.New("notify: no recipient")
 	}
-	for _, a := range append([]string{s.From}, m.To...) {
+	if strings.ContainsAny(s.From, "\r\n<>") {
+		return errors.New("notify: invalid address")
+	}
+	for _, a := range m.To {
 		if strings.ContainsAny(a, "\r\n<>") {
 			return errors.New("notify: invalid address")
 		}
@@ -146,17 +149,21 @@ func (s *SMTP) transact(c *smtp.Client, m flows.Mail) error {
 // The commands are those net/smtp sends (MAIL with BODY=8BITMIME and SMTPUTF8 when offered).
 func (s *SMTP) pipelined(c *smtp.Client, m flows.Mail) error {
 	t := c.Text
-	mail := "MAIL FROM:<" + s.From + ">"
+	w := t.W // the group written in pieces: no string made for each command
+	_, _ = w.WriteString("MAIL FROM:<")
+	_, _ = w.WriteString(s.From)
+	_, _ = w.WriteString(">")
 	if ok, _ := c.Extension("8BITMIME"); ok {
-		mail += " BODY=8BITMIME"
+		_, _ = w.WriteString(" BODY=8BITMIME")
 	}
 	if ok, _ := c.Extension("SMTPUTF8"); ok {
-		mail += " SMTPUTF8"
+		_, _ = w.WriteString(" SMTPUTF8")
 	}
-	w := t.W
-	_, _ = w.WriteString(mail + "\r\n")
+	_, _ = w.WriteString("\r\n")
 	for _, to := range m.To {
-		_, _ = w.WriteString("RCPT TO:<" + to + ">\r\n")
+		_, _ = w.WriteString("RCPT TO:<")
+		_, _ = w.WriteString(to)
+		_, _ = w.WriteString(">\r\n")
 	}
 	_, _ = w.WriteString("DATA\r\n")
 	if err := w.Flush(); err != nil {
@@ -415,15 +422,39 @@ func subject(s string) string {
 	return s
 }
 
-// Format renders a plain-text RFC 5322 message.
+// headerLine makes a header value one line (no header can be injected through it).
+var headerLine = strings.NewReplacer("\r", " ", "\n", " ")
+
+// Format renders a plain-text RFC 5322 message, its lines ended by CRLF.
 func Format(from string, m flows.Mail, now time.Time) string {
 	var b strings.Builder
-	clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n"+
-		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n",
-		clean(from), clean(strings.Join(m.To, ", ")), subject(clean(m.Subject)), now.UTC().Format(time.RFC1123Z))
-	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
-	b.WriteString(body)
+	b.Grow(300 + len(from) + len(m.Subject) + len(m.Body) + len(m.Body)/16)
+	b.WriteString("From: ")
+	b.WriteString(headerLine.Replace(from))
+	b.WriteString("\r\nTo: ")
+	b.WriteString(headerLine.Replace(strings.Join(m.To, ", ")))
+	b.WriteString("\r\nSubject: ")
+	b.WriteString(subject(headerLine.Replace(m.Subject)))
+	b.WriteString("\r\nDate: ")
+	var date [40]byte
+	b.Write(now.UTC().AppendFormat(date[:0], time.RFC1123Z))
+	b.WriteString("\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n")
+	// every line break of the body a CRLF (a CR alone stays as it is)
+	body := m.Body
+	for {
+		i := strings.IndexByte(body, '\n')
+		if i < 0 {
+			b.WriteString(body)
+			break
+		}
+		b.WriteString(body[:i])
+		if i == 0 || body[i-1] != '\r' {
+			b.WriteByte('\r')
+		}
+		b.WriteByte('\n')
+		body = body[i+1:]
+	}
 	b.WriteString("\r\n")
 	return b.String()
 }
