@@ -101,9 +101,9 @@ func (d *Directory) request(ctx context.Context, op, method, path string, body a
 // maxAnswer bounds the answer request reads.
 const maxAnswer = 8 << 20
 
-// requestBody makes request's request, with body (JSON; none when nil), and returns the 2xx answer's body (when read), read in
-// one piece of the size the answer announces: json.Decoder read it in growing pieces and
-// scanned it once more to find its end.
+// requestBody makes request's request, with body (JSON; none when nil), and returns the 2xx
+// answer's body (when read), read in one piece of the size the answer announces: json.Decoder
+// read it in growing pieces and scanned it once more to find its end.
 func (d *Directory) requestBody(ctx context.Context, op, method, path string, body []byte, read bool) ([]byte, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {

@@ -1,10 +1,12 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -476,7 +478,10 @@ const priorityHeader = "x-ms-throttle-priority"
 const canonicalPriorityHeader = "X-Ms-Throttle-Priority"
 
 // priority asks Graph to favour requests a person is waiting for. Below the middleware, it
-// also gives a plain request sent again a body of its own (retryBody).
+// also gives a plain request sent again a body of its own (retryBody), and reads and closes
+// the answer to a request the retry handler may send again (429, 503, 504), keeping its body
+// in memory: the handler drops such an answer without closing it when it tries again, which
+// left its connection (and a goroutine of the transport) held for good.
 type priority struct{ next http.RoundTripper }
 
 func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -490,5 +495,18 @@ func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
 		r2.Body = body
 		r = &r2
 	}
-	return p.next.RoundTrip(r)
+	resp, err := p.next.RoundTrip(r)
+	if err == nil {
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRetriedAnswer))
+			resp.Body.Close()
+			resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}
+	}
+	return resp, err
 }
+
+// maxRetriedAnswer bounds the body of an answer priority keeps: Graph's error answers are a
+// few hundred bytes.
+const maxRetriedAnswer = 1 << 16

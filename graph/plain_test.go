@@ -187,3 +187,73 @@ func TestRetriedBodyIsWholeWhenTheTransportReadsLate(t *testing.T) {
 		t.Fatalf("bodies sent: %q", l.bodies)
 	}
 }
+
+// closing is a transport that records whether each answer's body was closed.
+type closing struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	bodies []*tracked
+}
+
+type tracked struct {
+	io.ReadCloser
+	route  string
+	status int
+	closed bool
+}
+
+func (b *tracked) Close() error { b.closed = true; return b.ReadCloser.Close() }
+
+func (c *closing) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err == nil {
+		b := &tracked{ReadCloser: resp.Body, route: r.Method + " " + r.URL.Path, status: resp.StatusCode}
+		resp.Body = b
+		c.mu.Lock()
+		c.bodies = append(c.bodies, b)
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+// An answer the retry handler tries again after (429, 503, 504) is closed, so its connection
+// serves the next request: the handler itself drops it unclosed. Plain requests and the SDK's.
+func TestThrottledAnswersAreClosed(t *testing.T) {
+	tn := graphtest.New()
+	graphtest.DemoUsers(tn)
+	if err := tn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tn.Close)
+	tr := &closing{next: http.DefaultTransport.(*http.Transport).Clone()}
+	d, err := graph.New(graph.Config{BaseURL: tn.GraphURL(), Transport: tr,
+		Credential: graph.NewClientCredential(tn.TokenURL(), tn.ClientID, tn.ClientSecret, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := "a11ce000-0000-4000-8000-000000000001"
+	tn.FailNext("/revokeSignInSessions", http.StatusTooManyRequests, "0")
+	tn.FailNext("/revokeSignInSessions", http.StatusServiceUnavailable, "0")
+	if err := d.RevokeSessions(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	tn.FailNext("/phoneMethods", http.StatusGatewayTimeout, "0")
+	if _, err := d.ContactMethods(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	throttled := 0
+	for _, b := range tr.bodies {
+		if b.status >= 500 || b.status == http.StatusTooManyRequests {
+			throttled++
+		}
+		if !b.closed {
+			t.Errorf("%s: the %d answer's body was left open", b.route, b.status)
+		}
+	}
+	if throttled != 3 {
+		t.Fatalf("%d throttled answers, want 3", throttled)
+	}
+}
