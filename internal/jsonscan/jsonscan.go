@@ -6,6 +6,10 @@
 // document twice (once to check it, once to decode it, skipped parts included) through its
 // byte-at-a-time state machine, and allocates for every value it keeps.
 //
+// Members and Elements check the bytes they are given, nested values included, every time: to
+// read inside a member's value, walk the Values that Object and Array hand out, which belong to a
+// document checked once.
+//
 // Is matches a key to a name as encoding/json matches a key to a struct field: in any case.
 package jsonscan
 
