@@ -265,7 +265,7 @@ func (s *Server) progressText(r *http.Request, p flows.Progress) string {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
-	v.Lang = s.lang(r) // the switcher (v.Langs) is added by execute, when html/template runs
+	v.Lang = s.lang(r) // the switcher (v.Langs) is added by runTemplate, when html/template runs
 	h := w.Header()
 	h["Content-Type"] = htmlType[:1:1] // shared, as Header.Set would store it (an Add copies)
 	h.Set("Content-Language", v.Lang)
