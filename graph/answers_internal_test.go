@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/resetbot/resetbot/internal/jsonscan/jsonscantest"
 )
 
 // matchesEncodingJSON checks that read reads what json.Unmarshal reads into a new T, and refuses
-// what it refuses, on doc and on copies of it damaged a byte or two at a time.
-func matchesEncodingJSON[T any](t *testing.T, read func([]byte, *T) error, seed uint64, docs ...string) {
+// what it refuses, on doc and on copies of it damaged a byte or two at a time: each document read
+// as a plain answer and, when it is JSON, as a batched answer's body (a Value checked with the
+// document it is part of).
+func matchesEncodingJSON[T any](t *testing.T, read func(answer, *T) error, seed uint64, docs ...string) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(seed, seed+1))
 	const bytesToTry = "{}[]\":,1n\"tf x\\e.-IDSBV\xff"
@@ -22,25 +25,56 @@ func matchesEncodingJSON[T any](t *testing.T, read func([]byte, *T) error, seed 
 			all = append(all, jsonscantest.Damaged(r, d, bytesToTry))
 		}
 	}
-	read1 := 0
+	read1, checked := 0, 0
 	for _, d := range all {
 		var want, got T
 		werr := json.Unmarshal([]byte(d), &want)
-		err := read([]byte(d), &got)
+		err := read(plain([]byte(d)), &got)
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("%s:\n read %v, encoding/json %v", d, err, werr)
 		}
-		if err != nil {
-			continue
-		}
-		read1++
-		if !reflect.DeepEqual(got, want) {
+		if err == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s:\n read          %s\n encoding/json %s", d, showAnswer(got), showAnswer(want))
 		}
+		if a, ok := checkedAnswer(t, d); ok {
+			var cgot T
+			cerr := read(a, &cgot)
+			if (cerr != nil) != (werr != nil) {
+				t.Fatalf("%s:\n read checked %v, encoding/json %v", d, cerr, werr)
+			}
+			if cerr == nil && !reflect.DeepEqual(cgot, want) {
+				t.Fatalf("%s:\n read checked  %s\n encoding/json %s", d, showAnswer(cgot), showAnswer(want))
+			}
+			checked++
+		}
+		if err == nil {
+			read1++
+		}
+	}
+	if checked < len(all)/10 {
+		t.Fatalf("only %d of %d documents read as checked Values", checked, len(all))
 	}
 	if read1 < len(all)/10 {
 		t.Fatalf("only %d of %d documents read", read1, len(all))
 	}
+}
+
+// checkedAnswer is d as a batched answer's body: the Value scanBatch hands out for it (false: d
+// is not JSON, and no batch answer holds it).
+func checkedAnswer(t *testing.T, d string) (answer, bool) {
+	t.Helper()
+	if !json.Valid([]byte(d)) {
+		return answer{}, false
+	}
+	got := map[string]batchResp{}
+	if err := scanBatch([]byte(`{"responses":[{"id":"x","status":200,"body":`+d+`}]}`), nil, got); err != nil {
+		t.Fatalf("%s: a batch answer of it is refused: %v", d, err)
+	}
+	r := got["x"]
+	if !r.checked || string(r.Body) != strings.Trim(d, " \t\r\n") {
+		t.Fatalf("%s: the batch answer's body is %q (checked %v)", d, r.Body, r.checked)
+	}
+	return r.answer(), true
 }
 
 func showAnswer(v any) string {

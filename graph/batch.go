@@ -39,7 +39,13 @@ type batchResp struct {
 	ID     string          `json:"id"`
 	Status int             `json:"status"`
 	Body   json.RawMessage `json:"body"`
+
+	body    jsonscan.Value // Body as a Value of the batch's document, when scanBatch read it
+	checked bool
 }
+
+// answer is the body to read: checked once with the batch's document when scanBatch read it.
+func (r batchResp) answer() answer { return answer{raw: r.Body, val: r.body, checked: r.checked} }
 
 func (r batchResp) ok() bool { return r.Status >= 200 && r.Status < 300 }
 
@@ -239,14 +245,15 @@ func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batc
 
 // scanBatch reads a batch's answers into got as encoding/json reads them into batchResp.
 func scanBatch(raw []byte, reqs []batchReq, got map[string]batchResp) error {
-	return jsonscan.Members(raw, func(k, v []byte) error {
+	return jsonscan.Object(raw, func(k []byte, v jsonscan.Value) error {
 		if !jsonscan.Is(k, "responses") {
 			return nil
 		}
 		clear(got)
-		return jsonscan.Elements(v, func(v []byte) error {
+		return v.Elements(func(v jsonscan.Value) error {
 			var r batchResp
-			err := jsonscan.Members(v, func(k, v []byte) (err error) {
+			err := v.Members(func(k []byte, val jsonscan.Value) (err error) {
+				v := val.Raw()
 				switch {
 				case jsonscan.Is(k, "id"):
 					r.ID = ""
@@ -265,7 +272,7 @@ func scanBatch(raw []byte, reqs []batchReq, got map[string]batchResp) error {
 						err = json.Unmarshal(v, &r.Status)
 					}
 				case jsonscan.Is(k, "body"):
-					r.Body = v
+					r.Body, r.body, r.checked = v, val, true
 				}
 				return err
 			})
@@ -321,7 +328,7 @@ func (d *Directory) accountFrom(ctx context.Context, id string, got map[string]b
 		return flows.Account{}, batchError("get user", u)
 	}
 	var ru rawUser
-	if err := readUser(u.Body, &ru); err != nil {
+	if err := readUser(u.answer(), &ru); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: get user: %w", err)
 	}
 	acct := ru.account()
@@ -385,7 +392,7 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 		errs = append(errs, d.memberships(ctx, id, &m))
 	} else if !r.ok() {
 		errs = append(errs, batchError("memberships", r))
-	} else if err := d.membershipsFrom(ctx, id, r.Body, &m); err != nil {
+	} else if err := d.membershipsFrom(ctx, id, r.answer(), &m); err != nil {
 		errs = append(errs, err)
 	}
 	count := func(key, op string, apart func(context.Context, string) (bool, error)) bool {
@@ -402,7 +409,7 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 			errs = append(errs, batchError(op, r))
 			return false
 		}
-		some, err := someValues(r.Body)
+		some, err := someValues(r.answer())
 		if err != nil {
 			errs = append(errs, fmt.Errorf("graph: %s: %w", op, err))
 			return false
@@ -424,20 +431,20 @@ func (d *Directory) privilegeFrom(ctx context.Context, got map[string]batchResp,
 // someValues reports whether a collection's answer lists any value, as decoding it into
 // struct{ Value []json.RawMessage } would (with encoding/json's error for an answer that is
 // not such an object), without copying the values.
-func someValues(body []byte) (bool, error) {
+func someValues(a answer) (bool, error) {
 	n := 0
-	err := jsonscan.Members(body, func(k, v []byte) error {
+	err := a.object(func(k []byte, v jsonscan.Value) error {
 		if !jsonscan.Is(k, "value") {
 			return nil
 		}
 		n = 0
-		return jsonscan.Elements(v, func([]byte) error { n++; return nil })
+		return v.Elements(func(jsonscan.Value) error { n++; return nil })
 	})
 	if err != nil {
 		var v struct {
 			Value []json.RawMessage `json:"value"`
 		}
-		if err := json.Unmarshal(body, &v); err != nil {
+		if err := json.Unmarshal(a.raw, &v); err != nil {
 			return false, err
 		}
 		return len(v.Value) > 0, nil
@@ -450,13 +457,13 @@ func someValues(body []byte) (bool, error) {
 // jsonscan refuses).
 func batchCode(r batchResp) string {
 	var code string
-	err := jsonscan.Members(r.Body, func(k, v []byte) error {
+	err := r.answer().object(func(k []byte, v jsonscan.Value) error {
 		if !jsonscan.Is(k, "error") {
 			return nil
 		}
-		return jsonscan.Members(v, func(k, v []byte) (err error) {
+		return v.Members(func(k []byte, v jsonscan.Value) (err error) {
 			if jsonscan.Is(k, "code") {
-				code, err = jsonscan.String(v)
+				code, err = jsonscan.String(v.Raw())
 			}
 			return err
 		})
@@ -475,7 +482,7 @@ func batchCode(r batchResp) string {
 
 // membershipsFrom reads the first page of transitive memberships from a batch answer; a
 // further page is read through the SDK from its next link.
-func (d *Directory) membershipsFrom(ctx context.Context, id string, body []byte, a *flows.Account) error {
+func (d *Directory) membershipsFrom(ctx context.Context, id string, body answer, a *flows.Account) error {
 	var page membershipPage
 	if err := readMemberships(body, &page); err != nil {
 		return fmt.Errorf("graph: memberships: %w", err)

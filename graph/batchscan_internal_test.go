@@ -68,17 +68,24 @@ func TestCanonicalPriorityHeader(t *testing.T) {
 	}
 }
 
-// someValues tells what decoding into struct{ Value []json.RawMessage } tells.
+// someValues tells what decoding into struct{ Value []json.RawMessage } tells, of a plain answer
+// and of a batched answer's body.
 func TestSomeValuesMatchesEncodingJSON(t *testing.T) {
 	for _, b := range []string{`{"value":[]}`, `{"value":[{"id":"a"}]}`, `{"@odata.context":"x","value":[null]}`, `{"value":null}`, `{}`,
-		`{"value":[1],"value":[]}`, `{"value":{}}`, `[]`, `{"value":[1]`, ``, `{"value":"x"}`} {
-		some, err := someValues([]byte(b))
+		`{"value":[1],"value":[]}`, `{"value":{}}`, `[]`, `{"value":[1]`, ``, `{"value":"x"}`, `null`, `"x"`} {
 		var v struct {
 			Value []json.RawMessage `json:"value"`
 		}
 		werr := json.Unmarshal([]byte(b), &v)
-		if (err != nil) != (werr != nil) || err == nil && some != (len(v.Value) > 0) {
-			t.Errorf("%s: %v, %v; encoding/json %d values, %v", b, some, err, len(v.Value), werr)
+		as := []answer{plain([]byte(b))}
+		if a, ok := checkedAnswer(t, b); ok {
+			as = append(as, a)
+		}
+		for _, a := range as {
+			some, err := someValues(a)
+			if (err != nil) != (werr != nil) || err == nil && some != (len(v.Value) > 0) {
+				t.Errorf("%s (checked %v): %v, %v; encoding/json %d values, %v", b, a.checked, some, err, len(v.Value), werr)
+			}
 		}
 	}
 }
@@ -96,6 +103,11 @@ func TestBatchCodeMatchesEncodingJSON(t *testing.T) {
 		_ = json.Unmarshal([]byte(b), &e)
 		if got := batchCode(batchResp{Body: []byte(b)}); got != e.Error.Code {
 			t.Errorf("%s: %q, encoding/json %q", b, got, e.Error.Code)
+		}
+		if a, ok := checkedAnswer(t, b); ok {
+			if got := batchCode(batchResp{Body: a.raw, body: a.val, checked: true}); got != e.Error.Code {
+				t.Errorf("%s (checked): %q, encoding/json %q", b, got, e.Error.Code)
+			}
 		}
 	}
 }

@@ -266,7 +266,7 @@ func (d *Directory) findUser(ctx context.Context, value string) (flows.Account, 
 		return flows.Account{}, err
 	}
 	var res foundUsers
-	if err := readFound(b, &res); err != nil {
+	if err := readFound(plain(b), &res); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
 	}
 	return res.one()
@@ -309,7 +309,7 @@ func (d *Directory) foundIn(ctx context.Context, value string, r batchResp) (flo
 		return flows.Account{}, batchError("find user", r)
 	}
 	var res foundUsers
-	if err := readFound(r.Body, &res); err != nil {
+	if err := readFound(r.answer(), &res); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
 	}
 	return res.one()
