@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -73,8 +72,7 @@ type Seen interface {
 type Adapter struct {
 	cfg   Config
 	api   *slackapi.Client
-	hc    *http.Client // the client api uses, for chatForm
-	base  string       // the Web API's base URL, ending with /
+	web   webAPI // how postForm reaches the Web API
 	eng   Engine
 	seen  Seen
 	clock flows.Clock
@@ -213,7 +211,7 @@ func New(cfg Config, eng Engine, seen Seen, clock flows.Clock, log *slog.Logger,
 	if cfg.AppToken != "" {
 		sopts = append(sopts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
-	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), hc: hc, base: base, eng: eng, seen: seen, clock: clock, log: log,
+	a := &Adapter{cfg: cfg, api: slackapi.New(cfg.BotToken, sopts...), web: newWebAPI(hc, base), eng: eng, seen: seen, clock: clock, log: log,
 		users: map[string]userEntry{}, sleep: bot.Sleep, queues: map[string]*userQueue{}}
 	for _, o := range opts {
 		o(a)

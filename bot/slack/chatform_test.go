@@ -90,7 +90,7 @@ func TestChatFormMatchesSlackGo(t *testing.T) {
 
 	const token = "xoxb-1-2-abc"
 	api := slackapi.New(token, slackapi.OptionAPIURL(srv.URL+"/"), slackapi.OptionHTTPClient(srv.Client()))
-	a := &Adapter{cfg: Config{BotToken: token}, hc: srv.Client(), base: srv.URL + "/"}
+	a := &Adapter{cfg: Config{BotToken: token}, web: newWebAPI(srv.Client(), srv.URL+"/")}
 	msgs := Messages("en", []flows.Reply{
 		{Text: "Pick how to prove it's you & <go>:", Choices: []flows.Choice{{ID: "s1:3:totp", Label: "Authenticator app", Key: "1"}, {ID: "s1:3:email", Label: "Email code", Key: "2"}}},
 		{Text: "Open the page:", Link: "https://bot.example/l/abc?x=1&y=2"},
@@ -244,7 +244,7 @@ func TestUserInfoMatchesSlackGo(t *testing.T) {
 
 	const token = "xoxb-1-2-abc"
 	api := slackapi.New(token, slackapi.OptionAPIURL(srv.URL+"/"), slackapi.OptionHTTPClient(srv.Client()))
-	a := &Adapter{cfg: Config{BotToken: token}, hc: srv.Client(), base: srv.URL + "/"}
+	a := &Adapter{cfg: Config{BotToken: token}, web: newWebAPI(srv.Client(), srv.URL+"/")}
 	describe := func(p person, err error) string {
 		var rl *slackapi.RateLimitedError
 		if errors.As(err, &rl) {

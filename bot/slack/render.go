@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -341,16 +342,75 @@ func (r *statusAnswer) member(key []byte, val jsonscan.Value) (err error) {
 // bodies are the buffers Web API answers are read into.
 var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// webAPI is how postForm reaches the Web API: slack-go's client (its transport and connections)
+// without its Timeout, which each call keeps instead as its context's deadline, and the URLs of
+// the methods postForm calls, parsed once.
+//
+// With a Timeout, net/http's client copies every request, wraps every answer's body and makes
+// closures to stop the timer when the body is read (setRequestCancel); a deadline on the call's
+// context is the same bound (from before the request is sent until the whole answer is read,
+// postForm reading it all before it returns) without them. http.NewRequestWithContext parses
+// the URL string every call.
+type webAPI struct {
+	hc      *http.Client
+	timeout time.Duration // 0: none
+	base    string        // the Web API's base URL, ending with /
+	urls    map[string]webURL
+}
+
+// webURL is a Web API method's URL as http.NewRequest makes it from the string, and the Host
+// it sets with it.
+type webURL struct {
+	url  url.URL
+	host string
+}
+
+// formMethods are the methods postForm calls.
+var formMethods = [...]string{"chat.postMessage", "chat.update", "users.info"}
+
+func newWebAPI(hc *http.Client, base string) webAPI {
+	w := webAPI{hc: &http.Client{Transport: hc.Transport, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}, timeout: hc.Timeout, base: base,
+		urls: make(map[string]webURL, len(formMethods))}
+	for _, m := range formMethods {
+		// a base that is no URL is refused by each call, as before (http.NewRequestWithContext)
+		if r, err := http.NewRequest(http.MethodPost, base+m, nil); err == nil {
+			w.urls[m] = webURL{url: *r.URL, host: r.Host}
+		}
+	}
+	return w
+}
+
+// newRequest is http.NewRequestWithContext(ctx, POST, base+method, body) from the URL parsed
+// once: each request has its own copy of it (a client may change a request's URL).
+func (w *webAPI) newRequest(ctx context.Context, method string, body []byte) (*http.Request, error) {
+	u, ok := w.urls[method]
+	if !ok {
+		return http.NewRequestWithContext(ctx, http.MethodPost, w.base+method, bytes.NewReader(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body)) // "" parses at once
+	if err != nil {
+		return nil, err
+	}
+	*req.URL, req.Host = u.url, u.host
+	return req, nil
+}
+
 // postForm posts a Web API method's form (fields as name, value pairs, the token added) as
 // slack-go's postForm does and reads the answer into out, with slack-go's errors for a 429
-// with Retry-After and for another status than 200.
+// with Retry-After and for another status than 200. The call, the answer's whole body
+// included, is bounded by the client's timeout (see webAPI).
 func (a *Adapter) postForm(ctx context.Context, method string, fields []string, out answer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+method, bytes.NewReader(encodeForm(append(fields, "token", a.cfg.BotToken))))
+	if a.web.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.web.timeout)
+		defer cancel() // deferred first: run after the body is read and closed
+	}
+	req, err := a.web.newRequest(ctx, method, encodeForm(append(fields, "token", a.cfg.BotToken)))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := a.hc.Do(req)
+	resp, err := a.web.hc.Do(req)
 	if err != nil {
 		return err
 	}
