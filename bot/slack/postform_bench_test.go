@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -36,4 +37,28 @@ func BenchmarkPostForm(b *testing.B) {
 
 func benchAdapter(hc *http.Client, base string) *Adapter {
 	return &Adapter{cfg: Config{BotToken: "xoxb-1-2-abc"}, web: newWebAPI(hc, base)}
+}
+
+// BenchmarkFormRequest is building a Web API request: from the URL string (as postForm did)
+// and from the URL parsed once.
+func BenchmarkFormRequest(b *testing.B) {
+	web := newWebAPI(bot.PooledClient(30*time.Second), "https://slack.com/api/")
+	ctx := context.Background()
+	body := []byte("channel=D0123ABCD&text=x&token=xoxb-1-2-abc")
+	b.Run("string", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := http.NewRequestWithContext(ctx, http.MethodPost, web.base+"chat.postMessage", bytes.NewReader(body)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parsed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := web.newRequest(ctx, "chat.postMessage", body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
