@@ -115,7 +115,7 @@ func BenchmarkAuditScript(b *testing.B) {
 func stepCommits(subject string, now time.Time) map[string]flows.Commit {
 	chat := "slack:TLOAD:U0123456789"
 	sess := &flows.Session{ID: "_YaqDsuepmaWVZP1yUH7sg", Version: 1, State: "await_code", Flow: "reset", UserID: subject,
-		Chat: flows.ChatRef{Platform: "slack", Tenant: "TLOAD", UserID: "U0123456789", Channel: "D0123456789", Locale: "en"},
+		Chat:   flows.ChatRef{Platform: "slack", Tenant: "TLOAD", UserID: "U0123456789", Channel: "D0123456789", Locale: "en"},
 		Method: flows.MethodEmail, Proven: []flows.MethodKind{flows.MethodTOTP}, CreatedAt: now, ExpiresAt: now.Add(15 * time.Minute)}
 	limits := flows.Limits{FailMax: 5, FailWindow: 24 * time.Hour, TriesMax: 5, TriesWindow: time.Hour, BlockFor: 24 * time.Hour,
 		SendMax: 10, SendWindow: 10 * time.Minute}
