@@ -30,41 +30,47 @@ func scriptServer(b *testing.B) redis.UniversalClient {
 }
 
 // resetStats zeroes INFO commandstats.
-func resetStats(b *testing.B, rdb redis.UniversalClient) {
-	b.Helper()
+func resetStats(tb testing.TB, rdb redis.UniversalClient) {
+	tb.Helper()
 	if err := rdb.ConfigResetStat(context.Background()).Err(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
 // reportScriptCost reports redis-server's microseconds per EVALSHA since the last resetStats.
 func reportScriptCost(b *testing.B, rdb redis.UniversalClient) {
 	b.Helper()
+	calls, usec := commandStat(b, rdb, "evalsha")
+	if calls == 0 {
+		b.Fatal("no EVALSHA in INFO commandstats")
+	}
+	b.ReportMetric(float64(usec)/float64(calls), "redis-us/op")
+}
+
+// commandStat is how often redis-server ran a command (in a script too) and the microseconds it
+// spent in it, since it started or its statistics were reset (INFO commandstats).
+func commandStat(tb testing.TB, rdb redis.UniversalClient, name string) (calls, usec int64) {
+	tb.Helper()
 	info, err := rdb.Info(context.Background(), "commandstats").Result()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	for _, line := range strings.Split(info, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:")
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+name+":")
 		if !ok {
 			continue
 		}
-		var calls, usec float64
 		for _, kv := range strings.Split(rest, ",") {
 			k, v, _ := strings.Cut(kv, "=")
 			switch k {
 			case "calls":
-				calls, _ = strconv.ParseFloat(v, 64)
+				calls, _ = strconv.ParseInt(v, 10, 64)
 			case "usec":
-				usec, _ = strconv.ParseFloat(v, 64)
+				usec, _ = strconv.ParseInt(v, 10, 64)
 			}
 		}
-		if calls > 0 {
-			b.ReportMetric(usec/calls, "redis-us/op")
-		}
-		return
 	}
-	b.Fatal("no EVALSHA in INFO commandstats")
+	return calls, usec
 }
 
 // benchSubject is a directory object id, as long as Entra's.
