@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,12 +22,37 @@ import (
 //
 //	go test -run XXX -bench 'AuditScript|StepScript' -benchmem ./store/
 
-// scriptServer is a redis-server of the benchmark's own, with its statistics reset.
-func scriptServer(b *testing.B) redis.UniversalClient {
+// scriptServer is a redis-server of the benchmark's own.
+func scriptServer(b *testing.B) (redis.UniversalClient, *redistest.Server) {
 	b.Helper()
-	rdb := redistest.Start(b, "--appendonly", "yes", "--appendfsync", "everysec").Client()
+	srv := redistest.Start(b, "--appendonly", "yes", "--appendfsync", "everysec")
+	rdb := srv.Client()
 	b.Cleanup(func() { rdb.Close() })
-	return rdb
+	return rdb, srv
+}
+
+// serverCPU is the CPU time redis-server's main thread (which runs every command) has had, from
+// /proc/<pid>/schedstat; 0 where that cannot be read. Unlike the commands' times in INFO
+// commandstats, time the thread waited for a core (the machine busy with other work) is not in it.
+func serverCPU(srv *redistest.Server) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", srv.Pid()))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	ns, _ := strconv.ParseInt(f[0], 10, 64)
+	return time.Duration(ns)
+}
+
+// reportServerCPU reports redis-server's CPU microseconds per op since start (serverCPU's): the
+// script runs with the reading, parsing and answering of their requests.
+func reportServerCPU(b *testing.B, srv *redistest.Server, start time.Duration) {
+	if end := serverCPU(srv); start > 0 && end > start {
+		b.ReportMetric(float64((end-start).Microseconds())/float64(b.N), "redis-cpu-us/op")
+	}
 }
 
 // resetStats zeroes INFO commandstats.
@@ -51,26 +77,36 @@ func reportScriptCost(b *testing.B, rdb redis.UniversalClient) {
 // spent in it, since it started or its statistics were reset (INFO commandstats).
 func commandStat(tb testing.TB, rdb redis.UniversalClient, name string) (calls, usec int64) {
 	tb.Helper()
+	s := commandStats(tb, rdb)[name]
+	return s[0], s[1]
+}
+
+// commandStats are INFO commandstats: each command's calls and microseconds.
+func commandStats(tb testing.TB, rdb redis.UniversalClient) map[string][2]int64 {
+	tb.Helper()
 	info, err := rdb.Info(context.Background(), "commandstats").Result()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	out := map[string][2]int64{}
 	for _, line := range strings.Split(info, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+name+":")
-		if !ok {
+		name, rest, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "cmdstat_"), ":")
+		if !ok || strings.HasPrefix(line, "#") {
 			continue
 		}
+		var s [2]int64
 		for _, kv := range strings.Split(rest, ",") {
 			k, v, _ := strings.Cut(kv, "=")
 			switch k {
 			case "calls":
-				calls, _ = strconv.ParseInt(v, 10, 64)
+				s[0], _ = strconv.ParseInt(v, 10, 64)
 			case "usec":
-				usec, _ = strconv.ParseInt(v, 10, 64)
+				s[1], _ = strconv.ParseInt(v, 10, 64)
 			}
 		}
+		out[name] = s
 	}
-	return calls, usec
+	return out
 }
 
 // benchSubject is a directory object id, as long as Entra's.
@@ -92,7 +128,7 @@ func recoveryEvents(subject string, now time.Time) []flows.AuditEvent {
 // BenchmarkAuditScript is one run of audit.lua with a recovery's seven events, each recovery a
 // person of its own (so no index reaches its cap, as in a load test).
 func BenchmarkAuditScript(b *testing.B) {
-	rdb := scriptServer(b)
+	rdb, srv := scriptServer(b)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	fixed := [3]any{AuditMaxLen, SubjectMaxLen, int64(countLifetime / time.Second)}
@@ -104,6 +140,7 @@ func BenchmarkAuditScript(b *testing.B) {
 		b.Fatal(err)
 	}
 	resetStats(b, rdb)
+	cpu := serverCPU(srv)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -114,6 +151,7 @@ func BenchmarkAuditScript(b *testing.B) {
 	}
 	b.StopTimer()
 	reportScriptCost(b, rdb)
+	reportServerCPU(b, srv, cpu)
 }
 
 // stepCommits are the commits of one chat recovery's steps, as the engine makes them (see
@@ -152,7 +190,7 @@ func BenchmarkStepScript(b *testing.B) {
 	want := map[string]flows.Status{"rejected": flows.Rejected}
 	for _, kind := range []string{"start", "pick", "totp", "send", "code", "rejected"} {
 		b.Run(kind, func(b *testing.B) {
-			rdb := scriptServer(b)
+			rdb, srv := scriptServer(b)
 			ctx := context.Background()
 			c, err := NewCrypto(Keys{SealKeys: map[string][]byte{"k1": make([]byte, 32)}, CurrentID: "k1", MACKey: make([]byte, 32)})
 			if err != nil {
@@ -178,6 +216,7 @@ func BenchmarkStepScript(b *testing.B) {
 				status = st
 			}
 			resetStats(b, rdb)
+			cpu := serverCPU(srv)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range commits {
@@ -188,6 +227,7 @@ func BenchmarkStepScript(b *testing.B) {
 			}
 			b.StopTimer()
 			reportScriptCost(b, rdb)
+			reportServerCPU(b, srv, cpu)
 		})
 	}
 }
