@@ -22,29 +22,27 @@
 --  2048 code: value, lifetime (ms)
 --  4096 link: purpose, value, lifetime (ms)
 --  8192 the link only while no link of its purpose is held (no values)
+-- Redis runs this on every step: it calls no function of its own on the common paths and turns
+-- only the numbers it computes with into numbers (the versions are compared as the decimals
+-- both sides write).
 -- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
 -- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
 -- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
 -- started one, the failures and the tries counted).
-local now = tonumber(ARGV[1])
 local parts = tonumber(ARGV[3])
-local function has(bit) return parts % (bit + bit) >= bit end
-local last = 3 -- the last argument taken
--- take is the index of the first of a part's n values, or nil when the plan lacks the part
-local function take(bit, n)
-  if not has(bit) then return nil end
-  last = last + n
-  return last - n + 1
-end
-local save = take(4, 2)
-local forget = take(8, 1)
-local menu = take(16, 1)
-local locale = take(32, 2)
-local a = take(64, 8)
-local put = take(512, 3)
-local send = take(1024, 2)
-local code = take(2048, 2)
-local link = take(4096, 3)
+-- where each part's values are: after ARGV[3], those of the parts before it
+local at = 4
+local save, forget, menu, locale, a, put, send, code, link
+if parts % 8 >= 4 then save = at; at = at + 2 end
+if parts % 16 >= 8 then forget = at; at = at + 1 end
+if parts % 32 >= 16 then menu = at; at = at + 1 end
+if parts % 64 >= 32 then locale = at; at = at + 2 end
+if parts % 128 >= 64 then a = at; at = at + 8 end
+if parts % 1024 >= 512 then put = at; at = at + 3 end
+if parts % 2048 >= 1024 then send = at; at = at + 2 end
+if parts % 4096 >= 2048 then code = at; at = at + 2 end
+if parts % 8192 >= 4096 then link = at end
+local idem = parts % 2 >= 1
 local function fmt(n) return string.format('%d', n) end
 if locale then
   redis.call('HSET', KEYS[7], 'lang', ARGV[locale], 'tz', ARGV[locale + 1])
@@ -52,74 +50,74 @@ end
 
 -- the message is marked handled now, in the same call that finds it was (only a stale step
 -- leaves it unmarked, below)
-if has(1) and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
+if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
   return {'dup', '0', '0'}
 end
 local function stale(cur)
-  if has(1) then redis.call('DEL', KEYS[1]) end
-  return {'stale', fmt(cur), '0'}
+  if idem then redis.call('DEL', KEYS[1]) end
+  return {'stale', cur, '0'}
 end
-local cur = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
-if cur ~= tonumber(ARGV[2]) then
+local cur = redis.call('HGET', KEYS[2], 'v') or '0'
+if cur ~= ARGV[2] then
   return stale(cur)
 end
 -- a link given back goes only where no link of its purpose is held: the person's links are one
 -- per purpose across all their chats, and a newer one (from another chat) must stay
-if link and has(8192) and redis.call('HEXISTS', KEYS[5], ARGV[link]) == 1 then
+if link and parts % 16384 >= 8192 and redis.call('HEXISTS', KEYS[5], ARGV[link]) == 1 then
   return stale(cur)
 end
--- the counters of a subject that is no directory user (a name nobody has, typed on the
--- recovery page) are counted like anyone's, and forgotten after ARGV[forget] ms
-local function forgetCounters()
-  if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
-end
+local now = (a or send) and tonumber(ARGV[1])
 
 if a then
-  local method = ARGV[a]
-  local codeMAC, step = ARGV[a + 1], tonumber(ARGV[a + 2])
-  local blockMS = tonumber(ARGV[a + 7])
+  -- the counters of a subject that is no directory user (a name nobody has, typed on the
+  -- recovery page) are counted like anyone's, and forgotten after ARGV[forget] ms
+  local function forgetCounters()
+    if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
+  end
+  local once = parts % 512 >= 256
+  -- a single-use challenge (passkeys) is spent by this attempt whatever its outcome
+  local function spend()
+    if once then redis.call('DEL', KEYS[4]) end
+  end
+  local method, codeMAC, step = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   -- what the attempt reads of the enrollment, in one call: the block, the method's tries, the
   -- failures and the last TOTP step (none of them changes before it is used)
   local e = redis.call('HMGET', KEYS[3], 'block', 'c:try:' .. method, 'c:fail', 'totp_step')
-  -- a single-use challenge (passkeys) is spent by this attempt whatever its outcome
-  local function spend()
-    if has(256) then redis.call('DEL', KEYS[4]) end
-  end
   local blk = tonumber(e[1] or '0')
-  if blk > now then spend(); return {'blocked', fmt(cur), fmt(blk)} end
+  if blk > now then spend(); return {'blocked', cur, fmt(blk)} end
   local t = window_add(KEYS[3], 'c:try:' .. method, e[2], now, tonumber(ARGV[a + 6]))
-  forgetCounters()
+  if forget then forgetCounters() end
   if t > tonumber(ARGV[a + 5]) then
-    blk = now + blockMS
+    blk = now + tonumber(ARGV[a + 7])
     redis.call('HSET', KEYS[3], 'block', fmt(blk))
     spend()
     forgetCounters()
-    return {'blocked', fmt(cur), fmt(blk)}
+    return {'blocked', cur, fmt(blk)}
   end
-  local ok = has(128)
+  local ok = parts % 256 >= 128
   if ok and codeMAC ~= '' then
     local v = redis.call('GET', KEYS[4])
     ok = v and string.sub(v, 1, #codeMAC + 1) == codeMAC .. '|'
   end
-  if ok and step > 0 then
-    ok = step > tonumber(e[4] or '0')
+  if ok and step ~= '0' then
+    ok = tonumber(step) > tonumber(e[4] or '0')
   end
   if not ok then
     local f = window_add(KEYS[3], 'c:fail', e[3], now, tonumber(ARGV[a + 4]))
     forgetCounters()
     local nb = 0
     if f >= tonumber(ARGV[a + 3]) then
-      nb = now + blockMS
+      nb = now + tonumber(ARGV[a + 7])
       redis.call('HSET', KEYS[3], 'block', fmt(nb))
       forgetCounters()
     end
     spend()
-    return {'rejected', fmt(cur), fmt(nb), fmt(f), fmt(t)}
+    return {'rejected', cur, fmt(nb), fmt(f), fmt(t)}
   end
   redis.call('HDEL', KEYS[3], 'c:try:' .. method)
   if codeMAC ~= '' then redis.call('DEL', KEYS[4]) end
-  if step > 0 then redis.call('HSET', KEYS[3], 'totp_step', fmt(step)) end
-  spend()
+  if step ~= '0' then redis.call('HSET', KEYS[3], 'totp_step', step) end
+  if once then spend() end
   -- the method's new record (a passkey's signature count), only with an accepted attempt, and
   -- only over the record it was made from (a key added meanwhile is not lost)
   if put and (redis.call('HGET', KEYS[3], ARGV[put]) or '') == ARGV[put + 2] then
@@ -128,30 +126,29 @@ if a then
 end
 
 if send then
-  if not window_take(KEYS[3], 'c:sent', now, tonumber(ARGV[send + 1]), tonumber(ARGV[send])) then return {'limit', fmt(cur), '0'} end
-  forgetCounters()
+  if not window_take(KEYS[3], 'c:sent', now, tonumber(ARGV[send + 1]), tonumber(ARGV[send])) then return {'limit', cur, '0'} end
+  if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
 end
 if code then
   redis.call('SET', KEYS[4], ARGV[code], 'PX', ARGV[code + 1])
 end
 if link then
   redis.call('HSET', KEYS[5], ARGV[link], ARGV[link + 1])
-  local ttl = tonumber(ARGV[link + 2])
-  if redis.call('PTTL', KEYS[5]) < ttl then redis.call('PEXPIRE', KEYS[5], ARGV[link + 2]) end
+  if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[link + 2]) then redis.call('PEXPIRE', KEYS[5], ARGV[link + 2]) end
 end
 local nv = cur
-if not has(2) then
+if parts % 4 < 2 then -- the session is not kept as it is
   if save then
-    nv = cur + 1
-    redis.call('HSET', KEYS[2], 'v', fmt(nv), 'data', ARGV[save + 1])
+    nv = fmt(tonumber(cur) + 1)
+    redis.call('HSET', KEYS[2], 'v', nv, 'data', ARGV[save + 1])
     redis.call('PEXPIRE', KEYS[2], ARGV[save])
   else
     redis.call('DEL', KEYS[2], KEYS[4])
-    nv = 0
+    nv = '0'
   end
 end
 -- the menu the step read, not a newer one a notice kept since
 if menu and (ARGV[menu] == '' or redis.call('GET', KEYS[6]) == ARGV[menu]) then
   redis.call('DEL', KEYS[6])
 end
-return {'ok', fmt(nv), '0'}
+return {'ok', nv, '0'}
