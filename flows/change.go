@@ -87,6 +87,6 @@ func (e *Engine) ChangePassword(ctx context.Context, ws *WebState, pw, confirm s
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
 	e.keepNewPassword(ctx, ws.UserID, pw)
-	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, sess, pol, "changed before expiry") })
+	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, sess, pol, "changed before expiry", nil) })
 	return nil
 }

@@ -698,21 +698,27 @@ func (e *Engine) addDirectoryMethods(ctx context.Context, s *step) {
 // conversation's when one is under way (WithLang), else the one remembered for them, else the
 // policy's default language in UTC.
 func (e *Engine) noticeLocale(ctx context.Context, a Account, pol Policy) (string, *time.Location) {
-	known := PersonLocale{Lang: LangFrom(ctx)}
+	var kept PersonLocale
 	if e.d.Locales != nil && a.ID != "" {
-		if l, err := e.d.Locales.PersonLocale(ctx, a.ID); err != nil {
+		l, err := e.d.Locales.PersonLocale(ctx, a.ID)
+		if err != nil {
 			e.d.Log.WarnContext(ctx, "person's language unknown", "err", err, "user", a.ID)
-		} else {
-			if known.Lang == "" {
-				known.Lang = l.Lang
-			}
-			known.TimeZone = l.TimeZone
 		}
+		kept = l
 	}
-	if known.Lang == "" {
-		known.Lang = Lang(pol.Language)
+	return e.localeOf(ctx, kept, pol)
+}
+
+// localeOf is noticeLocale of the pair kept for the person (the zero value when unknown).
+func (e *Engine) localeOf(ctx context.Context, kept PersonLocale, pol Policy) (string, *time.Location) {
+	lang := LangFrom(ctx)
+	if lang == "" {
+		lang = kept.Lang
 	}
-	return known.Lang, ChatRef{TimeZone: known.TimeZone}.Location()
+	if lang == "" {
+		lang = Lang(pol.Language)
+	}
+	return lang, ChatRef{TimeZone: kept.TimeZone}.Location()
 }
 
 // localeToRemember is the person's chat language and time zone when this process has not kept

@@ -54,3 +54,42 @@ func TestDirectoryRefusalKeepsTheLinkAndCounts(t *testing.T) {
 		t.Fatal("the link outlived the block")
 	}
 }
+
+// The reset page writes once: the link's consumption keeps the new password's keyed hash in the
+// same atomic step (the page reads its link, then consumes it; nothing after). A password the
+// directory refuses is not kept: the one kept before comes back, so the password the person
+// really has is still recognised in chat and the refused one is not.
+func TestResetKeepsTheNewPasswordWithTheLink(t *testing.T) {
+	h, secret := newAlice(t)
+	ctx := context.Background()
+	const first, refused = "Quiet meadow River stone", "Amber canyon Willow brook"
+	link := token(proveBoth(t, h, "U1", secret))
+	h.Engine.Drain()
+	h.Counter.Take()
+	v, err := h.Engine.OpenLink(ctx, link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Engine.ResetPasswordOf(ctx, v, link, first, first); err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Drain()
+	if _, cmds := h.Counter.Take(); len(cmds) < 2 || cmds[0] != "EVALSHA" || cmds[1] != "EVALSHA" || len(without(cmds, "EVALSHA")) != len(cmds)-2 {
+		t.Errorf("the reset: %v, want the link read and its consumption, which keeps the new password", cmds)
+	}
+
+	h.Clock.Advance(time.Minute) // a fresh TOTP step
+	link = token(proveBoth(t, h, "U1", secret))
+	h.Dir.Refuse = map[string]bool{refused: true}
+	var pe *flows.PasswordError
+	if err := h.Engine.ResetPassword(ctx, link, refused, refused); !errors.As(err, &pe) {
+		t.Fatalf("refused password: %v", err)
+	}
+	h.Engine.Drain()
+	if rs := h.Say("U1", aliceMail, refused); hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("the refused password is recognised: %v", storetest.IDs(rs))
+	}
+	if rs := h.Say("U1", aliceMail, first); !hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("the password set before is not recognised: %v", storetest.IDs(rs))
+	}
+}

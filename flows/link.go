@@ -145,8 +145,7 @@ func (e *Engine) consumeLink(ctx context.Context, token string, want Purpose, ne
 // version, so a link used, replaced or moved on since the read is gone; its lifetimes are
 // checked again now.
 func (e *Engine) consumeView(ctx context.Context, v LinkView, want Purpose, next func(*Session) *Session) (LinkView, error) {
-	now := e.d.Clock.Now()
-	if v.Session == nil || v.Purpose != want || v.Session.Expired(now) || !now.Before(v.Record.ExpiresAt) {
+	if !e.liveView(v, want) {
 		return LinkView{}, ErrLinkGone
 	}
 	var n *Session
@@ -157,4 +156,66 @@ func (e *Engine) consumeView(ctx context.Context, v LinkView, want Purpose, next
 		return LinkView{}, ErrLinkGone
 	}
 	return v, nil
+}
+
+// liveView reports whether the link v read earlier is of purpose want and still within its
+// own and its session's lifetimes now.
+func (e *Engine) liveView(v LinkView, want Purpose) bool {
+	now := e.d.Clock.Now()
+	return v.Session != nil && v.Purpose == want && !v.Session.Expired(now) && now.Before(v.Record.ExpiresAt)
+}
+
+// keptPassword is the new password's record a reset link's consumption kept, to put back what
+// it replaced if the directory does not take the password.
+type keptPassword struct {
+	links      KeepingLinks // nil: nothing was kept with the link; the password is kept once set
+	record     string
+	before     KeptBefore
+	registered string // the email address registered as a method, read with the link
+}
+
+// registeredMail is the registered address read with the link, nil when it was not read.
+func (k keptPassword) registeredMail() *string {
+	if k.links == nil {
+		return nil
+	}
+	return &k.registered
+}
+
+// consumeKeeping is consumeView of a reset link whose new password is pw: when the store can,
+// the same atomic step keeps the password's record (keepNewPassword), so a reset writes once,
+// and reads the address the reset's email notice also goes to.
+func (e *Engine) consumeKeeping(ctx context.Context, v LinkView, userID, pw string) (LinkView, keptPassword, error) {
+	k, ok := e.d.Links.(KeepingLinks)
+	rec := e.newPasswordRecord(userID, pw)
+	if !ok || rec == "" {
+		v, err := e.consumeView(ctx, v, PurposeReset, nil)
+		return v, keptPassword{}, err
+	}
+	if !e.liveView(v, PurposeReset) {
+		return LinkView{}, keptPassword{}, ErrLinkGone
+	}
+	c, err := k.ConsumeKeeping(ctx, v.Record, v.mac, nil, rec, keptPasswordTTL)
+	if err != nil {
+		return LinkView{}, keptPassword{}, ErrLinkGone
+	}
+	return v, keptPassword{links: k, record: rec, before: c.Before, registered: c.RegisteredMail}, nil
+}
+
+// kept is keepNewPassword once the directory set pw, unless the link's consumption kept it.
+func (e *Engine) kept(ctx context.Context, k keptPassword, userID, pw string) {
+	if k.links == nil {
+		e.keepNewPassword(ctx, userID, pw)
+	}
+}
+
+// unkeep puts back what the link's consumption replaced when the directory did not take the
+// password: the record kept is then of no password of the person's.
+func (e *Engine) unkeep(ctx context.Context, k keptPassword, userID string) {
+	if k.links == nil {
+		return
+	}
+	if err := k.links.UnkeepNewPassword(ctx, userID, k.record, k.before); err != nil {
+		e.d.Log.WarnContext(ctx, "a refused password's hash stays kept until it expires", "err", err, "user", userID)
+	}
 }

@@ -242,6 +242,36 @@ type NewPasswords interface {
 	SpendPasswordChecks(ctx context.Context, userID string, n int) (int64, error)
 }
 
+// KeepingLinks is optional on Links, with NewPasswords: the reset page consumes its link and
+// keeps the new password's record (NewPasswords.KeepNewPassword) in one atomic step, before
+// the directory is asked; when the directory does not take the password, UnkeepNewPassword puts
+// back what the step replaced.
+type KeepingLinks interface {
+	// ConsumeKeeping is Links.ConsumePeeked that, once the link is consumed, keeps kept for ttl
+	// as KeepNewPassword does (with a count of checks of its own), and returns what it replaced
+	// and the email address registered as a method, read in the same step.
+	ConsumeKeeping(ctx context.Context, rec LinkRecord, mac string, next *Session, kept string, ttl time.Duration) (Consumed, error)
+	// UnkeepNewPassword puts before back, unless a record other than kept was kept since.
+	UnkeepNewPassword(ctx context.Context, userID, kept string, before KeptBefore) error
+}
+
+// Consumed is what ConsumeKeeping replaced and read.
+type Consumed struct {
+	Before KeptBefore
+	// RegisteredMail is the email address the person registered as a method ("" when none or
+	// when it cannot be opened), as Enrollments.Get would read it: the reset's email goes there too.
+	RegisteredMail string
+}
+
+// KeptBefore is the new password's record and count of checks that ConsumeKeeping replaced
+// ("" when none) and the time each had left.
+type KeptBefore struct {
+	Record    string
+	RecordTTL time.Duration
+	Checks    string
+	ChecksTTL time.Duration
+}
+
 // Block is one blocked user.
 type Block struct {
 	UserID string
@@ -374,4 +404,11 @@ type PersonLocale struct {
 // alerts, notices by email, text or call). With none, nothing is kept.
 type PersonLocales interface {
 	PersonLocale(ctx context.Context, userID string) (PersonLocale, error)
+}
+
+// EnrolledLocales is optional on PersonLocales: a person's enrollment (where else to mail them)
+// and their kept language and time zone (in what words), read in one round trip for a notice
+// that needs both. What could be read is returned with the first error.
+type EnrolledLocales interface {
+	EnrollmentAndLocale(ctx context.Context, userID string) (Enrollment, PersonLocale, error)
 }

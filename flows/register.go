@@ -410,14 +410,27 @@ func (e *Engine) announce(ctx context.Context, a Account, reg Registered) {
 
 // mailUser sends a notice to every address the user has: the directory's and the registered one.
 func (e *Engine) mailUser(ctx context.Context, a Account, subject, body string) {
+	en, err := e.d.Enrollments.Get(ctx, a.ID)
+	e.mailUserAt(ctx, a, registeredMail(en, err), subject, body)
+}
+
+// registeredMail is the email address registered as a method in en ("" when none, or when the
+// enrollment could not be read: the directory's address is then mailed alone).
+func registeredMail(en Enrollment, err error) string {
+	if err != nil {
+		return ""
+	}
+	return en.Methods[MethodEmail].Address
+}
+
+// mailUserAt is mailUser with the registered address already read.
+func (e *Engine) mailUserAt(ctx context.Context, a Account, registered, subject, body string) {
 	to := map[string]bool{}
 	if a.Mail != "" {
 		to[strings.ToLower(a.Mail)] = true
 	}
-	if en, err := e.d.Enrollments.Get(ctx, a.ID); err == nil {
-		if r, ok := en.Methods[MethodEmail]; ok {
-			to[strings.ToLower(r.Address)] = true
-		}
+	if registered != "" {
+		to[strings.ToLower(registered)] = true
 	}
 	list := make([]string, 0, len(to))
 	for addr := range to {

@@ -192,14 +192,18 @@ func (e *Engine) ResetPasswordOf(ctx context.Context, link LinkView, token, pw, 
 	if err := e.checkNewPassword(ctx, acct, pol, pw, confirm); err != nil {
 		return err
 	}
-	v, err := e.consumeView(ctx, link, PurposeReset, nil)
+	// the link is consumed, and the new password's record kept, in one atomic step before the
+	// directory is asked: two submissions never race; a refusal puts the record back
+	v, kept, err := e.consumeKeeping(ctx, link, uid, pw)
 	if err != nil {
 		return err
 	}
 	if v.Session.State != StateResetLink {
+		e.unkeep(ctx, kept, v.UserID)
 		return ErrLinkGone
 	}
 	if err := e.d.Directory.SetPassword(ctx, v.UserID, pw, false); err != nil {
+		e.unkeep(ctx, kept, v.UserID)
 		e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: v.Session.Chat.Key(), Subject: v.UserID, Platform: v.Session.Chat.Platform,
 			Action: string(v.Session.Flow), Outcome: "failed", Reason: "directory"})
 		var pe *PasswordError
@@ -208,8 +212,10 @@ func (e *Engine) ResetPasswordOf(ctx context.Context, link LinkView, token, pw, 
 		}
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
-	e.keepNewPassword(ctx, v.UserID, pw)
-	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen)) })
+	e.kept(ctx, kept, v.UserID, pw)
+	e.later(ctx, func(ctx context.Context) {
+		e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen), kept.registeredMail())
+	})
 	return nil
 }
 
@@ -280,8 +286,9 @@ func (e *Engine) directoryRules(ctx context.Context, userID, pw string) error {
 
 // afterReset runs after the page answered: it audits, signs the user out everywhere (when the policy says so), tells them by
 // email and in chat (with a "This wasn't me" button) and tells the bot admins when a privileged
-// user reset.
-func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, pol Policy, how string) {
+// user reset. registered, when not nil, is the email address registered as a method, read
+// earlier in the same request (with the link's consumption).
+func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, pol Policy, how string, registered *string) {
 	e.audit(ctx, AuditEvent{Time: e.d.Clock.Now(), Actor: sess.Chat.Key(), Subject: acct.ID, Platform: sess.Chat.Platform,
 		Action: string(sess.Flow), Outcome: "ok", Reason: how})
 	if pol.RevokeSessions {
@@ -289,8 +296,10 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 			e.d.Log.ErrorContext(ctx, "revoke sessions failed", "err", err, "user", acct.ID)
 		}
 	}
+	var n noticeFacts
 	if pol.NotifyUser {
-		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange, sess.Chat)
+		n = e.resetNotices(ctx, acct, pol, sess.Chat, registered)
+		e.noticeReset(ctx, acct, pol, sess.Flow == FlowChange, n)
 	}
 	if acct.Privileged && pol.NotifyAdmins {
 		e.announceAdmins(ctx, "privileged_reset", acct.DisplayName, acct.UPN, how)
@@ -298,7 +307,10 @@ func (e *Engine) afterReset(ctx context.Context, acct Account, sess *Session, po
 	if e.d.Notifier != nil {
 		for _, chat := range e.noticeChats(ctx, acct.ID, sess.Chat) {
 			if chat.Locale == "" {
-				chat.Locale, _ = e.noticeLocale(ctx, acct, pol)
+				if n.lang == "" {
+					n.lang, n.loc = e.noticeLocale(ctx, acct, pol)
+				}
+				chat.Locale = n.lang
 			}
 			r := Reply{MsgID: MsgPasswordChanged, Text: Text(chat.Locale, MsgPasswordChanged), Private: true,
 				Choices: []Choice{{ID: "x:notme|" + acct.ID + "|0", Label: Text(chat.Locale, "button.not_me")}}}
@@ -354,27 +366,59 @@ func (e *Engine) notMe(ctx context.Context, s *step) {
 	s.say(MsgNotMe, s.pol.HelpdeskURL)
 }
 
+// noticeFacts is what the notices after a reset say and where: their language and time zone,
+// and the email address the person registered as a method (the email goes there too).
+type noticeFacts struct {
+	lang       string
+	loc        *time.Location
+	registered string
+}
+
+// resetNotices reads what the email notice after a reset needs, in one round trip at most, none
+// when the registered address was read already (registered not nil). A reset that began in a
+// chat that says its language takes that language and the chat's time zone (UTC when the
+// platform says none): they are the pair the chat's own steps keep for notices (Commit.Locale),
+// so reading the kept pair back would only repeat them. Otherwise (the change page, the web
+// recovery page, a platform that says no language) the kept pair is read, with the enrollment
+// when the store can read both at once.
+func (e *Engine) resetNotices(ctx context.Context, a Account, pol Policy, from ChatRef, registered *string) noticeFacts {
+	var n noticeFacts
+	readMail := e.d.Mailer != nil && registered == nil // the registered address is still to read
+	if registered != nil {
+		n.registered = *registered
+	}
+	if from.Platform != RecoverPlatform && from.Locale != "" {
+		if n.lang = LangFrom(ctx); n.lang == "" {
+			n.lang = Lang(from.Locale)
+		}
+		n.loc = from.Location()
+	} else if both, ok := e.d.Locales.(EnrolledLocales); ok && readMail && a.ID != "" {
+		en, l, err := both.EnrollmentAndLocale(ctx, a.ID)
+		if err != nil {
+			e.d.Log.WarnContext(ctx, "person's language or registered address unknown", "err", err, "user", a.ID)
+		}
+		n.registered = registeredMail(en, err)
+		n.lang, n.loc = e.localeOf(ctx, l, pol)
+		return n
+	} else {
+		n.lang, n.loc = e.noticeLocale(ctx, a, pol)
+	}
+	if readMail {
+		en, err := e.d.Enrollments.Get(ctx, a.ID)
+		n.registered = registeredMail(en, err)
+	}
+	return n
+}
+
 // noticeReset mails the person that their password was reset, or changed (the expiry page's
 // "Change it now", where they chose it knowing the old one).
-func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy, changed bool, from ChatRef) {
-	var lang string
-	var loc *time.Location
-	if from.Platform != RecoverPlatform && from.Locale != "" && from.TimeZone != "" {
-		// the chat the reset began in knows the person's language and time zone (the ones its
-		// steps keep for notices): no read of the kept pair
-		lang, loc = LangFrom(ctx), from.Location()
-		if lang == "" {
-			lang = Lang(from.Locale)
-		}
-	} else {
-		lang, loc = e.noticeLocale(ctx, a, pol)
-	}
+func (e *Engine) noticeReset(ctx context.Context, a Account, pol Policy, changed bool, n noticeFacts) {
 	key := "mail.reset"
 	if changed {
 		key = "mail.change"
 	}
-	e.mailUser(ctx, a, Text(lang, MsgID(key+".subject")), Text(lang, MsgID(key+".body"), a.DisplayName,
-		FormatWhen(lang, e.d.Clock.Now(), loc), pol.HelpdeskURL))
+	e.mailUserAt(ctx, a, n.registered, Text(n.lang, MsgID(key+".subject")), Text(n.lang, MsgID(key+".body"), a.DisplayName,
+		FormatWhen(n.lang, e.d.Clock.Now(), n.loc), pol.HelpdeskURL))
 }
 
 // personalTerms are the user's own names, which a password may not be built from.
@@ -467,7 +511,7 @@ func (e *Engine) IssueTemporary(ctx context.Context, token string) (secret strin
 	}
 	// a temporary password or pass shown on the page is as secret as a chosen one
 	e.keepNewPassword(ctx, v.UserID, secret)
-	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode)) })
+	e.later(ctx, func(ctx context.Context) { e.afterReset(ctx, acct, v.Session, pol, string(pol.ResetMode), nil) })
 	return secret, pol.ResetMode, nil
 }
 

@@ -38,15 +38,28 @@ const maxPasswordChecks = 200
 // tested against guesses without it, and it goes when its time is up. Never the password.
 func (e *Engine) keepNewPassword(ctx context.Context, userID, pw string) {
 	k, ok := e.d.Sessions.(NewPasswords)
-	if !ok || e.d.MAC == nil || userID == "" {
+	v := e.newPasswordRecord(userID, pw)
+	if !ok || v == "" {
 		return
 	}
-	now := e.d.Clock.Now()
-	v := e.d.MAC.MAC(typedPasswordLabel, userID, pw) + "|" + strconv.FormatInt(now.Add(TypedPasswordLifetime).UnixMilli(), 10)
-	if err := k.KeepNewPassword(ctx, userID, v, TypedPasswordLifetime+time.Minute); err != nil {
+	if err := k.KeepNewPassword(ctx, userID, v, keptPasswordTTL); err != nil {
 		// the shape rule still catches most typed passwords
 		e.d.Log.WarnContext(ctx, "new password's hash not kept", "err", err, "user", userID)
 	}
+}
+
+// keptPasswordTTL is how long the store keeps a new password's record: a little past the
+// lifetime written in it, which is what counts.
+const keptPasswordTTL = TypedPasswordLifetime + time.Minute
+
+// newPasswordRecord is what keepNewPassword keeps for pw: its keyed hash and when it stops
+// counting; "" when nothing is kept (no store for it, no MAC key).
+func (e *Engine) newPasswordRecord(userID, pw string) string {
+	if _, ok := e.d.Sessions.(NewPasswords); !ok || e.d.MAC == nil || userID == "" {
+		return ""
+	}
+	now := e.d.Clock.Now()
+	return e.d.MAC.MAC(typedPasswordLabel, userID, pw) + "|" + strconv.FormatInt(now.Add(TypedPasswordLifetime).UnixMilli(), 10)
 }
 
 // typesNewPassword reports whether the message repeats the password a page set for the

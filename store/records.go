@@ -77,27 +77,79 @@ func (s *Store) Consume(ctx context.Context, userID string, p flows.Purpose, mac
 // again and consume.lua removes the link only if it is still that value, so a link replaced or
 // consumed since the Peek is gone.
 func (s *Store) ConsumePeeked(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session) error {
+	_, err := s.consume(ctx, rec, mac, next, "", 0)
+	return err
+}
+
+// ConsumeKeeping implements flows.KeepingLinks: ConsumePeeked that, once the link is consumed,
+// keeps kept as KeepNewPassword does and reads the registered email method, in the same script.
+func (s *Store) ConsumeKeeping(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.Consumed, error) {
+	return s.consume(ctx, rec, mac, next, kept, ttl)
+}
+
+func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.Consumed, error) {
 	userID, p, v := rec.UserID, rec.Purpose, rec.Stored
 	rec, stored, ok := decodeLink(userID, p, v)
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
-		return flows.ErrLinkGone
+		return flows.Consumed{}, flows.ErrLinkGone
 	}
-	data, ttl := "", int64(1000)
+	data, sttl := "", int64(1000)
 	if next != nil {
 		b, err := json.Marshal(next)
 		if err != nil {
-			return err
+			return flows.Consumed{}, err
 		}
 		data = string(b)
-		ttl = ttlMS(next.ExpiresAt, time.Now())
+		sttl = ttlMS(next.ExpiresAt, time.Now())
 	}
-	n, err := consumeScript.Run(ctx, s.rdb, []string{linksKey(userID), sessKey(userID, rec.ChatKey)},
-		string(p), v, rec.SessionVersion, data, ttl).Int()
+	keys := []string{linksKey(userID), sessKey(userID, rec.ChatKey)}
+	args := []any{string(p), v, rec.SessionVersion, data, sttl}
+	if kept != "" {
+		keys = append(keys, newPwKey(userID), newPwChecksKey(userID), enrolKey(userID))
+		args = append(args, kept, ttl.Milliseconds(), emailField)
+	}
+	res, err := run(ctx, s.rdb, consumeScript, keys, args).Result()
 	if err != nil {
-		return fmt.Errorf("store: consume: %w", err)
+		return flows.Consumed{}, fmt.Errorf("store: consume: %w", err)
 	}
-	if n != 1 {
-		return flows.ErrLinkGone
+	if n, ok := res.(int64); ok {
+		if n != 1 {
+			return flows.Consumed{}, flows.ErrLinkGone
+		}
+		return flows.Consumed{}, nil
+	}
+	r, ok := res.([]any)
+	if !ok || len(r) != 6 {
+		return flows.Consumed{}, fmt.Errorf("store: consume: unexpected answer %T", res)
+	}
+	var c flows.Consumed
+	b := &c.Before
+	b.Record, _ = r[1].(string)
+	recTTL, _ := r[2].(int64)
+	b.Checks, _ = r[3].(string)
+	checksTTL, _ := r[4].(int64)
+	b.RecordTTL, b.ChecksTTL = time.Duration(recTTL)*time.Millisecond, time.Duration(checksTTL)*time.Millisecond
+	if v, _ := r[5].(string); v != "" {
+		// as Get reads it: a method that cannot be opened is no address (the directory's is mailed)
+		if en, err := s.decodeEnrollment(userID, map[string]string{emailField: v}); err == nil {
+			c.RegisteredMail = en.Methods[flows.MethodEmail].Address
+		}
+	}
+	return c, nil
+}
+
+// emailField is the enrollment's field of the email method (sealMethod's name for it).
+const emailField = "m:" + string(flows.MethodEmail)
+
+var unkeepNewPwScript = script("unkeep_newpw.lua")
+
+// UnkeepNewPassword implements flows.KeepingLinks: the record and count of checks ConsumeKeeping
+// replaced are put back, unless a record newer than kept was kept since.
+func (s *Store) UnkeepNewPassword(ctx context.Context, userID, kept string, before flows.KeptBefore) error {
+	err := run(ctx, s.rdb, unkeepNewPwScript, []string{newPwKey(userID), newPwChecksKey(userID)},
+		[]any{kept, before.Record, before.RecordTTL.Milliseconds(), before.Checks, before.ChecksTTL.Milliseconds()}).Err()
+	if err != nil {
+		return fmt.Errorf("store: put back the kept password hash: %w", err)
 	}
 	return nil
 }

@@ -544,3 +544,97 @@ func TestKeepNewPasswordStartsItsOwnCount(t *testing.T) {
 		t.Fatalf("lifetime %v", ttl)
 	}
 }
+
+// The reset page's consumption of its link keeps the new password's record in the same script,
+// as KeepNewPassword does (its own count of checks), and only when the link is consumed; what it
+// replaced is put back when the directory refuses the password, unless a newer record was kept.
+func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	s := store.New(rdb, newCrypto(t))
+	ctx := context.Background()
+	sess := session("s1", t0)
+	link := func(mac string) flows.LinkRecord {
+		t.Helper()
+		snap, err := s.Load(ctx, "u1", chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp := int64(0)
+		if snap.Session != nil {
+			exp = snap.Session.Version
+		}
+		sess.Version = exp + 1
+		out, err := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, ExpectVersion: exp, Session: sess,
+			Link: &flows.LinkGrant{Purpose: flows.PurposeReset, MAC: mac, ExpiresAt: t0.Add(10 * time.Minute)}})
+		if err != nil || out.Status != flows.Committed {
+			t.Fatalf("grant: %+v %v", out, err)
+		}
+		rec, _, err := s.Peek(ctx, "u1", flows.PurposeReset, mac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	kept := func() string { v, _ := rdb.Get(ctx, "{u:u1}:newpw").Result(); return v }
+
+	// a link that is not consumed keeps nothing
+	rec1 := link("mac1")
+	if _, err := s.ConsumeKeeping(ctx, rec1, "other-mac", nil, "rec1", time.Minute); !errors.Is(err, flows.ErrLinkGone) || kept() != "" {
+		t.Fatalf("wrong MAC: %v, kept %q", err, kept())
+	}
+	c, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec1", time.Minute)
+	if err != nil || c != (flows.Consumed{Before: flows.KeptBefore{RecordTTL: -2 * time.Millisecond, ChecksTTL: -2 * time.Millisecond}}) || kept() != "rec1" {
+		t.Fatalf("consumed: %+v %v, kept %q", c, err, kept())
+	}
+	if _, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec9", time.Minute); !errors.Is(err, flows.ErrLinkGone) || kept() != "rec1" {
+		t.Fatalf("consumed twice: %v, kept %q", err, kept())
+	}
+	if n, err := s.SpendPasswordChecks(ctx, "u1", 5); err != nil || n != 5 {
+		t.Fatalf("checks %d %v", n, err)
+	}
+
+	// the next link's password starts its own count; refused, the first comes back with its
+	// count. The registered email method is read in the same step.
+	if err := s.Register(ctx, "u1", flows.Registered{Kind: flows.MethodEmail, Address: "u1@mail.test", RegisteredAt: t0}, 0); err != nil {
+		t.Fatal(err)
+	}
+	rec2 := link("mac2")
+	c, err = s.ConsumeKeeping(ctx, rec2, "mac2", nil, "rec2", 2*time.Minute)
+	before := c.Before
+	if err != nil || before.Record != "rec1" || before.Checks != "5" || before.RecordTTL <= 0 || before.RecordTTL > time.Minute ||
+		kept() != "rec2" || c.RegisteredMail != "u1@mail.test" {
+		t.Fatalf("second: %+v %v, kept %q", c, err, kept())
+	}
+	if ttl := rdb.PTTL(ctx, "{u:u1}:newpw").Val(); ttl <= time.Minute || ttl > 2*time.Minute {
+		t.Fatalf("lifetime %v", ttl)
+	}
+	if n, err := s.SpendPasswordChecks(ctx, "u1", 1); err != nil || n != 1 {
+		t.Fatalf("a new password's checks %d %v, want 1", n, err)
+	}
+	if err := s.UnkeepNewPassword(ctx, "u1", "rec2", before); err != nil || kept() != "rec1" {
+		t.Fatalf("put back: %v, kept %q", err, kept())
+	}
+	if ttl := rdb.PTTL(ctx, "{u:u1}:newpw").Val(); ttl <= 0 || ttl > time.Minute {
+		t.Fatalf("put back with lifetime %v", ttl)
+	}
+	if n, err := s.SpendPasswordChecks(ctx, "u1", 1); err != nil || n != 6 {
+		t.Fatalf("the first password's checks %d %v, want 6", n, err)
+	}
+
+	// nothing before: refused, nothing is kept; a record kept since is left alone
+	rdb.Del(ctx, "{u:u1}:newpw", "{u:u1}:newpw:n")
+	rec3 := link("mac3")
+	if c, err = s.ConsumeKeeping(ctx, rec3, "mac3", nil, "rec3", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	before = c.Before
+	if err := s.UnkeepNewPassword(ctx, "u1", "rec3", before); err != nil || kept() != "" || rdb.Exists(ctx, "{u:u1}:newpw:n").Val() != 0 {
+		t.Fatalf("put back nothing: %v, kept %q", err, kept())
+	}
+	if err := s.KeepNewPassword(ctx, "u1", "rec4", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UnkeepNewPassword(ctx, "u1", "rec3", before); err != nil || kept() != "rec4" {
+		t.Fatalf("a newer record: %v, kept %q", err, kept())
+	}
+}

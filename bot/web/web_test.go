@@ -844,11 +844,18 @@ func TestResetPageReadsItsLinkOncePerRequest(t *testing.T) {
 	if b.Status != 200 || !strings.Contains(b.Last, "Your password was changed") {
 		t.Fatalf("reset: %d\n%s", b.Status, b.Last)
 	}
+	e.h.Engine.Drain()
 	n, cmds = e.h.Counter.Take()
-	// the link read (EVALSHA), its consumption (EVALSHA), the new password's keyed hash kept
-	// (EVALSHA); the work after a reset, the notices, runs on meanwhile and adds commands of
-	// its own after those
-	if n < 3 || strings.Join(cmds[:3], " ") != "EVALSHA EVALSHA EVALSHA" {
-		t.Errorf("POST: %d round trips %v, want the link read once, then consumed", n, cmds)
+	// the link read (EVALSHA) and its consumption, which keeps the new password's keyed hash in
+	// the same script (EVALSHA); the work after a reset, the notices, runs on meanwhile and adds
+	// reads and writes of its own (no script) after those
+	scripts := 0
+	for _, c := range cmds {
+		if c == "EVALSHA" {
+			scripts++
+		}
+	}
+	if n < 2 || strings.Join(cmds[:2], " ") != "EVALSHA EVALSHA" || scripts != 2 {
+		t.Errorf("POST: %d round trips %v, want the link read once, then consumed with the new password kept", n, cmds)
 	}
 }
