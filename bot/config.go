@@ -70,6 +70,7 @@ type Config struct {
 	SMTPFrom     string // SMTP_FROM
 	SMTPUser     string // SMTP_USER
 	SMTPPassword string // SMTP_PASSWORD
+	SMTPSessions int    // SMTP_SESSIONS: relay sessions kept open at most (0: notify.DefaultMaxConns)
 
 	AllowPrivileged bool     // ALLOW_PRIVILEGED_USERS
 	AdminGroups     []string // BOT_ADMIN_GROUPS
@@ -204,6 +205,7 @@ func FromEnv(getenv func(string) string) (Config, []error) {
 	}
 	whole("AUDIT_MAX_AGE_DAYS", 1, 3650, &c.AuditMaxAgeDays)
 	whole("AUDIT_MAX_EVENTS", 1000, 100_000_000, &c.AuditMaxEvents)
+	whole("SMTP_SESSIONS", 1, 50, &c.SMTPSessions)
 	if c.ConsoleChat && g("AUDIT_LOG") == "" {
 		c.AuditLog = "off" // standard output is the chat
 	}

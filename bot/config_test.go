@@ -53,6 +53,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	m["LOG_LEVEL"] = "loud"
 	m["ALLOW_PRIVILEGED_USERS"] = "maybe"
 	m["AUDIT_MAX_EVENTS"] = "10"
+	m["SMTP_SESSIONS"] = "0"
 	m["AUDIT_HEC_URL"] = "http://siem.contoso.com/services/collector/event"
 	m["ADMIN_AUTH_CONTEXT"] = "mfa"
 	c, errs := bot.FromEnv(env(m))
@@ -64,7 +65,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"PUBLIC_BASE_URL must be an https", "must be 32 bytes", "SMTP_ADDR must be host:port",
-		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS", "AUDIT_MAX_EVENTS must be a whole number from 1000",
+		"POLICY_GROUPS", "LOG_LEVEL", "ALLOW_PRIVILEGED_USERS", "AUDIT_MAX_EVENTS must be a whole number from 1000", "SMTP_SESSIONS must be a whole number from 1 to 50",
 		"AUDIT_HEC_URL must be an https URL", "AUDIT_HEC_TOKEN is required", "ADMIN_AUTH_CONTEXT must be an authentication context id"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
@@ -234,5 +235,21 @@ func TestExpiryDays(t *testing.T) {
 		if _, errs := bot.FromEnv(env(m)); len(errs) == 0 || !strings.Contains(errs[0].Error(), "PASSWORD_EXPIRY_DAYS") {
 			t.Errorf("%q: %v", bad, errs)
 		}
+	}
+}
+
+func TestSMTPSessions(t *testing.T) {
+	m := good()
+	c, errs := bot.FromEnv(env(m))
+	if len(errs) != 0 || c.SMTPSessions != 0 {
+		t.Fatalf("unset: %v %d (0 lets the notifier take its default)", errs, c.SMTPSessions)
+	}
+	m["SMTP_SESSIONS"] = "12"
+	if c, errs = bot.FromEnv(env(m)); len(errs) != 0 || c.SMTPSessions != 12 {
+		t.Fatalf("12: %v %d", errs, c.SMTPSessions)
+	}
+	m["SMTP_SESSIONS"] = "51"
+	if _, errs = bot.FromEnv(env(m)); len(errs) != 1 {
+		t.Fatalf("51 must be refused: %v", errs)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/google/uuid"
 
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/internal/jsonscan"
@@ -54,28 +55,40 @@ const (
 // queryValue escapes an OData query value (spaces as %20, as the SDK sends them).
 func queryValue(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }
 
+// userSelect is $select of userFields.
+var userSelect = strings.Join(userFields, ",")
+
 // lookupRequests are the batch's requests for a user id: the privilege checks, and the user
-// itself when withUser.
-func lookupRequests(id string, withUser bool) []batchReq {
+// itself when withUser; extra is room for more requests.
+func lookupRequests(id string, withUser bool, extra int) []batchReq {
 	p := url.PathEscape(id)
-	principal := queryValue("principalId eq '" + strings.ReplaceAll(id, "'", "''") + "'")
-	rs := []batchReq{
-		{ID: bMembers, Method: http.MethodGet, URL: "/users/" + p + "/transitiveMemberOf?$select=id,isAssignableToRole"},
-		{ID: bAssigned, Method: http.MethodGet, URL: "/roleManagement/directory/roleAssignments?$filter=" + principal + "&$select=id"},
-		{ID: bEligible, Method: http.MethodGet, URL: "/roleManagement/directory/roleEligibilityScheduleInstances?$filter=" + principal + "&$select=id"},
-	}
+	// queryValue("principalId eq '" + id + "'"), escaped piece by piece (QueryEscape is
+	// byte by byte): no new string for the constant parts and an id that needs no escaping
+	principal := "principalId%20eq%20%27" + queryValue(strings.ReplaceAll(id, "'", "''")) + "%27"
+	rs := make([]batchReq, 3, 4+extra)
+	rs[0] = batchReq{ID: bMembers, Method: http.MethodGet, URL: "/users/" + p + "/transitiveMemberOf?$select=id,isAssignableToRole"}
+	rs[1] = batchReq{ID: bAssigned, Method: http.MethodGet, URL: "/roleManagement/directory/roleAssignments?$filter=" + principal + "&$select=id"}
+	rs[2] = batchReq{ID: bEligible, Method: http.MethodGet, URL: "/roleManagement/directory/roleEligibilityScheduleInstances?$filter=" + principal + "&$select=id"}
 	if withUser {
-		rs = append(rs, batchReq{ID: bUser, Method: http.MethodGet, URL: "/users/" + p + "?$select=" + strings.Join(userFields, ",")})
+		rs = append(rs, batchReq{ID: bUser, Method: http.MethodGet, URL: "/users/" + p + "?$select=" + userSelect})
 	}
 	return rs
 }
 
-// request makes one Graph request outside the SDK, through its HTTP client and middleware
-// (retries of 429, 503 and 504, redirects refused, telemetry) with a token from the same
-// credential, and decodes a 2xx JSON answer into out (when out is not nil). Another status is
-// an error in the SDK's words: "graph: op: status code: message".
+// request makes one Graph request outside the SDK, with a token from the same credential and
+// the headers the SDK sends, through the SDK's retry handler (429, 503 and 504 retried as
+// Retry-After says; see plainChain), and decodes a 2xx JSON answer into out (when out is not
+// nil). Another status is an error in the SDK's words: "graph: op: status code: message".
+// A redirect is not followed: it is an answer like any other status.
 func (d *Directory) request(ctx context.Context, op, method, path string, body any, out any) error {
-	b, err := d.requestBody(ctx, op, method, path, body, out != nil)
+	var data []byte
+	if body != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("graph: %s: %w", op, err)
+		}
+	}
+	b, err := d.requestBody(ctx, op, method, path, data, out != nil)
 	if err != nil || out == nil {
 		return err
 	}
@@ -88,17 +101,13 @@ func (d *Directory) request(ctx context.Context, op, method, path string, body a
 // maxAnswer bounds the answer request reads.
 const maxAnswer = 8 << 20
 
-// requestBody makes request's request and returns the 2xx answer's body (when read), read in
-// one piece of the size the answer announces: json.Decoder read it in growing pieces and
-// scanned it once more to find its end.
-func (d *Directory) requestBody(ctx context.Context, op, method, path string, body any, read bool) ([]byte, error) {
+// requestBody makes request's request, with body (JSON; none when nil), and returns the 2xx
+// answer's body (when read), read in one piece of the size the answer announces: json.Decoder
+// read it in growing pieces and scanned it once more to find its end.
+func (d *Directory) requestBody(ctx context.Context, op, method, path string, body []byte, read bool) ([]byte, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("graph: %s: %w", op, err)
-		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: d.scopes})
 	if err != nil {
@@ -109,21 +118,24 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
 	// the headers' values in one array (Header.Set makes one for each); the names canonical
-	vals := [...]string{"Bearer " + tok.Token, "application/json", "high", "application/json"}
+	vals := [...]string{d.authorization(tok.Token), "application/json", "high", "application/json",
+		d.wire.sdkVersion, d.wire.userAgent, uuid.NewString()}
 	h := vals[:]
 	req.Header["Authorization"], req.Header["Accept"] = h[0:1:1], h[1:2:2]
+	req.Header["Sdkversion"], req.Header["User-Agent"], req.Header["Client-Request-Id"] = h[4:5:5], h[5:6:6], h[6:7:7]
 	if flows.UserWaiting(ctx) {
 		req.Header[canonicalPriorityHeader] = h[2:3:3]
 	}
 	if body != nil {
 		req.Header["Content-Type"] = h[3:4:4]
-		// the SDK's retry handler sends the body again after a 429 or 503 by seeking it back
-		// to its start, which http.NewRequest's wrapper of the reader does not allow
-		req.Body = seekBody{rd.(*bytes.Reader)}
+		// the SDK's retry handler sends the body again after a 429, 503 or 504 by seeking it
+		// back to its start, which http.NewRequest's wrapper of the reader does not allow
+		req.Body = &seekBody{Reader: rd.(*bytes.Reader), data: body}
 	}
-	resp, err := d.hc.Do(req)
+	// the transport itself: http.Client would copy the headers for redirects it never follows
+	resp, err := d.plain.RoundTrip(req)
 	if err != nil {
-		return nil, fmt.Errorf("graph: %s: %w", op, err)
+		return nil, fmt.Errorf("graph: %s: %s %s: %w", op, method, path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -148,10 +160,28 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 	return b, nil
 }
 
-// seekBody is a request body the retry handler can rewind.
-type seekBody struct{ *bytes.Reader }
+// seekBody is a request body the retry handler can rewind. The transport may still be reading
+// an attempt's body after its answer arrived (net/http's RoundTripper contract: the body is
+// closed, maybe by another goroutine, after RoundTrip returns, and a caller reusing it must
+// wait for that): what it then reads, after the retry handler rewound the body, the next
+// attempt would miss ("ContentLength=126 with Body length 0"). So every attempt after the first
+// reads a reader of its own over the same bytes (see retryBody).
+type seekBody struct {
+	*bytes.Reader
+	data []byte
+}
 
-func (seekBody) Close() error { return nil }
+func (*seekBody) Close() error { return nil }
+
+// retryBody gives a plain request the SDK's retry handler sends again (it says so with
+// Retry-Attempt) a body of its own; false for any other request.
+func retryBody(r *http.Request) (io.ReadCloser, bool) {
+	b, ok := r.Body.(*seekBody)
+	if !ok || len(r.Header["Retry-Attempt"]) == 0 {
+		return nil, false
+	}
+	return io.NopCloser(bytes.NewReader(b.data)), true
+}
 
 // statusError is Graph's error answer to a request made outside the SDK.
 type statusError struct {
@@ -182,9 +212,7 @@ func (e *statusError) odata() (code, msg string) {
 // batch's answer, read once (jsonscan); an answer jsonscan cannot read is decoded with
 // encoding/json, for its error.
 func (d *Directory) batch(ctx context.Context, reqs []batchReq) (map[string]batchResp, error) {
-	raw, err := d.requestBody(ctx, "batch", http.MethodPost, "/$batch", struct {
-		Requests []batchReq `json:"requests"`
-	}{reqs}, true)
+	raw, err := d.requestBody(ctx, "batch", http.MethodPost, "/$batch", appendBatch(nil, reqs), true)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +293,7 @@ func batchError(op string, r batchResp) error {
 
 // lookupByID reads a user and its privilege in one batch (see above).
 func (d *Directory) lookupByID(ctx context.Context, id string) (flows.Account, error) {
-	got, err := d.batch(ctx, lookupRequests(id, true))
+	got, err := d.batch(ctx, lookupRequests(id, true, 0))
 	if err != nil {
 		d.log("batched look-up failed, reading on its own", err)
 		return d.lookupByIDApart(ctx, id)
@@ -293,7 +321,7 @@ func (d *Directory) accountFrom(ctx context.Context, id string, got map[string]b
 		return flows.Account{}, batchError("get user", u)
 	}
 	var ru rawUser
-	if err := json.Unmarshal(u.Body, &ru); err != nil {
+	if err := readUser(u.Body, &ru); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: get user: %w", err)
 	}
 	acct := ru.account()
@@ -335,7 +363,7 @@ func (d *Directory) lookupByIDApart(ctx context.Context, id string) (flows.Accou
 
 // privilegeBatched fills a's groups and privilege from the three checks in one batch.
 func (d *Directory) privilegeBatched(ctx context.Context, id string, a *flows.Account) {
-	got, err := d.batch(ctx, lookupRequests(id, false))
+	got, err := d.batch(ctx, lookupRequests(id, false, 0))
 	if err != nil {
 		d.log("batched privilege checks failed, reading them on their own", err)
 		d.privilege(ctx, id, a)
@@ -448,15 +476,8 @@ func batchCode(r batchResp) string {
 // membershipsFrom reads the first page of transitive memberships from a batch answer; a
 // further page is read through the SDK from its next link.
 func (d *Directory) membershipsFrom(ctx context.Context, id string, body []byte, a *flows.Account) error {
-	var page struct {
-		Value []struct {
-			Type               string `json:"@odata.type"`
-			ID                 string `json:"id"`
-			IsAssignableToRole *bool  `json:"isAssignableToRole"`
-		} `json:"value"`
-		Next string `json:"@odata.nextLink"`
-	}
-	if err := json.Unmarshal(body, &page); err != nil {
+	var page membershipPage
+	if err := readMemberships(body, &page); err != nil {
 		return fmt.Errorf("graph: memberships: %w", err)
 	}
 	if page.Next != "" {

@@ -14,7 +14,7 @@ import (
 // scanBatch reads what encoding/json reads into batchResp, and refuses what it refuses, on a
 // batch answer damaged a byte or two at a time (values of other types, broken JSON).
 func TestScanBatchMatchesEncodingJSON(t *testing.T) {
-	reqs := lookupRequests("u1", true)
+	reqs := lookupRequests("u1", true, 0)
 	base := `{"responses":[{"id":"memberships","status":200,"headers":{"Content-Type":"application/json"},"body":{"value":[{"@odata.type":"#microsoft.graph.group","id":"g1"}]}},` +
 		`{"id":"user","status":404,"body":{"error":{"code":"Request_ResourceNotFound","message":"no \"u1\""}}},` +
 		`{"id":"assignments","status":429,"headers":{"Retry-After":"3"},"body":null},{"id":"eligibility","status":200,"body":{"value":[]}}]}`

@@ -1,14 +1,16 @@
 package graph
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,8 +43,10 @@ type Config struct {
 // Directory is the Entra ID directory.
 type Directory struct {
 	client *client
-	hc     *http.Client // the SDK's HTTP client with its middleware, for JSON batches
-	base   string       // the Graph base URL, without a trailing slash
+	plain  http.RoundTripper // the plain requests' transport: the SDK's retry handler (see plainChain)
+	wire   wireHeaders       // the headers the SDK's telemetry and user-agent handlers write
+	bearer atomic.Pointer[bearer]
+	base   string // the Graph base URL, without a trailing slash
 	cred   azcore.TokenCredential
 	scope  string
 	scopes []string    // {scope}, for every token request
@@ -122,7 +126,7 @@ func New(cfg Config) (*Directory, error) {
 		return nil, apiErr("adapter", err)
 	}
 	adapter.SetBaseUrl(strings.TrimSuffix(base, "/"))
-	return &Directory{client: newClient(adapter), hc: hc, base: strings.TrimSuffix(base, "/"),
+	return &Directory{client: newClient(adapter), plain: plainChain(parent), wire: sdkWireHeaders(), base: strings.TrimSuffix(base, "/"),
 		cred: cfg.Credential, scope: scope, scopes: []string{scope}}, nil
 }
 
@@ -212,7 +216,7 @@ func (d *Directory) lookupPinned(ctx context.Context, c flows.Claim) (flows.Acco
 	if !ok {
 		return flows.Account{}, flows.ErrNotFound
 	}
-	got, err := d.batch(ctx, append(lookupRequests(c.Pinned, true), batchReq{ID: bFind, Method: http.MethodGet, URL: path}))
+	got, err := d.batch(ctx, append(lookupRequests(c.Pinned, true, 1), batchReq{ID: bFind, Method: http.MethodGet, URL: path}))
 	if err != nil {
 		d.log("batched pinned look-up failed, reading its parts on their own", err)
 		d.parallel(func() { found, findErr = d.findUser(ctx, c.Value) },
@@ -257,9 +261,13 @@ func (d *Directory) findUser(ctx context.Context, value string) (flows.Account, 
 	if !ok {
 		return flows.Account{}, flows.ErrNotFound
 	}
-	var res foundUsers
-	if err := d.request(ctx, "find user", http.MethodGet, path, nil, &res); err != nil {
+	b, err := d.requestBody(ctx, "find user", http.MethodGet, path, nil, true)
+	if err != nil {
 		return flows.Account{}, err
+	}
+	var res foundUsers
+	if err := readFound(b, &res); err != nil {
+		return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
 	}
 	return res.one()
 }
@@ -271,7 +279,7 @@ func findPath(value string) (string, bool) {
 		return "", false
 	}
 	filter := "mail eq '" + v + "' or userPrincipalName eq '" + v + "'"
-	return "/users?$filter=" + queryValue(filter) + "&$select=" + strings.Join(userFields, ",") + "&$top=2", true
+	return "/users?$filter=" + queryValue(filter) + "&$select=" + userSelect + "&$top=2", true
 }
 
 // foundUsers is the search's answer.
@@ -301,7 +309,7 @@ func (d *Directory) foundIn(ctx context.Context, value string, r batchResp) (flo
 		return flows.Account{}, batchError("find user", r)
 	}
 	var res foundUsers
-	if err := json.Unmarshal(r.Body, &res); err != nil {
+	if err := readFound(r.Body, &res); err != nil {
 		return flows.Account{}, fmt.Errorf("graph: find user: %w", err)
 	}
 	return res.one()
@@ -425,9 +433,7 @@ func (d *Directory) memberships(ctx context.Context, id string, a *flows.Account
 // compares the two): the SDK built, serialised and parsed it at about 2% of the bot's
 // allocations per recovery.
 func (d *Directory) SetPassword(ctx context.Context, userID, password string, forceChange bool) error {
-	body := passwordPatch{Type: "#microsoft.graph.user"}
-	body.Profile.Force, body.Profile.Password = forceChange, password
-	err := d.request(ctx, "set password", http.MethodPatch, "/users/"+url.PathEscape(userID), body, nil)
+	_, err := d.requestBody(ctx, "set password", http.MethodPatch, "/users/"+url.PathEscape(userID), passwordBody(password, forceChange), false)
 	if err == nil {
 		return nil
 	}
@@ -441,13 +447,15 @@ func (d *Directory) SetPassword(ctx context.Context, userID, password string, fo
 	return err
 }
 
-// passwordPatch is the body of PATCH /users/{id} that sets a password.
-type passwordPatch struct {
-	Type    string `json:"@odata.type"`
-	Profile struct {
-		Force    bool   `json:"forceChangePasswordNextSignIn"`
-		Password string `json:"password"`
-	} `json:"passwordProfile"`
+// passwordBody is the body of PATCH /users/{id} that sets a password, as json.Marshal writes
+// passwordPatch (a test compares the two).
+func passwordBody(password string, force bool) []byte {
+	b := make([]byte, 0, 128+len(password))
+	b = append(b, `{"@odata.type":"#microsoft.graph.user","passwordProfile":{"forceChangePasswordNextSignIn":`...)
+	b = strconv.AppendBool(b, force)
+	b = append(b, `,"password":`...)
+	b = appendJSONString(b, password)
+	return append(b, "}}"...)
 }
 
 // RevokeSessions invalidates the user's refresh tokens and session cookies.
@@ -469,14 +477,36 @@ const priorityHeader = "x-ms-throttle-priority"
 // canonicalPriorityHeader is priorityHeader as http.Header keeps it.
 const canonicalPriorityHeader = "X-Ms-Throttle-Priority"
 
-// priority asks Graph to favour requests a person is waiting for.
+// priority asks Graph to favour requests a person is waiting for. Below the middleware, it
+// also gives a plain request sent again a body of its own (retryBody), and reads and closes
+// the answer to a request the retry handler may send again (429, 503, 504), keeping its body
+// in memory: the handler drops such an answer without closing it when it tries again, which
+// left its connection (and a goroutine of the transport) held for good.
 type priority struct{ next http.RoundTripper }
 
 func (p priority) RoundTrip(r *http.Request) (*http.Response, error) {
 	// a plain request (batch.go) carries the header already: no copy of the request then
-	if flows.UserWaiting(r.Context()) && r.Header.Get(priorityHeader) != "high" {
+	if v := r.Header[canonicalPriorityHeader]; flows.UserWaiting(r.Context()) && (len(v) == 0 || v[0] != "high") {
 		r = r.Clone(r.Context())
 		r.Header.Set(priorityHeader, "high")
 	}
-	return p.next.RoundTrip(r)
+	if body, ok := retryBody(r); ok {
+		r2 := *r // the caller's request is not changed
+		r2.Body = body
+		r = &r2
+	}
+	resp, err := p.next.RoundTrip(r)
+	if err == nil {
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, maxRetriedAnswer))
+			resp.Body.Close()
+			resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+		}
+	}
+	return resp, err
 }
+
+// maxRetriedAnswer bounds the body of an answer priority keeps: Graph's error answers are a
+// few hundred bytes.
+const maxRetriedAnswer = 1 << 16

@@ -111,7 +111,7 @@ func connect(cfg bot.Config, cloud Cloud, log *slog.Logger, version string) (d *
 	d.dir = directory(cloud.Directory, d.onprem)
 	d.mailer = cloud.Mailer
 	if d.mailer == nil {
-		d.smtp = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword}
+		d.smtp = &notify.SMTP{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, User: cfg.SMTPUser, Password: cfg.SMTPPassword, MaxConns: cfg.SMTPSessions}
 		d.mailer = d.smtp
 		closeRest := done
 		done = func() { d.smtp.Close(); closeRest() } // the relay sessions kept between messages

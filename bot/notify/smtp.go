@@ -27,9 +27,24 @@ type SMTP struct {
 	// TLSConfig for STARTTLS; nil uses the system roots and the relay's host name.
 	TLSConfig *tls.Config
 	Timeout   time.Duration
+	// MaxConns bounds the sessions open to the relay at once (0: DefaultMaxConns). A sender
+	// finding them all busy waits for one (within its context and Timeout) instead of opening
+	// another.
+	MaxConns int
 
-	mu   sync.Mutex
-	idle []*smtpConn // signed-in connections between messages, newest last
+	mu      sync.Mutex
+	idle    []*smtpConn // signed-in sessions between messages, oldest first
+	open    int         // sessions open or being opened, the idle ones included
+	waiting []*waiter   // senders waiting for a session, first come first served
+	spare   []*waiter   // waiters to use again (no channel and timer made per wait)
+	onWait  func()      // tests: called when a sender starts waiting
+}
+
+// waiter is a sender waiting for a session: release hands it one, or nil for the place of a
+// closed one, on ch; t ends the wait.
+type waiter struct {
+	ch chan *smtpConn
+	t  *time.Timer
 }
 
 // smtpConn is a signed-in relay connection.
@@ -39,15 +54,25 @@ type smtpConn struct {
 	used time.Time
 }
 
-// A connection is kept for the next message (RFC 5321 lets a client send many messages in one
-// session), at most smtpIdle of them, for at most smtpIdleFor: a relay closes idle connections
-// after five minutes or more (section 4.5.3.2.7), so a kept one is usually still open, and one
-// closed meanwhile is noticed at MAIL and replaced. This saves the dial, EHLO, STARTTLS and AUTH
-// of every message after the first.
-const (
-	smtpIdle    = 8
-	smtpIdleFor = 30 * time.Second
-)
+// DefaultMaxConns is the bound on open relay sessions unless MaxConns says otherwise. Relays
+// limit the connections one client holds at once and refuse the ones past the limit, which
+// would lose a code: Exchange Online's SMTP AUTH submission allows three per mailbox and
+// answers more with "432 4.3.2 Concurrent connections limit exceeded" (Microsoft Learn,
+// Exchange troubleshooting, "Message storage and concurrent connection throttling for SMTP
+// Authenticated Submission"); Postfix allows one client 50 at once (postconf(5),
+// smtpd_client_connection_count_limit, default 50). The default is the strictest of these,
+// three, so the bot works with either out of the box; with pipelining three sessions carry
+// far more messages than a relay's rate limits let through (Exchange Online: 30 a minute a
+// mailbox), and waiting for one costs the bot nothing.
+const DefaultMaxConns = 3
+
+// Every open session is kept for the next message (RFC 5321 lets a client send many messages
+// in one session) for at most smtpIdleFor: a relay closes idle connections after five minutes
+// or more (section 4.5.3.2.7), so a kept one is usually still open, and one closed meanwhile is
+// noticed at MAIL and replaced. This saves the dial, EHLO, STARTTLS and AUTH of every message
+// after the first; as the sessions are bounded and kept, steady load opens none after the
+// first few.
+const smtpIdleFor = 30 * time.Second
 
 var _ flows.Mailer = (*SMTP)(nil)
 
@@ -56,37 +81,47 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 	if len(m.To) == 0 {
 		return errors.New("notify: no recipient")
 	}
-	for _, a := range append([]string{s.From}, m.To...) {
+	if strings.ContainsAny(s.From, "\r\n<>") {
+		return errors.New("notify: invalid address")
+	}
+	for _, a := range m.To {
 		if strings.ContainsAny(a, "\r\n<>") {
 			return errors.New("notify: invalid address")
 		}
 	}
-	sc := s.take()
+	sc, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
 	if sc != nil {
 		err := s.transact(sc.c, m)
 		if err == nil {
-			s.keep(sc)
+			s.release(sc)
 			return nil
 		}
 		sc.c.Close()
 		// 421 at MAIL: the relay is closing the session (RFC 5321 section 3.8: what a relay
 		// says when it drops a connection idle too long), or no answer at all: a new session
-		// sends the message. Any other reply is the relay's answer, as on a new session.
+		// (in the place of the closed one) sends the message. Any other reply is the relay's
+		// answer, as on a new session.
 		var from *fromError
 		var reply *textproto.Error
 		if !errors.As(err, &from) || errors.As(err, &reply) && reply.Code != 421 {
+			s.release(nil)
 			return err
 		}
 	}
 	c, conn, err := s.session(ctx)
 	if err != nil {
+		s.release(nil)
 		return err
 	}
 	if err := s.transact(c, m); err != nil {
 		c.Close()
+		s.release(nil)
 		return err
 	}
-	s.keep(&smtpConn{c: c, conn: conn})
+	s.release(&smtpConn{c: c, conn: conn})
 	return nil
 }
 
@@ -114,17 +149,21 @@ func (s *SMTP) transact(c *smtp.Client, m flows.Mail) error {
 // The commands are those net/smtp sends (MAIL with BODY=8BITMIME and SMTPUTF8 when offered).
 func (s *SMTP) pipelined(c *smtp.Client, m flows.Mail) error {
 	t := c.Text
-	mail := "MAIL FROM:<" + s.From + ">"
+	w := t.W // the group written in pieces: no string made for each command
+	_, _ = w.WriteString("MAIL FROM:<")
+	_, _ = w.WriteString(s.From)
+	_, _ = w.WriteString(">")
 	if ok, _ := c.Extension("8BITMIME"); ok {
-		mail += " BODY=8BITMIME"
+		_, _ = w.WriteString(" BODY=8BITMIME")
 	}
 	if ok, _ := c.Extension("SMTPUTF8"); ok {
-		mail += " SMTPUTF8"
+		_, _ = w.WriteString(" SMTPUTF8")
 	}
-	w := t.W
-	_, _ = w.WriteString(mail + "\r\n")
+	_, _ = w.WriteString("\r\n")
 	for _, to := range m.To {
-		_, _ = w.WriteString("RCPT TO:<" + to + ">\r\n")
+		_, _ = w.WriteString("RCPT TO:<")
+		_, _ = w.WriteString(to)
+		_, _ = w.WriteString(">\r\n")
 	}
 	_, _ = w.WriteString("DATA\r\n")
 	if err := w.Flush(); err != nil {
@@ -174,44 +213,116 @@ func (s *SMTP) deliver(c *smtp.Client, m flows.Mail) error {
 	return nil
 }
 
-// take returns a kept connection with a fresh deadline (nil when none is fresh enough); the
-// stale ones are closed.
-func (s *SMTP) take() *smtpConn {
+func (s *SMTP) maxConns() int {
+	if s.MaxConns > 0 {
+		return s.MaxConns
+	}
+	return DefaultMaxConns
+}
+
+// acquire returns a kept session with a fresh deadline, or nil when the sender may open a new
+// one (a place among the open sessions is then the sender's, to give back with release). With
+// every place taken it waits for a session another sender gives back, or a place one frees,
+// for at most the sender's context and the timeout. Sessions idle too long are ended.
+func (s *SMTP) acquire(ctx context.Context) (*smtpConn, error) {
 	now := time.Now()
 	s.mu.Lock()
-	var sc *smtpConn
 	var stale []*smtpConn
-	for len(s.idle) > 0 && sc == nil {
-		last := s.idle[len(s.idle)-1]
-		s.idle = s.idle[:len(s.idle)-1]
-		if now.Sub(last.used) < smtpIdleFor {
-			sc = last
-		} else {
-			stale = append(stale, last)
+	n := 0
+	for n < len(s.idle) && now.Sub(s.idle[n].used) >= smtpIdleFor {
+		n++
+	}
+	if n > 0 {
+		stale = append(stale, s.idle[:n]...)
+		s.idle = append(s.idle[:0], s.idle[n:]...)
+		s.open -= n
+	}
+	defer quitAll(stale) // without waiting for the relay's answers
+	if k := len(s.idle); k > 0 {
+		sc := s.idle[k-1] // the newest: the older ones may go idle long enough to end
+		s.idle[k-1] = nil
+		s.idle = s.idle[:k-1]
+		s.mu.Unlock()
+		_ = sc.conn.SetDeadline(now.Add(s.timeout()))
+		return sc, nil
+	}
+	if s.open < s.maxConns() {
+		s.open++
+		s.mu.Unlock()
+		return nil, nil
+	}
+	var w *waiter
+	if k := len(s.spare); k > 0 {
+		w = s.spare[k-1]
+		s.spare = s.spare[:k-1]
+		w.t.Reset(s.timeout())
+	} else {
+		w = &waiter{ch: make(chan *smtpConn, 1), t: time.NewTimer(s.timeout())}
+	}
+	s.waiting = append(s.waiting, w)
+	onWait := s.onWait
+	s.mu.Unlock()
+	if onWait != nil {
+		onWait()
+	}
+	var err error
+	select {
+	case sc := <-w.ch:
+		s.spareWaiter(w)
+		if sc != nil {
+			_ = sc.conn.SetDeadline(time.Now().Add(s.timeout()))
+		}
+		return sc, nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-w.t.C:
+		err = fmt.Errorf("none free within %v", s.timeout())
+	}
+	s.mu.Lock()
+	gone := true
+	for i, o := range s.waiting {
+		if o == w {
+			s.waiting = append(s.waiting[:i], s.waiting[i+1:]...)
+			gone = false
+			break
 		}
 	}
 	s.mu.Unlock()
-	for _, c := range stale {
-		go quit(c.c) // without waiting for the relay's answer
+	if gone { // a session or place was handed over meanwhile: to the next sender
+		s.release(<-w.ch)
 	}
-	if sc != nil {
-		_ = sc.conn.SetDeadline(now.Add(s.timeout()))
-	}
-	return sc
+	s.spareWaiter(w)
+	return nil, fmt.Errorf("notify: smtp: waiting for a relay session: %w", err)
 }
 
-// keep puts a connection back for the next message, or ends its session when enough are kept.
-func (s *SMTP) keep(sc *smtpConn) {
-	sc.used = time.Now()
+// spareWaiter keeps a waiter whose channel is empty for the next wait.
+func (s *SMTP) spareWaiter(w *waiter) {
+	w.t.Stop() // since Go 1.23 a stopped timer's channel holds nothing to receive
 	s.mu.Lock()
-	if len(s.idle) < smtpIdle {
+	s.spare = append(s.spare, w)
+	s.mu.Unlock()
+}
+
+// release gives back a session after a message, or the place of one that was closed (nil):
+// to the sender waiting longest, else the session is kept for the next message.
+func (s *SMTP) release(sc *smtpConn) {
+	s.mu.Lock()
+	if len(s.waiting) > 0 {
+		w := s.waiting[0]
+		copy(s.waiting, s.waiting[1:])
+		s.waiting[len(s.waiting)-1] = nil
+		s.waiting = s.waiting[:len(s.waiting)-1]
+		s.mu.Unlock()
+		w.ch <- sc // buffered, and empty while waiting: never blocks
+		return
+	}
+	if sc == nil {
+		s.open--
+	} else {
+		sc.used = time.Now()
 		s.idle = append(s.idle, sc)
-		sc = nil
 	}
 	s.mu.Unlock()
-	if sc != nil {
-		quit(sc.c)
-	}
 }
 
 // Close ends the kept sessions.
@@ -219,9 +330,16 @@ func (s *SMTP) Close() {
 	s.mu.Lock()
 	idle := s.idle
 	s.idle = nil
+	s.open -= len(idle)
 	s.mu.Unlock()
 	for _, sc := range idle {
 		quit(sc.c)
+	}
+}
+
+func quitAll(scs []*smtpConn) {
+	for _, sc := range scs {
+		go quit(sc.c)
 	}
 }
 
@@ -304,15 +422,39 @@ func subject(s string) string {
 	return s
 }
 
-// Format renders a plain-text RFC 5322 message.
+// headerLine makes a header value one line (no header can be injected through it).
+var headerLine = strings.NewReplacer("\r", " ", "\n", " ")
+
+// Format renders a plain-text RFC 5322 message, its lines ended by CRLF.
 func Format(from string, m flows.Mail, now time.Time) string {
 	var b strings.Builder
-	clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n"+
-		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n",
-		clean(from), clean(strings.Join(m.To, ", ")), subject(clean(m.Subject)), now.UTC().Format(time.RFC1123Z))
-	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
-	b.WriteString(body)
+	b.Grow(300 + len(from) + len(m.Subject) + len(m.Body) + len(m.Body)/16)
+	b.WriteString("From: ")
+	b.WriteString(headerLine.Replace(from))
+	b.WriteString("\r\nTo: ")
+	b.WriteString(headerLine.Replace(strings.Join(m.To, ", ")))
+	b.WriteString("\r\nSubject: ")
+	b.WriteString(subject(headerLine.Replace(m.Subject)))
+	b.WriteString("\r\nDate: ")
+	var date [40]byte
+	b.Write(now.UTC().AppendFormat(date[:0], time.RFC1123Z))
+	b.WriteString("\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+		"Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n")
+	// every line break of the body a CRLF (a CR alone stays as it is)
+	body := m.Body
+	for {
+		i := strings.IndexByte(body, '\n')
+		if i < 0 {
+			b.WriteString(body)
+			break
+		}
+		b.WriteString(body[:i])
+		if i == 0 || body[i-1] != '\r' {
+			b.WriteByte('\r')
+		}
+		b.WriteByte('\n')
+		body = body[i+1:]
+	}
 	b.WriteString("\r\n")
 	return b.String()
 }

@@ -3,6 +3,8 @@ package notify_test
 import (
 	"bufio"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"mime"
 	"net"
 	"net/mail"
@@ -210,6 +212,50 @@ func TestSMTPPipelinesWhenTheRelayOffersIt(t *testing.T) {
 		want := "MAIL FROM:<resetbot@contoso.test> BODY=8BITMIME|RCPT TO:<a@x.test>|RCPT TO:<b@y.test>"
 		if got := strings.Join(envelope, "|"); got != want+"|"+want {
 			t.Fatalf("pipelining %v: envelope %q", pipelining, got)
+		}
+	}
+}
+
+// formatBefore is Format as it was written first (fmt, a replacer per header, the body's line
+// breaks replaced twice): the faster Format must write the same message.
+func formatBefore(from string, m flows.Mail, now time.Time) string {
+	var b strings.Builder
+	clean := func(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
+	sub := clean(m.Subject)
+	for i := 0; i < len(sub); i++ {
+		if sub[i] >= 0x80 {
+			sub = mime.QEncoding.Encode("utf-8", sub)
+			break
+		}
+	}
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n\r\n",
+		clean(from), clean(strings.Join(m.To, ", ")), sub, now.UTC().Format(time.RFC1123Z))
+	body := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
+	b.WriteString(body)
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+func TestFormatWritesWhatItWroteBefore(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"a", "Zü", " ", "\r", "\n", "\r\n", "\n\r", ".", "..", "パ", "\t", ":", "<", "x@y.test"}
+	random := func(n int) string {
+		var sb strings.Builder
+		for range r.IntN(n) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		return sb.String()
+	}
+	for i := range 3000 {
+		m := flows.Mail{Subject: random(8), Body: random(30)}
+		for range r.IntN(3) {
+			m.To = append(m.To, random(4))
+		}
+		now := time.Unix(int64(r.Uint32()), 0).In(time.FixedZone("x", 3600*(i%5)))
+		from := random(5)
+		if got, want := notify.Format(from, m, now), formatBefore(from, m, now); got != want {
+			t.Fatalf("%q %+v:\n got  %q\n want %q", from, m, got, want)
 		}
 	}
 }

@@ -347,6 +347,11 @@ func (t *Tenant) batch(checked http.Handler) http.Handler {
 		if t.Hold != nil {
 			t.Hold(r)
 		}
+		// the batch itself is a request like any other: Graph may throttle it (429) or be
+		// briefly unavailable (503, 504) as a whole (graph-docs concepts/throttling.md)
+		if t.failInjected(w, r) {
+			return
+		}
 		var in struct {
 			Requests []struct {
 				ID      string            `json:"id"`
@@ -517,11 +522,7 @@ func (t *Tenant) checked(api http.Handler) http.Handler {
 				"The tenant needs an AAD Premium 2 license.")
 			return
 		}
-		if f, ok := t.injected(r); ok {
-			if f.retryAfter != "" {
-				w.Header().Set("Retry-After", f.retryAfter)
-			}
-			graphError(w, f.status, "TooManyRequests", "injected failure")
+		if t.failInjected(w, r) {
 			return
 		}
 		api.ServeHTTP(w, r)
@@ -567,6 +568,19 @@ func (t *Tenant) injected(r *http.Request) (failure, bool) {
 		}
 	}
 	return failure{}, false
+}
+
+// failInjected answers r with the failure FailNext set for it, if any.
+func (t *Tenant) failInjected(w http.ResponseWriter, r *http.Request) bool {
+	f, ok := t.injected(r)
+	if !ok {
+		return false
+	}
+	if f.retryAfter != "" {
+		w.Header().Set("Retry-After", f.retryAfter)
+	}
+	graphError(w, f.status, "TooManyRequests", "injected failure")
+	return true
 }
 
 // graph wraps a Graph handler: it reads the body (gzip too).
