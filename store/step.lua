@@ -22,9 +22,9 @@
 --  2048 code: value, lifetime (ms)
 --  4096 link: purpose, value, lifetime (ms)
 --  8192 the link only while no link of its purpose is held (no values)
--- Redis runs this on every step: it calls no function of its own on the common paths and turns
--- only the numbers it computes with into numbers (the versions are compared as the decimals
--- both sides write).
+-- Redis runs this on every step, so it stays cheap: the parts' places are found by arithmetic,
+-- not by calls, and only the numbers it computes with are parsed (the versions are compared as
+-- the decimals both sides write).
 -- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
 -- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
 -- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
