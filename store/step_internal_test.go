@@ -17,11 +17,7 @@ import (
 func TestStepScriptCommandsPerStep(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
-	c, err := NewCrypto(Keys{SealKeys: map[string][]byte{"k1": make([]byte, 32)}, CurrentID: "k1", MACKey: make([]byte, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(rdb, c)
+	s := newTestStore(t, rdb)
 	if err := s.Preload(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +52,7 @@ func TestStepScriptCommandsPerStep(t *testing.T) {
 func TestStepWithEveryPartWritesEachWhereItBelongs(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
-	c, err := NewCrypto(Keys{SealKeys: map[string][]byte{"k1": make([]byte, 32)}, CurrentID: "k1", MACKey: make([]byte, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(rdb, c)
+	s := newTestStore(t, rdb)
 	now := time.Now().Truncate(time.Millisecond)    // the keys' lifetimes are the server's clock's
 	subject, chat := "c:slack:T1:U9", "slack:T1:U9" // no directory user: its counters are forgotten
 	menu := []flows.Choice{{Label: "Reset my password"}}
