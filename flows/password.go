@@ -3,7 +3,6 @@ package flows
 import (
 	_ "embed"
 	"hash/maphash"
-	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -38,7 +37,10 @@ type BannedList struct {
 	fslot  []uint32 // by the hash of a fuzzy key: its index in fkeys + 1 (0: empty)
 	fstart []uint32 // the terms filed under fkeys[k] are fterms[fstart[k]:fstart[k+1]]
 	fterms []uint32
-	masks  []uint64 // each term's bytes as a set (byte & 63), see letterMask
+	fmasks []uint32 // fmasks[j] is the letterMask of term fterms[j], beside it for the scan
+	// lens[c] has bit n set when a term of n bytes starts with byte c (bit 63: 63 bytes or
+	// more): the lengths a part starting with c need not be looked up at
+	lens [256]uint64
 }
 
 // fuzzyKey files a term of length n under its first byte with its second byte, and again with
@@ -69,8 +71,7 @@ func NewBannedList(terms []string) *BannedList {
 		kept = append(kept, n)
 		size += len(n)
 	}
-	b := &BannedList{seed: maphash.MakeSeed(), ends: make([]uint32, 1, len(kept)+1), exact: make([]uint32, tableSize(len(kept))),
-		masks: make([]uint64, 0, len(kept))}
+	b := &BannedList{seed: maphash.MakeSeed(), ends: make([]uint32, 1, len(kept)+1), exact: make([]uint32, tableSize(len(kept)))}
 	var blob strings.Builder
 	blob.Grow(size)
 	filed := map[uint64][]uint32{}
@@ -78,7 +79,7 @@ func NewBannedList(terms []string) *BannedList {
 		blob.WriteString(n)
 		b.ends = append(b.ends, uint32(blob.Len()))
 		b.maxLen = max(b.maxLen, len(n))
-		b.masks = append(b.masks, letterMask(n))
+		b.lens[n[0]] |= lenBit(len(n))
 		h := b.slot(maphash.String(b.seed, n), b.exact)
 		for b.exact[h] != 0 {
 			h = (h + 1) & (len(b.exact) - 1)
@@ -97,8 +98,12 @@ func NewBannedList(terms []string) *BannedList {
 	b.fslot = make([]uint32, tableSize(len(b.fkeys)))
 	b.fstart = make([]uint32, 1, len(b.fkeys)+1)
 	b.fterms = make([]uint32, 0, 2*len(kept))
+	b.fmasks = make([]uint32, 0, 2*len(kept))
 	for i, key := range b.fkeys {
 		b.fterms = append(b.fterms, filed[key]...)
+		for _, k := range filed[key] {
+			b.fmasks = append(b.fmasks, letterMask(b.term(k)))
+		}
 		b.fstart = append(b.fstart, uint32(len(b.fterms)))
 		h := b.slot(mixKey(key), b.fslot)
 		for b.fslot[h] != 0 {
@@ -127,21 +132,35 @@ func mixKey(k uint64) uint64 {
 	return k ^ k>>29
 }
 
-// letterMask is the set of s's bytes, each as bit byte & 63. A string one edit from another
-// has at most one byte the other lacks, both ways, so their sets differ by one bit at most
-// each way: a cheap test before within1.
-func letterMask(s string) uint64 {
-	var m uint64
+// letterMask is the set of s's bytes, each as one of 32 bits (letterBit). A string one edit
+// from another has at most one byte the other lacks, both ways, so their sets differ by one bit
+// at most each way, whatever bit each byte is given: a cheap test before within1 (see fuzzyIn).
+func letterMask(s string) uint32 {
+	var m uint32
 	for i := 0; i < len(s); i++ {
-		m |= 1 << (s[i] & 63)
+		m |= letterBit[s[i]]
 	}
 	return m
 }
 
-// maybeWithin1 is the letterMask test.
-func maybeWithin1(a, b uint64) bool {
-	return bits.OnesCount64(a&^b) <= 1 && bits.OnesCount64(b&^a) <= 1
-}
+// letterBit gives each letter its own bit and shares the other six among the rest (after
+// NormalisePassword a part is mostly letters).
+var letterBit = func() (t [256]uint32) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = 1 << (c - 'a')
+		case c >= '0' && c <= '9':
+			t[c] = 1 << (26 + (c-'0')%6)
+		default:
+			t[c] = 1 << (26 + c%6)
+		}
+	}
+	return t
+}()
+
+// lenBit is the bit of lens for a term of n bytes.
+func lenBit(n int) uint64 { return 1 << min(n, 63) }
 
 // term is term k.
 func (b *BannedList) term(k uint32) string { return b.blob[b.ends[k]:b.ends[k+1]] }
@@ -162,20 +181,42 @@ func (b *BannedList) has(t string) bool {
 	}
 }
 
-// filed is the terms filed under a fuzzy key.
-func (b *BannedList) filed(key uint64) []uint32 {
+// filed is where the terms filed under a fuzzy key are in fterms (and fmasks): [from, to).
+func (b *BannedList) filed(key uint64) (from, to uint32) {
 	if len(b.fkeys) == 0 {
-		return nil
+		return 0, 0
 	}
 	for h := b.slot(mixKey(key), b.fslot); ; h = (h + 1) & (len(b.fslot) - 1) {
 		i := b.fslot[h]
 		if i == 0 {
-			return nil
+			return 0, 0
 		}
 		if b.fkeys[i-1] == key {
-			return b.fterms[b.fstart[i-1]:b.fstart[i]]
+			return b.fstart[i-1], b.fstart[i]
 		}
 	}
+}
+
+// fuzzyIn reports whether a term of n bytes filed in fterms[from:to] is one edit from cand
+// (whose letterMask is cm) at most.
+func (b *BannedList) fuzzyIn(cand string, cm uint32, n int, from, to uint32) bool {
+	terms := b.fterms[from:to]
+	// a term a byte shorter lacks a byte of cand: it has no byte cand lacks (and the other
+	// way round); one as long has one at most each way
+	var more, fewer uint32 = 1, 1 // 0: no bit may differ that way, 1: one may
+	switch n - len(cand) {
+	case -1:
+		more = 0
+	case 1:
+		fewer = 0
+	}
+	for j, m := range b.fmasks[from:to] {
+		x, y := m&^cm, cm&^m
+		if x&(x-more)|y&(y-fewer) == 0 && within1(cand, b.term(terms[j])) {
+			return true
+		}
+	}
+	return false
 }
 
 // Len is the number of terms.
@@ -216,24 +257,53 @@ func within1(a, b string) bool {
 // match returns the length of the banned part of s starting at i: the longest exact term, or
 // else the longest part one edit away from a term; 0 when there is none.
 func (b *BannedList) match(s string, i int) int {
+	lens := b.lens[s[i]] // the lengths of the terms that start as the part does
 	for l := min(len(s)-i, b.maxLen); l >= 4; l-- {
-		if b.has(s[i : i+l]) {
+		if lens&lenBit(l) != 0 && b.has(s[i:i+l]) {
 			return l
 		}
 	}
-	for l := min(len(s)-i, b.maxLen+1); l >= 3; l-- { // a part one edit away is a byte longer at most
-		cand := s[i : i+l]
-		if !alnum(cand[0]) || !alnum(cand[l-1]) {
-			continue // a fuzzy match never starts or ends on a separator
+	top := min(len(s)-i, b.maxLen+1) // a part one edit away is a byte longer at most
+	if top < 3 || !alnum(s[i]) {
+		return 0 // a fuzzy match never starts on a separator
+	}
+	// the parts of lengths top down to 3 all start with s[i] and s[i+1]: the terms filed
+	// under those two bytes for a length n are looked up once, for the parts of lengths n+1,
+	// n and n-1; masks[l] is the letterMask of the part of length l
+	var masks [66]uint32
+	for l := 1; l <= min(top, len(masks)-1); l++ {
+		masks[l] = masks[l-1] | letterBit[s[i+l-1]]
+	}
+	var second [3][2]uint32 // the terms under the second byte for lengths l+1, l, l-1
+	look := func(n int) [2]uint32 {
+		if n < 2 || lens&lenBit(n) == 0 {
+			return [2]uint32{}
 		}
-		cm := letterMask(cand)
-		for _, n := range [...]int{l, l + 1, l - 1} {
-			for _, k := range [...]uint64{fuzzyKey(cand[0], cand[1], false, n), fuzzyKey(cand[0], cand[l-1], true, n)} {
-				for _, t := range b.filed(k) {
-					if maybeWithin1(cm, b.masks[t]) && within1(cand, b.term(t)) {
-						return l
-					}
-				}
+		from, to := b.filed(fuzzyKey(s[i], s[i+1], false, n))
+		return [2]uint32{from, to}
+	}
+	second[1], second[2] = look(top+1), look(top)
+	for l := top; l >= 3; l-- {
+		second[0], second[1], second[2] = second[1], second[2], look(l-1)
+		cand := s[i : i+l]
+		if !alnum(cand[l-1]) {
+			continue // nor ends on one
+		}
+		var cm uint32
+		if l < len(masks) {
+			cm = masks[l]
+		} else {
+			cm = letterMask(cand)
+		}
+		for k, n := range [...]int{l + 1, l, l - 1} {
+			if lens&lenBit(n) == 0 {
+				continue
+			}
+			if r := second[k]; b.fuzzyIn(cand, cm, n, r[0], r[1]) {
+				return l
+			}
+			if from, to := b.filed(fuzzyKey(cand[0], cand[l-1], true, n)); b.fuzzyIn(cand, cm, n, from, to) {
+				return l
 			}
 		}
 	}

@@ -91,7 +91,8 @@ func TestBannedListMatchesThePlainWay(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 42))
 	common := frequency.FrequencyLists["passwords"]
 	custom := []string{"contoso", "Fabrikam", " northwind ", "CONTOSO", "Zürich-Büro", "abc", "ab-cd", "p@ss", "x",
-		"a-very-long-banned-term-of-the-organisation", "1234", "wxyz", "étoile"}
+		"a-very-long-banned-term-of-the-organisation", "1234",
+		"an-even-longer-banned-term-of-the-organisation-longer-than-sixty-six-bytes-at-least", "averylongbannedtermofsixtysixbytesormorewithnoseparatorsinsideofit0", "wxyz", "étoile"}
 	for range 200 {
 		var w []byte
 		for range 3 + r.IntN(10) {
@@ -157,7 +158,7 @@ func TestBannedListIsCompact(t *testing.T) {
 	if ty := reflect.TypeOf(*b); !pointerFree(ty) {
 		t.Fatalf("%v holds pointers the collector follows", ty)
 	}
-	size := len(b.blob) + 4*(len(b.ends)+len(b.exact)+len(b.fslot)+len(b.fstart)+len(b.fterms)) + 8*(len(b.fkeys)+len(b.masks))
+	size := len(b.blob) + 4*(len(b.ends)+len(b.exact)+len(b.fslot)+len(b.fstart)+len(b.fterms)) + 8*len(b.fkeys) + 4*len(b.fmasks) + len(b.lens)*8
 	if size > 1<<20+1<<18 {
 		t.Fatalf("the built-in list takes %d bytes", size)
 	}

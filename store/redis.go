@@ -252,7 +252,7 @@ func decodeSession(vals []any) (*flows.Session, error) {
 	}
 	data, _ := vals[1].(string)
 	var sess flows.Session
-	if err := json.Unmarshal([]byte(data), &sess); err != nil {
+	if err := unmarshalSession(data, &sess); err != nil {
 		// A record we cannot read is treated as no session: the user starts over.
 		return nil, nil
 	}
@@ -310,7 +310,7 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			}
 			r := &rs[0]
 			rs = rs[1:]
-			if err := json.Unmarshal(plain, r); err != nil {
+			if err := unmarshalRegistered(plain, r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
 			r.Stored = v

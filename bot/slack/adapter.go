@@ -129,7 +129,8 @@ type userInfoAnswer struct {
 
 // member reads ok, error and the user's fields (the user's profile, status and images
 // skipped).
-func (r *userInfoAnswer) member(key, v []byte) (err error) {
+func (r *userInfoAnswer) member(key []byte, val jsonscan.Value) (err error) {
+	v := val.Raw()
 	switch {
 	case jsonscan.Is(key, "ok"):
 		r.Ok, err = jsonscan.Bool(v)
@@ -137,7 +138,8 @@ func (r *userInfoAnswer) member(key, v []byte) (err error) {
 		r.Error, err = jsonscan.String(v)
 	case jsonscan.Is(key, "user"):
 		u := &r.User
-		err = jsonscan.Members(v, func(k, v []byte) (err error) {
+		err = val.Members(func(k []byte, val jsonscan.Value) (err error) {
+			v := val.Raw()
 			switch {
 			case jsonscan.Is(k, "team_id"):
 				u.TeamID, err = jsonscan.String(v)
@@ -158,9 +160,9 @@ func (r *userInfoAnswer) member(key, v []byte) (err error) {
 			case jsonscan.Is(k, "locale"):
 				u.Locale, err = jsonscan.String(v)
 			case jsonscan.Is(k, "profile"):
-				err = jsonscan.Members(v, func(k, v []byte) (err error) {
+				err = val.Members(func(k []byte, v jsonscan.Value) (err error) {
 					if jsonscan.Is(k, "email") {
-						u.Profile.Email, err = jsonscan.String(v)
+						u.Profile.Email, err = jsonscan.String(v.Raw())
 					}
 					return err
 				})
@@ -457,7 +459,8 @@ func decodeEvent(raw []byte) (*eventEnvelope, error) {
 
 func scanEvent(raw []byte, env *eventEnvelope) error {
 	is := jsonscan.Is
-	return jsonscan.Members(raw, func(k, v []byte) (err error) {
+	return jsonscan.Object(raw, func(k []byte, val jsonscan.Value) (err error) {
+		v := val.Raw()
 		switch {
 		case is(k, "type"):
 			env.Type, err = jsonscan.String(v)
@@ -478,7 +481,8 @@ func scanEvent(raw []byte, env *eventEnvelope) error {
 				env.Event = &innerEvent{}
 			}
 			e := env.Event
-			return jsonscan.Members(v, func(k, v []byte) (err error) {
+			return val.Members(func(k []byte, val jsonscan.Value) (err error) {
+				v := val.Raw()
 				switch {
 				case is(k, "type"):
 					e.Type, err = jsonscan.String(v)
@@ -559,7 +563,7 @@ type interaction struct {
 	Team, Enterprise, User, Channel idObject
 	ViewType, MessageTs             string
 	Actions                         []actionCallback
-	Blocks                          []json.RawMessage // message.blocks
+	Blocks                          []jsonscan.Value // message.blocks
 }
 
 type idObject struct{ ID string }
@@ -577,28 +581,29 @@ type actionCallback struct {
 // The blocks kept are slices of payload, which must not change afterwards.
 func decodeInteraction(payload []byte) (*interaction, error) {
 	cb := &interaction{}
-	str := func(dst *string) func(key, v []byte) error {
-		return func(_, v []byte) (err error) { *dst, err = jsonscan.String(v); return err }
+	// the payload is checked once: its values' walks check nothing again
+	str := func(dst *string) func(key []byte, v jsonscan.Value) error {
+		return func(_ []byte, v jsonscan.Value) (err error) { *dst, err = jsonscan.String(v.Raw()); return err }
 	}
-	id := func(o *idObject) func(key, v []byte) error {
-		return func(_, v []byte) error {
-			return jsonscan.Members(v, func(k, v []byte) (err error) {
+	id := func(o *idObject) func(key []byte, v jsonscan.Value) error {
+		return func(_ []byte, v jsonscan.Value) error {
+			return v.Members(func(k []byte, v jsonscan.Value) (err error) {
 				if jsonscan.Is(k, "id") {
-					o.ID, err = jsonscan.String(v)
+					o.ID, err = jsonscan.String(v.Raw())
 				}
 				return err
 			})
 		}
 	}
-	field := func(name string, v []byte, read func(key, v []byte) error) error {
-		return jsonscan.Members(v, func(k, v []byte) error {
+	field := func(name string, v jsonscan.Value, read func(key []byte, v jsonscan.Value) error) error {
+		return v.Members(func(k []byte, v jsonscan.Value) error {
 			if jsonscan.Is(k, name) {
 				return read(k, v)
 			}
 			return nil
 		})
 	}
-	err := jsonscan.Members(payload, func(k, v []byte) error {
+	err := jsonscan.Object(payload, func(k []byte, v jsonscan.Value) error {
 		switch {
 		case jsonscan.Is(k, "type"):
 			return str(&cb.Type)(k, v)
@@ -617,21 +622,21 @@ func decodeInteraction(payload []byte) (*interaction, error) {
 		case jsonscan.Is(k, "container"):
 			return field("message_ts", v, str(&cb.MessageTs))
 		case jsonscan.Is(k, "message"):
-			return field("blocks", v, func(_, v []byte) error {
+			return field("blocks", v, func(_ []byte, v jsonscan.Value) error {
 				cb.Blocks = cb.Blocks[:0]
-				return jsonscan.Elements(v, func(b []byte) error {
+				return v.Elements(func(b jsonscan.Value) error {
 					cb.Blocks = append(cb.Blocks, b)
 					return nil
 				})
 			})
 		case jsonscan.Is(k, "actions"):
 			cb.Actions = cb.Actions[:0]
-			return jsonscan.Elements(v, func(v []byte) error {
+			return v.Elements(func(v jsonscan.Value) error {
 				var x actionCallback
-				err := jsonscan.Members(v, func(k, v []byte) error {
+				err := v.Members(func(k []byte, v jsonscan.Value) error {
 					switch {
 					case jsonscan.Is(k, "block_id"):
-						x.BlockIsText = v[0] == '"'
+						x.BlockIsText = v.Raw()[0] == '"'
 					case jsonscan.Is(k, "action_id"):
 						return str(&x.ActionID)(k, v)
 					case jsonscan.Is(k, "value"):

@@ -220,12 +220,17 @@ func formValue(body []byte, name string) ([]byte, error) {
 			continue
 		}
 		key, val, _ := bytes.Cut(pair, []byte("="))
-		k, kerr := url.QueryUnescape(string(key))
-		if kerr != nil {
-			if err == nil {
-				err = kerr
+		var k string
+		if bytes.IndexByte(key, '%') < 0 && bytes.IndexByte(key, '+') < 0 {
+			k = string(key) // as it is: only compared, not kept (no copy)
+		} else {
+			var kerr error
+			if k, kerr = url.QueryUnescape(string(key)); kerr != nil {
+				if err == nil {
+					err = kerr
+				}
+				continue
 			}
-			continue
 		}
 		if found || k != name {
 			if !validEscapes(val) && err == nil {

@@ -188,7 +188,7 @@ func TestDecodeInteractionMatchesEncodingJSON(t *testing.T) {
 			want += string(b)
 		}
 		for _, b := range cb.Blocks {
-			got += string(b)
+			got += string(b.Raw())
 		}
 		if got != want {
 			t.Fatalf("%s:\n decodeInteraction %s\n encoding/json     %s", d, got, want)

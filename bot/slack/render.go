@@ -234,7 +234,7 @@ func (a *Adapter) openDM(ctx context.Context, user string) (string, error) {
 
 // closeButtons replaces a clicked message's buttons with what was chosen, so it cannot be
 // clicked again (a stale click would be refused anyway).
-func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg []json.RawMessage, label string) {
+func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg []jsonscan.Value, label string) {
 	blocks := keptBlocks(msg)
 	chosen := flows.Text(locale, "chat.you_chose", label)
 	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, chosen, false, false)))
@@ -248,13 +248,13 @@ func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, 
 
 // keptBlocks is a message's blocks but its action blocks, sent back as Slack gave them. A
 // block that is not an object with a string type is dropped.
-func keptBlocks(msg []json.RawMessage) []slackapi.Block {
+func keptBlocks(msg []jsonscan.Value) []slackapi.Block {
 	var blocks []slackapi.Block
-	for _, raw := range msg {
+	for _, b := range msg {
 		typ, ok := "", false
-		err := jsonscan.Members(raw, func(k, v []byte) (err error) {
+		err := b.Members(func(k []byte, v jsonscan.Value) (err error) {
 			if jsonscan.Is(k, "type") {
-				typ, err = blockType(v)
+				typ, err = blockType(v.Raw())
 				ok = err == nil
 			}
 			return err
@@ -262,7 +262,7 @@ func keptBlocks(msg []json.RawMessage) []slackapi.Block {
 		if err != nil || !ok || typ == string(slackapi.MBTAction) {
 			continue
 		}
-		blocks = append(blocks, rawBlock{raw: raw, typ: typ})
+		blocks = append(blocks, rawBlock{raw: b.Raw(), typ: typ})
 	}
 	return blocks
 }
@@ -310,14 +310,15 @@ func (a *Adapter) chatForm(ctx context.Context, method string, fields []string, 
 // not a JSON object of the expected members is decoded with encoding/json instead, into the
 // same value, so its error is encoding/json's, as slack-go's would be.
 type answer interface {
-	member(key, value []byte) error
+	member(key []byte, value jsonscan.Value) error
 }
 
 // statusAnswer is the members of slack.SlackResponse, the status every answer carries; the
 // rest of an answer (chat.postMessage's echoed message) is skipped.
 type statusAnswer struct{ slackapi.SlackResponse }
 
-func (r *statusAnswer) member(key, v []byte) (err error) {
+func (r *statusAnswer) member(key []byte, val jsonscan.Value) (err error) {
+	v := val.Raw()
 	switch {
 	case jsonscan.Is(key, "ok"):
 		r.Ok, err = jsonscan.Bool(v)
@@ -378,7 +379,7 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	if _, err := buf.ReadFrom(body); err != nil {
 		return err
 	}
-	if jsonscan.Members(buf.Bytes(), out.member) != nil {
+	if jsonscan.Object(buf.Bytes(), out.member) != nil {
 		// not an object of the expected members: as slack-go reads it, for its error (or its
 		// reading of the first value when more follow)
 		return json.NewDecoder(bytes.NewReader(buf.Bytes())).Decode(out)
@@ -441,14 +442,16 @@ func encodeForm(pairs []string) []byte {
 	for i := 0; i < n; i++ {
 		size += 1 + escapedQueryLen(pairs[2*i]) + escapedQueryLen(pairs[2*i+1])
 	}
-	out := make([]byte, 0, max(size, 0))
+	out := make([]byte, max(size, 0))
+	j := 0
 	for i := 0; i < n; i++ {
 		if i > 0 {
-			out = append(out, '&')
+			out[j] = '&'
+			j++
 		}
-		out = appendQueryEscape(out, pairs[2*i])
-		out = append(out, '=')
-		out = appendQueryEscape(out, pairs[2*i+1])
+		j = putQueryEscape(out, j, pairs[2*i])
+		out[j] = '='
+		j = putQueryEscape(out, j+1, pairs[2*i+1])
 	}
 	return out
 }
@@ -483,23 +486,23 @@ func escapedQueryLen(s string) int {
 	return n
 }
 
-func appendQueryEscape(out []byte, s string) []byte {
+// putQueryEscape writes s escaped as url.QueryEscape escapes it at out[j:] (which has room for
+// it, escapedQueryLen) and returns where it ends.
+func putQueryEscape(out []byte, j int, s string) int {
 	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && queryClass[s[j]] == 0 {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; queryClass[c] {
+		case 0:
+			out[j] = c
 			j++
+		case 1:
+			out[j] = '+'
+			j++
+		default:
+			_ = out[j+2]
+			out[j], out[j+1], out[j+2] = '%', hex[c>>4], hex[c&15]
+			j += 3
 		}
-		out = append(out, s[i:j]...) // a run written as it is
-		if j == len(s) {
-			break
-		}
-		if c := s[j]; c == ' ' {
-			out = append(out, '+')
-		} else {
-			out = append(out, '%', hex[c>>4], hex[c&15])
-		}
-		i = j + 1
 	}
-	return out
+	return j
 }

@@ -37,7 +37,7 @@ func (s *Server) changePost(w http.ResponseWriter, r *http.Request) {
 		_ = s.webs.DeleteWeb(r.Context(), key)
 		setCookie(w, cookieSession, "", -1)
 		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.password_changed"),
-			Notice: s.t(r, "web.password_changed_use")})
+			NoticeID: "web.password_changed_use"})
 	case errors.As(err, &pe):
 		rules, rerr := s.e.ChangeRules(r.Context(), &ws)
 		if rerr != nil {

@@ -159,9 +159,7 @@ func (s *Server) renderRecover(w http.ResponseWriter, r *http.Request, status in
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	p.Lang, p.Back = s.lang(r), "/recover"
-	for _, l := range flows.Languages() {
-		p.Langs = append(p.Langs, langChoice{Tag: l, Name: flows.LanguageName(l), Current: l == p.Lang})
-	}
+	p.Langs = langsFor(p.Lang)
 	w.Header().Set("Content-Language", p.Lang)
 	w.Header().Add("Vary", "Accept-Language")
 	if err := recoverPagesIn(p.Lang).ExecuteTemplate(w, "recover.html", p); err != nil {

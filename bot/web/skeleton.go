@@ -37,6 +37,7 @@ var maxSkeletons = 512
 type skelKey struct {
 	catalogs                          uint64 // flows.CatalogGeneration: the messages the pages show
 	name, lang, title, kind, progress string
+	noticeID                          flows.MsgID
 	back                              string // "" none; backIsLink: "/l/" + the token
 	backIsLink                        bool
 	// which of the two values the page has: a skeleton cut from a page without one has no
@@ -74,6 +75,7 @@ func skelKeyOf(name string, v *view) (skelKey, bool) {
 		return skelKey{}, false
 	}
 	k := skelKey{catalogs: flows.CatalogGeneration(), name: name, lang: v.Lang, title: v.Title, kind: v.Kind, progress: v.Progress, rules: v.Rules,
+		noticeID: v.NoticeID,
 		hasToken: v.Token != "", hasCSRF: v.CSRF != ""}
 	switch {
 	case v.Back == "":
@@ -86,7 +88,7 @@ func skelKeyOf(name string, v *view) (skelKey, bool) {
 	}
 	rest := *v
 	rest.Lang, rest.Langs, rest.Back, rest.Title, rest.Token, rest.CSRF = "", nil, "", "", "", ""
-	rest.Kind, rest.Progress, rest.Rules = "", "", flows.PasswordRules{}
+	rest.Kind, rest.Progress, rest.Rules, rest.NoticeID = "", "", flows.PasswordRules{}, ""
 	return k, rest.isZero()
 }
 
@@ -96,7 +98,7 @@ func (v *view) isZero() bool {
 		v.Token == "" && v.CSRF == "" && v.Purpose == "" && v.Show == (flows.EnrolShow{}) && v.QR == "" && v.Kind == "" &&
 		v.Registered == nil && v.Enrol == nil && v.Choices == nil && v.Slots == nil && v.Rules == (flows.PasswordRules{}) &&
 		v.Progress == "" && v.Options == "" && v.Passkeys == nil && v.Action == "" && v.Field == "" && v.Slot == 0 &&
-		v.FieldError == "" && v.Typed == "" && v.Picked == nil && v.Answers == nil && v.PasskeyID == ""
+		v.FieldError == "" && v.Typed == "" && v.Picked == nil && v.Answers == nil && v.PasskeyID == "" && v.NoticeID == ""
 }
 
 // fill writes the skeleton around a request's token and CSRF value.
@@ -155,7 +157,7 @@ func standIn(v view, k skelKey) view {
 func execute(w io.Writer, name string, v view) error {
 	k, ok := skelKeyOf(name, &v)
 	if !ok {
-		return pagesIn(v.Lang).ExecuteTemplate(w, name, v)
+		return runTemplate(w, name, v)
 	}
 	skelMu.RLock()
 	sk, known := skels[k]
@@ -165,14 +167,14 @@ func execute(w io.Writer, name string, v view) error {
 		return sk.fill(w, v.Token, v.CSRF)
 	}
 	if known || full { // kept as nil, or no room: html/template
-		return pagesIn(v.Lang).ExecuteTemplate(w, name, v)
+		return runTemplate(w, name, v)
 	}
 	var page, stood bytes.Buffer
-	if err := pagesIn(v.Lang).ExecuteTemplate(&page, name, v); err != nil {
+	if err := runTemplate(&page, name, v); err != nil {
 		_, _ = w.Write(page.Bytes())
 		return err
 	}
-	if err := pagesIn(v.Lang).ExecuteTemplate(&stood, name, standIn(v, k)); err == nil {
+	if err := runTemplate(&stood, name, standIn(v, k)); err == nil {
 		sk = cut(stood.String())
 		var check bytes.Buffer
 		if sk.fill(&check, v.Token, v.CSRF); !bytes.Equal(check.Bytes(), page.Bytes()) {
@@ -186,4 +188,29 @@ func execute(w io.Writer, name string, v view) error {
 	}
 	_, err := w.Write(page.Bytes())
 	return err
+}
+
+// htmlType is the Content-Type of the pages.
+var htmlType = []string{"text/html; charset=utf-8"}
+
+// runTemplate renders page name with v through html/template, adding the language switcher
+// when the page has one (v.Back) and v has none yet, and the text of v.NoticeID. (A page from a
+// skeleton has them in its pieces: they depend on the language and the key alone.)
+func runTemplate(w io.Writer, name string, v view) error {
+	if v.Back != "" && v.Langs == nil {
+		v.Langs = langsFor(v.Lang)
+	}
+	if v.NoticeID != "" {
+		v.Notice = flows.Text(v.Lang, v.NoticeID)
+	}
+	return pagesIn(v.Lang).ExecuteTemplate(w, name, v)
+}
+
+// langsFor is the language switcher of a page in lang.
+func langsFor(lang string) []langChoice {
+	var langs []langChoice
+	for _, l := range flows.Languages() {
+		langs = append(langs, langChoice{Tag: l, Name: flows.LanguageName(l), Current: l == lang})
+	}
+	return langs
 }

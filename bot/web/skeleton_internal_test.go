@@ -3,7 +3,10 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"html/template"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"strings"
@@ -24,8 +27,13 @@ func langsOf(v view) view {
 	return v
 }
 
+// htmlTemplate renders v through html/template alone, with the notice v.NoticeID names as its
+// Notice.
 func htmlTemplate(t *testing.T, name string, v view) string {
 	t.Helper()
+	if v.NoticeID != "" {
+		v.Notice, v.NoticeID = flows.Text(v.Lang, v.NoticeID), ""
+	}
 	var b bytes.Buffer
 	if err := pagesIn(v.Lang).ExecuteTemplate(&b, name, v); err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -64,9 +72,10 @@ func TestSkeletonMatchesTemplate(t *testing.T) {
 		for _, name := range names {
 			for ri, r := range rules {
 				for _, back := range []string{"", "link", "/change"} {
-					for _, kind := range []string{"", "temporary"} {
+					for ki, kind := range []string{"", "temporary"} {
 						base := view{Lang: lang, Title: flows.Text(lang, "web.title.reset"), Rules: r, Kind: kind,
-							Progress: map[bool]string{true: "1 of 2 ways registered"}[ri%2 == 1]}
+							Progress: map[bool]string{true: "1 of 2 ways registered"}[ri%2 == 1],
+							NoticeID: []flows.MsgID{"", "web.password_changed"}[(ri+ki)%2]}
 						for i := range 3 {
 							v := base
 							v.Token, v.CSRF = random(), random()
@@ -88,7 +97,7 @@ func TestSkeletonMatchesTemplate(t *testing.T) {
 								t.Fatalf("%s %s request %d differs from html/template:\n got %q\nwant %q", lang, name, i, got, want)
 							}
 						}
-						k, _ := skelKeyOf(name, &view{Lang: lang, Title: base.Title, Rules: r, Kind: kind, Progress: base.Progress,
+						k, _ := skelKeyOf(name, &view{Lang: lang, Title: base.Title, Rules: r, Kind: kind, Progress: base.Progress, NoticeID: base.NoticeID,
 							Token: "a", CSRF: "b", Back: map[string]string{"link": "/l/a", "/change": "/change"}[back]})
 						skelMu.RLock()
 						if skels[k] != nil {
@@ -108,8 +117,9 @@ func TestSkeletonMatchesTemplate(t *testing.T) {
 // A view with anything a skeleton does not cover, or a value outside the URL-safe alphabet,
 // goes through html/template, escaped as html/template escapes it.
 func TestSkeletonFallsBack(t *testing.T) {
-	v := langsOf(view{Lang: "en", Title: "Reset", Token: random(), CSRF: random()})
+	v := view{Lang: "en", Title: "Reset", Token: random(), CSRF: random()}
 	v.Back = "/l/" + v.Token
+	v = langsOf(v) // as render gives it: with its switcher
 	for _, tweak := range []func(*view){
 		func(v *view) { v.Error = "That did not work" },
 		func(v *view) { v.Field, v.FieldError = "password", "too short" },
@@ -134,7 +144,7 @@ func TestSkeletonFallsBack(t *testing.T) {
 // field added to view later cannot be dropped silently from pages rendered from one.
 func TestSkeletonKeyCoversEveryField(t *testing.T) {
 	keyed := map[string]bool{"Lang": true, "Langs": true, "Back": true, "Title": true, "Token": true, "CSRF": true,
-		"Kind": true, "Progress": true, "Rules": true}
+		"Kind": true, "Progress": true, "Rules": true, "NoticeID": true}
 	rt := reflect.TypeFor[view]()
 	for i := range rt.NumField() {
 		f := rt.Field(i)
@@ -286,5 +296,51 @@ func TestSkeletonConcurrentPagesCarryTheirOwnValues(t *testing.T) {
 	skelMu.RUnlock()
 	if n > maxSkeletons {
 		t.Fatalf("%d skeletons kept, bound %d", n, maxSkeletons)
+	}
+}
+
+// render gives, for the views the handlers hand it (no switcher yet; a notice by its catalog
+// id), the bytes html/template gives for the full view (the switcher of the page's language, the
+// notice's text), request after request (the first keeps a skeleton, the next come from it or
+// from html/template), with each request's own values and the page's headers.
+func TestRenderMatchesTemplate(t *testing.T) {
+	s := &Server{}
+	for _, lang := range flows.Languages() {
+		for _, c := range []struct {
+			name string
+			v    view
+		}{
+			{"reset.html", view{Title: "Choose", Rules: flows.PasswordRules{MinLength: 12}}},
+			{"done.html", view{Title: "Changed", NoticeID: "web.password_changed"}},
+			{"done.html", view{Title: "Thanks", Notice: "Done <now> & \"then\""}},
+			{"reset.html", view{Title: "Choose", Error: "too short"}},
+			{"gone.html", view{Title: "Gone"}},
+		} {
+			for i := range 3 {
+				v := c.v
+				v.Token, v.CSRF = random(), random()
+				if c.name == "reset.html" {
+					v.Back = "/l/" + v.Token
+				}
+				r := httptest.NewRequest(http.MethodGet, "/l/"+v.Token, nil)
+				r.Header.Set("Accept-Language", lang)
+				r = r.WithContext(flows.WithLang(r.Context(), s.lang(r)))
+				w := httptest.NewRecorder()
+				s.render(w, r, http.StatusTeapot, c.name, v)
+				full := v
+				full.Lang = lang
+				full = langsOf(full)
+				if got, want := w.Body.String(), htmlTemplate(t, c.name, full); got != want {
+					t.Fatalf("%s %s request %d:\n got %q\nwant %q", lang, c.name, i, got, want)
+				}
+				if c.v.NoticeID != "" && !strings.Contains(w.Body.String(), template.HTMLEscapeString(flows.Text(lang, c.v.NoticeID))) {
+					t.Fatalf("%s %s: no notice", lang, c.name)
+				}
+				if h := w.Result().Header; w.Code != http.StatusTeapot || h.Get("Content-Type") != "text/html; charset=utf-8" ||
+					h.Get("Content-Language") != lang || h.Get("Vary") != "Accept-Language" {
+					t.Fatalf("%s %s: %d %v", lang, c.name, w.Code, h)
+				}
+			}
+		}
 	}
 }

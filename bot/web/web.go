@@ -63,6 +63,9 @@ const cookieLang = "__Host-resetbot-lang"
 // lang is the page's language: the one picked with the switcher, else the browser's
 // Accept-Language matched against the catalogs, else English.
 func (s *Server) lang(r *http.Request) string {
+	if l := flows.LangFrom(r.Context()); l != "" {
+		return l // what headers found for this request
+	}
 	if c, err := r.Cookie(cookieLang); err == nil && slices.Contains(flows.Languages(), c.Value) {
 		return c.Value
 	}
@@ -230,6 +233,7 @@ type view struct {
 	Title      string
 	Error      string
 	Notice     string
+	NoticeID   flows.MsgID // instead of Notice: a catalog message without arguments (a skeleton can show it)
 	Token      string
 	CSRF       string
 	Purpose    string
@@ -261,15 +265,11 @@ func (s *Server) progressText(r *http.Request, p flows.Progress) string {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
-	v.Lang = s.lang(r)
-	if v.Back != "" {
-		for _, l := range flows.Languages() {
-			v.Langs = append(v.Langs, langChoice{Tag: l, Name: flows.LanguageName(l), Current: l == v.Lang})
-		}
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Language", v.Lang)
-	w.Header().Add("Vary", "Accept-Language")
+	v.Lang = s.lang(r) // the switcher (v.Langs) is added by runTemplate, when html/template runs
+	h := w.Header()
+	h["Content-Type"] = htmlType[:1:1] // shared, as Header.Set would store it (an Add copies)
+	h.Set("Content-Language", v.Lang)
+	h.Add("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	if err := execute(w, name, v); err != nil {
 		s.log.Error("render", "err", err, "page", name)
@@ -416,7 +416,7 @@ func (s *Server) resetPost(w http.ResponseWriter, r *http.Request, tok string, l
 	case err == nil:
 		setCookie(w, cookiePre, "", -1)
 		s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.password_changed"),
-			Notice: s.t(r, "web.password_changed")})
+			NoticeID: "web.password_changed"})
 	case errors.As(err, &pe):
 		rv, gerr := s.e.OpenReset(r.Context(), tok)
 		if gerr != nil {
@@ -734,7 +734,7 @@ func (s *Server) enrolDone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "done.html", view{Title: s.t(r, "web.title.all_set"), Progress: s.progressText(r, p),
-		Notice: s.t(r, "web.all_set")})
+		NoticeID: "web.all_set"})
 }
 
 // plainReason turns a bad-request error into the sentence after its prefix.

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
+)
+
+// The session (read at every step) and each registered method (read at every step and page)
+// are JSON records. They are read here with jsonscan, as encoding/json's Unmarshal reads them
+// into the same structs: the same member names in any case, null leaving a field as it was,
+// a later member of the same name decoding over the earlier one (into the same struct or
+// slice), unknown members skipped, and an error for the same records (a value of another kind,
+// a number that is not an int64, a time that is not RFC 3339), checked before anything is
+// decoded. TestSessionDecodeMatchesEncodingJSON compares the two on damaged records.
+// encoding/json reads them through reflection and allocates for the work; here only the
+// strings and slices kept are made.
+
+// source is a record as a string and as bytes: the strings decoded from it that have no escapes
+// are slices of the string, not copies of their own (one allocation for the record's strings).
+type source struct {
+	s string
+	b []byte // the same bytes; a value's offset in it is cap(b) - cap(value)
+}
+
+// unmarshalSession decodes a session record into s as json.Unmarshal would.
+func unmarshalSession(data string, s *flows.Session) error {
+	src := source{s: data, b: []byte(data)}
+	var first error // encoding/json decodes the rest after a value of another kind
+	err := jsonscan.Object(src.b, func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
+		var err error
+		switch {
+		case jsonscan.Is(k, "id"):
+			err = src.str(v, &s.ID)
+		case jsonscan.Is(k, "v"):
+			err = decodeInt64(v, &s.Version)
+		case jsonscan.Is(k, "state"):
+			err = src.str(v, (*string)(&s.State))
+		case jsonscan.Is(k, "flow"):
+			err = src.str(v, (*string)(&s.Flow))
+		case jsonscan.Is(k, "uid"):
+			err = src.str(v, &s.UserID)
+		case jsonscan.Is(k, "chat"):
+			err = src.chatRef(val, &s.Chat)
+		case jsonscan.Is(k, "method"):
+			err = src.str(v, (*string)(&s.Method))
+		case jsonscan.Is(k, "proven"):
+			err = decodeSlice(val, &s.Proven, func(v jsonscan.Value, m *flows.MethodKind) error { return src.str(v.Raw(), (*string)(m)) })
+		case jsonscan.Is(k, "action"):
+			err = src.str(v, &s.Action)
+		case jsonscan.Is(k, "created"):
+			err = s.CreatedAt.UnmarshalJSON(v)
+		case jsonscan.Is(k, "expires"):
+			err = s.ExpiresAt.UnmarshalJSON(v)
+		}
+		if first == nil {
+			first = err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return first
+}
+
+func (src source) chatRef(val jsonscan.Value, c *flows.ChatRef) error {
+	if isNull(val.Raw()) {
+		return nil
+	}
+	var first error
+	err := val.Members(func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
+		var err error
+		switch {
+		case jsonscan.Is(k, "Platform"):
+			err = src.str(v, &c.Platform)
+		case jsonscan.Is(k, "Tenant"):
+			err = src.str(v, &c.Tenant)
+		case jsonscan.Is(k, "UserID"):
+			err = src.str(v, &c.UserID)
+		case jsonscan.Is(k, "Channel"):
+			err = src.str(v, &c.Channel)
+		case jsonscan.Is(k, "Locale"):
+			err = src.str(v, &c.Locale)
+		case jsonscan.Is(k, "TimeZone"):
+			err = src.str(v, &c.TimeZone)
+		}
+		if first == nil {
+			first = err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return first
+}
+
+// unmarshalRegistered decodes a registered method's record into r (a zero Registered) as
+// json.Unmarshal would. A record with passkeys (or a WebAuthn user handle) is left to
+// encoding/json: it is read only where passkeys are used.
+func unmarshalRegistered(data []byte, r *flows.Registered) error {
+	src := source{s: string(data), b: data}
+	var first error
+	err := jsonscan.Object(data, func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
+		var err error
+		switch {
+		case jsonscan.Is(k, "Passkeys"), jsonscan.Is(k, "Handle"):
+			return errPasskeys
+		case jsonscan.Is(k, "Kind"):
+			err = src.str(v, (*string)(&r.Kind))
+		case jsonscan.Is(k, "Secret"):
+			err = src.str(v, &r.Secret)
+		case jsonscan.Is(k, "Address"):
+			err = src.str(v, &r.Address)
+		case jsonscan.Is(k, "Questions"):
+			err = decodeSlice(val, &r.Questions, src.qa)
+		case jsonscan.Is(k, "RegisteredAt"):
+			err = r.RegisteredAt.UnmarshalJSON(v)
+		}
+		if first == nil {
+			first = err
+		}
+		return nil
+	})
+	if err == errPasskeys {
+		*r = flows.Registered{}
+		return json.Unmarshal(data, r)
+	}
+	if err != nil {
+		return err
+	}
+	return first
+}
+
+// errPasskeys stops the walk of a record with passkeys.
+var errPasskeys = &jsonscan.TypeError{Want: "no passkeys", Got: "passkeys"}
+
+func (src source) qa(val jsonscan.Value, q *flows.QA) error {
+	if isNull(val.Raw()) {
+		return nil
+	}
+	var first error
+	err := val.Members(func(k []byte, val jsonscan.Value) error {
+		v := val.Raw()
+		var err error
+		switch {
+		case jsonscan.Is(k, "q"):
+			err = src.str(v, &q.Question)
+		case jsonscan.Is(k, "h"):
+			err = src.str(v, &q.Hash)
+		}
+		if first == nil {
+			first = err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return first
+}
+
+func isNull(v []byte) bool { return string(v) == "null" }
+
+// str decodes a string of the record; null leaves dst as it is.
+func (src source) str(v []byte, dst *string) error {
+	if isNull(v) {
+		return nil
+	}
+	if v[0] != '"' {
+		return &jsonscan.TypeError{Want: "a string", Got: string(v[:1])}
+	}
+	if in := v[1 : len(v)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		at := cap(src.b) - cap(in)
+		*dst = src.s[at : at+len(in)]
+		return nil
+	}
+	s, err := jsonscan.String(v)
+	if err == nil {
+		*dst = s
+	}
+	return err
+}
+
+// decodeInt64 decodes an integer as encoding/json does (a fraction or exponent is an error);
+// null leaves dst as it is.
+func decodeInt64(v []byte, dst *int64) error {
+	if isNull(v) {
+		return nil
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return &jsonscan.TypeError{Want: "an int64", Got: "another value"}
+	}
+	*dst = n
+	return nil
+}
+
+// decodeSlice decodes an array into *s as encoding/json does: element i decodes over what is at
+// index i of the slice's array (the length grows within its capacity first), the slice ends at
+// the last element, and an empty array is an empty slice; null is a nil slice.
+func decodeSlice[T any](val jsonscan.Value, s *[]T, elem func(jsonscan.Value, *T) error) error {
+	if v := val.Raw(); isNull(v) {
+		*s = nil
+		return nil
+	} else if v[0] != '[' {
+		return &jsonscan.TypeError{Want: "an array", Got: string(v[:1])}
+	}
+	var first error
+	i := 0
+	err := val.Elements(func(v jsonscan.Value) error {
+		if i >= cap(*s) {
+			var zero T
+			*s = append((*s)[:len(*s):len(*s)], zero)[:len(*s)]
+		}
+		if i >= len(*s) {
+			*s = (*s)[:i+1]
+		}
+		if err := elem(v, &(*s)[i]); err != nil && first == nil {
+			first = err
+		}
+		i++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if i < len(*s) {
+		*s = (*s)[:i]
+	}
+	if i == 0 {
+		*s = []T{}
+	}
+	return first
+}
