@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,14 +30,27 @@ const (
 // countKey is one kind's counter for one UTC day.
 func countKey(kind string, day time.Time) string {
 	var b [64]byte
-	k := append(b[:0], "{audit}:n:"...)
-	k = append(k, kind...)
-	k = append(k, ':')
-	return string(day.UTC().AppendFormat(k, "2006-01-02"))
+	return string(appendCountKey(b[:0], kind, day))
 }
 
+// appendCountKey appends countKey(kind, day), countKeyLen(kind) bytes.
+func appendCountKey(b []byte, kind string, day time.Time) []byte {
+	b = append(b, auditCountPrefix...)
+	b = append(b, kind...)
+	b = append(b, ':')
+	return day.UTC().AppendFormat(b, "2006-01-02")
+}
+
+func countKeyLen(kind string) int { return len(auditCountPrefix) + len(kind) + len(":2006-01-02") }
+
 // subjectKey is a person's index: the ids of their latest events, newest first.
-func subjectKey(subject string) string { return "{audit}:u:" + subject }
+func subjectKey(subject string) string { return auditIndexPrefix + subject }
+
+// the prefixes of a subject's index and of a day's counter
+const (
+	auditIndexPrefix = "{audit}:u:"
+	auditCountPrefix = "{audit}:n:"
+)
 
 // Defaults of the audit settings.
 const (
@@ -183,40 +197,54 @@ func (a *Auditor) trimAge(ctx context.Context, e flows.AuditEvent) {
 }
 
 // auditArgs are the keys and arguments of audit.lua for a batch of events: per event its two
-// keys, and one argument that holds its flags and values (one string rather than fourteen).
+// keys, and its seven values each an argument of its own, so the script parses nothing. The
+// values go as pointers into batch (go-redis writes a *string as its string, a *int64 as its
+// number), not boxed one by one: batch must not change until the command has run. The counting
+// flags and the keys are built into one string.
 func auditArgs(batch []flows.AuditEvent, fixed [3]any) ([]string, []any) {
-	keys := make([]string, 3, 3+2*len(batch))
+	n := len(batch)
+	kinds := make([]string, n)
+	size := n // the flags
+	for i, e := range batch {
+		kinds[i] = flows.CountKind(e)
+		size += len(auditIndexPrefix) + len(e.Subject) + countKeyLen(kinds[i])
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, kind := range kinds {
+		b.WriteByte(flag(kind != ""))
+	}
+	for i, e := range batch {
+		var k [64]byte
+		b.WriteString(auditIndexPrefix)
+		b.WriteString(e.Subject)
+		b.Write(appendCountKey(k[:0], kinds[i], e.Time))
+	}
+	all := b.String()
+	sc := &auditScratch{flags: all[:n], times: make([]int64, n)}
+	keys := make([]string, 3, 3+2*n)
 	keys[0], keys[1], keys[2] = AuditStream, auditShippedKey, auditLostKey
-	args := append(make([]any, 0, 3+len(batch)), fixed[:]...)
-	for _, e := range batch {
-		kind := flows.CountKind(e)
-		keys = append(keys, subjectKey(e.Subject), countKey(kind, e.Time))
-		args = append(args, packEvent(e, kind != ""))
+	pos := n
+	for i, e := range batch {
+		idx := pos + len(auditIndexPrefix) + len(e.Subject) // the end of its index's key
+		end := idx + countKeyLen(kinds[i])                  // and of its counter's
+		keys = append(keys, all[pos:idx], all[idx:end])
+		pos = end
+		sc.times[i] = e.Time.UnixMilli()
+	}
+	args := append(make([]any, 0, 4+7*n), fixed[:]...)
+	args = append(args, &sc.flags)
+	for i := range batch {
+		e := &batch[i]
+		args = append(args, &sc.times[i], &e.Actor, &e.Subject, &e.Platform, &e.Action, &e.Outcome, &e.Reason)
 	}
 	return keys, args
 }
 
-// packEvent is an event as audit.lua reads it: a flag for its index and one for its count, then
-// its values each as its length, a colon and the value.
-func packEvent(e flows.AuditEvent, counts bool) []byte {
-	var ms [20]byte
-	at := strconv.AppendInt(ms[:0], e.Time.UnixMilli(), 10)
-	vals := [...]string{"", e.Actor, e.Subject, e.Platform, e.Action, e.Outcome, e.Reason}
-	n := 2 + len(at) + 4
-	for _, v := range vals {
-		n += len(v) + 4
-	}
-	b := make([]byte, 0, n)
-	b = append(b, flag(e.Subject != ""), flag(counts))
-	b = strconv.AppendInt(b, int64(len(at)), 10)
-	b = append(b, ':')
-	b = append(b, at...)
-	for _, v := range vals[1:] {
-		b = strconv.AppendInt(b, int64(len(v)), 10)
-		b = append(b, ':')
-		b = append(b, v...)
-	}
-	return b
+// auditScratch holds the arguments of audit.lua that are not in the events themselves.
+type auditScratch struct {
+	flags string  // one byte per event: '1' when it counts
+	times []int64 // each event's time, Unix ms
 }
 
 func flag(b bool) byte {

@@ -4,32 +4,32 @@
 -- then for the i-th event KEYS[2+2i] its subject's index and KEYS[3+2i] the day's counter for
 -- its kind.
 -- ARGV[1] the stream's cap, ARGV[2] the index's cap, ARGV[3] the counter's and index's lifetime
--- in seconds; ARGV[3+i] the i-th event: '1' when it has a subject to index (else '0'), '1' when
--- it counts, then its values of time, actor, subject, platform, action, outcome and reason, each
--- written as its length in bytes, a colon and the value.
+-- in seconds, ARGV[4] one byte per event, '1' when it counts; then seven arguments per event,
+-- each a value as it is written: its time, actor, subject, platform, action, outcome and reason
+-- (ARGV[5+7(i-1)] on). An event with a subject is indexed under it. Nothing here parses a value.
 -- Returns how many events never shipped the stream's cap trimmed.
-local names = {'time', 'actor', 'subject', 'platform', 'action', 'outcome', 'reason'}
 local ttl = tonumber(ARGV[3])
-local keep = tonumber(ARGV[2]) - 1
-for i = 4, #ARGV do
-  local ev = ARGV[i]
-  local fields, pos = {}, 3
-  for _, name in ipairs(names) do
-    local colon = string.find(ev, ':', pos, true)
-    local n = tonumber(string.sub(ev, pos, colon - 1))
-    fields[#fields + 1] = name
-    fields[#fields + 1] = string.sub(ev, colon + 1, colon + n)
-    pos = colon + n + 1
+local keep = tonumber(ARGV[2])
+local counts = ARGV[4]
+local expiring = {} -- the indexes given their lifetime by this batch
+for i = 1, (#ARGV - 4) / 7 do
+  local v = 7 * i - 3 -- ARGV[v + 1] is the event's time
+  local id = redis.call('XADD', KEYS[1], '*', 'time', ARGV[v + 1], 'actor', ARGV[v + 2], 'subject', ARGV[v + 3],
+    'platform', ARGV[v + 4], 'action', ARGV[v + 5], 'outcome', ARGV[v + 6], 'reason', ARGV[v + 7])
+  if string.byte(counts, i) == 49 then -- '1'
+    window_key_tick(KEYS[2 * i + 3], ttl * 1000)
   end
-  local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
-  local k = 2 * (i - 3)
-  if string.sub(ev, 2, 2) == '1' then
-    window_key_tick(KEYS[k + 3], ttl * 1000)
-  end
-  if string.sub(ev, 1, 1) == '1' then
-    redis.call('LPUSH', KEYS[k + 2], id)
-    redis.call('LTRIM', KEYS[k + 2], 0, keep)
-    redis.call('EXPIRE', KEYS[k + 2], ttl)
+  if ARGV[v + 3] ~= '' then
+    local index = KEYS[2 * i + 2]
+    -- the index keeps its newest ids; a trim only when this push took it past the cap
+    if redis.call('LPUSH', index, id) > keep then
+      redis.call('LTRIM', index, 0, keep - 1)
+    end
+    -- once a batch: a push or a trim leaves the lifetime as it is
+    if not expiring[index] then
+      redis.call('EXPIRE', index, ttl)
+      expiring[index] = true
+    end
   end
 end
 -- the cap, once for the batch (the oldest entries go, as they would one event at a time): count

@@ -6,10 +6,9 @@
 -- count (step.lua, judge.lua, count_send.lua, ratelimit.lua, signin.lua, announce.lua,
 -- audit.lua), so there is one implementation; it is a library, not a script of its own.
 
--- window_read is the count in key's field and the start of its window (0 and now when the
--- window has passed or nothing was counted).
-local function window_read(key, field, now, win)
-  local v = redis.call('HGET', key, field)
+-- window_parse is the count in v, a field's value as read (false when nothing was counted), and
+-- the start of its window (0 and now when the window has passed).
+local function window_parse(v, now, win)
   if v then
     local c, s = string.match(v, '^(%d+):(%d+)$')
     c = tonumber(c); s = tonumber(s)
@@ -18,12 +17,18 @@ local function window_read(key, field, now, win)
   return 0, now
 end
 
--- window_tick counts one more and returns the new count.
-local function window_tick(key, field, now, win)
-  local c, s = window_read(key, field, now, win)
+-- window_add counts one more over v, the field's value as read in this script, and returns the
+-- new count.
+local function window_add(key, field, v, now, win)
+  local c, s = window_parse(v, now, win)
   c = c + 1
   redis.call('HSET', key, field, string.format('%d:%d', c, s))
   return c
+end
+
+-- window_tick counts one more and returns the new count.
+local function window_tick(key, field, now, win)
+  return window_add(key, field, redis.call('HGET', key, field), now, win)
 end
 
 -- window_key_tick counts one more in key, a counter of its own that lives ttl ms from its first
@@ -37,9 +42,9 @@ end
 -- window_take counts one more unless max are counted already; false when refused (nothing is
 -- counted then).
 local function window_take(key, field, now, win, max)
-  local c = window_read(key, field, now, win)
-  if c >= max then return false end
-  window_tick(key, field, now, win)
+  local v = redis.call('HGET', key, field)
+  if window_parse(v, now, win) >= max then return false end
+  window_add(key, field, v, now, win)
   return true
 end
 

@@ -336,63 +336,90 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 	return e, nil
 }
 
-type plan struct {
-	Now     int64        `json:"now"`
-	Idem    bool         `json:"idem"`
-	Expect  int64        `json:"expect"`
-	Keep    bool         `json:"keep"`
-	Save    *planSave    `json:"save,omitempty"`
-	Attempt *planAttempt `json:"attempt,omitempty"`
-	Send    *planSend    `json:"send,omitempty"`
-	Code    *planVal     `json:"code,omitempty"`
-	Link    *planLink    `json:"link,omitempty"`
-	Forget  int64        `json:"forget,omitempty"` // ms after which the counters go (subjects with no directory user)
-	// ForgetMenu drops the chat's notice menu (picked from, or replaced by the reply's), only
-	// while it is still MenuWas (as KeepMenu wrote it) when that is given
-	ForgetMenu bool   `json:"forget_menu,omitempty"`
-	MenuWas    string `json:"menu_was,omitempty"`
-	// Locale is kept as the person's language and time zone (the hash PersonLocale reads)
-	Locale *planLocale `json:"locale,omitempty"`
+// stepPlan is step.lua's plan (see its header): the parts the step has, each a bit of parts, and
+// their values. The values go to go-redis as pointers to its fields and argv lists them, so one
+// allocation holds the whole plan and nothing is encoded for the script to decode.
+type stepPlan struct {
+	now, expect, parts int64
+	saveTTL            int64     // ms
+	data               rawArg    // the session's JSON
+	forget             int64     // ms after which the counters go (subjects with no directory user)
+	menuWas            string    // the notice menu as KeepMenu wrote it, "" whichever
+	lang, tz           string    // kept as the person's language and time zone (PersonLocale)
+	method, codeMAC    string    // the attempt
+	step               int64     // the TOTP step that matched, 0 none
+	failMax, failWin   int64     // ms
+	triesMax, triesWin int64     // ms
+	blockMS            int64     // ms
+	put                [3]string // field, its new sealed record, the record it replaces ("" none)
+	sendMax, sendWin   int64
+	code               string // "mac|expiry ms"
+	codeTTL            int64
+	linkPurpose, link  string
+	linkTTL            int64
+	argv               [27]any
 }
-type planLocale struct {
-	Lang string `json:"lang"`
-	TZ   string `json:"tz"`
+
+// step.lua's parts, in the order their values follow its first three arguments
+const (
+	partIdem       = 1 << iota // the message is marked handled
+	partKeep                   // the session is left as it is
+	partSave                   // the session is saved (without keep or save it is deleted)
+	partForget                 // the counters are forgotten after forget ms
+	partForgetMenu             // the notice menu is forgotten while it is still menuWas
+	partLocale                 // the person's language and time zone are kept
+	partAttempt                // an attempt is counted and judged
+	partCorrect                // the attempt's comparison said it matches
+	partOnce                   // the attempt spends the pending challenge whatever its outcome
+	partPut                    // the method's new record, written only when the attempt is accepted
+	partSend                   // a code sent is counted against the send limit
+	partCode                   // a pending code is kept
+	partLink                   // a link is granted
+	partLinkIfFree             // only while no link of its purpose is held
+)
+
+// args are step.lua's arguments: now, the version read, the parts, then the values of each part
+// the plan has, in the order of the parts' bits.
+func (p *stepPlan) args() []any {
+	a := append(p.argv[:0], &p.now, &p.expect, &p.parts)
+	has := func(part int64) bool { return p.parts&part != 0 }
+	if has(partSave) {
+		a = append(a, &p.saveTTL, &p.data)
+	}
+	if has(partForget) {
+		a = append(a, &p.forget)
+	}
+	if has(partForgetMenu) {
+		a = append(a, &p.menuWas)
+	}
+	if has(partLocale) {
+		a = append(a, &p.lang, &p.tz)
+	}
+	if has(partAttempt) {
+		a = append(a, &p.method, &p.codeMAC, &p.step, &p.failMax, &p.failWin, &p.triesMax, &p.triesWin, &p.blockMS)
+	}
+	if has(partPut) {
+		a = append(a, &p.put[0], &p.put[1], &p.put[2])
+	}
+	if has(partSend) {
+		a = append(a, &p.sendMax, &p.sendWin)
+	}
+	if has(partCode) {
+		a = append(a, &p.code, &p.codeTTL)
+	}
+	if has(partLink) {
+		a = append(a, &p.linkPurpose, &p.link, &p.linkTTL)
+	}
+	return a
 }
-type planSave struct {
-	TTL int64 `json:"ttl"` // the session's data is ARGV[2]
-}
-type planAttempt struct {
-	Method   string   `json:"method"`
-	Correct  bool     `json:"correct"`
-	CodeMAC  string   `json:"code_mac"`
-	Step     int64    `json:"step"`
-	FailMax  int      `json:"fail_max"`
-	FailWin  int64    `json:"fail_win"`
-	TriesMax int      `json:"tries_max"`
-	TriesWin int64    `json:"tries_win"`
-	BlockMS  int64    `json:"block_ms"`
-	Once     bool     `json:"once,omitempty"` // the pending challenge is spent whatever the outcome
-	Put      *planPut `json:"put,omitempty"`  // the method's new sealed record, written only on success
-}
-type planPut struct {
-	Field  string `json:"field"`
-	Val    string `json:"val"`
-	Expect string `json:"expect"` // the sealed record it replaces ("" none)
-}
-type planSend struct {
-	Max int   `json:"max"`
-	Win int64 `json:"win"`
-}
-type planVal struct {
-	Val string `json:"val"`
-	TTL int64  `json:"ttl"`
-}
-type planLink struct {
-	Purpose string `json:"purpose"`
-	Val     string `json:"val"`
-	TTL     int64  `json:"ttl"`
-	IfFree  bool   `json:"if_free,omitempty"` // only while no link of the purpose is held
-}
+
+// rawArg is a []byte that go-redis writes as it is when given a pointer to it (as
+// encoding.BinaryMarshaler): unlike the slice itself, the pointer is not copied into a new
+// allocation to make it an argument.
+type rawArg []byte
+
+// MarshalBinary implements encoding.BinaryMarshaler.
+func (r *rawArg) MarshalBinary() ([]byte, error) { return *r, nil }
 
 // cleanupGrace keeps records a little past their logical expiry; expiry itself is checked
 // against the injected clock, Redis TTL only cleans up.
@@ -413,71 +440,87 @@ const forgetAfter = 48 * time.Hour
 // Commit applies one step with the atomic step script.
 func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, error) {
 	now := c.Now
-	p := plan{Now: now.UnixMilli(), Idem: c.IdemKey != "", Expect: c.ExpectVersion, Keep: c.KeepSession, ForgetMenu: c.ForgetMenu}
-	if strings.HasPrefix(c.Subject, "c:") {
-		p.Forget = forgetAfter.Milliseconds()
+	p := &stepPlan{now: now.UnixMilli(), expect: c.ExpectVersion}
+	if c.IdemKey != "" {
+		p.parts |= partIdem
 	}
-	if c.ForgetMenu && len(c.MenuWas) > 0 {
-		// the same encoding as KeepMenu's, so the script compares it with what is stored
-		b, err := json.Marshal(c.MenuWas)
-		if err != nil {
-			return flows.Outcome{}, err
-		}
-		p.MenuWas = string(b)
-	}
-	if l := c.Locale; l != nil {
-		p.Locale = &planLocale{Lang: l.Lang, TZ: l.TimeZone}
-	}
-	// the session's JSON goes as an argument of its own (ARGV[2]): inside the plan it was
-	// escaped into a JSON string here and unescaped again by the script's cjson
-	var data []byte
-	if c.Session != nil && !c.KeepSession {
+	if c.KeepSession {
+		p.parts |= partKeep
+	} else if c.Session != nil {
+		// the session's JSON goes as an argument of its own, as it is stored
 		b, err := json.Marshal(c.Session)
 		if err != nil {
 			return flows.Outcome{}, err
 		}
-		data = b
-		p.Save = &planSave{TTL: ttlMS(c.Session.ExpiresAt, now)}
+		p.parts |= partSave
+		p.saveTTL, p.data = ttlMS(c.Session.ExpiresAt, now), b
+	}
+	if strings.HasPrefix(c.Subject, "c:") {
+		p.parts |= partForget
+		p.forget = forgetAfter.Milliseconds()
+	}
+	if c.ForgetMenu {
+		p.parts |= partForgetMenu
+		if len(c.MenuWas) > 0 {
+			// the same encoding as KeepMenu's, so the script compares it with what is stored
+			b, err := json.Marshal(c.MenuWas)
+			if err != nil {
+				return flows.Outcome{}, err
+			}
+			p.menuWas = string(b)
+		}
+	}
+	if l := c.Locale; l != nil {
+		p.parts |= partLocale
+		p.lang, p.tz = l.Lang, l.TimeZone
 	}
 	if a := c.Attempt; a != nil {
-		p.Attempt = &planAttempt{Method: string(a.Method), Correct: a.Correct, CodeMAC: a.CodeMAC, Step: a.TOTPStep,
-			FailMax: a.Limits.FailMax, FailWin: a.Limits.FailWindow.Milliseconds(),
-			TriesMax: a.Limits.TriesMax, TriesWin: a.Limits.TriesWindow.Milliseconds(), BlockMS: a.Limits.BlockFor.Milliseconds(), Once: a.Once}
+		p.parts |= partAttempt
+		p.method, p.codeMAC, p.step = string(a.Method), a.CodeMAC, a.TOTPStep
+		p.failMax, p.failWin = int64(a.Limits.FailMax), a.Limits.FailWindow.Milliseconds()
+		p.triesMax, p.triesWin = int64(a.Limits.TriesMax), a.Limits.TriesWindow.Milliseconds()
+		p.blockMS = a.Limits.BlockFor.Milliseconds()
+		if a.Correct {
+			p.parts |= partCorrect
+		}
+		if a.Once {
+			p.parts |= partOnce
+		}
 		if a.Update != nil {
 			field, sealed, err := s.sealMethod(c.Subject, *a.Update)
 			if err != nil {
 				return flows.Outcome{}, err
 			}
-			p.Attempt.Put = &planPut{Field: field, Val: sealed, Expect: a.Update.Stored}
+			p.parts |= partPut
+			p.put = [3]string{field, sealed, a.Update.Stored}
 		}
 	}
 	if l := c.CountSend; l != nil {
-		p.Send = &planSend{Max: l.SendMax, Win: l.SendWindow.Milliseconds()}
+		p.parts |= partSend
+		p.sendMax, p.sendWin = int64(l.SendMax), l.SendWindow.Milliseconds()
 	}
 	if pc := c.PutCode; pc != nil {
-		p.Code = &planVal{Val: pc.MAC + "|" + strconv.FormatInt(pc.ExpiresAt.UnixMilli(), 10), TTL: ttlMS(pc.ExpiresAt, now)}
+		p.parts |= partCode
+		p.code, p.codeTTL = pc.MAC+"|"+strconv.FormatInt(pc.ExpiresAt.UnixMilli(), 10), ttlMS(pc.ExpiresAt, now)
 	}
 	if l := c.Link; l != nil {
 		if c.Session == nil {
 			return flows.Outcome{}, errors.New("store: a link needs a session")
 		}
-		rec := strings.Join([]string{l.MAC, c.ChatKey, c.Session.ID, strconv.FormatInt(c.Session.Version, 10),
+		p.parts |= partLink
+		if l.IfFree {
+			p.parts |= partLinkIfFree
+		}
+		p.linkPurpose, p.linkTTL = string(l.Purpose), ttlMS(l.ExpiresAt, now)
+		p.link = strings.Join([]string{l.MAC, c.ChatKey, c.Session.ID, strconv.FormatInt(c.Session.Version, 10),
 			strconv.FormatInt(l.ExpiresAt.UnixMilli(), 10)}, "|")
-		p.Link = &planLink{Purpose: string(l.Purpose), Val: rec, TTL: ttlMS(l.ExpiresAt, now), IfFree: l.IfFree}
-	}
-	arg, err := json.Marshal(p)
-	if err != nil {
-		return flows.Outcome{}, err
 	}
 	idem := c.IdemKey
 	if idem == "" {
 		idem = "-"
 	}
 	keys := stepKeys(c.Subject, c.ChatKey, idem)
-	if data == nil {
-		data = []byte{}
-	}
-	res, err := s.runScript(ctx, stepScript, keys, arg, data).StringSlice()
+	res, err := s.runScript(ctx, stepScript, keys, p.args()...).StringSlice()
 	if err != nil {
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}

@@ -2,124 +2,153 @@
 -- before it can be accepted, check blocks and send limits, then save.
 -- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links, 6 the chat's notice menu,
 -- 7 the person's language and time zone (kept when the plan has a locale, whatever the outcome)
--- ARGV[1]: the plan as JSON (see redis.go); ARGV[2]: the session's data when the plan saves it
+-- ARGV: the plan, each value an argument of its own (nothing to decode; see stepPlan in
+-- redis.go): 1 now (ms), 2 the session version the step read, 3 the parts the plan has, a sum of
+-- the bits below; then the values of the parts it has, in the order of their bits:
+--     1 idem: the message is marked handled (no values)
+--     2 keep: the session is left as it is (no values)
+--     4 save: the session's lifetime (ms) and data (with neither keep nor save, the session and
+--       the pending code go)
+--     8 forget: ms after which the counters of a subject that is no directory user go
+--    16 forget the notice menu: the menu it must still be ('' whichever)
+--    32 locale: language, time zone
+--    64 attempt: method, the code's MAC that must be pending ('' none), the TOTP step (0 none),
+--       fail max, fail window, tries max, tries window, block (ms)
+--   128 the attempt is correct (no values)
+--   256 the attempt spends the pending challenge whatever its outcome (no values)
+--   512 put, the method's new record when the attempt is accepted: field, value, the value it
+--       replaces ('' none)
+--  1024 send: max, window (ms)
+--  2048 code: value, lifetime (ms)
+--  4096 link: purpose, value, lifetime (ms)
+--  8192 the link only while no link of its purpose is held (no values)
+-- Redis runs this on every step, so it stays cheap: the parts' places are found by arithmetic,
+-- not by calls, and only the numbers it computes with are parsed (the versions are compared as
+-- the decimals both sides write).
 -- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
 -- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
 -- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
 -- started one, the failures and the tries counted).
-local p = cjson.decode(ARGV[1])
-local now = tonumber(p.now)
+local parts = tonumber(ARGV[3])
+-- where each part's values are: after ARGV[3], those of the parts before it
+local at = 4
+local save, forget, menu, locale, a, put, send, code, link
+if parts % 8 >= 4 then save = at; at = at + 2 end
+if parts % 16 >= 8 then forget = at; at = at + 1 end
+if parts % 32 >= 16 then menu = at; at = at + 1 end
+if parts % 64 >= 32 then locale = at; at = at + 2 end
+if parts % 128 >= 64 then a = at; at = at + 8 end
+if parts % 1024 >= 512 then put = at; at = at + 3 end
+if parts % 2048 >= 1024 then send = at; at = at + 2 end
+if parts % 4096 >= 2048 then code = at; at = at + 2 end
+if parts % 8192 >= 4096 then link = at end
+local idem = parts % 2 >= 1
 local function fmt(n) return string.format('%d', n) end
-if p.locale then
-  redis.call('HSET', KEYS[7], 'lang', p.locale.lang, 'tz', p.locale.tz)
+if locale then
+  redis.call('HSET', KEYS[7], 'lang', ARGV[locale], 'tz', ARGV[locale + 1])
 end
 
-if p.idem and redis.call('EXISTS', KEYS[1]) == 1 then
+-- the message is marked handled now, in the same call that finds it was (only a stale step
+-- leaves it unmarked, below)
+if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
   return {'dup', '0', '0'}
 end
-local cur = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
-if cur ~= tonumber(p.expect) then
-  return {'stale', fmt(cur), '0'}
+local function stale(cur)
+  if idem then redis.call('DEL', KEYS[1]) end
+  return {'stale', cur, '0'}
+end
+local cur = redis.call('HGET', KEYS[2], 'v') or '0'
+if cur ~= ARGV[2] then
+  return stale(cur)
 end
 -- a link given back goes only where no link of its purpose is held: the person's links are one
 -- per purpose across all their chats, and a newer one (from another chat) must stay
-if p.link and p.link.if_free and redis.call('HEXISTS', KEYS[5], p.link.purpose) == 1 then
-  return {'stale', fmt(cur), '0'}
+if link and parts % 16384 >= 8192 and redis.call('HEXISTS', KEYS[5], ARGV[link]) == 1 then
+  return stale(cur)
 end
-local function markSeen()
-  if p.idem then redis.call('SET', KEYS[1], '1', 'EX', 86400) end
-end
--- the counters of a subject that is no directory user (a name nobody has, typed on the
--- recovery page) are counted like anyone's, and forgotten after p.forget ms
-local function forget()
-  if p.forget then redis.call('PEXPIRE', KEYS[3], fmt(tonumber(p.forget))) end
-end
--- tick counts one in a window of the enrollment (lib_window.lua)
-local function tick(field, win)
-  local c = window_tick(KEYS[3], field, now, win)
-  forget()
-  return c
-end
-local function blockedUntil()
-  return tonumber(redis.call('HGET', KEYS[3], 'block') or '0')
-end
+local now = (a or send) and tonumber(ARGV[1])
 
-local a = p.attempt
 if a then
+  -- the counters of a subject that is no directory user (a name nobody has, typed on the
+  -- recovery page) are counted like anyone's, and forgotten after ARGV[forget] ms
+  local function forgetCounters()
+    if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
+  end
+  local once = parts % 512 >= 256
   -- a single-use challenge (passkeys) is spent by this attempt whatever its outcome
   local function spend()
-    if a.once then redis.call('DEL', KEYS[4]) end
+    if once then redis.call('DEL', KEYS[4]) end
   end
-  local blk = blockedUntil()
-  if blk > now then spend(); markSeen(); return {'blocked', fmt(cur), fmt(blk)} end
-  local t = tick('c:try:' .. a.method, tonumber(a.tries_win))
-  if t > tonumber(a.tries_max) then
-    blk = now + tonumber(a.block_ms)
+  local method, codeMAC, step = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  -- what the attempt reads of the enrollment, in one call: the block, the method's tries, the
+  -- failures and the last TOTP step (none of them changes before it is used)
+  local e = redis.call('HMGET', KEYS[3], 'block', 'c:try:' .. method, 'c:fail', 'totp_step')
+  local blk = tonumber(e[1] or '0')
+  if blk > now then spend(); return {'blocked', cur, fmt(blk)} end
+  local t = window_add(KEYS[3], 'c:try:' .. method, e[2], now, tonumber(ARGV[a + 6]))
+  if forget then forgetCounters() end
+  if t > tonumber(ARGV[a + 5]) then
+    blk = now + tonumber(ARGV[a + 7])
     redis.call('HSET', KEYS[3], 'block', fmt(blk))
     spend()
-    forget()
-    markSeen()
-    return {'blocked', fmt(cur), fmt(blk)}
+    forgetCounters()
+    return {'blocked', cur, fmt(blk)}
   end
-  local ok = a.correct
-  if ok and a.code_mac ~= '' then
+  local ok = parts % 256 >= 128
+  if ok and codeMAC ~= '' then
     local v = redis.call('GET', KEYS[4])
-    ok = v and string.sub(v, 1, #a.code_mac + 1) == a.code_mac .. '|'
+    ok = v and string.sub(v, 1, #codeMAC + 1) == codeMAC .. '|'
   end
-  if ok and tonumber(a.step) > 0 then
-    local last = tonumber(redis.call('HGET', KEYS[3], 'totp_step') or '0')
-    ok = tonumber(a.step) > last
+  if ok and step ~= '0' then
+    ok = tonumber(step) > tonumber(e[4] or '0')
   end
   if not ok then
-    local f = tick('c:fail', tonumber(a.fail_win))
+    local f = window_add(KEYS[3], 'c:fail', e[3], now, tonumber(ARGV[a + 4]))
+    forgetCounters()
     local nb = 0
-    if f >= tonumber(a.fail_max) then
-      nb = now + tonumber(a.block_ms)
+    if f >= tonumber(ARGV[a + 3]) then
+      nb = now + tonumber(ARGV[a + 7])
       redis.call('HSET', KEYS[3], 'block', fmt(nb))
-      forget()
+      forgetCounters()
     end
     spend()
-    markSeen()
-    return {'rejected', fmt(cur), fmt(nb), fmt(f), fmt(t)}
+    return {'rejected', cur, fmt(nb), fmt(f), fmt(t)}
   end
-  redis.call('HDEL', KEYS[3], 'c:try:' .. a.method)
-  if a.code_mac ~= '' then redis.call('DEL', KEYS[4]) end
-  if tonumber(a.step) > 0 then redis.call('HSET', KEYS[3], 'totp_step', fmt(tonumber(a.step))) end
-  spend()
+  redis.call('HDEL', KEYS[3], 'c:try:' .. method)
+  if codeMAC ~= '' then redis.call('DEL', KEYS[4]) end
+  if step ~= '0' then redis.call('HSET', KEYS[3], 'totp_step', step) end
+  if once then spend() end
   -- the method's new record (a passkey's signature count), only with an accepted attempt, and
   -- only over the record it was made from (a key added meanwhile is not lost)
-  if a.put and (redis.call('HGET', KEYS[3], a.put.field) or '') == a.put.expect then
-    redis.call('HSET', KEYS[3], a.put.field, a.put.val)
+  if put and (redis.call('HGET', KEYS[3], ARGV[put]) or '') == ARGV[put + 2] then
+    redis.call('HSET', KEYS[3], ARGV[put], ARGV[put + 1])
   end
 end
 
-local s = p.send
-if s then
-  if not window_take(KEYS[3], 'c:sent', now, tonumber(s.win), tonumber(s.max)) then markSeen(); return {'limit', fmt(cur), '0'} end
-  forget()
+if send then
+  if not window_take(KEYS[3], 'c:sent', now, tonumber(ARGV[send + 1]), tonumber(ARGV[send])) then return {'limit', cur, '0'} end
+  if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
 end
-if p.code then
-  redis.call('SET', KEYS[4], p.code.val, 'PX', fmt(tonumber(p.code.ttl)))
+if code then
+  redis.call('SET', KEYS[4], ARGV[code], 'PX', ARGV[code + 1])
 end
-if p.link then
-  redis.call('HSET', KEYS[5], p.link.purpose, p.link.val)
-  local ttl = redis.call('PTTL', KEYS[5])
-  if ttl < tonumber(p.link.ttl) then redis.call('PEXPIRE', KEYS[5], fmt(tonumber(p.link.ttl))) end
+if link then
+  redis.call('HSET', KEYS[5], ARGV[link], ARGV[link + 1])
+  if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[link + 2]) then redis.call('PEXPIRE', KEYS[5], ARGV[link + 2]) end
 end
 local nv = cur
-if not p.keep then
-  if p.save then
-    nv = cur + 1
-    redis.call('HSET', KEYS[2], 'v', fmt(nv), 'data', ARGV[2])
-    redis.call('PEXPIRE', KEYS[2], fmt(tonumber(p.save.ttl)))
+if parts % 4 < 2 then -- the session is not kept as it is
+  if save then
+    nv = fmt(tonumber(cur) + 1)
+    redis.call('HSET', KEYS[2], 'v', nv, 'data', ARGV[save + 1])
+    redis.call('PEXPIRE', KEYS[2], ARGV[save])
   else
     redis.call('DEL', KEYS[2], KEYS[4])
-    nv = 0
+    nv = '0'
   end
 end
 -- the menu the step read, not a newer one a notice kept since
-if p.forget_menu and (not p.menu_was or redis.call('GET', KEYS[6]) == p.menu_was) then
+if menu and (ARGV[menu] == '' or redis.call('GET', KEYS[6]) == ARGV[menu]) then
   redis.call('DEL', KEYS[6])
 end
-markSeen()
-return {'ok', fmt(nv), '0'}
+return {'ok', nv, '0'}

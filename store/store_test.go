@@ -104,6 +104,52 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 			t.Fatal("session survived delete")
 		}
 	},
+	// the message of a stale step (the session moved on, or a link given back finds a newer one)
+	// can still be handled; a step with any other outcome handles its message once
+	"only a stale step leaves its message unhandled": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		ctx := context.Background()
+		sess := session("s1", t0)
+		sess.Version = 1
+		commit := func(idem string, expect int64, c flows.Commit) flows.Outcome {
+			t.Helper()
+			c.Subject, c.ChatKey, c.IdemKey, c.Now, c.ExpectVersion = "u1", chat, idem, t0, expect
+			out, err := s.Commit(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		if out := commit("e1", 0, flows.Commit{Session: sess, Link: &flows.LinkGrant{Purpose: flows.PurposeReset, MAC: "m1", ExpiresAt: t0.Add(time.Hour)}}); out.Status != flows.Committed {
+			t.Fatalf("first: %+v", out)
+		}
+		sess.Version = 2
+		if out := commit("e2", 0, flows.Commit{Session: sess}); out.Status != flows.Stale {
+			t.Fatalf("an old version: %+v", out)
+		}
+		if out := commit("e2", 1, flows.Commit{Session: sess, Link: &flows.LinkGrant{Purpose: flows.PurposeReset, MAC: "m2", ExpiresAt: t0.Add(time.Hour), IfFree: true}}); out.Status != flows.Stale {
+			t.Fatalf("a link given back over a newer one: %+v", out)
+		}
+		if out := commit("e2", 1, flows.Commit{Session: sess}); out.Status != flows.Committed || out.Version != 2 {
+			t.Fatalf("the message of the stale steps, again: %+v", out)
+		}
+		wrong := flows.Attempt{Method: flows.MethodTOTP, Limits: lim}
+		if out := commit("e3", 2, flows.Commit{Attempt: &wrong, KeepSession: true}); out.Status != flows.Rejected || out.Tries != 1 {
+			t.Fatalf("a wrong code: %+v", out)
+		}
+		lim1 := lim
+		lim1.SendMax = 0
+		if out := commit("e4", 2, flows.Commit{CountSend: &lim1, KeepSession: true}); out.Status != flows.LimitReached {
+			t.Fatalf("a send past the limit: %+v", out)
+		}
+		for _, idem := range []string{"e1", "e2", "e3", "e4"} {
+			if out := commit(idem, 2, flows.Commit{Attempt: &wrong, KeepSession: true}); out.Status != flows.Duplicate {
+				t.Fatalf("%s again: %+v", idem, out)
+			}
+		}
+		if en, err := s.Get(ctx, "u1"); err != nil || en.Tries[flows.MethodTOTP].Count != 1 || en.Sent.Count != 0 {
+			t.Fatalf("counted %+v, sent %+v (%v): the repeated messages counted again", en.Tries, en.Sent, err)
+		}
+	},
 	"attempts agree with the pure model": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
 		ctx := context.Background()
 		model := flows.Enrollment{}

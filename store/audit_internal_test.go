@@ -1,0 +1,79 @@
+package store
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/store/redistest"
+)
+
+// A person's index keeps their newest SubjectMaxLen ids, trimmed only by a push that takes it
+// past the cap (not after every push), and gets its lifetime once per batch whatever number of
+// their events the batch holds; every event is still written, counted and indexed.
+func TestAuditIndexTrimsOnlyPastItsCapAndExpiresOncePerBatch(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	a := NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), AuditOptions{})
+	defer a.Close()
+	now := time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
+	ev := func(subject, action string) flows.AuditEvent {
+		return flows.AuditEvent{Time: now, Actor: "slack:T1:U1", Subject: subject, Platform: "slack", Action: action, Outcome: "ok"}
+	}
+	var first, second []flows.AuditEvent
+	for i := 0; i < 60; i++ {
+		first = append(first, ev("bob", "reset"))
+	}
+	for i := 0; i < 60; i++ { // bob's pushes 101 to 120 each take his index past the cap
+		second = append(second, ev("bob", "reset"))
+		if i%12 == 0 {
+			second = append(second, ev("carol", "unblock"), ev("", "policy"))
+		}
+	}
+	resetStats(t, rdb)
+	a.writeBatch(ctx, first)
+	a.writeBatch(ctx, second)
+
+	if trims, _ := commandStat(t, rdb, "ltrim"); trims != 20 {
+		t.Errorf("%d trims of the indexes, want 20: one per push past the cap of %d", trims, SubjectMaxLen)
+	}
+	if expires, _ := commandStat(t, rdb, "expire"); expires != 3 {
+		t.Errorf("%d EXPIREs, want 3: bob's index in each batch, carol's once", expires)
+	}
+	all, err := Events(ctx, rdb)
+	if err != nil || len(all) != len(first)+len(second) {
+		t.Fatalf("%d events in the stream (%v), want %d", len(all), err, len(first)+len(second))
+	}
+	ids, err := rdb.XRange(ctx, AuditStream, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bob []string
+	for _, m := range ids {
+		if m.Values["subject"] == "bob" {
+			bob = append([]string{m.ID}, bob...) // newest first
+		}
+	}
+	if got, err := rdb.LRange(ctx, subjectKey("bob"), 0, -1).Result(); err != nil || !slices.Equal(got, bob[:SubjectMaxLen]) {
+		t.Errorf("bob's index holds %d ids (%v), want his newest %d, newest first", len(got), err, SubjectMaxLen)
+	}
+	if n, _ := rdb.LLen(ctx, subjectKey("carol")).Result(); n != 5 {
+		t.Errorf("carol's index holds %d ids, want 5", n)
+	}
+	if n, _ := rdb.Exists(ctx, subjectKey("")).Result(); n != 0 {
+		t.Error("an event with no subject was indexed")
+	}
+	for _, who := range []string{"bob", "carol"} {
+		if ttl, err := rdb.TTL(ctx, subjectKey(who)).Result(); err != nil || ttl < countLifetime-time.Minute || ttl > countLifetime {
+			t.Errorf("%s's index lives %v (%v), want %v", who, ttl, err, countLifetime)
+		}
+	}
+	c, err := a.DailyCounts(ctx, []string{flows.CountReset}, now, 1)
+	if err != nil || c[flows.CountReset][0] != 120 {
+		t.Errorf("resets counted %v (%v), want 120", c, err)
+	}
+}
