@@ -93,3 +93,31 @@ func TestResetKeepsTheNewPasswordWithTheLink(t *testing.T) {
 		t.Fatalf("the password set before is not recognised: %v", storetest.IDs(rs))
 	}
 }
+
+// A request that ends while the directory is asked (the browser went away) still puts the
+// refused password's record back: the password set before stays the one recognised.
+func TestPutBackOutlivesTheRequest(t *testing.T) {
+	h, secret := newAlice(t)
+	const first, lost = "Quiet meadow River stone", "Amber canyon Willow brook"
+	link := token(proveBoth(t, h, "U1", secret))
+	if err := h.Engine.ResetPassword(context.Background(), link, first, first); err != nil {
+		t.Fatal(err)
+	}
+	h.Engine.Drain()
+
+	h.Clock.Advance(time.Minute) // a fresh TOTP step
+	link = token(proveBoth(t, h, "U1", secret))
+	ctx, cancel := context.WithCancel(context.Background())
+	h.Dir.OnSetPassword = func(ctx context.Context) error { cancel(); return ctx.Err() }
+	if err := h.Engine.ResetPassword(ctx, link, lost, lost); err == nil {
+		t.Fatal("a directory call that failed reported success")
+	}
+	h.Dir.OnSetPassword = nil
+	h.Engine.Drain()
+	if rs := h.Say("U1", aliceMail, lost); hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("the password the directory never took is recognised: %v", storetest.IDs(rs))
+	}
+	if rs := h.Say("U1", aliceMail, first); !hasMsg(rs, flows.MsgPasswordTyped) {
+		t.Fatalf("the password set before is not recognised: %v", storetest.IDs(rs))
+	}
+}

@@ -211,10 +211,17 @@ func (e *Engine) kept(ctx context.Context, k keptPassword, userID, pw string) {
 
 // unkeep puts back what the link's consumption replaced when the directory did not take the
 // password: the record kept is then of no password of the person's.
+// unkeepTimeout bounds putting back a refused password's record after its request ended.
+const unkeepTimeout = 5 * time.Second
+
 func (e *Engine) unkeep(ctx context.Context, k keptPassword, userID string) {
 	if k.links == nil {
 		return
 	}
+	// the request may have ended (the browser went away, which may be why the directory
+	// call failed): the put-back is still made, with a bound of its own
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unkeepTimeout)
+	defer cancel()
 	if err := k.links.UnkeepNewPassword(ctx, userID, k.record, k.before); err != nil {
 		e.d.Log.WarnContext(ctx, "a refused password's hash stays kept until it expires", "err", err, "user", userID)
 	}

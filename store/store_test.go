@@ -638,3 +638,34 @@ func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
 		t.Fatalf("a newer record: %v, kept %q", err, kept())
 	}
 }
+
+// A record put back whose lifetime had (about) run out when it was replaced, PTTL 0, goes at
+// once; only one that had no lifetime (PTTL -1) is put back to stay.
+func TestUnkeepPutsBackLifetimesAsTheyWere(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	s := store.New(rdb, newCrypto(t))
+	ctx := context.Background()
+	key, checks := "{u:u1}:newpw", "{u:u1}:newpw:n"
+	for _, c := range []struct {
+		ttl  time.Duration
+		want func(pttl time.Duration) bool
+	}{
+		{0, func(p time.Duration) bool { return p != -1 }},                 // gone, or about to
+		{-time.Millisecond, func(p time.Duration) bool { return p == -1 }}, // no lifetime, as before
+		{time.Hour, func(p time.Duration) bool { return p > 59*time.Minute && p <= time.Hour }},
+	} {
+		if err := rdb.Set(ctx, key, "kept", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		before := flows.KeptBefore{Record: "old", RecordTTL: c.ttl, Checks: "3", ChecksTTL: c.ttl}
+		if err := s.UnkeepNewPassword(ctx, "u1", "kept", before); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{key, checks} {
+			if p := rdb.PTTL(ctx, k).Val(); !c.want(p) {
+				t.Errorf("%s put back with a lifetime of %v: its PTTL is %v", k, c.ttl, p)
+			}
+		}
+		rdb.Del(ctx, key, checks)
+	}
+}

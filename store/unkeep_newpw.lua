@@ -8,10 +8,11 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local function restore(key, v, pttl)
   if v == '' then
     redis.call('DEL', key)
-  elseif tonumber(pttl) > 0 then
-    redis.call('SET', key, v, 'PX', pttl)
-  else
+  elseif tonumber(pttl) == -1 then
     redis.call('SET', key, v)
+  else
+    -- PTTL says 0 for a key about to expire: it goes at once, not never
+    redis.call('SET', key, v, 'PX', math.max(tonumber(pttl), 1))
   end
 end
 restore(KEYS[1], ARGV[2], ARGV[3])

@@ -77,6 +77,9 @@ type Directory struct {
 	// Refuse are passwords the directory refuses as against its own rules (like a history AD
 	// keeps), with a *flows.PasswordError, as graph/ad does.
 	Refuse map[string]bool
+	// OnSetPassword, when set, runs first in SetPassword with its context; an error it returns
+	// is the call's (a request that ends while the directory is asked)
+	OnSetPassword func(ctx context.Context) error
 }
 
 // NewDirectory makes an empty directory.
@@ -129,10 +132,15 @@ func (d *Directory) Lookup(_ context.Context, c flows.Claim) (flows.Account, err
 }
 
 // SetPassword records the password.
-func (d *Directory) SetPassword(_ context.Context, id, pw string, force bool) error {
+func (d *Directory) SetPassword(ctx context.Context, id, pw string, force bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.Calls = append(d.Calls, "SetPassword")
+	if d.OnSetPassword != nil {
+		if err := d.OnSetPassword(ctx); err != nil {
+			return err
+		}
+	}
 	if d.Refuse[pw] {
 		return &flows.PasswordError{Reason: "Active Directory did not accept this password. It may not be one of your last 24 passwords."}
 	}
