@@ -38,6 +38,7 @@ type SMTP struct {
 	waiting []*waiter   // senders waiting for a session, first come first served
 	spare   []*waiter   // waiters to use again (no channel and timer made per wait)
 	onWait  func()      // tests: called when a sender starts waiting
+	closed  bool        // Close was called: a session handed back then is ended, not kept
 }
 
 // waiter is a sender waiting for a session: release hands it one, or nil for the place of a
@@ -93,10 +94,14 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 	if err != nil {
 		return err
 	}
+	// the place is given back however Send ends (a panic in the session included), with the
+	// session when it can send the next message
+	var back *smtpConn
+	defer func() { s.release(back) }()
 	if sc != nil {
 		err := s.transact(sc.c, m)
 		if err == nil {
-			s.release(sc)
+			back = sc
 			return nil
 		}
 		sc.c.Close()
@@ -107,21 +112,18 @@ func (s *SMTP) Send(ctx context.Context, m flows.Mail) error {
 		var from *fromError
 		var reply *textproto.Error
 		if !errors.As(err, &from) || errors.As(err, &reply) && reply.Code != 421 {
-			s.release(nil)
 			return err
 		}
 	}
 	c, conn, err := s.session(ctx)
 	if err != nil {
-		s.release(nil)
 		return err
 	}
 	if err := s.transact(c, m); err != nil {
 		c.Close()
-		s.release(nil)
 		return err
 	}
-	s.release(&smtpConn{c: c, conn: conn})
+	back = &smtpConn{c: c, conn: conn}
 	return nil
 }
 
@@ -316,18 +318,23 @@ func (s *SMTP) release(sc *smtpConn) {
 		w.ch <- sc // buffered, and empty while waiting: never blocks
 		return
 	}
-	if sc == nil {
+	if sc == nil || s.closed {
 		s.open--
 	} else {
 		sc.used = time.Now()
 		s.idle = append(s.idle, sc)
+		sc = nil
 	}
 	s.mu.Unlock()
+	if sc != nil {
+		quit(sc.c)
+	}
 }
 
-// Close ends the kept sessions.
+// Close ends the kept sessions, and those in use as their messages end.
 func (s *SMTP) Close() {
 	s.mu.Lock()
+	s.closed = true
 	idle := s.idle
 	s.idle = nil
 	s.open -= len(idle)

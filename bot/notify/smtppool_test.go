@@ -208,3 +208,23 @@ func BenchmarkSMTPSendParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(srv.Connections())*1000/float64(b.N), "conns/1000msgs")
 }
+
+// TestSMTPCloseEndsSessionsInUse: a session whose message was still on its way when Close was
+// called is ended when the message is, not kept (nothing would ever close it).
+func TestSMTPCloseEndsSessionsInUse(t *testing.T) {
+	srv := smtptest.Start(t)
+	m := &notify.SMTP{Addr: srv.Addr, From: "resetbot@contoso.test", MaxConns: 1}
+	g := holdMessages(srv)
+	defer g.release()
+	errs := make(chan error, 1)
+	go func() { errs <- m.Send(context.Background(), numbered(1)) }()
+	await(t, g.arrived, 1, "messages in flight")
+	m.Close()
+	g.release()
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if k := notify.Kept(m); k != 0 {
+		t.Fatalf("%d sessions kept after Close", k)
+	}
+}
