@@ -115,4 +115,46 @@ func TestStepWithEveryPartWritesEachWhereItBelongs(t *testing.T) {
 	if n, _ := rdb.Exists(ctx, idemKey(subject, "m1")).Result(); n != 1 {
 		t.Error("the message was not marked handled")
 	}
+
+	// wrong answers with every part again, and limits that differ from each other, so that a
+	// swapped pair of the attempt's arguments shows: two failures of at most 2 in 23 h block
+	// for 25 h; tries are at most 3 in 1 h
+	lim = flows.Limits{FailMax: 2, FailWindow: 23 * time.Hour, TriesMax: 3, TriesWindow: time.Hour, BlockFor: 25 * time.Hour, SendMax: 4, SendWindow: 10 * time.Minute}
+	wrong := func(id string, at time.Time, version int64, ifFree bool) flows.Outcome {
+		t.Helper()
+		out, err := s.Commit(ctx, flows.Commit{Subject: subject, ChatKey: chat, IdemKey: id, Now: at, Session: sess, ExpectVersion: version,
+			Attempt:   &flows.Attempt{Method: flows.MethodTOTP, Correct: false, TOTPStep: 123457, Limits: lim, Update: &update},
+			CountSend: &lim, PutCode: &flows.StoredCode{MAC: "codemac2", ExpiresAt: at.Add(5 * time.Minute)},
+			Link:       &flows.LinkGrant{Purpose: flows.PurposeReset, MAC: "linkmac2", ExpiresAt: at.Add(7 * time.Minute), IfFree: ifFree},
+			ForgetMenu: true, MenuWas: menu, Locale: &flows.PersonLocale{Lang: "fr", TimeZone: "Europe/Paris"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// a link given back only where none of its purpose is held: the reset link is held, so the
+	// step is stale and nothing of it is written or counted
+	if out := wrong("m1b", now, 1, true); out.Status != flows.Stale || out.Fails != 0 || out.Tries != 0 {
+		t.Fatalf("a step giving back a link of a purpose held: %+v, want stale", out)
+	}
+	if n, _ := rdb.Exists(ctx, idemKey(subject, "m1b")).Result(); n != 0 {
+		t.Error("a stale step left its message marked handled")
+	}
+	if out := wrong("m2", now, 1, false); out.Status != flows.Rejected || out.Fails != 1 || out.Tries != 1 || !out.BlockedUntil.IsZero() {
+		t.Fatalf("first wrong answer: %+v, want rejected, 1 failure, 1 try, no block", out)
+	}
+	// past the tries' hour, within the failures' 23 hours: the tries start again, the failures
+	// do not, and the second failure blocks for 25 hours
+	later := now.Add(time.Hour + time.Minute)
+	out = wrong("m3", later, 1, false)
+	if out.Status != flows.Rejected || out.Fails != 2 || out.Tries != 1 || !out.BlockedUntil.Equal(later.Add(25*time.Hour)) {
+		t.Fatalf("second wrong answer: %+v, want rejected, 2 failures, 1 try, blocked until %v", out, later.Add(25*time.Hour))
+	}
+	if l, err := s.PersonLocale(ctx, subject); err != nil || l.Lang != "fr" {
+		t.Errorf("the locale of a rejected step: %+v %v", l, err)
+	}
+	en, err = s.Get(ctx, subject)
+	if err != nil || en.Methods[flows.MethodTOTP].Secret != "NEW" || en.LastTOTPStep != 123456 || en.Sent.Count != 1 {
+		t.Errorf("a rejected attempt wrote its parts: secret %q, step %d, sent %+v (%v)", en.Methods[flows.MethodTOTP].Secret, en.LastTOTPStep, en.Sent, err)
+	}
 }
