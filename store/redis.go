@@ -522,6 +522,16 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	keys := stepKeys(c.Subject, c.ChatKey, idem)
 	res, err := s.runScript(ctx, stepScript, keys, p.args()...).StringSlice()
 	if err != nil {
+		// the script marks the message handled first and Redis does not undo a script that
+		// fails later (a command refused, a key of the wrong type): the mark goes again so the
+		// platform's retry is handled. Only on Redis's own error reply: after a lost connection
+		// the script may have run to its end.
+		var reply redis.Error
+		if c.IdemKey != "" && errors.As(err, &reply) {
+			if derr := s.rdb.Del(context.WithoutCancel(ctx), keys[0]).Err(); derr != nil {
+				err = errors.Join(err, derr)
+			}
+		}
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}
 	if len(res) != 3 && len(res) != 5 {

@@ -49,7 +49,8 @@ if locale then
 end
 
 -- the message is marked handled now, in the same call that finds it was (only a stale step
--- leaves it unmarked, below)
+-- leaves it unmarked, below; a script that fails after this line is unmarked by Commit, as
+-- Redis keeps a failed script's writes)
 if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
   return {'dup', '0', '0'}
 end

@@ -158,3 +158,29 @@ func TestStepWithEveryPartWritesEachWhereItBelongs(t *testing.T) {
 		t.Errorf("a rejected attempt wrote its parts: secret %q, step %d, sent %+v (%v)", en.Methods[flows.MethodTOTP].Secret, en.LastTOTPStep, en.Sent, err)
 	}
 }
+
+// A step whose script fails after marking its message handled (here a key of the wrong type)
+// leaves the message unmarked, so the platform's retry is handled once the key is right.
+func TestFailedStepLeavesItsMessageUnhandled(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	s := newTestStore(t, rdb)
+	now := time.Now().Truncate(time.Millisecond)
+	subject, chat := "u1", "slack:T1:U1"
+	if err := rdb.Set(ctx, enrolKey(subject), "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	lim := flows.Limits{FailMax: 5, FailWindow: time.Hour, TriesMax: 5, TriesWindow: time.Hour, BlockFor: time.Hour}
+	commit := flows.Commit{Subject: subject, ChatKey: chat, IdemKey: "m1", Now: now,
+		Attempt: &flows.Attempt{Method: flows.MethodTOTP, Correct: false, Limits: lim}}
+	if _, err := s.Commit(ctx, commit); err == nil {
+		t.Fatal("a step over a damaged key committed")
+	}
+	if n, _ := rdb.Exists(ctx, idemKey(subject, "m1")).Result(); n != 0 {
+		t.Fatal("the failed step left its message marked handled")
+	}
+	rdb.Del(ctx, enrolKey(subject))
+	if out, err := s.Commit(ctx, commit); err != nil || out.Status != flows.Rejected {
+		t.Fatalf("the retry: %+v %v, want it counted", out, err)
+	}
+}
