@@ -141,10 +141,18 @@ func medianRun(rs []loadResult) loadResult {
 
 // runsNote says how the rows were chosen when each concurrency ran more than once (LOAD_RUNS).
 func runsNote(rows []loadResult) string {
-	if len(rows) == 0 || len(rows[0].cpuRuns) < 2 {
+	if many(rows, "x") == "" {
 		return ""
 	}
 	return fmt.Sprintf(" Each concurrency ran %d times in a row with new people each time (LOAD_RUNS), and a row is the run whose bot + Redis CPU per recovery is the median, every run's figure in the last column: the host's speed varies between runs of the same code.", len(rows[0].cpuRuns))
+}
+
+// many is s when each concurrency ran more than once (LOAD_RUNS), else "".
+func many(rows []loadResult, s string) string {
+	if len(rows) == 0 || len(rows[0].cpuRuns) < 2 {
+		return ""
+	}
+	return s
 }
 
 // joinMS writes figures in ms, two decimals, comma-separated.
@@ -827,11 +835,11 @@ func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
 	fmt.Fprintf(&w, "Machine: %s, %d CPUs, %s/%s, %s. The bot runs in a process of its own (the test binary re-executed with the wiring serve uses, mail through a real SMTP server in the driver's process); the driver, the fake Slack, graphtest and redis-server (append-only log, fsync every second) run on the same machine, so latencies include their work, while the CPU, allocation and RSS figures are the bot's process alone (and redis-server's CPU apart).\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(&w, "A recovery, by a person who registered the authenticator app and an email address from Slack (so their Slack account is pinned to their directory user, as registering does): \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response); the people's first messages reach the bot's process cold (it never saw them). CPU time is utime+stime from /proc/<pid>/stat over the run, divided by the recoveries; allocations are the bot process's runtime.MemStats.Mallocs over the run; peak RSS is its VmHWM after the run (the runs go from the lowest concurrency up); the file-backed part is the pages of the test binary (190 MB, most of it the Graph SDK) the process touched.%s\n\n", runsNote(rows))
-	fmt.Fprintf(&w, "| concurrent | people | recoveries/s | CPU per recovery (ms): bot / redis-server / both | allocations per recovery (bot) | bot peak RSS (MB) | bot RSS after the run: anonymous / file-backed (MB) | ack p50 / p95 / p99 / max (ms) | Redis round trips per Engine.Handle / per step in all | bot + Redis CPU of each run (ms) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&w, "| concurrent | people | recoveries/s | CPU per recovery (ms): bot / redis-server / both | allocations per recovery (bot) | bot peak RSS (MB) | bot RSS after the run: anonymous / file-backed (MB) | ack p50 / p95 / p99 / max (ms) | Redis round trips per Engine.Handle / per step in all |%s\n|---|---|---|---|---|---|---|---|---|%s\n", many(rows, " bot + Redis CPU of each run (ms) |"), many(rows, "---|"))
 	for _, r := range rows {
-		fmt.Fprintf(&w, "| %d | %d | %.0f | %.2f / %.2f / **%.2f** | **%.0f** | %.0f | %.0f / %.0f | %.1f / %.1f / %.1f / %.1f | %.2f / %.2f | %s |\n", r.concurrency, r.users, r.perSec,
+		fmt.Fprintf(&w, "| %d | %d | %.0f | %.2f / %.2f / **%.2f** | **%.0f** | %.0f | %.0f / %.0f | %.1f / %.1f / %.1f / %.1f | %.2f / %.2f |%s\n", r.concurrency, r.users, r.perSec,
 			r.botCPU, r.redisCPU, r.botCPU+r.redisCPU, r.allocsPerRecovery, r.botRSS, r.botAnon, r.botFile,
-			r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep, joinMS(r.cpuRuns))
+			r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep, many(rows, " "+joinMS(r.cpuRuns)+" |"))
 	}
 	fmt.Fprintf(&w, "\nLoad average when the figures were written: %s.\n", loadAverage())
 	for _, r := range rows {
