@@ -30,76 +30,58 @@ type source struct {
 // unmarshalSession decodes a session record into s as json.Unmarshal would.
 func unmarshalSession(data string, s *flows.Session) error {
 	src := source{s: data, b: []byte(data)}
-	var first error // encoding/json decodes the rest after a value of another kind
-	err := jsonscan.Object(src.b, func(k []byte, val jsonscan.Value) error {
+	return objectFields(src.b, func(k []byte, val jsonscan.Value) error {
 		v := val.Raw()
-		var err error
 		switch {
 		case jsonscan.Is(k, "id"):
-			err = src.str(v, &s.ID)
+			return src.str(v, &s.ID)
 		case jsonscan.Is(k, "v"):
-			err = decodeInt64(v, &s.Version)
+			return decodeInt64(v, &s.Version)
 		case jsonscan.Is(k, "state"):
-			err = src.str(v, (*string)(&s.State))
+			return src.str(v, (*string)(&s.State))
 		case jsonscan.Is(k, "flow"):
-			err = src.str(v, (*string)(&s.Flow))
+			return src.str(v, (*string)(&s.Flow))
 		case jsonscan.Is(k, "uid"):
-			err = src.str(v, &s.UserID)
+			return src.str(v, &s.UserID)
 		case jsonscan.Is(k, "chat"):
-			err = src.chatRef(val, &s.Chat)
+			return src.chatRef(val, &s.Chat)
 		case jsonscan.Is(k, "method"):
-			err = src.str(v, (*string)(&s.Method))
+			return src.str(v, (*string)(&s.Method))
 		case jsonscan.Is(k, "proven"):
-			err = decodeSlice(val, &s.Proven, func(v jsonscan.Value, m *flows.MethodKind) error { return src.str(v.Raw(), (*string)(m)) })
+			return decodeSlice(val, &s.Proven, func(v jsonscan.Value, m *flows.MethodKind) error { return src.str(v.Raw(), (*string)(m)) })
 		case jsonscan.Is(k, "action"):
-			err = src.str(v, &s.Action)
+			return src.str(v, &s.Action)
 		case jsonscan.Is(k, "created"):
-			err = s.CreatedAt.UnmarshalJSON(v)
+			return s.CreatedAt.UnmarshalJSON(v)
 		case jsonscan.Is(k, "expires"):
-			err = s.ExpiresAt.UnmarshalJSON(v)
-		}
-		if first == nil {
-			first = err
+			return s.ExpiresAt.UnmarshalJSON(v)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return first
 }
 
 func (src source) chatRef(val jsonscan.Value, c *flows.ChatRef) error {
 	if isNull(val.Raw()) {
 		return nil
 	}
-	var first error
-	err := val.Members(func(k []byte, val jsonscan.Value) error {
+	return valueFields(val, func(k []byte, val jsonscan.Value) error {
 		v := val.Raw()
-		var err error
 		switch {
 		case jsonscan.Is(k, "Platform"):
-			err = src.str(v, &c.Platform)
+			return src.str(v, &c.Platform)
 		case jsonscan.Is(k, "Tenant"):
-			err = src.str(v, &c.Tenant)
+			return src.str(v, &c.Tenant)
 		case jsonscan.Is(k, "UserID"):
-			err = src.str(v, &c.UserID)
+			return src.str(v, &c.UserID)
 		case jsonscan.Is(k, "Channel"):
-			err = src.str(v, &c.Channel)
+			return src.str(v, &c.Channel)
 		case jsonscan.Is(k, "Locale"):
-			err = src.str(v, &c.Locale)
+			return src.str(v, &c.Locale)
 		case jsonscan.Is(k, "TimeZone"):
-			err = src.str(v, &c.TimeZone)
-		}
-		if first == nil {
-			first = err
+			return src.str(v, &c.TimeZone)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return first
 }
 
 // unmarshalRegistered decodes a registered method's record into r (a zero Registered) as
@@ -107,26 +89,21 @@ func (src source) chatRef(val jsonscan.Value, c *flows.ChatRef) error {
 // encoding/json: it is read only where passkeys are used.
 func unmarshalRegistered(data []byte, r *flows.Registered) error {
 	src := source{s: string(data), b: data}
-	var first error
-	err := jsonscan.Object(data, func(k []byte, val jsonscan.Value) error {
+	err := objectFields(data, func(k []byte, val jsonscan.Value) error {
 		v := val.Raw()
-		var err error
 		switch {
 		case jsonscan.Is(k, "Passkeys"), jsonscan.Is(k, "Handle"):
 			return errPasskeys
 		case jsonscan.Is(k, "Kind"):
-			err = src.str(v, (*string)(&r.Kind))
+			return src.str(v, (*string)(&r.Kind))
 		case jsonscan.Is(k, "Secret"):
-			err = src.str(v, &r.Secret)
+			return src.str(v, &r.Secret)
 		case jsonscan.Is(k, "Address"):
-			err = src.str(v, &r.Address)
+			return src.str(v, &r.Address)
 		case jsonscan.Is(k, "Questions"):
-			err = decodeSlice(val, &r.Questions, src.qa)
+			return decodeSlice(val, &r.Questions, src.qa)
 		case jsonscan.Is(k, "RegisteredAt"):
-			err = r.RegisteredAt.UnmarshalJSON(v)
-		}
-		if first == nil {
-			first = err
+			return r.RegisteredAt.UnmarshalJSON(v)
 		}
 		return nil
 	})
@@ -134,10 +111,42 @@ func unmarshalRegistered(data []byte, r *flows.Registered) error {
 		*r = flows.Registered{}
 		return json.Unmarshal(data, r)
 	}
+	return err
+}
+
+// objectFields decodes a document's members with field, and valueFields a value's, and both
+// answer as json.Unmarshal does: a malformed document's error, else the first error a member
+// gave, every member decoded all the same (encoding/json decodes the rest after a value of
+// another kind). errPasskeys from field ends the walk with it. (Two functions, not one taking
+// the walk as a function value: field's closure would then escape and be allocated.)
+func objectFields(doc []byte, field func(k []byte, val jsonscan.Value) error) error {
+	var first error
+	err := jsonscan.Object(doc, func(k []byte, val jsonscan.Value) error { return firstOf(&first, field(k, val)) })
 	if err != nil {
 		return err
 	}
 	return first
+}
+
+func valueFields(obj jsonscan.Value, field func(k []byte, val jsonscan.Value) error) error {
+	var first error
+	err := obj.Members(func(k []byte, val jsonscan.Value) error { return firstOf(&first, field(k, val)) })
+	if err != nil {
+		return err
+	}
+	return first
+}
+
+// firstOf keeps err in *first if it is the first, and goes on with the walk (but for
+// errPasskeys, which ends it).
+func firstOf(first *error, err error) error {
+	if err == errPasskeys {
+		return err
+	}
+	if *first == nil {
+		*first = err
+	}
+	return nil
 }
 
 // errPasskeys stops the walk of a record with passkeys.
@@ -147,25 +156,16 @@ func (src source) qa(val jsonscan.Value, q *flows.QA) error {
 	if isNull(val.Raw()) {
 		return nil
 	}
-	var first error
-	err := val.Members(func(k []byte, val jsonscan.Value) error {
+	return valueFields(val, func(k []byte, val jsonscan.Value) error {
 		v := val.Raw()
-		var err error
 		switch {
 		case jsonscan.Is(k, "q"):
-			err = src.str(v, &q.Question)
+			return src.str(v, &q.Question)
 		case jsonscan.Is(k, "h"):
-			err = src.str(v, &q.Hash)
-		}
-		if first == nil {
-			first = err
+			return src.str(v, &q.Hash)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return first
 }
 
 func isNull(v []byte) bool { return string(v) == "null" }
