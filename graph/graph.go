@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 // DefaultBaseURL is the Graph endpoint of the global cloud.
@@ -454,7 +455,7 @@ func passwordBody(password string, force bool) []byte {
 	b = append(b, `{"@odata.type":"#microsoft.graph.user","passwordProfile":{"forceChangePasswordNextSignIn":`...)
 	b = strconv.AppendBool(b, force)
 	b = append(b, `,"password":`...)
-	b = appendJSONString(b, password)
+	b = jsonscan.AppendString(b, password)
 	return append(b, "}}"...)
 }
 

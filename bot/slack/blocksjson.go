@@ -3,9 +3,10 @@ package slack
 import (
 	"bytes"
 	"encoding/json"
-	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
+
+	"github.com/resetbot/resetbot/internal/jsonscan"
 )
 
 // blocksJSON is json.Marshal(blocks) as a string, written directly for the blocks the adapter
@@ -29,6 +30,18 @@ func blocksJSON(blocks []slackapi.Block) (string, error) {
 	}
 	b, err := json.Marshal(blocks)
 	return string(b), err
+}
+
+// openElements writes an actions or context block's members up to its elements' value: type,
+// block_id when set, then the elements' name.
+func openElements(buf *bytes.Buffer, typ, blockID string) {
+	buf.WriteString(`{"type":`)
+	appendString(buf, typ)
+	if blockID != "" {
+		buf.WriteString(`,"block_id":`)
+		appendString(buf, blockID)
+	}
+	buf.WriteString(`,"elements":`)
 }
 
 // appendBlocks writes blocks to buf as json.Marshal does; false (buf then holds anything) when
@@ -62,13 +75,7 @@ func appendBlocks(buf *bytes.Buffer, blocks []slackapi.Block) bool {
 			if b == nil {
 				return false
 			}
-			buf.WriteString(`{"type":`)
-			appendString(buf, string(b.Type))
-			if b.BlockID != "" {
-				buf.WriteString(`,"block_id":`)
-				appendString(buf, b.BlockID)
-			}
-			buf.WriteString(`,"elements":`)
+			openElements(buf, string(b.Type), b.BlockID)
 			switch {
 			case b.Elements == nil || b.Elements.ElementSet == nil:
 				buf.WriteString("null")
@@ -90,13 +97,7 @@ func appendBlocks(buf *bytes.Buffer, blocks []slackapi.Block) bool {
 			if b == nil {
 				return false
 			}
-			buf.WriteString(`{"type":`)
-			appendString(buf, string(b.Type))
-			if b.BlockID != "" {
-				buf.WriteString(`,"block_id":`)
-				appendString(buf, b.BlockID)
-			}
-			buf.WriteString(`,"elements":`)
+			openElements(buf, string(b.Type), b.BlockID)
 			if b.ContextElements.Elements == nil {
 				buf.WriteString("null")
 			} else {
@@ -177,60 +178,7 @@ func appendButton(buf *bytes.Buffer, b *slackapi.ButtonBlockElement) bool {
 	return true
 }
 
-// appendString writes s as a JSON string as json.Marshal does: <, > and & escaped too, an
-// invalid byte as \ufffd, U+2028 and U+2029 escaped.
+// appendString writes s as a JSON string as json.Marshal does (jsonscan.AppendString).
 func appendString(buf *bytes.Buffer, s string) {
-	const hex = "0123456789abcdef"
-	buf.WriteByte('"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			buf.WriteString(s[start:i])
-			switch c {
-			case '\\', '"':
-				buf.WriteByte('\\')
-				buf.WriteByte(c)
-			case '\b':
-				buf.WriteString(`\b`)
-			case '\f':
-				buf.WriteString(`\f`)
-			case '\n':
-				buf.WriteString(`\n`)
-			case '\r':
-				buf.WriteString(`\r`)
-			case '\t':
-				buf.WriteString(`\t`)
-			default:
-				buf.WriteString(`\u00`)
-				buf.WriteByte(hex[c>>4])
-				buf.WriteByte(hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\ufffd`)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf.WriteString(s[start:i])
-			buf.WriteString(`\u202`)
-			buf.WriteByte(hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf.WriteString(s[start:])
-	buf.WriteByte('"')
+	buf.Write(jsonscan.AppendString(buf.AvailableBuffer(), s))
 }
