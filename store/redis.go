@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -68,6 +69,7 @@ type Store struct {
 	c           *Crypto
 	waitN       int // replicas that must acknowledge a security-relevant write (Durable)
 	waitTimeout time.Duration
+	pipes       sync.Pool // redis.Pipeliner of rdb, empty, for load
 }
 
 var (
@@ -152,53 +154,110 @@ func (s *Store) LoadDelivered(ctx context.Context, subject, chat, delivery strin
 }
 
 func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows.Snapshot, error) {
-	var sess, small *redis.SliceCmd
-	var en *redis.MapStringStringCmd
-	var pin *redis.StringCmd
-	var first *redis.BoolCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if delivery != "" {
-			first = p.SetNX(ctx, seenKey(delivery), "1", flows.DeliveryTTL)
-		}
-		sess = p.HMGet(ctx, sessKey(subject, chat), "v", "data")
-		en = p.HGetAll(ctx, enrolKey(subject))
-		// the pending code, the live menu and the kept new password: keys of the person's slot,
-		// mostly absent, read by one MGET
-		small = p.MGet(ctx, codeKey(subject, chat), menuKey(subject, chat), newPwKey(subject))
-		pin = p.Get(ctx, pinKey(chat))
-		return nil
-	})
+	r := newLoadRead(ctx, subject, chat, delivery)
+	// the pipeline object is reused (Exec leaves it empty): each one costs four allocations
+	p, _ := s.pipes.Get().(redis.Pipeliner)
+	if p == nil {
+		p = s.rdb.Pipeline()
+	}
+	cmds := r.cmds[:]
+	if r.first == nil {
+		cmds = cmds[1:]
+	}
+	_ = p.BatchProcess(ctx, cmds...)
+	_, err := p.Exec(ctx)
+	s.pipes.Put(p)
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return flows.Snapshot{}, fmt.Errorf("store: load: %w", err)
 	}
 	var snap flows.Snapshot
-	if first != nil && !first.Val() {
+	if r.first != nil && !r.first.Val() {
 		return flows.Snapshot{Repeated: true}, nil
 	}
-	if snap.Session, err = decodeSession(sess.Val()); err != nil {
+	// HMGET's absent fields read as "": the version and the session are never empty when set
+	if v := r.sess.Val(); len(v) == 2 && v[0] != "" && v[1] != "" {
+		snap.Session = sessionOf(v[0], v[1])
+	}
+	if snap.Enrollment, err = s.decodeEnrollment(subject, r.en.Val()); err != nil {
 		return flows.Snapshot{}, err
 	}
-	if snap.Enrollment, err = s.decodeEnrollment(subject, en.Val()); err != nil {
-		return flows.Snapshot{}, err
-	}
-	vals := small.Val()
+	vals := r.small.Val()
 	str := func(i int) string {
 		if i < len(vals) {
-			v, _ := vals[i].(string)
-			return v
+			return vals[i]
 		}
 		return ""
 	}
 	if v := str(0); v != "" {
 		snap.Code = decodeCode(v)
 	}
-	snap.Pinned = pin.Val()
+	snap.Pinned = r.pin.Val()
 	if v := str(1); v != "" {
 		// a menu we cannot read is no menu: typed numbers fall back to the conversation's own
 		_ = json.Unmarshal([]byte(v), &snap.Menu)
 	}
 	snap.NewPassword = str(2)
 	return snap, nil
+}
+
+// loadRead is load's pipeline, the commands go-redis's SetNX, HMGet, HGetAll, MGet and Get
+// build, with their keys and arguments in one allocation: the keys are slices of one string
+// and go as pointers (go-redis writes a *string as its string, and routes a Cluster command
+// by it), so no argument is boxed on its own.
+type loadRead struct {
+	keys  [7]string // seen, session, enrollment, code, menu, new password, pin
+	argv  [18]any
+	cmds  [5]redis.Cmder
+	first *redis.BoolCmd
+	sess  *redis.StringSliceCmd
+	en    *redis.MapStringStringCmd
+	small *redis.StringSliceCmd
+	pin   *redis.StringCmd
+}
+
+// deliveryTTL is SET's EX argument for flows.DeliveryTTL, boxed once.
+var deliveryTTL any = int64(flows.DeliveryTTL / time.Second)
+
+func newLoadRead(ctx context.Context, subject, chat, delivery string) *loadRead {
+	r := new(loadRead)
+	// seenKey, sessKey, enrolKey, codeKey, menuKey, newPwKey and pinKey, built as those build
+	// them but into one string
+	parts := [7][4]string{{"seen:", delivery}, {"{u:", subject, "}:s:", chat}, {"{u:", subject, "}:e"},
+		{"{u:", subject, "}:code:", chat}, {"{u:", subject, "}:menu:", chat}, {"{u:", subject, "}:newpw"}, {"pin:", chat}}
+	n := 0
+	for _, k := range parts {
+		n += len(k[0]) + len(k[1]) + len(k[2]) + len(k[3])
+	}
+	var b strings.Builder
+	b.Grow(n)
+	var ends [7]int
+	for i, k := range parts {
+		for _, x := range k {
+			b.WriteString(x)
+		}
+		ends[i] = b.Len()
+	}
+	all, start := b.String(), 0
+	for i, end := range ends {
+		r.keys[i], start = all[start:end], end
+	}
+	k, a := &r.keys, &r.argv
+	// as SetNX(seen, "1", flows.DeliveryTTL): SET seen 1 EX 3600 NX
+	a[0], a[1], a[2], a[3], a[4], a[5] = "set", &k[0], "1", "ex", deliveryTTL, "nx"
+	a[6], a[7], a[8], a[9] = "hmget", &k[1], "v", "data"
+	a[10], a[11] = "hgetall", &k[2]
+	a[12], a[13], a[14], a[15] = "mget", &k[3], &k[4], &k[5]
+	a[16], a[17] = "get", &k[6]
+	if delivery != "" {
+		r.first = redis.NewBoolCmd(ctx, a[0:6]...)
+		r.cmds[0] = r.first
+	}
+	r.sess = redis.NewStringSliceCmd(ctx, a[6:10]...)
+	r.en = redis.NewMapStringStringCmd(ctx, a[10:12]...)
+	r.small = redis.NewStringSliceCmd(ctx, a[12:16]...)
+	r.pin = redis.NewStringCmd(ctx, a[16:18]...)
+	r.cmds[1], r.cmds[2], r.cmds[3], r.cmds[4] = r.sess, r.en, r.small, r.pin
+	return r
 }
 
 // KeepMenu implements flows.Menus: the chat's live menu, for ttl; an empty menu forgets it.
@@ -251,18 +310,23 @@ func decodeSession(vals []any) (*flows.Session, error) {
 		return nil, nil
 	}
 	data, _ := vals[1].(string)
-	var sess flows.Session
-	if err := unmarshalSession(data, &sess); err != nil {
-		// A record we cannot read is treated as no session: the user starts over.
-		return nil, nil
-	}
 	ver, ok := vals[0].(string) // HMGET answers strings
 	if !ok {
 		ver = fmt.Sprint(vals[0])
 	}
+	return sessionOf(ver, data), nil
+}
+
+// sessionOf is the session stored as data at version ver; nil when data cannot be read.
+func sessionOf(ver, data string) *flows.Session {
+	var sess flows.Session
+	if err := unmarshalSession(data, &sess); err != nil {
+		// A record we cannot read is treated as no session: the user starts over.
+		return nil
+	}
 	v, _ := strconv.ParseInt(ver, 10, 64)
 	sess.Version = v
-	return &sess, nil
+	return &sess
 }
 
 func decodeCode(v string) flows.StoredCode {
