@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -619,23 +618,6 @@ func formatMoment(locale string, id MsgID, t time.Time, loc *time.Location) stri
 	}
 	zone, _ := t.Zone()
 	return Text(locale, id, wd, strconv.Itoa(t.Day()), mo, strconv.Itoa(t.Year()), t.Format(Text(locale, "format.clock")), zone)
-}
-
-type langKey struct{}
-
-// WithLang carries the language of the person being served, so what is sent on their behalf
-// (a code by email, text or call) speaks it.
-func WithLang(ctx context.Context, locale string) context.Context {
-	if locale == "" {
-		return ctx
-	}
-	return context.WithValue(ctx, langKey{}, Lang(locale))
-}
-
-// LangFrom is the language WithLang carried, "" when none.
-func LangFrom(ctx context.Context) string {
-	l, _ := ctx.Value(langKey{}).(string)
-	return l
 }
 
 // VoiceLocale is the locale a text-to-speech voice reads the language in ("de-DE").

@@ -144,7 +144,7 @@ func (e *Engine) later(ctx context.Context, f func(ctx context.Context)) {
 	e.bg.Add(1)
 	gopool.Go(func() {
 		defer e.bg.Done()
-		f(context.WithoutCancel(ctx))
+		f(detach(ctx))
 	})
 }
 
@@ -177,7 +177,7 @@ func (s *step) say(id MsgID, args ...any) {
 // Handle processes one inbound message and returns the replies. It costs one pipelined read
 // and one atomic write in the session store; audit writes are asynchronous.
 func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
-	ctx = WithLang(ensureRequestID(WithUserWaiting(ctx)), in.Chat.Locale)
+	ctx = beginStep(ctx, in.Chat.Locale)
 	now := e.d.Clock.Now()
 	s := &step{in: in, now: now, chatKey: in.Chat.Key()}
 	if !validText(in.Text) || len(in.Choice) > 512 {

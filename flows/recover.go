@@ -149,7 +149,7 @@ func (e *Engine) recoverChat(in RecoverInput) ChatRef {
 // Recover runs one request of the recovery page. Like a chat step it costs one directory
 // look-up (cached), one pipelined read and one atomic commit, the same for every hidden state.
 func (e *Engine) Recover(ctx context.Context, in RecoverInput) (RecoverView, error) {
-	ctx = ensureRequestID(WithUserWaiting(ctx))
+	ctx = beginStep(ctx, "")
 	now := e.d.Clock.Now()
 	name := strings.TrimSpace(in.Name)
 	if name == "" || len(name) > MaxRecoverName || !validText(name) || strings.ContainsAny(name, "\r\n\t") {
