@@ -189,7 +189,7 @@ func (e *Engine) Handle(ctx context.Context, in Inbound) ([]Reply, error) {
 		return e.trouble(ctx, s, pol, "store", fmt.Errorf("flows: policy: %w", err))
 	}
 	s.pol = pol
-	acct, lookupErr := e.identify(ctx, in)
+	acct, lookupErr := e.identify(ctx, in, s.chatKey)
 	if lookupErr != nil && !errors.Is(lookupErr, ErrNotFound) && !errors.Is(lookupErr, ErrAmbiguous) {
 		return e.trouble(ctx, s, pol, "directory", lookupErr)
 	}
@@ -732,5 +732,6 @@ func (e *Engine) localeToRemember(userID string, chat ChatRef) *PersonLocale {
 	if old, ok := e.locales.Load(userID); ok && old.(PersonLocale) == l {
 		return nil
 	}
-	return &l
+	kept := l // on the heap only when kept: l stays on the stack
+	return &kept
 }

@@ -12,11 +12,12 @@ import (
 // refuses an identity pinned to someone else (one read of the pin; Handle reads it with its
 // snapshot instead).
 func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
-	pinned, err := e.d.Enrollments.Pinned(ctx, in.Chat.Key())
+	key := in.Chat.Key()
+	pinned, err := e.d.Enrollments.Pinned(ctx, key)
 	if err != nil {
 		return Account{}, fmt.Errorf("flows: pin: %w", err)
 	}
-	acct, err := e.identify(ctx, in)
+	acct, err := e.identify(ctx, in, key)
 	if err == nil {
 		acct, err = e.checkPin(ctx, in, pinned, acct)
 	}
@@ -26,8 +27,8 @@ func (e *Engine) resolve(ctx context.Context, in Inbound) (Account, error) {
 // identify looks the claim up in the directory, cached in process for IdentityTTL. For
 // KnownIDTTL after a search the object id it found (or NoObjectID) is read by id instead: one
 // directory round trip, the same calls whatever the answer; then the claim is searched again.
-func (e *Engine) identify(ctx context.Context, in Inbound) (Account, error) {
-	key := in.Chat.Key()
+// key is in.Chat.Key().
+func (e *Engine) identify(ctx context.Context, in Inbound, key string) (Account, error) {
 	now := e.d.Clock.Now()
 	e.mu.Lock()
 	c, ok := e.idents[key]

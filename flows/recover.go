@@ -157,15 +157,15 @@ func (e *Engine) Recover(ctx context.Context, in RecoverInput) (RecoverView, err
 	}
 	chat := e.recoverChat(in)
 	ib := Inbound{Chat: chat, Claim: RecoverClaim(name)}
-	s := &step{in: ib, now: now}
+	s := &step{in: ib, now: now, chatKey: chat.Key()}
 	pol, err := e.policy(ctx)
 	if err != nil {
 		return RecoverView{}, err
 	}
 	s.pol = pol
-	acct, lookupErr := e.identify(ctx, ib)
+	acct, lookupErr := e.identify(ctx, ib, s.chatKey)
 	if lookupErr != nil && !isExpected(lookupErr) {
-		e.audit(ctx, AuditEvent{Time: now, Actor: chat.Key(), Platform: RecoverPlatform, Action: "recover", Outcome: "failed", Reason: "directory unavailable"})
+		e.audit(ctx, AuditEvent{Time: now, Actor: s.chatKey, Platform: RecoverPlatform, Action: "recover", Outcome: "failed", Reason: "directory unavailable"})
 		return RecoverView{}, lookupErr
 	}
 	s.subject = acct.ID
