@@ -106,13 +106,14 @@ var ErrUnseal = errors.New("store: cannot unseal value")
 
 // Open decrypts a value sealed with the same aad.
 func (c *Crypto) Open(aad, sealed string) (string, error) {
-	pt, err := c.open([]byte(aad), sealed)
+	pt, err := c.open(nil, []byte(aad), sealed)
 	return string(pt), err
 }
 
 // open decrypts a value sealed with the same aad into the buffer its ciphertext was decoded
-// into: one allocation. The caller owns the result (nothing keeps it).
-func (c *Crypto) open(aad []byte, sealed string) ([]byte, error) {
+// into: buf when it is large enough, else one allocation. The caller owns the result (nothing
+// keeps it).
+func (c *Crypto) open(buf, aad []byte, sealed string) ([]byte, error) {
 	id, b64, ok := strings.Cut(sealed, ":")
 	if !ok {
 		return nil, ErrUnseal
@@ -121,7 +122,14 @@ func (c *Crypto) open(aad []byte, sealed string) ([]byte, error) {
 	if !ok {
 		return nil, ErrUnseal
 	}
-	ct, err := base64.RawStdEncoding.DecodeString(b64)
+	ct := buf[:0]
+	if n := base64.RawStdEncoding.DecodedLen(len(b64)); cap(ct) < n {
+		ct = make([]byte, n)
+	} else {
+		ct = ct[:n]
+	}
+	n, err := base64.RawStdEncoding.Decode(ct, []byte(b64))
+	ct = ct[:n]
 	ns := g.NonceSize()
 	if err != nil || len(ct) < ns {
 		return nil, ErrUnseal

@@ -364,11 +364,14 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 	}
 	pre := len(aad)
 	rs := make([]flows.Registered, methods) // decoded into, one allocation for every method
+	// what a record was opened into is reused for the next (unmarshalRegistered keeps nothing
+	// of it)
+	var buf []byte
 	for k, v := range h {
 		switch {
 		case strings.HasPrefix(k, "m:"):
 			aad = append(aad[:pre], k...)
-			plain, err := s.c.open(aad, v)
+			plain, err := s.c.open(buf, aad, v)
 			if err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
@@ -377,6 +380,7 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			if err := unmarshalRegistered(plain, r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
+			buf = plain[:0]
 			r.Stored = v
 			e.Methods[r.Kind] = *r
 		case k == "c:fail":
