@@ -80,16 +80,20 @@ func run(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, keys 
 // it), not boxed on its own, and the script's hash is boxed once. keys must not change until the
 // command has run.
 func evalSha(ctx context.Context, sc *redis.Script, keys []string, args []any) *redis.Cmd {
-	a := make([]any, 3+len(keys), 3+len(keys)+len(args))
-	a[0], a[1], a[2] = "evalsha", boxedHash(sc), len(keys)
-	for i := range keys {
-		a[3+i] = &keys[i]
-	}
-	cmd := redis.NewCmd(ctx, append(a, args...)...)
+	cmd := redis.NewCmd(ctx, evalShaArgs(make([]any, 0, 3+len(keys)+len(args)), sc, keys, args)...)
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3)
 	}
 	return cmd
+}
+
+// evalShaArgs appends evalSha's arguments to dst.
+func evalShaArgs(dst []any, sc *redis.Script, keys []string, args []any) []any {
+	dst = append(dst, "evalsha", boxedHash(sc), len(keys))
+	for i := range keys {
+		dst = append(dst, &keys[i])
+	}
+	return append(dst, args...)
 }
 
 var hashes sync.Map // *redis.Script → its hash, boxed

@@ -123,3 +123,37 @@ func TestLoadAllocations(t *testing.T) {
 		t.Logf("%.0f allocations per LoadDelivered", n)
 	}
 }
+
+// maxCommitAllocs bounds the allocations of one Commit that saves a session and marks its
+// message handled (every step commits once): the plan with step.lua's keys and arguments, the
+// session's JSON, the command and its answer. It was 20 with a slice of keys, a slice of
+// arguments and an answer read as values then copied as strings, 13 after.
+const maxCommitAllocs = 14
+
+func TestCommitAllocations(t *testing.T) {
+	s := store.New(redistest.Start(t).Client(), newCrypto(t))
+	ctx := context.Background()
+	const chat = "p:t:c1"
+	idems := make([]string, 60) // a message of its own for each commit
+	for i := range idems {
+		idems[i] = "m" + strconv.Itoa(i)
+	}
+	sess := session("s1", t0)
+	var version int64
+	commit := func() {
+		idem := idems[0]
+		idems = idems[1:]
+		sess.Version = version + 1
+		out, err := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, IdemKey: idem, Now: t0, ExpectVersion: version, Session: sess})
+		if err != nil || out.Status != flows.Committed {
+			t.Fatalf("commit: %+v %v", out, err)
+		}
+		version = out.Version
+	}
+	commit() // the connection made
+	if n := testing.AllocsPerRun(50, commit); n > maxCommitAllocs {
+		t.Fatalf("%.0f allocations per Commit, want at most %d", n, maxCommitAllocs)
+	} else {
+		t.Logf("%.0f allocations per Commit", n)
+	}
+}

@@ -116,9 +116,16 @@ func localeKey(subject string) string      { return "{u:" + subject + "}:locale"
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
-// stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey and menuKey of the
-// subject, built as those build them but into one string (one allocation for the six).
+// stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey, menuKey and
+// localeKey of the subject, built as those build them but into one string (one allocation).
 func stepKeys(subject, chat, idem string) []string {
+	var keys [7]string
+	stepKeysInto(&keys, subject, chat, idem)
+	return keys[:]
+}
+
+// stepKeysInto builds stepKeys into keys.
+func stepKeysInto(keys *[7]string, subject, chat, idem string) {
 	suffixes := [7][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}, {":locale", ""}}
 	n := 0
 	for _, x := range suffixes {
@@ -135,11 +142,10 @@ func stepKeys(subject, chat, idem string) []string {
 		b.WriteString(x[1])
 		ends[i] = b.Len()
 	}
-	all, keys, start := b.String(), make([]string, 7), 0
+	all, start := b.String(), 0
 	for i, end := range ends {
 		keys[i], start = all[start:end], end
 	}
-	return keys
 }
 
 // Load reads the session, enrollment and pending code of one chat identity in one pipeline.
@@ -420,12 +426,14 @@ type stepPlan struct {
 	triesMax, triesWin int64     // ms
 	blockMS            int64     // ms
 	put                [3]string // field, its new sealed record, the record it replaces ("" none)
+	keys               [7]string // stepKeys
 	sendMax, sendWin   int64
 	code               string // "mac|expiry ms"
 	codeTTL            int64
 	linkPurpose, link  string
 	linkTTL            int64
 	argv               [27]any
+	eval               [3 + 7 + 27]any // EVALSHA's arguments: evalShaArgs of keys and argv
 }
 
 // step.lua's parts, in the order their values follow its first three arguments
@@ -587,8 +595,8 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if idem == "" {
 		idem = "-"
 	}
-	keys := stepKeys(c.Subject, c.ChatKey, idem)
-	res, err := s.runScript(ctx, stepScript, keys, p.args()...).StringSlice()
+	stepKeysInto(&p.keys, c.Subject, c.ChatKey, idem)
+	res, err := s.runStep(ctx, p)
 	if err != nil {
 		// the script marks the message handled first and Redis does not undo a script that
 		// fails later (a command refused, a key of the wrong type): the mark goes again so the
@@ -596,7 +604,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		// the script may have run to its end.
 		var reply redis.Error
 		if c.IdemKey != "" && errors.As(err, &reply) {
-			if derr := s.rdb.Del(context.WithoutCancel(ctx), keys[0]).Err(); derr != nil {
+			if derr := s.rdb.Del(context.WithoutCancel(ctx), p.keys[0]).Err(); derr != nil {
 				err = errors.Join(err, derr)
 			}
 		}
@@ -632,6 +640,23 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		return out, fmt.Errorf("store: commit: unexpected status %q", res[0])
 	}
 	return out, nil
+}
+
+// runStep runs step.lua with the plan p, as runScript runs it, and returns its answer (an
+// array of strings). Unless writes must be replicated (WAIT), its arguments are the plan's own
+// and the answer is read as strings directly.
+func (s *Store) runStep(ctx context.Context, p *stepPlan) ([]string, error) {
+	args := p.args()
+	if s.waitN != 0 {
+		return s.runScript(ctx, stepScript, p.keys[:], args...).StringSlice()
+	}
+	cmd := redis.NewStringSliceCmd(ctx, evalShaArgs(p.eval[:0], stepScript, p.keys[:], args)...)
+	cmd.SetFirstKeyPos(3)
+	_ = s.rdb.Process(ctx, cmd)
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return stepScript.Eval(ctx, s.rdb, p.keys[:], args...).StringSlice()
+	}
+	return cmd.Result()
 }
 
 // CheckDurable pings Redis and, unless allowNoAOF, requires its append-only log on every node
