@@ -108,9 +108,17 @@ func unmarshalRegistered(data []byte, r *flows.Registered) error {
 		return nil
 	})
 	if err == errPasskeys {
-		*r = flows.Registered{}
-		return json.Unmarshal(data, r)
+		return unmarshalRegisteredJSON(data, r)
 	}
+	return err
+}
+
+// unmarshalRegisteredJSON is json.Unmarshal into r (zeroed first), through a copy: r itself
+// does not escape, so a caller may decode into a Registered of its stack.
+func unmarshalRegisteredJSON(data []byte, r *flows.Registered) error {
+	var x flows.Registered
+	err := json.Unmarshal(data, &x)
+	*r = x
 	return err
 }
 

@@ -369,7 +369,6 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 		aad = append(aad, '|')
 	}
 	pre := len(aad)
-	rs := make([]flows.Registered, methods) // decoded into, one allocation for every method
 	// what a record was opened into is reused for the next (unmarshalRegistered keeps nothing
 	// of it)
 	var buf []byte
@@ -381,14 +380,13 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			if err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
-			r := &rs[0]
-			rs = rs[1:]
-			if err := unmarshalRegistered(plain, r); err != nil {
+			var r flows.Registered // on the stack: the map keeps a copy
+			if err := unmarshalRegistered(plain, &r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
 			buf = plain[:0]
 			r.Stored = v
-			e.Methods[r.Kind] = *r
+			e.Methods[r.Kind] = r
 		case k == "c:fail":
 			e.Fails = decodeWindow(v)
 		case k == "c:sent":
