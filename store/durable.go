@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -85,6 +86,34 @@ func evalSha(ctx context.Context, sc *redis.Script, keys []string, args []any) *
 		cmd.SetFirstKeyPos(3)
 	}
 	return cmd
+}
+
+// runStrings is run of a script that answers an array of strings, read as strings (a missing
+// element as "", an integer in decimal, as go-redis's StringSliceCmd reads them) rather than
+// as values to convert; eval is room for EVALSHA's arguments (see evalShaArgs).
+func runStrings(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, eval []any, keys []string, args []any) ([]string, error) {
+	cmd := redis.NewStringSliceCmd(ctx, evalShaArgs(eval[:0], sc, keys, args)...)
+	if len(keys) > 0 {
+		cmd.SetFirstKeyPos(3)
+	}
+	_ = rdb.Process(ctx, cmd)
+	if err := cmd.Err(); err == nil || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return cmd.Result()
+	}
+	vals, err := sc.Eval(ctx, rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		switch v := v.(type) {
+		case string:
+			out[i] = v
+		case int64:
+			out[i] = strconv.FormatInt(v, 10)
+		}
+	}
+	return out, nil
 }
 
 // evalShaArgs appends evalSha's arguments to dst.

@@ -157,3 +157,33 @@ func TestCommitAllocations(t *testing.T) {
 		t.Logf("%.0f allocations per Commit", n)
 	}
 }
+
+// maxPeekAllocs bounds the allocations of one Peek of a live link (every page request reads
+// its link so): peek.lua's keys and arguments, the command, its answer and the link's and
+// session's decoding. It was 22 with slices of keys and arguments each boxed and an answer
+// read as values, 13 after.
+const maxPeekAllocs = 13
+
+func TestPeekAllocations(t *testing.T) {
+	s := store.New(redistest.Start(t).Client(), newCrypto(t))
+	ctx := context.Background()
+	const chat = "p:t:c1"
+	sess := session("s1", t0)
+	sess.Version = 1
+	if out, err := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, Session: sess,
+		Link: &flows.LinkGrant{Purpose: flows.PurposeReset, MAC: "mac1", ExpiresAt: t0.Add(10 * time.Minute)}}); err != nil || out.Status != flows.Committed {
+		t.Fatalf("commit: %+v %v", out, err)
+	}
+	peek := func() {
+		rec, got, err := s.Peek(ctx, "u1", flows.PurposeReset, "mac1")
+		if err != nil || got == nil || got.ID != "s1" || rec.ChatKey != chat {
+			t.Fatalf("peek: %+v %+v %v", rec, got, err)
+		}
+	}
+	peek() // the connection made
+	if n := testing.AllocsPerRun(50, peek); n > maxPeekAllocs+raceAllocs {
+		t.Fatalf("%.0f allocations per Peek, want at most %d", n, maxPeekAllocs+raceAllocs)
+	} else {
+		t.Logf("%.0f allocations per Peek", n)
+	}
+}

@@ -21,14 +21,15 @@ import (
 
 // Peek returns a live link record and its session without consuming anything.
 func (s *Store) Peek(ctx context.Context, userID string, p flows.Purpose, mac string) (flows.LinkRecord, *flows.Session, error) {
-	res, err := run(ctx, s.rdb, peekScript, []string{linksKey(userID)}, []any{string(p), sessKey(userID, "")}).Slice()
+	r := newPeekRead(userID, p)
+	res, err := runStrings(ctx, s.rdb, peekScript, r.eval[:], r.keys[:], r.args[:])
 	if err != nil {
 		return flows.LinkRecord{}, nil, fmt.Errorf("store: link: %w", err)
 	}
 	if len(res) != 3 {
 		return flows.LinkRecord{}, nil, flows.ErrLinkGone
 	}
-	v, _ := res[0].(string)
+	v := res[0]
 	rec, stored, ok := decodeLink(userID, p, v)
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
 		return flows.LinkRecord{}, nil, flows.ErrLinkGone
@@ -37,11 +38,30 @@ func (s *Store) Peek(ctx context.Context, userID string, p flows.Purpose, mac st
 	if res[1] == "" || res[2] == "" {
 		return flows.LinkRecord{}, nil, flows.ErrLinkGone // the session is gone
 	}
-	sess, err := decodeSession(res[1:])
-	if err != nil || sess == nil {
+	sess := sessionOf(res[1], res[2])
+	if sess == nil {
 		return flows.LinkRecord{}, nil, flows.ErrLinkGone
 	}
 	return rec, sess, nil
+}
+
+// peekRead is peek.lua's keys and arguments in one allocation (see loadRead): linksKey, and
+// the purpose and sessKey(userID, "") as pointers.
+type peekRead struct {
+	keys             [1]string
+	purpose, sessPre string
+	args             [2]any
+	eval             [3 + 1 + 2]any
+}
+
+func newPeekRead(userID string, p flows.Purpose) *peekRead {
+	r := &peekRead{purpose: string(p)}
+	// linksKey and sessKey(userID, ""), built as those build them but into one string
+	both := "{u:" + userID + "}:l" + "{u:" + userID + "}:s:"
+	n := len("{u:") + len(userID) + len("}:l")
+	r.keys[0], r.sessPre = both[:n], both[n:]
+	r.args = [2]any{&r.purpose, &r.sessPre}
+	return r
 }
 
 // peekScript reads a link and its session at once: the session's key comes from the link.

@@ -311,18 +311,6 @@ func (s *Store) SpendPasswordChecks(ctx context.Context, userID string, n int) (
 	return used.Val(), nil
 }
 
-func decodeSession(vals []any) (*flows.Session, error) {
-	if len(vals) != 2 || vals[0] == nil || vals[1] == nil {
-		return nil, nil
-	}
-	data, _ := vals[1].(string)
-	ver, ok := vals[0].(string) // HMGET answers strings
-	if !ok {
-		ver = fmt.Sprint(vals[0])
-	}
-	return sessionOf(ver, data), nil
-}
-
 // sessionOf is the session stored as data at version ver; nil when data cannot be read.
 func sessionOf(ver, data string) *flows.Session {
 	var sess flows.Session
@@ -648,13 +636,7 @@ func (s *Store) runStep(ctx context.Context, p *stepPlan) ([]string, error) {
 	if s.waitN != 0 {
 		return s.runScript(ctx, stepScript, p.keys[:], args...).StringSlice()
 	}
-	cmd := redis.NewStringSliceCmd(ctx, evalShaArgs(p.eval[:0], stepScript, p.keys[:], args)...)
-	cmd.SetFirstKeyPos(3)
-	_ = s.rdb.Process(ctx, cmd)
-	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		return stepScript.Eval(ctx, s.rdb, p.keys[:], args...).StringSlice()
-	}
-	return cmd.Result()
+	return runStrings(ctx, s.rdb, stepScript, p.eval[:], p.keys[:], args)
 }
 
 // CheckDurable pings Redis and, unless allowNoAOF, requires its append-only log on every node
