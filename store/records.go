@@ -56,10 +56,10 @@ type peekRead struct {
 
 func newPeekRead(userID string, p flows.Purpose) *peekRead {
 	r := &peekRead{purpose: string(p)}
-	// linksKey and sessKey(userID, ""), built as those build them but into one string
-	both := "{u:" + userID + "}:l" + "{u:" + userID + "}:s:"
-	n := len("{u:") + len(userID) + len("}:l")
-	r.keys[0], r.sessPre = both[:n], both[n:]
+	// linksKey and sessKey(userID, ""), built as those build them
+	var keys [2]string
+	joinKeys(keys[:], [][4]string{{"{u:", userID, "}:l"}, {"{u:", userID, "}:s:"}})
+	r.keys[0], r.sessPre = keys[0], keys[1]
 	r.args = [2]any{&r.purpose, &r.sessPre}
 	return r
 }
@@ -113,21 +113,16 @@ func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, n
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
 		return flows.Consumed{}, flows.ErrLinkGone
 	}
-	data, sttl := "", int64(1000)
+	a := &consumeArgs{purpose: string(p), stored: v, version: rec.SessionVersion, sttl: 1000, kept: kept, keptTTL: ttl.Milliseconds()}
 	if next != nil {
 		b, err := json.Marshal(next)
 		if err != nil {
 			return flows.Consumed{}, err
 		}
-		data = string(b)
-		sttl = ttlMS(next.ExpiresAt, time.Now())
+		a.data = b
+		a.sttl = ttlMS(next.ExpiresAt, time.Now())
 	}
-	keys := []string{linksKey(userID), sessKey(userID, rec.ChatKey)}
-	args := []any{string(p), v, rec.SessionVersion, data, sttl}
-	if kept != "" {
-		keys = append(keys, newPwKey(userID), newPwChecksKey(userID), enrolKey(userID))
-		args = append(args, kept, ttl.Milliseconds(), emailField)
-	}
+	keys, args := a.build(userID, rec.ChatKey)
 	res, err := run(ctx, s.rdb, consumeScript, keys, args).Result()
 	if err != nil {
 		return flows.Consumed{}, fmt.Errorf("store: consume: %w", err)
@@ -156,6 +151,36 @@ func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, n
 		}
 	}
 	return c, nil
+}
+
+// consumeArgs are consume.lua's keys and arguments in one allocation (see loadRead): the keys
+// slices of one string, the arguments pointers to the fields.
+type consumeArgs struct {
+	keys            [5]string // links, session; when keeping: new password, its checks, enrollment
+	purpose, stored string
+	version         int64
+	data            rawArg // the session's JSON, none to delete it
+	sttl            int64
+	kept            string // "" when not keeping
+	keptTTL         int64
+	argv            [8]any
+}
+
+// build makes the keys (linksKey, sessKey, and when keeping newPwKey, newPwChecksKey and
+// enrolKey of userID) and the arguments.
+func (a *consumeArgs) build(userID, chat string) ([]string, []any) {
+	const u = "{u:"
+	parts := [][4]string{{u, userID, "}:l"}, {u, userID, "}:s:", chat}, {u, userID, "}:newpw"}, {u, userID, "}:newpw:n"}, {u, userID, "}:e"}}
+	n := 2
+	if a.kept != "" {
+		n = 5
+	}
+	joinKeys(a.keys[:], parts[:n])
+	a.argv = [8]any{&a.purpose, &a.stored, &a.version, &a.data, &a.sttl, &a.kept, &a.keptTTL, emailField}
+	if n == 2 {
+		return a.keys[:2], a.argv[:5]
+	}
+	return a.keys[:5], a.argv[:8]
 }
 
 // emailField is the enrollment's field of the email method (sealMethod's name for it).

@@ -126,24 +126,29 @@ func stepKeys(subject, chat, idem string) []string {
 
 // stepKeysInto builds stepKeys into keys.
 func stepKeysInto(keys *[7]string, subject, chat, idem string) {
-	suffixes := [7][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}, {":locale", ""}}
+	const u = "{u:"
+	joinKeys(keys[:], [][4]string{{u, subject, "}:i:", idem}, {u, subject, "}:s:", chat}, {u, subject, "}:e"},
+		{u, subject, "}:code:", chat}, {u, subject, "}:l"}, {u, subject, "}:menu:", chat}, {u, subject, "}:locale"}})
+}
+
+// joinKeys sets keys[i] to the pieces of parts[i] joined (at most eight parts): the keys of a
+// pipeline or a script, built into one string (one allocation) of which each is a slice.
+func joinKeys(keys []string, parts [][4]string) {
 	n := 0
-	for _, x := range suffixes {
-		n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
+	for _, k := range parts {
+		n += len(k[0]) + len(k[1]) + len(k[2]) + len(k[3])
 	}
 	var b strings.Builder
 	b.Grow(n)
-	var ends [7]int
-	for i, x := range suffixes {
-		b.WriteString("{u:")
-		b.WriteString(subject)
-		b.WriteString("}")
-		b.WriteString(x[0])
-		b.WriteString(x[1])
+	var ends [8]int
+	for i, k := range parts {
+		for _, x := range k {
+			b.WriteString(x)
+		}
 		ends[i] = b.Len()
 	}
 	all, start := b.String(), 0
-	for i, end := range ends {
+	for i, end := range ends[:len(parts)] {
 		keys[i], start = all[start:end], end
 	}
 }
@@ -227,26 +232,10 @@ var deliveryTTL any = int64(flows.DeliveryTTL / time.Second)
 func newLoadRead(ctx context.Context, subject, chat, delivery string) *loadRead {
 	r := new(loadRead)
 	// seenKey, sessKey, enrolKey, codeKey, menuKey, newPwKey and pinKey, built as those build
-	// them but into one string
-	parts := [7][4]string{{"seen:", delivery}, {"{u:", subject, "}:s:", chat}, {"{u:", subject, "}:e"},
-		{"{u:", subject, "}:code:", chat}, {"{u:", subject, "}:menu:", chat}, {"{u:", subject, "}:newpw"}, {"pin:", chat}}
-	n := 0
-	for _, k := range parts {
-		n += len(k[0]) + len(k[1]) + len(k[2]) + len(k[3])
-	}
-	var b strings.Builder
-	b.Grow(n)
-	var ends [7]int
-	for i, k := range parts {
-		for _, x := range k {
-			b.WriteString(x)
-		}
-		ends[i] = b.Len()
-	}
-	all, start := b.String(), 0
-	for i, end := range ends {
-		r.keys[i], start = all[start:end], end
-	}
+	// them
+	const u = "{u:"
+	joinKeys(r.keys[:], [][4]string{{"seen:", delivery}, {u, subject, "}:s:", chat}, {u, subject, "}:e"},
+		{u, subject, "}:code:", chat}, {u, subject, "}:menu:", chat}, {u, subject, "}:newpw"}, {"pin:", chat}})
 	k, a := &r.keys, &r.argv
 	// as SetNX(seen, "1", flows.DeliveryTTL): SET seen 1 EX 3600 NX
 	a[0], a[1], a[2], a[3], a[4], a[5] = "set", &k[0], "1", "ex", deliveryTTL, "nx"
