@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -125,7 +126,7 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 	}
 	// the headers' values in one array (Header.Set makes one for each); the names canonical
 	vals := [...]string{d.authorization(tok.Token), "application/json", "high", "application/json",
-		d.wire.sdkVersion, d.wire.userAgent, uuid.NewString()}
+		d.wire.sdkVersion, d.wire.userAgent, requestID()}
 	h := vals[:]
 	req.Header["Authorization"], req.Header["Accept"] = h[0:1:1], h[1:2:2]
 	req.Header["Sdkversion"], req.Header["User-Agent"], req.Header["Client-Request-Id"] = h[4:5:5], h[5:6:6], h[6:7:7]
@@ -164,6 +165,16 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		return nil, fmt.Errorf("graph: %s: %w", op, err)
 	}
 	return b, nil
+}
+
+// requestID is a random (version 4) UUID, as uuid.NewString makes it but with one allocation:
+// the client-request-id Graph logs the request under.
+func requestID() string {
+	var u uuid.UUID
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // variant RFC 4122
+	return u.String()
 }
 
 // seekBody is a request body the retry handler can rewind. The transport may still be reading
@@ -269,7 +280,10 @@ func scanBatch(raw []byte, reqs []batchReq, got map[string]batchResp) error {
 					if n, aerr := strconv.Atoi(string(v)); aerr == nil {
 						r.Status = n
 					} else {
-						err = json.Unmarshal(v, &r.Status)
+						// into a variable of this branch: r itself stays on the stack
+						var st int
+						err = json.Unmarshal(v, &st)
+						r.Status = st
 					}
 				case jsonscan.Is(k, "body"):
 					r.Body, r.body, r.checked = v, val, true
