@@ -85,8 +85,8 @@ func TestLoadReadsTheSnapshotAndClaimsTheDeliveryOnce(t *testing.T) {
 // maxLoadAllocs bounds the allocations of one LoadDelivered of a person with a session, two
 // methods and a pending code (the bot's hottest read, about five per recovery): the pipeline's
 // keys, arguments and commands, what the answers are read into and their decoding. It was 77
-// with go-redis's command helpers and a pipeline object each time, 38 after.
-const maxLoadAllocs = 38
+// with go-redis's command helpers and a pipeline object each time, 37 after.
+const maxLoadAllocs = 37
 
 func TestLoadAllocations(t *testing.T) {
 	s := store.New(redistest.Start(t).Client(), newCrypto(t))

@@ -205,7 +205,10 @@ func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows
 	snap.Pinned = r.pin.Val()
 	if v := str(1); v != "" {
 		// a menu we cannot read is no menu: typed numbers fall back to the conversation's own
-		_ = json.Unmarshal([]byte(v), &snap.Menu)
+		// (read into a variable of its own: snap stays on the stack)
+		var menu []flows.Choice
+		_ = json.Unmarshal([]byte(v), &menu)
+		snap.Menu = menu
 	}
 	snap.NewPassword = str(2)
 	return snap, nil

@@ -46,10 +46,15 @@ type Message struct {
 func Messages(locale string, replies []flows.Reply) []Message {
 	var out []Message
 	cur := Message{}
+	// a reply is mostly a section and an actions block: room for those, made once
+	blocks := min(2*len(replies), maxBlocks)
 	add := func(b slackapi.Block, text string) {
 		if len(cur.Blocks) > 0 && (len(cur.Blocks)+1 > maxBlocks || len([]rune(cur.Text))+len([]rune(text)) > maxMessageText) {
 			out = append(out, cur)
 			cur = Message{}
+		}
+		if cur.Blocks == nil {
+			cur.Blocks = make([]slackapi.Block, 0, blocks)
 		}
 		cur.Blocks = append(cur.Blocks, b)
 		if text != "" {
@@ -71,6 +76,9 @@ func Messages(locale string, replies []flows.Reply) []Message {
 			}
 		}
 		var buttons []slackapi.BlockElement
+		if n := len(r.Choices); r.Link != "" || n > 0 {
+			buttons = make([]slackapi.BlockElement, 0, n+1)
+		}
 		if r.Link != "" {
 			b := slackapi.NewButtonBlockElement("link", "", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.open_page"), false, false))
 			b.URL = r.Link
