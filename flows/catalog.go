@@ -617,13 +617,29 @@ func Placeholders(format string) (map[int]rune, error) {
 
 // methodNoun names a method inside a sentence ("the code from your %s").
 func methodNoun(locale string, m MethodKind) string {
+	if ids, ok := methodMsgs[m]; ok {
+		return Text(locale, ids.noun)
+	}
 	return Text(locale, MsgID("method."+string(m)+".noun"))
 }
 
 // methodLabel names a method on a button or in a list ("Email code").
 func methodLabel(locale string, m MethodKind) string {
+	if ids, ok := methodMsgs[m]; ok {
+		return Text(locale, ids.label)
+	}
 	return Text(locale, MsgID("method."+string(m)+".label"))
 }
+
+// methodMsgs are the message ids methodNoun and methodLabel build, made once for the methods
+// there are (never changed).
+var methodMsgs = func() map[MethodKind]struct{ noun, label MsgID } {
+	out := map[MethodKind]struct{ noun, label MsgID }{}
+	for _, m := range []MethodKind{MethodTOTP, MethodEmail, MethodSMS, MethodVoice, MethodQuestions, MethodPasskey, MethodNewPassword} {
+		out[m] = struct{ noun, label MsgID }{MsgID("method." + string(m) + ".noun"), MsgID("method." + string(m) + ".label")}
+	}
+	return out
+}()
 
 // MethodLabel names a method for people in the locale's language.
 func MethodLabel(locale string, m MethodKind) string { return methodLabel(locale, m) }
@@ -646,17 +662,30 @@ func formatMoment(locale string, id MsgID, t time.Time, loc *time.Location) stri
 		loc = time.UTC
 	}
 	t = t.In(loc)
-	days := strings.Split(Text(locale, "format.weekdays"), ",")
-	months := strings.Split(Text(locale, "format.months"), ",")
 	wd, mo := t.Weekday().String(), t.Month().String()
-	if len(days) == 7 {
-		wd = strings.TrimSpace(days[t.Weekday()])
+	if d, ok := nthField(Text(locale, "format.weekdays"), int(t.Weekday()), 7); ok {
+		wd = strings.TrimSpace(d)
 	}
-	if len(months) == 12 {
-		mo = strings.TrimSpace(months[t.Month()-1])
+	if m, ok := nthField(Text(locale, "format.months"), int(t.Month())-1, 12); ok {
+		mo = strings.TrimSpace(m)
 	}
 	zone, _ := t.Zone()
 	return Text(locale, id, wd, strconv.Itoa(t.Day()), mo, strconv.Itoa(t.Year()), t.Format(Text(locale, "format.clock")), zone)
+}
+
+// nthField is the field i of the comma-separated list s when s has exactly n fields: what
+// strings.Split(s, ",")[i] is when len(strings.Split(s, ",")) == n, without the slice.
+func nthField(s string, i, n int) (string, bool) {
+	if strings.Count(s, ",") != n-1 || i < 0 || i >= n {
+		return "", false
+	}
+	for range i {
+		s = s[strings.IndexByte(s, ',')+1:]
+	}
+	if j := strings.IndexByte(s, ','); j >= 0 {
+		s = s[:j]
+	}
+	return s, true
 }
 
 // VoiceLocale is the locale a text-to-speech voice reads the language in ("de-DE").

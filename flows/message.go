@@ -99,7 +99,7 @@ func MaskEmail(addr string) string {
 		return firstRune(local) + "***@***"
 	}
 	host, tld := domain[:dot], domain[dot:]
-	return firstRune(local) + "***@" + firstRune(host) + strings.Repeat("*", 4) + tld
+	return firstRune(local) + "***@" + firstRune(host) + "****" + tld
 }
 
 // MaskPhone keeps the country code and last two digits: +1 *** *** **42.
@@ -117,10 +117,12 @@ func MaskPhone(e164 string) string {
 	return "+" + cc + " *** *** **" + d[len(d)-2:]
 }
 
+// firstRune is s's first character (a slice of s, not a new string), "" when s does not start
+// with a valid one.
 func firstRune(s string) string {
-	r, _ := utf8.DecodeRuneInString(s)
+	r, n := utf8.DecodeRuneInString(s)
 	if r == utf8.RuneError {
 		return ""
 	}
-	return string(r)
+	return s[:n]
 }
