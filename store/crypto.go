@@ -176,12 +176,15 @@ func macSum(h hash.Hash, parts []string) string {
 	for _, p := range parts {
 		n += len(p) + 4
 	}
-	b := make([]byte, 0, n+16+sha256.Size) // the message, then room for the sum
+	b := make([]byte, 0, n+16+3*sha256.Size) // the message, then room for the sum and its hex
 	for _, p := range parts {
 		b = strconv.AppendInt(b, int64(len(p)), 10)
 		b = append(b, ':')
 		b = append(b, p...)
 	}
 	h.Write(b)
-	return hex.EncodeToString(h.Sum(b[len(b):len(b)]))
+	m := len(b)
+	b = h.Sum(b)
+	b = hex.AppendEncode(b, b[m:])
+	return string(b[m+h.Size():])
 }
