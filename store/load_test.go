@@ -187,3 +187,14 @@ func TestPeekAllocations(t *testing.T) {
 		t.Logf("%.0f allocations per Peek", n)
 	}
 }
+
+// A MAC costs its message's buffer (with room for the sum and its hex) and the hex string: the
+// sum was encoded by hex.EncodeToString before, into a buffer of its own (three in all).
+func TestMACAllocations(t *testing.T) {
+	c := newCrypto(t)
+	parts := []string{"code", "email", "a11ce-0001", "sess-1", "123456"}
+	_ = c.MAC(parts...)
+	if n := testing.AllocsPerRun(100, func() { _ = c.MAC(parts...) }); n > 2+raceAllocs {
+		t.Fatalf("%v allocations per MAC", n)
+	}
+}

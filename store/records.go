@@ -115,7 +115,7 @@ func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, n
 	}
 	a := &consumeArgs{purpose: string(p), stored: v, version: rec.SessionVersion, sttl: 1000, kept: kept, keptTTL: ttl.Milliseconds()}
 	if next != nil {
-		b, err := json.Marshal(next)
+		b, err := marshalSession(next)
 		if err != nil {
 			return flows.Consumed{}, err
 		}

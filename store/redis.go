@@ -502,7 +502,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		p.parts |= partKeep
 	} else if c.Session != nil {
 		// the session's JSON goes as an argument of its own, as it is stored
-		b, err := json.Marshal(c.Session)
+		b, err := marshalSession(c.Session)
 		if err != nil {
 			return flows.Outcome{}, err
 		}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/flows"
+)
+
+// marshalSession writes what json.Marshal writes, byte for byte, for sessions with every kind
+// of character in their strings, empty and absent optional members, times in every zone and
+// with and without fractions, and times json.Marshal refuses (then its error).
+func TestMarshalSessionIsMarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	pieces := []string{"", "a", "Z", " ", "<", ">", "&", `"`, `\`, "\n", "\t", "\x00", "\x1f", "\x7f", "é", "日本", "😀",
+		"\u2028", "\u2029", "\xff", "\xe2\x80", "slack:T1:U1", "00000000-aaaa-bbbb-cccc-000000000001"}
+	str := func() string {
+		s := ""
+		for range r.IntN(5) {
+			s += pieces[r.IntN(len(pieces))]
+		}
+		return s
+	}
+	zones := []*time.Location{time.UTC, time.FixedZone("", 3600), time.FixedZone("X", -9*3600-1800), time.FixedZone("", 24*3600),
+		time.FixedZone("", -25*3600)}
+	moment := func() time.Time {
+		switch r.IntN(8) {
+		case 0:
+			return time.Time{}
+		case 1:
+			return time.Date(10000+r.IntN(5), 1, 1, 0, 0, 0, 0, time.UTC) // a year json.Marshal refuses
+		case 2:
+			return time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		return time.Unix(r.Int64N(4_000_000_000), r.Int64N(1_000_000_000)*int64(r.IntN(2))).In(zones[r.IntN(len(zones))])
+	}
+	refused := 0
+	for i := range 20000 {
+		s := flows.Session{ID: str(), Version: r.Int64() - r.Int64(), State: flows.State(str()), Flow: flows.Flow(str()), UserID: str(),
+			Chat:   flows.ChatRef{Platform: str(), Tenant: str(), UserID: str(), Channel: str(), Locale: str(), TimeZone: str()},
+			Method: flows.MethodKind(str()), Action: str(), CreatedAt: moment(), ExpiresAt: moment()}
+		switch i % 3 {
+		case 1:
+			s.Proven = []flows.MethodKind{}
+		case 2:
+			for range 1 + r.IntN(3) {
+				s.Proven = append(s.Proven, flows.MethodKind(str()))
+			}
+		}
+		want, werr := json.Marshal(&s)
+		got, err := marshalSession(&s)
+		if (err != nil) != (werr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("%+v:\n marshalSession %s %v\n json.Marshal   %s %v", s, got, err, want, werr)
+		}
+		if werr != nil {
+			refused++
+		}
+	}
+	if refused < 100 {
+		t.Fatalf("only %d sessions refused", refused)
+	}
+	s := flows.Session{ID: "s1", Version: 3, State: "await_code", Flow: "reset", UserID: "u1", CreatedAt: time.Now(), ExpiresAt: time.Now(),
+		Chat: flows.ChatRef{Platform: "slack", Tenant: "T1", UserID: "U1", Channel: "D1", Locale: "en-US", TimeZone: "Europe/Berlin"}}
+	if n := testing.AllocsPerRun(100, func() { _, _ = marshalSession(&s) }); n > 1 {
+		t.Fatalf("%v allocations per session (json.Marshal: three)", n)
+	}
+}
