@@ -85,8 +85,8 @@ func TestLoadReadsTheSnapshotAndClaimsTheDeliveryOnce(t *testing.T) {
 // maxLoadAllocs bounds the allocations of one LoadDelivered of a person with a session, two
 // methods and a pending code (the bot's hottest read, about five per recovery): the pipeline's
 // keys, arguments and commands, what the answers are read into and their decoding. It was 77
-// with go-redis's command helpers and a pipeline object each time, 37 after.
-const maxLoadAllocs = 37
+// with go-redis's command helpers and a pipeline object each time, 35 after.
+const maxLoadAllocs = 35
 
 func TestLoadAllocations(t *testing.T) {
 	s := store.New(redistest.Start(t).Client(), newCrypto(t))
@@ -127,8 +127,8 @@ func TestLoadAllocations(t *testing.T) {
 // maxCommitAllocs bounds the allocations of one Commit that saves a session and marks its
 // message handled (every step commits once): the plan with step.lua's keys and arguments, the
 // session's JSON, the command and its answer. It was 20 with a slice of keys, a slice of
-// arguments and an answer read as values then copied as strings, 13 after.
-const maxCommitAllocs = 13
+// arguments and an answer read as values then copied as strings, and json.Marshal for the session, 11 after.
+const maxCommitAllocs = 11
 
 func TestCommitAllocations(t *testing.T) {
 	s := store.New(redistest.Start(t).Client(), newCrypto(t))

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -335,23 +336,24 @@ func decodeWindow(v string) flows.Window {
 }
 
 func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollment, error) {
-	methods, longest := 0, 0
-	for k := range h {
+	methods, longest, sealed := 0, 0, 0
+	for k, v := range h {
 		if strings.HasPrefix(k, "m:") {
-			methods, longest = methods+1, max(longest, len(k))
+			methods, longest, sealed = methods+1, max(longest, len(k)), max(sealed, len(v))
 		}
 	}
 	// Tries is made when there is a count (flows makes it when it counts the first)
 	e := flows.Enrollment{Methods: make(map[flows.MethodKind]flows.Registered, methods)}
-	var aad []byte // "uid|field", the sealed record's additional data; one buffer for every method
+	// aad is "uid|field", the sealed record's additional data, and buf what a record is opened
+	// into (unmarshalRegistered keeps nothing of it): one allocation for both and every method
+	var aad, buf []byte
 	if methods > 0 {
-		aad = append(make([]byte, 0, len(uid)+1+longest), uid...)
-		aad = append(aad, '|')
+		n := len(uid) + 1 + longest
+		both := make([]byte, n+base64.RawStdEncoding.DecodedLen(sealed))
+		aad = append(append(both[:0:n], uid...), '|')
+		buf = both[n:n]
 	}
 	pre := len(aad)
-	// what a record was opened into is reused for the next (unmarshalRegistered keeps nothing
-	// of it)
-	var buf []byte
 	for k, v := range h {
 		switch {
 		case strings.HasPrefix(k, "m:"):
@@ -364,7 +366,6 @@ func (s *Store) decodeEnrollment(uid string, h map[string]string) (flows.Enrollm
 			if err := unmarshalRegistered(plain, &r); err != nil {
 				return e, fmt.Errorf("store: enrollment %s: %w", k, err)
 			}
-			buf = plain[:0]
 			r.Stored = v
 			e.Methods[r.Kind] = r
 		case k == "c:fail":
