@@ -127,7 +127,8 @@ func TestLoadAllocations(t *testing.T) {
 // maxCommitAllocs bounds the allocations of one Commit that saves a session and marks its
 // message handled (every step commits once): the plan with step.lua's keys and arguments, the
 // session's JSON, the command and its answer. It was 20 with a slice of keys, a slice of
-// arguments and an answer read as values then copied as strings, and json.Marshal for the session, 11 after.
+// arguments, an answer read as values then copied as strings and json.Marshal for the session;
+// 11 after.
 const maxCommitAllocs = 11
 
 func TestCommitAllocations(t *testing.T) {
