@@ -271,6 +271,9 @@ func keptBlocks(msg []jsonscan.Value) []slackapi.Block {
 		if err != nil || !ok || typ == string(slackapi.MBTAction) {
 			continue
 		}
+		if blocks == nil {
+			blocks = make([]slackapi.Block, 0, len(msg)+1) // and room for closeButtons' block
+		}
 		blocks = append(blocks, rawBlock{raw: b.Raw(), typ: typ})
 	}
 	return blocks
