@@ -150,8 +150,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 
 func (a *Adapter) events(w http.ResponseWriter, r *http.Request, body []byte) {
 	env, err := decodeEvent(body)
-	var typeErr *json.UnmarshalTypeError
-	if err != nil && (!errors.As(err, &typeErr) || typeErr.Field == "type" || typeErr.Field == "challenge") {
+	if err != nil && !droppable(err) {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
 	}
@@ -164,6 +163,14 @@ func (a *Adapter) events(w http.ResponseWriter, r *http.Request, body []byte) {
 	if err == nil { // a field of the wrong type: acknowledged and dropped, as slackevents.ParseEvent did
 		a.dispatchDecoded(r.Context(), env)
 	}
+}
+
+// droppable reports whether an event's decoding error is a field of the wrong type other than
+// the envelope's type or challenge: such an event is acknowledged and dropped. (A function of
+// its own: errors.As's target goes to the heap where it is declared, here only on an error.)
+func droppable(err error) bool {
+	var typeErr *json.UnmarshalTypeError
+	return errors.As(err, &typeErr) && typeErr.Field != "type" && typeErr.Field != "challenge"
 }
 
 func (a *Adapter) interactive(w http.ResponseWriter, r *http.Request, body []byte) {

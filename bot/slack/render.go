@@ -468,6 +468,9 @@ func (a *Adapter) call(ctx context.Context, method string, f func() error) error
 			return err
 		}
 		err := f()
+		if err == nil {
+			return nil // before rl: errors.As's target is on the heap, made where it is declared
+		}
 		var rl *slackapi.RateLimitedError
 		if !errors.As(err, &rl) || attempt >= maxRetries {
 			return err
