@@ -9,7 +9,8 @@ import (
 )
 
 // Rendering a reply with three choices costs what its blocks need: the blocks' slice and the
-// buttons' are made once at their size (23 allocations when they were grown by append, 20 now).
+// buttons' are made once at their size, and the texts share their emoji flag (23 allocations
+// when the slices were grown by append and each text had a flag of its own, 16 now).
 func TestMessagesAllocations(t *testing.T) {
 	replies := []flows.Reply{{Text: "How would you like to prove it's you?", Choices: []flows.Choice{
 		{ID: "m:totp|s1|3", Label: "Authenticator app", Key: "1"}, {ID: "m:email|s1|3", Label: "Email to j***@c****.com", Key: "2"},
@@ -19,7 +20,7 @@ func TestMessagesAllocations(t *testing.T) {
 	if len(m) != 1 || len(m[0].Blocks) != 2 || cap(m[0].Blocks) != 2 {
 		t.Fatalf("%d messages, blocks %d (room for %d)", len(m), len(m[0].Blocks), cap(m[0].Blocks))
 	}
-	if n > 21 { // one more with the race detector
+	if n > 17 { // one more with the race detector
 		t.Fatalf("%v allocations for a reply with three choices", n)
 	}
 	t.Logf("%v allocations", n)

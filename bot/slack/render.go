@@ -65,7 +65,7 @@ func Messages(locale string, replies []flows.Reply) []Message {
 		}
 	}
 	section := func(chunk string) {
-		add(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, mrkdwnEscaper.Replace(chunk), false, false), nil, nil), chunk)
+		add(slackapi.NewSectionBlock(mrkdwnText(mrkdwnEscaper.Replace(chunk)), nil, nil), chunk)
 	}
 	for ri, r := range replies {
 		if r.Text != "" && escapedLenOf(r.Text) <= maxSectionText {
@@ -80,14 +80,14 @@ func Messages(locale string, replies []flows.Reply) []Message {
 			buttons = make([]slackapi.BlockElement, 0, n+1)
 		}
 		if r.Link != "" {
-			b := slackapi.NewButtonBlockElement("link", "", slackapi.NewTextBlockObject(slackapi.PlainTextType, flows.Text(locale, "button.open_page"), false, false))
+			b := slackapi.NewButtonBlockElement("link", "", plainText(flows.Text(locale, "button.open_page")))
 			b.URL = r.Link
 			b.Style = slackapi.StylePrimary
 			buttons = append(buttons, b)
 		}
 		for i, c := range r.Choices {
 			buttons = append(buttons, slackapi.NewButtonBlockElement(numbered("choice:", i), c.ID,
-				slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(c.Title(), maxButtonText), false, false)))
+				plainText(truncate(c.Title(), maxButtonText))))
 		}
 		for part := 0; len(buttons) > 0; part++ {
 			n := min(len(buttons), maxButtons)
@@ -103,6 +103,21 @@ func Messages(locale string, replies []flows.Reply) []Message {
 		out = append(out, cur)
 	}
 	return out
+}
+
+// noEmoji is the emoji flag of the plain texts the bot writes (false); shared, never changed.
+var noEmoji = false
+
+// plainText is slackapi.NewTextBlockObject(slackapi.PlainTextType, s, false, false) with the
+// shared flag: NewTextBlockObject puts its own flag on the heap, for mrkdwn too.
+func plainText(s string) *slackapi.TextBlockObject {
+	return &slackapi.TextBlockObject{Type: slackapi.PlainTextType, Text: s, Emoji: &noEmoji}
+}
+
+// mrkdwnText is slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, false) (no emoji
+// flag) without the flag's allocation.
+func mrkdwnText(s string) *slackapi.TextBlockObject {
+	return &slackapi.TextBlockObject{Type: slackapi.MarkdownType, Text: s}
 }
 
 // splitText cuts s into pieces whose mrkdwn-escaped length is at most n characters: at the
@@ -246,7 +261,7 @@ func (a *Adapter) openDM(ctx context.Context, user string) (string, error) {
 func (a *Adapter) closeButtons(ctx context.Context, locale, channel, ts string, msg []jsonscan.Value, label string) {
 	blocks := keptBlocks(msg)
 	chosen := flows.Text(locale, "chat.you_chose", label)
-	blocks = append(blocks, slackapi.NewContextBlock("chosen", slackapi.NewTextBlockObject(slackapi.PlainTextType, chosen, false, false)))
+	blocks = append(blocks, slackapi.NewContextBlock("chosen", plainText(chosen)))
 	err := a.call(ctx, "chat.update:"+channel, func() error {
 		return a.chatForm(ctx, "chat.update", []string{"channel", channel, "ts", ts, "text", chosen}, blocks)
 	})
