@@ -213,8 +213,16 @@ func (e *Engine) ResetPasswordOf(ctx context.Context, link LinkView, token, pw, 
 		return fmt.Errorf("%w: %v", ErrDirectory, err)
 	}
 	e.kept(ctx, kept, v.UserID, pw)
+	// what the work after the reply needs, in one value: the closure capturing acct, pol and v
+	// themselves put each on the heap from its declaration, on every path
+	after := &struct {
+		acct Account
+		pol  Policy
+		sess *Session
+		mail *string
+	}{acct, pol, v.Session, kept.registeredMail()}
 	e.later(ctx, func(ctx context.Context) {
-		e.afterReset(ctx, acct, v.Session, pol, string(ResetUserChosen), kept.registeredMail())
+		e.afterReset(ctx, after.acct, after.sess, after.pol, string(ResetUserChosen), after.mail)
 	})
 	return nil
 }
