@@ -34,6 +34,15 @@ func (a answer) object(f func(k []byte, v jsonscan.Value) error) error {
 	return jsonscan.Object(a.raw, f)
 }
 
+// unmarshalInto is json.Unmarshal(raw, out) through a copy of *out (zero): out itself does not
+// escape, so the answers jsonscan reads are decoded into values on their callers' stacks.
+func unmarshalInto[T any](raw []byte, out *T) error {
+	var x T
+	err := json.Unmarshal(raw, &x)
+	*out = x
+	return err
+}
+
 // readUser reads a user answer into u (zero) as json.Unmarshal does.
 func readUser(a answer, u *rawUser) error {
 	var s rawUser
@@ -41,7 +50,7 @@ func readUser(a answer, u *rawUser) error {
 		*u = s
 		return nil
 	}
-	return json.Unmarshal(a.raw, u)
+	return unmarshalInto(a.raw, u)
 }
 
 // member reads one member of a user.
@@ -92,7 +101,7 @@ func readFound(a answer, f *foundUsers) error {
 		*f = s
 		return nil
 	}
-	return json.Unmarshal(a.raw, f)
+	return unmarshalInto(a.raw, f)
 }
 
 // membershipPage is the first page of transitive memberships.
@@ -126,7 +135,7 @@ func readMemberships(a answer, p *membershipPage) error {
 		*p = s
 		return nil
 	}
-	return json.Unmarshal(a.raw, p)
+	return unmarshalInto(a.raw, p)
 }
 
 // member reads one member of a group or role.

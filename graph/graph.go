@@ -220,8 +220,7 @@ func (d *Directory) lookupPinned(ctx context.Context, c flows.Claim) (flows.Acco
 	got, err := d.batch(ctx, append(lookupRequests(c.Pinned, true, 1), batchReq{ID: bFind, Method: http.MethodGet, URL: path}))
 	if err != nil {
 		d.log("batched pinned look-up failed, reading its parts on their own", err)
-		d.parallel(func() { found, findErr = d.findUser(ctx, c.Value) },
-			func() { pinned, pinnedErr = d.lookupByID(ctx, c.Pinned) })
+		found, findErr, pinned, pinnedErr = d.pinnedApart(ctx, c)
 	} else {
 		found, findErr = d.foundIn(ctx, c.Value, got[bFind])
 		pinned, pinnedErr = d.accountFrom(ctx, c.Pinned, got)
@@ -239,6 +238,14 @@ func (d *Directory) lookupPinned(ctx context.Context, c flows.Claim) (flows.Acco
 	d.privilegeBatched(ctx, found.ID, &a)
 	found.Groups, found.Privileged = a.Groups, a.Privileged
 	return found, nil
+}
+
+// pinnedApart is lookupPinned's two parts made on their own, side by side. (A function of its
+// own: the variables its goroutines set are on the heap, here only when this path runs.)
+func (d *Directory) pinnedApart(ctx context.Context, c flows.Claim) (found flows.Account, findErr error, pinned flows.Account, pinnedErr error) {
+	d.parallel(func() { found, findErr = d.findUser(ctx, c.Value) },
+		func() { pinned, pinnedErr = d.lookupByID(ctx, c.Pinned) })
+	return found, findErr, pinned, pinnedErr
 }
 
 // unknownUser stands in for a user that was not found, so the privilege calls are made anyway.
