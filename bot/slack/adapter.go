@@ -544,7 +544,8 @@ func (a *Adapter) onEvent(ctx context.Context, env *eventEnvelope) {
 	case "message":
 		// the step claims the delivery in its first read (Inbound.Delivery): no round trip
 		a.handle(ctx, env.TeamID, e.User, e.Channel, func(in *flows.Inbound) {
-			in.Text, in.IdemKey, in.Delivery = typedText(e.Text), "slack:"+env.EventID, delivery("evt:"+env.EventID)
+			// delivery("evt:"+env.EventID), in one concatenation
+			in.Text, in.IdemKey, in.Delivery = typedText(e.Text), "slack:"+env.EventID, "slack:evt:"+env.EventID
 		})
 	case "home":
 		if a.first(ctx, delivery("evt:"+env.EventID)) {
