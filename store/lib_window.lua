@@ -31,11 +31,17 @@ local function window_tick(key, field, now, win)
   return window_add(key, field, redis.call('HGET', key, field), now, win)
 end
 
--- window_key_tick counts one more in key, a counter of its own that lives ttl ms from its first
--- count, and returns the new count.
-local function window_key_tick(key, ttl)
-  local c = redis.call('INCR', key)
-  if c == 1 then redis.call('PEXPIRE', key, ttl) end
+-- window_key_tick counts one more (n more when given) in key, a counter of its own that lives
+-- ttl ms from its first count, and returns the new count.
+local function window_key_tick(key, ttl, n)
+  local c
+  if n and n ~= 1 then
+    c = redis.call('INCRBY', key, n)
+  else
+    n = 1
+    c = redis.call('INCR', key)
+  end
+  if c == n then redis.call('PEXPIRE', key, ttl) end
   return c
 end
 
