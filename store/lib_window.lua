@@ -7,22 +7,31 @@
 -- audit.lua), so there is one implementation; it is a library, not a script of its own.
 
 -- window_parse is the count in v, a field's value as read (false when nothing was counted), and
--- the start of its window (0 and now when the window has passed).
+-- the start of its window (0 and now when the window has passed). win may be the string of a
+-- number (arithmetic parses it, once, only when there is a window to check).
 local function window_parse(v, now, win)
   if v then
     local c, s = string.match(v, '^(%d+):(%d+)$')
-    c = tonumber(c); s = tonumber(s)
-    if c and s and now < s + win then return c, s end
+    if c then
+      s = s + 0
+      if now < s + win then return c + 0, s end
+    end
   end
   return 0, now
 end
 
--- window_add counts one more over v, the field's value as read in this script, and returns the
--- new count.
-local function window_add(key, field, v, now, win)
+-- window_next is the count with one more over v, the field's value as read in this script, and
+-- the value that keeps it, for the caller to write.
+local function window_next(v, now, win)
   local c, s = window_parse(v, now, win)
   c = c + 1
-  redis.call('HSET', key, field, string.format('%d:%d', c, s))
+  return c, string.format('%d:%d', c, s)
+end
+
+-- window_add counts one more over v and returns the new count.
+local function window_add(key, field, v, now, win)
+  local c, nv = window_next(v, now, win)
+  redis.call('HSET', key, field, nv)
   return c
 end
 

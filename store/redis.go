@@ -520,7 +520,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		idem = "-"
 	}
 	keys := stepKeys(c.Subject, c.ChatKey, idem)
-	res, err := s.runScript(ctx, stepScript, keys, p.args()...).StringSlice()
+	res, err := s.runScript(ctx, stepScript, keys, p.args()...).Slice()
 	if err != nil {
 		// the script marks the message handled first and Redis does not undo a script that
 		// fails later (a command refused, a key of the wrong type): the mark goes again so the
@@ -534,20 +534,28 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		}
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}
-	if len(res) != 3 && len(res) != 5 {
-		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %q", res)
+	// {outcome, version, block's end[, failures, tries]}: the outcome and the version strings,
+	// the rest numbers
+	status, _ := res[0].(string)
+	sv, _ := res[1].(string)
+	v, verr := strconv.ParseInt(sv, 10, 64)
+	blk, ok := res[2].(int64)
+	if (len(res) != 3 && len(res) != 5) || status == "" || verr != nil || !ok {
+		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %v", res)
 	}
-	v, _ := strconv.ParseInt(res[1], 10, 64)
-	blk, _ := strconv.ParseInt(res[2], 10, 64)
 	out := flows.Outcome{Version: v}
 	if len(res) == 5 {
-		out.Fails, _ = strconv.Atoi(res[3])
-		out.Tries, _ = strconv.Atoi(res[4])
+		f, fok := res[3].(int64)
+		t, tok := res[4].(int64)
+		if !fok || !tok {
+			return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %v", res)
+		}
+		out.Fails, out.Tries = int(f), int(t)
 	}
 	if blk > 0 {
 		out.BlockedUntil = time.UnixMilli(blk)
 	}
-	switch res[0] {
+	switch status {
 	case "ok":
 		out.Status = flows.Committed
 	case "dup":

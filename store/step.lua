@@ -24,12 +24,16 @@
 --  8192 the link only while no link of its purpose is held (no values)
 -- Redis runs this on every step, so it stays cheap: the parts' places are found by arithmetic,
 -- not by calls, and only the numbers it computes with are parsed (the versions are compared as
--- the decimals both sides write).
+-- the decimals both sides write). Each number costs Redis a libc parse or print and each local
+-- function an allocation per run: numbers are parsed by arithmetic (one parse, where tonumber
+-- makes two), given to Redis as the strings they came as, and returned as numbers; an
+-- enrollment's counters and block are written in one HSET.
 -- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
 -- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
 -- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
--- started one, the failures and the tries counted).
-local parts = tonumber(ARGV[3])
+-- started one, the failures and the tries counted). The version is a string, what follows it
+-- numbers.
+local parts = ARGV[3] + 0
 -- where each part's values are: after ARGV[3], those of the parts before it
 local at = 4
 local save, forget, menu, locale, a, put, send, code, link
@@ -43,7 +47,6 @@ if parts % 2048 >= 1024 then send = at; at = at + 2 end
 if parts % 4096 >= 2048 then code = at; at = at + 2 end
 if parts % 8192 >= 4096 then link = at end
 local idem = parts % 2 >= 1
-local function fmt(n) return string.format('%d', n) end
 if locale then
   redis.call('HSET', KEYS[7], 'lang', ARGV[locale], 'tz', ARGV[locale + 1])
 end
@@ -51,49 +54,43 @@ end
 -- the message is marked handled now, in the same call that finds it was (only a stale step
 -- leaves it unmarked, below; a script that fails after this line is unmarked by Commit, as
 -- Redis keeps a failed script's writes)
-if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
-  return {'dup', '0', '0'}
-end
-local function stale(cur)
-  if idem then redis.call('DEL', KEYS[1]) end
-  return {'stale', cur, '0'}
+if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', '86400') then
+  return {'dup', '0', 0}
 end
 local cur = redis.call('HGET', KEYS[2], 'v') or '0'
-if cur ~= ARGV[2] then
-  return stale(cur)
-end
 -- a link given back goes only where no link of its purpose is held: the person's links are one
 -- per purpose across all their chats, and a newer one (from another chat) must stay
-if link and parts % 16384 >= 8192 and redis.call('HEXISTS', KEYS[5], ARGV[link]) == 1 then
-  return stale(cur)
+if cur ~= ARGV[2] or (link and parts % 16384 >= 8192 and redis.call('HEXISTS', KEYS[5], ARGV[link]) == 1) then
+  if idem then redis.call('DEL', KEYS[1]) end
+  return {'stale', cur, 0}
 end
-local now = (a or send) and tonumber(ARGV[1])
+local now = (a or send) and ARGV[1] + 0
 
 if a then
   -- the counters of a subject that is no directory user (a name nobody has, typed on the
-  -- recovery page) are counted like anyone's, and forgotten after ARGV[forget] ms
-  local function forgetCounters()
-    if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
-  end
-  local once = parts % 512 >= 256
+  -- recovery page) are counted like anyone's, and forgotten after ARGV[forget] ms (every way
+  -- out of this block that writes a counter gives them that lifetime)
   -- a single-use challenge (passkeys) is spent by this attempt whatever its outcome
-  local function spend()
-    if once then redis.call('DEL', KEYS[4]) end
-  end
+  local once = parts % 512 >= 256
   local method, codeMAC, step = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local try = 'c:try:' .. method
   -- what the attempt reads of the enrollment, in one call: the block, the method's tries, the
   -- failures and the last TOTP step (none of them changes before it is used)
-  local e = redis.call('HMGET', KEYS[3], 'block', 'c:try:' .. method, 'c:fail', 'totp_step')
-  local blk = tonumber(e[1] or '0')
-  if blk > now then spend(); return {'blocked', cur, fmt(blk)} end
-  local t = window_add(KEYS[3], 'c:try:' .. method, e[2], now, tonumber(ARGV[a + 6]))
-  if forget then forgetCounters() end
-  if t > tonumber(ARGV[a + 5]) then
-    blk = now + tonumber(ARGV[a + 7])
-    redis.call('HSET', KEYS[3], 'block', fmt(blk))
-    spend()
-    forgetCounters()
-    return {'blocked', cur, fmt(blk)}
+  local e = redis.call('HMGET', KEYS[3], 'block', try, 'c:fail', 'totp_step')
+  local blk = (e[1] or 0) + 0
+  if blk > now then
+    if once then redis.call('DEL', KEYS[4]) end
+    return {'blocked', cur, blk}
+  end
+  -- the attempt is counted before it is checked: t is the tries with this one, and tv the
+  -- field that keeps them, written below on every outcome but acceptance (which clears it)
+  local t, tv = window_next(e[2], now, ARGV[a + 6])
+  if t > ARGV[a + 5] + 0 then
+    blk = now + ARGV[a + 7]
+    redis.call('HSET', KEYS[3], try, tv, 'block', string.format('%d', blk))
+    if once then redis.call('DEL', KEYS[4]) end
+    if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
+    return {'blocked', cur, blk}
   end
   local ok = parts % 256 >= 128
   if ok and codeMAC ~= '' then
@@ -101,24 +98,26 @@ if a then
     ok = v and string.sub(v, 1, #codeMAC + 1) == codeMAC .. '|'
   end
   if ok and step ~= '0' then
-    ok = tonumber(step) > tonumber(e[4] or '0')
+    ok = step + 0 > (e[4] or 0) + 0
   end
   if not ok then
-    local f = window_add(KEYS[3], 'c:fail', e[3], now, tonumber(ARGV[a + 4]))
-    forgetCounters()
+    local f, fv = window_next(e[3], now, ARGV[a + 4])
     local nb = 0
-    if f >= tonumber(ARGV[a + 3]) then
-      nb = now + tonumber(ARGV[a + 7])
-      redis.call('HSET', KEYS[3], 'block', fmt(nb))
-      forgetCounters()
+    if f >= ARGV[a + 3] + 0 then
+      nb = now + ARGV[a + 7]
+      redis.call('HSET', KEYS[3], try, tv, 'c:fail', fv, 'block', string.format('%d', nb))
+    else
+      redis.call('HSET', KEYS[3], try, tv, 'c:fail', fv)
     end
-    spend()
-    return {'rejected', cur, fmt(nb), fmt(f), fmt(t)}
+    if once then redis.call('DEL', KEYS[4]) end
+    if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
+    return {'rejected', cur, nb, f, t}
   end
-  redis.call('HDEL', KEYS[3], 'c:try:' .. method)
-  if codeMAC ~= '' then redis.call('DEL', KEYS[4]) end
+  -- accepted: the method's tries start again (what counting this one and clearing them leaves)
+  if e[2] then redis.call('HDEL', KEYS[3], try) end
   if step ~= '0' then redis.call('HSET', KEYS[3], 'totp_step', step) end
-  if once then spend() end
+  if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
+  if codeMAC ~= '' or once then redis.call('DEL', KEYS[4]) end
   -- the method's new record (a passkey's signature count), only with an accepted attempt, and
   -- only over the record it was made from (a key added meanwhile is not lost)
   if put and (redis.call('HGET', KEYS[3], ARGV[put]) or '') == ARGV[put + 2] then
@@ -127,7 +126,7 @@ if a then
 end
 
 if send then
-  if not window_take(KEYS[3], 'c:sent', now, tonumber(ARGV[send + 1]), tonumber(ARGV[send])) then return {'limit', cur, '0'} end
+  if not window_take(KEYS[3], 'c:sent', now, ARGV[send + 1], ARGV[send] + 0) then return {'limit', cur, 0} end
   if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
 end
 if code then
@@ -135,12 +134,12 @@ if code then
 end
 if link then
   redis.call('HSET', KEYS[5], ARGV[link], ARGV[link + 1])
-  if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[link + 2]) then redis.call('PEXPIRE', KEYS[5], ARGV[link + 2]) end
+  if redis.call('PTTL', KEYS[5]) < ARGV[link + 2] + 0 then redis.call('PEXPIRE', KEYS[5], ARGV[link + 2]) end
 end
 local nv = cur
 if parts % 4 < 2 then -- the session is not kept as it is
   if save then
-    nv = fmt(tonumber(cur) + 1)
+    nv = string.format('%d', cur + 1)
     redis.call('HSET', KEYS[2], 'v', nv, 'data', ARGV[save + 1])
     redis.call('PEXPIRE', KEYS[2], ARGV[save])
   else
@@ -152,4 +151,4 @@ end
 if menu and (ARGV[menu] == '' or redis.call('GET', KEYS[6]) == ARGV[menu]) then
   redis.call('DEL', KEYS[6])
 end
-return {'ok', nv, '0'}
+return {'ok', nv, 0}
