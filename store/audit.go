@@ -91,7 +91,7 @@ var (
 )
 
 var (
-	auditScript    = script("audit.lua", "lib_window.lua")
+	auditScript    = script("audit.lua", "lib_window_key.lua")
 	auditAgeScript = script("audit_age.lua")
 )
 

@@ -309,3 +309,56 @@ func BenchmarkStepScript(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLinkScripts is one run of each script a recovery's reset page runs on its link:
+// peek.lua (the page's GET and its POST each read the link and its session) and consume.lua as
+// the reset consumes it, keeping the new password's record (keep_newpw.lua's work, in the same
+// run). Each run is a person of their own whose email-code step gave them the link.
+func BenchmarkLinkScripts(b *testing.B) {
+	now := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	linkMAC := strings.Repeat("9cca6c7e", 8)
+	for _, kind := range []string{"peek", "consume"} {
+		b.Run(kind, func(b *testing.B) {
+			m := newScriptMeter(b)
+			rdb := m.rdb
+			ctx := context.Background()
+			s := newTestStore(b, rdb)
+			if err := s.Preload(ctx); err != nil {
+				b.Fatal(err)
+			}
+			subjects := make([]string, b.N)
+			recs := make([]flows.LinkRecord, b.N)
+			for i := range subjects {
+				subjects[i] = benchSubject(m.first + i)
+				c := stepCommits(subjects[i], now)["code"]
+				if err := rdb.Set(ctx, codeKey(c.Subject, c.ChatKey), c.Attempt.CodeMAC+"|1795597800000", time.Hour).Err(); err != nil {
+					b.Fatal(err)
+				}
+				if out, err := s.Commit(ctx, c); err != nil || out.Status != flows.Committed {
+					b.Fatalf("%+v %v", out, err)
+				}
+				if kind == "consume" {
+					rec, _, err := s.Peek(ctx, subjects[i], flows.PurposeReset, linkMAC)
+					if err != nil {
+						b.Fatal(err)
+					}
+					recs[i] = rec
+				}
+			}
+			kept := strings.Repeat("k", 120)
+			m.start(b)
+			for i := range subjects {
+				var err error
+				if kind == "peek" {
+					_, _, err = s.Peek(ctx, subjects[i], flows.PurposeReset, linkMAC)
+				} else {
+					_, err = s.ConsumeKeeping(ctx, recs[i], linkMAC, nil, kept, 10*time.Minute)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			m.stop(b)
+		})
+	}
+}
