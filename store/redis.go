@@ -520,7 +520,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		idem = "-"
 	}
 	keys := stepKeys(c.Subject, c.ChatKey, idem)
-	res, err := s.runScript(ctx, stepScript, keys, p.args()...).Slice()
+	res, err := s.runScript(ctx, stepScript, keys, p.args()...).Text()
 	if err != nil {
 		// the script marks the message handled first and Redis does not undo a script that
 		// fails later (a command refused, a key of the wrong type): the mark goes again so the
@@ -534,26 +534,9 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		}
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}
-	// {outcome, version, block's end[, failures, tries]}: the outcome and the version strings,
-	// the rest numbers
-	status, _ := res[0].(string)
-	sv, _ := res[1].(string)
-	v, verr := strconv.ParseInt(sv, 10, 64)
-	blk, ok := res[2].(int64)
-	if (len(res) != 3 && len(res) != 5) || status == "" || verr != nil || !ok {
-		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %v", res)
-	}
-	out := flows.Outcome{Version: v}
-	if len(res) == 5 {
-		f, fok := res[3].(int64)
-		t, tok := res[4].(int64)
-		if !fok || !tok {
-			return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %v", res)
-		}
-		out.Fails, out.Tries = int(f), int(t)
-	}
-	if blk > 0 {
-		out.BlockedUntil = time.UnixMilli(blk)
+	status, out, ok := parseStepReply(res)
+	if !ok {
+		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %q", res)
 	}
 	switch status {
 	case "ok":
@@ -569,9 +552,36 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	case "limit":
 		out.Status = flows.LimitReached
 	default:
-		return out, fmt.Errorf("store: commit: unexpected status %q", res[0])
+		return out, fmt.Errorf("store: commit: unexpected status %q", status)
 	}
 	return out, nil
+}
+
+// parseStepReply reads step.lua's answer, 'outcome version' and for some outcomes numbers after
+// it, each after a space: the block's end (ms), then the failures and the tries.
+func parseStepReply(res string) (string, flows.Outcome, bool) {
+	var out flows.Outcome
+	var nums [4]int64 // the version, the block's end, the failures, the tries
+	status, rest, more := strings.Cut(res, " ")
+	n := 0
+	for ; more && n < len(nums); n++ {
+		var f string
+		f, rest, more = strings.Cut(rest, " ")
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return "", out, false
+		}
+		nums[n] = v
+	}
+	if status == "" || more || n == 0 || n == 3 {
+		return "", out, false
+	}
+	out.Version = nums[0]
+	if nums[1] > 0 {
+		out.BlockedUntil = time.UnixMilli(nums[1])
+	}
+	out.Fails, out.Tries = int(nums[2]), int(nums[3])
+	return status, out, true
 }
 
 // CheckDurable pings Redis and, unless allowNoAOF, requires its append-only log on every node

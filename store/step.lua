@@ -24,15 +24,15 @@
 --  8192 the link only while no link of its purpose is held (no values)
 -- Redis runs this on every step, so it stays cheap: the parts' places are found by arithmetic,
 -- not by calls, and only the numbers it computes with are parsed (the versions are compared as
--- the decimals both sides write). Each number costs Redis a libc parse or print and each local
--- function an allocation per run: numbers are parsed by arithmetic (one parse, where tonumber
--- makes two), given to Redis as the strings they came as, and returned as numbers; an
--- enrollment's counters and block are written in one HSET.
--- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
--- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
--- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
--- started one, the failures and the tries counted). The version is a string, what follows it
--- numbers.
+-- the decimals both sides write). Each number costs Redis a libc parse or print, each local
+-- function an allocation per run, a table returned more than a string: numbers are parsed by
+-- arithmetic (one parse, where tonumber makes two) and given to Redis as the strings they came
+-- as, an enrollment's counters and block are written in one HSET, and the answer is one string.
+-- Returns 'outcome version', and for some outcomes numbers after it, each after a space: 'ok'
+-- (saved; the new version), 'dup' (this message was handled before), 'stale' (the session moved
+-- on), 'limit' (the send limit is reached), 'blocked' (then the block's end, ms), or 'rejected'
+-- (a wrong answer: then the block's end if it started one, else 0, the failures and the tries
+-- counted).
 local parts = ARGV[3] + 0
 -- where each part's values are: after ARGV[3], those of the parts before it
 local at = 4
@@ -55,14 +55,14 @@ end
 -- leaves it unmarked, below; a script that fails after this line is unmarked by Commit, as
 -- Redis keeps a failed script's writes)
 if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', '86400') then
-  return {'dup', '0', 0}
+  return 'dup 0'
 end
 local cur = redis.call('HGET', KEYS[2], 'v') or '0'
 -- a link given back goes only where no link of its purpose is held: the person's links are one
 -- per purpose across all their chats, and a newer one (from another chat) must stay
 if cur ~= ARGV[2] or (link and parts % 16384 >= 8192 and redis.call('HEXISTS', KEYS[5], ARGV[link]) == 1) then
   if idem then redis.call('DEL', KEYS[1]) end
-  return {'stale', cur, 0}
+  return 'stale ' .. cur
 end
 local now = (a or send) and ARGV[1] + 0
 
@@ -80,7 +80,7 @@ if a then
   local blk = (e[1] or 0) + 0
   if blk > now then
     if once then redis.call('DEL', KEYS[4]) end
-    return {'blocked', cur, blk}
+    return string.format('blocked %s %d', cur, blk)
   end
   -- the attempt is counted before it is checked: t is the tries with this one, and tv the
   -- field that keeps them, written below on every outcome but acceptance (which clears it)
@@ -90,7 +90,7 @@ if a then
     redis.call('HSET', KEYS[3], try, tv, 'block', string.format('%d', blk))
     if once then redis.call('DEL', KEYS[4]) end
     if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
-    return {'blocked', cur, blk}
+    return string.format('blocked %s %d', cur, blk)
   end
   local ok = parts % 256 >= 128
   if ok and codeMAC ~= '' then
@@ -111,7 +111,7 @@ if a then
     end
     if once then redis.call('DEL', KEYS[4]) end
     if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
-    return {'rejected', cur, nb, f, t}
+    return string.format('rejected %s %d %d %d', cur, nb, f, t)
   end
   -- accepted: the method's tries start again (what counting this one and clearing them leaves)
   if e[2] then redis.call('HDEL', KEYS[3], try) end
@@ -126,7 +126,7 @@ if a then
 end
 
 if send then
-  if not window_take(KEYS[3], 'c:sent', now, ARGV[send + 1], ARGV[send] + 0) then return {'limit', cur, 0} end
+  if not window_take(KEYS[3], 'c:sent', now, ARGV[send + 1], ARGV[send] + 0) then return 'limit ' .. cur end
   if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
 end
 if code then
@@ -151,4 +151,4 @@ end
 if menu and (ARGV[menu] == '' or redis.call('GET', KEYS[6]) == ARGV[menu]) then
   redis.call('DEL', KEYS[6])
 end
-return {'ok', nv, 0}
+return 'ok ' .. nv

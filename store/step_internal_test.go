@@ -186,3 +186,29 @@ func TestFailedStepLeavesItsMessageUnhandled(t *testing.T) {
 		t.Fatalf("the retry: %+v %v, want it counted", out, err)
 	}
 }
+
+// step.lua's answer is one string; a malformed one is an error, never a made-up outcome.
+func TestParseStepReply(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		status string
+		out    flows.Outcome
+		ok     bool
+	}{
+		{"ok 7", "ok", flows.Outcome{Version: 7}, true},
+		{"dup 0", "dup", flows.Outcome{}, true},
+		{"blocked 3 1764644400000", "blocked", flows.Outcome{Version: 3, BlockedUntil: time.UnixMilli(1764644400000)}, true},
+		{"rejected 3 0 2 1", "rejected", flows.Outcome{Version: 3, Fails: 2, Tries: 1}, true},
+		{"ok", "", flows.Outcome{}, false},
+		{"ok x", "", flows.Outcome{}, false},
+		{"rejected 3 0 2", "", flows.Outcome{}, false},
+		{"rejected 3 0 2 1 9", "", flows.Outcome{}, false},
+		{"ok 7 ", "", flows.Outcome{}, false},
+		{"", "", flows.Outcome{}, false},
+	} {
+		status, out, ok := parseStepReply(c.in)
+		if ok != c.ok || (ok && (status != c.status || out != c.out)) {
+			t.Errorf("%q: %q %+v %v, want %q %+v %v", c.in, status, out, ok, c.status, c.out, c.ok)
+		}
+	}
+}
