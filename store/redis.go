@@ -114,18 +114,28 @@ func localeKey(subject string) string      { return "{u:" + subject + "}:locale"
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
-// stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey and menuKey of the
-// subject, built as those build them but into one string (one allocation for the six).
-func stepKeys(subject, chat, idem string) []string {
-	suffixes := [7][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}, {":locale", ""}}
-	n := 0
-	for _, x := range suffixes {
-		n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
+// stepKeys are step.lua's keys: idemKey and sessKey of the subject, then only those the plan's
+// parts use, in this order: enrolKey (an attempt or a send), codeKey (an attempt, a code, or the
+// session deleted), linksKey (a link), menuKey (the menu forgotten), localeKey (a locale). They
+// are built as those build them but into one string (one allocation for all).
+func stepKeys(subject, chat, idem string, parts int64) []string {
+	all := [7][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}, {":locale", ""}}
+	uses := [7]bool{true, true, parts&(partAttempt|partSend) != 0,
+		parts&(partAttempt|partCode) != 0 || parts&(partKeep|partSave) == 0,
+		parts&partLink != 0, parts&partForgetMenu != 0, parts&partLocale != 0}
+	var suffixes [7][2]string
+	m, n := 0, 0
+	for i, x := range all {
+		if uses[i] {
+			suffixes[m] = x
+			m++
+			n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
+		}
 	}
 	var b strings.Builder
 	b.Grow(n)
 	var ends [7]int
-	for i, x := range suffixes {
+	for i, x := range suffixes[:m] {
 		b.WriteString("{u:")
 		b.WriteString(subject)
 		b.WriteString("}")
@@ -133,9 +143,9 @@ func stepKeys(subject, chat, idem string) []string {
 		b.WriteString(x[1])
 		ends[i] = b.Len()
 	}
-	all, keys, start := b.String(), make([]string, 7), 0
-	for i, end := range ends {
-		keys[i], start = all[start:end], end
+	s, keys, start := b.String(), make([]string, m), 0
+	for i, end := range ends[:m] {
+		keys[i], start = s[start:end], end
 	}
 	return keys
 }
@@ -519,7 +529,7 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if idem == "" {
 		idem = "-"
 	}
-	keys := stepKeys(c.Subject, c.ChatKey, idem)
+	keys := stepKeys(c.Subject, c.ChatKey, idem, p.parts)
 	res, err := s.runScript(ctx, stepScript, keys, p.args()...).Text()
 	if err != nil {
 		// the script marks the message handled first and Redis does not undo a script that
