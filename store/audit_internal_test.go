@@ -92,7 +92,8 @@ func TestAuditIndexTrimsOnlyPastItsCapAndExpiresOncePerBatch(t *testing.T) {
 }
 
 // A batch stores what its events one at a time would: on redis-server and on the demo's
-// miniredis (gopher-lua), interleaved people's indexes hold their ids newest first, each counter
+// miniredis (gopher-lua), interleaved people's indexes hold their ids newest first (an event
+// without a subject between one person's events leaves their run as it is), each counter
 // has all of its kind's events (a new counter gets its lifetime), an event already counted today
 // adds to its counter, and events without a subject are written but not indexed.
 func TestAuditBatchStoresWhatOneEventAtATimeWould(t *testing.T) {
@@ -110,7 +111,12 @@ func TestAuditBatchStoresWhatOneEventAtATimeWould(t *testing.T) {
 			}
 			a.writeBatch(ctx, []flows.AuditEvent{ev("bob", "reset", "user_password")})
 			batch := []flows.AuditEvent{ev("bob", "verify", "totp"), ev("bob", "reset", "user_password"), ev("carol", "reset", "user_password"),
-				ev("", "policy", ""), ev("bob", "unlock", "unlocked"), ev("carol", "verify", "totp"), ev("carol", "block", "")}
+				ev("", "policy", ""), ev("bob", "unlock", "unlocked"), ev("carol", "verify", "totp"), ev("", "policy", ""), ev("carol", "block", "")}
+			// the keys the script needs only: an index where another person's events start (an
+			// event without a subject starts none), a counter where an event counts
+			if keys, _ := auditArgs(batch, a.fixed); len(keys) != 3+4+6 {
+				t.Errorf("%d keys for the batch, want 13: the stream's 3, 4 indexes, 6 counters", len(keys))
+			}
 			a.writeBatch(ctx, batch)
 			all, err := Events(ctx, rdb)
 			if err != nil || len(all) != 1+len(batch) {
