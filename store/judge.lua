@@ -10,7 +10,7 @@ local now = tonumber(ARGV[1])
 local function fmt(n) return string.format('%d', n) end
 -- tick counts one in a window of the enrollment (lib_window.lua)
 local function tick(field, win)
-  local c, v = window_next(redis.call('HGET', KEYS[1], field), now, win)
+  local c, v = window_next(redis.call('HGET', KEYS[1], field), now, ARGV[1], win)
   redis.call('HSET', KEYS[1], field, v)
   return c
 end

@@ -94,7 +94,7 @@ if a then
   end
   -- the attempt is counted before it is checked: t is the tries with this one, and tv the
   -- field that keeps them, written below on every outcome but acceptance (which clears it)
-  local t, tv = window_next(e[2], now, ARGV[a + 6])
+  local t, tv = window_next(e[2], now, ARGV[1], ARGV[a + 6])
   if t > ARGV[a + 5] + 0 then
     blk = now + ARGV[a + 7]
     redis.call('HSET', kEnrol, try, tv, 'block', string.format('%d', blk))
@@ -111,7 +111,7 @@ if a then
     ok = step + 0 > (e[4] or 0) + 0
   end
   if not ok then
-    local f, fv = window_next(e[3], now, ARGV[a + 4])
+    local f, fv = window_next(e[3], now, ARGV[1], ARGV[a + 4])
     local nb = 0
     if f >= ARGV[a + 3] + 0 then
       nb = now + ARGV[a + 7]
@@ -136,7 +136,7 @@ if a then
 end
 
 if send then
-  if not window_take(kEnrol, 'c:sent', now, ARGV[send + 1], ARGV[send] + 0) then return 'limit ' .. cur end
+  if not window_take(kEnrol, 'c:sent', now, ARGV[1], ARGV[send + 1], ARGV[send] + 0) then return 'limit ' .. cur end
   if forget then redis.call('PEXPIRE', kEnrol, ARGV[forget]) end
 end
 if code then
