@@ -135,17 +135,18 @@ func (a *Adapter) verified(next func(w http.ResponseWriter, r *http.Request, bod
 }
 
 // readBody reads a request's body, at most maxBody bytes, in one piece when its length is
-// announced (io.ReadAll grows its buffer a few times for an interactivity payload).
+// announced (io.ReadAll grows its buffer a few times for an interactivity payload). A body
+// of an announced length within the bound needs no http.MaxBytesReader (an allocation per
+// request): net/http's server gives no more than the length announced.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
 	if n := r.ContentLength; n >= 0 && n <= maxBody {
 		b := make([]byte, n)
-		if _, err := io.ReadFull(body, b); err != nil {
+		if _, err := io.ReadFull(r.Body, b); err != nil {
 			return nil, err
 		}
 		return b, nil
 	}
-	return io.ReadAll(body)
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 }
 
 func (a *Adapter) events(w http.ResponseWriter, r *http.Request, body []byte) {

@@ -421,7 +421,12 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	if err != nil {
 		return &url.Error{Op: "Post", URL: redacted(req.URL), Err: err} // as http.Client.Do says it
 	}
-	body := io.LimitReader(resp.Body, maxBody)
+	// an answer of an announced length within the bound is read as it is: the transport gives
+	// no more than its length (a LimitReader is an allocation per call)
+	var body io.Reader = resp.Body
+	if n := resp.ContentLength; n < 0 || n > maxBody {
+		body = io.LimitReader(resp.Body, maxBody)
+	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, body) // so the connection is reused
 		_ = resp.Body.Close()
