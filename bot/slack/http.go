@@ -126,6 +126,9 @@ func (a *Adapter) verified(next func(w http.ResponseWriter, r *http.Request, bod
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		// read to its end: closed now, net/http's server does not read it again for what the
+		// handler left (an io.CopyN of the body, at the answer's headers, for every request)
+		_ = r.Body.Close()
 		if !a.verifier.verify(r.Header, body, a.cfg.SigningSecret, a.clock.Now()) {
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // A request's body of an announced length within the bound is read in one allocation, the
@@ -41,5 +42,43 @@ func TestReadBody(t *testing.T) {
 		if w.Code != http.StatusRequestEntityTooLarge {
 			t.Errorf("announced %v: status %d", announced, w.Code)
 		}
+	}
+}
+
+// closeTracker is a request body that records whether the handler closed it, and when: before
+// the answer's headers were written or after.
+type closeTracker struct {
+	io.Reader
+	w           *httptest.ResponseRecorder
+	closedFirst bool
+	closed      bool
+}
+
+func (c *closeTracker) Close() error {
+	c.closed, c.closedFirst = true, !c.w.Flushed && c.w.Body.Len() == 0 && len(c.w.Header()) == 0
+	return nil
+}
+
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+// The handler closes a request's body once it has read it, before it answers: net/http's
+// server otherwise reads a body it finds open once more when it writes the answer's headers.
+func TestHandlerClosesTheReadBody(t *testing.T) {
+	const secret = "0123456789abcdef0123"
+	now := time.Unix(1700000000, 0)
+	h := (&Adapter{cfg: Config{SigningSecret: secret}, clock: fixedClock(now)}).HTTPHandler()
+	body := []byte(`{"type":"url_verification","challenge":"abc"}`)
+	r := httptest.NewRequest(http.MethodPost, "/slack/events", nil)
+	for k, v := range Sign(secret, body, now) {
+		r.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	c := &closeTracker{Reader: bytes.NewReader(body), w: w}
+	r.Body, r.ContentLength = c, int64(len(body))
+	h.ServeHTTP(w, r)
+	if !c.closed || !c.closedFirst || w.Code != http.StatusOK || w.Body.String() != "abc" {
+		t.Fatalf("closed %v, before the answer %v; answer %d %q", c.closed, c.closedFirst, w.Code, w.Body)
 	}
 }
