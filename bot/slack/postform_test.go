@@ -187,3 +187,29 @@ func TestPostFormErrorAsTheClients(t *testing.T) {
 		t.Fatalf("the password in the error: %v", err)
 	}
 }
+
+// postForm reaches the Web API as production does, over TLS with HTTP/2 when the server offers
+// it (the transport of bot.PooledClient, asked directly), asking for the answer as it is.
+func TestPostFormOverHTTP2(t *testing.T) {
+	var proto, accepted string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto, accepted = r.Proto, r.Header.Get("Accept-Encoding")
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true,"channel":"`+r.PostForm.Get("channel")+`","ts":"1700000000.000001"}`)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	hc := bot.PooledClient(10 * time.Second)
+	tr := hc.Transport.(*http.Transport)
+	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone() // the test's CA
+	a := &Adapter{cfg: Config{BotToken: "xoxb-1-2-abc"}, web: newWebAPI(hc, srv.URL+"/api/")}
+	var r statusAnswer
+	if err := a.postForm(context.Background(), "chat.postMessage", []string{"channel", "D1", "text", "x"}, &r); err != nil || !r.Ok {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if proto != "HTTP/2.0" || accepted != "" {
+		t.Fatalf("%s, Accept-Encoding %q", proto, accepted)
+	}
+}
