@@ -2,6 +2,8 @@ package slack
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -80,5 +82,27 @@ func TestHandlerClosesTheReadBody(t *testing.T) {
 	h.ServeHTTP(w, r)
 	if !c.closed || !c.closedFirst || w.Code != http.StatusOK || w.Body.String() != "abc" {
 		t.Fatalf("closed %v, before the answer %v; answer %d %q", c.closed, c.closedFirst, w.Code, w.Body)
+	}
+}
+
+// A request's signature is checked without an allocation once the MAC is made (the pool keeps
+// it): its input's head and its sum are the MAC's own buffers.
+func TestSignatureCheckAllocatesNothing(t *testing.T) {
+	const secret = "0123456789abcdef0123"
+	body := []byte(`{"type":"event_callback"}`)
+	h := Sign(secret, body, time.Unix(1700000000, 0))
+	ts, sig := h.Get("X-Slack-Request-Timestamp"), h.Get("X-Slack-Signature")
+	want := make([]byte, sha256.Size)
+	if !lowerHex(want, sig[3:]) {
+		t.Fatal(sig)
+	}
+	k := &keyedMAC{secret: secret, mac: hmac.New(sha256.New, []byte(secret))}
+	ok := false
+	if n := testing.AllocsPerRun(100, func() { ok = k.matches(ts, body, want) }); n != 0 || !ok {
+		t.Fatalf("matches %v in %v allocations", ok, n)
+	}
+	want[0] ^= 1
+	if k.matches(ts, body, want) {
+		t.Fatal("another MAC matched")
 	}
 }
