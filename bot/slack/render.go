@@ -416,7 +416,7 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header["Content-Type"] = formType[:1:1] // shared, as Header.Set would store it (an Add copies; a transport changes no request)
 	resp, err := a.web.rt.RoundTrip(req)
 	if err != nil {
 		return &url.Error{Op: "Post", URL: redacted(req.URL), Err: err} // as http.Client.Do says it
@@ -467,6 +467,9 @@ func redacted(u *url.URL) string {
 	return u.String()
 }
 
+// formType is a Web API request's Content-Type.
+var formType = []string{"application/x-www-form-urlencoded"}
+
 // maxRetries bounds how often one call waits out a 429.
 const maxRetries = 3
 
@@ -477,6 +480,9 @@ func (a *Adapter) call(ctx context.Context, method string, f func() error) error
 			return err
 		}
 		err := f()
+		if err == nil { // before rl, which errors.As moves to the heap: an allocation per call
+			return nil
+		}
 		var rl *slackapi.RateLimitedError
 		if !errors.As(err, &rl) || attempt >= maxRetries {
 			return err

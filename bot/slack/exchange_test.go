@@ -2,6 +2,7 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"io"
@@ -104,5 +105,22 @@ func TestSignatureCheckAllocatesNothing(t *testing.T) {
 	want[0] ^= 1
 	if k.matches(ts, body, want) {
 		t.Fatal("another MAC matched")
+	}
+}
+
+// A Web API call that succeeds costs call nothing of its own: what it keeps for a 429 is made
+// only when the call failed.
+func TestCallAllocatesNothingOnSuccess(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	a := &Adapter{lim: newLimiter(fixedClock(now), func(context.Context, time.Duration) error { return nil })}
+	ctx := context.Background()
+	ok := func() error { return nil }
+	_ = a.call(ctx, "users.info", ok) // the limiter's first entry for the method
+	if n := testing.AllocsPerRun(100, func() {
+		if err := a.call(ctx, "users.info", ok); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per call", n)
 	}
 }
