@@ -17,7 +17,7 @@ func PooledClient(timeout time.Duration) *http.Client {
 
 // Uncompressed makes t ask for answers as they are: net/http's transport otherwise adds
 // "Accept-Encoding: gzip" to every request (a header map of its own per request), and a
-// service that then compresses (Slack's Web API does when asked) costs the inflating of every
+// service that then compresses (Slack's Web API is reported to, asked) costs the inflating of every
 // answer, about 4 kB more allocated per answer of a kB or two (BenchmarkCompressedAnswer).
 // The bot's answers are small and its CPU matters more than their bytes; everything else of
 // t (proxy from the environment, HTTP/2, TLS) stays.
