@@ -117,19 +117,33 @@ func localeKey(subject string) string      { return "{u:" + subject + "}:locale"
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
-// stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey, menuKey and
-// localeKey of the subject, built as those build them but into one string (one allocation).
-func stepKeys(subject, chat, idem string) []string {
+// stepKeys are step.lua's keys: idemKey and sessKey of the subject, then only those the plan's
+// parts use, in this order: enrolKey (an attempt or a send), codeKey (an attempt, a code, or the
+// session deleted), linksKey (a link), menuKey (the menu forgotten), localeKey (a locale). They
+// are built as those build them but into one string (one allocation for all).
+func stepKeys(subject, chat, idem string, parts int64) []string {
 	var keys [7]string
-	stepKeysInto(&keys, subject, chat, idem)
-	return keys[:]
+	return keys[:stepKeysInto(&keys, subject, chat, idem, parts)]
 }
 
-// stepKeysInto builds stepKeys into keys.
-func stepKeysInto(keys *[7]string, subject, chat, idem string) {
+// stepKeysInto builds stepKeys into keys and returns how many there are.
+func stepKeysInto(keys *[7]string, subject, chat, idem string, parts int64) int {
 	const u = "{u:"
-	joinKeys(keys[:], [][4]string{{u, subject, "}:i:", idem}, {u, subject, "}:s:", chat}, {u, subject, "}:e"},
-		{u, subject, "}:code:", chat}, {u, subject, "}:l"}, {u, subject, "}:menu:", chat}, {u, subject, "}:locale"}})
+	all := [7][4]string{{u, subject, "}:i:", idem}, {u, subject, "}:s:", chat}, {u, subject, "}:e"},
+		{u, subject, "}:code:", chat}, {u, subject, "}:l"}, {u, subject, "}:menu:", chat}, {u, subject, "}:locale"}}
+	uses := [7]bool{true, true, parts&(partAttempt|partSend) != 0,
+		parts&(partAttempt|partCode) != 0 || parts&(partKeep|partSave) == 0,
+		parts&partLink != 0, parts&partForgetMenu != 0, parts&partLocale != 0}
+	var used [7][4]string
+	m := 0
+	for i, x := range all {
+		if uses[i] {
+			used[m] = x
+			m++
+		}
+	}
+	joinKeys(keys[:m], used[:m])
+	return m
 }
 
 // joinKeys sets keys[i] to the pieces of parts[i] joined (at most eight parts): the keys of a
@@ -574,8 +588,8 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if idem == "" {
 		idem = "-"
 	}
-	stepKeysInto(&p.keys, c.Subject, c.ChatKey, idem)
-	res, err := s.runStep(ctx, p)
+	keys := p.keys[:stepKeysInto(&p.keys, c.Subject, c.ChatKey, idem, p.parts)]
+	res, err := s.runStep(ctx, p, keys)
 	if err != nil {
 		// the script marks the message handled first and Redis does not undo a script that
 		// fails later (a command refused, a key of the wrong type): the mark goes again so the
@@ -583,26 +597,17 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		// the script may have run to its end.
 		var reply redis.Error
 		if c.IdemKey != "" && errors.As(err, &reply) {
-			if derr := s.rdb.Del(context.WithoutCancel(ctx), p.keys[0]).Err(); derr != nil {
+			if derr := s.rdb.Del(context.WithoutCancel(ctx), keys[0]).Err(); derr != nil {
 				err = errors.Join(err, derr)
 			}
 		}
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}
-	if len(res) != 3 && len(res) != 5 {
+	status, out, ok := parseStepReply(res)
+	if !ok {
 		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %q", res)
 	}
-	v, _ := strconv.ParseInt(res[1], 10, 64)
-	blk, _ := strconv.ParseInt(res[2], 10, 64)
-	out := flows.Outcome{Version: v}
-	if len(res) == 5 {
-		out.Fails, _ = strconv.Atoi(res[3])
-		out.Tries, _ = strconv.Atoi(res[4])
-	}
-	if blk > 0 {
-		out.BlockedUntil = time.UnixMilli(blk)
-	}
-	switch res[0] {
+	switch status {
 	case "ok":
 		out.Status = flows.Committed
 	case "dup":
@@ -616,20 +621,53 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	case "limit":
 		out.Status = flows.LimitReached
 	default:
-		return out, fmt.Errorf("store: commit: unexpected status %q", res[0])
+		return out, fmt.Errorf("store: commit: unexpected status %q", status)
 	}
 	return out, nil
 }
 
-// runStep runs step.lua with the plan p, as runScript runs it, and returns its answer (an
-// array of strings). Unless writes must be replicated (WAIT), its arguments are the plan's own
-// and the answer is read as strings directly.
-func (s *Store) runStep(ctx context.Context, p *stepPlan) ([]string, error) {
+// runStep runs step.lua with the plan p and keys, as runScript runs it, and returns its answer
+// (one string, see parseStepReply). Unless writes must be replicated (WAIT), its arguments are
+// the plan's own (evalShaArgs into its eval) and the answer is read as a string, not a value.
+func (s *Store) runStep(ctx context.Context, p *stepPlan, keys []string) (string, error) {
 	args := p.args()
 	if s.waitN != 0 {
-		return s.runScript(ctx, stepScript, p.keys[:], args...).StringSlice()
+		return s.runScript(ctx, stepScript, keys, args...).Text()
 	}
-	return runStrings(ctx, s.rdb, stepScript, p.eval[:], p.keys[:], args)
+	cmd := redis.NewStringCmd(ctx, evalShaArgs(p.eval[:0], stepScript, keys, args)...)
+	cmd.SetFirstKeyPos(3)
+	_ = s.rdb.Process(ctx, cmd)
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		return stepScript.Eval(ctx, s.rdb, keys, args...).Text()
+	}
+	return cmd.Result()
+}
+
+// parseStepReply reads step.lua's answer, 'outcome version' and for some outcomes numbers after
+// it, each after a space: the block's end (ms), then the failures and the tries.
+func parseStepReply(res string) (string, flows.Outcome, bool) {
+	var out flows.Outcome
+	var nums [4]int64 // the version, the block's end, the failures, the tries
+	status, rest, more := strings.Cut(res, " ")
+	n := 0
+	for ; more && n < len(nums); n++ {
+		var f string
+		f, rest, more = strings.Cut(rest, " ")
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return "", out, false
+		}
+		nums[n] = v
+	}
+	if status == "" || more || n == 0 || n == 3 {
+		return "", out, false
+	}
+	out.Version = nums[0]
+	if nums[1] > 0 {
+		out.BlockedUntil = time.UnixMilli(nums[1])
+	}
+	out.Fails, out.Tries = int(nums[2]), int(nums[3])
+	return status, out, true
 }
 
 // CheckDurable pings Redis and, unless allowNoAOF, requires its append-only log on every node

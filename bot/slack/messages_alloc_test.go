@@ -1,9 +1,7 @@
 package slack
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/resetbot/resetbot/flows"
 )
@@ -25,19 +23,3 @@ func TestMessagesAllocations(t *testing.T) {
 	}
 	t.Logf("%v allocations", n)
 }
-
-// A Web API call that succeeds costs call nothing of its own: the rate limit's error is looked
-// for only in an error (its target is made where it is declared).
-func TestCallAllocations(t *testing.T) {
-	a := &Adapter{lim: newLimiter(wall{}, func(context.Context, time.Duration) error { return nil })}
-	ctx := context.Background()
-	ok := func() error { return nil }
-	_ = a.call(ctx, "chat.postMessage:D1", ok)
-	if n := testing.AllocsPerRun(100, func() { _ = a.call(ctx, "chat.postMessage:D1", ok) }); n > 0 {
-		t.Fatalf("%v allocations per call", n)
-	}
-}
-
-type wall struct{}
-
-func (wall) Now() time.Time { return time.Now() }
