@@ -79,9 +79,9 @@ type Auditor struct {
 	closed   bool
 	writes   atomic.Uint64
 	o        AuditOptions
-	lastWarn atomic.Int64 // unix seconds of the last ALERT line about lost events
-	lostSum  atomic.Int64 // lost events since that line
-	fixed    [3]any       // audit.lua's first arguments (the caps and the lifetime), boxed once
+	lastWarn atomic.Int64  // unix seconds of the last ALERT line about lost events
+	lostSum  atomic.Int64  // lost events since that line
+	fixed    [3]any        // audit.lua's first arguments (the caps and the lifetime), boxed once
 	closing  chan struct{} // closed by Close: a batch gathering more events goes at once
 	// gather waits while a batch gathers (auditGather in production; tests hold it)
 	gather func(closing <-chan struct{})
