@@ -91,7 +91,7 @@ func TestAuditEventsGatherIntoOneWrite(t *testing.T) {
 	resetStats(t, rdb)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	gathering, release := make(chan struct{}), make(chan struct{})
-	gather := func(closing <-chan struct{}) {
+	gather := func(closing, _ <-chan struct{}) {
 		gathering <- struct{}{}
 		select {
 		case <-release:
@@ -139,6 +139,42 @@ func TestAuditEventsGatherIntoOneWrite(t *testing.T) {
 	for i, e := range evs {
 		if e.Reason != strconv.Itoa(i) {
 			t.Fatalf("event %d is %q: out of order", i, e.Reason)
+		}
+	}
+}
+
+// A reader of the trail (an admin's "audit <user>", the report's day counts, the export) sees
+// every event audited before it: it hurries the batch that gathers and waits for its write.
+func TestAuditReadersSeeEventsStillGathering(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	gathering := make(chan struct{}, 1)
+	a := newAuditor(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), AuditOptions{})
+	a.start(func(closing, hurry <-chan struct{}) {
+		gathering <- struct{}{}
+		select { // no timer: only a reader or Close ends the gathering
+		case <-hurry:
+		case <-closing:
+		}
+	})
+	defer a.Close()
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for i, read := range []func() (int, error){
+		func() (int, error) { evs, err := a.Recent(ctx, "bob", 10); return len(evs), err },
+		func() (int, error) {
+			c, err := a.DailyCounts(ctx, []string{flows.CountReset}, now, 1)
+			return int(c[flows.CountReset][0]), err
+		},
+		func() (int, error) {
+			n := 0
+			err := a.Since(ctx, now.Add(-time.Hour), func(flows.AuditEvent) { n++ })
+			return n, err
+		},
+	} {
+		a.Audit(ctx, flows.AuditEvent{Time: now, Actor: "slack:T1:U1", Subject: "bob", Platform: "slack", Action: "reset", Outcome: "ok", Reason: "user_chosen"})
+		<-gathering
+		if n, err := read(); err != nil || n != i+1 {
+			t.Fatalf("reader %d saw %d events (%v), want %d", i, n, err, i+1)
 		}
 	}
 }
