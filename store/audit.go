@@ -68,8 +68,9 @@ type AuditOptions struct {
 }
 
 // Auditor writes audit events to the stream from a background goroutine, so a step never
-// waits for them. Each write also counts the event in its day's counter and indexes it under its
-// subject, in the same script (store/audit.lua). Close flushes.
+// waits for them, in batches that gather for a few milliseconds (auditGather). Each write also
+// counts the event in its day's counter and indexes it under its subject, in the same script
+// (store/audit.lua). Its readers see every event audited before them; Close flushes.
 type Auditor struct {
 	rdb      redis.UniversalClient
 	log      *slog.Logger
