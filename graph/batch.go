@@ -133,10 +133,11 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 		req.Header[canonicalPriorityHeader] = h[2:3:3]
 	}
 	if body != nil {
+		// the body stays the reader http.NewRequest made of the bytes (and its GetBody): net/http
+		// writes such a body with the headers, in one write, where it writes the headers of any
+		// other body first, on their own (a write, and a packet, more for every request with a
+		// body); a retry gets its own copy from GetBody (retryBody)
 		req.Header["Content-Type"] = h[3:4:4]
-		// the SDK's retry handler sends the body again after a 429, 503 or 504 by seeking it
-		// back to its start, which http.NewRequest's wrapper of the reader does not allow
-		req.Body = &seekBody{Reader: rd.(*bytes.Reader), data: body}
 	}
 	// the transport itself: http.Client would copy the headers for redirects it never follows
 	resp, err := d.plain.RoundTrip(req)
@@ -166,27 +167,20 @@ func (d *Directory) requestBody(ctx context.Context, op, method, path string, bo
 	return b, nil
 }
 
-// seekBody is a request body the retry handler can rewind. The transport may still be reading
-// an attempt's body after its answer arrived (net/http's RoundTripper contract: the body is
-// closed, maybe by another goroutine, after RoundTrip returns, and a caller reusing it must
-// wait for that): what it then reads, after the retry handler rewound the body, the next
-// attempt would miss ("ContentLength=126 with Body length 0"). So every attempt after the first
-// reads a reader of its own over the same bytes (see retryBody).
-type seekBody struct {
-	*bytes.Reader
-	data []byte
-}
-
-func (*seekBody) Close() error { return nil }
-
-// retryBody gives a plain request the SDK's retry handler sends again (it says so with
-// Retry-Attempt) a body of its own; false for any other request.
+// retryBody gives a request the SDK's retry handler sends again (it says so with
+// Retry-Attempt) a body of its own, from the request's GetBody (a plain request's, which
+// http.NewRequest sets for its bytes); false for any other request. The retry handler would
+// rewind a body it can seek, but the transport may still be reading an attempt's body after
+// its answer arrived (net/http's RoundTripper contract: the body is closed, maybe by another
+// goroutine, after RoundTrip returns, and a caller reusing it must wait for that): what it then
+// read, after the body was rewound, the next attempt would miss ("ContentLength=126 with Body
+// length 0").
 func retryBody(r *http.Request) (io.ReadCloser, bool) {
-	b, ok := r.Body.(*seekBody)
-	if !ok || len(r.Header["Retry-Attempt"]) == 0 {
+	if r.GetBody == nil || len(r.Header["Retry-Attempt"]) == 0 {
 		return nil, false
 	}
-	return io.NopCloser(bytes.NewReader(b.data)), true
+	b, err := r.GetBody()
+	return b, err == nil
 }
 
 // statusError is Graph's error answer to a request made outside the SDK.

@@ -113,9 +113,13 @@ func New(cfg Config) (*Directory, error) {
 	}
 	parent := cfg.Transport
 	if parent == nil {
-		// keep enough connections to Graph for the concurrent steps (the default keeps two)
+		// keep enough connections to Graph for the concurrent steps (the default keeps two),
+		// and ask for answers as they are: net/http's transport otherwise adds "Accept-Encoding:
+		// gzip" to every request (a header map per request) and inflates every compressed
+		// answer (a gzip reader's set-up and the inflating, for answers of a few kB)
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
+		t.DisableCompression = true
 		parent = t
 	}
 	hc := &http.Client{

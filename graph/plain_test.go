@@ -3,9 +3,11 @@ package graph_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +73,12 @@ func TestPlainRequestsSendTheSDKsHeaders(t *testing.T) {
 	sdk := s.of("/phoneMethods")
 	if len(sdk) != 1 {
 		t.Fatalf("%d phone method reads", len(sdk))
+	}
+	// the SDK's requests and the plain ones ask for answers as they are (the default client)
+	for _, r := range s.of("/") {
+		if v := r.header.Values("Accept-Encoding"); len(v) != 0 {
+			t.Errorf("%s: Accept-Encoding %q", r.route, v)
+		}
 	}
 	want := sdk[0].header
 	if !strings.Contains(want.Get("SdkVersion"), "graph-go-core/") || !strings.HasPrefix(want.Get("User-Agent"), "kiota-go/") {
@@ -255,5 +263,59 @@ func TestThrottledAnswersAreClosed(t *testing.T) {
 	}
 	if throttled != 3 {
 		t.Fatalf("%d throttled answers, want 3", throttled)
+	}
+}
+
+// writeCounter counts the writes on the connections a transport dials.
+type writeCounter struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c writeCounter) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// A plain request with a body (the look-up batch, the password PATCH) goes out in one write,
+// its headers and body together, as one without a body does: net/http writes the headers of a
+// body it does not know to be in memory on their own first, a write (and a packet) more per
+// request.
+func TestPlainRequestsGoOutInOneWrite(t *testing.T) {
+	tn := graphtest.New()
+	graphtest.DemoUsers(tn)
+	if err := tn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tn.Close)
+	tn.Strict(t)
+	var writes, requests atomic.Int64
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return writeCounter{c, &writes}, nil
+	}
+	d, err := graph.New(graph.Config{BaseURL: tn.GraphURL(), Transport: countingTransport{tr, &requests},
+		Credential: graph.NewClientCredential(tn.TokenURL(), tn.ClientID, tn.ClientSecret, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := "a11ce000-0000-4000-8000-000000000001"
+	if _, err := d.Lookup(ctx, flows.Claim{Kind: flows.ClaimObjectID, Value: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetPassword(ctx, id, "Granite-Orchid-Lantern-8", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RevokeSessions(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if requests.Load() != 3 || writes.Load() != requests.Load() {
+		t.Fatalf("%d writes for %d requests", writes.Load(), requests.Load())
 	}
 }

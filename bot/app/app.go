@@ -254,7 +254,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 
 	if o.Listener != nil {
-		srv := &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := newHTTPServer(a.mux)
 		a.add("web", stageListen, func(ctx context.Context) error { return serveHTTP(ctx, srv, o.Listener, o.ShutdownTimeout) }, false)
 	}
 	var rosters []flows.ChatRoster
@@ -367,7 +367,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}, false)
 	}
 	if o.MetricsAddr != "" && o.Metrics != nil {
-		ms := &http.Server{Addr: o.MetricsAddr, Handler: o.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		ms := newHTTPServer(o.Metrics.Handler())
 		a.add("metrics", stageLast, func(ctx context.Context) error {
 			ln, err := net.Listen("tcp", o.MetricsAddr)
 			if err != nil {
@@ -505,6 +505,20 @@ func (a *App) Close() {
 		a.closers[i]()
 	}
 	a.closers = nil
+}
+
+// idleTimeout is how long a kept-alive connection may wait for its next request before the
+// server closes it (net/http's zero would keep it for ever: every idle client, or one that
+// opens connections and leaves them, would hold a descriptor and a goroutine until restart).
+// It is longer than the idle time of the proxies that stand in front of the bot (Caddy's
+// reverse proxy keeps idle connections 2 minutes, ingress-nginx's upstream keep-alive 60
+// seconds), so they close first and never send a request on a connection the bot is closing.
+const idleTimeout = 3 * time.Minute
+
+// newHTTPServer is the server of the bot's listeners: the headers within 10 seconds, an idle
+// connection closed after idleTimeout.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout}
 }
 
 // serveHTTP serves on ln until ctx ends, then shuts the server down, letting requests in

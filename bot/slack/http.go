@@ -40,6 +40,10 @@ type verifier struct{ macs sync.Pool } // of *keyedMAC
 type keyedMAC struct {
 	secret string
 	mac    hash.Hash
+	// what is written to and read from mac: here, not on the stack, where each would move to
+	// the heap per request (mac is an interface: the compiler cannot tell it keeps neither)
+	head [32]byte
+	sum  [sha256.Size]byte
 }
 
 func (v *verifier) verify(h http.Header, body []byte, secret string, now time.Time) bool {
@@ -64,15 +68,18 @@ func (v *verifier) verify(h http.Header, body []byte, secret string, now time.Ti
 	if k == nil || k.secret != secret {
 		k = &keyedMAC{secret: secret, mac: hmac.New(sha256.New, []byte(secret))}
 	}
-	mac := k.mac
-	mac.Reset()
-	var head [32]byte
-	mac.Write(append(append(append(head[:0], "v0:"...), ts...), ':'))
-	mac.Write(body)
-	var sum [sha256.Size]byte
-	ok := hmac.Equal(mac.Sum(sum[:0]), want[:])
+	ok := k.matches(ts, body, want[:])
 	v.macs.Put(k)
 	return ok
+}
+
+// matches reports whether want is the MAC of "v0:<ts>:<body>", in constant time.
+func (k *keyedMAC) matches(ts string, body, want []byte) bool {
+	mac := k.mac
+	mac.Reset()
+	mac.Write(append(append(append(k.head[:0], "v0:"...), ts...), ':'))
+	mac.Write(body)
+	return hmac.Equal(mac.Sum(k.sum[:0]), want)
 }
 
 // lowerHex decodes s, lower-case hex digits only, into dst (len(s) == 2*len(dst)).
@@ -126,6 +133,9 @@ func (a *Adapter) verified(next func(w http.ResponseWriter, r *http.Request, bod
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		// read to its end: closed now, net/http's server does not read it again for what the
+		// handler left (an io.CopyN of the body, at the answer's headers, for every request)
+		_ = r.Body.Close()
 		if !a.verifier.verify(r.Header, body, a.cfg.SigningSecret, a.clock.Now()) {
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
@@ -135,17 +145,18 @@ func (a *Adapter) verified(next func(w http.ResponseWriter, r *http.Request, bod
 }
 
 // readBody reads a request's body, at most maxBody bytes, in one piece when its length is
-// announced (io.ReadAll grows its buffer a few times for an interactivity payload).
+// announced (io.ReadAll grows its buffer a few times for an interactivity payload). A body
+// of an announced length within the bound needs no http.MaxBytesReader (an allocation per
+// request): net/http's server gives no more than the length announced.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
 	if n := r.ContentLength; n >= 0 && n <= maxBody {
 		b := make([]byte, n)
-		if _, err := io.ReadFull(body, b); err != nil {
+		if _, err := io.ReadFull(r.Body, b); err != nil {
 			return nil, err
 		}
 		return b, nil
 	}
-	return io.ReadAll(body)
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 }
 
 func (a *Adapter) events(w http.ResponseWriter, r *http.Request, body []byte) {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -105,6 +107,10 @@ func TestPostFormWireUnchanged(t *testing.T) {
 		if got != want || len(want) < len(formBlocks) {
 			t.Errorf("%s: sent\n%q\nbefore\n%q", method, got, want)
 		}
+		// answers asked for as they are (bot.Uncompressed): no gzip reader per answer
+		if strings.Contains(strings.ToLower(got), "accept-encoding") {
+			t.Errorf("%s: sent %q", method, got)
+		}
 	}
 	if _, ok := a.web.urls["chat.postMessage"]; !ok {
 		t.Fatal("chat.postMessage's URL is parsed per call")
@@ -133,8 +139,8 @@ func TestPostFormTimeoutCoversBody(t *testing.T) {
 
 	const timeout = 300 * time.Millisecond
 	a := &Adapter{cfg: Config{BotToken: "xoxb-1-2-abc"}, web: newWebAPI(&http.Client{Transport: srv.Client().Transport, Timeout: timeout}, srv.URL+"/")}
-	if a.web.hc.Timeout != 0 || a.web.timeout != timeout {
-		t.Fatalf("client timeout %v, call timeout %v", a.web.hc.Timeout, a.web.timeout)
+	if a.web.timeout != timeout {
+		t.Fatalf("call timeout %v", a.web.timeout)
 	}
 	done := make(chan error, 1)
 	start := time.Now()
@@ -159,5 +165,51 @@ func TestPostFormTimeoutCoversBody(t *testing.T) {
 		}
 	case <-time.After(20 * timeout):
 		t.Fatalf("a stalled answer's body was still being read %v later", 20*timeout)
+	}
+}
+
+// A call that fails on the way fails as it did through http.Client: a *url.Error naming the
+// operation and the URL, its password hidden, around the transport's error.
+func TestPostFormErrorAsTheClients(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := strings.Replace(srv.URL, "http://", "http://bot:secret@", 1) + "/api/"
+	srv.Close() // nothing listens any more
+	hc := bot.PooledClient(10 * time.Second)
+	a := &Adapter{cfg: Config{BotToken: "xoxb-1-2-abc"}, web: newWebAPI(hc, base)}
+	var r statusAnswer
+	err := a.postForm(context.Background(), "chat.postMessage", []string{"channel", "D1", "text", "x"}, &r)
+	_, want := hc.Post(base+"chat.postMessage", "application/x-www-form-urlencoded", strings.NewReader("x"))
+	var ue, wue *url.Error
+	if !errors.As(err, &ue) || !errors.As(want, &wue) || ue.Op != wue.Op || ue.URL != wue.URL || ue.Err.Error() != wue.Err.Error() {
+		t.Fatalf("error %#v, the client's %#v", err, want)
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Fatalf("the password in the error: %v", err)
+	}
+}
+
+// postForm reaches the Web API as production does, over TLS with HTTP/2 when the server offers
+// it (the transport of bot.PooledClient, asked directly), asking for the answer as it is.
+func TestPostFormOverHTTP2(t *testing.T) {
+	var proto, accepted string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto, accepted = r.Proto, r.Header.Get("Accept-Encoding")
+		_ = r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true,"channel":"`+r.PostForm.Get("channel")+`","ts":"1700000000.000001"}`)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	hc := bot.PooledClient(10 * time.Second)
+	tr := hc.Transport.(*http.Transport)
+	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone() // the test's CA
+	a := &Adapter{cfg: Config{BotToken: "xoxb-1-2-abc"}, web: newWebAPI(hc, srv.URL+"/api/")}
+	var r statusAnswer
+	if err := a.postForm(context.Background(), "chat.postMessage", []string{"channel", "D1", "text", "x"}, &r); err != nil || !r.Ok {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if proto != "HTTP/2.0" || accepted != "" {
+		t.Fatalf("%s, Accept-Encoding %q", proto, accepted)
 	}
 }

@@ -342,17 +342,21 @@ func (r *statusAnswer) member(key []byte, val jsonscan.Value) (err error) {
 // bodies are the buffers Web API answers are read into.
 var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// webAPI is how postForm reaches the Web API: slack-go's client (its transport and connections)
-// without its Timeout, which each call keeps instead as its context's deadline, and the URLs of
-// the methods postForm calls, parsed once.
+// webAPI is how postForm reaches the Web API: slack-go's client's transport (its connections,
+// proxy and TLS), without its Timeout, which each call keeps instead as its context's
+// deadline, and the URLs of the methods postForm calls, parsed once.
 //
 // With a Timeout, net/http's client copies every request, wraps every answer's body and makes
 // closures to stop the timer when the body is read (setRequestCancel); a deadline on the call's
 // context is the same bound (from before the request is sent until the whole answer is read,
-// postForm reading it all before it returns) without them. http.NewRequestWithContext parses
-// the URL string every call.
+// postForm reading it all before it returns) without them. Without one, the client still
+// copies every request's headers for the redirects it would follow (makeHeadersCopier), and
+// the Web API's methods answer where they are asked (https://api.slack.com/web: a method is a
+// POST to its URL, answered with its JSON): postForm asks the transport itself, as the client
+// would, its errors wrapped in the *url.Error the client returns. http.NewRequestWithContext
+// parses the URL string every call.
 type webAPI struct {
-	hc      *http.Client
+	rt      http.RoundTripper
 	timeout time.Duration // 0: none
 	base    string        // the Web API's base URL, ending with /
 	urls    map[string]webURL
@@ -369,8 +373,11 @@ type webURL struct {
 var formMethods = [...]string{"chat.postMessage", "chat.update", "users.info"}
 
 func newWebAPI(hc *http.Client, base string) webAPI {
-	w := webAPI{hc: &http.Client{Transport: hc.Transport, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}, timeout: hc.Timeout, base: base,
-		urls: make(map[string]webURL, len(formMethods))}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport // as the client does
+	}
+	w := webAPI{rt: rt, timeout: hc.Timeout, base: base, urls: make(map[string]webURL, len(formMethods))}
 	for _, m := range formMethods {
 		// a base that is no URL is refused by each call, as before (http.NewRequestWithContext)
 		if r, err := http.NewRequest(http.MethodPost, base+m, nil); err == nil {
@@ -409,12 +416,17 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := a.web.hc.Do(req)
+	req.Header["Content-Type"] = formType[:1:1] // shared, as Header.Set would store it (an Add copies; a transport changes no request)
+	resp, err := a.web.rt.RoundTrip(req)
 	if err != nil {
-		return err
+		return &url.Error{Op: "Post", URL: redacted(req.URL), Err: err} // as http.Client.Do says it
 	}
-	body := io.LimitReader(resp.Body, maxBody)
+	// an answer of an announced length within the bound is read as it is: the transport gives
+	// no more than its length (a LimitReader is an allocation per call)
+	var body io.Reader = resp.Body
+	if n := resp.ContentLength; n < 0 || n > maxBody {
+		body = io.LimitReader(resp.Body, maxBody)
+	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, body) // so the connection is reused
 		_ = resp.Body.Close()
@@ -447,6 +459,17 @@ func (a *Adapter) postForm(ctx context.Context, method string, fields []string, 
 	return nil
 }
 
+// redacted is u as http.Client's errors show it: a password in it replaced with ***.
+func redacted(u *url.URL) string {
+	if _, has := u.User.Password(); has {
+		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+	}
+	return u.String()
+}
+
+// formType is a Web API request's Content-Type.
+var formType = []string{"application/x-www-form-urlencoded"}
+
 // maxRetries bounds how often one call waits out a 429.
 const maxRetries = 3
 
@@ -457,6 +480,9 @@ func (a *Adapter) call(ctx context.Context, method string, f func() error) error
 			return err
 		}
 		err := f()
+		if err == nil { // before rl, which errors.As moves to the heap: an allocation per call
+			return nil
+		}
 		var rl *slackapi.RateLimitedError
 		if !errors.As(err, &rl) || attempt >= maxRetries {
 			return err
