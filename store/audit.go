@@ -100,7 +100,7 @@ var (
 )
 
 var (
-	auditScript    = script("audit.lua", "lib_window.lua")
+	auditScript    = script("audit.lua", "lib_window_key.lua")
 	auditAgeScript = script("audit_age.lua")
 )
 
@@ -275,40 +275,59 @@ func (a *Auditor) trimAge(ctx context.Context, e flows.AuditEvent) {
 	}
 }
 
-// auditArgs are the keys and arguments of audit.lua for a batch of events: per event its two
-// keys, and its seven values each an argument of its own, so the script parses nothing. The
-// values go as pointers into batch (go-redis writes a *string as its string, a *int64 as its
-// number), not boxed one by one: batch must not change until the command has run. The counting
-// flags and the keys are built into one string.
+// auditArgs are the keys and arguments of audit.lua for a batch of events: the keys an event
+// needs (its subject's index when it starts a run of that subject's events, its kind's counter
+// when it counts; each key costs Redis its copy into Lua), and its seven values each an argument
+// of its own, so the script parses nothing. The values go as pointers into batch (go-redis writes
+// a *string as its string, a *int64 as its number), not boxed one by one: batch must not change
+// until the command has run. The counting flags and the keys are built into one string.
 func auditArgs(batch []flows.AuditEvent, fixed [3]any) ([]string, []any) {
 	n := len(batch)
 	kinds := make([]string, n)
-	size := n // the flags
+	size, nkeys := n, 3 // the flags; the stream's keys
+	prev := ""          // the subject of the latest event with one
 	for i, e := range batch {
 		kinds[i] = flows.CountKind(e)
-		size += len(auditIndexPrefix) + len(e.Subject) + countKeyLen(kinds[i])
+		if e.Subject != "" && e.Subject != prev {
+			size += len(auditIndexPrefix) + len(e.Subject)
+			nkeys++
+			prev = e.Subject
+		}
+		if kinds[i] != "" {
+			size += countKeyLen(kinds[i])
+			nkeys++
+		}
 	}
 	var b strings.Builder
 	b.Grow(size)
 	for _, kind := range kinds {
 		b.WriteByte(flag(kind != ""))
 	}
+	ends := make([]int, 0, nkeys-3)
+	prev = ""
 	for i, e := range batch {
-		var k [64]byte
-		b.WriteString(auditIndexPrefix)
-		b.WriteString(e.Subject)
-		b.Write(appendCountKey(k[:0], kinds[i], e.Time))
+		if e.Subject != "" && e.Subject != prev {
+			b.WriteString(auditIndexPrefix)
+			b.WriteString(e.Subject)
+			ends = append(ends, b.Len())
+			prev = e.Subject
+		}
+		if kinds[i] != "" {
+			var k [64]byte
+			b.Write(appendCountKey(k[:0], kinds[i], e.Time))
+			ends = append(ends, b.Len())
+		}
 	}
 	all := b.String()
 	sc := &auditScratch{flags: all[:n], times: make([]int64, n)}
-	keys := make([]string, 3, 3+2*n)
+	keys := make([]string, 3, nkeys)
 	keys[0], keys[1], keys[2] = AuditStream, auditShippedKey, auditLostKey
 	pos := n
-	for i, e := range batch {
-		idx := pos + len(auditIndexPrefix) + len(e.Subject) // the end of its index's key
-		end := idx + countKeyLen(kinds[i])                  // and of its counter's
-		keys = append(keys, all[pos:idx], all[idx:end])
+	for _, end := range ends {
+		keys = append(keys, all[pos:end])
 		pos = end
+	}
+	for i, e := range batch {
 		sc.times[i] = e.Time.UnixMilli()
 	}
 	args := append(make([]any, 0, 4+7*n), fixed[:]...)

@@ -9,13 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/resetbot/resetbot/flows"
 	"github.com/resetbot/resetbot/store/redistest"
 )
 
 // A person's index keeps their newest SubjectMaxLen ids, trimmed only by a push that takes it
 // past the cap (not after every push), and gets its lifetime once per batch whatever number of
-// their events the batch holds; every event is still written, counted and indexed.
+// their events the batch holds; every event is still written, counted and indexed. The ids of
+// consecutive events of one person go in one push, and a counter is added to once per batch.
 func TestAuditIndexTrimsOnlyPastItsCapAndExpiresOncePerBatch(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
@@ -39,8 +43,17 @@ func TestAuditIndexTrimsOnlyPastItsCapAndExpiresOncePerBatch(t *testing.T) {
 	a.writeBatch(ctx, first)
 	a.writeBatch(ctx, second)
 
-	if trims, _ := commandStat(t, rdb, "ltrim"); trims != 20 {
-		t.Errorf("%d trims of the indexes, want 20: one per push past the cap of %d", trims, SubjectMaxLen)
+	// bob's pushes: the first batch's 60 at once; in the second, carol's events split his into
+	// runs of 1, 12, 12, 12, 12 and 11 ids, the last two each taking his index past the cap
+	if pushes, _ := commandStat(t, rdb, "lpush"); pushes != 12 {
+		t.Errorf("%d pushes to the indexes, want 12: bob's 7 runs and carol's 5 events", pushes)
+	}
+	if trims, _ := commandStat(t, rdb, "ltrim"); trims != 2 {
+		t.Errorf("%d trims of the indexes, want 2: one per push past the cap of %d", trims, SubjectMaxLen)
+	}
+	incr, _ := commandStat(t, rdb, "incr")
+	if incrby, _ := commandStat(t, rdb, "incrby"); incr != 0 || incrby != 2 {
+		t.Errorf("%d INCRs and %d INCRBYs of the reset counter, want 0 and 2: once per batch", incr, incrby)
 	}
 	if expires, _ := commandStat(t, rdb, "expire"); expires != 3 {
 		t.Errorf("%d EXPIREs, want 3: bob's index in each batch, carol's once", expires)
@@ -76,6 +89,67 @@ func TestAuditIndexTrimsOnlyPastItsCapAndExpiresOncePerBatch(t *testing.T) {
 	c, err := a.DailyCounts(ctx, []string{flows.CountReset}, now, 1)
 	if err != nil || c[flows.CountReset][0] != 120 {
 		t.Errorf("resets counted %v (%v), want 120", c, err)
+	}
+}
+
+// A batch stores what its events one at a time would: on redis-server and on the demo's
+// miniredis (gopher-lua), interleaved people's indexes hold their ids newest first (an event
+// without a subject between one person's events leaves their run as it is), each counter
+// has all of its kind's events (a new counter gets its lifetime), an event already counted today
+// adds to its counter, and events without a subject are written but not indexed.
+func TestAuditBatchStoresWhatOneEventAtATimeWould(t *testing.T) {
+	for name, rdb := range map[string]redis.UniversalClient{
+		"redis-server": redistest.Start(t).Client(),
+		"miniredis":    redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			a := NewAuditorWith(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), AuditOptions{})
+			defer a.Close()
+			now := time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
+			ev := func(subject, action, reason string) flows.AuditEvent {
+				return flows.AuditEvent{Time: now, Actor: "slack:T1:U1", Subject: subject, Platform: "slack", Action: action, Outcome: "ok", Reason: reason}
+			}
+			a.writeBatch(ctx, []flows.AuditEvent{ev("bob", "reset", "user_password")})
+			batch := []flows.AuditEvent{ev("bob", "verify", "totp"), ev("bob", "reset", "user_password"), ev("carol", "reset", "user_password"),
+				ev("", "policy", ""), ev("bob", "unlock", "unlocked"), ev("carol", "verify", "totp"), ev("", "policy", ""), ev("carol", "block", "")}
+			// the keys the script needs only: an index where another person's events start (an
+			// event without a subject starts none), a counter where an event counts
+			if keys, _ := auditArgs(batch, a.fixed); len(keys) != 3+4+6 {
+				t.Errorf("%d keys for the batch, want 13: the stream's 3, 4 indexes, 6 counters", len(keys))
+			}
+			a.writeBatch(ctx, batch)
+			all, err := Events(ctx, rdb)
+			if err != nil || len(all) != 1+len(batch) {
+				t.Fatalf("%d events (%v), want %d", len(all), err, 1+len(batch))
+			}
+			for who, want := range map[string][]string{"bob": {"unlock", "reset", "verify", "reset"}, "carol": {"block", "verify", "reset"}} {
+				got, err := a.Recent(ctx, who, 10)
+				var actions []string
+				for _, e := range got {
+					actions = append(actions, e.Action)
+				}
+				if err != nil || !slices.Equal(actions, want) {
+					t.Errorf("%s's index: %v (%v), want %v", who, actions, err, want)
+				}
+			}
+			if n, _ := rdb.Exists(ctx, subjectKey("")).Result(); n != 0 {
+				t.Error("an event with no subject was indexed")
+			}
+			kinds := []string{flows.CountReset, flows.CountUnlock, flows.CountVerified(flows.MethodTOTP), flows.CountBlock}
+			c, err := a.DailyCounts(ctx, kinds, now, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for kind, want := range map[string]int64{flows.CountReset: 3, flows.CountUnlock: 1, flows.CountVerified(flows.MethodTOTP): 2, flows.CountBlock: 1} {
+				if c[kind][0] != want {
+					t.Errorf("%s counted %d, want %d", kind, c[kind][0], want)
+				}
+				if ttl, err := rdb.TTL(ctx, countKey(kind, now)).Result(); err != nil || ttl < countLifetime-time.Minute || ttl > countLifetime {
+					t.Errorf("%s's counter lives %v (%v), want %v", kind, ttl, err, countLifetime)
+				}
+			}
+		})
 	}
 }
 

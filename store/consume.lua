@@ -9,17 +9,23 @@
 -- {1, record replaced, its pttl, count replaced, its pttl, sealed email method} ('' and -2 for
 -- a missing key, '' for no email method).
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if tonumber(redis.call('HGET', KEYS[2], 'v') or '0') ~= tonumber(ARGV[3]) then return 0 end
+-- the versions compared as the decimals both sides write (as step.lua does: no number parsed)
+if (redis.call('HGET', KEYS[2], 'v') or '0') ~= ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-if ARGV[4] == '' then
-  redis.call('DEL', KEYS[2])
-else
-  redis.call('HSET', KEYS[2], 'v', string.format('%d', tonumber(ARGV[3]) + 1), 'data', ARGV[4])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[2], 'v', string.format('%d', ARGV[3] + 1), 'data', ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
+elseif not KEYS[3] then
+  redis.call('DEL', KEYS[2])
 end
 if not KEYS[3] then return 1 end
 local rec, recttl = redis.call('GET', KEYS[3]) or '', redis.call('PTTL', KEYS[3])
 local n, nttl = redis.call('GET', KEYS[4]) or '', redis.call('PTTL', KEYS[4])
 redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[7])
-redis.call('DEL', KEYS[4])
+-- the count of checks goes, and with it a session not saved (one DEL for both)
+if ARGV[4] == '' then
+  redis.call('DEL', KEYS[2], KEYS[4])
+else
+  redis.call('DEL', KEYS[4])
+end
 return {1, rec, recttl, n, nttl, redis.call('HGET', KEYS[5], ARGV[8]) or ''}

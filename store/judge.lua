@@ -9,7 +9,11 @@
 local now = tonumber(ARGV[1])
 local function fmt(n) return string.format('%d', n) end
 -- tick counts one in a window of the enrollment (lib_window.lua)
-local function tick(field, win) return window_tick(KEYS[1], field, now, win) end
+local function tick(field, win)
+  local c, v = window_next(redis.call('HGET', KEYS[1], field), now, ARGV[1], win)
+  redis.call('HSET', KEYS[1], field, v)
+  return c
+end
 local blk = tonumber(redis.call('HGET', KEYS[1], 'block') or '0')
 if blk > now then return {'blocked', fmt(blk)} end
 local block = function()

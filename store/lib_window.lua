@@ -1,50 +1,31 @@
--- The fixed window every counter uses. A per-person counter (tries per method, failures, codes
--- sent) is kept in one hash field as 'count:start': a window starts with its first count and
--- ends win ms later. A counter with a key of its own (the recovery page's buckets, a day's
--- sign-ins or lockout alerts, a day's audit counts) is the key's value, and the window is the
--- key's lifetime from its first count. script() puts this file in front of the scripts that
--- count (step.lua, judge.lua, count_send.lua, ratelimit.lua, signin.lua, announce.lua,
--- audit.lua), so there is one implementation; it is a library, not a script of its own.
+-- The fixed window every per-person counter uses (tries per method, failures, codes sent): it is
+-- kept in one hash field as 'count:start', and a window starts with its first count and ends win
+-- ms later. script() puts this file in front of the scripts that count in such a field (step.lua,
+-- judge.lua, count_send.lua), so there is one implementation; it is a library, not a script of
+-- its own. (A counter with a key of its own is lib_window_key.lua's.) Each local function here is
+-- made anew on every run of a script that has it, so there are only those the scripts need.
 
--- window_parse is the count in v, a field's value as read (false when nothing was counted), and
--- the start of its window (0 and now when the window has passed).
-local function window_parse(v, now, win)
+-- window_next is the count with one more over v, the field's value as read in this script (false
+-- when nothing was counted), and the value that keeps it, for the caller to write. A window
+-- that has passed starts again at now; nows is now as the decimal the script was given, written
+-- as it came, and the start of a window that goes on is kept as it was read (Redis prints a
+-- number with libc's printf, dearer than joining strings). win may be the string of a number.
+local function window_next(v, now, nows, win)
   if v then
     local c, s = string.match(v, '^(%d+):(%d+)$')
-    c = tonumber(c); s = tonumber(s)
-    if c and s and now < s + win then return c, s end
+    if c and now < s + win then
+      c = c + 1
+      return c, string.format('%d:%s', c, s)
+    end
   end
-  return 0, now
-end
-
--- window_add counts one more over v, the field's value as read in this script, and returns the
--- new count.
-local function window_add(key, field, v, now, win)
-  local c, s = window_parse(v, now, win)
-  c = c + 1
-  redis.call('HSET', key, field, string.format('%d:%d', c, s))
-  return c
-end
-
--- window_tick counts one more and returns the new count.
-local function window_tick(key, field, now, win)
-  return window_add(key, field, redis.call('HGET', key, field), now, win)
-end
-
--- window_key_tick counts one more in key, a counter of its own that lives ttl ms from its first
--- count, and returns the new count.
-local function window_key_tick(key, ttl)
-  local c = redis.call('INCR', key)
-  if c == 1 then redis.call('PEXPIRE', key, ttl) end
-  return c
+  return 1, '1:' .. nows
 end
 
 -- window_take counts one more unless max are counted already; false when refused (nothing is
 -- counted then).
-local function window_take(key, field, now, win, max)
-  local v = redis.call('HGET', key, field)
-  if window_parse(v, now, win) >= max then return false end
-  window_add(key, field, v, now, win)
+local function window_take(key, field, now, nows, win, max)
+  local c, v = window_next(redis.call('HGET', key, field), now, nows, win)
+  if c > max then return false end
+  redis.call('HSET', key, field, v)
   return true
 end
-

@@ -26,7 +26,7 @@ func (s *Store) ChatsOf(ctx context.Context, userID string) ([]string, error) {
 
 // signInScript counts an attempt before it is checked: refused, and not counted, when the
 // day's failures are used up. A day is a UTC calendar day.
-var signInScript = script("signin.lua", "lib_window.lua")
+var signInScript = script("signin.lua", "lib_window_key.lua")
 
 // TakeSignIn implements flows.SignInLimiter.
 func (s *Store) TakeSignIn(ctx context.Context, userID string, max int, now time.Time) (bool, error) {
@@ -70,7 +70,7 @@ func (s *Store) Release(ctx context.Context, name, holder string) error {
 
 // announceScript records one lockout (user and lockout time) once, and counts it against the
 // user's alerts of the day; 1 when it is to be announced.
-var announceScript = script("announce.lua", "lib_window.lua")
+var announceScript = script("announce.lua", "lib_window_key.lua")
 
 // Announce implements flows.LockoutLedger.
 func (s *Store) Announce(ctx context.Context, userID string, lockedAt time.Time, max int, now time.Time) (bool, error) {

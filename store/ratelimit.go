@@ -11,7 +11,7 @@ import (
 var _ flows.RateLimiter = (*Store)(nil)
 
 // rateScript is ratelimit.lua: the recovery page's single-use values and fixed-window buckets.
-var rateScript = script("ratelimit.lua", "lib_window.lua")
+var rateScript = script("ratelimit.lua", "lib_window_key.lua")
 
 // Take implements flows.RateLimiter in one round trip. A bucket's window is fixed: it starts
 // at its first hit (the key's expiry ends it).

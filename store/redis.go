@@ -114,18 +114,28 @@ func localeKey(subject string) string      { return "{u:" + subject + "}:locale"
 func newPwKey(subject string) string       { return "{u:" + subject + "}:newpw" }
 func newPwChecksKey(subject string) string { return "{u:" + subject + "}:newpw:n" }
 
-// stepKeys are step.lua's keys: idemKey, sessKey, enrolKey, codeKey, linksKey and menuKey of the
-// subject, built as those build them but into one string (one allocation for the six).
-func stepKeys(subject, chat, idem string) []string {
-	suffixes := [7][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}, {":locale", ""}}
-	n := 0
-	for _, x := range suffixes {
-		n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
+// stepKeys are step.lua's keys: idemKey and sessKey of the subject, then only those the plan's
+// parts use, in this order: enrolKey (an attempt or a send), codeKey (an attempt, a code, or the
+// session deleted), linksKey (a link), menuKey (the menu forgotten), localeKey (a locale). They
+// are built as those build them but into one string (one allocation for all).
+func stepKeys(subject, chat, idem string, parts int64) []string {
+	all := [7][2]string{{":i:", idem}, {":s:", chat}, {":e", ""}, {":code:", chat}, {":l", ""}, {":menu:", chat}, {":locale", ""}}
+	uses := [7]bool{true, true, parts&(partAttempt|partSend) != 0,
+		parts&(partAttempt|partCode) != 0 || parts&(partKeep|partSave) == 0,
+		parts&partLink != 0, parts&partForgetMenu != 0, parts&partLocale != 0}
+	var suffixes [7][2]string
+	m, n := 0, 0
+	for i, x := range all {
+		if uses[i] {
+			suffixes[m] = x
+			m++
+			n += len("{u:}") + len(subject) + len(x[0]) + len(x[1])
+		}
 	}
 	var b strings.Builder
 	b.Grow(n)
 	var ends [7]int
-	for i, x := range suffixes {
+	for i, x := range suffixes[:m] {
 		b.WriteString("{u:")
 		b.WriteString(subject)
 		b.WriteString("}")
@@ -133,9 +143,9 @@ func stepKeys(subject, chat, idem string) []string {
 		b.WriteString(x[1])
 		ends[i] = b.Len()
 	}
-	all, keys, start := b.String(), make([]string, 7), 0
-	for i, end := range ends {
-		keys[i], start = all[start:end], end
+	s, keys, start := b.String(), make([]string, m), 0
+	for i, end := range ends[:m] {
+		keys[i], start = s[start:end], end
 	}
 	return keys
 }
@@ -519,8 +529,8 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	if idem == "" {
 		idem = "-"
 	}
-	keys := stepKeys(c.Subject, c.ChatKey, idem)
-	res, err := s.runScript(ctx, stepScript, keys, p.args()...).StringSlice()
+	keys := stepKeys(c.Subject, c.ChatKey, idem, p.parts)
+	res, err := s.runScript(ctx, stepScript, keys, p.args()...).Text()
 	if err != nil {
 		// the script marks the message handled first and Redis does not undo a script that
 		// fails later (a command refused, a key of the wrong type): the mark goes again so the
@@ -534,20 +544,11 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 		}
 		return flows.Outcome{}, fmt.Errorf("store: commit: %w", err)
 	}
-	if len(res) != 3 && len(res) != 5 {
+	status, out, ok := parseStepReply(res)
+	if !ok {
 		return flows.Outcome{}, fmt.Errorf("store: commit: unexpected reply %q", res)
 	}
-	v, _ := strconv.ParseInt(res[1], 10, 64)
-	blk, _ := strconv.ParseInt(res[2], 10, 64)
-	out := flows.Outcome{Version: v}
-	if len(res) == 5 {
-		out.Fails, _ = strconv.Atoi(res[3])
-		out.Tries, _ = strconv.Atoi(res[4])
-	}
-	if blk > 0 {
-		out.BlockedUntil = time.UnixMilli(blk)
-	}
-	switch res[0] {
+	switch status {
 	case "ok":
 		out.Status = flows.Committed
 	case "dup":
@@ -561,9 +562,36 @@ func (s *Store) Commit(ctx context.Context, c flows.Commit) (flows.Outcome, erro
 	case "limit":
 		out.Status = flows.LimitReached
 	default:
-		return out, fmt.Errorf("store: commit: unexpected status %q", res[0])
+		return out, fmt.Errorf("store: commit: unexpected status %q", status)
 	}
 	return out, nil
+}
+
+// parseStepReply reads step.lua's answer, 'outcome version' and for some outcomes numbers after
+// it, each after a space: the block's end (ms), then the failures and the tries.
+func parseStepReply(res string) (string, flows.Outcome, bool) {
+	var out flows.Outcome
+	var nums [4]int64 // the version, the block's end, the failures, the tries
+	status, rest, more := strings.Cut(res, " ")
+	n := 0
+	for ; more && n < len(nums); n++ {
+		var f string
+		f, rest, more = strings.Cut(rest, " ")
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return "", out, false
+		}
+		nums[n] = v
+	}
+	if status == "" || more || n == 0 || n == 3 {
+		return "", out, false
+	}
+	out.Version = nums[0]
+	if nums[1] > 0 {
+		out.BlockedUntil = time.UnixMilli(nums[1])
+	}
+	out.Fails, out.Tries = int(nums[2]), int(nums[3])
+	return status, out, true
 }
 
 // CheckDurable pings Redis and, unless allowNoAOF, requires its append-only log on every node

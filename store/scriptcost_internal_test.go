@@ -32,7 +32,19 @@ import (
 //	valgrind --tool=callgrind --toggle-collect=processCommand --callgrind-out-file=/tmp/cg/out.%p \
 //	  redis-server --port 7791 --save '' --appendonly yes --appendfsync everysec --dir /tmp/cg &
 //	SCRIPT_BENCH_REDIS=127.0.0.1:7791 SCRIPT_BENCH_CALLGRIND=/tmp/cg/out.<its pid> \
-//	  go test -run XXX -bench 'AuditScript|StepScript' -benchtime 300x ./store/
+//	  go test -run XXX -bench 'AuditScript|StepScript|LinkScripts' -benchtime 300x ./store/
+//
+// What costs what, measured this way one thing at a time (redis-server 7.0.15, instructions per
+// run): an EVALSHA of 'return 1' with no keys or arguments ~10k; each key or argument ~600 more,
+// plus ~11 per byte (Lua hashes every byte of every string it is given, a redis.call's answers
+// too); a redis.call ~5k to 7k with its command, and a write ~3.5k more to copy it into the
+// append-only file (more with many arguments: an XADD of seven fields ~15k); a local function
+// ~550 (made anew on every run); tonumber(s) ~1.9k (it parses twice), s + 0 ~0.8k;
+// string.format('%d', n) ~1.8k, '%d:%d' ~3k, a number joined to a string ~2.7k, two strings
+// joined ~0.5k; a number given to redis.call ~2.3k more than a string (printed with %.17g); a
+// table returned ~5.4k more than a string; a pattern over a link's value ~5k, two plain
+// string.find ~2k. Lua's garbage collector runs a step every 50 scripts, whose cost grows with
+// the scripts loaded (~4k per run with the bot's).
 
 // scriptMeter is the redis-server a benchmark measures and what it reads of it.
 type scriptMeter struct {
@@ -303,6 +315,59 @@ func BenchmarkStepScript(b *testing.B) {
 				out, err := s.Commit(ctx, commits[i])
 				if err != nil || out.Status != status {
 					b.Fatalf("%s: %+v %v", kind, out, err)
+				}
+			}
+			m.stop(b)
+		})
+	}
+}
+
+// BenchmarkLinkScripts is one run of each script a recovery's reset page runs on its link:
+// peek.lua (the page's GET and its POST each read the link and its session) and consume.lua as
+// the reset consumes it, keeping the new password's record (keep_newpw.lua's work, in the same
+// run). Each run is a person of their own whose email-code step gave them the link.
+func BenchmarkLinkScripts(b *testing.B) {
+	now := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	linkMAC := strings.Repeat("9cca6c7e", 8)
+	for _, kind := range []string{"peek", "consume"} {
+		b.Run(kind, func(b *testing.B) {
+			m := newScriptMeter(b)
+			rdb := m.rdb
+			ctx := context.Background()
+			s := newTestStore(b, rdb)
+			if err := s.Preload(ctx); err != nil {
+				b.Fatal(err)
+			}
+			subjects := make([]string, b.N)
+			recs := make([]flows.LinkRecord, b.N)
+			for i := range subjects {
+				subjects[i] = benchSubject(m.first + i)
+				c := stepCommits(subjects[i], now)["code"]
+				if err := rdb.Set(ctx, codeKey(c.Subject, c.ChatKey), c.Attempt.CodeMAC+"|1795597800000", time.Hour).Err(); err != nil {
+					b.Fatal(err)
+				}
+				if out, err := s.Commit(ctx, c); err != nil || out.Status != flows.Committed {
+					b.Fatalf("%+v %v", out, err)
+				}
+				if kind == "consume" {
+					rec, _, err := s.Peek(ctx, subjects[i], flows.PurposeReset, linkMAC)
+					if err != nil {
+						b.Fatal(err)
+					}
+					recs[i] = rec
+				}
+			}
+			kept := strings.Repeat("k", 120)
+			m.start(b)
+			for i := range subjects {
+				var err error
+				if kind == "peek" {
+					_, _, err = s.Peek(ctx, subjects[i], flows.PurposeReset, linkMAC)
+				} else {
+					_, err = s.ConsumeKeeping(ctx, recs[i], linkMAC, nil, kept, 10*time.Minute)
+				}
+				if err != nil {
+					b.Fatal(err)
 				}
 			}
 			m.stop(b)

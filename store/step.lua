@@ -1,7 +1,9 @@
 -- One chat step, atomically: deduplicate, compare the session version, count the attempt
 -- before it can be accepted, check blocks and send limits, then save.
--- KEYS: 1 idempotency, 2 session, 3 enrollment, 4 pending code, 5 links, 6 the chat's notice menu,
--- 7 the person's language and time zone (kept when the plan has a locale, whatever the outcome)
+-- KEYS: 1 idempotency, 2 session, then only those the plan's parts (below) use, in this order:
+-- the enrollment (attempt or send), the pending code (attempt, code, or the session going), the
+-- links (link), the chat's notice menu (forget the menu), the person's language and time zone
+-- (locale: kept whatever the outcome). Each key costs Redis its copy into Lua on every run.
 -- ARGV: the plan, each value an argument of its own (nothing to decode; see stepPlan in
 -- redis.go): 1 now (ms), 2 the session version the step read, 3 the parts the plan has, a sum of
 -- the bits below; then the values of the parts it has, in the order of their bits:
@@ -24,12 +26,16 @@
 --  8192 the link only while no link of its purpose is held (no values)
 -- Redis runs this on every step, so it stays cheap: the parts' places are found by arithmetic,
 -- not by calls, and only the numbers it computes with are parsed (the versions are compared as
--- the decimals both sides write).
--- Returns {outcome, session version, ...}: 'ok' (saved; the new version), 'dup' (this message
--- was handled before), 'stale' (the session moved on), 'blocked' (and the block's end, ms),
--- 'limit' (the send limit is reached), or 'rejected' (a wrong answer: the block's end if it
--- started one, the failures and the tries counted).
-local parts = tonumber(ARGV[3])
+-- the decimals both sides write). Each number costs Redis a libc parse or print, each local
+-- function an allocation per run, a table returned more than a string: numbers are parsed by
+-- arithmetic (one parse, where tonumber makes two) and given to Redis as the strings they came
+-- as, an enrollment's counters and block are written in one HSET, and the answer is one string.
+-- Returns 'outcome version', and for some outcomes numbers after it, each after a space: 'ok'
+-- (saved; the new version), 'dup' (this message was handled before), 'stale' (the session moved
+-- on), 'limit' (the send limit is reached), 'blocked' (then the block's end, ms), or 'rejected'
+-- (a wrong answer: then the block's end if it started one, else 0, the failures and the tries
+-- counted).
+local parts = ARGV[3] + 0
 -- where each part's values are: after ARGV[3], those of the parts before it
 local at = 4
 local save, forget, menu, locale, a, put, send, code, link
@@ -43,113 +49,116 @@ if parts % 2048 >= 1024 then send = at; at = at + 2 end
 if parts % 4096 >= 2048 then code = at; at = at + 2 end
 if parts % 8192 >= 4096 then link = at end
 local idem = parts % 2 >= 1
-local function fmt(n) return string.format('%d', n) end
+-- the keys after the first two: those of the parts the plan has, in their order (stepKeys)
+local k = 3
+local kEnrol, kCode, kLinks, kMenu, kLocale
+if a or send then kEnrol = KEYS[k]; k = k + 1 end
+if a or code or (parts % 4 < 2 and not save) then kCode = KEYS[k]; k = k + 1 end
+if link then kLinks = KEYS[k]; k = k + 1 end
+if menu then kMenu = KEYS[k]; k = k + 1 end
 if locale then
-  redis.call('HSET', KEYS[7], 'lang', ARGV[locale], 'tz', ARGV[locale + 1])
+  kLocale = KEYS[k]
+  redis.call('HSET', kLocale, 'lang', ARGV[locale], 'tz', ARGV[locale + 1])
 end
 
 -- the message is marked handled now, in the same call that finds it was (only a stale step
 -- leaves it unmarked, below; a script that fails after this line is unmarked by Commit, as
 -- Redis keeps a failed script's writes)
-if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then
-  return {'dup', '0', '0'}
-end
-local function stale(cur)
-  if idem then redis.call('DEL', KEYS[1]) end
-  return {'stale', cur, '0'}
+if idem and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', '86400') then
+  return 'dup 0'
 end
 local cur = redis.call('HGET', KEYS[2], 'v') or '0'
-if cur ~= ARGV[2] then
-  return stale(cur)
-end
 -- a link given back goes only where no link of its purpose is held: the person's links are one
 -- per purpose across all their chats, and a newer one (from another chat) must stay
-if link and parts % 16384 >= 8192 and redis.call('HEXISTS', KEYS[5], ARGV[link]) == 1 then
-  return stale(cur)
+if cur ~= ARGV[2] or (link and parts % 16384 >= 8192 and redis.call('HEXISTS', kLinks, ARGV[link]) == 1) then
+  if idem then redis.call('DEL', KEYS[1]) end
+  return 'stale ' .. cur
 end
-local now = (a or send) and tonumber(ARGV[1])
+local now = (a or send) and ARGV[1] + 0
 
 if a then
   -- the counters of a subject that is no directory user (a name nobody has, typed on the
-  -- recovery page) are counted like anyone's, and forgotten after ARGV[forget] ms
-  local function forgetCounters()
-    if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
-  end
-  local once = parts % 512 >= 256
+  -- recovery page) are counted like anyone's, and forgotten after ARGV[forget] ms (every way
+  -- out of this block that writes a counter gives them that lifetime)
   -- a single-use challenge (passkeys) is spent by this attempt whatever its outcome
-  local function spend()
-    if once then redis.call('DEL', KEYS[4]) end
-  end
+  local once = parts % 512 >= 256
   local method, codeMAC, step = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local try = 'c:try:' .. method
   -- what the attempt reads of the enrollment, in one call: the block, the method's tries, the
   -- failures and the last TOTP step (none of them changes before it is used)
-  local e = redis.call('HMGET', KEYS[3], 'block', 'c:try:' .. method, 'c:fail', 'totp_step')
-  local blk = tonumber(e[1] or '0')
-  if blk > now then spend(); return {'blocked', cur, fmt(blk)} end
-  local t = window_add(KEYS[3], 'c:try:' .. method, e[2], now, tonumber(ARGV[a + 6]))
-  if forget then forgetCounters() end
-  if t > tonumber(ARGV[a + 5]) then
-    blk = now + tonumber(ARGV[a + 7])
-    redis.call('HSET', KEYS[3], 'block', fmt(blk))
-    spend()
-    forgetCounters()
-    return {'blocked', cur, fmt(blk)}
+  local e = redis.call('HMGET', kEnrol, 'block', try, 'c:fail', 'totp_step')
+  local blk = (e[1] or 0) + 0
+  if blk > now then
+    if once then redis.call('DEL', kCode) end
+    return string.format('blocked %s %d', cur, blk)
+  end
+  -- the attempt is counted before it is checked: t is the tries with this one, and tv the
+  -- field that keeps them, written below on every outcome but acceptance (which clears it)
+  local t, tv = window_next(e[2], now, ARGV[1], ARGV[a + 6])
+  if t > ARGV[a + 5] + 0 then
+    blk = now + ARGV[a + 7]
+    redis.call('HSET', kEnrol, try, tv, 'block', string.format('%d', blk))
+    if once then redis.call('DEL', kCode) end
+    if forget then redis.call('PEXPIRE', kEnrol, ARGV[forget]) end
+    return string.format('blocked %s %d', cur, blk)
   end
   local ok = parts % 256 >= 128
   if ok and codeMAC ~= '' then
-    local v = redis.call('GET', KEYS[4])
+    local v = redis.call('GET', kCode)
     ok = v and string.sub(v, 1, #codeMAC + 1) == codeMAC .. '|'
   end
   if ok and step ~= '0' then
-    ok = tonumber(step) > tonumber(e[4] or '0')
+    ok = step + 0 > (e[4] or 0) + 0
   end
   if not ok then
-    local f = window_add(KEYS[3], 'c:fail', e[3], now, tonumber(ARGV[a + 4]))
-    forgetCounters()
+    local f, fv = window_next(e[3], now, ARGV[1], ARGV[a + 4])
     local nb = 0
-    if f >= tonumber(ARGV[a + 3]) then
-      nb = now + tonumber(ARGV[a + 7])
-      redis.call('HSET', KEYS[3], 'block', fmt(nb))
-      forgetCounters()
+    if f >= ARGV[a + 3] + 0 then
+      nb = now + ARGV[a + 7]
+      redis.call('HSET', kEnrol, try, tv, 'c:fail', fv, 'block', string.format('%d', nb))
+    else
+      redis.call('HSET', kEnrol, try, tv, 'c:fail', fv)
     end
-    spend()
-    return {'rejected', cur, fmt(nb), fmt(f), fmt(t)}
+    if once then redis.call('DEL', kCode) end
+    if forget then redis.call('PEXPIRE', kEnrol, ARGV[forget]) end
+    return string.format('rejected %s %d %d %d', cur, nb, f, t)
   end
-  redis.call('HDEL', KEYS[3], 'c:try:' .. method)
-  if codeMAC ~= '' then redis.call('DEL', KEYS[4]) end
-  if step ~= '0' then redis.call('HSET', KEYS[3], 'totp_step', step) end
-  if once then spend() end
+  -- accepted: the method's tries start again (what counting this one and clearing them leaves)
+  if e[2] then redis.call('HDEL', kEnrol, try) end
+  if step ~= '0' then redis.call('HSET', kEnrol, 'totp_step', step) end
+  if forget then redis.call('PEXPIRE', kEnrol, ARGV[forget]) end
+  if codeMAC ~= '' or once then redis.call('DEL', kCode) end
   -- the method's new record (a passkey's signature count), only with an accepted attempt, and
   -- only over the record it was made from (a key added meanwhile is not lost)
-  if put and (redis.call('HGET', KEYS[3], ARGV[put]) or '') == ARGV[put + 2] then
-    redis.call('HSET', KEYS[3], ARGV[put], ARGV[put + 1])
+  if put and (redis.call('HGET', kEnrol, ARGV[put]) or '') == ARGV[put + 2] then
+    redis.call('HSET', kEnrol, ARGV[put], ARGV[put + 1])
   end
 end
 
 if send then
-  if not window_take(KEYS[3], 'c:sent', now, tonumber(ARGV[send + 1]), tonumber(ARGV[send])) then return {'limit', cur, '0'} end
-  if forget then redis.call('PEXPIRE', KEYS[3], ARGV[forget]) end
+  if not window_take(kEnrol, 'c:sent', now, ARGV[1], ARGV[send + 1], ARGV[send] + 0) then return 'limit ' .. cur end
+  if forget then redis.call('PEXPIRE', kEnrol, ARGV[forget]) end
 end
 if code then
-  redis.call('SET', KEYS[4], ARGV[code], 'PX', ARGV[code + 1])
+  redis.call('SET', kCode, ARGV[code], 'PX', ARGV[code + 1])
 end
 if link then
-  redis.call('HSET', KEYS[5], ARGV[link], ARGV[link + 1])
-  if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[link + 2]) then redis.call('PEXPIRE', KEYS[5], ARGV[link + 2]) end
+  redis.call('HSET', kLinks, ARGV[link], ARGV[link + 1])
+  if redis.call('PTTL', kLinks) < ARGV[link + 2] + 0 then redis.call('PEXPIRE', kLinks, ARGV[link + 2]) end
 end
 local nv = cur
 if parts % 4 < 2 then -- the session is not kept as it is
   if save then
-    nv = fmt(tonumber(cur) + 1)
+    nv = string.format('%d', cur + 1)
     redis.call('HSET', KEYS[2], 'v', nv, 'data', ARGV[save + 1])
     redis.call('PEXPIRE', KEYS[2], ARGV[save])
   else
-    redis.call('DEL', KEYS[2], KEYS[4])
+    redis.call('DEL', KEYS[2], kCode)
     nv = '0'
   end
 end
 -- the menu the step read, not a newer one a notice kept since
-if menu and (ARGV[menu] == '' or redis.call('GET', KEYS[6]) == ARGV[menu]) then
-  redis.call('DEL', KEYS[6])
+if menu and (ARGV[menu] == '' or redis.call('GET', kMenu) == ARGV[menu]) then
+  redis.call('DEL', kMenu)
 end
-return {'ok', nv, '0'}
+return 'ok ' .. nv

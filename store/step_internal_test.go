@@ -13,7 +13,9 @@ import (
 
 // Each kind of step a recovery commits runs no more commands inside step.lua than it needs: the
 // dedupe's check and mark are one SET NX, an attempt reads the enrollment's block and counters
-// in one HMGET, a send reads its counter once. (Before: 6, 5, 11, 9, 14 and 8.)
+// in one HMGET, a send reads its counter once, an attempt writes its counters in one HSET and
+// an accepted one clears no tries it did not find. (Before: 6, 5, 11, 9, 14 and 8; then 5, 4, 8,
+// 7, 12 and 5.)
 func TestStepScriptCommandsPerStep(t *testing.T) {
 	rdb := redistest.Start(t).Client()
 	ctx := context.Background()
@@ -22,7 +24,7 @@ func TestStepScriptCommandsPerStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
-	budget := map[string]int64{"start": 5, "pick": 4, "totp": 8, "send": 7, "code": 12, "rejected": 5}
+	budget := map[string]int64{"start": 5, "pick": 4, "totp": 6, "send": 7, "code": 10, "rejected": 4}
 	for i, kind := range []string{"start", "pick", "totp", "send", "code", "rejected"} {
 		commit := stepCommits(benchSubject(i), now)[kind]
 		if a := commit.Attempt; a != nil && a.CodeMAC != "" {
@@ -182,5 +184,31 @@ func TestFailedStepLeavesItsMessageUnhandled(t *testing.T) {
 	rdb.Del(ctx, enrolKey(subject))
 	if out, err := s.Commit(ctx, commit); err != nil || out.Status != flows.Rejected {
 		t.Fatalf("the retry: %+v %v, want it counted", out, err)
+	}
+}
+
+// step.lua's answer is one string; a malformed one is an error, never a made-up outcome.
+func TestParseStepReply(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		status string
+		out    flows.Outcome
+		ok     bool
+	}{
+		{"ok 7", "ok", flows.Outcome{Version: 7}, true},
+		{"dup 0", "dup", flows.Outcome{}, true},
+		{"blocked 3 1764644400000", "blocked", flows.Outcome{Version: 3, BlockedUntil: time.UnixMilli(1764644400000)}, true},
+		{"rejected 3 0 2 1", "rejected", flows.Outcome{Version: 3, Fails: 2, Tries: 1}, true},
+		{"ok", "", flows.Outcome{}, false},
+		{"ok x", "", flows.Outcome{}, false},
+		{"rejected 3 0 2", "", flows.Outcome{}, false},
+		{"rejected 3 0 2 1 9", "", flows.Outcome{}, false},
+		{"ok 7 ", "", flows.Outcome{}, false},
+		{"", "", flows.Outcome{}, false},
+	} {
+		status, out, ok := parseStepReply(c.in)
+		if ok != c.ok || (ok && (status != c.status || out != c.out)) {
+			t.Errorf("%q: %q %+v %v, want %q %+v %v", c.in, status, out, ok, c.status, c.out, c.ok)
+		}
 	}
 }

@@ -175,6 +175,32 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 			}
 		}
 	},
+	"registration pages' attempts agree with the pure model": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
+		// judge.lua counts in the same counters as a chat step, with lib_window.lua's window
+		ctx := context.Background()
+		model := flows.Enrollment{}
+		now := t0
+		for i := 0; i < 60; i++ {
+			n, _ := rand.Int(rand.Reader, big.NewInt(100))
+			correct := n.Int64() < 30
+			step, _ := rand.Int(rand.Reader, big.NewInt(4))
+			now = now.Add(time.Duration(step.Int64()) * 17 * time.Minute)
+			a := flows.Attempt{Method: flows.MethodTOTP, Correct: correct, Limits: lim}
+			var want flows.Status
+			model, want = flows.Judge(model, a, now)
+			out, err := s.JudgeAttempt(ctx, "u1", a, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Status != want {
+				t.Fatalf("attempt %d (correct=%v at +%s): store %d, model %d", i, correct, now.Sub(t0), out.Status, want)
+			}
+			en, _ := s.Get(ctx, "u1")
+			if !en.BlockedUntil.Equal(model.BlockedUntil) || en.Fails.Count != model.Fails.Count {
+				t.Fatalf("attempt %d: store %+v/%v, model %+v/%v", i, en.Fails, en.BlockedUntil, model.Fails, model.BlockedUntil)
+			}
+		}
+	},
 	"a code is accepted once": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
 		ctx := context.Background()
 		sess := session("s1", t0)
