@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"sort"
 	"strconv"
@@ -71,8 +72,10 @@ import (
 // dir/bot-heap1.pprof (the run's allocations: go tool pprof -sample_index=alloc_objects
 // -diff_base dir/bot-heap0.pprof dir/bot-heap1.pprof). LOAD_MEMPROFILERATE=n sets the bot
 // process's runtime.MemProfileRate (1 records every allocation: exact counts in the heap
-// profiles, but a slower run whose CPU figures do not count). LOAD_AT=50 (or 10,50) runs only
-// those concurrencies and leaves BENCHMARKS.md alone; LOAD_REDIS_STATS=1 writes, after each run,
+// profiles, but a slower run whose CPU figures do not count). LOAD_EXECTRACE=1 with
+// LOAD_PROFILE also writes the bot's execution trace of that run to dir/bot-trace.out (which
+// goroutine woke which, with stacks: a recovery's handoffs; that run's CPU figures do not
+// count). LOAD_AT=50 (or 10,50) runs only those concurrencies and leaves BENCHMARKS.md alone; LOAD_REDIS_STATS=1 writes, after each run,
 // redis-server's commands per recovery (INFO commandstats), the scripts' and commands' times
 // from its slow log (every command logged: the log itself costs Redis CPU, so that run's Redis
 // figure does not count) and the Slack API calls per recovery.
@@ -205,6 +208,8 @@ type loadResult struct {
 	steps                      map[string][4]float64 // per step
 	tripsPerStep               float64               // every round trip of the bot's client over every step (chat and page)
 	tripsPerHandle             float64               // round trips inside Engine.Handle per chat step
+	tripsPerRecovery           float64               // every round trip of the bot's client per recovery
+	auditTripsPerRecovery      float64               // the audit writer's round trips (its own client) per recovery
 	allocsPerRecovery          float64               // in the bot's process
 	botCPU, redisCPU           float64               // CPU time per recovery (ms) of the bot's process and of redis-server
 	elapsed                    time.Duration
@@ -255,7 +260,7 @@ type runningBot struct {
 // runBot builds the bot with the composition root serve uses (engine, store, Graph, Slack HTTP
 // adapter, pages), with Slack's per-method pacing off: that is the platform's limit, not the
 // bot's (Tier 4 users.info alone would allow about 100 first contacts a minute).
-func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCounter, hook redis.Hook) (_ runningBot, err error) {
+func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCounter, hook, auditHook redis.Hook) (_ runningBot, err error) {
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -281,6 +286,9 @@ func runBot(ctx context.Context, be botEnv, mailer flows.Mailer, steps stepCount
 		return runningBot{}, err
 	}
 	stops = append(stops, func() { auditRDB.Close() })
+	if auditHook != nil {
+		auditRDB.AddHook(auditHook)
+	}
 	crypto, err := store.NewCrypto(store.Keys{SealKeys: map[string][]byte{"k1": be.Seal}, CurrentID: "k1", MACKey: be.MAC})
 	if err != nil {
 		return runningBot{}, err
@@ -344,9 +352,9 @@ func loadBotMain() int {
 	if n, err := strconv.Atoi(os.Getenv("LOAD_MEMPROFILERATE")); err == nil && n > 0 {
 		runtime.MemProfileRate = n
 	}
-	var trips, inStep, steps atomic.Int64
+	var trips, inStep, steps, auditTrips atomic.Int64
 	bot, err := runBot(context.Background(), be, &notify.SMTP{Addr: be.SMTP, From: "resetbot@contoso.test"},
-		stepCounter{n: &steps}, tripHook{all: &trips, inStep: &inStep})
+		stepCounter{n: &steps}, tripHook{all: &trips, inStep: &inStep}, tripHook{all: &auditTrips, inStep: new(atomic.Int64)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -362,7 +370,7 @@ func loadBotMain() int {
 		return pprof.Lookup("allocs").WriteTo(f, 0)
 	}
 	var prefix string
-	var cpu *os.File
+	var cpu, tr *os.File
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
@@ -371,7 +379,7 @@ func loadBotMain() int {
 		case len(f) == 1 && f[0] == "stats":
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			fmt.Printf("stats %d %d %d %d\n", ms.Mallocs, trips.Load(), inStep.Load(), steps.Load())
+			fmt.Printf("stats %d %d %d %d %d\n", ms.Mallocs, trips.Load(), inStep.Load(), steps.Load(), auditTrips.Load())
 			continue
 		case len(f) == 2 && f[0] == "profile":
 			prefix = f[1]
@@ -380,9 +388,21 @@ func loadBotMain() int {
 					err = pprof.StartCPUProfile(cpu)
 				}
 			}
+			if err == nil && os.Getenv("LOAD_EXECTRACE") != "" {
+				if tr, err = os.Create(prefix + "-trace.out"); err == nil {
+					err = trace.Start(tr)
+				}
+			}
 		case len(f) == 1 && f[0] == "endprofile" && cpu != nil:
 			pprof.StopCPUProfile()
-			if err = cpu.Close(); err == nil {
+			if tr != nil {
+				trace.Stop()
+				err = tr.Close()
+			}
+			if err2 := cpu.Close(); err == nil {
+				err = err2
+			}
+			if err == nil {
 				err = heap(prefix + "-heap1.pprof")
 			}
 		default:
@@ -703,13 +723,15 @@ func (l *load) run(b *testing.B, bot *childBot, first, n, concurrency int) loadR
 		r.steps[s] = percentiles(ds)
 	}
 	r.tripsPerStep = float64(after.trips-before.trips) / float64(total)
+	r.tripsPerRecovery = float64(after.trips-before.trips) / float64(n)
+	r.auditTripsPerRecovery = float64(after.auditTrips-before.auditTrips) / float64(n)
 	if steps := after.steps - before.steps; steps > 0 {
 		r.tripsPerHandle = float64(after.inStep-before.inStep) / float64(steps)
 	}
-	b.Logf("%d users at %d at a time: %.0f recoveries/s in %v; CPU per recovery: bot %.2f ms, redis-server %.2f ms; %.0f allocations per recovery in the bot; bot peak RSS %.0f MB (now %.0f MB anonymous, %.0f MB file); ack p50/p95/p99/max %.1f/%.1f/%.1f/%.1f ms; Redis round trips %.2f per Engine.Handle, %.2f per step in all",
+	b.Logf("%d users at %d at a time: %.0f recoveries/s in %v; CPU per recovery: bot %.2f ms, redis-server %.2f ms; %.0f allocations per recovery in the bot; bot peak RSS %.0f MB (now %.0f MB anonymous, %.0f MB file); ack p50/p95/p99/max %.1f/%.1f/%.1f/%.1f ms; Redis round trips %.2f per Engine.Handle, %.2f per step in all, %.2f per recovery and %.2f of the audit writer",
 		n, concurrency, r.perSec, elapsed.Round(time.Millisecond), r.botCPU, r.redisCPU, r.allocsPerRecovery, r.botRSS,
 		r.botAnon, r.botFile,
-		r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep)
+		r.ack[0], r.ack[1], r.ack[2], r.ack[3], r.tripsPerHandle, r.tripsPerStep, r.tripsPerRecovery, r.auditTripsPerRecovery)
 	return r
 }
 
@@ -887,7 +909,7 @@ type childBot struct {
 }
 
 // botStats are the bot process's running totals.
-type botStats struct{ mallocs, trips, inStep, steps int64 }
+type botStats struct{ mallocs, trips, inStep, steps, auditTrips int64 }
 
 // ask sends the bot process one command and returns its one-line answer.
 func (c *childBot) ask(b *testing.B, cmd string) []string {
@@ -906,14 +928,14 @@ func (c *childBot) ask(b *testing.B, cmd string) []string {
 
 func (c *childBot) stats(b *testing.B) botStats {
 	f := c.ask(b, "stats")
-	if len(f) != 5 || f[0] != "stats" {
+	if len(f) != 6 || f[0] != "stats" {
 		b.Fatalf("stats: %q", f)
 	}
-	var v [4]int64
+	var v [5]int64
 	for i := range v {
 		v[i], _ = strconv.ParseInt(f[i+1], 10, 64)
 	}
-	return botStats{mallocs: v[0], trips: v[1], inStep: v[2], steps: v[3]}
+	return botStats{mallocs: v[0], trips: v[1], inStep: v[2], steps: v[3], auditTrips: v[4]}
 }
 
 // startChild runs the bot in a child process (the test binary again, see TestMain), with mail

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -149,5 +150,105 @@ func TestAuditBatchStoresWhatOneEventAtATimeWould(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The events audited while the writer gathers a batch (the first one woke it) are written
+// together, in order, with one run of audit.lua, and nothing is written before the gathering
+// ends; Close ends a gathering at once and writes what it gathered.
+func TestAuditEventsGatherIntoOneWrite(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	if err := auditScript.Load(ctx, rdb).Err(); err != nil { // (no NOSCRIPT round trip to count)
+		t.Fatal(err)
+	}
+	resetStats(t, rdb)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	gathering, release := make(chan struct{}), make(chan struct{})
+	gather := func(closing, _ <-chan struct{}) {
+		gathering <- struct{}{}
+		select {
+		case <-release:
+		case <-closing:
+		}
+	}
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	ev := func(i int) flows.AuditEvent {
+		return flows.AuditEvent{Time: now, Actor: "slack:T1:U1", Subject: "bob", Platform: "slack", Action: "verify", Outcome: "ok", Reason: strconv.Itoa(i)}
+	}
+	scripts := func() int64 {
+		sha, _ := commandStat(t, rdb, "evalsha")
+		src, _ := commandStat(t, rdb, "eval")
+		return sha + src
+	}
+	a := newAuditor(rdb, log, AuditOptions{})
+	a.start(gather)
+	a.Audit(ctx, ev(0))
+	<-gathering
+	for i := 1; i < 6; i++ {
+		a.Audit(ctx, ev(i))
+	}
+	if n := scripts(); n != 0 {
+		t.Fatalf("%d script runs while the batch gathers, want none", n)
+	}
+	close(release)
+	a.Close()
+	if n := scripts(); n != 1 {
+		t.Fatalf("%d script runs for 6 events gathered, want 1", n)
+	}
+	// a gathering that Close ends (release stays closed for a, open for b)
+	release = make(chan struct{})
+	b := newAuditor(rdb, log, AuditOptions{})
+	b.start(gather)
+	b.Audit(ctx, ev(6))
+	<-gathering
+	b.Close() // returns: the gathering ends with it
+	if n := scripts(); n != 2 {
+		t.Fatalf("%d script runs after Close, want 2", n)
+	}
+	evs, err := Events(ctx, rdb)
+	if err != nil || len(evs) != 7 {
+		t.Fatalf("%d events (%v), want 7", len(evs), err)
+	}
+	for i, e := range evs {
+		if e.Reason != strconv.Itoa(i) {
+			t.Fatalf("event %d is %q: out of order", i, e.Reason)
+		}
+	}
+}
+
+// A reader of the trail (an admin's "audit <user>", the report's day counts, the export) sees
+// every event audited before it: it hurries the batch that gathers and waits for its write.
+func TestAuditReadersSeeEventsStillGathering(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	gathering := make(chan struct{}, 1)
+	a := newAuditor(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), AuditOptions{})
+	a.start(func(closing, hurry <-chan struct{}) {
+		gathering <- struct{}{}
+		select { // no timer: only a reader or Close ends the gathering
+		case <-hurry:
+		case <-closing:
+		}
+	})
+	defer a.Close()
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	for i, read := range []func() (int, error){
+		func() (int, error) { evs, err := a.Recent(ctx, "bob", 10); return len(evs), err },
+		func() (int, error) {
+			c, err := a.DailyCounts(ctx, []string{flows.CountReset}, now, 1)
+			return int(c[flows.CountReset][0]), err
+		},
+		func() (int, error) {
+			n := 0
+			err := a.Since(ctx, now.Add(-time.Hour), func(flows.AuditEvent) { n++ })
+			return n, err
+		},
+	} {
+		a.Audit(ctx, flows.AuditEvent{Time: now, Actor: "slack:T1:U1", Subject: "bob", Platform: "slack", Action: "reset", Outcome: "ok", Reason: "user_chosen"})
+		<-gathering
+		if n, err := read(); err != nil || n != i+1 {
+			t.Fatalf("reader %d saw %d events (%v), want %d", i, n, err, i+1)
+		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"mime"
 	"net"
 	"net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -125,6 +127,15 @@ func TestSMTPKeepsItsSessionBetweenMessages(t *testing.T) {
 // waits in vain; not offering it, it answers each command as it comes. It records the lines.
 func relay(t *testing.T, pipelining bool) (string, func() []string) {
 	t.Helper()
+	return relayOffering(t, pipelining, false)
+}
+
+// relayOffering is relay, offering CHUNKING too when chunking is set (with PIPELINING): a
+// BDAT command's chunk, read as the size it announces (RFC 3030), is recorded as one line
+// "chunk:" and its octets, and a group ending with BDAT LAST is answered only once its chunk
+// has arrived.
+func relayOffering(t *testing.T, pipelining, chunking bool) (string, func() []string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -154,9 +165,12 @@ func relay(t *testing.T, pipelining bool) (string, func() []string) {
 			verb := strings.ToUpper(strings.SplitN(l, ":", 2)[0])
 			switch {
 			case strings.HasPrefix(verb, "EHLO"):
-				if pipelining {
+				switch {
+				case pipelining && chunking:
+					say("250-relay.test\r\n250-8BITMIME\r\n250-CHUNKING\r\n250 PIPELINING\r\n")
+				case pipelining:
 					say("250-relay.test\r\n250-8BITMIME\r\n250 PIPELINING\r\n")
-				} else {
+				default:
 					say("250-relay.test\r\n250 8BITMIME\r\n")
 				}
 			case verb == "MAIL FROM" || verb == "RCPT TO":
@@ -178,6 +192,22 @@ func relay(t *testing.T, pipelining bool) (string, func() []string) {
 					}
 				}
 				say("250 queued\r\n")
+			case chunking && strings.HasPrefix(verb, "BDAT "):
+				f := strings.Fields(l)
+				n, err := strconv.Atoi(f[1])
+				if err != nil || len(f) != 3 || f[2] != "LAST" {
+					say("501 no\r\n")
+					return
+				}
+				chunk := make([]byte, n)
+				if _, err := io.ReadFull(r, chunk); err != nil {
+					return
+				}
+				mu.Lock()
+				lines = append(lines, "chunk:"+string(chunk))
+				mu.Unlock()
+				say(strings.Join(held, "") + "250 queued\r\n")
+				held = nil
 			case verb == "QUIT":
 				say("221 bye\r\n")
 				return
@@ -212,6 +242,59 @@ func TestSMTPPipelinesWhenTheRelayOffersIt(t *testing.T) {
 		want := "MAIL FROM:<resetbot@contoso.test> BODY=8BITMIME|RCPT TO:<a@x.test>|RCPT TO:<b@y.test>"
 		if got := strings.Join(envelope, "|"); got != want+"|"+want {
 			t.Fatalf("pipelining %v: envelope %q", pipelining, got)
+		}
+	}
+}
+
+// With a relay that offers CHUNKING and PIPELINING, a message's envelope and the message itself
+// go in one write as BDAT's last chunk (one round trip a message, no DATA and no 354): the
+// relay answers the group only once the chunk has arrived, and the chunk is Format's message,
+// octet for octet (a line starting with a dot as it is: BDAT has no dot-stuffing). Twice in one
+// session, and through a real server (go-smtp, which offers CHUNKING) too.
+func TestSMTPSendsAMessageInOneRoundTripWithChunking(t *testing.T) {
+	addr, lines := relayOffering(t, true, true)
+	m := &notify.SMTP{Addr: addr, From: "resetbot@contoso.test", Timeout: 3 * time.Second}
+	mail := flows.Mail{To: []string{"a@x.test", "b@y.test"}, Subject: "s", Body: "line one\n.a dot first\nend"}
+	for i := range 2 {
+		if err := m.Send(context.Background(), mail); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	m.Close()
+	var group, chunks []string
+	for _, l := range lines() {
+		switch {
+		case strings.HasPrefix(l, "chunk:"):
+			chunks = append(chunks, strings.TrimPrefix(l, "chunk:"))
+		case strings.HasPrefix(l, "MAIL") || strings.HasPrefix(l, "RCPT") || strings.HasPrefix(l, "BDAT") || l == "DATA":
+			group = append(group, strings.Fields(l)[0])
+		}
+	}
+	if got := strings.Join(group, " "); got != "MAIL RCPT RCPT BDAT MAIL RCPT RCPT BDAT" {
+		t.Fatalf("commands %q, want each message's envelope and one BDAT", got)
+	}
+	if len(chunks) != 2 {
+		t.Fatalf("%d chunks, want 2", len(chunks))
+	}
+	for _, c := range chunks {
+		head, body, ok := strings.Cut(c, "\r\n\r\n")
+		if !ok || !strings.Contains(head, "Subject: s\r\n") || body != "line one\r\n.a dot first\r\nend\r\n" {
+			t.Fatalf("chunk %q", c)
+		}
+	}
+
+	srv := smtptest.Start(t)
+	real := &notify.SMTP{Addr: srv.Addr, From: "resetbot@contoso.test"}
+	defer real.Close()
+	for i := range 2 {
+		if err := real.Send(context.Background(), mail); err != nil {
+			t.Fatalf("go-smtp, message %d: %v", i, err)
+		}
+	}
+	srv.Wait(t, 2)
+	for _, got := range srv.Messages() {
+		if !strings.HasSuffix(got.Data, "\n\nline one\n.a dot first\nend\n") { // (line breaks as smtptest keeps them)
+			t.Fatalf("go-smtp received %q", got.Data)
 		}
 	}
 }
