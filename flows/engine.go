@@ -576,10 +576,12 @@ func (e *Engine) audit(ctx context.Context, a AuditEvent) {
 
 // newSession starts a session; it is saved by the commit with the next version.
 func (e *Engine) newSession(s *step, f Flow, st State) *Session {
-	var b [16]byte
-	_, _ = e.d.Rand.Read(b[:])
+	// 16 random bytes, then their base64 in the same buffer (Rand, an io.Reader, puts the bytes
+	// on the heap wherever they are): the id is one more allocation
+	b := make([]byte, 16, 16+base64.RawURLEncoding.EncodedLen(16))
+	_, _ = e.d.Rand.Read(b)
 	n := &Session{
-		ID: base64.RawURLEncoding.EncodeToString(b[:]), State: st, Flow: f, UserID: s.acct.ID,
+		ID: string(base64.RawURLEncoding.AppendEncode(b, b)[16:]), State: st, Flow: f, UserID: s.acct.ID,
 		Chat: s.in.Chat, CreatedAt: s.now, ExpiresAt: s.now.Add(SessionLifetime),
 	}
 	e.save(s, n)

@@ -71,13 +71,36 @@ func lookupRequests(id string, withUser bool, extra int) []batchReq {
 	p := url.PathEscape(id)
 	// queryValue("principalId eq '" + id + "'"), escaped piece by piece (QueryEscape is
 	// byte by byte): no new string for the constant parts and an id that needs no escaping
-	principal := "principalId%20eq%20%27" + queryValue(strings.ReplaceAll(id, "'", "''")) + "%27"
-	rs := make([]batchReq, 3, 4+extra)
-	rs[0] = batchReq{ID: bMembers, Method: http.MethodGet, URL: "/users/" + p + "/transitiveMemberOf?$select=id,isAssignableToRole"}
-	rs[1] = batchReq{ID: bAssigned, Method: http.MethodGet, URL: "/roleManagement/directory/roleAssignments?$filter=" + principal + "&$select=id"}
-	rs[2] = batchReq{ID: bEligible, Method: http.MethodGet, URL: "/roleManagement/directory/roleEligibilityScheduleInstances?$filter=" + principal + "&$select=id"}
+	const principal = "principalId%20eq%20%27"
+	q := queryValue(strings.ReplaceAll(id, "'", "''"))
+	// the URLs, built into one string (one allocation) of which each is a slice
+	parts := [4][5]string{{"/users/", p, "/transitiveMemberOf?$select=id,isAssignableToRole"},
+		{"/roleManagement/directory/roleAssignments?$filter=", principal, q, "%27&$select=id"},
+		{"/roleManagement/directory/roleEligibilityScheduleInstances?$filter=", principal, q, "%27&$select=id"},
+		{"/users/", p, "?$select=", userSelect}}
+	n := 3
 	if withUser {
-		rs = append(rs, batchReq{ID: bUser, Method: http.MethodGet, URL: "/users/" + p + "?$select=" + userSelect})
+		n = 4
+	}
+	var lens [4]int
+	for i, u := range parts[:n] {
+		for _, x := range u {
+			lens[i] += len(x)
+		}
+	}
+	var b strings.Builder
+	b.Grow(lens[0] + lens[1] + lens[2] + lens[3])
+	for _, u := range parts[:n] {
+		for _, x := range u {
+			b.WriteString(x)
+		}
+	}
+	all := b.String()
+	ids := [4]string{bMembers, bAssigned, bEligible, bUser}
+	rs := make([]batchReq, n, 4+extra)
+	for i := range rs {
+		rs[i] = batchReq{ID: ids[i], Method: http.MethodGet, URL: all[:lens[i]]}
+		all = all[lens[i]:]
 	}
 	return rs
 }

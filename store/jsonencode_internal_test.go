@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +68,23 @@ func TestMarshalSessionIsMarshal(t *testing.T) {
 		Chat: flows.ChatRef{Platform: "slack", Tenant: "T1", UserID: "U1", Channel: "D1", Locale: "en-US", TimeZone: "Europe/Berlin"}}
 	if n := testing.AllocsPerRun(100, func() { _, _ = marshalSession(&s) }); n > 1 {
 		t.Fatalf("%v allocations per session (json.Marshal: three)", n)
+	}
+}
+
+// decodeLink reads a link record's five parts as strings.Split did, and refuses any other count.
+func TestDecodeLinkParts(t *testing.T) {
+	for _, v := range []string{"mac|slack:T:U|s1|3|1700000000000", "mac|c|s|3|17|x", "mac|c|s|3", "", "|||1|2", "a||b|x|2", "m|c|s|3|",
+		"m|c|s|3|1|"} {
+		rec, mac, ok := decodeLink("u1", flows.PurposeReset, v)
+		parts := strings.Split(v, "|")
+		wantOK := len(parts) == 5
+		if wantOK {
+			_, e1 := strconv.ParseInt(parts[3], 10, 64)
+			_, e2 := strconv.ParseInt(parts[4], 10, 64)
+			wantOK = e1 == nil && e2 == nil
+		}
+		if ok != wantOK || (ok && (mac != parts[0] || rec.ChatKey != parts[1] || rec.SessionID != parts[2])) {
+			t.Fatalf("%q: %+v %q %v", v, rec, mac, ok)
+		}
 	}
 }

@@ -68,9 +68,18 @@ func newPeekRead(userID string, p flows.Purpose) *peekRead {
 var peekScript = script("peek.lua")
 
 func decodeLink(uid string, p flows.Purpose, v string) (flows.LinkRecord, string, bool) {
-	parts := strings.Split(v, "|")
-	if len(parts) != 5 {
-		return flows.LinkRecord{}, "", false
+	var parts [5]string // strings.Split(v, "|") of a record of five parts, without its slice
+	rest, ok := v, true
+	for i := range parts {
+		if i < len(parts)-1 {
+			parts[i], rest, ok = strings.Cut(rest, "|")
+		} else {
+			parts[i] = rest
+			ok = ok && !strings.Contains(rest, "|")
+		}
+		if !ok {
+			return flows.LinkRecord{}, "", false
+		}
 	}
 	ver, err1 := strconv.ParseInt(parts[3], 10, 64)
 	exp, err2 := strconv.ParseInt(parts[4], 10, 64)

@@ -681,8 +681,9 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 	if act.ActionID == "link" {
 		return // link buttons need no answer
 	}
-	once := "trg:" + cb.TriggerID + ":" + act.ActionID
-	if cb.ViewType == "home" && !a.first(ctx, delivery(once)) {
+	// delivery("trg:" + cb.TriggerID + ":" + act.ActionID), in one concatenation
+	onceKey := "slack:trg:" + cb.TriggerID + ":" + act.ActionID
+	if cb.ViewType == "home" && !a.first(ctx, onceKey) {
 		return // a home tab click is claimed here: it publishes the tab again after the step
 	}
 	channel := cb.Channel.ID
@@ -700,7 +701,7 @@ func (a *Adapter) onInteraction(ctx context.Context, cb *interaction) {
 	a.handle(ctx, team, cb.User.ID, channel, func(in *flows.Inbound) {
 		in.IdemKey = "slack:" + cb.TriggerID
 		if cb.ViewType != "home" {
-			in.Delivery = delivery(once) // claimed by the step's first read
+			in.Delivery = onceKey // claimed by the step's first read
 		}
 		switch {
 		case strings.HasPrefix(act.ActionID, "choice:"):
