@@ -90,9 +90,10 @@ func evalSha(ctx context.Context, sc *redis.Script, keys []string, args []any) *
 
 // runStrings is run of a script that answers an array of strings, read as strings (a missing
 // element as "", an integer in decimal, as go-redis's StringSliceCmd reads them) rather than
-// as values to convert; eval is room for EVALSHA's arguments (see evalShaArgs).
-func runStrings(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, eval []any, keys []string, args []any) ([]string, error) {
-	cmd := redis.NewStringSliceCmd(ctx, evalShaArgs(eval[:0], sc, keys, args)...)
+// as values to convert; eval is room for EVALSHA's arguments (see evalShaArgs) and cmd for the
+// command, in the caller's allocation.
+func runStrings(ctx context.Context, rdb redis.UniversalClient, sc *redis.Script, cmd *redis.StringSliceCmd, eval []any, keys []string, args []any) ([]string, error) {
+	*cmd = *redis.NewStringSliceCmd(ctx, evalShaArgs(eval[:0], sc, keys, args)...)
 	if len(keys) > 0 {
 		cmd.SetFirstKeyPos(3)
 	}

@@ -85,8 +85,8 @@ func TestLoadReadsTheSnapshotAndClaimsTheDeliveryOnce(t *testing.T) {
 // maxLoadAllocs bounds the allocations of one LoadDelivered of a person with a session, two
 // methods and a pending code (the bot's hottest read, about five per recovery): the pipeline's
 // keys, arguments and commands, what the answers are read into and their decoding. It was 77
-// with go-redis's command helpers and a pipeline object each time, 35 after.
-const maxLoadAllocs = 35
+// with go-redis's command helpers and a pipeline object each time, 30 after.
+const maxLoadAllocs = 30
 
 func TestLoadAllocations(t *testing.T) {
 	s := store.New(redistest.Start(t).Client(), newCrypto(t))
@@ -128,9 +128,9 @@ func TestLoadAllocations(t *testing.T) {
 // message handled (every step commits once): the plan with step.lua's keys and arguments, the
 // session's JSON, the command and its answer. It was 20 with a slice of keys, a slice of
 // arguments, an answer read as values and json.Marshal for the session (13 once step.lua
-// answered one string); 8 with the keys and arguments in the plan, the answer read as a string
-// and the session written by marshalSession.
-const maxCommitAllocs = 8
+// answered one string); 7 with the keys, the arguments and the command in the plan, the answer
+// read as a string and the session written by marshalSession.
+const maxCommitAllocs = 7
 
 func TestCommitAllocations(t *testing.T) {
 	s := store.New(redistest.Start(t).Client(), newCrypto(t))
@@ -163,8 +163,8 @@ func TestCommitAllocations(t *testing.T) {
 // maxPeekAllocs bounds the allocations of one Peek of a live link (every page request reads
 // its link so): peek.lua's keys and arguments, the command, its answer and the link's and
 // session's decoding. It was 22 with slices of keys and arguments each boxed and an answer
-// read as values, 12 after (the link record read without strings.Split).
-const maxPeekAllocs = 12
+// read as values, 11 after (the link record read without strings.Split).
+const maxPeekAllocs = 11
 
 func TestPeekAllocations(t *testing.T) {
 	s := store.New(redistest.Start(t).Client(), newCrypto(t))

@@ -22,7 +22,7 @@ import (
 // Peek returns a live link record and its session without consuming anything.
 func (s *Store) Peek(ctx context.Context, userID string, p flows.Purpose, mac string) (flows.LinkRecord, *flows.Session, error) {
 	r := newPeekRead(userID, p)
-	res, err := runStrings(ctx, s.rdb, peekScript, r.eval[:], r.keys[:], r.args[:])
+	res, err := runStrings(ctx, s.rdb, peekScript, &r.cmd, r.eval[:], r.keys[:], r.args[:])
 	if err != nil {
 		return flows.LinkRecord{}, nil, fmt.Errorf("store: link: %w", err)
 	}
@@ -52,6 +52,7 @@ type peekRead struct {
 	purpose, sessPre string
 	args             [2]any
 	eval             [3 + 1 + 2]any
+	cmd              redis.StringSliceCmd
 }
 
 func newPeekRead(userID string, p flows.Purpose) *peekRead {

@@ -187,7 +187,7 @@ func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows
 		p = s.rdb.Pipeline()
 	}
 	cmds := r.cmds[:]
-	if r.first == nil {
+	if delivery == "" {
 		cmds = cmds[1:]
 	}
 	_ = p.BatchProcess(ctx, cmds...)
@@ -197,7 +197,7 @@ func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows
 		return flows.Snapshot{}, fmt.Errorf("store: load: %w", err)
 	}
 	var snap flows.Snapshot
-	if r.first != nil && !r.first.Val() {
+	if delivery != "" && !r.first.Val() {
 		return flows.Snapshot{Repeated: true}, nil
 	}
 	// HMGET's absent fields read as "": the version and the session are never empty when set
@@ -232,16 +232,17 @@ func (s *Store) load(ctx context.Context, subject, chat, delivery string) (flows
 // loadRead is load's pipeline, the commands go-redis's SetNX, HMGet, HGetAll, MGet and Get
 // build, with their keys and arguments in one allocation: the keys are slices of one string
 // and go as pointers (go-redis writes a *string as its string, and routes a Cluster command
-// by it), so no argument is boxed on its own.
+// by it), so no argument is boxed on its own; the commands are values of it, copied from what
+// go-redis's constructors make (on the stack, as they are inlined).
 type loadRead struct {
 	keys  [7]string // seen, session, enrollment, code, menu, new password, pin
 	argv  [18]any
 	cmds  [5]redis.Cmder
-	first *redis.BoolCmd
-	sess  *redis.StringSliceCmd
-	en    *redis.MapStringStringCmd
-	small *redis.StringSliceCmd
-	pin   *redis.StringCmd
+	first redis.BoolCmd
+	sess  redis.StringSliceCmd
+	en    redis.MapStringStringCmd
+	small redis.StringSliceCmd
+	pin   redis.StringCmd
 }
 
 // deliveryTTL is SET's EX argument for flows.DeliveryTTL, boxed once.
@@ -262,14 +263,14 @@ func newLoadRead(ctx context.Context, subject, chat, delivery string) *loadRead 
 	a[12], a[13], a[14], a[15] = "mget", &k[3], &k[4], &k[5]
 	a[16], a[17] = "get", &k[6]
 	if delivery != "" {
-		r.first = redis.NewBoolCmd(ctx, a[0:6]...)
-		r.cmds[0] = r.first
+		r.first = *redis.NewBoolCmd(ctx, a[0:6]...)
+		r.cmds[0] = &r.first
 	}
-	r.sess = redis.NewStringSliceCmd(ctx, a[6:10]...)
-	r.en = redis.NewMapStringStringCmd(ctx, a[10:12]...)
-	r.small = redis.NewStringSliceCmd(ctx, a[12:16]...)
-	r.pin = redis.NewStringCmd(ctx, a[16:18]...)
-	r.cmds[1], r.cmds[2], r.cmds[3], r.cmds[4] = r.sess, r.en, r.small, r.pin
+	r.sess = *redis.NewStringSliceCmd(ctx, a[6:10]...)
+	r.en = *redis.NewMapStringStringCmd(ctx, a[10:12]...)
+	r.small = *redis.NewStringSliceCmd(ctx, a[12:16]...)
+	r.pin = *redis.NewStringCmd(ctx, a[16:18]...)
+	r.cmds[1], r.cmds[2], r.cmds[3], r.cmds[4] = &r.sess, &r.en, &r.small, &r.pin
 	return r
 }
 
@@ -427,6 +428,7 @@ type stepPlan struct {
 	linkTTL            int64
 	argv               [27]any
 	eval               [3 + 7 + 27]any // EVALSHA's arguments: evalShaArgs of keys and argv
+	cmd                redis.StringCmd // the EVALSHA (runStep)
 }
 
 // step.lua's parts, in the order their values follow its first three arguments
@@ -634,7 +636,8 @@ func (s *Store) runStep(ctx context.Context, p *stepPlan, keys []string) (string
 	if s.waitN != 0 {
 		return s.runScript(ctx, stepScript, keys, args...).Text()
 	}
-	cmd := redis.NewStringCmd(ctx, evalShaArgs(p.eval[:0], stepScript, keys, args)...)
+	p.cmd = *redis.NewStringCmd(ctx, evalShaArgs(p.eval[:0], stepScript, keys, args)...)
+	cmd := &p.cmd
 	cmd.SetFirstKeyPos(3)
 	_ = s.rdb.Process(ctx, cmd)
 	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
