@@ -367,14 +367,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}, false)
 	}
 	if o.MetricsAddr != "" && o.Metrics != nil {
+		// bound here, so an address in use is a start-up error and "serving" means it answers
+		ln, err := net.Listen("tcp", o.MetricsAddr)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("metrics listen %s: %w", o.MetricsAddr, err)
+		}
+		a.closers = append(a.closers, func() { _ = ln.Close() }) // when Run never served it
 		ms := newHTTPServer(o.Metrics.Handler())
-		a.add("metrics", stageLast, func(ctx context.Context) error {
-			ln, err := net.Listen("tcp", o.MetricsAddr)
-			if err != nil {
-				return fmt.Errorf("metrics listen %s: %w", o.MetricsAddr, err)
-			}
-			return serveHTTP(ctx, ms, ln, o.ShutdownTimeout)
-		}, false)
+		a.add("metrics", stageLast, func(ctx context.Context) error { return serveHTTP(ctx, ms, ln, o.ShutdownTimeout) }, false)
 	}
 	return a, nil
 }

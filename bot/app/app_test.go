@@ -299,3 +299,24 @@ func TestConsoleEndOfInputEndsOnlyTheConsole(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// A metrics address already in use is a start-up error, not a part that fails once running.
+func TestMetricsAddressInUseFailsAtStart(t *testing.T) {
+	b := newBed(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	o := b.opts
+	o.Metrics = metrics.New() // a registry of its own (the bed's has the first app's collectors)
+	o.MetricsAddr = busy.Addr().String()
+	a, err := app.New(context.Background(), o)
+	if err == nil {
+		a.Close()
+		t.Fatal("New accepted a metrics address in use")
+	}
+	if !strings.Contains(err.Error(), "metrics listen "+o.MetricsAddr) {
+		t.Fatalf("error %v", err)
+	}
+}
