@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/resetbot/resetbot/flows"
@@ -138,7 +139,10 @@ func (e *fromError) Unwrap() error { return e.err }
 // transact sends one message in a signed-in session.
 func (s *SMTP) transact(c *smtp.Client, m flows.Mail) error {
 	if ok, _ := c.Extension("PIPELINING"); ok {
-		if chunking, _ := c.Extension("CHUNKING"); chunking {
+		// BDAT for one recipient only: the chunk is sent before any reply is read, so with two a
+		// refused one would still leave the message delivered to the other (RFC 3030), where
+		// DATA delivers to nobody; with one, a refused recipient refuses the chunk too
+		if chunking, _ := c.Extension("CHUNKING"); chunking && len(m.To) == 1 {
 			return s.chunked(c, m)
 		}
 		return s.pipelined(c, m)
@@ -196,10 +200,21 @@ func (s *SMTP) chunked(c *smtp.Client, m flows.Mail) error {
 	_, _ = t.W.WriteString(" LAST\r\n")
 	_, _ = t.W.WriteString(msg)
 	if err := t.W.Flush(); err != nil {
-		return &fromError{err}
+		return &fromError{err} // the relay has no whole chunk: nothing was delivered
 	}
-	if err := envelopeReplies(t, m); err != nil {
-		return err
+	// the whole message is with the relay before its first reply: a new session may send it
+	// again only when that reply says the session was over (421, or the connection closed
+	// without a word, as a relay closing an idle kept session does), never after a wait that
+	// timed out, when the relay may be queueing it still
+	if _, _, err := t.ReadResponse(250); err != nil {
+		var reply *textproto.Error
+		if errors.As(err, &reply) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+			return &fromError{err}
+		}
+		return fmt.Errorf("notify: smtp from: %w", err)
+	}
+	if _, _, err := t.ReadResponse(25); err != nil {
+		return fmt.Errorf("notify: smtp rcpt: %w", err)
 	}
 	if _, _, err := t.ReadResponse(250); err != nil {
 		return fmt.Errorf("notify: smtp bdat: %w", err)

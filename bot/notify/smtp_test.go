@@ -254,11 +254,17 @@ func TestSMTPPipelinesWhenTheRelayOffersIt(t *testing.T) {
 func TestSMTPSendsAMessageInOneRoundTripWithChunking(t *testing.T) {
 	addr, lines := relayOffering(t, true, true)
 	m := &notify.SMTP{Addr: addr, From: "resetbot@contoso.test", Timeout: 3 * time.Second}
-	mail := flows.Mail{To: []string{"a@x.test", "b@y.test"}, Subject: "s", Body: "line one\n.a dot first\nend"}
+	mail := flows.Mail{To: []string{"a@x.test"}, Subject: "s", Body: "line one\n.a dot first\nend"}
 	for i := range 2 {
 		if err := m.Send(context.Background(), mail); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
+	}
+	// two recipients go by DATA: a chunk is sent before the recipients' replies are read, so
+	// one refused would leave the message delivered to the other
+	two := flows.Mail{To: []string{"a@x.test", "b@y.test"}, Subject: "s", Body: "two"}
+	if err := m.Send(context.Background(), two); err != nil {
+		t.Fatalf("two recipients: %v", err)
 	}
 	m.Close()
 	var group, chunks []string
@@ -270,8 +276,8 @@ func TestSMTPSendsAMessageInOneRoundTripWithChunking(t *testing.T) {
 			group = append(group, strings.Fields(l)[0])
 		}
 	}
-	if got := strings.Join(group, " "); got != "MAIL RCPT RCPT BDAT MAIL RCPT RCPT BDAT" {
-		t.Fatalf("commands %q, want each message's envelope and one BDAT", got)
+	if got := strings.Join(group, " "); got != "MAIL RCPT BDAT MAIL RCPT BDAT MAIL RCPT RCPT DATA" {
+		t.Fatalf("commands %q, want each message's envelope and one BDAT, DATA for two recipients", got)
 	}
 	if len(chunks) != 2 {
 		t.Fatalf("%d chunks, want 2", len(chunks))
@@ -340,5 +346,77 @@ func TestFormatWritesWhatItWroteBefore(t *testing.T) {
 		if got, want := notify.Format(from, m, now), formatBefore(from, m, now); got != want {
 			t.Fatalf("%q %+v:\n got  %q\n want %q", from, m, got, want)
 		}
+	}
+}
+
+// A chunk sent whose replies never come in time is not sent again on a new session: the relay
+// has the whole message and may be queueing it still (a relay that answers a pipelined group
+// only once the chunk is queued). Send reports the failure, and the relay got it once.
+func TestSMTPChunkNotResentAfterATimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	sessions, chunks := 0, 0
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			sessions++
+			mu.Unlock()
+			go func(c net.Conn) {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				_, _ = c.Write([]byte("220 relay.test ESMTP\r\n"))
+				for {
+					l, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					f := strings.Fields(l)
+					switch {
+					case strings.HasPrefix(strings.ToUpper(l), "EHLO"):
+						_, _ = c.Write([]byte("250-relay.test\r\n250-CHUNKING\r\n250 PIPELINING\r\n"))
+					case len(f) == 3 && f[0] == "BDAT":
+						n, _ := strconv.Atoi(f[1])
+						if _, err := io.ReadFull(r, make([]byte, n)); err != nil {
+							return
+						}
+						mu.Lock()
+						chunks++
+						first := chunks == 1
+						mu.Unlock()
+						if first { // the first message is answered, and the session kept
+							_, _ = c.Write([]byte("250 ok\r\n250 ok\r\n250 queued\r\n"))
+							continue
+						}
+						<-release // the next one's replies are held until the test ends
+						return
+					}
+				}
+			}(c)
+		}
+	}()
+	m := &notify.SMTP{Addr: ln.Addr().String(), From: "resetbot@contoso.test", Timeout: 300 * time.Millisecond}
+	defer m.Close()
+	mail := flows.Mail{To: []string{"a@x.test"}, Subject: "s", Body: "b"}
+	if err := m.Send(context.Background(), mail); err != nil {
+		t.Fatal(err)
+	}
+	err = m.Send(context.Background(), mail) // on the kept session
+	if err == nil {
+		t.Fatal("Send reported a message whose replies never came as sent")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if sessions != 1 || chunks != 2 {
+		t.Fatalf("%d sessions, %d chunks: the message was sent again (%v)", sessions, chunks, err)
 	}
 }
