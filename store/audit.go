@@ -89,8 +89,8 @@ type Auditor struct {
 	gather func(closing, hurry <-chan struct{})
 	queued atomic.Uint64 // events handed to the writer so far
 	wmu    sync.Mutex
-	wrote  *sync.Cond // signalled by the writer after each batch
-	done   uint64     // events the writer is done with (written or logged as failed), under wmu
+	wrote  chan struct{} // closed (and replaced) by the writer after each batch, under wmu
+	done   uint64        // events the writer is done with (written or logged as failed), under wmu
 }
 
 var (
@@ -128,7 +128,7 @@ func newAuditor(rdb redis.UniversalClient, log *slog.Logger, o AuditOptions) *Au
 	a := &Auditor{rdb: rdb, log: log, ch: make(chan flows.AuditEvent, 4096), o: o,
 		fixed:   [3]any{o.MaxLen, SubjectMaxLen, int64(countLifetime / time.Second)},
 		closing: make(chan struct{}), hurry: make(chan struct{}, 1)}
-	a.wrote = sync.NewCond(&a.wmu)
+	a.wrote = make(chan struct{})
 	return a
 }
 
@@ -191,20 +191,28 @@ func sleepGathering() func(closing, hurry <-chan struct{}) {
 
 // flush waits until the writer is done with every event queued before the call, hurrying the
 // batch that gathers: the admins' and the report's reads of the trail see every event audited
-// before them (no later than they did when the writer wrote each event as it came).
-func (a *Auditor) flush() {
+// before them (no later than they did when the writer wrote each event as it came). It gives
+// up when ctx ends (a Redis that does not answer holds the writer), with ctx's error.
+func (a *Auditor) flush(ctx context.Context) error {
 	target := a.queued.Load()
-	a.wmu.Lock()
-	defer a.wmu.Unlock()
-	if a.done >= target {
-		return
-	}
-	select {
-	case a.hurry <- struct{}{}:
-	default: // hurried already
-	}
-	for a.done < target {
-		a.wrote.Wait()
+	for hurried := false; ; hurried = true {
+		a.wmu.Lock()
+		done, wrote := a.done, a.wrote
+		a.wmu.Unlock()
+		if done >= target {
+			return nil
+		}
+		if !hurried {
+			select {
+			case a.hurry <- struct{}{}:
+			default: // hurried already
+			}
+		}
+		select {
+		case <-wrote:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -231,7 +239,8 @@ func (a *Auditor) run() {
 		a.writeBatch(context.Background(), batch)
 		a.wmu.Lock()
 		a.done += uint64(len(batch))
-		a.wrote.Broadcast()
+		close(a.wrote)
+		a.wrote = make(chan struct{})
 		a.wmu.Unlock()
 	}
 }
@@ -379,7 +388,9 @@ func (a *Auditor) LostEvents(ctx context.Context) (int64, error) {
 // DailyCounts reads the day counters of kinds for days UTC days ending with last's, newest first,
 // in one round trip (they share a slot).
 func (a *Auditor) DailyCounts(ctx context.Context, kinds []string, last time.Time, days int) (map[string][]int64, error) {
-	a.flush()
+	if err := a.flush(ctx); err != nil {
+		return nil, err
+	}
 	keys := make([]string, 0, len(kinds)*days)
 	for _, k := range kinds {
 		for d := 0; d < days; d++ {
@@ -438,7 +449,9 @@ func decodeEvent(m redis.XMessage) flows.AuditEvent {
 // Recent returns up to n of a subject's events, newest first, through the subject's index: two
 // round trips, whatever the stream holds. Events the stream has already trimmed are left out.
 func (a *Auditor) Recent(ctx context.Context, subject string, n int) ([]flows.AuditEvent, error) {
-	a.flush()
+	if err := a.flush(ctx); err != nil {
+		return nil, err
+	}
 	ids, err := a.rdb.LRange(ctx, subjectKey(subject), 0, int64(n)-1).Result()
 	if err != nil || len(ids) == 0 {
 		return nil, err
@@ -502,7 +515,9 @@ func readAfter(ctx context.Context, rdb redis.UniversalClient, start string, n i
 
 // Since calls fn for every event from since on, oldest first.
 func (a *Auditor) Since(ctx context.Context, since time.Time, fn func(flows.AuditEvent)) error {
-	a.flush()
+	if err := a.flush(ctx); err != nil {
+		return err
+	}
 	start := strconv.FormatInt(since.UnixMilli(), 10) + "-0"
 	first := true
 	for {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -249,6 +250,48 @@ func TestAuditReadersSeeEventsStillGathering(t *testing.T) {
 		<-gathering
 		if n, err := read(); err != nil || n != i+1 {
 			t.Fatalf("reader %d saw %d events (%v), want %d", i, n, err, i+1)
+		}
+	}
+}
+
+// A reader of the trail waits for the writer no longer than its context allows: a writer held
+// (a Redis that does not answer) does not hold an admin's audit query, the report or an export.
+func TestAuditReadersGiveUpWithTheirContext(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	held := make(chan struct{})
+	gathering := make(chan struct{}, 1)
+	a := newAuditor(rdb, slog.New(slog.NewTextHandler(io.Discard, nil)), AuditOptions{})
+	a.start(func(closing, hurry <-chan struct{}) {
+		gathering <- struct{}{}
+		select { // a held writer: a reader's hurry does not move it
+		case <-held:
+		case <-closing:
+		}
+	})
+	defer a.Close()
+	defer close(held)
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	a.Audit(context.Background(), flows.AuditEvent{Time: now, Actor: "slack:T1:U1", Subject: "bob", Platform: "slack", Action: "reset", Outcome: "ok"})
+	<-gathering
+	for i, read := range []func(context.Context) error{
+		func(ctx context.Context) error { _, err := a.Recent(ctx, "bob", 10); return err },
+		func(ctx context.Context) error {
+			_, err := a.DailyCounts(ctx, []string{flows.CountReset}, now, 1)
+			return err
+		},
+		func(ctx context.Context) error { return a.Since(ctx, now.Add(-time.Hour), func(flows.AuditEvent) {}) },
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		res := make(chan error, 1)
+		go func() { res <- read(ctx) }()
+		cancel()
+		select {
+		case err := <-res:
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("reader %d: %v, want its context's end", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("reader %d still waits for the held writer after its context ended", i)
 		}
 	}
 }
