@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -85,6 +86,35 @@ func TestDecodeLinkParts(t *testing.T) {
 		}
 		if ok != wantOK || (ok && (mac != parts[0] || rec.ChatKey != parts[1] || rec.SessionID != parts[2])) {
 			t.Fatalf("%q: %+v %q %v", v, rec, mac, ok)
+		}
+	}
+}
+
+// marshalSession writes the members it knows: a field added to flows.Session or flows.ChatRef
+// would be dropped from every stored session without a word, and the comparison above (which
+// fills the fields it knows) would not see it. This lists the fields with their tags and
+// types: a new one fails here until marshalSession writes it and this list names it.
+func TestMarshalSessionKnowsEveryField(t *testing.T) {
+	fields := func(v any) string {
+		ty := reflect.TypeOf(v)
+		var out []string
+		for i := range ty.NumField() {
+			f := ty.Field(i)
+			out = append(out, f.Name+" "+f.Type.String()+" "+f.Tag.Get("json"))
+		}
+		return strings.Join(out, "; ")
+	}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{flows.Session{}, "ID string id; Version int64 v; State flows.State state; Flow flows.Flow flow; UserID string uid; " +
+			"Chat flows.ChatRef chat; Method flows.MethodKind method,omitempty; Proven []flows.MethodKind proven,omitempty; " +
+			"Action string action,omitempty; CreatedAt time.Time created; ExpiresAt time.Time expires"},
+		{flows.ChatRef{}, "Platform string ; Tenant string ; UserID string ; Channel string ; Locale string ; TimeZone string ,omitempty"},
+	} {
+		if got := fields(c.v); got != c.want {
+			t.Errorf("%T has the fields\n %s\nmarshalSession writes\n %s\nteach marshalSession the change, then this list", c.v, got, c.want)
 		}
 	}
 }
