@@ -102,13 +102,17 @@ if a then
     if forget then redis.call('PEXPIRE', kEnrol, ARGV[forget]) end
     return string.format('blocked %s %d', cur, blk)
   end
+  -- nothing from here to the write of tv may raise an error: a script that fails keeps what
+  -- it wrote and no more, and the attempt must be counted whatever it is (a key of the wrong
+  -- type, a step that is no number: refused, not an error)
   local ok = parts % 256 >= 128
   if ok and codeMAC ~= '' then
-    local v = redis.call('GET', kCode)
-    ok = v and string.sub(v, 1, #codeMAC + 1) == codeMAC .. '|'
+    local v = redis.pcall('GET', kCode)
+    ok = type(v) == 'string' and string.sub(v, 1, #codeMAC + 1) == codeMAC .. '|'
   end
   if ok and step ~= '0' then
-    ok = step + 0 > (e[4] or 0) + 0
+    local sn, last = tonumber(step), tonumber(e[4] or '0')
+    ok = sn ~= nil and last ~= nil and sn > last
   end
   if not ok then
     local f, fv = window_next(e[3], now, ARGV[1], ARGV[a + 4])

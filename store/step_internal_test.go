@@ -212,3 +212,45 @@ func TestParseStepReply(t *testing.T) {
 		}
 	}
 }
+
+// An attempt is counted whatever it meets after it was counted: a pending code's key of the
+// wrong type or a stored TOTP step that is no number refuse the attempt (the tries and the
+// failures counted), never fail the script between counting it and writing the count.
+func TestAttemptCountedOverDamagedValues(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	s := newTestStore(t, rdb)
+	now := time.Now().Truncate(time.Millisecond)
+	lim := flows.Limits{FailMax: 5, FailWindow: time.Hour, TriesMax: 5, TriesWindow: time.Hour, BlockFor: time.Hour}
+	for i, c := range []struct {
+		name   string
+		damage func(subject, chat string) error
+		a      flows.Attempt
+	}{
+		{"a code key of the wrong type", func(subject, chat string) error {
+			return rdb.HSet(ctx, codeKey(subject, chat), "x", "1").Err()
+		}, flows.Attempt{Method: flows.MethodEmail, Correct: true, CodeMAC: "mac", Limits: lim}},
+		{"a TOTP step that is no number", func(subject, _ string) error {
+			return rdb.HSet(ctx, enrolKey(subject), "totp_step", "garbage").Err()
+		}, flows.Attempt{Method: flows.MethodTOTP, Correct: true, TOTPStep: 12345, Limits: lim}},
+	} {
+		subject, chat := "u"+strconv.Itoa(i), "slack:T1:U1"
+		if err := c.damage(subject, chat); err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Commit(ctx, flows.Commit{Subject: subject, ChatKey: chat, IdemKey: "m" + strconv.Itoa(i), Now: now,
+			Attempt: &c.a, KeepSession: true})
+		if err != nil || out.Status != flows.Rejected {
+			t.Fatalf("%s: %+v %v, want the attempt refused", c.name, out, err)
+		}
+		got, err := rdb.HMGet(ctx, enrolKey(subject), "c:try:"+string(c.a.Method), "c:fail").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range got {
+			if s, _ := v.(string); !strings.HasPrefix(s, "1:") {
+				t.Fatalf("%s: counter %d is %v, want the attempt counted", c.name, j, v)
+			}
+		}
+	}
+}
