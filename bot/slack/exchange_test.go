@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 // A request's body of an announced length within the bound is read in one allocation, the
@@ -22,7 +24,7 @@ func TestReadBody(t *testing.T) {
 	r.Body, r.ContentLength = io.NopCloser(rd), int64(len(body))
 	w := httptest.NewRecorder()
 	var got []byte
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := allocs.Min(100, func() {
 		rd.Reset(body)
 		var err error
 		if got, err = readBody(w, r); err != nil {
@@ -99,7 +101,7 @@ func TestSignatureCheckAllocatesNothing(t *testing.T) {
 	}
 	k := &keyedMAC{secret: secret, mac: hmac.New(sha256.New, []byte(secret))}
 	ok := false
-	if n := testing.AllocsPerRun(100, func() { ok = k.matches(ts, body, want) }); n != 0 || !ok {
+	if n := allocs.Min(100, func() { ok = k.matches(ts, body, want) }); n != 0 || !ok {
 		t.Fatalf("matches %v in %v allocations", ok, n)
 	}
 	want[0] ^= 1
@@ -116,7 +118,7 @@ func TestCallAllocatesNothingOnSuccess(t *testing.T) {
 	ctx := context.Background()
 	ok := func() error { return nil }
 	_ = a.call(ctx, "users.info", ok) // the limiter's first entry for the method
-	if n := testing.AllocsPerRun(100, func() {
+	if n := allocs.Min(100, func() {
 		if err := a.call(ctx, "users.info", ok); err != nil {
 			t.Fatal(err)
 		}

