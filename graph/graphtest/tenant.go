@@ -579,8 +579,21 @@ func (t *Tenant) failInjected(w http.ResponseWriter, r *http.Request) bool {
 	if f.retryAfter != "" {
 		w.Header().Set("Retry-After", f.retryAfter)
 	}
-	graphError(w, f.status, "TooManyRequests", "injected failure")
+	graphError(w, f.status, injectedCode(f.status), "injected failure")
 	return true
+}
+
+// injectedCode is the error code Graph answers a status with: "TooManyRequests" for a 429
+// (graph-docs concepts/throttling.md, its example answer), "serviceNotAvailable" for a 503 or
+// 504 and "generalException" for anything else (concepts/errors.md, the code property).
+func injectedCode(status int) string {
+	switch status {
+	case http.StatusTooManyRequests:
+		return "TooManyRequests"
+	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return "serviceNotAvailable"
+	}
+	return "generalException"
 }
 
 // graph wraps a Graph handler: it reads the body (gzip too).

@@ -228,3 +228,31 @@ func TestBatch(t *testing.T) {
 		t.Fatalf("a batch without a valid token: %v", got)
 	}
 }
+
+// An injected failure answers with the code Graph gives its status (concepts/throttling.md for
+// a 429, concepts/errors.md for the others), with its Retry-After.
+func TestInjectedFailuresCarryGraphsCodes(t *testing.T) {
+	tn, users := started(t)
+	tok := appToken(t, tn)
+	for status, want := range map[int]string{http.StatusTooManyRequests: "TooManyRequests",
+		http.StatusServiceUnavailable: "serviceNotAvailable", http.StatusGatewayTimeout: "serviceNotAvailable",
+		http.StatusInternalServerError: "generalException"} {
+		tn.FailNext("/users/", status, "3")
+		req, _ := http.NewRequest(http.MethodGet, tn.GraphURL()+"/users/"+users[0].ID, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != status || body.Error.Code != want || res.Header.Get("Retry-After") != "3" {
+			t.Fatalf("injected %d: %d %q Retry-After %q, want %q", status, res.StatusCode, body.Error.Code, res.Header.Get("Retry-After"), want)
+		}
+	}
+}
