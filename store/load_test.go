@@ -118,10 +118,17 @@ func TestLoadAllocations(t *testing.T) {
 		}
 	}
 	load() // the pipeline object and the connection made
-	if n := allocs.Min(50, load); n > maxLoadAllocs+raceAllocs {
-		t.Fatalf("%.0f allocations per LoadDelivered, want at most %d", n, maxLoadAllocs+raceAllocs)
+	boundAllocs(t, "LoadDelivered", maxLoadAllocs, load)
+}
+
+// boundAllocs fails t when f, called once already, allocates more than max (and what the race
+// detector adds) per call, and logs what it allocates.
+func boundAllocs(t *testing.T, what string, max int, f func()) {
+	t.Helper()
+	if n := allocs.Min(50, f); n > float64(max+raceAllocs) {
+		t.Fatalf("%.0f allocations per %s, want at most %d", n, what, max+raceAllocs)
 	} else {
-		t.Logf("%.0f allocations per LoadDelivered", n)
+		t.Logf("%.0f allocations per %s", n, what)
 	}
 }
 
@@ -154,11 +161,7 @@ func TestCommitAllocations(t *testing.T) {
 		version = out.Version
 	}
 	commit() // the connection made
-	if n := allocs.Min(50, commit); n > maxCommitAllocs+raceAllocs {
-		t.Fatalf("%.0f allocations per Commit, want at most %d", n, maxCommitAllocs+raceAllocs)
-	} else {
-		t.Logf("%.0f allocations per Commit", n)
-	}
+	boundAllocs(t, "Commit", maxCommitAllocs, commit)
 }
 
 // maxPeekAllocs bounds the allocations of one Peek of a live link (every page request reads
@@ -184,11 +187,7 @@ func TestPeekAllocations(t *testing.T) {
 		}
 	}
 	peek() // the connection made
-	if n := allocs.Min(50, peek); n > maxPeekAllocs+raceAllocs {
-		t.Fatalf("%.0f allocations per Peek, want at most %d", n, maxPeekAllocs+raceAllocs)
-	} else {
-		t.Logf("%.0f allocations per Peek", n)
-	}
+	boundAllocs(t, "Peek", maxPeekAllocs, peek)
 }
 
 // A MAC costs its message's buffer (with room for the sum and its hex) and the hex string: the

@@ -77,6 +77,35 @@ const chat = "p:t:c1"
 
 var lim = flows.DefaultLimits()
 
+// agreeWithModel makes 60 TOTP attempts through attempt (three in ten correct, 0 to 51 minutes
+// apart, from a generator seeded with seed, so a failure repeats) and checks each outcome, the
+// block and the failures counted against flows.Judge, the pure model.
+func agreeWithModel(t *testing.T, s *store.Store, seed uint64, attempt func(context.Context, flows.Attempt, time.Time) (flows.Outcome, error)) {
+	t.Helper()
+	ctx := context.Background()
+	model := flows.Enrollment{}
+	now := t0
+	r := mrand.New(mrand.NewPCG(23, seed))
+	for i := 0; i < 60; i++ {
+		correct := r.IntN(100) < 30
+		now = now.Add(time.Duration(r.IntN(4)) * 17 * time.Minute)
+		a := flows.Attempt{Method: flows.MethodTOTP, Correct: correct, Limits: lim}
+		var want flows.Status
+		model, want = flows.Judge(model, a, now)
+		out, err := attempt(ctx, a, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status != want {
+			t.Fatalf("attempt %d (correct=%v at +%s): store %d, model %d", i, correct, now.Sub(t0), out.Status, want)
+		}
+		en, _ := s.Get(ctx, "u1")
+		if !en.BlockedUntil.Equal(model.BlockedUntil) || en.Fails.Count != model.Fails.Count {
+			t.Fatalf("attempt %d: store %+v/%v, model %+v/%v", i, en.Fails, en.BlockedUntil, model.Fails, model.BlockedUntil)
+		}
+	}
+}
+
 var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.UniversalClient){
 	"session versions and dedupe": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
 		ctx := context.Background()
@@ -151,53 +180,15 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 		}
 	},
 	"attempts agree with the pure model": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
-		ctx := context.Background()
-		model := flows.Enrollment{}
-		now := t0
-		r := mrand.New(mrand.NewPCG(23, 1)) // seeded: a failure repeats
-		for i := 0; i < 60; i++ {
-			correct := r.IntN(100) < 30
-			now = now.Add(time.Duration(r.IntN(4)) * 17 * time.Minute)
-			a := flows.Attempt{Method: flows.MethodTOTP, Correct: correct, Limits: lim}
-			var want flows.Status
-			model, want = flows.Judge(model, a, now)
-			out, err := s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: now, Attempt: &a, KeepSession: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out.Status != want {
-				t.Fatalf("attempt %d (correct=%v at +%s): store %d, model %d", i, correct, now.Sub(t0), out.Status, want)
-			}
-			en, _ := s.Get(ctx, "u1")
-			if !en.BlockedUntil.Equal(model.BlockedUntil) || en.Fails.Count != model.Fails.Count {
-				t.Fatalf("attempt %d: store %+v/%v, model %+v/%v", i, en.Fails, en.BlockedUntil, model.Fails, model.BlockedUntil)
-			}
-		}
+		agreeWithModel(t, s, 1, func(ctx context.Context, a flows.Attempt, now time.Time) (flows.Outcome, error) {
+			return s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: now, Attempt: &a, KeepSession: true})
+		})
 	},
 	"registration pages' attempts agree with the pure model": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
 		// judge.lua counts in the same counters as a chat step, with lib_window.lua's window
-		ctx := context.Background()
-		model := flows.Enrollment{}
-		now := t0
-		r := mrand.New(mrand.NewPCG(23, 2)) // seeded: a failure repeats
-		for i := 0; i < 60; i++ {
-			correct := r.IntN(100) < 30
-			now = now.Add(time.Duration(r.IntN(4)) * 17 * time.Minute)
-			a := flows.Attempt{Method: flows.MethodTOTP, Correct: correct, Limits: lim}
-			var want flows.Status
-			model, want = flows.Judge(model, a, now)
-			out, err := s.JudgeAttempt(ctx, "u1", a, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out.Status != want {
-				t.Fatalf("attempt %d (correct=%v at +%s): store %d, model %d", i, correct, now.Sub(t0), out.Status, want)
-			}
-			en, _ := s.Get(ctx, "u1")
-			if !en.BlockedUntil.Equal(model.BlockedUntil) || en.Fails.Count != model.Fails.Count {
-				t.Fatalf("attempt %d: store %+v/%v, model %+v/%v", i, en.Fails, en.BlockedUntil, model.Fails, model.BlockedUntil)
-			}
-		}
+		agreeWithModel(t, s, 2, func(ctx context.Context, a flows.Attempt, now time.Time) (flows.Outcome, error) {
+			return s.JudgeAttempt(ctx, "u1", a, now)
+		})
 	},
 	"a code is accepted once": func(t *testing.T, s *store.Store, _ redis.UniversalClient) {
 		ctx := context.Background()
