@@ -835,10 +835,35 @@ func (l *load) sessionBytes(b *testing.B, first, k int) float64 {
 
 func cpuModel() string {
 	b, _ := os.ReadFile("/proc/cpuinfo")
-	if m := regexp.MustCompile(`model name\s*:\s*(.+)`).FindSubmatch(b); m != nil {
-		return strings.TrimSpace(string(m[1]))
+	return cpuModelOf(string(b))
+}
+
+// cpuModelOf names the first processor of a /proc/cpuinfo: its model name, then its family and
+// model numbers and its clock when given. A virtual machine's model name can be as short as "AMD
+// EPYC", which says nothing of the generation: figures from two machines of the same name may
+// differ by half.
+func cpuModelOf(info string) string {
+	field := func(name string) string {
+		if m := regexp.MustCompile(`(?m)^` + name + `\s*:\s*(.+)$`).FindStringSubmatch(info); m != nil {
+			return strings.TrimSpace(m[1])
+		}
+		return ""
 	}
-	return "unknown CPU"
+	name := field("model name")
+	if name == "" {
+		return "unknown CPU"
+	}
+	var more []string
+	if f, m := field("cpu family"), field("model"); f != "" && m != "" {
+		more = append(more, "family "+f+" model "+m)
+	}
+	if mhz, err := strconv.ParseFloat(field("cpu MHz"), 64); err == nil && mhz > 0 {
+		more = append(more, fmt.Sprintf("%.0f MHz", mhz))
+	}
+	if len(more) == 0 {
+		return name
+	}
+	return name + " (" + strings.Join(more, ", ") + ")"
 }
 
 func peakRSS() string {
@@ -1022,4 +1047,20 @@ func processStatus(pid int, field string) float64 {
 		return float64(kb) / 1024
 	}
 	return 0
+}
+
+// TestCPUModelNamesFamilyModelAndClock: BENCHMARKS.md's machine line tells two processors of
+// the same short name apart.
+func TestCPUModelNamesFamilyModelAndClock(t *testing.T) {
+	const epyc = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\nstepping\t: 1\ncpu MHz\t\t: 2096.016\n\nprocessor\t: 1\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 1500.000\n"
+	for _, c := range []struct{ info, want string }{
+		{epyc, "AMD EPYC (family 26 model 2, 2096 MHz)"},
+		{"model name\t: Intel(R) Xeon(R) Processor\n", "Intel(R) Xeon(R) Processor"},
+		{"cpu family\t: 6\nmodel\t\t: 106\nmodel name\t: Intel(R) Xeon(R) Processor\n", "Intel(R) Xeon(R) Processor (family 6 model 106)"},
+		{"processor\t: 0\n", "unknown CPU"},
+	} {
+		if got := cpuModelOf(c.info); got != c.want {
+			t.Errorf("cpuModelOf(%q) = %q, want %q", c.info, got, c.want)
+		}
+	}
 }
