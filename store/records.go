@@ -130,7 +130,7 @@ func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, n
 			return flows.Consumed{}, err
 		}
 		a.data = b
-		a.sttl = ttlMS(next.ExpiresAt, time.Now())
+		a.sttl = ttlMS(next.ExpiresAt, s.clock.Now())
 	}
 	keys, args := a.build(userID, rec.ChatKey)
 	res, err := run(ctx, s.rdb, consumeScript, keys, args).Result()
@@ -326,7 +326,7 @@ func (s *Store) PutWeb(ctx context.Context, key string, w flows.WebState) error 
 	if err != nil {
 		return err
 	}
-	ttl := time.Until(w.ExpiresAt)
+	ttl := w.ExpiresAt.Sub(s.clock.Now())
 	if ttl < time.Second || ttl > flows.WebLifetime+cleanupGrace {
 		ttl = flows.WebLifetime + cleanupGrace
 	}
