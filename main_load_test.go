@@ -78,7 +78,10 @@ import (
 // count). LOAD_AT=50 (or 10,50) runs only those concurrencies and leaves BENCHMARKS.md alone; LOAD_REDIS_STATS=1 writes, after each run,
 // redis-server's commands per recovery (INFO commandstats), the scripts' and commands' times
 // from its slow log (every command logged: the log itself costs Redis CPU, so that run's Redis
-// figure does not count) and the Slack API calls per recovery.
+// figure does not count) and the Slack API calls per recovery. LOAD_BOT_GOMAXPROCS=n sets
+// GOMAXPROCS in the bot's process alone (the driver keeps the machine's) and leaves
+// BENCHMARKS.md alone: one processor for Go code trades throughput at high concurrency for
+// fewer wake-ups of idle threads when little is going on.
 func BenchmarkRecoveries(b *testing.B) {
 	users := 2000
 	if v, err := strconv.Atoi(os.Getenv("LOAD_USERS")); err == nil && v > 0 {
@@ -120,11 +123,20 @@ func BenchmarkRecoveries(b *testing.B) {
 		b.ReportMetric(r.botRSS, fmt.Sprintf("bot-peak-RSS-MB@%d", r.concurrency))
 	}
 	b.ReportMetric(perSession, "redis-B/session")
-	if only != nil {
-		b.Logf("LOAD_AT is set: BENCHMARKS.md is left as it is")
+	if only != nil || botProcs() != "" {
+		b.Logf("LOAD_AT or LOAD_BOT_GOMAXPROCS is set: BENCHMARKS.md is left as it is")
 		return
 	}
 	writeBenchmarks(b, rows, perSession)
+}
+
+// botProcs is LOAD_BOT_GOMAXPROCS when it is a number of processors, else "".
+func botProcs() string {
+	v := os.Getenv("LOAD_BOT_GOMAXPROCS")
+	if n, err := strconv.Atoi(v); err != nil || n < 1 {
+		return ""
+	}
+	return v
 }
 
 // medianRun is the run whose bot + Redis CPU per recovery is the median of rs (the lower of
@@ -984,6 +996,9 @@ func (l *load) startChild(b *testing.B) *childBot {
 	j, _ := json.Marshal(be)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "RESETBOT_LOADBOT="+string(j))
+	if n := botProcs(); n != "" {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+n)
+	}
 	// started through childproc, the bot dies with this test binary however it ends; plain
 	// pipes, so only the bot holds its ends
 	inR, stdin, err := os.Pipe()
