@@ -856,7 +856,7 @@ func cpuModel() string {
 // differ by half.
 func cpuModelOf(info string) string {
 	field := func(name string) string {
-		if m := regexp.MustCompile(`(?m)^` + name + `\s*:\s*(.+)$`).FindStringSubmatch(info); m != nil {
+		if m := regexp.MustCompile(`(?m)^` + name + `[ \t]*:[ \t]*(.*)$`).FindStringSubmatch(info); m != nil {
 			return strings.TrimSpace(m[1])
 		}
 		return ""
@@ -1073,6 +1073,7 @@ func TestCPUModelNamesFamilyModelAndClock(t *testing.T) {
 		{"model name\t: Intel(R) Xeon(R) Processor\n", "Intel(R) Xeon(R) Processor"},
 		{"cpu family\t: 6\nmodel\t\t: 106\nmodel name\t: Intel(R) Xeon(R) Processor\n", "Intel(R) Xeon(R) Processor (family 6 model 106)"},
 		{"processor\t: 0\n", "unknown CPU"},
+		{"model name\t: \nstepping\t: 1\n", "unknown CPU"},
 	} {
 		if got := cpuModelOf(c.info); got != c.want {
 			t.Errorf("cpuModelOf(%q) = %q, want %q", c.info, got, c.want)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -59,13 +61,12 @@ func BenchmarkSyscallCosts(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		defer func() { c.Close(); <-done }()
 		one := []byte{1}
 		for b.Loop() {
 			if _, err := c.Write(one); err != nil {
 				b.Fatal(err)
 			}
 		}
-		c.Close()
-		<-done
 	})
 }

@@ -95,8 +95,12 @@ func New(rdb redis.UniversalClient, c *Crypto) *Store {
 // the engine set into a key's time to live (a browser session, a session saved as a link is
 // consumed); the wall clock by default. The engine's instants and the store's must come from
 // one clock: measured against another, a session that has minutes to live can be given one
-// second in Redis and vanish under its owner.
+// second in Redis and vanish under its owner. Like Durable, it sets the store it is called on:
+// call it before the store is used. A nil c is the wall clock.
 func (s *Store) Clocked(c flows.Clock) *Store {
+	if c == nil {
+		c = wallClock{}
+	}
 	s.clock = c
 	return s
 }
