@@ -145,14 +145,15 @@ func (e *Engine) consumeLink(ctx context.Context, token string, want Purpose, ne
 // version, so a link used, replaced or moved on since the read is gone; its lifetimes are
 // checked again now.
 func (e *Engine) consumeView(ctx context.Context, v LinkView, want Purpose, next func(*Session) *Session) (LinkView, error) {
-	if !e.liveView(v, want) {
+	now := e.d.Clock.Now()
+	if !e.liveView(v, want, now) {
 		return LinkView{}, ErrLinkGone
 	}
 	var n *Session
 	if next != nil {
 		n = next(v.Session)
 	}
-	if err := e.d.Links.ConsumePeeked(ctx, v.Record, v.mac, n); err != nil {
+	if err := e.d.Links.ConsumePeeked(ctx, v.Record, v.mac, n, now); err != nil {
 		return LinkView{}, ErrLinkGone
 	}
 	return v, nil
@@ -160,8 +161,7 @@ func (e *Engine) consumeView(ctx context.Context, v LinkView, want Purpose, next
 
 // liveView reports whether the link v read earlier is of purpose want and still within its
 // own and its session's lifetimes now.
-func (e *Engine) liveView(v LinkView, want Purpose) bool {
-	now := e.d.Clock.Now()
+func (e *Engine) liveView(v LinkView, want Purpose, now time.Time) bool {
 	return v.Session != nil && v.Purpose == want && !v.Session.Expired(now) && now.Before(v.Record.ExpiresAt)
 }
 
@@ -192,10 +192,11 @@ func (e *Engine) consumeKeeping(ctx context.Context, v LinkView, userID, pw stri
 		v, err := e.consumeView(ctx, v, PurposeReset, nil)
 		return v, keptPassword{}, err
 	}
-	if !e.liveView(v, PurposeReset) {
+	now := e.d.Clock.Now()
+	if !e.liveView(v, PurposeReset, now) {
 		return LinkView{}, keptPassword{}, ErrLinkGone
 	}
-	c, err := k.ConsumeKeeping(ctx, v.Record, v.mac, nil, rec, keptPasswordTTL)
+	c, err := k.ConsumeKeeping(ctx, v.Record, v.mac, nil, rec, keptPasswordTTL, now)
 	if err != nil {
 		return LinkView{}, keptPassword{}, ErrLinkGone
 	}

@@ -249,8 +249,9 @@ type NewPasswords interface {
 type KeepingLinks interface {
 	// ConsumeKeeping is Links.ConsumePeeked that, once the link is consumed, keeps kept for ttl
 	// as KeepNewPassword does (with a count of checks of its own), and returns what it replaced
-	// and the email address registered as a method, read in the same step.
-	ConsumeKeeping(ctx context.Context, rec LinkRecord, mac string, next *Session, kept string, ttl time.Duration) (Consumed, error)
+	// and the email address registered as a method, read in the same step. now is as for
+	// Links.Consume.
+	ConsumeKeeping(ctx context.Context, rec LinkRecord, mac string, next *Session, kept string, ttl time.Duration, now time.Time) (Consumed, error)
 	// UnkeepNewPassword puts before back, unless a record other than kept was kept since.
 	UnkeepNewPassword(ctx context.Context, userID, kept string, before KeptBefore) error
 }
@@ -295,12 +296,13 @@ type Links interface {
 	// Peek returns the live link for the MAC without consuming it.
 	Peek(ctx context.Context, userID string, p Purpose, mac string) (LinkRecord, *Session, error)
 	// Consume removes the link if it is still the current one and its session still has the
-	// bound version; it saves next (when not nil) with a version compare. ErrLinkGone otherwise.
-	Consume(ctx context.Context, userID string, p Purpose, mac string, next *Session) error
+	// bound version; it saves next (when not nil) with a version compare, kept until its
+	// expiry counted from now (the engine's clock, as the expiry is). ErrLinkGone otherwise.
+	Consume(ctx context.Context, userID string, p Purpose, mac string, next *Session, now time.Time) error
 	// ConsumePeeked is Consume of a link Peek returned, without reading it again: the same
 	// atomic step removes it only if it is still what Peek read (rec.Stored) and its session
 	// still has the bound version.
-	ConsumePeeked(ctx context.Context, rec LinkRecord, mac string, next *Session) error
+	ConsumePeeked(ctx context.Context, rec LinkRecord, mac string, next *Session, now time.Time) error
 }
 
 // Enrollments stores registered methods (secrets sealed by the implementation).
@@ -360,7 +362,8 @@ type WebState struct {
 
 // WebStates stores browser sessions, keyed by the MAC of their cookie.
 type WebStates interface {
-	PutWeb(ctx context.Context, key string, s WebState) error
+	// PutWeb stores s until its expiry, counted from now (the engine's clock, as the expiry is).
+	PutWeb(ctx context.Context, key string, s WebState, now time.Time) error
 	GetWeb(ctx context.Context, key string) (WebState, error)
 	DeleteWeb(ctx context.Context, key string) error
 }

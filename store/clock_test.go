@@ -10,12 +10,8 @@ import (
 	"github.com/resetbot/resetbot/store/redistest"
 )
 
-type fixedClock time.Time
-
-func (c fixedClock) Now() time.Time { return time.Time(c) }
-
 // TestTimesToLiveFollowTheEnginesClock: the store measures an expiry the engine set against the
-// engine's clock. A session saved as its link is consumed keeps its minutes in Redis, and a
+// engine's time, which the engine passes with it. A session saved as its link is consumed keeps its minutes in Redis, and a
 // browser session lives until its own expiry, when that clock is days from the wall clock (as
 // a test's fixed clock is; with the wall clock the session got one second and was gone before
 // its owner signed in).
@@ -23,7 +19,7 @@ func TestTimesToLiveFollowTheEnginesClock(t *testing.T) {
 	for _, offset := range []time.Duration{-30 * 24 * time.Hour, 30 * 24 * time.Hour} {
 		t0 := time.Now().Add(offset).Truncate(time.Millisecond)
 		rdb := redistest.Start(t).Client()
-		s := store.New(rdb, newCrypto(t)).Clocked(fixedClock(t0))
+		s := store.New(rdb, newCrypto(t))
 		ctx := context.Background()
 		chat := flows.ChatRef{Platform: "p", Tenant: "t", UserID: "c1"}.Key()
 		sess := session("s1", t0)
@@ -39,7 +35,7 @@ func TestTimesToLiveFollowTheEnginesClock(t *testing.T) {
 		}
 		next := *sess
 		next.Version = 2
-		if err := s.ConsumePeeked(ctx, rec, "mac1", &next); err != nil {
+		if err := s.ConsumePeeked(ctx, rec, "mac1", &next, t0); err != nil {
 			t.Fatal(err)
 		}
 		// the session expires 15 minutes after t0, and the store keeps it a minute longer
@@ -49,7 +45,7 @@ func TestTimesToLiveFollowTheEnginesClock(t *testing.T) {
 		}
 
 		// a browser session with 5 minutes left lives 5 minutes, not the longest lifetime
-		if err := s.PutWeb(ctx, "w1", flows.WebState{UserID: "u1", ExpiresAt: t0.Add(5 * time.Minute)}); err != nil {
+		if err := s.PutWeb(ctx, "w1", flows.WebState{UserID: "u1", ExpiresAt: t0.Add(5 * time.Minute)}, t0); err != nil {
 			t.Fatal(err)
 		}
 		if ttl := rdb.PTTL(ctx, "web:w1").Val(); ttl < 4*time.Minute || ttl > 5*time.Minute {

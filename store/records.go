@@ -93,31 +93,31 @@ func decodeLink(uid string, p flows.Purpose, v string) (flows.LinkRecord, string
 
 // Consume removes the link if it is still current and its session still has the bound
 // version, saving next (or deleting the session) in the same script.
-func (s *Store) Consume(ctx context.Context, userID string, p flows.Purpose, mac string, next *flows.Session) error {
+func (s *Store) Consume(ctx context.Context, userID string, p flows.Purpose, mac string, next *flows.Session, now time.Time) error {
 	v, err := s.rdb.HGet(ctx, linksKey(userID), string(p)).Result()
 	if err != nil {
 		return flows.ErrLinkGone
 	}
 	rec, _, _ := decodeLink(userID, p, v)
 	rec.Stored = v
-	return s.ConsumePeeked(ctx, rec, mac, next)
+	return s.ConsumePeeked(ctx, rec, mac, next, now)
 }
 
 // ConsumePeeked is Consume of a link Peek read (rec.Stored): the MAC is checked against it
 // again and consume.lua removes the link only if it is still that value, so a link replaced or
 // consumed since the Peek is gone.
-func (s *Store) ConsumePeeked(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session) error {
-	_, err := s.consume(ctx, rec, mac, next, "", 0)
+func (s *Store) ConsumePeeked(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, now time.Time) error {
+	_, err := s.consume(ctx, rec, mac, next, "", 0, now)
 	return err
 }
 
 // ConsumeKeeping implements flows.KeepingLinks: ConsumePeeked that, once the link is consumed,
 // keeps kept as KeepNewPassword does and reads the registered email method, in the same script.
-func (s *Store) ConsumeKeeping(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.Consumed, error) {
-	return s.consume(ctx, rec, mac, next, kept, ttl)
+func (s *Store) ConsumeKeeping(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration, now time.Time) (flows.Consumed, error) {
+	return s.consume(ctx, rec, mac, next, kept, ttl, now)
 }
 
-func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration) (flows.Consumed, error) {
+func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, next *flows.Session, kept string, ttl time.Duration, now time.Time) (flows.Consumed, error) {
 	userID, p, v := rec.UserID, rec.Purpose, rec.Stored
 	rec, stored, ok := decodeLink(userID, p, v)
 	if !ok || subtle.ConstantTimeCompare([]byte(stored), []byte(mac)) != 1 {
@@ -130,7 +130,7 @@ func (s *Store) consume(ctx context.Context, rec flows.LinkRecord, mac string, n
 			return flows.Consumed{}, err
 		}
 		a.data = b
-		a.sttl = ttlMS(next.ExpiresAt, s.clock.Now())
+		a.sttl = ttlMS(next.ExpiresAt, now)
 	}
 	keys, args := a.build(userID, rec.ChatKey)
 	res, err := run(ctx, s.rdb, consumeScript, keys, args).Result()
@@ -317,7 +317,7 @@ func (s *Store) Pinned(ctx context.Context, chatKey string) (string, error) {
 func webKey(k string) string { return "web:" + k }
 
 // PutWeb seals and stores a browser session until its expiry.
-func (s *Store) PutWeb(ctx context.Context, key string, w flows.WebState) error {
+func (s *Store) PutWeb(ctx context.Context, key string, w flows.WebState, now time.Time) error {
 	b, err := json.Marshal(w)
 	if err != nil {
 		return err
@@ -326,7 +326,7 @@ func (s *Store) PutWeb(ctx context.Context, key string, w flows.WebState) error 
 	if err != nil {
 		return err
 	}
-	ttl := w.ExpiresAt.Sub(s.clock.Now())
+	ttl := w.ExpiresAt.Sub(now)
 	if ttl < time.Second || ttl > flows.WebLifetime+cleanupGrace {
 		ttl = flows.WebLifetime + cleanupGrace
 	}

@@ -71,7 +71,6 @@ type Store struct {
 	waitN       int // replicas that must acknowledge a security-relevant write (Durable)
 	waitTimeout time.Duration
 	pipes       sync.Pool // redis.Pipeliner of rdb, empty, for load
-	clock       flows.Clock
 }
 
 var (
@@ -87,27 +86,7 @@ var (
 )
 
 // New wraps a client; c seals secrets before they reach Redis.
-func New(rdb redis.UniversalClient, c *Crypto) *Store {
-	return &Store{rdb: rdb, c: c, clock: wallClock{}}
-}
-
-// Clocked makes the store read the time from c, the engine's clock, where it turns an expiry
-// the engine set into a key's time to live (a browser session, a session saved as a link is
-// consumed); the wall clock by default. The engine's instants and the store's must come from
-// one clock: measured against another, a session that has minutes to live can be given one
-// second in Redis and vanish under its owner. Like Durable, it sets the store it is called on:
-// call it before the store is used. A nil c is the wall clock.
-func (s *Store) Clocked(c flows.Clock) *Store {
-	if c == nil {
-		c = wallClock{}
-	}
-	s.clock = c
-	return s
-}
-
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
+func New(rdb redis.UniversalClient, c *Crypto) *Store { return &Store{rdb: rdb, c: c} }
 
 // Preload loads the scripts so the first step does not pay a NOSCRIPT round trip. (After a
 // Redis restart the scripts are reloaded on demand.)

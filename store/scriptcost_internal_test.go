@@ -364,7 +364,7 @@ func BenchmarkLinkScripts(b *testing.B) {
 				if kind == "peek" {
 					_, _, err = s.Peek(ctx, subjects[i], flows.PurposeReset, linkMAC)
 				} else {
-					_, err = s.ConsumeKeeping(ctx, recs[i], linkMAC, nil, kept, 10*time.Minute)
+					_, err = s.ConsumeKeeping(ctx, recs[i], linkMAC, nil, kept, 10*time.Minute, time.Now())
 				}
 				if err != nil {
 					b.Fatal(err)

@@ -278,13 +278,13 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 		if _, _, err := s.Peek(ctx, "u1", flows.PurposeReset, "mac1"); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("old link: %v", err)
 		}
-		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac1", nil); !errors.Is(err, flows.ErrLinkGone) {
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac1", nil, t0); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume old: %v", err)
 		}
-		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac2", nil); err != nil {
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac2", nil, t0); err != nil {
 			t.Fatalf("consume: %v", err)
 		}
-		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac2", nil); !errors.Is(err, flows.ErrLinkGone) {
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac2", nil, t0); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume twice: %v", err)
 		}
 		// a link whose session moved on is dead
@@ -292,7 +292,7 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 		next := *sess
 		next.Version++
 		s.Commit(ctx, flows.Commit{Subject: "u1", ChatKey: chat, Now: t0, ExpectVersion: sess.Version, Session: &next})
-		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac3", nil); !errors.Is(err, flows.ErrLinkGone) {
+		if err := s.Consume(ctx, "u1", flows.PurposeReset, "mac3", nil, t0); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume after the session moved: %v", err)
 		}
 
@@ -304,14 +304,14 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 			t.Fatalf("peek: %+v %v", rec4, err)
 		}
 		grant("mac5") // replaces the link after the peek
-		if err := s.ConsumePeeked(ctx, rec4, "mac4", nil); !errors.Is(err, flows.ErrLinkGone) {
+		if err := s.ConsumePeeked(ctx, rec4, "mac4", nil, t0); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume a link replaced since the peek: %v", err)
 		}
 		rec5, _, err := s.Peek(ctx, "u1", flows.PurposeReset, "mac5")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ConsumePeeked(ctx, rec5, "mac4", nil); !errors.Is(err, flows.ErrLinkGone) {
+		if err := s.ConsumePeeked(ctx, rec5, "mac4", nil, t0); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume with another MAC: %v", err)
 		}
 		forged := rec5
@@ -319,13 +319,13 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 		if forged.Stored == rec5.Stored {
 			t.Fatalf("stored link %q", rec5.Stored)
 		}
-		if err := s.ConsumePeeked(ctx, forged, "mac5", nil); !errors.Is(err, flows.ErrLinkGone) {
+		if err := s.ConsumePeeked(ctx, forged, "mac5", nil, t0); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume a record that is not the stored one: %v", err)
 		}
-		if err := s.ConsumePeeked(ctx, rec5, "mac5", nil); err != nil {
+		if err := s.ConsumePeeked(ctx, rec5, "mac5", nil, t0); err != nil {
 			t.Fatalf("consume peeked: %v", err)
 		}
-		if err := s.ConsumePeeked(ctx, rec5, "mac5", nil); !errors.Is(err, flows.ErrLinkGone) {
+		if err := s.ConsumePeeked(ctx, rec5, "mac5", nil, t0); !errors.Is(err, flows.ErrLinkGone) {
 			t.Fatalf("consume peeked twice: %v", err)
 		}
 	},
@@ -410,7 +410,7 @@ var conformance = map[string]func(t *testing.T, s *store.Store, rdb redis.Univer
 	"web states": func(t *testing.T, s *store.Store, rdb redis.UniversalClient) {
 		ctx := context.Background()
 		w := flows.WebState{UserID: "u1", PendingTOTP: "SECRETSECRET", ExpiresAt: time.Now().Add(time.Minute)}
-		if err := s.PutWeb(ctx, "k", w); err != nil {
+		if err := s.PutWeb(ctx, "k", w, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if v, _ := rdb.Get(ctx, "web:k").Result(); strings.Contains(v, "SECRETSECRET") {
@@ -594,14 +594,14 @@ func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
 
 	// a link that is not consumed keeps nothing
 	rec1 := link("mac1")
-	if _, err := s.ConsumeKeeping(ctx, rec1, "other-mac", nil, "rec1", time.Minute); !errors.Is(err, flows.ErrLinkGone) || kept() != "" {
+	if _, err := s.ConsumeKeeping(ctx, rec1, "other-mac", nil, "rec1", time.Minute, t0); !errors.Is(err, flows.ErrLinkGone) || kept() != "" {
 		t.Fatalf("wrong MAC: %v, kept %q", err, kept())
 	}
-	c, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec1", time.Minute)
+	c, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec1", time.Minute, t0)
 	if err != nil || c != (flows.Consumed{Before: flows.KeptBefore{RecordTTL: -2 * time.Millisecond, ChecksTTL: -2 * time.Millisecond}}) || kept() != "rec1" {
 		t.Fatalf("consumed: %+v %v, kept %q", c, err, kept())
 	}
-	if _, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec9", time.Minute); !errors.Is(err, flows.ErrLinkGone) || kept() != "rec1" {
+	if _, err := s.ConsumeKeeping(ctx, rec1, "mac1", nil, "rec9", time.Minute, t0); !errors.Is(err, flows.ErrLinkGone) || kept() != "rec1" {
 		t.Fatalf("consumed twice: %v, kept %q", err, kept())
 	}
 	if n, err := s.SpendPasswordChecks(ctx, "u1", 5); err != nil || n != 5 {
@@ -614,7 +614,7 @@ func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec2 := link("mac2")
-	c, err = s.ConsumeKeeping(ctx, rec2, "mac2", nil, "rec2", 2*time.Minute)
+	c, err = s.ConsumeKeeping(ctx, rec2, "mac2", nil, "rec2", 2*time.Minute, t0)
 	before := c.Before
 	if err != nil || before.Record != "rec1" || before.Checks != "5" || before.RecordTTL <= 0 || before.RecordTTL > time.Minute ||
 		kept() != "rec2" || c.RegisteredMail != "u1@mail.test" {
@@ -639,7 +639,7 @@ func TestConsumeKeepingKeepsTheNewPassword(t *testing.T) {
 	// nothing before: refused, nothing is kept; a record kept since is left alone
 	rdb.Del(ctx, "{u:u1}:newpw", "{u:u1}:newpw:n")
 	rec3 := link("mac3")
-	if c, err = s.ConsumeKeeping(ctx, rec3, "mac3", nil, "rec3", time.Minute); err != nil {
+	if c, err = s.ConsumeKeeping(ctx, rec3, "mac3", nil, "rec3", time.Minute, t0); err != nil {
 		t.Fatal(err)
 	}
 	before = c.Before

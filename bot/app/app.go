@@ -201,7 +201,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		o.RemindEvery = time.Minute
 	}
 	a := &App{o: o, log: o.Log, notify: &router{}, alerts: &alertFan{}, mux: http.NewServeMux(), rdb: o.Redis}
-	st := store.New(o.Redis, o.Crypto).Clocked(o.Clock)
+	st := store.New(o.Redis, o.Crypto)
 	if o.RedisWait > 0 {
 		st = st.Durable(o.RedisWait, 300*time.Millisecond)
 	}

@@ -35,7 +35,7 @@ func (s *Server) passkeyBegin(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+	if err := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -55,7 +55,7 @@ func (s *Server) passkeyFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, err := s.e.FinishPasskey(r.Context(), &ws, []byte(resp))
-	if perr := s.webs.PutWeb(r.Context(), key, ws); perr != nil {
+	if perr := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); perr != nil {
 		s.fail(w, r, perr)
 		return
 	}

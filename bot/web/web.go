@@ -534,7 +534,7 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 		s.adminDone(w, r, key, ws, si)
 		return
 	}
-	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+	if err := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -690,7 +690,7 @@ func (s *Server) enrolConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kind, err := s.e.ConfirmEnrol(r.Context(), &ws, r.PostFormValue("code"))
-	if perr := s.webs.PutWeb(r.Context(), key, ws); perr != nil {
+	if perr := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); perr != nil {
 		s.fail(w, r, perr)
 		return
 	}
@@ -850,7 +850,7 @@ func (s *Server) enrolStarted(w http.ResponseWriter, r *http.Request, ws flows.W
 		s.fail(w, r, err)
 		return false
 	}
-	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+	if err := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); err != nil {
 		s.fail(w, r, err)
 		return false
 	}
@@ -890,7 +890,7 @@ func (s *Server) enrolResend(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.fail(w, r, err)
 	default:
-		if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+		if err := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -905,7 +905,7 @@ func (s *Server) enrolCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.e.CancelEnrol(&ws)
-	if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+	if err := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -991,7 +991,7 @@ func (s *Server) beginPasswordSignIn(w http.ResponseWriter, r *http.Request, tok
 func (s *Server) openSession(w http.ResponseWriter, r *http.Request, ws *flows.WebState) bool {
 	ws.CSRF = random()
 	cookie := random()
-	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), *ws); err != nil {
+	if err := s.webs.PutWeb(r.Context(), s.mac.MAC("web", cookie), *ws, s.e.Now()); err != nil {
 		s.fail(w, r, err)
 		return false
 	}
@@ -1011,7 +1011,7 @@ func (s *Server) passwordSignIn(w http.ResponseWriter, r *http.Request) {
 	err := s.e.PasswordSignIn(r.Context(), &ws, r.PostFormValue("password"))
 	switch {
 	case err == nil:
-		if err := s.webs.PutWeb(r.Context(), key, ws); err != nil {
+		if err := s.webs.PutWeb(r.Context(), key, ws, s.e.Now()); err != nil {
 			s.fail(w, r, err)
 			return
 		}

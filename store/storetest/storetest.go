@@ -366,7 +366,7 @@ func (h *Harness) crypto(mac []byte, oldMAC ...[]byte) *store.Crypto {
 		h.T.Fatal(err)
 	}
 	h.Crypto = c
-	h.Store = store.New(h.RDB, c).Clocked(h.Clock)
+	h.Store = store.New(h.RDB, c)
 	if err := h.Store.Preload(context.Background()); err != nil {
 		h.T.Fatal(err)
 	}
