@@ -516,10 +516,18 @@ func (a *App) Close() {
 // seconds), so they close first and never send a request on a connection the bot is closing.
 const idleTimeout = 3 * time.Minute
 
-// newHTTPServer is the server of the bot's listeners: the headers within 10 seconds, an idle
-// connection closed after idleTimeout.
+// readTimeout is how long a request, headers and body, may take to arrive (the largest body the
+// bot takes, a Teams activity of 256 KiB, needs less than 9 KB/s). Without it a client could
+// send the headers of a POST and then its body a byte now and then, holding a connection and a
+// goroutine for as long as it liked. It bounds the reading only: net/http clears the deadline
+// once the body has been read, so a handler may take as long as its work takes (a page waiting
+// for Graph to set a password is not cancelled).
+const readTimeout = 40 * time.Second
+
+// newHTTPServer is the server of the bot's listeners: the headers within 10 seconds, the whole
+// request within readTimeout, an idle connection closed after idleTimeout.
 func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idleTimeout}
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout, IdleTimeout: idleTimeout}
 }
 
 // serveHTTP serves on ln until ctx ends, then shuts the server down, letting requests in

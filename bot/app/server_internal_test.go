@@ -2,6 +2,8 @@ package app
 
 import (
 	"bufio"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -49,5 +51,84 @@ func TestHTTPServerClosesIdleConnections(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := br.ReadByte(); err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("idle connection still open: %v", err)
+	}
+}
+
+// TestHTTPServerBoundsHowLongABodyTakes: a POST whose body does not arrive within the read
+// timeout fails (the handler's read returns a timeout and the connection ends), while a handler
+// that has read its body may work longer than that timeout without its context being cancelled.
+func TestHTTPServerBoundsHowLongABodyTakes(t *testing.T) {
+	type result struct {
+		readErr, ctxErr error
+	}
+	results := make(chan result, 1)
+	const d = 100 * time.Millisecond
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		if err != nil {
+			results <- result{readErr: err}
+			http.Error(w, "request timeout", http.StatusRequestTimeout)
+			return
+		}
+		// work that outlasts the read timeout (Graph setting a password, say): the time itself
+		// is what is tested, the connection's deadline passing while the handler works
+		<-time.After(4 * d)
+		results <- result{ctxErr: r.Context().Err()}
+		_, _ = w.Write([]byte("done"))
+	}))
+	if srv.ReadTimeout < 20*time.Second || srv.ReadTimeout > time.Minute {
+		t.Fatalf("read timeout %v: want 20 seconds to a minute", srv.ReadTimeout)
+	}
+	// the setting takes effect: with a short one
+	srv.ReadTimeout = d
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	send := func(req string) *bufio.Reader {
+		t.Helper()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		// a bound for the test's failure only: the answers below come long before it
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		return bufio.NewReader(c)
+	}
+
+	// three bytes of the ten announced, and then nothing
+	resp, err := http.ReadResponse(send("POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"), nil)
+	if err != nil {
+		t.Fatalf("a body that never arrives: no answer (%v)", err)
+	}
+	resp.Body.Close()
+	r := <-results
+	var ne net.Error
+	if !errors.As(r.readErr, &ne) || !ne.Timeout() {
+		t.Fatalf("the handler's read of a body that never arrives: %v, want a timeout", r.readErr)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+
+	// the whole body at once, then a handler that works past the deadline
+	resp, err = http.ReadResponse(send("POST /l/x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r = <-results
+	if r.readErr != nil || r.ctxErr != nil {
+		t.Fatalf("a handler working past the read timeout: read %v, context %v", r.readErr, r.ctxErr)
+	}
+	if resp.StatusCode != http.StatusOK || string(body) != "done" {
+		t.Fatalf("answer %d %q", resp.StatusCode, body)
 	}
 }
