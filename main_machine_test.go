@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
@@ -91,8 +92,8 @@ func BenchmarkSyscallCosts(b *testing.B) {
 // requests and towards Slack and Graph; and net/http's client alone, against a server that only
 // answers), and a go-redis command and its answer with a redis-server on a unix socket,
 // connected as the bot connects (store.Connect), as in the load test. It reports cpu-us/op, the
-// CPU time of this process per exchange (getrusage), and for Redis redis-cpu-us/op,
-// redis-server's. A recovery's exchanges times these costs is the part of its CPU no change to
+// CPU time of this process per exchange (processCPU, as the load test reads the bot's), and for
+// Redis redis-cpu-us/op, redis-server's. A recovery's exchanges times these costs is the part of its CPU no change to
 // the bot's own code can take away (see BENCHMARKS.md):
 //
 //	CGO_ENABLED=0 go test -trimpath -run XXX -bench ExchangeCosts .
@@ -232,7 +233,7 @@ func measureExchanges(b *testing.B, conc int, exchange func() error, other func(
 	default:
 	}
 	b.ResetTimer()
-	self := selfCPU()
+	self := processCPU(os.Getpid())
 	var o0 time.Duration
 	if other != nil {
 		o0 = other()
@@ -260,17 +261,8 @@ func measureExchanges(b *testing.B, conc int, exchange func() error, other func(
 		b.Fatal(err)
 	default:
 	}
-	b.ReportMetric(float64((selfCPU()-self).Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64((processCPU(os.Getpid())-self).Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
 	if other != nil {
 		b.ReportMetric(float64((other()-o0).Nanoseconds())/1e3/float64(b.N), "redis-cpu-us/op")
 	}
-}
-
-// selfCPU is this process's CPU time so far, user and system.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

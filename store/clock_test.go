@@ -11,10 +11,10 @@ import (
 )
 
 // TestTimesToLiveFollowTheEnginesClock: the store measures an expiry the engine set against the
-// engine's time, which the engine passes with it. A session saved as its link is consumed keeps its minutes in Redis, and a
-// browser session lives until its own expiry, when that clock is days from the wall clock (as
-// a test's fixed clock is; with the wall clock the session got one second and was gone before
-// its owner signed in).
+// engine's time, which the engine passes with it. A session saved as its link is consumed keeps
+// its minutes in Redis, and a browser session lives until its own expiry, when that clock is
+// days from the wall clock (as a test's fixed clock is; with the wall clock the session got one
+// second and was gone before its owner signed in).
 func TestTimesToLiveFollowTheEnginesClock(t *testing.T) {
 	for _, offset := range []time.Duration{-30 * 24 * time.Hour, 30 * 24 * time.Hour} {
 		t0 := time.Now().Add(offset).Truncate(time.Millisecond)
