@@ -845,9 +845,13 @@ func (l *load) sessionBytes(b *testing.B, first, k int) float64 {
 	return (used() - before) / float64(k)
 }
 
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return cpuModelOf(string(b))
+// cpuinfoField is the first value of a field in a /proc/cpuinfo, up to the end of its line ("" if
+// it has none).
+func cpuinfoField(info, name string) string {
+	if m := regexp.MustCompile(`(?m)^` + name + `[ \t]*:[ \t]*(.*)$`).FindStringSubmatch(info); m != nil {
+		return strings.TrimSpace(m[1])
+	}
+	return ""
 }
 
 // cpuModelOf names the first processor of a /proc/cpuinfo: its model name, then its family and
@@ -855,12 +859,7 @@ func cpuModel() string {
 // EPYC", which says nothing of the generation: figures from two machines of the same name may
 // differ by half.
 func cpuModelOf(info string) string {
-	field := func(name string) string {
-		if m := regexp.MustCompile(`(?m)^` + name + `[ \t]*:[ \t]*(.*)$`).FindStringSubmatch(info); m != nil {
-			return strings.TrimSpace(m[1])
-		}
-		return ""
-	}
+	field := func(name string) string { return cpuinfoField(info, name) }
 	name := field("model name")
 	if name == "" {
 		return "unknown CPU"
@@ -878,24 +877,21 @@ func cpuModelOf(info string) string {
 	return name + " (" + strings.Join(more, ", ") + ")"
 }
 
-// machineHost says what the processor runs under, for BENCHMARKS.md's machine line: the
+// machine is BENCHMARKS.md's processor (cpuModelOf) and what it runs under (hostOf): the
 // hypervisor the kernel's log names, and page-table isolation when the kernel turned it on. Both
 // change what a system call costs by several times (a getpid took 1.0 to 1.3 µs in a PVM guest with
 // isolation on, 0.05 µs in a KVM guest of the same processor), and the load test's figures with
 // it; a machine's name does not tell them apart.
-func machineHost() string {
+func machine() (model, host string) {
 	info, _ := os.ReadFile("/proc/cpuinfo")
 	klog, _ := exec.Command("dmesg").Output() // root, or kernel.dmesg_restrict=0; else unknown
-	return hostOf(string(info), string(klog))
+	return cpuModelOf(string(info)), hostOf(string(info), string(klog))
 }
 
-// hostOf is machineHost from a /proc/cpuinfo and a kernel log: "" on bare metal or when neither
-// says.
+// hostOf is machine's host from a /proc/cpuinfo and a kernel log: "" on bare metal or when
+// neither says.
 func hostOf(info, klog string) string {
-	var flags []string
-	if m := regexp.MustCompile(`(?m)^flags[ \t]*:(.*)$`).FindStringSubmatch(info); m != nil {
-		flags = strings.Fields(m[1])
-	}
+	flags := strings.Fields(cpuinfoField(info, "flags"))
 	var parts []string
 	if m := regexp.MustCompile(`Hypervisor detected: (\S+)`).FindStringSubmatch(klog); m != nil {
 		parts = append(parts, m[1]+" guest")
@@ -921,12 +917,12 @@ const otherBenchmarks = "## Other benchmarks"
 func writeBenchmarks(b *testing.B, rows []loadResult, perSession float64) {
 	var w strings.Builder
 	fmt.Fprintf(&w, "# Benchmarks\n\nWritten by the load test:\n\n    CGO_ENABLED=0 go test -trimpath -run XXX -bench Recoveries -benchtime 1x .\n\n")
-	host := machineHost()
+	model, host := machine()
 	if host != "" {
 		host = ", " + host
 	}
 	fmt.Fprintf(&w, "Machine: %s, %d CPUs%s, %s/%s, %s. The bot runs in a process of its own (the test binary re-executed with the wiring serve uses, mail through a real SMTP server in the driver's process); the driver, the fake Slack, graphtest and redis-server (append-only log, fsync every second) run on the same machine, so latencies include their work, while the CPU, allocation and RSS figures are the bot's process alone (and redis-server's CPU apart).\n\n",
-		cpuModel(), runtime.NumCPU(), host, runtime.GOOS, runtime.GOARCH, runtime.Version())
+		model, runtime.NumCPU(), host, runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(&w, "A recovery, by a person who registered the authenticator app and an email address from Slack (so their Slack account is pinned to their directory user, as registering does): \"I'm locked out\", pick the authenticator app, its code, pick email, the emailed code, open the one-time page, set the password (Graph PATCH), each through the Slack HTTP adapter with signed requests and the page over HTTPS. Step latency runs from sending the request to the bot's reply arriving at the fake Slack (or the page's response); the people's first messages reach the bot's process cold (it never saw them). CPU time is utime+stime from /proc/<pid>/stat over the run, divided by the recoveries; allocations are the bot process's runtime.MemStats.Mallocs over the run; peak RSS is its VmHWM after the run (the runs go from the lowest concurrency up); the file-backed part is the pages of the test binary (190 MB, most of it the Graph SDK) the process touched.%s\n\n", runsNote(rows))
 	fmt.Fprintf(&w, "| concurrent | people | recoveries/s | CPU per recovery (ms): bot / redis-server / both | allocations per recovery (bot) | bot peak RSS (MB) | bot RSS after the run: anonymous / file-backed (MB) | ack p50 / p95 / p99 / max (ms) | Redis round trips per Engine.Handle / per step in all |%s\n|---|---|---|---|---|---|---|---|---|%s\n", many(rows, " bot + Redis CPU of each run (ms) |"), many(rows, "---|"))
 	for _, r := range rows {
